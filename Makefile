@@ -1,0 +1,85 @@
+# wakefarm: one plain GNU Makefile tree.
+#
+#   make            build everything (bin/, build/guest/)
+#   make deps       install missing Debian packages, bring up virtlogd/libvirtd
+#   make run        the main job: deps, build, controller + agent, default matrix, dashboard
+#   make test       deps, build, every test suite; ends with "N passed, N failed"
+#   make bench      benchmarks, printed as ratios measured side by side
+#   make asan       the unit tests under ASan + UBSan
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make clean
+#
+# Each component adds its targets through a fragment (*/module.mk) included below.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+VERSION := 0.1.0
+
+CC      ?= cc
+BUILD   := build
+BIN     := bin
+PKGS    := libvirt libcurl jansson libmicrohttpd sqlite3 libcrypto
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+SAN     ?=
+OPT     ?= -O2 -g
+CFLAGS_HOST := -std=gnu11 $(OPT) $(WARN) $(SAN) -D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' \
+               -Ilib -MMD -MP
+# pkg-config is asked lazily: `make deps` must work before the -dev packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS_HOST = $(PKG_LIBS) -lpthread -lm
+
+# Host objects go under build/<variant>/ so that asan and normal builds never mix.
+HOBJ := $(BUILD)/host$(if $(SAN),-san)
+
+$(HOBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_HOST) $(PKG_CFLAGS) -c $< -o $@
+
+ALL_TARGETS :=
+TEST_DEPS   :=
+CLEAN_DIRS  := $(BUILD) $(BIN)
+
+include lib/module.mk
+include guest/module.mk
+include controller/module.mk
+include agent/module.mk
+include tests/module.mk
+include bench/module.mk
+
+.PHONY: all deps run test bench asan fuzz clean
+all: $(ALL_TARGETS)
+
+deps:
+	@lib/sh/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@lib/sh/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_DEPS)
+	@tests/run
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_DEPS)
+	@bench/run
+
+asan:
+	@$(MAKE) --no-print-directory SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+		OPT='-O1 -g' BIN=$(BUILD)/asan-bin unit-tests
+	@WF_UNIT_DIR=$(BUILD)/asan-bin/unit tests/run --only unit
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-targets
+	@tests/fuzz/run $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(CLEAN_DIRS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

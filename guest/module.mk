@@ -1,0 +1,1 @@
+# guest: filled in by the guest component
