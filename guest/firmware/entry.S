@@ -1,0 +1,232 @@
+/*
+ * Firmware shim entry points.
+ *
+ *   _start          multiboot entry (32-bit protected mode, paging off) on the BSP
+ *   sipi_trampoline real-mode code copied to FW_SIPI_PAGE, where INIT-SIPI-SIPI
+ *                   starts each AP
+ *   ap_entry32      the APs' path from protected mode to long mode
+ *   fw_reset_vector published in the MADT wakeup entry (version 1): an OS sends
+ *                   a CPU here, in long mode with its own page tables, and the
+ *                   CPU goes back to the mailbox loop on firmware tables
+ *
+ * Every CPU in the firmware runs on the firmware's GDT, IDT and identity page
+ * tables (4 GiB in 2 MiB pages), with a stack chosen by its APIC ID.
+ */
+#include "../common/layout.h"
+
+#define FW_STACK_SIZE	8192
+#define MSR_EFER	0xC0000080
+#define EFER_LME	(1 << 8)
+#define CR0_PE		(1 << 0)
+#define CR0_PG		(1 << 31)
+#define CR4_PAE		(1 << 5)
+#define SEL_CODE64	0x08
+#define SEL_DATA	0x10
+#define SEL_CODE32	0x18
+
+	.section .multiboot, "a"
+	.align 4
+	.long 0x1BADB002			/* multiboot 1 magic */
+	.long 0x00000003			/* page-align modules, want memory map */
+	.long -(0x1BADB002 + 0x00000003)
+
+	.section .text32, "ax"
+	.code32
+	.global _start
+_start:
+	cli
+	cld
+	movl $boot_stack_top, %esp
+	movl %ebx, mb_info			/* multiboot info pointer */
+	movl $__bss_start, %edi			/* zero .bss: page tables, stacks, state */
+	movl $__bss_end, %ecx
+	subl %edi, %ecx
+	xorl %eax, %eax
+	rep stosb
+
+	/* Identity map 4 GiB: PML4[0] -> PDPT, PDPT[0..3] -> PD0..PD3, 2 MiB pages. */
+	movl $fw_pdpt, %eax
+	orl $0x3, %eax				/* present, writable */
+	movl %eax, fw_pml4
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax
+	shll $12, %eax
+	addl $fw_pd, %eax
+	orl $0x3, %eax
+	movl %eax, fw_pdpt(,%ecx,8)
+	incl %ecx
+	cmpl $4, %ecx
+	jne 1b
+	xorl %ecx, %ecx
+2:	movl %ecx, %eax
+	shll $21, %eax
+	orl $0x83, %eax				/* present, writable, 2 MiB page */
+	movl %eax, fw_pd(,%ecx,8)
+	incl %ecx
+	cmpl $2048, %ecx
+	jne 2b
+
+	call enter_long_mode_32
+	ljmp $SEL_CODE64, $bsp_entry64
+
+/* Shared by BSP and APs: PAE, CR3, EFER.LME, then paging.  Returns in
+ * compatibility mode; the caller far-jumps into 64-bit code. */
+enter_long_mode_32:
+	lgdt fw_gdt_ptr
+	movl %cr4, %eax
+	orl $CR4_PAE, %eax
+	movl %eax, %cr4
+	movl $fw_pml4, %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $(CR0_PG | CR0_PE), %eax
+	movl %eax, %cr0
+	ret
+
+	.global ap_entry32
+ap_entry32:
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	/* A tiny shared stack is enough for one call; APs take the lock so
+	 * that two of them never use it at once. */
+3:	lock btsl $0, ap_boot_lock
+	jc 3b
+	movl $ap_boot_stack_top, %esp
+	call enter_long_mode_32
+	ljmp $SEL_CODE64, $ap_entry64
+
+/* Real-mode trampoline: copied to FW_SIPI_PAGE; the SIPI vector is its page
+ * number, so the AP starts here with CS = FW_SIPI_PAGE >> 4, IP = 0. */
+	.code16
+	.global sipi_trampoline, sipi_trampoline_end
+sipi_trampoline:
+	cli
+	xorw %ax, %ax
+	movw %ax, %ds
+	lgdtl (FW_SIPI_PAGE + (sipi_gdt_ptr - sipi_trampoline))
+	movl %cr0, %eax
+	orl $CR0_PE, %eax
+	movl %eax, %cr0
+	ljmpl $SEL_CODE32, $ap_entry32
+	.align 8
+sipi_gdt_ptr:
+	.word fw_gdt_end - fw_gdt - 1
+	.long fw_gdt
+sipi_trampoline_end:
+
+	.text
+	.code64
+bsp_entry64:
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movq $boot_stack_top, %rsp
+	movl mb_info, %edi
+	call fw_main
+	jmp fw_halt
+
+ap_entry64:
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	call cpu_stack_top			/* %rax = this CPU's firmware stack */
+	movq %rax, %rsp
+	movl $0, ap_boot_lock			/* the shared boot stack is free again */
+	call fw_ap_main
+	jmp fw_halt
+
+/* The version 1 reset vector.  Entered in long mode, interrupts off, on the
+ * OS's identity-mapped page tables, GDT and stack: trust none of them. */
+	.align 64
+	.global fw_reset_vector
+fw_reset_vector:
+	cli
+	lgdt fw_gdt_ptr(%rip)
+	movq $fw_pml4, %rax
+	movq %rax, %cr3
+	pushq $SEL_CODE64
+	leaq 4f(%rip), %rax
+	pushq %rax
+	lretq
+4:	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	call cpu_stack_top
+	movq %rax, %rsp
+	call fw_reset_main
+	jmp fw_halt
+
+/* %rax = top of the stack of the CPU we run on (by APIC ID); no stack used. */
+cpu_stack_top:
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	movl $1, %eax
+	cpuid
+	shrl $24, %ebx				/* CPUID.01H:EBX[31:24] = initial APIC ID */
+	cmpl $MAX_CPUS, %ebx
+	jae fw_halt
+	leaq 1(%rbx), %rax
+	imulq $FW_STACK_SIZE, %rax
+	addq $fw_stacks, %rax
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	ret
+
+	.global fw_halt
+fw_halt:
+	cli
+	hlt
+	jmp fw_halt
+
+/* Exceptions in the firmware: report once and stop.  NMIs are ignored: an OS
+ * shooting CPUs down may NMI one that already went back to the firmware. */
+	.global fw_nmi_stub, fw_exc_stub
+fw_nmi_stub:
+	iretq
+fw_exc_stub:
+	movq (%rsp), %rdi
+	call fw_exception
+	jmp fw_halt
+
+	.section .data
+	.align 16
+	.global fw_gdt
+fw_gdt:
+	.quad 0
+	.quad 0x00AF9A000000FFFF		/* 0x08: 64-bit code */
+	.quad 0x00CF92000000FFFF		/* 0x10: data */
+	.quad 0x00CF9A000000FFFF		/* 0x18: 32-bit code */
+fw_gdt_end:
+	.align 16
+fw_gdt_ptr:
+	.word fw_gdt_end - fw_gdt - 1
+	.quad fw_gdt
+mb_info:
+	.long 0
+ap_boot_lock:
+	.long 0
+
+	.section .bss
+	.align 4096
+	.global fw_pml4
+fw_pml4:	.skip 4096
+fw_pdpt:	.skip 4096
+fw_pd:		.skip 4 * 4096
+fw_stacks:	.skip FW_STACK_SIZE * (MAX_CPUS + 1)
+boot_stack:	.skip 16384
+boot_stack_top:
+ap_boot_stack:	.skip 256
+ap_boot_stack_top:

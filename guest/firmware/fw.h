@@ -1,0 +1,41 @@
+/* Firmware shim internals shared between its files. */
+#ifndef FW_FW_H
+#define FW_FW_H
+
+#include "../common/types.h"
+#include "../common/acpi.h"
+#include "../common/bootinfo.h"
+#include "../common/report.h"
+#include "../common/layout.h"
+
+/* Firmware quirks: each a scenario knob that reproduces a firmware bug. */
+struct fw_quirks {
+	bool v1_short_entry;	/* version 1 in a 16-byte entry */
+	bool no_test_ack;	/* never clear a test command */
+	bool clear_vector;	/* clear the vector instead of the command: OS hangs */
+	bool stale_checksum;	/* publish the MADT with a wrong checksum */
+	u32 slow_ack_ms;	/* wait this long before acknowledging a wakeup */
+};
+
+struct fw_state {
+	u32 mailbox_version;
+	struct fw_quirks quirks;
+	char quirk_text[128];
+	u32 ncpus;
+	u32 apic_ids[MAX_CPUS];
+	struct acpi_madt *madt;		/* the MADT we publish */
+	struct madt_mp_wakeup *wakeup;	/* its type 0x10 entry */
+	u64 reset_vector;		/* 0 unless version 1 with a 24-byte entry */
+};
+
+extern struct fw_state fw;
+extern struct acpi_mailbox fw_mailbox;
+extern char __fw_start[], __fw_end[];
+extern char fw_reset_vector[];
+
+int madt_publish(struct acpi_rsdp *rsdp, const char **why);
+void idt_load(void);
+NORETURN void fw_park(u32 apic_id);
+NORETURN void fw_exit(u8 status);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * Firmware shim main: plays the part of TDX firmware for a QEMU guest.
+ *
+ * Booted by QEMU (SeaBIOS + multiboot) on the BSP.  It reads its knobs from
+ * fw_cfg, publishes the MADT wakeup entry, parks every AP in the mailbox
+ * loop, reserves what it owns as ACPI NVS, and starts the OS image.
+ */
+#include "fw.h"
+#include "fwcfg.h"
+#include "../common/elf.h"
+#include "../common/layout.h"
+
+struct multiboot_info {
+	u32 flags;
+	u32 mem_lower, mem_upper;
+	u32 boot_device, cmdline, mods_count, mods_addr;
+	u32 syms[4];
+	u32 mmap_length, mmap_addr;
+} PACKED;
+
+struct multiboot_mmap {
+	u32 size;	/* of the rest of the entry */
+	u64 addr, len;
+	u32 type;
+} PACKED;
+
+struct fw_state fw;
+static struct report_channel channel;
+static struct bootinfo bi;
+extern volatile u32 fw_parked;
+extern char sipi_trampoline[], sipi_trampoline_end[];
+
+NORETURN void fw_exit(u8 status)
+{
+	outb(0xF4, status);	/* isa-debug-exit: QEMU exits with (status << 1) | 1 */
+	halt_forever();
+}
+
+static NORETURN void fatal(const char *what, const char *why)
+{
+	report_error("firmware: %s: %s", what, why);
+	fw_exit(0x13);
+}
+
+/* TSC ticks per millisecond, measured against PIT channel 2 over 5 ms. */
+static u64 tsc_calibrate(void)
+{
+	const u32 ms = 5, count = 1193182 * ms / 1000;
+	u64 t0, t1;
+
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01);	/* port B: speaker off, gate 2 on */
+	outb(0x43, 0xB0);			/* PIT: channel 2, lo/hi byte, mode 0 */
+	outb(0x42, count & 0xFF);
+	outb(0x42, count >> 8);
+	t0 = rdtsc();
+	while (!(inb(0x61) & 0x20))		/* port B bit 5: OUT2 went high */
+		cpu_relax();
+	t1 = rdtsc();
+	return (t1 - t0) / ms;
+}
+
+static void parse_quirks(const char *cfg)
+{
+	char q[128];
+	const char *p;
+
+	if (!opt_get(cfg, "quirks", q, sizeof(q)))
+		return;
+	memcpy(fw.quirk_text, q, sizeof(q));
+	for (p = q; *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == 14 && !strncmp(p, "v1-short-entry", n))
+			fw.quirks.v1_short_entry = true;
+		else if (n == 11 && !strncmp(p, "no-test-ack", n))
+			fw.quirks.no_test_ack = true;
+		else if (n == 12 && !strncmp(p, "clear-vector", n))
+			fw.quirks.clear_vector = true;
+		else if (n == 14 && !strncmp(p, "stale-checksum", n))
+			fw.quirks.stale_checksum = true;
+		else if (n > 9 && !strncmp(p, "slow-ack=", 9)) {
+			u64 ms = 0;
+
+			parse_u64(p + 9, &ms);
+			fw.quirks.slow_ack_ms = ms;
+		} else if (n)
+			{
+			char bad[32];
+
+			snprintf(bad, sizeof(bad), "%s", p);
+			bad[n < sizeof(bad) ? n : sizeof(bad) - 1] = 0;
+			report_error("firmware: unknown quirk %s ignored", bad);
+		}
+		p += n + (e ? 1 : 0);
+	}
+}
+
+/* Cut [addr, addr+size) out of whatever RAM covers it and add it as `type`. */
+static void e820_reserve(u64 addr, u64 size, u32 type)
+{
+	u64 end = addr + size;
+
+	for (u32 i = 0; i < bi.nmmap; i++) {
+		struct e820_entry *e = &bi.mmap[i];
+		u64 eend = e->addr + e->size;
+
+		if (e->type != E820_RAM || end <= e->addr || addr >= eend)
+			continue;
+		if (addr > e->addr && end < eend && bi.nmmap < MMAP_MAX)
+			bi.mmap[bi.nmmap++] = (struct e820_entry){ end, eend - end, E820_RAM, 0 };
+		if (addr > e->addr)
+			e->size = addr - e->addr;
+		else {
+			e->addr = end < eend ? end : eend;
+			e->size = eend - e->addr;
+		}
+	}
+	if (bi.nmmap < MMAP_MAX)
+		bi.mmap[bi.nmmap++] = (struct e820_entry){ addr, size, type, 0 };
+	/* keep the map sorted by address, as an OS expects */
+	for (u32 i = 1; i < bi.nmmap; i++)
+		for (u32 j = i; j && bi.mmap[j].addr < bi.mmap[j - 1].addr; j--) {
+			struct e820_entry t = bi.mmap[j];
+
+			bi.mmap[j] = bi.mmap[j - 1];
+			bi.mmap[j - 1] = t;
+		}
+}
+
+static void build_memory_map(const struct multiboot_info *mbi)
+{
+	u64 p = mbi->mmap_addr, end = p + mbi->mmap_length;
+	u64 ram_top = 0;
+
+	if (!(mbi->flags & (1 << 6)))
+		fatal("memory map", "the boot loader passed none");
+	while (p < end && bi.nmmap < MMAP_MAX) {
+		const struct multiboot_mmap *m = (const void *)p;
+
+		if (m->len)
+			bi.mmap[bi.nmmap++] = (struct e820_entry){ m->addr, m->len, m->type, 0 };
+		if (m->type == E820_RAM && m->addr + m->len > ram_top && m->addr < 0x100000000ULL)
+			ram_top = m->addr + m->len;
+		p += m->size + 4;
+	}
+	if (ram_top < LAYOUT_END)
+		fatal("memory map", "the guest needs at least 32 MiB of RAM");
+	e820_reserve(FW_SIPI_PAGE, PAGE_SIZE, E820_NVS);
+	e820_reserve(FW_BASE, (u64)__fw_end - FW_BASE, E820_NVS);
+}
+
+static void start_aps(void)
+{
+	u64 deadline;
+
+	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline, sipi_trampoline_end - sipi_trampoline);
+	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100);	/* APIC software enable */
+	lapic_write(LAPIC_ICR_HI, 0);
+	lapic_write(LAPIC_ICR_LO, 0x000C4500);	/* INIT, assert, all excluding self */
+	delay_us(1000);
+	for (int i = 0; i < 2; i++) {
+		/* STARTUP, all excluding self, vector = trampoline page number */
+		lapic_write(LAPIC_ICR_LO, 0x000C4600 | (FW_SIPI_PAGE >> 12));
+		delay_us(200);
+	}
+	deadline = time_us() + 5000000;
+	while (READ_ONCE(fw_parked) < fw.ncpus - 1 && time_us() < deadline)
+		cpu_relax();
+	if (fw_parked != fw.ncpus - 1)
+		report_error("firmware: only %u of %u APs reached the mailbox loop",
+			     fw_parked, fw.ncpus - 1);
+}
+
+static void report_ready(void)
+{
+	struct rec r;
+
+	rec_begin(&r, "fw-ready");
+	rec_u64(&r, "cpus", fw.ncpus);
+	rec_u32_list(&r, "apic_ids", fw.apic_ids, fw.ncpus);
+	rec_u64(&r, "madt_version", fw.wakeup->mailbox_version);
+	rec_u64(&r, "madt_length", fw.wakeup->length);
+	rec_hex(&r, "mailbox", fw.wakeup->mailbox_address);
+	rec_hex(&r, "reset_vector", fw.reset_vector);
+	rec_str(&r, "quirks", fw.quirk_text);
+	rec_end(&r);
+}
+
+static NORETURN void boot_os(struct acpi_rsdp *rsdp)
+{
+	const char *why = "";
+	u16 key;
+	long size = fwcfg_file("opt/wakefarm/kernel", &key);
+	u64 entry;
+
+	if (size <= 0)
+		fatal("OS image", "no fw_cfg file opt/wakefarm/kernel");
+	if ((u64)size > KERNEL_FILE_MAX)
+		fatal("OS image", "larger than KERNEL_FILE_MAX");
+	fwcfg_read(key, (void *)KERNEL_FILE, size);
+	if (memcmp((void *)KERNEL_FILE, "\177ELF", 4))
+		fatal("OS image", "not an ELF test kernel (Linux bzImage boot is not built yet)");
+	entry = elf_load((void *)KERNEL_FILE, size, KERNEL_SLOT_A, KERNEL_SLOT_SIZE, &why);
+	if (!entry)
+		fatal("OS image", why);
+
+	bi.magic = BOOTINFO_MAGIC;
+	bi.gen = 1;
+	bi.kind = BOOT_COLD;
+	bi.rsdp = (u64)rsdp;
+	bi.report_channel = (u64)&channel;
+	bi.kernel_file = KERNEL_FILE;
+	bi.kernel_file_size = size;
+	klog("starting the test kernel at 0x%lx", entry);
+	((void (*)(struct bootinfo *))entry)(&bi);
+	halt_forever();
+}
+
+void fw_main(u32 mbi_addr);
+void fw_main(u32 mbi_addr)
+{
+	const struct multiboot_info *mbi = (const void *)(u64)mbi_addr;
+	struct acpi_rsdp *rsdp;
+	const char *why = "";
+	u16 key;
+	long n;
+
+	channel.tsc_base = rdtsc();
+	serial_init(COM1);
+	serial_init(COM2);
+	channel.gen = 1;
+	report_setup(&channel, "fw");
+	idt_load();
+	channel.tsc_khz = tsc_calibrate();
+	klog("wakefarm firmware shim, TSC %lu kHz", channel.tsc_khz);
+
+	if (!fwcfg_present())
+		fatal("fw_cfg", "device not found");
+	n = fwcfg_file("opt/wakefarm/config", &key);
+	if (n >= CMDLINE_MAX)
+		fatal("config", "opt/wakefarm/config is too long");
+	if (n > 0)
+		fwcfg_read(key, bi.cmdline, n);
+	{
+		char v[16];
+		u64 ver = 1;
+
+		if (opt_get(bi.cmdline, "mailbox_version", v, sizeof(v)))
+			parse_u64(v, &ver);
+		fw.mailbox_version = ver ? 1 : 0;
+	}
+	parse_quirks(bi.cmdline);
+	build_memory_map(mbi);
+
+	rsdp = acpi_find_rsdp();
+	if (!rsdp)
+		fatal("ACPI", "no RSDP (is <acpi/> missing from the domain?)");
+	if (madt_publish(rsdp, &why) < 0)
+		fatal("MADT", why);
+	{
+		u16 nb = 0;
+
+		fwcfg_read(FW_CFG_NB_CPUS, &nb, sizeof(nb));
+		if (nb != fw.ncpus)
+			report_error("firmware: fw_cfg says %u CPUs, the MADT lists %u", nb, fw.ncpus);
+	}
+	if (fw.ncpus > 1)
+		start_aps();
+	report_ready();
+	boot_os(rsdp);
+}

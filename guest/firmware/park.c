@@ -1,0 +1,124 @@
+/*
+ * The mailbox loop: the only place an AP waits while the firmware owns it.
+ *
+ * Every parked CPU polls the mailbox.  Only the CPU whose APIC ID is in the
+ * mailbox acts: for a wakeup it takes the vector, acknowledges by clearing
+ * the command, and jumps; for a test it clears the command.  Each served
+ * command is traced on the report port before the acknowledgement, so the
+ * trace is complete by the time the OS moves on.
+ */
+#include "fw.h"
+
+struct acpi_mailbox fw_mailbox __attribute__((aligned(4096)));
+volatile u32 fw_parked;
+
+struct idt_gate {
+	u16 off_lo, sel;
+	u8 ist, attr;
+	u16 off_mid;
+	u32 off_hi, zero;
+} PACKED;
+_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate");
+
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+extern char fw_nmi_stub[], fw_exc_stub[];
+
+static void idt_set(int v, void *handler)
+{
+	u64 a = (u64)handler;
+
+	idt[v] = (struct idt_gate){ .off_lo = a, .sel = 0x08, .attr = 0x8E,
+				    .off_mid = a >> 16, .off_hi = a >> 32 };
+}
+
+void idt_load(void)
+{
+	struct { u16 limit; u64 base; } PACKED ptr = { sizeof(idt) - 1, (u64)idt };
+
+	if (!idt[0].sel)
+		for (int v = 0; v < 32; v++)
+			idt_set(v, v == 2 ? fw_nmi_stub : fw_exc_stub);
+	__asm__ volatile("lidt %0" :: "m"(ptr));
+}
+
+void fw_exception(u64 word);
+void fw_exception(u64 word)
+{
+	report_error("firmware: CPU %u took an exception (stack word 0x%lx)", cpu_apic_id(), word);
+	fw_exit(0x13);
+}
+
+static NORETURN void jump_to(u64 vector)
+{
+	/* Documented state: interrupts off, long mode, the vector's page
+	 * identity-mapped (our tables map all of the low 4 GiB). */
+	__asm__ volatile("cli; jmp *%0" :: "r"(vector));
+	__builtin_unreachable();
+}
+
+static void trace(const char *ev, u32 apic_id, u64 vector, bool has_vector)
+{
+	struct rec r;
+
+	rec_begin(&r, ev);
+	rec_u64(&r, "apic_id", apic_id);
+	if (has_vector)
+		rec_hex(&r, "vector", vector);
+	rec_end(&r);
+}
+
+NORETURN void fw_park(u32 apic_id)
+{
+	struct acpi_mailbox *mb = &fw_mailbox;
+	bool test_traced = false;
+
+	for (;;) {
+		u16 cmd = load_acquire(&mb->command);
+
+		if (cmd == MBOX_CMD_NOOP || READ_ONCE(mb->apic_id) != apic_id) {
+			test_traced = false;
+			cpu_relax();
+			continue;
+		}
+		if (cmd == MBOX_CMD_WAKEUP) {
+			u64 vector = READ_ONCE(mb->wakeup_vector);
+
+			trace("fw-wake", apic_id, vector, true);
+			if (fw.quirks.slow_ack_ms)
+				delay_us(fw.quirks.slow_ack_ms * 1000ULL);
+			if (fw.quirks.clear_vector)
+				WRITE_ONCE(mb->wakeup_vector, 0);	/* the bug: command stays set */
+			else
+				store_release(&mb->command, MBOX_CMD_NOOP);
+			jump_to(vector);
+		}
+		if (cmd == MBOX_CMD_TEST) {
+			if (!test_traced)
+				trace("fw-test", apic_id, 0, false);
+			test_traced = true;
+			if (!fw.quirks.no_test_ack)
+				store_release(&mb->command, MBOX_CMD_NOOP);
+		}
+		cpu_relax();
+	}
+}
+
+void fw_ap_main(void);
+void fw_ap_main(void)
+{
+	u32 id = cpu_apic_id();
+
+	idt_load();
+	__atomic_fetch_add(&fw_parked, 1, __ATOMIC_RELEASE);
+	fw_park(id);
+}
+
+void fw_reset_main(void);
+void fw_reset_main(void)
+{
+	u32 id = cpu_apic_id();
+
+	idt_load();
+	trace("fw-reset", id, 0, false);
+	fw_park(id);
+}

@@ -1,0 +1,105 @@
+/*
+ * Test kernel entry points.  The image is position independent: it runs in
+ * slot A or B (normal generations) or in the crash region (kdump), so every
+ * reference here is RIP-relative.
+ *
+ *   _start        from the firmware, the previous kernel or the crashing
+ *                 kernel; %rdi = struct bootinfo
+ *   ap_stub       the mailbox wakeup vector, copied to OS_TRAMPOLINE (< 1 MiB,
+ *                 one page); arrives on the firmware's page tables
+ *   ap_start      the APs' path into C on the kernel's own tables and stack
+ *   nmi_stub, exc_stub_N   interrupt entries
+ */
+#include "../common/layout.h"
+
+#define KSTACK_SIZE	16384
+
+	.section .text.entry, "ax"
+	.global _start
+_start:
+	cli
+	cld
+	leaq boot_stack_top(%rip), %rsp
+	pushq %rdi
+	leaq __image_base(%rip), %rdi
+	call kernel_relocate			/* before any absolute address is used */
+	popq %rdi
+	call kmain
+1:	hlt
+	jmp 1b
+
+	.text
+/* Copied to OS_TRAMPOLINE.  Switches to the kernel's page tables and jumps
+ * to ap_start; both values are patched into the copy by the kernel. */
+	.global ap_stub, ap_stub_end, ap_stub_cr3, ap_stub_target
+	.align 16
+ap_stub:
+	cli
+	movq ap_stub_cr3(%rip), %rax
+	movq %rax, %cr3
+	jmpq *ap_stub_target(%rip)
+	.align 8
+ap_stub_cr3:	.quad 0
+ap_stub_target:	.quad 0
+ap_stub_end:
+
+	.global ap_start
+ap_start:
+	movl $1, %eax
+	cpuid
+	shrl $24, %ebx				/* CPUID.01H:EBX[31:24] = APIC ID */
+	cmpl $MAX_CPUS, %ebx
+	jae 2f
+	leaq 1(%rbx), %rax
+	imulq $KSTACK_SIZE, %rax
+	leaq kstacks(%rip), %rsp
+	addq %rax, %rsp
+	call ap_main
+2:	cli
+	hlt
+	jmp 2b
+
+/* An NMI: the crash shoot-down, or a stray one we return from. */
+	.global nmi_stub
+nmi_stub:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	leaq 72(%rsp), %rdi			/* the interrupt frame: rip, cs, rflags, rsp, ss */
+	call nmi_handler
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+
+/* CPU exceptions are kernel panics (and so trigger kdump when loaded). */
+	.macro exc_stub n
+	.global exc_stub_\n
+exc_stub_\n:
+	movq $\n, %rdi
+	movq %rsp, %rsi
+	andq $-16, %rsp
+	call exception_handler
+	.endm
+	.irp n, 0,1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	exc_stub \n
+	.endr
+
+	.section .bss
+	.align 16
+	.global kstacks
+kstacks:	.skip KSTACK_SIZE * (MAX_CPUS + 1)
+boot_stack:	.skip KSTACK_SIZE
+boot_stack_top:
