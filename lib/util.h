@@ -1,0 +1,36 @@
+/*
+ * util.h: the few helpers every wakefarm module needs and libc lacks:
+ * monotonic clocks, bounded string copy, hex formatting and the "cause"
+ * error-message convention.
+ */
+#ifndef WF_UTIL_H
+#define WF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic time (CLOCK_MONOTONIC): for timeouts and durations, never for dates. */
+int64_t wf_now_ms(void);
+int64_t wf_now_us(void);
+
+/*
+ * Copy src into dst (size bytes, always NUL-terminated when size > 0).
+ * Returns strlen(src); a result >= size means the copy was truncated.
+ */
+size_t wf_strlcpy(char *dst, const char *src, size_t size);
+
+/* Write 2 * len lowercase hex digits and a NUL into out (2 * len + 1 bytes). */
+void wf_hex(char *out, const void *data, size_t len);
+
+/*
+ * The cause convention: a function that fails because of its input stores a
+ * malloc'd message in *cause (the caller frees it) and returns -1. cause may
+ * be NULL (the caller does not want the message); an earlier message in
+ * *cause is freed and replaced. Out of memory leaves *cause NULL, so callers
+ * print wf_cause_str(cause) rather than the pointer itself.
+ */
+void wf_set_cause(char **cause, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *wf_cause_str(const char *cause);
+
+#endif
