@@ -1,0 +1,64 @@
+/*
+ * test_util.c: unit tests for lib/util: clocks, bounded copy, hex and the
+ * cause convention.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "util.h"
+
+TEST(monotonic_clocks_advance)
+{
+	int64_t ms = wf_now_ms(), us = wf_now_us();
+
+	usleep(20000);
+	CHECK(wf_now_ms() - ms >= 19);
+	CHECK(wf_now_us() - us >= 19000);
+	CHECK(wf_now_us() / 1000 >= wf_now_ms() - 1);
+}
+
+TEST(strlcpy_truncates_and_terminates)
+{
+	char dst[4];
+
+	CHECK_EQ_INT(wf_strlcpy(dst, "ab", sizeof dst), 2);
+	CHECK_STR_EQ(dst, "ab");
+	CHECK_EQ_INT(wf_strlcpy(dst, "abcdef", sizeof dst), 6);
+	CHECK_STR_EQ(dst, "abc");
+	dst[0] = 'x';
+	CHECK_EQ_INT(wf_strlcpy(dst, "abc", 0), 3);
+	CHECK(dst[0] == 'x');
+}
+
+TEST(hex)
+{
+	static const unsigned char data[] = { 0x00, 0x7f, 0xa5, 0xff };
+	char out[9];
+
+	wf_hex(out, data, sizeof data);
+	CHECK_STR_EQ(out, "007fa5ff");
+	wf_hex(out, data, 0);
+	CHECK_STR_EQ(out, "");
+}
+
+TEST(set_cause_replaces_and_tolerates_null)
+{
+	char *cause = NULL;
+
+	wf_set_cause(&cause, "key \"%s\" is %d", "cpus", 3);
+	CHECK_STR_EQ(cause, "key \"cpus\" is 3");
+	wf_set_cause(&cause, "second");
+	CHECK_STR_EQ(cause, "second");
+	wf_set_cause(NULL, "nobody wants %s", "this");
+	CHECK_STR_EQ(wf_cause_str(cause), "second");
+	CHECK_STR_EQ(wf_cause_str(NULL), "out of memory");
+	free(cause);
+}
+
+int
+main(int argc, char **argv)
+{
+	return test_main(argc, argv);
+}
