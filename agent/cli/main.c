@@ -1,0 +1,287 @@
+/*
+ * agent/cli/main.c: the wakefarm command-line client. Global options name
+ * the controller; each subcommand parses its own options. The commands are
+ * not built yet: after checking their arguments they say so and exit 1.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flags.h"
+#include "log.h"
+
+enum {
+	OPT_SERVER = WF_FLAG_LONG,
+	OPT_TOKEN,
+	OPT_SET,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_NAME,
+	OPT_WAIT,
+	OPT_JSON,
+	OPT_PORT,
+	OPT_FOLLOW,
+	OPT_LIBVIRT,
+	OPT_ACCEL,
+	OPT_WORK,
+	OPT_KEEP,
+};
+
+#define DEFAULT_SERVER "http://127.0.0.1:8080"
+
+/* Global options, for every subcommand. */
+static const char *server_url;
+static const char *token;
+
+static int cmd_submit(int, char **);
+static int cmd_status(int, char **);
+static int cmd_show(int, char **);
+static int cmd_logs(int, char **);
+static int cmd_cancel(int, char **);
+static int cmd_hosts(int, char **);
+static int cmd_repro(int, char **);
+
+static const struct wf_subcmd cli_subcmds[] = {
+	{ "submit", "submit scenarios (each expanded over its matrix)",
+	    cmd_submit },
+	{ "status", "progress of a run, or of the recent runs", cmd_status },
+	{ "show", "a run or job in detail: checks, verdicts, generations",
+	    cmd_show },
+	{ "logs", "a job's guest output (serial ports) and host records",
+	    cmd_logs },
+	{ "cancel", "cancel a run or a job", cmd_cancel },
+	{ "hosts", "the agents' hosts, slots and health", cmd_hosts },
+	{ "repro", "run one job or scenario here, without a controller",
+	    cmd_repro },
+	{ NULL, NULL, NULL },
+};
+
+static const struct wf_flag cli_flags[] = {
+	{ "server", OPT_SERVER, "URL", "controller URL (default:"
+	    " $WAKEFARM_SERVER or " DEFAULT_SERVER ")", 0 },
+	{ "token", OPT_TOKEN, "TOKEN", "API token (default: $WAKEFARM_TOKEN)",
+	    0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd cli_cmd = {
+	"wakefarm", NULL, "Submit and follow wakefarm runs.", cli_flags,
+	cli_subcmds,
+};
+
+static const struct wf_flag json_flag[] = {
+	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_flag submit_flags[] = {
+	{ "set", OPT_SET, "KEY=VALUE", "override a scenario field or matrix"
+	    " axis (repeatable)", 0 },
+	{ "kernel", OPT_KERNEL, "FILE", "run this kernel image (bzImage or"
+	    " ELF) instead of the scenario's", 0 },
+	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
+	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
+	{ "wait", OPT_WAIT, NULL, "follow the run to its end; exit 0 only if"
+	    " every job passed", 0 },
+	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd submit_cmd = {
+	"wakefarm submit", "SCENARIO.json...",
+	"Submit scenarios; each is expanded over its matrix into jobs.",
+	submit_flags, NULL,
+};
+
+static const struct wf_cmd status_cmd = {
+	"wakefarm status", "[RUN]",
+	"Show the progress of a run, or of the recent runs.", json_flag, NULL,
+};
+
+static const struct wf_cmd show_cmd = {
+	"wakefarm show", "RUN|JOB",
+	"Show a run or a job: checks per generation, verdicts, expected vs"
+	" observed.", json_flag, NULL,
+};
+
+static const struct wf_flag logs_flags[] = {
+	{ "port", OPT_PORT, "serial0|serial1|host", "which log (default:"
+	    " serial0, the guest's human log)", 0 },
+	{ "follow", OPT_FOLLOW, NULL, "keep printing while the job runs", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd logs_cmd = {
+	"wakefarm logs", "JOB", "Print a job's log.", logs_flags, NULL,
+};
+
+static const struct wf_cmd cancel_cmd = {
+	"wakefarm cancel", "RUN|JOB", "Cancel a run or a single job.", NULL,
+	NULL,
+};
+
+static const struct wf_cmd hosts_cmd = {
+	"wakefarm hosts", NULL, "List the hosts, their slots and health.",
+	json_flag, NULL,
+};
+
+static const struct wf_flag repro_flags[] = {
+	{ "set", OPT_SET, "KEY=VALUE", "override a scenario field"
+	    " (repeatable)", 0 },
+	{ "libvirt", OPT_LIBVIRT, "URI", "libvirt connection (default:"
+	    " qemu:///system)", 0 },
+	{ "accel", OPT_ACCEL, "tcg|kvm", "QEMU accelerator (default: kvm if"
+	    " /dev/kvm is usable, else tcg)", 0 },
+	{ "work", OPT_WORK, "DIR", "work directory (default: a new temporary"
+	    " one)", 0 },
+	{ "keep", OPT_KEEP, NULL, "keep the work directory afterwards", 0 },
+	{ "json", OPT_JSON, NULL, "print the verdict as JSON", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd repro_cmd = {
+	"wakefarm repro", "JOB|SCENARIO.json",
+	"Run one job (fetched from the controller) or one scenario case here,"
+	" with the agent's code and the controller's verdict logic.",
+	repro_flags, NULL,
+};
+
+/* Parse a subcommand whose flags are all switches or free-form values. */
+static char **
+parse_simple(struct wf_flags *f, const struct wf_cmd *cmd, int argc,
+    char **argv, int min, int max, int *n)
+{
+	const char *arg;
+
+	wf_flags_begin(f, cmd, argc, argv);
+	while (wf_flags_next(f, &arg) != -1)
+		;
+	return wf_flags_args(f, min, max, n);
+}
+
+static void
+check_set(const struct wf_flags *f, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg)
+		wf_flags_usage_error(f, "invalid value '%s' for --set: expected"
+		    " KEY=VALUE", arg);
+}
+
+static int
+cmd_submit(int argc, char **argv)
+{
+	struct wf_flags f;
+	const char *arg;
+	int id, n;
+
+	wf_flags_begin(&f, &submit_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_SET)
+			check_set(&f, arg);
+	}
+	wf_flags_args(&f, 1, -1, &n);
+	return wf_flags_not_implemented(&f, "submit");
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	struct wf_flags f;
+	int n;
+
+	parse_simple(&f, &status_cmd, argc, argv, 0, 1, &n);
+	return wf_flags_not_implemented(&f, "status");
+}
+
+static int
+cmd_show(int argc, char **argv)
+{
+	struct wf_flags f;
+	int n;
+
+	parse_simple(&f, &show_cmd, argc, argv, 1, 1, &n);
+	return wf_flags_not_implemented(&f, "show");
+}
+
+static int
+cmd_logs(int argc, char **argv)
+{
+	static const char *const ports[] = { "serial0", "serial1", "host", NULL };
+	struct wf_flags f;
+	const char *arg;
+	int id, n;
+
+	wf_flags_begin(&f, &logs_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_PORT)
+			wf_flags_choice(&f, "--port", arg, ports);
+	}
+	wf_flags_args(&f, 1, 1, &n);
+	return wf_flags_not_implemented(&f, "logs");
+}
+
+static int
+cmd_cancel(int argc, char **argv)
+{
+	struct wf_flags f;
+	int n;
+
+	parse_simple(&f, &cancel_cmd, argc, argv, 1, 1, &n);
+	return wf_flags_not_implemented(&f, "cancel");
+}
+
+static int
+cmd_hosts(int argc, char **argv)
+{
+	struct wf_flags f;
+	int n;
+
+	parse_simple(&f, &hosts_cmd, argc, argv, 0, 0, &n);
+	return wf_flags_not_implemented(&f, "hosts");
+}
+
+static int
+cmd_repro(int argc, char **argv)
+{
+	static const char *const accels[] = { "tcg", "kvm", NULL };
+	struct wf_flags f;
+	const char *arg;
+	int id, n;
+
+	wf_flags_begin(&f, &repro_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_SET)
+			check_set(&f, arg);
+		else if (id == OPT_ACCEL)
+			wf_flags_choice(&f, "--accel", arg, accels);
+	}
+	wf_flags_args(&f, 1, 1, &n);
+	return wf_flags_not_implemented(&f, "repro");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct wf_flags f;
+	const char *arg;
+	int id;
+
+	wf_log_init("cli");
+	server_url = getenv("WAKEFARM_SERVER");
+	if (server_url == NULL || server_url[0] == '\0')
+		server_url = DEFAULT_SERVER;
+	token = getenv("WAKEFARM_TOKEN");
+	wf_flags_begin(&f, &cli_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_SERVER)
+			server_url = arg;
+		else if (id == OPT_TOKEN)
+			token = arg;
+	}
+	if (strncmp(server_url, "http://", 7) != 0 &&
+	    strncmp(server_url, "https://", 8) != 0)
+		wf_flags_usage_error(&f, "the server must be an http:// or"
+		    " https:// URL, not '%s'", server_url);
+	return wf_flags_dispatch(&f);
+}

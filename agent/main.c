@@ -1,0 +1,142 @@
+/*
+ * agent/main.c: wakefarm-agent, one per libvirt host. Parses the command
+ * line; the agent loop (register, heartbeat, lease, run guests, stream
+ * output) is not built yet, so after checking its arguments it says so and
+ * exits 1.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flags.h"
+#include "log.h"
+
+enum {
+	OPT_SERVER = WF_FLAG_LONG,
+	OPT_TOKEN,
+	OPT_NAME,
+	OPT_LIBVIRT,
+	OPT_SLOTS,
+	OPT_ACCEL,
+	OPT_SPOOL,
+	OPT_WORK,
+	OPT_LOG_LEVEL,
+};
+
+#define AGENT_SLOTS_MAX 64
+#define AGENT_NAME_MAX 64
+
+static const struct wf_flag agent_flags[] = {
+	{ "server", OPT_SERVER, "URL", "controller URL, e.g."
+	    " http://127.0.0.1:8080", 1 },
+	{ "token", OPT_TOKEN, "TOKEN", "agent token (default: $WAKEFARM_TOKEN,"
+	    " which keeps it out of ps)", 0 },
+	{ "name", OPT_NAME, "NAME", "this host's name at the controller", 1 },
+	{ "libvirt", OPT_LIBVIRT, "URI", "libvirt connection"
+	    " (default: qemu:///system)", 0 },
+	{ "slots", OPT_SLOTS, "N", "guests to run at once, 1 to 64"
+	    " (default: 1)", 0 },
+	{ "accel", OPT_ACCEL, "tcg|kvm", "QEMU accelerator (default: kvm if"
+	    " /dev/kvm is usable, else tcg)", 0 },
+	{ "spool", OPT_SPOOL, "DIR", "events and logs not yet delivered"
+	    " (default: var/spool)", 0 },
+	{ "work", OPT_WORK, "DIR", "per-job work files (default: var/work)", 0 },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd agent_cmd = {
+	"wakefarm-agent", NULL,
+	"Run wakefarm jobs on this libvirt host for a controller.",
+	agent_flags, NULL,
+};
+
+struct agent_config {
+	const char	*server;
+	const char	*token;
+	const char	*name;
+	const char	*libvirt_uri;
+	const char	*spool_dir;
+	const char	*work_dir;
+	const char	*accel;
+	int		 slots;
+};
+
+static void
+parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
+    const char *arg)
+{
+	static const char *const accels[] = { "tcg", "kvm", NULL };
+	enum wf_log_level level;
+
+	switch (id) {
+	case OPT_SERVER:
+		if (strncmp(arg, "http://", 7) != 0 &&
+		    strncmp(arg, "https://", 8) != 0)
+			wf_flags_usage_error(f, "--server must be an http:// or"
+			    " https:// URL, not '%s'", arg);
+		cfg->server = arg;
+		break;
+	case OPT_TOKEN:
+		cfg->token = arg;
+		break;
+	case OPT_NAME:
+		if (arg[0] == '\0' || strlen(arg) > AGENT_NAME_MAX)
+			wf_flags_usage_error(f, "--name must be 1 to %d"
+			    " characters", AGENT_NAME_MAX);
+		cfg->name = arg;
+		break;
+	case OPT_LIBVIRT:
+		cfg->libvirt_uri = arg;
+		break;
+	case OPT_SLOTS:
+		cfg->slots = (int)wf_flags_int(f, "--slots", arg, 1,
+		    AGENT_SLOTS_MAX);
+		break;
+	case OPT_ACCEL:
+		cfg->accel = accels[wf_flags_choice(f, "--accel", arg, accels)];
+		break;
+	case OPT_SPOOL:
+		cfg->spool_dir = arg;
+		break;
+	case OPT_WORK:
+		cfg->work_dir = arg;
+		break;
+	case OPT_LOG_LEVEL:
+		if (wf_log_parse_level(arg, &level) == -1)
+			wf_flags_usage_error(f, "invalid value '%s' for"
+			    " --log-level: expected debug, info or warn", arg);
+		wf_log_set_level(level);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agent_config cfg = {
+		.libvirt_uri = "qemu:///system",
+		.spool_dir = "var/spool",
+		.work_dir = "var/work",
+		.slots = 1,
+	};
+	struct wf_flags f;
+	const char *arg;
+	int id, n;
+
+	wf_log_init("agent");
+	cfg.token = getenv("WAKEFARM_TOKEN");
+	wf_flags_begin(&f, &agent_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1)
+		parse_flag(&f, &cfg, id, arg);
+	wf_flags_args(&f, 0, 0, &n);
+	if (cfg.token == NULL || cfg.token[0] == '\0')
+		wf_flags_usage_error(&f, "no token: give --token or set"
+		    " WAKEFARM_TOKEN");
+	if (cfg.accel == NULL)
+		cfg.accel = access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg";
+	log_info("host %s: server %s, libvirt %s, %d slot(s), accel %s",
+	    cfg.name, cfg.server, cfg.libvirt_uri, cfg.slots, cfg.accel);
+	return wf_flags_not_implemented(&f, "the agent loop (register,"
+	    " heartbeat, lease, run guests)");
+}
