@@ -188,14 +188,15 @@ wf_json_get_str(const json_t *obj, const char *key, int required,
 	if (!json_is_string(v))
 		return wrong_type(key, "a string", v, cause);
 	s = json_string_value(v);
-	show_key(shown, sizeof shown, key);
 	/* Jansson can hold NULs (\u0000 under JSON_ALLOW_NUL); C strings can't. */
 	if (json_string_length(v) != strlen(s)) {
+		show_key(shown, sizeof shown, key);
 		wf_set_cause(cause, "key \"%s\" must not contain NUL bytes",
 		    shown);
 		return -1;
 	}
 	if (json_string_length(v) > maxlen) {
+		show_key(shown, sizeof shown, key);
 		wf_set_cause(cause, "key \"%s\" is longer than %zu bytes",
 		    shown, maxlen);
 		return -1;
@@ -261,7 +262,8 @@ wf_json_get_real(const json_t *obj, const char *key, int required,
 	if (!json_is_number(v))
 		return wrong_type(key, "a number", v, cause);
 	d = json_number_value(v);
-	show_key(shown, sizeof shown, key);
+	if (!isfinite(d) || d < min || d > max)
+		show_key(shown, sizeof shown, key);
 	if (!isfinite(d)) {
 		wf_set_cause(cause, "key \"%s\" must be a finite number", shown);
 		return -1;
