@@ -4,7 +4,7 @@
 # streaming, ...). Both binaries link them: `wakefarm repro` runs a job
 # through the same code path as the agent.
 
-AGENT_CORE_SRCS :=
+AGENT_CORE_SRCS := agent/qemu.c
 AGENT_CORE_OBJS := $(AGENT_CORE_SRCS:%.c=$(HOBJ)/%.o)
 
 $(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(AGENT_CORE_OBJS) $(LIBWF)
@@ -16,3 +16,10 @@ $(BIN)/wakefarm: $(HOBJ)/agent/cli/main.o $(AGENT_CORE_OBJS) $(LIBWF)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
 ALL_TARGETS += $(BIN)/wakefarm-agent $(BIN)/wakefarm
+
+# guest/run-qemu execs this: one guest under bare QEMU (the runner contract).
+$(BIN)/wakefarm-run-qemu: $(HOBJ)/agent/run_qemu.o $(AGENT_CORE_OBJS) $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
+
+ALL_TARGETS += $(BIN)/wakefarm-run-qemu

@@ -3,4 +3,4 @@
 # BENCH_DEPS. "+=", not ":=": this fragment is included last, after others
 # may have added theirs.
 
-BENCH_DEPS +=
+BENCH_DEPS += $(BIN)/wakefarm-run-qemu $(GUEST_IMAGES)

@@ -1,0 +1,364 @@
+/*
+ * qemu.c: the bare-QEMU runner.
+ *
+ * QEMU writes COM1 to the log and COM2 to a scratch file; the guest's
+ * configuration goes in through fw_cfg.  At the end, the scratch records are
+ * validated into the records file and the runner appends its own `host`
+ * records: `host-mailbox` (the mailbox read through the QEMU monitor when
+ * the watchdog fires) and `host-exit` (how QEMU ended).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qemu.h"
+#include "records.h"
+#include "util.h"
+
+#define QEMU_EXIT(v) (((v) << 1) | 1)	/* isa-debug-exit: value v -> exit status */
+
+struct scratch {
+	char dir[256];
+	char config[300], com2[300], mon[300], err[300];
+};
+
+/* QEMU splits option values at commas; a literal comma is written twice. */
+static char *qemu_escape(const char *s)
+{
+	size_t n = strlen(s), c = 0;
+	char *out, *p;
+
+	for (const char *q = s; *q; q++)
+		c += *q == ',';
+	out = p = malloc(n + c + 1);
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = 0;
+	return out;
+}
+
+static int write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = fputs(data, f) < 0 ? -1 : 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+/* Reads up to 16 bytes of guest-physical memory through the HMP monitor. */
+static int monitor_peek(const char *sock, unsigned long long addr, unsigned long long out[2])
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cmd[64], buf[4096];
+	size_t len = 0;
+	int fd, rc = -1;
+	int64_t deadline = wf_now_ms() + 2000;
+	char *p;
+
+	wf_strlcpy(sa.sun_path, sock, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	snprintf(cmd, sizeof(cmd), "xp /2gx 0x%llx\n", addr);
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		goto out;
+	/* The answer line looks like "0000000000193000: 0x... 0x..." */
+	snprintf(cmd, sizeof(cmd), "%016llx:", addr);
+	while (len < sizeof(buf) - 1 && wf_now_ms() < deadline) {
+		struct timeval tv = { 0, 100000 };
+		ssize_t n;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n > 0)
+			len += n;
+		buf[len] = 0;
+		p = strstr(buf, cmd);
+		if (p && strchr(p, '\n') &&
+		    sscanf(p + strlen(cmd), " %llx %llx", &out[0], &out[1]) == 2) {
+			rc = 0;
+			break;
+		}
+		if (n == 0)
+			break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void append_record(FILE *f, json_t *rec)
+{
+	char *s = json_dumps(rec, JSON_COMPACT);
+
+	if (s)
+		fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(rec);
+}
+
+struct collect {
+	FILE *out;
+	int last_gen;
+	char mailbox[32];
+	int done_status;	/* -1 none, 0 ok, 1 error/panic */
+};
+
+static void collect_cb(void *arg, json_t *rec)
+{
+	struct collect *c = arg;
+	const char *ev = json_string_value(json_object_get(rec, "ev"));
+	int gen = json_integer_value(json_object_get(rec, "gen"));
+
+	if (gen > c->last_gen)
+		c->last_gen = gen;
+	if (!strcmp(ev, "fw-ready"))
+		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
+			   sizeof(c->mailbox));
+	if (!strcmp(ev, "done"))
+		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
+	append_record(c->out, rec);
+}
+
+static pid_t spawn(char **argv, const char *errpath)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static void read_tail(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	char *nl;
+
+	out[0] = 0;
+	if (!f)
+		return;
+	n = fread(out, 1, size - 1, f);
+	out[n] = 0;
+	fclose(f);
+	while ((nl = strchr(out, '\n')) && nl[1])
+		*nl = ' ';
+	if ((nl = strchr(out, '\n')))
+		*nl = 0;
+}
+
+static int make_scratch(struct scratch *s)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(s->dir, sizeof(s->dir), "%s/wakefarm-qemu.XXXXXX", tmp);
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->config, sizeof(s->config), "%s/config", s->dir);
+	snprintf(s->com2, sizeof(s->com2), "%s/com2", s->dir);
+	snprintf(s->mon, sizeof(s->mon), "%s/monitor", s->dir);
+	snprintf(s->err, sizeof(s->err), "%s/qemu.err", s->dir);
+	return 0;
+}
+
+static void remove_scratch(struct scratch *s)
+{
+	unlink(s->config);
+	unlink(s->com2);
+	unlink(s->mon);
+	unlink(s->err);
+	rmdir(s->dir);
+}
+
+static void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,
+    const char *how, int status, int timed_out)
+{
+	struct rec_reader rd;
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(s->com2, "rb");
+	unsigned long long mb[2];
+
+	rec_reader_init(&rd);
+	if (in) {
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			rec_reader_feed(&rd, buf, n, collect_cb, c);
+		fclose(in);
+	}
+	rec_reader_finish(&rd);
+	res->dropped = rec_reader_dropped(&rd);
+	if (timed_out && c->mailbox[0] &&
+	    monitor_peek(s->mon, strtoull(c->mailbox, NULL, 16), mb) == 0) {
+		char vec[32];
+
+		snprintf(vec, sizeof(vec), "0x%llx", mb[1]);
+		append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:i, s:I, s:s}",
+			"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-mailbox",
+			"t_us", (json_int_t)(res->wall_s * 1e6), "address", c->mailbox,
+			"command", (int)(mb[0] & 0xffff), "reserved", (int)((mb[0] >> 16) & 0xffff),
+			"apic_id", (json_int_t)(mb[0] >> 32), "vector", vec));
+	}
+	append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:I, s:s}",
+		"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-exit",
+		"t_us", (json_int_t)(res->wall_s * 1e6), "how", how, "status", status,
+		"done_seen", c->done_status >= 0, "dropped", (json_int_t)res->dropped,
+		"detail", res->detail));
+	res->generations = c->last_gen;
+}
+
+int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_result *res)
+{
+	struct scratch s;
+	struct collect c = { .done_status = -1 };
+	char *config = NULL, *fw = NULL, *kern = NULL;
+	char smp[16], mem[16], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400], mon[400];
+	char accel[32];
+	const char *how = "exited";
+	int status = -1, rc = -1, timed_out = 0;
+	int64_t t0 = wf_now_us(), deadline;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (make_scratch(&s) < 0) {
+		snprintf(res->detail, sizeof(res->detail), "cannot make a scratch directory: %s", strerror(errno));
+		res->outcome = RUN_INFRA;
+		return -1;
+	}
+	c.out = fopen(o->records, "w");
+	config = runspec_guest_config(rs);
+	fw = qemu_escape(o->firmware);
+	kern = qemu_escape(o->test_kernel);
+	if (!c.out || !config || !fw || !kern || write_file(s.config, config) < 0) {
+		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
+	snprintf(smp, sizeof(smp), "%d", rs->cpus);
+	snprintf(mem, sizeof(mem), "%d", rs->memory_mb);
+	/* Single-threaded TCG: parked CPUs spin on the mailbox, and with one
+	 * host thread per vCPU they would steal the 2 host cores from the CPU
+	 * doing the work.  PAUSE yields to the next vCPU in this mode. */
+	snprintf(accel, sizeof(accel), "%s", !strcmp(o->accel ?: "tcg", "kvm") ? "kvm" : "tcg,thread=single");
+	snprintf(fwcfg_k, sizeof(fwcfg_k), "name=opt/wakefarm/kernel,file=%s", kern);
+	snprintf(fwcfg_c, sizeof(fwcfg_c), "name=opt/wakefarm/config,file=%s", s.config);
+	snprintf(chr_log, sizeof(chr_log), "file,id=com1,path=%s", o->log ? o->log : "/dev/null");
+	snprintf(chr_rec, sizeof(chr_rec), "file,id=com2,path=%s", s.com2);
+	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", s.mon);
+	{
+		char *argv[] = {
+			(char *)(o->qemu ? o->qemu : "qemu-system-x86_64"),
+			"-machine", "q35", "-accel", accel, "-smp", smp, "-m", mem,
+			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+			"-kernel", fw, "-fw_cfg", fwcfg_k, "-fw_cfg", fwcfg_c,
+			"-chardev", chr_log, "-serial", "chardev:com1",
+			"-chardev", chr_rec, "-serial", "chardev:com2",
+			"-device", "isa-debug-exit,iobase=0xf4,iosize=1",
+			"-monitor", mon, NULL,
+		};
+
+		pid = spawn(argv, s.err);
+	}
+	if (pid < 0) {
+		snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
+	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
+	for (;;) {
+		struct timespec ts = { 0, 2000000 };
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (wf_now_ms() >= deadline) {
+			res->wall_s = (wf_now_us() - t0) / 1e6;
+			timed_out = 1;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	res->wall_s = (wf_now_us() - t0) / 1e6;
+	if (timed_out) {
+		how = "timeout";
+		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
+		/* read the mailbox while QEMU still runs, then stop it */
+		finish_records(&s, &c, res, how, -1, 1);
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		res->outcome = RUN_HANG;
+		rc = 0;
+		goto out;
+	}
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (status != QEMU_EXIT(0x10) && status != QEMU_EXIT(0x11) && status != QEMU_EXIT(0x12) &&
+	    status != QEMU_EXIT(0x13) && status != 0) {
+		how = "infra";
+		read_tail(s.err, res->detail, sizeof(res->detail));
+		if (!res->detail[0])
+			snprintf(res->detail, sizeof(res->detail), "QEMU exited with status %d", status);
+	} else if (status == 0) {
+		snprintf(res->detail, sizeof(res->detail), "QEMU shut down without isa-debug-exit (triple fault?)");
+	}
+	finish_records(&s, &c, res, how, status, 0);
+	if (!strcmp(how, "infra"))
+		res->outcome = RUN_INFRA;
+	else
+		res->outcome = c.done_status == 0 && status == QEMU_EXIT(0x10) ? RUN_COMPLETED : RUN_GUEST_ERROR;
+	rc = 0;
+out:
+	if (c.out && fclose(c.out) && rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->records, strerror(errno));
+		rc = -1;
+	}
+	free(config);
+	free(fw);
+	free(kern);
+	remove_scratch(&s);
+	return rc;
+}
+
+int run_outcome_exit(enum run_outcome o)
+{
+	switch (o) {
+	case RUN_COMPLETED:	return 0;
+	case RUN_HANG:		return 3;
+	case RUN_GUEST_ERROR:	return 4;
+	default:		return 5;
+	}
+}
+
+const char *run_outcome_name(enum run_outcome o)
+{
+	static const char *const names[] = { "completed", "guest error", "hang (watchdog)", "QEMU failure" };
+
+	return names[o];
+}

@@ -1,0 +1,178 @@
+/*
+ * wakefarm-run-qemu (guest/run-qemu): run one guest under bare QEMU.
+ *
+ * The runner contract of the guest issue: build nothing, run QEMU with TCG
+ * (or KVM), write every report record to --records, exit 0 when the guest
+ * completed, 3 on a watchdog timeout (hang), 4 when the guest reported an
+ * error or ended without completing, 5 when QEMU failed, 2 on a usage error.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flags.h"
+#include "invariants.h"
+#include "qemu.h"
+#include "records.h"
+#include "runspec.h"
+#include "util.h"
+
+enum {
+	OPT_CPUS = WF_FLAG_LONG, OPT_VERSION_MB, OPT_STEPS, OPT_QUIRK, OPT_POLICY, OPT_MEMORY,
+	OPT_TIMEOUT, OPT_RECORDS, OPT_LOG, OPT_ACCEL, OPT_KDUMP, OPT_FIRMWARE, OPT_TKERNEL,
+	OPT_CHECK, OPT_QEMU,
+};
+
+static const struct wf_flag run_flags[] = {
+	{ "cpus", OPT_CPUS, "N", "CPUs in the guest (1-64)", 1 },
+	{ "mailbox-version", OPT_VERSION_MB, "0|1", "MADT mailbox version the firmware publishes", 1 },
+	{ "steps", OPT_STEPS, "LIST", "kexec[*K], kexec:pre-6.11, cycle*K, offline:APIC, online:APIC, crash@CPU", 0 },
+	{ "quirk", OPT_QUIRK, "Q", "firmware quirk (repeatable): v1-short-entry, no-test-ack, clear-vector, stale-checksum, slow-ack=MS", 0 },
+	{ "policy", OPT_POLICY, "6.11|pre-6.11", "which Linux behaviour the test kernel reproduces (default 6.11)", 0 },
+	{ "memory", OPT_MEMORY, "MB", "guest RAM (default 32)", 0 },
+	{ "timeout", OPT_TIMEOUT, "S", "watchdog in seconds (default 60)", 0 },
+	{ "kdump-cpus", OPT_KDUMP, "N", "CPU limit of the kdump kernel (default: none)", 0 },
+	{ "records", OPT_RECORDS, "FILE", "where to write the report records", 1 },
+	{ "log", OPT_LOG, "FILE", "where to write the guest's human log (COM1)", 0 },
+	{ "accel", OPT_ACCEL, "tcg|kvm", "accelerator (default tcg)", 0 },
+	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image (default build/guest/firmware.elf)", 0 },
+	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image (default build/guest/kernel.elf)", 0 },
+	{ "qemu", OPT_QEMU, "PATH", "QEMU binary (default qemu-system-x86_64)", 0 },
+	{ "check", OPT_CHECK, NULL, "evaluate the default invariants and print the verdict", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd run_cmd = {
+	"run-qemu", NULL,
+	"Run one wakefarm guest under bare QEMU and write its report records.\n"
+	"Exit status: 0 completed, 3 hang (watchdog), 4 guest error or crash, 5 QEMU failure, 2 usage.",
+	run_flags, NULL,
+};
+
+/* build/guest/NAME of the tree whose bin/ holds this program. */
+static char *default_image(const char *name)
+{
+	char exe[PATH_MAX], *path = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return strdup(name);
+	exe[n] = 0;
+	if (asprintf(&path, "%s/build/guest/%s", dirname(dirname(exe)), name) < 0)
+		return NULL;
+	return path;
+}
+
+static void print_checks(const json_t *ev)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(ev, "checks"), i, c) {
+		char *exp = json_dumps(json_object_get(c, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
+		char *obs = json_dumps(json_object_get(c, "observed"), JSON_COMPACT | JSON_ENCODE_ANY);
+		json_int_t gen = json_integer_value(json_object_get(c, "gen"));
+		char where[16] = "";
+
+		if (gen)
+			snprintf(where, sizeof(where), "gen %lld", (long long)gen);
+		printf("%-4s %-22s %-7s expected %s, observed %s\n",
+		       json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
+		       json_string_value(json_object_get(c, "check")), where, exp, obs);
+		free(exp);
+		free(obs);
+	}
+	printf("verdict: %s%s%s\n", json_string_value(json_object_get(ev, "verdict")),
+	       *json_string_value(json_object_get(ev, "reason")) ? ": " : "",
+	       json_string_value(json_object_get(ev, "reason")));
+}
+
+int main(int argc, char **argv)
+{
+	struct runspec rs;
+	struct qemu_opts o = { 0 };
+	struct run_result res;
+	struct wf_flags f;
+	const char *arg;
+	char *cause = NULL, *fw = NULL, *tk = NULL;
+	int id, check = 0;
+
+	runspec_init(&rs);
+	wf_flags_begin(&f, &run_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		switch (id) {
+		case OPT_CPUS: rs.cpus = wf_flags_int(&f, "--cpus", arg, 1, RUNSPEC_MAX_CPUS); break;
+		case OPT_VERSION_MB: rs.mailbox_version = wf_flags_int(&f, "--mailbox-version", arg, 0, 1); break;
+		case OPT_STEPS:
+			if (wf_strlcpy(rs.steps, arg, sizeof(rs.steps)) >= sizeof(rs.steps))
+				wf_flags_usage_error(&f, "--steps: longer than %zu characters", sizeof(rs.steps) - 1);
+			break;
+		case OPT_QUIRK:
+			if (strlen(rs.quirks) + strlen(arg) + 2 > sizeof(rs.quirks))
+				wf_flags_usage_error(&f, "--quirk: too many quirks");
+			if (rs.quirks[0])
+				strcat(rs.quirks, ",");
+			strcat(rs.quirks, arg);
+			break;
+		case OPT_POLICY: {
+			static const char *const p[] = { "6.11", "pre-6.11", NULL };
+
+			wf_strlcpy(rs.policy, p[wf_flags_choice(&f, "--policy", arg, p)], sizeof(rs.policy));
+			break;
+		}
+		case OPT_MEMORY: rs.memory_mb = wf_flags_int(&f, "--memory", arg, 32, 16384); break;
+		case OPT_TIMEOUT: rs.timeout_s = wf_flags_int(&f, "--timeout", arg, 1, 86400); break;
+		case OPT_KDUMP: rs.kdump_cpus = wf_flags_int(&f, "--kdump-cpus", arg, 0, RUNSPEC_MAX_CPUS); break;
+		case OPT_RECORDS: o.records = arg; break;
+		case OPT_LOG: o.log = arg; break;
+		case OPT_ACCEL: {
+			static const char *const a[] = { "tcg", "kvm", NULL };
+
+			o.accel = a[wf_flags_choice(&f, "--accel", arg, a)];
+			break;
+		}
+		case OPT_FIRMWARE: o.firmware = arg; break;
+		case OPT_TKERNEL: o.test_kernel = arg; break;
+		case OPT_QEMU: o.qemu = arg; break;
+		case OPT_CHECK: check = 1; break;
+		}
+	}
+	wf_flags_args(&f, 0, 0, &id);
+	if (runspec_validate(&rs, &cause) < 0)
+		wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
+	if (!o.firmware)
+		o.firmware = fw = default_image("firmware.elf");
+	if (!o.test_kernel)
+		o.test_kernel = tk = default_image("kernel.elf");
+	if (access(o.firmware, R_OK) || access(o.test_kernel, R_OK)) {
+		fprintf(stderr, "run-qemu: guest images not found (%s, %s): run make first\n",
+			o.firmware, o.test_kernel);
+		return 5;
+	}
+	if (qemu_run(&rs, &o, &res) < 0) {
+		fprintf(stderr, "run-qemu: %s\n", res.detail);
+		return 5;
+	}
+	fprintf(stderr, "run-qemu: %s after %.2f s, %d generation%s%s%s\n", run_outcome_name(res.outcome),
+		res.wall_s, res.generations, res.generations == 1 ? "" : "s",
+		res.detail[0] ? ": " : "", res.detail);
+	if (res.dropped)
+		fprintf(stderr, "run-qemu: warning: %lu guest output line(s) broke the record contract\n", res.dropped);
+	if (check) {
+		struct rec_reader st;
+		json_t *recs = records_load_file(o.records, &st, &cause), *ev;
+
+		if (recs) {
+			ev = inv_evaluate(&rs, recs);
+			print_checks(ev);
+			json_decref(ev);
+			json_decref(recs);
+		}
+	}
+	free(fw);
+	free(tk);
+	return run_outcome_exit(res.outcome);
+}

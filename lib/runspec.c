@@ -1,0 +1,189 @@
+/*
+ * runspec.c: validating a run spec and writing the guest's configuration.
+ * The step grammar is the one the test kernel parses (guest/kernel/steps.c);
+ * a list that passes here never makes the guest report a bad step.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runspec.h"
+#include "util.h"
+
+static const char *const quirk_names[] = {
+	"v1-short-entry", "no-test-ack", "clear-vector", "stale-checksum", NULL,
+};
+
+void runspec_init(struct runspec *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->cpus = 1;
+	rs->mailbox_version = 1;
+	strcpy(rs->policy, "6.11");
+	rs->memory_mb = 32;
+	rs->timeout_s = 60;
+}
+
+/* A decimal number of at most 4 digits filling [s, s + n). */
+static int small_number(const char *s, size_t n, long *out)
+{
+	char buf[8];
+
+	if (n == 0 || n > 4)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*out = strtol(buf, NULL, 10);
+	return 0;
+}
+
+/* One step item: NAME[:ARG|@ARG][*K]; see guest/kernel/steps.c. */
+static int check_item(const char *item, size_t len, int index, char **cause)
+{
+	const char *star = memchr(item, '*', len);
+	size_t base = star ? (size_t)(star - item) : len;
+	long n;
+
+	if (star && (small_number(star + 1, len - base - 1, &n) < 0 || n < 1 || n > 1000)) {
+		wf_set_cause(cause, "step %d '%.*s': the repeat count after '*' must be 1 to 1000",
+			     index + 1, (int)len, item);
+		return -1;
+	}
+	if ((base == 5 && !strncmp(item, "kexec", 5)) || (base == 5 && !strncmp(item, "cycle", 5)))
+		return 0;
+	if ((base == 14 && !strncmp(item, "kexec:pre-6.11", 14)) ||
+	    (base == 10 && !strncmp(item, "kexec:6.11", 10)))
+		return 0;
+	if (base > 8 && !strncmp(item, "offline:", 8) &&
+	    small_number(item + 8, base - 8, &n) == 0 && n < RUNSPEC_MAX_CPUS)
+		return 0;
+	if (base > 7 && !strncmp(item, "online:", 7) &&
+	    small_number(item + 7, base - 7, &n) == 0 && n < RUNSPEC_MAX_CPUS)
+		return 0;
+	if (base > 6 && !strncmp(item, "crash@", 6) &&
+	    small_number(item + 6, base - 6, &n) == 0 && n < RUNSPEC_MAX_CPUS && !star)
+		return 0;
+	wf_set_cause(cause, "step %d '%.*s': expected kexec[:6.11|:pre-6.11], cycle, "
+		     "offline:APIC, online:APIC or crash@CPU, optionally *K", index + 1, (int)len, item);
+	return -1;
+}
+
+int runspec_check_steps(const char *steps, char **cause)
+{
+	const char *p = steps;
+	int index = 0;
+
+	if (strlen(steps) >= RUNSPEC_STEPS_MAX) {
+		wf_set_cause(cause, "steps: longer than %d characters", RUNSPEC_STEPS_MAX - 1);
+		return -1;
+	}
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (check_item(p, n, index++, cause) < 0)
+			return -1;
+		p += n;
+		if (e && !*++p) {
+			wf_set_cause(cause, "steps: trailing comma");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int runspec_check_quirks(const char *quirks, char **cause)
+{
+	const char *p = quirks;
+
+	if (strlen(quirks) >= RUNSPEC_QUIRKS_MAX) {
+		wf_set_cause(cause, "quirks: longer than %d characters", RUNSPEC_QUIRKS_MAX - 1);
+		return -1;
+	}
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		long ms;
+		int ok = 0;
+
+		for (int i = 0; quirk_names[i]; i++)
+			if (n == strlen(quirk_names[i]) && !strncmp(p, quirk_names[i], n))
+				ok = 1;
+		if (n > 9 && !strncmp(p, "slow-ack=", 9) && small_number(p + 9, n - 9, &ms) == 0)
+			ok = 1;
+		if (!ok) {
+			wf_set_cause(cause, "quirks: unknown quirk '%.*s' (known: v1-short-entry, "
+				     "no-test-ack, clear-vector, stale-checksum, slow-ack=MS)", (int)n, p);
+			return -1;
+		}
+		p += n + (e ? 1 : 0);
+	}
+	return 0;
+}
+
+int runspec_validate(const struct runspec *rs, char **cause)
+{
+	if (rs->cpus < 1 || rs->cpus > RUNSPEC_MAX_CPUS) {
+		wf_set_cause(cause, "cpus: %d is not in 1..%d", rs->cpus, RUNSPEC_MAX_CPUS);
+		return -1;
+	}
+	if (rs->mailbox_version != 0 && rs->mailbox_version != 1) {
+		wf_set_cause(cause, "mailbox_version: %d is not 0 or 1", rs->mailbox_version);
+		return -1;
+	}
+	if (strcmp(rs->policy, "6.11") && strcmp(rs->policy, "pre-6.11")) {
+		wf_set_cause(cause, "policy: '%s' is not 6.11 or pre-6.11", rs->policy);
+		return -1;
+	}
+	if (rs->memory_mb < 32 || rs->memory_mb > 16384) {
+		wf_set_cause(cause, "memory: %d MiB is not in 32..16384", rs->memory_mb);
+		return -1;
+	}
+	if (rs->timeout_s < 1 || rs->timeout_s > 86400) {
+		wf_set_cause(cause, "timeout: %d s is not in 1..86400", rs->timeout_s);
+		return -1;
+	}
+	if (rs->kdump_cpus < 0 || rs->kdump_cpus > RUNSPEC_MAX_CPUS) {
+		wf_set_cause(cause, "kdump_cpus: %d is not in 0..%d", rs->kdump_cpus, RUNSPEC_MAX_CPUS);
+		return -1;
+	}
+	if (runspec_check_quirks(rs->quirks, cause) < 0)
+		return -1;
+	return runspec_check_steps(rs->steps, cause);
+}
+
+char *runspec_guest_config(const struct runspec *rs)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "mailbox_version=%d policy=%s kdump_cpus=%d%s%s%s%s",
+		     rs->mailbox_version, rs->policy, rs->kdump_cpus,
+		     rs->quirks[0] ? " quirks=" : "", rs->quirks,
+		     rs->steps[0] ? " steps=" : "", rs->steps) < 0)
+		return NULL;
+	return s;
+}
+
+int runspec_generations(const char *steps)
+{
+	const char *p = steps;
+	int gens = 1;
+
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *star = memchr(p, '*', n);
+		int reps = star ? atoi(star + 1) : 1;
+
+		if (!strncmp(p, "kexec", 5))
+			gens += reps;
+		else if (!strncmp(p, "crash@", 6))
+			gens += 1;
+		p += n + (e ? 1 : 0);
+	}
+	return gens;
+}

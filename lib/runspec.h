@@ -1,0 +1,48 @@
+/*
+ * runspec.h: one guest run, as every host-side part describes it.
+ *
+ * A run spec is what a scenario expands to for one job and what
+ * guest/run-qemu takes on its command line: CPUs, mailbox version, firmware
+ * quirks, OS policy, the step list, memory and the watchdog.  The guest gets
+ * it as a one-line "key=value ..." string through fw_cfg
+ * (opt/wakefarm/config); runspec_guest_config() is the only writer of that
+ * string.
+ */
+#ifndef WF_RUNSPEC_H
+#define WF_RUNSPEC_H
+
+#include <stddef.h>
+
+#define RUNSPEC_MAX_CPUS	64
+#define RUNSPEC_STEPS_MAX	512
+#define RUNSPEC_QUIRKS_MAX	128
+
+struct runspec {
+	int	 cpus;			/* 1..64 */
+	int	 mailbox_version;	/* 0 or 1 */
+	char	 policy[16];		/* "6.11" or "pre-6.11" */
+	char	 steps[RUNSPEC_STEPS_MAX];	/* guest/run-qemu --steps syntax */
+	char	 quirks[RUNSPEC_QUIRKS_MAX];	/* comma-separated firmware quirks */
+	int	 memory_mb;		/* 32.. */
+	int	 timeout_s;		/* watchdog: the run is a hang past it */
+	int	 kdump_cpus;		/* CPU limit of the kdump kernel, 0 = none */
+};
+
+/* Defaults: 1 CPU, version 1, policy 6.11, no steps, 32 MiB, 60 s. */
+void runspec_init(struct runspec *rs);
+
+/*
+ * Checks every field (ranges, policy name, quirk names, step syntax).
+ * Returns 0, or -1 with a cause naming the field and what is wrong.
+ */
+int runspec_validate(const struct runspec *rs, char **cause);
+int runspec_check_steps(const char *steps, char **cause);
+int runspec_check_quirks(const char *quirks, char **cause);
+
+/* The fw_cfg configuration line for the guest (caller frees). */
+char *runspec_guest_config(const struct runspec *rs);
+
+/* How many kernel generations a step list goes through (1 + kexecs + crashes). */
+int runspec_generations(const char *steps);
+
+#endif
