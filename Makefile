@@ -59,7 +59,7 @@ deps:
 	@lib/sh/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BIN)/tests/guest_test
 	@lib/sh/run.sh
 
 test: deps

@@ -12,7 +12,7 @@
  */
 #include "../common/layout.h"
 
-#define KSTACK_SIZE	16384
+#define KSTACK_SIZE	8192	/* deepest path (steps -> cpu_up -> kerror) uses ~4 KiB */
 
 	.section .text.entry, "ax"
 	.global _start
