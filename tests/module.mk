@@ -36,6 +36,11 @@ $(FUZZ_DIR)/fuzz_json: tests/fuzz/fuzz_json.c lib/json.c lib/buf.c lib/util.c \
 		$(wildcard lib/*.h)
 	$(FUZZ_LINK)
 
+FUZZ_TARGETS += $(FUZZ_DIR)/fuzz_records
+$(FUZZ_DIR)/fuzz_records: tests/fuzz/fuzz_records.c lib/records.c lib/json.c lib/buf.c lib/util.c \
+		$(wildcard lib/*.h)
+	$(FUZZ_LINK)
+
 .PHONY: unit-tests fuzz-targets
 unit-tests: $(UNIT_BINS)
 fuzz-targets: $(FUZZ_TARGETS)

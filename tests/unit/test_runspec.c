@@ -1,0 +1,86 @@
+/* test_runspec.c: run-spec validation (the step grammar of guest/run-qemu). */
+#include <string.h>
+
+#include "runspec.h"
+#include "test.h"
+
+static int steps_ok(const char *s)
+{
+	char *cause = NULL;
+	int rc = runspec_check_steps(s, &cause);
+
+	free(cause);
+	return rc == 0;
+}
+
+TEST(valid_steps)
+{
+	static const char *const ok[] = {
+		"", "kexec", "kexec*5", "kexec:pre-6.11", "kexec:6.11*2", "cycle", "cycle*10",
+		"offline:1,online:1", "crash@0", "offline:1,offline:2,kexec", "kexec*3,cycle*2,crash@1",
+		NULL,
+	};
+
+	for (int i = 0; ok[i]; i++)
+		CHECK(steps_ok(ok[i]));
+}
+
+TEST(invalid_steps_name_the_item)
+{
+	static const char *const bad[] = {
+		"kexec*0", "kexec*1001", "kexec*", "kexec:5.10", "cycle*x", "offline", "offline:",
+		"offline:64", "online:-1", "crash", "crash@1*2", "kexec,", ",kexec", "boot",
+		"kexec,,cycle", "crash@99999", NULL,
+	};
+
+	for (int i = 0; bad[i]; i++) {
+		char *cause = NULL;
+
+		CHECK(runspec_check_steps(bad[i], &cause) == -1);
+		CHECK(cause && strstr(cause, "step") != NULL);
+		free(cause);
+	}
+}
+
+TEST(fields_are_range_checked)
+{
+	struct runspec rs;
+	char *cause = NULL;
+
+	runspec_init(&rs);
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	rs.cpus = 65;
+	CHECK(runspec_validate(&rs, &cause) == -1);
+	CHECK(cause && strstr(cause, "cpus") != NULL);
+	runspec_init(&rs);
+	strcpy(rs.policy, "5.10");
+	CHECK(runspec_validate(&rs, &cause) == -1);
+	CHECK(cause && strstr(cause, "policy") != NULL);
+	runspec_init(&rs);
+	strcpy(rs.quirks, "no-test-ack,bogus");
+	CHECK(runspec_validate(&rs, &cause) == -1);
+	CHECK(cause && strstr(cause, "bogus") != NULL);
+	runspec_init(&rs);
+	strcpy(rs.quirks, "slow-ack=50,clear-vector");
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	free(cause);
+}
+
+TEST(guest_config_line)
+{
+	struct runspec rs;
+	char *s;
+
+	runspec_init(&rs);
+	rs.mailbox_version = 0;
+	strcpy(rs.steps, "kexec*2,crash@1");
+	strcpy(rs.quirks, "stale-checksum");
+	s = runspec_guest_config(&rs);
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "mailbox_version=0 policy=6.11 kdump_cpus=0 quirks=stale-checksum steps=kexec*2,crash@1");
+	free(s);
+	CHECK_EQ_INT(runspec_generations("kexec*2,crash@1"), 4);
+	CHECK_EQ_INT(runspec_generations(""), 1);
+}
+
+int main(int argc, char **argv) { return test_main(argc, argv); }
