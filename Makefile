@@ -49,6 +49,7 @@ include guest/module.mk
 include controller/module.mk
 include agent/module.mk
 include tests/module.mk
+include tests/e2e/module.mk
 include tests/guest/module.mk
 include bench/module.mk
 

@@ -399,8 +399,8 @@ domxml_build(const struct domxml_spec *spec, char **cause)
 	    "    <apic/>\n"
 	    "  </features>\n"
 	    /*
-	     * Every way out ends the domain: with on_reboot=destroy libvirt
-	     * runs QEMU with -no-reboot, so a triple fault stops the run
+	     * Every way out ends the domain. on_reboot=destroy matters most:
+	     * a triple fault then ends the run (measured: STOPPED/SHUTDOWN)
 	     * instead of booting the guest again and again.
 	     */
 	    "  <on_poweroff>destroy</on_poweroff>\n"

@@ -1,0 +1,37 @@
+# tests/e2e: end-to-end tests against the real libvirtd and QEMU. Driver: tests/e2e/run.
+#
+#   bin/tests/libvirt-smoke        domxml -> libvirtd -> QEMU -> guest -> serial files
+#   build/tests/smoke-guest.elf    its guest: multiboot ELF32 from a few lines of assembly
+
+E2E_SMOKE_BIN   := $(BIN)/tests/libvirt-smoke
+E2E_SMOKE_GUEST := $(BUILD)/tests/smoke-guest.elf
+E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/agent/domxml.o
+
+$(E2E_SMOKE_BIN): $(E2E_SMOKE_OBJS) $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(E2E_SMOKE_OBJS) $(LIBWF) $(LDLIBS_HOST)
+
+# QEMU's multiboot loader takes ELF32 only, hence --32 / elf_i386 with the system binutils.
+$(BUILD)/tests/smoke-guest/smoke.o: tests/e2e/smoke-guest/smoke.s
+	@mkdir -p $(dir $@)
+	as --32 -o $@ $<
+
+# 0644 and a check that the multiboot magic is in the first 8 KiB, where QEMU looks for it.
+# QEMU runs as libvirt-qemu and must be able to read the image (see lib/sh/deps.sh).
+$(E2E_SMOKE_GUEST): $(BUILD)/tests/smoke-guest/smoke.o tests/e2e/smoke-guest/smoke.ld
+	@mkdir -p $(dir $@)
+	ld -m elf_i386 --build-id=none -T tests/e2e/smoke-guest/smoke.ld -o $@.tmp $<
+	@od -A n -t x4 -N 8192 $@.tmp | grep -qw 1badb002 || \
+		{ echo "$@: multiboot header not in the first 8 KiB" >&2; rm -f $@.tmp; exit 1; }
+	chmod 0644 $@.tmp
+	mv -f $@.tmp $@
+
+# domxml's unit test links the agent module the unit-test pattern rule does not know.
+$(BIN)/unit/test_domxml: $(HOBJ)/tests/unit/test_domxml.o $(HOBJ)/agent/domxml.o $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
+
+.PHONY: e2e-tests
+e2e-tests: $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
+
+TEST_DEPS += $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
