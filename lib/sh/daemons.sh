@@ -27,9 +27,15 @@ daemons_answers() {
 	timeout 10 virsh -c "$DAEMONS_URI" version >/dev/null 2>&1
 }
 
-# A process of that exact name exists (any pid): only then are its pid file and sockets live.
+# The pid of a live (not zombie) process of that exact name, if any: only then are its pid
+# file and sockets live. Zombies are common here: PID 1 reaps a dead daemon late, and a
+# zombie "libvirtd" must not pass for a running one.
+daemons_pid() {
+	ps -C "$1" -o pid=,stat= 2>/dev/null | awk '$2 !~ /^Z/ { print $1; exit }'
+}
+
 daemons_running() {
-	pgrep -x "$1" >/dev/null 2>&1
+	[[ -n $(daemons_pid "$1") ]]
 }
 
 # Runs "$@" with stdin from /dev/null, output to file $1, and every descriptor above 2 closed:
@@ -120,7 +126,8 @@ daemons_wait() {
 # init that reaps promptly: it works, but each domain then costs ~1.7 s more.
 daemons_check_reaper() {
 	local pid ppid
-	pid=$(pgrep -x -o libvirtd) || return 0
+	pid=$(daemons_pid libvirtd)
+	[[ -n $pid ]] || return 0
 	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
 	if [[ $ppid == 1 ]]; then
 		echo "daemons: note: libvirtd (pid $pid) runs without a subreaper; each domain" \

@@ -135,7 +135,8 @@ deps_search_path() {
 	mkdir -p "$DEPS_BUILD" || { deps_err "cannot create $DEPS_BUILD"; exit 1; }
 	d=$DEPS_BUILD
 	while :; do
-		if [[ $(stat -c '%A' "$d") != *x ]]; then
+		# Octal mode, not %A: a sticky /tmp shows 't' where the x bit is.
+		if (((8#$(stat -c '%a' "$d") & 1) == 0)); then
 			deps_need_root "granting search permission on $d"
 			chmod o+x "$d" || { deps_err "chmod o+x $d failed"; exit 1; }
 			changed+=("$d")

@@ -16,10 +16,11 @@ $(BUILD)/tests/smoke-guest/smoke.o: tests/e2e/smoke-guest/smoke.s
 	@mkdir -p $(dir $@)
 	as --32 -o $@ $<
 
-# 0644 and a check that the multiboot magic is in the first 8 KiB, where QEMU looks for it.
-# QEMU runs as libvirt-qemu and must be able to read the image (see lib/sh/deps.sh).
+# QEMU runs as libvirt-qemu and must reach and read the image whatever the umask: its
+# directory 0755, the file 0644 (lib/sh/deps.sh opens the path down to build/). Also checks
+# that the multiboot magic is in the first 8 KiB, where QEMU looks for it.
 $(E2E_SMOKE_GUEST): $(BUILD)/tests/smoke-guest/smoke.o tests/e2e/smoke-guest/smoke.ld
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@) && chmod 0755 $(dir $@)
 	ld -m elf_i386 --build-id=none -T tests/e2e/smoke-guest/smoke.ld -o $@.tmp $<
 	@od -A n -t x4 -N 8192 $@.tmp | grep -qw 1badb002 || \
 		{ echo "$@: multiboot header not in the first 8 KiB" >&2; rm -f $@.tmp; exit 1; }
