@@ -141,7 +141,8 @@ daemons_up() {
 		daemons_systemd_up && daemons_wait
 		return
 	fi
-	if [[ $EUID -ne 0 ]] && ! daemons_answers; then
+	if [[ $EUID -ne 0 ]]; then
+		daemons_answers && return 0
 		daemons_err "libvirtd is not answering and starting it needs root"
 		return 1
 	fi
