@@ -161,7 +161,10 @@ daemons_up() {
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -u
-	exec 9>/run/lock/wakefarm-deps.lock
+	if ! exec 9>/run/lock/wakefarm-deps.lock; then
+		daemons_err "cannot open /run/lock/wakefarm-deps.lock (run as root)"
+		exit 1
+	fi
 	if ! flock -w 900 9; then
 		daemons_err "could not take /run/lock/wakefarm-deps.lock within 900 s"
 		exit 1
