@@ -22,15 +22,10 @@
 #include <jansson.h>
 
 #include "qemu.h"
-#include "records.h"
+#include "runcommon.h"
 #include "util.h"
 
 #define QEMU_EXIT(v) (((v) << 1) | 1)	/* isa-debug-exit: value v -> exit status */
-
-struct scratch {
-	char dir[256];
-	char config[300], com2[300], mon[300], err[300];
-};
 
 /* QEMU splits option values at commas; a literal comma is written twice. */
 static char *qemu_escape(const char *s)
@@ -52,20 +47,10 @@ static char *qemu_escape(const char *s)
 	return out;
 }
 
-static int write_file(const char *path, const char *data)
+/* Reads 16 bytes of guest-physical memory through the HMP monitor. */
+static int qemu_peek(void *arg, unsigned long long addr, unsigned long long out[2])
 {
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (!f)
-		return -1;
-	rc = fputs(data, f) < 0 ? -1 : 0;
-	return fclose(f) || rc ? -1 : 0;
-}
-
-/* Reads up to 16 bytes of guest-physical memory through the HMP monitor. */
-static int monitor_peek(const char *sock, unsigned long long addr, unsigned long long out[2])
-{
+	const char *sock = ((struct scratch *)arg)->mon;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char cmd[64], buf[4096];
 	size_t len = 0;
@@ -106,39 +91,6 @@ out:
 	return rc;
 }
 
-static void append_record(FILE *f, json_t *rec)
-{
-	char *s = json_dumps(rec, JSON_COMPACT);
-
-	if (s)
-		fprintf(f, "%s\n", s);
-	free(s);
-	json_decref(rec);
-}
-
-struct collect {
-	FILE *out;
-	int last_gen;
-	char mailbox[32];
-	int done_status;	/* -1 none, 0 ok, 1 error/panic */
-};
-
-static void collect_cb(void *arg, json_t *rec)
-{
-	struct collect *c = arg;
-	const char *ev = json_string_value(json_object_get(rec, "ev"));
-	int gen = json_integer_value(json_object_get(rec, "gen"));
-
-	if (gen > c->last_gen)
-		c->last_gen = gen;
-	if (!strcmp(ev, "fw-ready"))
-		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
-			   sizeof(c->mailbox));
-	if (!strcmp(ev, "done"))
-		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
-	append_record(c->out, rec);
-}
-
 static pid_t spawn(char **argv, const char *errpath)
 {
 	pid_t pid = fork();
@@ -176,65 +128,6 @@ static void read_tail(const char *path, char *out, size_t size)
 		*nl = 0;
 }
 
-static int make_scratch(struct scratch *s)
-{
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	snprintf(s->dir, sizeof(s->dir), "%s/wakefarm-qemu.XXXXXX", tmp);
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->config, sizeof(s->config), "%s/config", s->dir);
-	snprintf(s->com2, sizeof(s->com2), "%s/com2", s->dir);
-	snprintf(s->mon, sizeof(s->mon), "%s/monitor", s->dir);
-	snprintf(s->err, sizeof(s->err), "%s/qemu.err", s->dir);
-	return 0;
-}
-
-static void remove_scratch(struct scratch *s)
-{
-	unlink(s->config);
-	unlink(s->com2);
-	unlink(s->mon);
-	unlink(s->err);
-	rmdir(s->dir);
-}
-
-static void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,
-    const char *how, int status, int timed_out)
-{
-	struct rec_reader rd;
-	char buf[65536];
-	size_t n;
-	FILE *in = fopen(s->com2, "rb");
-	unsigned long long mb[2];
-
-	rec_reader_init(&rd);
-	if (in) {
-		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-			rec_reader_feed(&rd, buf, n, collect_cb, c);
-		fclose(in);
-	}
-	rec_reader_finish(&rd);
-	res->dropped = rec_reader_dropped(&rd);
-	if (timed_out && c->mailbox[0] &&
-	    monitor_peek(s->mon, strtoull(c->mailbox, NULL, 16), mb) == 0) {
-		char vec[32];
-
-		snprintf(vec, sizeof(vec), "0x%llx", mb[1]);
-		append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:i, s:I, s:s}",
-			"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-mailbox",
-			"t_us", (json_int_t)(res->wall_s * 1e6), "address", c->mailbox,
-			"command", (int)(mb[0] & 0xffff), "reserved", (int)((mb[0] >> 16) & 0xffff),
-			"apic_id", (json_int_t)(mb[0] >> 32), "vector", vec));
-	}
-	append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:I, s:s}",
-		"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-exit",
-		"t_us", (json_int_t)(res->wall_s * 1e6), "how", how, "status", status,
-		"done_seen", c->done_status >= 0, "dropped", (json_int_t)res->dropped,
-		"detail", res->detail));
-	res->generations = c->last_gen;
-}
-
 int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_result *res)
 {
 	struct scratch s;
@@ -248,7 +141,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
-	if (make_scratch(&s) < 0) {
+	if (make_scratch(&s, NULL) < 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot make a scratch directory: %s", strerror(errno));
 		res->outcome = RUN_INFRA;
 		return -1;
@@ -257,7 +150,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	config = runspec_guest_config(rs);
 	fw = qemu_escape(o->firmware);
 	kern = qemu_escape(o->test_kernel);
-	if (!c.out || !config || !fw || !kern || write_file(s.config, config) < 0) {
+	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
 		res->outcome = RUN_INFRA;
 		goto out;
@@ -311,7 +204,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 		how = "timeout";
 		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
 		/* read the mailbox while QEMU still runs, then stop it */
-		finish_records(&s, &c, res, how, -1, 1);
+		finish_records(&s, &c, res, how, -1, timed_out ? qemu_peek : NULL, &s);
 		kill(-pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		res->outcome = RUN_HANG;
@@ -328,7 +221,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	} else if (status == 0) {
 		snprintf(res->detail, sizeof(res->detail), "QEMU shut down without isa-debug-exit (triple fault?)");
 	}
-	finish_records(&s, &c, res, how, status, 0);
+	finish_records(&s, &c, res, how, status, NULL, NULL);
 	if (!strcmp(how, "infra"))
 		res->outcome = RUN_INFRA;
 	else
@@ -346,19 +239,3 @@ out:
 	return rc;
 }
 
-int run_outcome_exit(enum run_outcome o)
-{
-	switch (o) {
-	case RUN_COMPLETED:	return 0;
-	case RUN_HANG:		return 3;
-	case RUN_GUEST_ERROR:	return 4;
-	default:		return 5;
-	}
-}
-
-const char *run_outcome_name(enum run_outcome o)
-{
-	static const char *const names[] = { "completed", "guest error", "hang (watchdog)", "QEMU failure" };
-
-	return names[o];
-}

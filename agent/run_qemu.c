@@ -15,6 +15,7 @@
 
 #include "flags.h"
 #include "invariants.h"
+#include "libvirt_run.h"
 #include "qemu.h"
 #include "records.h"
 #include "runspec.h"
@@ -23,7 +24,7 @@
 enum {
 	OPT_CPUS = WF_FLAG_LONG, OPT_VERSION_MB, OPT_STEPS, OPT_QUIRK, OPT_POLICY, OPT_MEMORY,
 	OPT_TIMEOUT, OPT_RECORDS, OPT_LOG, OPT_ACCEL, OPT_KDUMP, OPT_FIRMWARE, OPT_TKERNEL,
-	OPT_CHECK, OPT_QEMU,
+	OPT_CHECK, OPT_QEMU, OPT_LIBVIRT,
 };
 
 static const struct wf_flag run_flags[] = {
@@ -41,6 +42,7 @@ static const struct wf_flag run_flags[] = {
 	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image (default build/guest/firmware.elf)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image (default build/guest/kernel.elf)", 0 },
 	{ "qemu", OPT_QEMU, "PATH", "QEMU binary (default qemu-system-x86_64)", 0 },
+	{ "libvirt", OPT_LIBVIRT, "URI", "run through libvirt (a transient domain) instead of bare QEMU", 0 },
 	{ "check", OPT_CHECK, NULL, "evaluate the default invariants and print the verdict", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -98,7 +100,8 @@ int main(int argc, char **argv)
 	struct wf_flags f;
 	const char *arg;
 	char *cause = NULL, *fw = NULL, *tk = NULL;
-	int id, check = 0;
+	int id, check = 0, rc;
+	const char *libvirt_uri = NULL;
 
 	runspec_init(&rs);
 	wf_flags_begin(&f, &run_cmd, argc, argv);
@@ -138,6 +141,7 @@ int main(int argc, char **argv)
 		case OPT_TKERNEL: o.test_kernel = arg; break;
 		case OPT_QEMU: o.qemu = arg; break;
 		case OPT_CHECK: check = 1; break;
+		case OPT_LIBVIRT: libvirt_uri = arg; break;
 		}
 	}
 	wf_flags_args(&f, 0, 0, &id);
@@ -152,7 +156,16 @@ int main(int argc, char **argv)
 			o.firmware, o.test_kernel);
 		return 5;
 	}
-	if (qemu_run(&rs, &o, &res) < 0) {
+	if (libvirt_uri) {
+		char name[64];
+		struct libvirt_opts lo = { .uri = libvirt_uri, .domain = name };
+
+		snprintf(name, sizeof(name), "wakefarm-run-qemu-%d", (int)getpid());
+		rc = libvirt_run(&rs, &o, &lo, &res);
+	} else {
+		rc = qemu_run(&rs, &o, &res);
+	}
+	if (rc < 0) {
 		fprintf(stderr, "run-qemu: %s\n", res.detail);
 		return 5;
 	}

@@ -26,6 +26,8 @@ DEPS_PACKAGES=(
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 libssl-dev
 	# tools used by scripts and tests
 	ca-certificates git curl jq
+	# benchmarks: the Linux baseline initramfs and the ratios
+	cpio bc
 	# browser tests of web/ in headless Chromium
 	chromium nodejs npm
 )

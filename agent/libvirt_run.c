@@ -1,0 +1,151 @@
+/*
+ * libvirt_run.c: one guest as a transient libvirt domain.
+ *
+ * The domain is built by domxml (firmware shim as the multiboot kernel, test
+ * kernel and config through fw_cfg, COM1/COM2 to files through virtlogd,
+ * isa-debug-exit), started with virDomainCreateXML, and watched until it
+ * disappears (a transient domain is gone once QEMU exits) or the watchdog
+ * fires.  libvirt does not expose QEMU's exit status (docs libvirt-notes.md),
+ * so the guest's `done` record is what says how it ended.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "domxml.h"
+#include "libvirt_run.h"
+#include "runcommon.h"
+#include "util.h"
+
+static void lv_error(struct run_result *res, const char *what)
+{
+	const virError *e = virGetLastError();
+
+	snprintf(res->detail, sizeof(res->detail), "libvirt: %s: %s", what,
+		 e && e->message ? e->message : "unknown error");
+	res->outcome = RUN_INFRA;
+}
+
+static int lv_peek(void *arg, unsigned long long addr, unsigned long long out[2])
+{
+	return virDomainMemoryPeek(arg, addr, 16, out, VIR_MEMORY_PHYSICAL);
+}
+
+/* Silence libvirt's default error printing: errors are reported once, here. */
+static void lv_quiet(void *arg, virErrorPtr e) { (void)arg; (void)e; }
+
+int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	struct scratch s;
+	struct collect c = { .done_status = -1 };
+	char fwpath[PATH_MAX], kpath[PATH_MAX], *config = NULL, *xml = NULL, *cause = NULL;
+	virConnectPtr conn = NULL;
+	virDomainPtr dom = NULL;
+	int64_t t0 = wf_now_us(), deadline;
+	int timed_out = 0, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	virSetErrorFunc(NULL, lv_quiet);
+	if (make_scratch(&s, lo->workdir) < 0) {
+		snprintf(res->detail, sizeof(res->detail), "scratch directory: %s", strerror(errno));
+		res->outcome = RUN_INFRA;
+		return -1;
+	}
+	c.out = fopen(o->records, "w");
+	config = runspec_guest_config(rs);
+	if (!c.out || !config || write_text_file(s.config, config) < 0 ||
+	    !realpath(o->firmware, fwpath) || !realpath(o->test_kernel, kpath)) {
+		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s", strerror(errno));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
+	{
+		struct domxml_fw_cfg fw_cfg[] = {
+			{ "opt/wakefarm/kernel", kpath },
+			{ "opt/wakefarm/config", s.config },
+		};
+		struct domxml_spec spec = {
+			.name = lo->domain, .memory_mib = rs->memory_mb, .vcpus = rs->cpus,
+			.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM : DOMXML_VIRT_QEMU,
+			.kernel = fwpath, .serial0 = o->log ? s.com1 : NULL, .serial1 = s.com2,
+			.fw_cfg = fw_cfg, .n_fw_cfg = 2,
+		};
+
+		xml = domxml_build(&spec, &cause);
+	}
+	if (!xml) {
+		snprintf(res->detail, sizeof(res->detail), "domain XML: %s", wf_cause_str(cause));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
+	conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
+	if (!conn) {
+		lv_error(res, "cannot connect");
+		goto finish;
+	}
+	dom = virDomainCreateXML(conn, xml, 0);
+	if (!dom) {
+		lv_error(res, "domain did not start");
+		goto finish;
+	}
+	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
+	for (;;) {
+		struct timespec ts = { 0, 5000000 };
+		int state, reason;
+
+		/* A transient domain vanishes when QEMU exits. */
+		if (virDomainGetState(dom, &state, &reason, 0) < 0 || state == VIR_DOMAIN_SHUTOFF ||
+		    state == VIR_DOMAIN_CRASHED)
+			break;
+		if (wf_now_ms() >= deadline) {
+			timed_out = 1;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+finish:
+	res->wall_s = (wf_now_us() - t0) / 1e6;
+	if (res->outcome == RUN_INFRA) {
+		finish_records(&s, &c, res, "infra", -1, NULL, NULL);
+	} else if (timed_out) {
+		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
+		finish_records(&s, &c, res, "timeout", -1, lv_peek, dom);
+		virDomainDestroy(dom);
+		res->outcome = RUN_HANG;
+	} else {
+		finish_records(&s, &c, res, "exited", -1, NULL, NULL);
+		res->outcome = c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
+	}
+	if (o->log) {
+		FILE *in = fopen(s.com1, "rb"), *outf = fopen(o->log, "wb");
+		char buf[65536];
+		size_t n;
+
+		while (in && outf && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, outf);
+		if (in)
+			fclose(in);
+		if (outf)
+			fclose(outf);
+	}
+	rc = 0;
+out:
+	if (c.out && fclose(c.out) && rc == 0)
+		rc = -1;
+	if (dom)
+		virDomainFree(dom);
+	if (conn)
+		virConnectClose(conn);
+	free(xml);
+	free(cause);
+	free(config);
+	remove_scratch(&s);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/*
+ * libvirt_run.h: running one guest as a transient libvirt domain.
+ *
+ * The agent's runner, also behind `guest/run-qemu --libvirt URI`.  It writes
+ * the same records file as the bare-QEMU runner, so one evaluation serves
+ * both; on a watchdog timeout the mailbox is read from outside the guest
+ * with virDomainMemoryPeek before the domain is destroyed.
+ */
+#ifndef WF_LIBVIRT_RUN_H
+#define WF_LIBVIRT_RUN_H
+
+#include "qemu.h"
+
+struct libvirt_opts {
+	const char	*uri;		/* default qemu:///system */
+	const char	*domain;	/* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
+	const char	*workdir;	/* parent of the run's scratch dir; NULL: $TMPDIR */
+};
+
+/* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */
+int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
+    const struct libvirt_opts *lo, struct run_result *res);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * runcommon.c: what the bare-QEMU and the libvirt runners share: the scratch
+ * directory of one run, and turning the guest's COM2 output into the records
+ * file with the runner's own host records appended.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "records.h"
+#include "runcommon.h"
+#include "util.h"
+
+int make_scratch(struct scratch *s, const char *parent)
+{
+	const char *tmp = parent ? parent : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(s->dir, sizeof(s->dir), "%s/wakefarm-qemu.XXXXXX", tmp);
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->config, sizeof(s->config), "%s/config", s->dir);
+	snprintf(s->com2, sizeof(s->com2), "%s/com2", s->dir);
+	snprintf(s->mon, sizeof(s->mon), "%s/monitor", s->dir);
+	snprintf(s->err, sizeof(s->err), "%s/qemu.err", s->dir);
+	snprintf(s->com1, sizeof(s->com1), "%s/com1", s->dir);
+	/* QEMU may run as another user (libvirt-qemu): it must read the
+	 * config and libvirt's virtlogd writes the serial files here. */
+	chmod(s->dir, 0755);
+	return 0;
+}
+
+int write_text_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = fputs(data, f) < 0 ? -1 : 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+void remove_scratch(struct scratch *s)
+{
+	unlink(s->config);
+	unlink(s->com2);
+	unlink(s->mon);
+	unlink(s->err);
+	unlink(s->com1);
+	rmdir(s->dir);
+}
+
+void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,
+    const char *how, int status, run_peek_fn peek, void *peek_arg)
+{
+	struct rec_reader rd;
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(s->com2, "rb");
+	unsigned long long mb[2];
+
+	rec_reader_init(&rd);
+	if (in) {
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			rec_reader_feed(&rd, buf, n, collect_cb, c);
+		fclose(in);
+	}
+	rec_reader_finish(&rd);
+	res->dropped = rec_reader_dropped(&rd);
+	if (peek && c->mailbox[0] && peek(peek_arg, strtoull(c->mailbox, NULL, 16), mb) == 0) {
+		char vec[32];
+
+		snprintf(vec, sizeof(vec), "0x%llx", mb[1]);
+		append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:i, s:I, s:s}",
+			"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-mailbox",
+			"t_us", (json_int_t)(res->wall_s * 1e6), "address", c->mailbox,
+			"command", (int)(mb[0] & 0xffff), "reserved", (int)((mb[0] >> 16) & 0xffff),
+			"apic_id", (json_int_t)(mb[0] >> 32), "vector", vec));
+	}
+	append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:I, s:s}",
+		"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-exit",
+		"t_us", (json_int_t)(res->wall_s * 1e6), "how", how, "status", status,
+		"done_seen", c->done_status >= 0, "dropped", (json_int_t)res->dropped,
+		"detail", res->detail));
+	res->generations = c->last_gen;
+}
+
+void append_record(FILE *f, json_t *rec)
+{
+	char *s = json_dumps(rec, JSON_COMPACT);
+
+	if (s)
+		fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(rec);
+}
+
+void collect_cb(void *arg, json_t *rec)
+{
+	struct collect *c = arg;
+	const char *ev = json_string_value(json_object_get(rec, "ev"));
+	int gen = json_integer_value(json_object_get(rec, "gen"));
+
+	if (gen > c->last_gen)
+		c->last_gen = gen;
+	if (!strcmp(ev, "fw-ready"))
+		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
+			   sizeof(c->mailbox));
+	if (!strcmp(ev, "done"))
+		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
+	append_record(c->out, rec);
+}
+
+int run_outcome_exit(enum run_outcome o)
+{
+	switch (o) {
+	case RUN_COMPLETED:	return 0;
+	case RUN_HANG:		return 3;
+	case RUN_GUEST_ERROR:	return 4;
+	default:		return 5;
+	}
+}
+
+const char *run_outcome_name(enum run_outcome o)
+{
+	static const char *const names[] = { "completed", "guest error", "hang (watchdog)", "QEMU failure" };
+
+	return names[o];
+}

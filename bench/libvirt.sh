@@ -1,0 +1,26 @@
+#!/bin/bash
+# Runner overhead (issue: agent).  Same guest, same scenario, one run:
+# bare QEMU (guest/run-qemu) vs a transient libvirt domain (--libvirt).
+# Target: libvirt adds at most 300 ms or 1.5x, whichever is larger.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build/bench
+runs=${BENCH_RUNS:-5}
+mkdir -p "$out"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
+args=(--cpus 2 --mailbox-version 1 --steps 'kexec*2,crash@1' --records "$out/runner.records")
+bare=() lv=()
+for i in $(seq "$runs"); do
+	t0=$(now); "$top/bin/wakefarm-run-qemu" "${args[@]}" 2>/dev/null
+	t1=$(now); "$top/bin/wakefarm-run-qemu" --libvirt qemu:///system "${args[@]}" 2>/dev/null
+	t2=$(now)
+	bare+=("$(echo "$t1 - $t0" | bc -l)")
+	lv+=("$(echo "$t2 - $t1" | bc -l)")
+done
+a=$(printf '%s\n' "${bare[@]}" | median)
+b=$(printf '%s\n' "${lv[@]}" | median)
+printf 'runner: bare QEMU            %6.3f s (median of %d)\n' "$a" "$runs"
+printf 'runner: through libvirt      %6.3f s\n' "$b"
+printf 'runner: overhead             %+6.0f ms, ratio %.2fx (target: <= +300 ms or <= 1.5x)\n' \
+	"$(echo "($b - $a) * 1000" | bc -l)" "$(echo "$b / $a" | bc -l)"
