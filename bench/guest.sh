@@ -10,8 +10,8 @@ out=$top/build/bench
 runs=${BENCH_RUNS:-5}
 mkdir -p "$out/initrd"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 kernel=$("$top/lib/sh/fetch-kernel.sh" linux-image-cloud-amd64 "$top/build/kernels")
 gcc -static -O2 -o "$out/initrd/init" "$top/bench/poweroff_init.c"

@@ -7,8 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/bench
 runs=${BENCH_RUNS:-5}
 mkdir -p "$out"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 args=(--cpus 2 --mailbox-version 1 --steps 'kexec*2,crash@1' --records "$out/runner.records")
 bare=() lv=()
 for i in $(seq "$runs"); do

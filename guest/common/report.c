@@ -175,17 +175,23 @@ void klog(const char *fmt, ...)
 		spin_unlock(&chan->com1_lock);
 }
 
-void report_error(const char *fmt, ...)
+void report_verror(const char *fmt, va_list ap)
 {
 	char msg[256];
 	struct rec r;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	klog("error: %s", msg);
 	rec_begin(&r, "error");
 	rec_str(&r, "msg", msg);
 	rec_end(&r);
+}
+
+void report_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_verror(fmt, ap);
+	va_end(ap);
 }

@@ -51,6 +51,7 @@ void rec_end(struct rec *r);
 
 /* Convenience: an `error` record with a message, also logged on COM1. */
 void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void report_verror(const char *fmt, va_list ap);
 
 void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

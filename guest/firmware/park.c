@@ -8,28 +8,14 @@
  * trace is complete by the time the OS moves on.
  */
 #include "fw.h"
+#include "../common/idt.h"
 
 struct acpi_mailbox fw_mailbox __attribute__((aligned(4096)));
 volatile u32 fw_parked;
 
-struct idt_gate {
-	u16 off_lo, sel;
-	u8 ist, attr;
-	u16 off_mid;
-	u32 off_hi, zero;
-} PACKED;
-_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate");
 
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 extern char fw_nmi_stub[], fw_exc_stub[];
-
-static void idt_set(int v, void *handler)
-{
-	u64 a = (u64)handler;
-
-	idt[v] = (struct idt_gate){ .off_lo = a, .sel = 0x08, .attr = 0x8E,
-				    .off_mid = a >> 16, .off_hi = a >> 32 };
-}
 
 void idt_load(void)
 {
@@ -37,7 +23,7 @@ void idt_load(void)
 
 	if (!idt[0].sel)
 		for (int v = 0; v < 32; v++)
-			idt_set(v, v == 2 ? fw_nmi_stub : fw_exc_stub);
+			idt[v] = idt_gate(v == 2 ? fw_nmi_stub : fw_exc_stub);
 	__asm__ volatile("lidt %0" :: "m"(ptr));
 }
 

@@ -3,14 +3,8 @@
  * self-relocation, and the ways it ends (exit status, errors, exceptions).
  */
 #include "kernel.h"
+#include "../common/idt.h"
 
-struct idt_gate {
-	u16 off_lo, sel;
-	u8 ist, attr;
-	u16 off_mid;
-	u32 off_hi, zero;
-} PACKED;
-_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate");
 
 struct table_ptr {
 	u16 limit;
@@ -50,14 +44,6 @@ void kernel_relocate(u64 base)
 			*(u64 *)(base + r->offset) = base + r->addend;
 }
 
-static void idt_set(int v, void *handler)
-{
-	u64 a = (u64)handler;
-
-	idt[v] = (struct idt_gate){ .off_lo = a, .sel = 0x08, .attr = 0x8E,
-				    .off_mid = a >> 16, .off_hi = a >> 32 };
-}
-
 void cpu_tables_init(void)
 {
 	void *exc[32] = {
@@ -78,7 +64,7 @@ void cpu_tables_init(void)
 			pd[i][j] = ((u64)i << 30) + ((u64)j << 21) + 0x83;
 	}
 	for (int v = 0; v < 32; v++)
-		idt_set(v, v == 2 ? (void *)nmi_stub : exc[v]);
+		idt[v] = idt_gate(v == 2 ? (void *)nmi_stub : exc[v]);
 }
 
 void cpu_tables_load(void)
@@ -103,18 +89,12 @@ void cpu_tables_load(void)
 
 void kerror(const char *fmt, ...)
 {
-	char msg[200];
-	struct rec r;
 	va_list ap;
 
+	k.errors = true;	/* the run then ends with done status "error" */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	report_verror(fmt, ap);
 	va_end(ap);
-	k.errors = true;
-	klog("error: %s", msg);
-	rec_begin(&r, "error");
-	rec_str(&r, "msg", msg);
-	rec_end(&r);
 }
 
 /* isa-debug-exit statuses (QEMU exits with (v << 1) | 1): 0x10 completed,
