@@ -1,14 +1,21 @@
 /*
  * controller/main.c: wakefarm-controller, one per farm. Parses the command
- * line (serve, migrate, token create) and hands over to the subsystems.
- * The subsystems are not built yet: each command checks its arguments and
- * then says so and exits 1.
+ * line (serve, migrate, token create) and hands over to the subsystems:
+ * db.c (schema), api*.c (HTTP), queue.c (leases), scenario.c.
  */
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "api.h"
+#include "auth.h"
+#include "db.h"
 #include "flags.h"
 #include "log.h"
+#include "queue.h"
 #include "util.h"
 
 enum {
@@ -18,6 +25,15 @@ enum {
 	OPT_WEB,
 	OPT_ROLE,
 	OPT_NAME,
+	OPT_SCHEMA_DIR,
+	OPT_SCENARIOS,
+	OPT_PORT_FILE,
+	OPT_MAX_BODY,
+	OPT_LOG_CAP,
+	OPT_LEASE_MS,
+	OPT_MAX_ATTEMPTS,
+	OPT_THREADS,
+	OPT_READ_TOKEN,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -55,6 +71,23 @@ static const struct wf_flag serve_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
 	{ "web", OPT_WEB, "DIR", "serve the dashboard's static files from DIR",
 	    0 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
+	    " to bin/)", 0 },
+	{ "scenarios", OPT_SCENARIOS, "DIR", "scenario files (default:"
+	    " scenarios/ next to bin/)", 0 },
+	{ "port-file", OPT_PORT_FILE, "FILE", "write ADDR:PORT here once"
+	    " listening", 0 },
+	{ "max-body", OPT_MAX_BODY, "BYTES", "request body limit (default"
+	    " 1048576)", 0 },
+	{ "log-cap", OPT_LOG_CAP, "BYTES", "guest log kept per job and port"
+	    " (default 4194304)", 0 },
+	{ "lease-ms", OPT_LEASE_MS, "MS", "lease duration (default 60000)",
+	    0 },
+	{ "max-attempts", OPT_MAX_ATTEMPTS, "N", "attempts before a job is"
+	    " infra (default 3)", 0 },
+	{ "threads", OPT_THREADS, "N", "HTTP thread pool size (default 8)", 0 },
+	{ "read-token-required", OPT_READ_TOKEN, NULL, "reads need a token"
+	    " too", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -66,6 +99,8 @@ static const struct wf_cmd serve_cmd = {
 
 static const struct wf_flag db_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
+	    " to bin/)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -88,6 +123,8 @@ static const struct wf_flag token_create_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
 	{ "role", OPT_ROLE, "ROLE", "admin, submitter, agent or reader", 1 },
 	{ "name", OPT_NAME, "NAME", "who the token is for (shown in logs)", 1 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
+	    " to bin/)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -117,48 +154,147 @@ check_listen(const struct wf_flags *f, const char *arg)
 	wf_flags_int(f, "the --listen port", colon + 1, 0, 65535);
 }
 
+/* DIR next to the binary's directory: bin/../NAME (static storage). */
+static const char *
+beside_bin(const char *name)
+{
+	static char paths[2][PATH_MAX];
+	static int next;
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	char *out = paths[next++ % 2];
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return name;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	if (strlen(exe) + strlen(name) + 2 > PATH_MAX)
+		return name;
+	strcpy(out, exe);
+	strcat(out, "/");
+	strcat(out, name);
+	return out;
+}
+
+/* Opens and migrates the database; exits 1 with the cause on failure. */
+static struct db *
+open_db(const char *path, const char *schema_dir)
+{
+	char *cause = NULL;
+	struct db *db;
+
+	if ((db = db_open(path, &cause)) == NULL ||
+	    db_migrate(db, schema_dir, &cause) == -1)
+		fatalx("%s", wf_cause_str(cause));
+	return db;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
-	const char *arg, *listen = NULL, *db = NULL, *web = NULL;
+	struct ctl_config cfg = {
+		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
+		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
+	};
+	struct api api = { .cfg = &cfg };
+	char *cause = NULL;
+	const char *arg;
 	struct wf_flags f;
-	int id, n;
+	sigset_t sigs;
+	int id, n, sig;
 
+	cfg.schema_dir = beside_bin("db");
+	cfg.scenario_dir = beside_bin("scenarios");
 	wf_flags_begin(&f, &serve_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		switch (id) {
 		case OPT_LISTEN:
 			check_listen(&f, arg);
-			listen = arg;
+			cfg.listen = arg;
 			break;
 		case OPT_DB:
-			db = arg;
+			cfg.db_path = arg;
 			break;
 		case OPT_WEB:
-			web = arg;
+			cfg.web_dir = arg;
+			break;
+		case OPT_SCHEMA_DIR:
+			cfg.schema_dir = arg;
+			break;
+		case OPT_SCENARIOS:
+			cfg.scenario_dir = arg;
+			break;
+		case OPT_PORT_FILE:
+			cfg.port_file = arg;
+			break;
+		case OPT_MAX_BODY:
+			cfg.max_body = (size_t)wf_flags_int(&f, "--max-body",
+			    arg, 1024, 1LL << 30);
+			break;
+		case OPT_LOG_CAP:
+			cfg.log_cap = (size_t)wf_flags_int(&f, "--log-cap", arg,
+			    1024, 1LL << 32);
+			break;
+		case OPT_LEASE_MS:
+			cfg.lease_ms = wf_flags_int(&f, "--lease-ms", arg, 100,
+			    86400000);
+			break;
+		case OPT_MAX_ATTEMPTS:
+			cfg.max_attempts = (int)wf_flags_int(&f,
+			    "--max-attempts", arg, 1, 100);
+			break;
+		case OPT_THREADS:
+			cfg.threads = (int)wf_flags_int(&f, "--threads", arg, 1,
+			    256);
+			break;
+		case OPT_READ_TOKEN:
+			cfg.read_token_required = 1;
 			break;
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
-	log_debug("serve: listen=%s db=%s web=%s", listen, db,
-	    web != NULL ? web : "(none)");
-	return wf_flags_not_implemented(&f, "serve (HTTP API, scheduler,"
-	    " dashboard)");
+	/* Signals go to sigwait below, not to the server's threads. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	api.db = open_db(cfg.db_path, cfg.schema_dir);
+	if (queue_start(&api) == NULL)
+		fatalx("cannot start the queue dispatcher");
+	if (api_start(&api, &cause) == -1)
+		fatalx("%s", wf_cause_str(cause));
+	sigwait(&sigs, &sig);
+	log_info("signal %d: stopping", sig);
+	queue_stop(api.queue);
+	api_stop(&api);
+	db_close(api.db);
+	return 0;
 }
 
 static int
 cmd_migrate(int argc, char **argv)
 {
-	const char *arg, *db = NULL;
+	const char *arg, *path = NULL, *schema_dir = beside_bin("db");
 	struct wf_flags f;
-	int n;
+	struct db *db;
+	int id, n;
 
 	wf_flags_begin(&f, &migrate_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		db = arg;
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_DB)
+			path = arg;
+		else if (id == OPT_SCHEMA_DIR)
+			schema_dir = arg;
+	}
 	wf_flags_args(&f, 0, 0, &n);
-	log_debug("migrate: db=%s", db);
-	return wf_flags_not_implemented(&f, "migrate (schema from db/)");
+	db = open_db(path, schema_dir);
+	printf("%s: schema version %d\n", path, db_user_version(db));
+	db_close(db);
+	return 0;
 }
 
 static int
@@ -179,15 +315,22 @@ cmd_token_create(int argc, char **argv)
 	static const char *const roles[] = {
 		"admin", "submitter", "agent", "reader", NULL,
 	};
-	const char *arg, *db = NULL, *role = NULL, *name = NULL;
+	const char *arg, *path = NULL, *role = NULL, *name = NULL;
+	const char *schema_dir = beside_bin("db");
+	char token[AUTH_TOKEN_LEN + 1];
 	struct wf_flags f;
+	struct db *db;
+	int64_t tid;
 	int id, n;
 
 	wf_flags_begin(&f, &token_create_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		switch (id) {
 		case OPT_DB:
-			db = arg;
+			path = arg;
+			break;
+		case OPT_SCHEMA_DIR:
+			schema_dir = arg;
 			break;
 		case OPT_ROLE:
 			role = roles[wf_flags_choice(&f, "--role", arg, roles)];
@@ -201,8 +344,15 @@ cmd_token_create(int argc, char **argv)
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
-	log_debug("token create: db=%s role=%s name=%s", db, role, name);
-	return wf_flags_not_implemented(&f, "token create");
+	db = open_db(path, schema_dir);
+	tid = auth_token_create(db, name, auth_role_parse(role), token);
+	db_close(db);
+	if (tid == -1)
+		return 1;
+	/* The only time the token is shown: it is stored hashed. */
+	printf("%s\n", token);
+	log_info("token %lld created for %s (%s)", (long long)tid, name, role);
+	return 0;
 }
 
 int

@@ -1,11 +1,44 @@
 # controller: bin/wakefarm-controller (HTTP API, scheduler, verdicts, dashboard).
-# Add controller sources to CONTROLLER_SRCS.
+#
+# CTL_CORE_SRCS are the controller's modules; the binary, its unit tests
+# (tests/unit/test_scenario*.c, test_expect*.c) and the controller suite's
+# client link them. The schema lives in db/*.sql, found at run time.
 
-CONTROLLER_SRCS := controller/main.c
-CONTROLLER_OBJS := $(CONTROLLER_SRCS:%.c=$(HOBJ)/%.o)
+CTL_CORE_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c))
+CTL_CORE_OBJS := $(CTL_CORE_SRCS:%.c=$(HOBJ)/%.o)
+CONTROLLER_OBJS := $(HOBJ)/controller/main.o $(CTL_CORE_OBJS)
 
 $(BIN)/wakefarm-controller: $(CONTROLLER_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(CONTROLLER_OBJS) $(LIBWF) $(LDLIBS_HOST)
 
 ALL_TARGETS += $(BIN)/wakefarm-controller
+
+# Unit tests of controller modules link the controller's objects too (this
+# explicit rule wins over tests/module.mk's pattern rule).
+CTL_UNIT_BINS := $(patsubst tests/unit/%.c,$(BIN)/unit/%,\
+	$(wildcard tests/unit/test_scenario*.c tests/unit/test_expect*.c))
+$(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(CTL_CORE_OBJS) $(LIBWF) $(LDLIBS_HOST)
+
+# The controller suite (tests/controller/run): a client that drives a real
+# controller over HTTP.
+$(BIN)/tests/controller_test: $(HOBJ)/tests/controller/controller_test.o \
+		$(HOBJ)/tests/controller/ctest_agents.o $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
+
+ifneq ($(wildcard tests/controller/controller_test.c),)
+ALL_TARGETS += $(BIN)/tests/controller_test
+TEST_DEPS += $(BIN)/tests/controller_test
+endif
+
+# Fuzz targets for the controller's parsers (tests/module.mk: FUZZ_LINK).
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_scenario $(BUILD)/fuzz/fuzz_events
+$(BUILD)/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c controller/scenario.c \
+		controller/expect.c $(wildcard lib/*.c lib/*.h controller/*.h)
+	$(FUZZ_LINK)
+$(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
+		$(wildcard lib/*.c lib/*.h controller/*.h)
+	$(FUZZ_LINK)

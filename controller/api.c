@@ -1,0 +1,535 @@
+/*
+ * api.c: the HTTP server. Reads bodies under a cap, authenticates bearer
+ * tokens, routes /api/v1 to the handlers of api_*.c, serves the dashboard's
+ * static files, and turns every reply into a response.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "api.h"
+#include "api_static.h"
+#include "json.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+enum access {
+	ACCESS_READ,		/* open unless --read-token-required */
+	ACCESS_AGENT,
+	ACCESS_SUBMIT,
+	ACCESS_ADMIN,
+};
+
+struct route {
+	const char	*method;
+	const char	*path;		/* "*" matches one segment */
+	enum access	 access;
+	api_handler	 fn;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/api/v1/runs", ACCESS_READ, api_runs_list },
+	{ "POST", "/api/v1/runs", ACCESS_SUBMIT, api_runs_submit },
+	{ "GET", "/api/v1/runs/*", ACCESS_READ, api_run_get },
+	{ "GET", "/api/v1/runs/*/matrix", ACCESS_READ, api_run_matrix },
+	{ "GET", "/api/v1/runs/*/junit.xml", ACCESS_READ, api_run_junit },
+	{ "POST", "/api/v1/runs/*/cancel", ACCESS_SUBMIT, api_run_cancel },
+	{ "GET", "/api/v1/scenarios", ACCESS_READ, api_scenarios_list },
+	{ "GET", "/api/v1/jobs", ACCESS_READ, api_jobs_list },
+	{ "GET", "/api/v1/jobs/*", ACCESS_READ, api_job_get },
+	{ "GET", "/api/v1/jobs/*/logs/*", ACCESS_READ, api_job_logs_get },
+	{ "POST", "/api/v1/jobs/*/logs/*", ACCESS_AGENT, api_job_logs_post },
+	{ "POST", "/api/v1/jobs/*/events", ACCESS_AGENT, api_job_events },
+	{ "POST", "/api/v1/jobs/*/finish", ACCESS_AGENT, api_job_finish },
+	{ "GET", "/api/v1/hosts", ACCESS_READ, api_hosts_list },
+	{ "POST", "/api/v1/agents/register", ACCESS_AGENT, api_agent_register },
+	{ "POST", "/api/v1/agents/heartbeat", ACCESS_AGENT,
+	    api_agent_heartbeat },
+	{ "POST", "/api/v1/agents/lease", ACCESS_AGENT, api_agent_lease },
+	{ "GET", "/api/v1/known-issues", ACCESS_READ, api_known_issues_list },
+	{ "POST", "/api/v1/admin/known-issues", ACCESS_ADMIN,
+	    api_admin_known_issue },
+	{ "POST", "/api/v1/admin/hosts/*", ACCESS_ADMIN, api_admin_host },
+	{ "GET", "/api/v1/admin/tokens", ACCESS_ADMIN, api_admin_tokens_list },
+	{ "POST", "/api/v1/admin/tokens", ACCESS_ADMIN,
+	    api_admin_token_create },
+	{ "POST", "/api/v1/admin/tokens/*/revoke", ACCESS_ADMIN,
+	    api_admin_token_revoke },
+	{ "GET", "/metrics", ACCESS_READ, api_metrics },
+	{ NULL, NULL, 0, NULL },
+};
+
+/* --- replies --- */
+
+void
+reply_json(struct reply *out, unsigned int status, json_t *json)
+{
+	json_decref(out->json);
+	free(out->raw);
+	out->raw = NULL;
+	out->status = status;
+	out->json = json;
+}
+
+void
+reply_error(struct reply *out, unsigned int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(out, status, json_pack("{s:s}", "error", msg));
+}
+
+void
+reply_db_error(struct reply *out)
+{
+	reply_error(out, 500, "database error (see the controller's log)");
+}
+
+void
+reply_raw(struct reply *out, unsigned int status, const char *ctype,
+    char *data, size_t len)
+{
+	json_decref(out->json);
+	out->json = NULL;
+	free(out->raw);
+	out->status = status;
+	out->raw = data;
+	out->rawlen = len;
+	out->ctype = ctype;
+}
+
+/* --- request helpers --- */
+
+json_t *
+req_body_object(struct req *r, struct reply *out)
+{
+	char *cause = NULL;
+	json_t *body;
+
+	body = wf_json_loadb(r->body.len ? r->body.data : "", r->body.len,
+	    r->api->cfg->max_body, &cause);
+	if (body != NULL && !json_is_object(body)) {
+		wf_set_cause(&cause, "the body must be a JSON object, not %s",
+		    wf_json_type_name(body));
+		json_decref(body);
+		body = NULL;
+	}
+	if (body == NULL)
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+	free(cause);
+	return body;
+}
+
+int64_t
+req_id(struct req *r, int i, struct reply *out)
+{
+	long long v;
+
+	if (i >= r->nseg || wf_parse_int(r->seg[i], 1, INT64_MAX, &v) == -1) {
+		reply_error(out, 404, "'%.64s' is not an id", i < r->nseg ?
+		    r->seg[i] : "");
+		return -1;
+	}
+	return v;
+}
+
+const char *
+req_arg(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+int
+req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
+    int64_t def, int64_t *val, struct reply *out)
+{
+	const char *s = req_arg(r, name);
+	long long v;
+
+	*val = def;
+	if (s == NULL)
+		return 0;
+	if (wf_parse_int(s, min, max, &v) == -1) {
+		reply_error(out, 400, "query '%s': expected an integer in"
+		    " %lld..%lld", name, (long long)min, (long long)max);
+		return -1;
+	}
+	*val = v;
+	return 0;
+}
+
+int64_t
+req_host(struct req *r, struct reply *out)
+{
+	int64_t id;
+	int rc;
+
+	rc = db_int(r->api->db, &id, "SELECT id FROM hosts WHERE token_id = ?"
+	    " ORDER BY last_seen DESC LIMIT 1", "i", r->token_id);
+	if (rc == -1) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (rc == 0) {
+		reply_error(out, 409, "this agent token has no registered host:"
+		    " POST /api/v1/agents/register first");
+		return -1;
+	}
+	return id;
+}
+
+/* --- routing --- */
+
+static void
+split_path(struct req *r, const char *url)
+{
+	char *p, *save = NULL;
+
+	wf_strlcpy(r->url, url, sizeof(r->url));
+	r->nseg = 0;
+	for (p = strtok_r(r->url, "/", &save); p != NULL && r->nseg <
+	    (int)(sizeof(r->seg) / sizeof(r->seg[0]));
+	    p = strtok_r(NULL, "/", &save))
+		r->seg[r->nseg++] = p;
+}
+
+static int
+route_matches(const struct route *rt, const struct req *r)
+{
+	char path[256], *p, *save = NULL;
+	int i = 0;
+
+	wf_strlcpy(path, rt->path, sizeof(path));
+	for (p = strtok_r(path, "/", &save); p != NULL;
+	    p = strtok_r(NULL, "/", &save), i++) {
+		if (i >= r->nseg || (strcmp(p, "*") != 0 &&
+		    strcmp(p, r->seg[i]) != 0))
+			return 0;
+	}
+	return i == r->nseg;
+}
+
+/* 0 when the caller may go on, else a 401/403 is in out. */
+static int
+authorize(struct req *r, enum access access, struct reply *out)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	static const enum role needs[] = {
+		[ACCESS_READ] = ROLE_READER, [ACCESS_AGENT] = ROLE_AGENT,
+		[ACCESS_SUBMIT] = ROLE_SUBMITTER, [ACCESS_ADMIN] = ROLE_ADMIN,
+	};
+	int rc;
+
+	r->role = ROLE_NONE;
+	if (h != NULL) {
+		if (strncmp(h, "Bearer ", 7) != 0) {
+			reply_error(out, 401, "the Authorization header must"
+			    " be 'Bearer TOKEN'");
+			return -1;
+		}
+		db_lock(r->api->db);
+		rc = auth_token_check(r->api->db, h + 7, &r->role,
+		    &r->token_id);
+		db_unlock(r->api->db);
+		if (rc == -1) {
+			reply_error(out, 401, "unknown or revoked token");
+			return -1;
+		}
+	}
+	if (access == ACCESS_READ && !r->api->cfg->read_token_required)
+		return 0;
+	if (r->role == ROLE_NONE) {
+		reply_error(out, 401, "a bearer token is required");
+		return -1;
+	}
+	if (access == ACCESS_READ || r->role == needs[access] ||
+	    (r->role == ROLE_ADMIN && access != ACCESS_AGENT))
+		return 0;
+	reply_error(out, 403, "the %s role may not do this (it needs %s)",
+	    auth_role_name(r->role), auth_role_name(needs[access]));
+	return -1;
+}
+
+static void
+dispatch(struct req *r, struct reply *out)
+{
+	const struct route *rt;
+	int path_found = 0;
+
+	for (rt = routes; rt->method != NULL; rt++) {
+		if (!route_matches(rt, r))
+			continue;
+		path_found = 1;
+		if (strcmp(rt->method, r->method) != 0)
+			continue;
+		if (authorize(r, rt->access, out) == 0)
+			rt->fn(r, out);
+		return;
+	}
+	if (path_found) {
+		reply_error(out, 405, "%s is not allowed here", r->method);
+		return;
+	}
+	if (r->nseg > 0 && strcmp(r->seg[0], "api") == 0) {
+		reply_error(out, 404, "no such endpoint");
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		reply_error(out, 405, "%s is not allowed here", r->method);
+		return;
+	}
+	if (authorize(r, ACCESS_READ, out) == 0)
+		api_static_serve(r->api->cfg->web_dir, r, out);
+}
+
+/* --- libmicrohttpd callbacks --- */
+
+static enum MHD_Result
+send_reply(struct req *r, struct reply *out)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text;
+	size_t len;
+
+	if (out->status >= 400)
+		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
+	if (out->raw != NULL || out->json == NULL) {
+		text = out->raw;
+		len = out->rawlen;
+		out->raw = NULL;
+	} else {
+		text = json_dumps(out->json, JSON_COMPACT);
+		len = text != NULL ? strlen(text) : 0;
+		out->ctype = "application/json";
+	}
+	resp = MHD_create_response_from_buffer(len, text != NULL ? text : "",
+	    text != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	if (out->ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", out->ctype);
+	if (out->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Bearer realm=\"wakefarm\"");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (out->hname != NULL)
+		MHD_add_response_header(resp, out->hname, out->hval);
+	ret = MHD_queue_response(r->conn, out->status, resp);
+	MHD_destroy_response(resp);
+	json_decref(out->json);
+	out->json = NULL;
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct api *api = cls;
+	struct req *r = *con_cls;
+	struct reply out = { 0 };
+	const char *cl;
+	long long n;
+
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->api = api;
+		r->conn = conn;
+		r->method = method;
+		wf_buf_init(&r->body, api->cfg->max_body);
+		*con_cls = r;
+		__atomic_add_fetch(&api->requests, 1, __ATOMIC_RELAXED);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && (wf_parse_int(cl, 0, INT64_MAX, &n) == -1 ||
+		    (unsigned long long)n > api->cfg->max_body)) {
+			/* Refused before a byte of the body is read. */
+			r->too_big = 1;
+			reply_error(&out, 413, "the body is over %zu bytes",
+			    api->cfg->max_body);
+			return send_reply(r, &out);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!r->too_big && wf_buf_append(&r->body, upload_data,
+		    *upload_data_size) == -1) {
+			r->too_big = 1;
+			wf_buf_free(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->waiter != NULL) {
+		json_t *lease = queue_waiter_take(r);
+
+		if (json_is_null(lease)) {
+			json_decref(lease);
+			reply_raw(&out, 204, NULL, NULL, 0);
+		} else if (lease != NULL) {
+			reply_json(&out, 200, lease);
+		} else {
+			reply_db_error(&out);
+		}
+		return send_reply(r, &out);
+	}
+	if (r->started)
+		return MHD_YES;
+	r->started = 1;
+	if (r->too_big) {
+		reply_error(&out, 413, "the body is over %zu bytes",
+		    api->cfg->max_body);
+		return send_reply(r, &out);
+	}
+	split_path(r, url);
+	dispatch(r, &out);
+	if (out.suspended)
+		return MHD_YES;
+	if (out.status == 0)
+		reply_error(&out, 500, "no reply");
+	return send_reply(r, &out);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL)
+		return;
+	wf_buf_free(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+/* --- start and stop --- */
+
+static int
+resolve_listen(const char *listen, struct sockaddr_storage *ss,
+    socklen_t *sslen, char **cause)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	size_t hlen;
+	int rc;
+
+	if (colon == NULL || (hlen = (size_t)(colon - listen)) == 0 ||
+	    hlen >= sizeof(host)) {
+		wf_set_cause(cause, "--listen %s: expected ADDR:PORT", listen);
+		return -1;
+	}
+	if (listen[0] == '[' && listen[hlen - 1] == ']')
+		snprintf(host, sizeof(host), "%.*s", (int)hlen - 2, listen + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)hlen, listen);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
+		wf_set_cause(cause, "--listen %s: %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sslen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int
+write_port_file(const char *path, const struct sockaddr_storage *ss,
+    uint16_t port, char **cause)
+{
+	char addr[INET6_ADDRSTRLEN], tmp[4096];
+	FILE *f;
+
+	if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+		    addr, sizeof(addr));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL ||
+	    fprintf(f, ss->ss_family == AF_INET6 ? "[%s]:%u\n" : "%s:%u\n",
+	    addr, port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_start(struct api *api, char **cause)
+{
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	unsigned int flags;
+	uint16_t port;
+
+	if (resolve_listen(api->cfg->listen, &ss, &sslen, cause) == -1)
+		return -1;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	api->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, api,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg->threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
+	    MHD_OPTION_END);
+	if (api->mhd == NULL) {
+		wf_set_cause(cause, "cannot listen on %s", api->cfg->listen);
+		return -1;
+	}
+	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	port = info != NULL ? info->port : 0;
+	log_info("serving on %s (port %u)", api->cfg->listen, port);
+	if (api->cfg->port_file != NULL &&
+	    write_port_file(api->cfg->port_file, &ss, port, cause) == -1) {
+		MHD_stop_daemon(api->mhd);
+		api->mhd = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_stop(struct api *api)
+{
+	if (api->mhd != NULL)
+		MHD_stop_daemon(api->mhd);
+	api->mhd = NULL;
+}

@@ -1,0 +1,132 @@
+/*
+ * api.h: the HTTP API server (libmicrohttpd) and what its handlers share.
+ * Endpoints are documented in controller/README.md.
+ *
+ * Threads: libmicrohttpd's internal thread pool runs the handlers; every
+ * database access holds db->lock. A lease long-poll never blocks a pool
+ * thread: the connection is suspended and the queue's dispatcher thread
+ * (queue.h) resumes it with a job or at its deadline.
+ */
+#ifndef WF_CTL_API_H
+#define WF_CTL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "db.h"
+
+struct ctl_config {
+	const char	*listen;	/* ADDR:PORT */
+	const char	*db_path;
+	const char	*schema_dir;
+	const char	*scenario_dir;
+	const char	*web_dir;	/* NULL: no static files */
+	const char	*port_file;	/* NULL, or where to write ADDR:PORT */
+	size_t		 max_body;	/* request bodies, bytes */
+	size_t		 log_cap;	/* per job and port, bytes */
+	int64_t		 lease_ms;	/* lease duration */
+	int		 max_attempts;	/* infra retries end here */
+	int		 threads;	/* HTTP thread pool size */
+	int		 read_token_required;
+};
+
+struct queue;
+
+struct api {
+	const struct ctl_config	*cfg;
+	struct db		*db;
+	struct queue		*queue;
+	struct MHD_Daemon	*mhd;
+	uint64_t		 requests;	/* counters for /metrics */
+	uint64_t		 errors;
+};
+
+struct waiter;
+
+/* One request, alive from its first callback to its completion. */
+struct req {
+	struct api		*api;
+	struct MHD_Connection	*conn;
+	const char		*method;
+	char			 url[1024];
+	char			*seg[12];	/* URL path segments */
+	int			 nseg;
+	struct wf_buf		 body;
+	int			 too_big;	/* over cfg->max_body */
+	int			 started;	/* handler ran (or suspended) */
+	enum role		 role;
+	int64_t			 token_id;
+	struct waiter		*waiter;	/* a suspended lease long-poll */
+};
+
+/* What a handler answers: JSON, or raw bytes with a content type. */
+struct reply {
+	unsigned int	 status;
+	json_t		*json;
+	char		*raw;		/* malloc'd */
+	size_t		 rawlen;
+	const char	*ctype;
+	int		 suspended;	/* the handler suspended the connection */
+	const char	*hname;		/* one extra header, or NULL */
+	char		 hval[64];
+};
+
+typedef void (*api_handler)(struct req *r, struct reply *out);
+
+/* Handlers (api_*.c). */
+void api_runs_submit(struct req *r, struct reply *out);
+void api_runs_list(struct req *r, struct reply *out);
+void api_run_get(struct req *r, struct reply *out);
+void api_run_matrix(struct req *r, struct reply *out);
+void api_run_cancel(struct req *r, struct reply *out);
+void api_run_junit(struct req *r, struct reply *out);
+void api_scenarios_list(struct req *r, struct reply *out);
+void api_jobs_list(struct req *r, struct reply *out);
+void api_job_get(struct req *r, struct reply *out);
+void api_job_logs_get(struct req *r, struct reply *out);
+void api_job_logs_post(struct req *r, struct reply *out);
+void api_job_events(struct req *r, struct reply *out);
+void api_job_finish(struct req *r, struct reply *out);
+void api_agent_register(struct req *r, struct reply *out);
+void api_agent_heartbeat(struct req *r, struct reply *out);
+void api_agent_lease(struct req *r, struct reply *out);
+void api_hosts_list(struct req *r, struct reply *out);
+void api_admin_host(struct req *r, struct reply *out);
+void api_admin_token_create(struct req *r, struct reply *out);
+void api_admin_tokens_list(struct req *r, struct reply *out);
+void api_admin_token_revoke(struct req *r, struct reply *out);
+void api_known_issues_list(struct req *r, struct reply *out);
+void api_admin_known_issue(struct req *r, struct reply *out);
+void api_metrics(struct req *r, struct reply *out);
+
+/* Reply helpers: the reply takes the json reference. */
+void reply_json(struct reply *out, unsigned int status, json_t *json);
+void reply_error(struct reply *out, unsigned int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void reply_db_error(struct reply *out);
+void reply_raw(struct reply *out, unsigned int status, const char *ctype,
+	    char *data, size_t len);
+
+/* The request body as a JSON object (NULL after replying 400). */
+json_t *req_body_object(struct req *r, struct reply *out);
+/* Path segment i as an id > 0 (-1 after replying 404). */
+int64_t req_id(struct req *r, int i, struct reply *out);
+/* A query argument, or NULL. */
+const char *req_arg(struct req *r, const char *name);
+/* A query argument as an integer in [min, max] (def when absent); -1 after 400. */
+int req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
+	    int64_t def, int64_t *out_val, struct reply *out);
+/* The host registered with this agent token (-1 after replying 409). */
+int64_t req_host(struct req *r, struct reply *out);
+
+/* Starts serving; 0 or -1 with a cause. */
+int api_start(struct api *api, char **cause);
+/* Resumes suspended long-polls, then stops. */
+void api_stop(struct api *api);
+
+#endif

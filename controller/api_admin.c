@@ -1,0 +1,199 @@
+/*
+ * api_admin.c: hosts (list; admin: good|bad|maintenance), tokens (admin:
+ * create, list, revoke) and known issues.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "json.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+void
+api_hosts_list(struct req *r, struct reply *out)
+{
+	json_t *rows;
+
+	db_lock(r->api->db);
+	rows = db_rows(r->api->db, "SELECT h.id, h.name, h.slots,"
+	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen, (SELECT"
+	    " count(*) FROM jobs j WHERE j.lease_host = h.id AND j.state IN"
+	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name", "");
+	db_unlock(r->api->db);
+	if (rows == NULL)
+		reply_db_error(out);
+	else
+		reply_json(out, 200, json_pack("{s:o}", "hosts", rows));
+}
+
+/* POST /api/v1/admin/hosts/{name} {"state": "good|bad|maintenance"} */
+void
+api_admin_host(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "state", NULL };
+	const char *state = NULL;
+	char *cause = NULL;
+	json_t *body;
+	int changes = 0;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_str(body, "state", 1, 16, &state, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	if (strcmp(state, "good") && strcmp(state, "bad") &&
+	    strcmp(state, "maintenance")) {
+		reply_error(out, 400, "key 'state': '%.16s' is not good, bad or"
+		    " maintenance", state);
+		goto out;
+	}
+	db_lock(r->api->db);
+	if (db_exec(r->api->db, &changes, "UPDATE hosts SET state = ? WHERE"
+	    " name = ?", "tt", state, r->seg[4]) == -1) {
+		db_unlock(r->api->db);
+		reply_db_error(out);
+		goto out;
+	}
+	queue_kick(r->api);
+	db_unlock(r->api->db);
+	if (changes == 0)
+		reply_error(out, 404, "no host '%.64s'", r->seg[4]);
+	else
+		reply_json(out, 200, json_pack("{s:s, s:s}", "name", r->seg[4],
+		    "state", state));
+out:
+	json_decref(body);
+	free(cause);
+}
+
+void
+api_admin_token_create(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "name", "role", NULL };
+	const char *name = NULL, *role = NULL;
+	char *cause = NULL, token[AUTH_TOKEN_LEN + 1];
+	enum role rl;
+	int64_t id;
+	json_t *body;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_str(body, "name", 1, 64, &name, &cause) == -1 ||
+	    wf_json_get_str(body, "role", 1, 16, &role, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	if ((rl = auth_role_parse(role)) == ROLE_NONE || name[0] == '\0') {
+		reply_error(out, 400, "key '%s': %s", name[0] ? "role" : "name",
+		    name[0] ? "expected admin, submitter, agent or reader" :
+		    "must not be empty");
+		goto out;
+	}
+	db_lock(r->api->db);
+	id = auth_token_create(r->api->db, name, rl, token);
+	db_unlock(r->api->db);
+	if (id == -1) {
+		reply_db_error(out);
+		goto out;
+	}
+	log_info("token %lld created for %s (%s)", (long long)id, name, role);
+	reply_json(out, 201, json_pack("{s:I, s:s, s:s, s:s}", "id",
+	    (json_int_t)id, "name", name, "role", role, "token", token));
+out:
+	json_decref(body);
+	free(cause);
+}
+
+void
+api_admin_tokens_list(struct req *r, struct reply *out)
+{
+	json_t *rows;
+
+	db_lock(r->api->db);
+	rows = db_rows(r->api->db, "SELECT id, name, role, created_at, revoked"
+	    " FROM tokens ORDER BY id", "");
+	db_unlock(r->api->db);
+	if (rows == NULL)
+		reply_db_error(out);
+	else
+		reply_json(out, 200, json_pack("{s:o}", "tokens", rows));
+}
+
+void
+api_admin_token_revoke(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 4, out);
+	int changes = 0, rc;
+
+	if (id == -1)
+		return;
+	db_lock(r->api->db);
+	rc = db_exec(r->api->db, &changes, "UPDATE tokens SET revoked = 1"
+	    " WHERE id = ?", "i", id);
+	db_unlock(r->api->db);
+	if (rc == -1)
+		reply_db_error(out);
+	else if (changes == 0)
+		reply_error(out, 404, "no token %lld", (long long)id);
+	else
+		reply_json(out, 200, json_pack("{s:I, s:b}", "id",
+		    (json_int_t)id, "revoked", 1));
+}
+
+void
+api_known_issues_list(struct req *r, struct reply *out)
+{
+	json_t *rows;
+
+	db_lock(r->api->db);
+	rows = db_rows(r->api->db, "SELECT id, scenario, check_name AS"
+	    " \"check\", description, url, created_at FROM known_issues ORDER"
+	    " BY id", "");
+	db_unlock(r->api->db);
+	if (rows == NULL)
+		reply_db_error(out);
+	else
+		reply_json(out, 200, json_pack("{s:o}", "known_issues", rows));
+}
+
+/* {"scenario": NAME|"*", "check": NAME, "description", "url"} */
+void
+api_admin_known_issue(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "scenario", "check",
+		"description", "url", NULL };
+	const char *sc = NULL, *check = NULL, *desc = NULL, *url = "";
+	char *cause = NULL;
+	json_t *body;
+	int64_t id;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_str(body, "scenario", 1, 64, &sc, &cause) == -1 ||
+	    wf_json_get_str(body, "check", 1, 64, &check, &cause) == -1 ||
+	    wf_json_get_str(body, "description", 1, 4096, &desc, &cause) ==
+	    -1 || wf_json_get_str(body, "url", 0, 1024, &url, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	db_lock(r->api->db);
+	if (db_exec(r->api->db, NULL, "INSERT INTO known_issues (scenario,"
+	    " check_name, description, url, created_at) VALUES (?, ?, ?, ?,"
+	    " ?)", "tttti", sc, check, desc, url, db_now_ms()) == -1) {
+		db_unlock(r->api->db);
+		reply_db_error(out);
+		goto out;
+	}
+	id = db_last_id(r->api->db);
+	db_unlock(r->api->db);
+	reply_json(out, 201, json_pack("{s:I}", "id", (json_int_t)id));
+out:
+	json_decref(body);
+	free(cause);
+}

@@ -1,0 +1,332 @@
+/*
+ * api_agents.c: the agent's calls: register, heartbeat, lease (long-poll),
+ * events (idempotent numbered batches) and finish.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "batch.h"
+#include "json.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+#include "verdict.h"
+
+#define LEASE_WAIT_MAX_S	30
+
+int api_job_check_lease(struct req *r, int64_t job, int64_t host,
+	    struct reply *out);
+
+static int
+valid_host_name(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 64)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+void
+api_agent_register(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "name", "slots", "libvirt_uri",
+		NULL };
+	struct db *db = r->api->db;
+	const char *name = NULL, *uri = NULL;
+	json_int_t slots = 0;
+	int64_t owner = 0, id = 0, now = db_now_ms();
+	char *cause = NULL;
+	json_t *body;
+	int rc;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_str(body, "name", 1, 64, &name, &cause) == -1 ||
+	    wf_json_get_int(body, "slots", 1, 1, 256, &slots, &cause) == -1 ||
+	    wf_json_get_str(body, "libvirt_uri", 1, 512, &uri, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	if (!valid_host_name(name)) {
+		reply_error(out, 400, "key 'name': 1 to 64 of A-Z a-z 0-9 . _ -");
+		goto out;
+	}
+	db_lock(db);
+	rc = db_int(db, &owner, "SELECT coalesce(token_id, 0) FROM hosts WHERE"
+	    " name = ?", "t", name);
+	if (rc == 1 && owner != r->token_id) {
+		db_unlock(db);
+		reply_error(out, 409, "host '%s' is registered with another"
+		    " agent token", name);
+		goto out;
+	}
+	if (rc == -1 || db_exec(db, NULL, "INSERT INTO hosts (name, slots,"
+	    " libvirt_uri, token_id, registered_at, last_seen) VALUES (?, ?,"
+	    " ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET slots ="
+	    " excluded.slots, libvirt_uri = excluded.libvirt_uri, last_seen ="
+	    " excluded.last_seen", "titiii", name, (int64_t)slots, uri,
+	    r->token_id, now, now) == -1 || db_int(db, &id, "SELECT id FROM"
+	    " hosts WHERE name = ?", "t", name) != 1) {
+		db_unlock(db);
+		reply_db_error(out);
+		goto out;
+	}
+	queue_kick(r->api);
+	db_unlock(db);
+	log_info("host %s registered (%lld slots, %s)", name,
+	    (long long)slots, uri);
+	reply_json(out, 200, json_pack("{s:I, s:s, s:I, s:I}", "host",
+	    (json_int_t)id, "name", name, "lease_ms",
+	    (json_int_t)r->api->cfg->lease_ms, "heartbeat_ms",
+	    (json_int_t)(r->api->cfg->lease_ms / 3)));
+out:
+	json_decref(body);
+	free(cause);
+}
+
+/*
+ * {"jobs": [ID...]} (optional): renews the leases of those jobs, or of all
+ * this host's jobs. A named job leased to another host, or not leased, is
+ * a 409; a job cancelled meanwhile is listed in "cancel" instead.
+ */
+void
+api_agent_heartbeat(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "jobs", NULL };
+	struct db *db = r->api->db;
+	json_t *body = NULL, *jobs, *v, *renewed = json_array();
+	json_t *cancel = json_array(), *row;
+	int64_t host, now = db_now_ms(), id;
+	char *cause = NULL;
+	size_t i;
+
+	if (r->body.len > 0 && (body = req_body_object(r, out)) == NULL)
+		goto out;
+	if (body != NULL && wf_json_check_keys(body, keys, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	jobs = json_object_get(body, "jobs");
+	if (jobs != NULL && (!json_is_array(jobs) || json_array_size(jobs) >
+	    1024)) {
+		reply_error(out, 400, "key 'jobs': expected an array of job ids");
+		goto out;
+	}
+	json_array_foreach(jobs, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			reply_error(out, 400, "key 'jobs': element %zu is not a"
+			    " job id", i);
+			goto out;
+		}
+	}
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1)
+		goto unlock;
+	json_array_foreach(jobs, i, v) {
+		id = json_integer_value(v);
+		row = db_row(db, "SELECT state FROM jobs WHERE id = ?", "i", id);
+		if (row != NULL && !json_is_null(row) && strcmp(
+		    json_string_value(json_object_get(row, "state")),
+		    "cancelled") == 0) {
+			json_array_append_new(cancel, json_integer(id));
+			json_decref(row);
+			continue;
+		}
+		json_decref(row);
+		if (api_job_check_lease(r, id, host, out) == -1)
+			goto unlock;
+	}
+	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
+	    "ii", now, host) == -1 || db_exec(db, NULL, "UPDATE jobs SET"
+	    " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
+	    " 'running')", "ii", now + r->api->cfg->lease_ms, host) == -1 ||
+	    (row = db_rows(db, "SELECT id FROM jobs WHERE lease_host = ? AND"
+	    " state IN ('leased', 'running') ORDER BY id", "i", host)) ==
+	    NULL) {
+		reply_db_error(out);
+		goto unlock;
+	}
+	json_array_foreach(row, i, v)
+		json_array_append(renewed, json_object_get(v, "id"));
+	json_decref(row);
+	reply_json(out, 200, json_pack("{s:O, s:O, s:I}", "renewed", renewed,
+	    "cancel", cancel, "lease_ms", (json_int_t)r->api->cfg->lease_ms));
+unlock:
+	db_unlock(db);
+out:
+	json_decref(renewed);
+	json_decref(cancel);
+	json_decref(body);
+	free(cause);
+}
+
+void
+api_agent_lease(struct req *r, struct reply *out)
+{
+	struct db *db = r->api->db;
+	int64_t wait_s, host;
+	json_t *lease;
+
+	if (req_arg_int(r, "wait", 0, LEASE_WAIT_MAX_S, 0, &wait_s, out) == -1)
+		return;
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1)
+		goto out;
+	db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?", "ii",
+	    db_now_ms(), host);
+	if ((lease = queue_try_lease(r->api, host)) == NULL) {
+		reply_db_error(out);
+	} else if (!json_is_null(lease)) {
+		reply_json(out, 200, lease);
+	} else if (wait_s == 0) {
+		reply_raw(out, 204, NULL, NULL, 0);
+	} else if (queue_wait(r->api, r, host, wait_s * 1000) == -1) {
+		reply_error(out, 500, "out of memory");
+	} else {
+		out->suspended = 1;
+	}
+	if (lease != NULL && json_is_null(lease))
+		json_decref(lease);
+out:
+	db_unlock(db);
+}
+
+/* Stores a new batch (the next one) of a job's current attempt. */
+static int
+store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
+    const json_t *records, int64_t lease_ms)
+{
+	int64_t seq = 0, now = db_now_ms();
+	const json_t *rec;
+	char *text;
+	size_t i;
+	int rc = 0;
+
+	if (db_int(db, &seq, "SELECT next_seq FROM jobs WHERE id = ?", "i",
+	    job) != 1)
+		return -1;
+	json_array_foreach(records, i, rec) {
+		text = json_dumps(rec, JSON_COMPACT);
+		rc = db_exec(db, NULL, "INSERT INTO events (job_id, attempt,"
+		    " seq, record) VALUES (?, ?, ?, ?)", "iiit", job, attempt,
+		    seq++, text);
+		free(text);
+		if (rc == -1)
+			return -1;
+	}
+	return db_exec(db, NULL, "INSERT INTO batches (job_id, attempt, batch,"
+	    " records, received_at) VALUES (?, ?, ?, ?, ?)", "iiiii", job,
+	    attempt, batch, (int64_t)json_array_size(records), now) == -1 ||
+	    db_exec(db, NULL, "UPDATE jobs SET next_batch = ?, next_seq = ?,"
+	    " state = 'running', started_at = coalesce(started_at, ?),"
+	    " lease_expires = ? WHERE id = ?", "iiiii", batch + 1, seq, now,
+	    now + lease_ms, job) == -1 ? -1 : 0;
+}
+
+void
+api_job_events(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), host, batch = 0, next = 0, attempt = 0;
+	struct db *db = r->api->db;
+	json_t *records = NULL;
+	char *cause = NULL;
+
+	if (id == -1)
+		return;
+	if (batch_parse(r->body.len ? r->body.data : "", r->body.len,
+	    r->api->cfg->max_body, &batch, &records, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		free(cause);
+		return;
+	}
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1 ||
+	    api_job_check_lease(r, id, host, out) == -1)
+		goto out;
+	if (db_int(db, &next, "SELECT next_batch FROM jobs WHERE id = ?", "i",
+	    id) != 1 || db_int(db, &attempt, "SELECT attempt FROM jobs WHERE"
+	    " id = ?", "i", id) != 1) {
+		reply_db_error(out);
+		goto out;
+	}
+	if (batch < next) {
+		/* Acknowledged before (the reply was lost): nothing to store. */
+		reply_json(out, 200, json_pack("{s:I, s:i, s:b}", "batch",
+		    (json_int_t)batch, "stored", 0, "duplicate", 1));
+		goto out;
+	}
+	if (batch > next) {
+		reply_error(out, 409, "batch %lld is out of order: expected"
+		    " batch %lld", (long long)batch, (long long)next);
+		goto out;
+	}
+	if (db_begin(db) == -1 || store_batch(db, id, attempt, batch, records,
+	    r->api->cfg->lease_ms) == -1 || db_commit(db) == -1) {
+		db_rollback(db);
+		reply_db_error(out);
+		goto out;
+	}
+	reply_json(out, 200, json_pack("{s:I, s:I, s:b}", "batch",
+	    (json_int_t)batch, "stored", (json_int_t)json_array_size(records),
+	    "duplicate", 0));
+out:
+	db_unlock(db);
+	json_decref(records);
+}
+
+void
+api_job_finish(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "outcome", "detail", NULL };
+	static const char *const outcomes[] = {
+		"completed", "guest-error", "hang", "infra", NULL,
+	};
+	int64_t id = req_id(r, 3, out), host;
+	struct db *db = r->api->db;
+	const char *outcome = NULL, *detail = "";
+	json_t *body, *result;
+	char *cause = NULL;
+	int i;
+
+	if (id == -1 || (body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_str(body, "outcome", 1, 16, &outcome, &cause) == -1 ||
+	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	for (i = 0; outcomes[i] != NULL && strcmp(outcomes[i], outcome); i++)
+		;
+	if (outcomes[i] == NULL) {
+		reply_error(out, 400, "key 'outcome': '%.16s' is not completed,"
+		    " guest-error, hang or infra", outcome);
+		goto out;
+	}
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1 ||
+	    api_job_check_lease(r, id, host, out) == -1) {
+		db_unlock(db);
+		goto out;
+	}
+	if (db_begin(db) == -1 || (result = verdict_finish(r->api, id, outcome,
+	    detail)) == NULL || db_commit(db) == -1) {
+		db_rollback(db);
+		db_unlock(db);
+		reply_db_error(out);
+		goto out;
+	}
+	db_unlock(db);
+	reply_json(out, 200, result);
+out:
+	json_decref(body);
+	free(cause);
+}

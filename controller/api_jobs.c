@@ -1,0 +1,304 @@
+/*
+ * api_jobs.c: reading jobs (detail with checks, generations and events)
+ * and their logs; agents appending logs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+#define LOG_READ_DEFAULT	(64 * 1024)
+#define LOG_READ_MAX		(4 * 1024 * 1024)
+
+void
+api_jobs_list(struct req *r, struct reply *out)
+{
+	const char *state = req_arg(r, "state");
+	int64_t run, limit, offset;
+	json_t *rows;
+
+	if (req_arg_int(r, "run", 1, INT64_MAX, 0, &run, out) == -1 ||
+	    req_arg_int(r, "limit", 1, 5000, 500, &limit, out) == -1 ||
+	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
+		return;
+	db_lock(r->api->db);
+	rows = db_rows(r->api->db, "SELECT id, run_id AS run, scenario,"
+	    " case_index, matrix AS \"matrix:json\", state, attempt, verdict,"
+	    " expected_verdict, as_expected, reason FROM jobs WHERE (?1 = 0"
+	    " OR run_id = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id"
+	    " LIMIT ?3 OFFSET ?4", "itii", run, state, limit, offset);
+	db_unlock(r->api->db);
+	if (rows == NULL)
+		reply_db_error(out);
+	else
+		reply_json(out, 200, json_pack("{s:o}", "jobs", rows));
+}
+
+void
+api_job_get(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out);
+	struct db *db = r->api->db;
+	json_t *job, *checks = NULL, *gens = NULL, *events = NULL;
+
+	if (id == -1)
+		return;
+	db_lock(db);
+	job = db_row(db, "SELECT j.id, j.run_id AS run, j.scenario,"
+	    " s.sha256 AS scenario_sha256, j.case_index, j.matrix AS"
+	    " \"matrix:json\", j.params AS \"params:json\", j.state,"
+	    " j.attempt, h.name AS host, j.lease_expires, j.verdict,"
+	    " j.failing AS \"failing:json\", j.as_expected, j.reason,"
+	    " j.outcome, j.detail, j.expected_verdict, j.expected_failing AS"
+	    " \"expected_failing:json\", j.created_at, j.leased_at,"
+	    " j.started_at, j.finished_at FROM jobs j JOIN scenarios s ON"
+	    " s.id = j.scenario_id LEFT JOIN hosts h ON h.id ="
+	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?", "i", id);
+	if (job != NULL && !json_is_null(job)) {
+		checks = db_rows(db, "SELECT gen, check_name AS \"check\", ok,"
+		    " expected AS \"expected:json\", observed AS"
+		    " \"observed:json\" FROM checks WHERE job_id = ? ORDER BY"
+		    " id", "i", id);
+		gens = db_rows(db, "SELECT data AS \"data:json\" FROM"
+		    " generations WHERE job_id = ? ORDER BY gen", "i", id);
+		events = db_rows(db, "SELECT seq, attempt, record AS"
+		    " \"record:json\" FROM events WHERE job_id = ? ORDER BY"
+		    " seq", "i", id);
+	}
+	db_unlock(db);
+	if (job == NULL || (!json_is_null(job) && (checks == NULL ||
+	    gens == NULL || events == NULL))) {
+		reply_db_error(out);
+	} else if (json_is_null(job)) {
+		reply_error(out, 404, "no job %lld", (long long)id);
+	} else {
+		json_t *g, *rows = json_array();
+		size_t i;
+
+		json_array_foreach(gens, i, g)
+			json_array_append(rows, json_object_get(g, "data"));
+		json_object_set_new(job, "expected", json_pack("{s:O, s:O}",
+		    "verdict", json_object_get(job, "expected_verdict"),
+		    "failing_checks", json_object_get(job,
+		    "expected_failing")));
+		json_object_set(job, "checks", checks);
+		json_object_set_new(job, "generations", rows);
+		json_object_set(job, "events", events);
+		reply_json(out, 200, json_incref(job));
+	}
+	json_decref(job);
+	json_decref(checks);
+	json_decref(gens);
+	json_decref(events);
+}
+
+/* Port segment: 0, 1 or (reading only) "records"; -1 after a 404. */
+static int
+log_port(struct req *r, int records_ok, struct reply *out)
+{
+	const char *p = r->seg[5];
+
+	if (strcmp(p, "0") == 0 || strcmp(p, "1") == 0)
+		return p[0] - '0';
+	if (records_ok && strcmp(p, "records") == 0)
+		return 2;
+	reply_error(out, 404, "no log port '%.32s' (0, 1%s)", p, records_ok ?
+	    " or records" : "");
+	return -1;
+}
+
+/* The whole log of a port as one buffer. Caller locks. */
+static int
+log_collect(struct db *db, int64_t job, int port, struct wf_buf *b)
+{
+	json_t *rows, *row;
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if (port == 2) {
+		if ((rows = db_rows(db, "SELECT record FROM events WHERE"
+		    " job_id = ? ORDER BY seq", "i", job)) == NULL)
+			return -1;
+		json_array_foreach(rows, i, row) {
+			wf_buf_printf(b, "%s\n", json_string_value(
+			    json_object_get(row, "record")));
+		}
+		json_decref(rows);
+		return 0;
+	}
+	/* Blobs are read straight from the statement: logs may hold NULs. */
+	if (sqlite3_prepare_v2(db->sql, "SELECT data FROM logs WHERE job_id = ?"
+	    " AND port = ? ORDER BY chunk", -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, job);
+	sqlite3_bind_int(st, 2, port);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		wf_buf_append(b, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+api_job_logs_get(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), offset, limit, exists = 0;
+	struct wf_buf b;
+	char *data;
+	size_t n;
+	int port, rc;
+
+	if (id == -1 || (port = log_port(r, 1, out)) == -1 ||
+	    req_arg_int(r, "offset", 0, INT64_MAX, 0, &offset, out) == -1 ||
+	    req_arg_int(r, "limit", 1, LOG_READ_MAX, LOG_READ_DEFAULT, &limit,
+	    out) == -1)
+		return;
+	wf_buf_init(&b, (size_t)-1);
+	db_lock(r->api->db);
+	rc = db_int(r->api->db, &exists, "SELECT count(*) FROM jobs WHERE"
+	    " id = ?", "i", id);
+	if (rc == 1 && exists)
+		rc = log_collect(r->api->db, id, port, &b);
+	db_unlock(r->api->db);
+	if (rc == -1) {
+		reply_db_error(out);
+	} else if (!exists) {
+		reply_error(out, 404, "no job %lld", (long long)id);
+	} else {
+		size_t off = (uint64_t)offset < b.len ? (size_t)offset : b.len;
+
+		n = b.len - off < (size_t)limit ? b.len - off : (size_t)limit;
+		if ((data = malloc(n + 1)) == NULL) {
+			reply_error(out, 500, "out of memory");
+		} else {
+			memcpy(data, b.data != NULL ? b.data + off : "", n);
+			reply_raw(out, 200, "text/plain; charset=utf-8", data, n);
+			/* The total lets a reader page on. */
+			out->hname = "X-Log-Size";
+			snprintf(out->hval, sizeof(out->hval), "%zu", b.len);
+		}
+	}
+	wf_buf_free(&b);
+}
+
+/* Job leased (or running) by this agent's host: 0, or -1 after a reply. */
+int api_job_check_lease(struct req *r, int64_t job, int64_t host,
+	    struct reply *out);
+
+int
+api_job_check_lease(struct req *r, int64_t job, int64_t host,
+    struct reply *out)
+{
+	json_t *row = db_row(r->api->db, "SELECT state, lease_host FROM jobs"
+	    " WHERE id = ?", "i", job);
+	const char *state;
+	int rc = -1;
+
+	if (row == NULL) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (json_is_null(row)) {
+		reply_error(out, 404, "no job %lld", (long long)job);
+		goto out;
+	}
+	state = json_string_value(json_object_get(row, "state"));
+	if (strcmp(state, "leased") != 0 && strcmp(state, "running") != 0) {
+		reply_error(out, 409, "job %lld is not leased (it is %s)",
+		    (long long)job, state);
+		goto out;
+	}
+	if (json_integer_value(json_object_get(row, "lease_host")) != host) {
+		reply_error(out, 409, "job %lld is leased to another agent",
+		    (long long)job);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(row);
+	return rc;
+}
+
+/* Appends data to a job's log of port, capped with a truncation marker. */
+static int
+log_append(struct api *api, int64_t job, int port, const char *data,
+    size_t len, int *truncated)
+{
+	struct db *db = api->db;
+	json_t *st;
+	int64_t size = 0, chunks = 0, room;
+	char marker[96];
+	int rc = -1;
+
+	st = db_row(db, "SELECT size, chunks, truncated FROM log_ports WHERE"
+	    " job_id = ? AND port = ?", "id", job, port);
+	if (st == NULL)
+		return -1;
+	if (!json_is_null(st)) {
+		size = json_integer_value(json_object_get(st, "size"));
+		chunks = json_integer_value(json_object_get(st, "chunks"));
+		*truncated = (int)json_integer_value(json_object_get(st,
+		    "truncated"));
+	}
+	json_decref(st);
+	if (*truncated || len == 0)
+		return 0;
+	room = (int64_t)api->cfg->log_cap - size;
+	if ((int64_t)len > room) {
+		len = room > 0 ? (size_t)room : 0;
+		*truncated = 1;
+	}
+	if (len > 0 && db_exec(db, NULL, "INSERT INTO logs (job_id, port,"
+	    " chunk, data) VALUES (?, ?, ?, ?)", "idib", job, port, chunks++,
+	    data, len) == -1)
+		goto out;
+	size += (int64_t)len;
+	if (*truncated) {
+		snprintf(marker, sizeof(marker), "\n[wakefarm: log truncated"
+		    " at %zu bytes]\n", api->cfg->log_cap);
+		if (db_exec(db, NULL, "INSERT INTO logs (job_id, port, chunk,"
+		    " data) VALUES (?, ?, ?, ?)", "idib", job, port, chunks++,
+		    marker, strlen(marker)) == -1)
+			goto out;
+		size += (int64_t)strlen(marker);
+	}
+	rc = db_exec(db, NULL, "INSERT INTO log_ports (job_id, port, size,"
+	    " chunks, truncated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id,"
+	    " port) DO UPDATE SET size = excluded.size, chunks ="
+	    " excluded.chunks, truncated = excluded.truncated", "idiid", job,
+	    port, size, chunks, *truncated);
+out:
+	return rc;
+}
+
+void
+api_job_logs_post(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), host;
+	struct db *db = r->api->db;
+	int port, truncated = 0;
+
+	if (id == -1 || (port = log_port(r, 0, out)) == -1)
+		return;
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1 ||
+	    api_job_check_lease(r, id, host, out) == -1)
+		goto out;
+	if (db_begin(db) == -1 || log_append(r->api, id, port, r->body.data,
+	    r->body.len, &truncated) == -1 || db_commit(db) == -1) {
+		db_rollback(db);
+		reply_db_error(out);
+		goto out;
+	}
+	reply_json(out, 200, json_pack("{s:I, s:b}", "stored",
+	    (json_int_t)r->body.len, "truncated", truncated));
+out:
+	db_unlock(db);
+}

@@ -1,0 +1,190 @@
+/*
+ * api_report.c: /metrics (Prometheus text format) and a run as JUnit XML.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "buf.h"
+#include "queue.h"
+#include "util.h"
+
+#define REPORT_MAX	(64 * 1024 * 1024)
+
+/* One gauge per label value: "SELECT label, count(*) ... GROUP BY label". */
+static int
+gauge(struct db *db, struct wf_buf *b, const char *name, const char *help,
+    const char *label, const char *sql)
+{
+	json_t *rows, *row;
+	size_t i;
+
+	if ((rows = db_rows(db, sql, "")) == NULL)
+		return -1;
+	wf_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	json_array_foreach(rows, i, row) {
+		wf_buf_printf(b, "%s{%s=\"%s\"} %lld\n", name, label,
+		    json_string_value(json_object_get(row, "k")),
+		    (long long)json_integer_value(json_object_get(row, "n")));
+	}
+	json_decref(rows);
+	return 0;
+}
+
+void
+api_metrics(struct req *r, struct reply *out)
+{
+	struct db *db = r->api->db;
+	int64_t events = 0, waiters;
+	struct wf_buf b;
+	size_t len;
+	int rc;
+
+	wf_buf_init(&b, REPORT_MAX);
+	db_lock(db);
+	rc = gauge(db, &b, "wakefarm_jobs", "Jobs by state.", "state",
+	    "SELECT state AS k, count(*) AS n FROM jobs GROUP BY state") |
+	    gauge(db, &b, "wakefarm_jobs_done", "Finished jobs by verdict.",
+	    "verdict", "SELECT verdict AS k, count(*) AS n FROM jobs WHERE"
+	    " state = 'done' GROUP BY verdict") |
+	    gauge(db, &b, "wakefarm_runs", "Runs by state.", "state",
+	    "SELECT state AS k, count(*) AS n FROM runs GROUP BY state") |
+	    gauge(db, &b, "wakefarm_hosts", "Hosts by state.", "state",
+	    "SELECT state AS k, count(*) AS n FROM hosts GROUP BY state");
+	if (rc == 0 && db_int(db, &events, "SELECT count(*) FROM events", "")
+	    == -1)
+		rc = -1;
+	waiters = queue_waiters(r->api);
+	db_unlock(db);
+	if (rc != 0) {
+		wf_buf_free(&b);
+		reply_db_error(out);
+		return;
+	}
+	wf_buf_printf(&b, "# HELP wakefarm_events Stored event records.\n"
+	    "# TYPE wakefarm_events gauge\nwakefarm_events %lld\n"
+	    "# HELP wakefarm_lease_waiters Agents waiting in a lease long-poll.\n"
+	    "# TYPE wakefarm_lease_waiters gauge\nwakefarm_lease_waiters %lld\n"
+	    "# HELP wakefarm_http_requests_total HTTP requests received.\n"
+	    "# TYPE wakefarm_http_requests_total counter\n"
+	    "wakefarm_http_requests_total %llu\n"
+	    "# HELP wakefarm_http_errors_total HTTP replies with status >= 400.\n"
+	    "# TYPE wakefarm_http_errors_total counter\n"
+	    "wakefarm_http_errors_total %llu\n", (long long)events,
+	    (long long)waiters, (unsigned long long)__atomic_load_n(
+	    &r->api->requests, __ATOMIC_RELAXED), (unsigned long long)
+	    __atomic_load_n(&r->api->errors, __ATOMIC_RELAXED));
+	len = b.len;
+	reply_raw(out, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    wf_buf_steal(&b), len);
+}
+
+static void
+xml_text(struct wf_buf *b, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		switch (*s) {
+		case '<': wf_buf_printf(b, "&lt;"); break;
+		case '>': wf_buf_printf(b, "&gt;"); break;
+		case '&': wf_buf_printf(b, "&amp;"); break;
+		case '"': wf_buf_printf(b, "&quot;"); break;
+		case '\'': wf_buf_printf(b, "&apos;"); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				wf_buf_printf(b, "?");
+			else
+				wf_buf_append(b, s, 1);
+		}
+	}
+}
+
+static void
+junit_case(struct wf_buf *b, const json_t *job)
+{
+	const char *state = json_string_value(json_object_get(job, "state"));
+	const char *verdict = json_string_value(json_object_get(job, "verdict"));
+	char *matrix = json_dumps(json_object_get(job, "matrix"),
+	    JSON_COMPACT | JSON_SORT_KEYS);
+	char *failing = json_dumps(json_object_get(job, "failing"),
+	    JSON_COMPACT | JSON_ENCODE_ANY);
+	char *expected = json_dumps(json_object_get(job, "expected_failing"),
+	    JSON_COMPACT | JSON_ENCODE_ANY);
+
+	wf_buf_printf(b, "  <testcase classname=\"");
+	xml_text(b, json_string_value(json_object_get(job, "scenario")));
+	wf_buf_printf(b, "\" name=\"job %lld ", (long long)json_integer_value(
+	    json_object_get(job, "id")));
+	xml_text(b, matrix);
+	wf_buf_printf(b, "\">\n");
+	if (strcmp(state, "cancelled") == 0 || strcmp(state, "done") != 0) {
+		wf_buf_printf(b, "   <skipped message=\"%s\"/>\n", state);
+	} else if (!json_is_true(json_object_get(job, "as_expected")) &&
+	    json_integer_value(json_object_get(job, "as_expected")) != 1) {
+		wf_buf_printf(b, "   <failure type=\"%s\" message=\"",
+		    verdict != NULL ? verdict : "none");
+		wf_buf_printf(b, "verdict %s, failing ", verdict ? verdict : "-");
+		xml_text(b, failing);
+		wf_buf_printf(b, "; expected %s, failing ", json_string_value(
+		    json_object_get(job, "expected_verdict")));
+		xml_text(b, expected);
+		wf_buf_printf(b, "\">");
+		xml_text(b, json_string_value(json_object_get(job, "reason")));
+		wf_buf_printf(b, "</failure>\n");
+	}
+	wf_buf_printf(b, "  </testcase>\n");
+	free(matrix);
+	free(failing);
+	free(expected);
+}
+
+void
+api_run_junit(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), exists = 0;
+	json_t *jobs = NULL, *job;
+	struct wf_buf b;
+	size_t i, failures = 0, skipped = 0;
+	int rc;
+
+	if (id == -1)
+		return;
+	db_lock(r->api->db);
+	rc = db_int(r->api->db, &exists, "SELECT count(*) FROM runs WHERE"
+	    " id = ?", "i", id);
+	if (rc == 1 && exists && (jobs = db_rows(r->api->db, "SELECT id,"
+	    " scenario, matrix AS \"matrix:json\", state, verdict, failing AS"
+	    " \"failing:json\", expected_verdict, expected_failing AS"
+	    " \"expected_failing:json\", as_expected, reason FROM jobs WHERE"
+	    " run_id = ? ORDER BY id", "i", id)) == NULL)
+		rc = -1;
+	db_unlock(r->api->db);
+	if (rc == -1) {
+		reply_db_error(out);
+		return;
+	}
+	if (!exists) {
+		reply_error(out, 404, "no run %lld", (long long)id);
+		return;
+	}
+	json_array_foreach(jobs, i, job) {
+		const char *st = json_string_value(json_object_get(job, "state"));
+
+		if (strcmp(st, "done") != 0)
+			skipped++;
+		else if (json_integer_value(json_object_get(job, "as_expected"))
+		    != 1)
+			failures++;
+	}
+	wf_buf_init(&b, REPORT_MAX);
+	wf_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<testsuites>\n <testsuite name=\"wakefarm run %lld\" tests=\"%zu\""
+	    " failures=\"%zu\" skipped=\"%zu\">\n", (long long)id,
+	    json_array_size(jobs), failures, skipped);
+	json_array_foreach(jobs, i, job)
+		junit_case(&b, job);
+	wf_buf_printf(&b, " </testsuite>\n</testsuites>\n");
+	json_decref(jobs);
+	i = b.len;
+	reply_raw(out, 200, "application/xml", wf_buf_steal(&b), i);
+}

@@ -1,0 +1,449 @@
+/*
+ * api_runs.c: submitting runs and reading them back (/api/v1/runs...).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "json.h"
+#include "log.h"
+#include "queue.h"
+#include "scenario.h"
+#include "util.h"
+
+#define RUN_JOBS_MAX	20000
+#define RUN_SCENARIOS_MAX 256
+
+/* The scenarios a submission names, each a private copy ("set" applies). */
+struct picked {
+	struct scenario	*sc[RUN_SCENARIOS_MAX];
+	size_t		 n;
+};
+
+static int
+pick_copy(struct picked *p, const struct scenario *sc, const char *label,
+    char **cause)
+{
+	if (p->n == RUN_SCENARIOS_MAX) {
+		wf_set_cause(cause, "more than %d scenarios", RUN_SCENARIOS_MAX);
+		return -1;
+	}
+	if ((p->sc[p->n] = scenario_from_json(label, sc->body, cause)) == NULL)
+		return -1;
+	p->n++;
+	return 0;
+}
+
+static int
+pick_named(struct picked *p, struct scenario **all, size_t nall,
+    const json_t *name, const char *key, char **cause)
+{
+	const struct scenario *sc;
+
+	if (!json_is_string(name)) {
+		wf_set_cause(cause, "key '%s': expected a scenario name (a"
+		    " string), not %s", key, wf_json_type_name(name));
+		return -1;
+	}
+	if ((sc = scenario_find(all, nall, json_string_value(name))) == NULL) {
+		wf_set_cause(cause, "key '%s': no scenario named '%.64s'", key,
+		    json_string_value(name));
+		return -1;
+	}
+	return pick_copy(p, sc, sc->name, cause);
+}
+
+/* Fills p from the body's one of scenario|scenarios|matrix|inline. */
+static int
+pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
+    char **cause)
+{
+	const json_t *v;
+	const char *m = NULL;
+	size_t i, given = 0;
+
+	given += json_object_get(body, "scenario") != NULL;
+	given += json_object_get(body, "scenarios") != NULL;
+	given += json_object_get(body, "matrix") != NULL;
+	given += json_object_get(body, "inline") != NULL;
+	if (given != 1) {
+		wf_set_cause(cause, "give exactly one of 'scenario',"
+		    " 'scenarios', 'matrix' or 'inline'");
+		return -1;
+	}
+	if ((v = json_object_get(body, "scenario")) != NULL)
+		return pick_named(p, all, nall, v, "scenario", cause);
+	if ((v = json_object_get(body, "scenarios")) != NULL) {
+		if (!json_is_array(v) || json_array_size(v) == 0) {
+			wf_set_cause(cause, "key 'scenarios': expected a"
+			    " non-empty array of names");
+			return -1;
+		}
+		json_array_foreach(v, i, body) {
+			if (pick_named(p, all, nall, body, "scenarios", cause)
+			    == -1)
+				return -1;
+		}
+		return 0;
+	}
+	if ((v = json_object_get(body, "inline")) != NULL) {
+		if ((p->sc[0] = scenario_from_json("inline", v, cause)) == NULL)
+			return -1;
+		p->n = 1;
+		return 0;
+	}
+	if (wf_json_get_str(body, "matrix", 1, 64, &m, cause) == -1)
+		return -1;
+	if (strcmp(m, "nightly") != 0) {
+		wf_set_cause(cause, "key 'matrix': the only matrix is"
+		    " 'nightly'");
+		return -1;
+	}
+	for (i = 0; i < nall; i++) {
+		if (all[i]->nightly && pick_copy(p, all[i], all[i]->name,
+		    cause) == -1)
+			return -1;
+	}
+	if (p->n == 0) {
+		wf_set_cause(cause, "no scenario is marked nightly");
+		return -1;
+	}
+	return 0;
+}
+
+/* Stores the scenarios, the run and its jobs in one transaction. */
+static int64_t
+store_run(struct api *api, const json_t *body, const char *kind,
+    int64_t priority, struct picked *p, json_t *const cases[], size_t njobs)
+{
+	struct db *db = api->db;
+	int64_t run = -1, scen;
+	json_t *c;
+	char *request, *text, *matrix, *params, *failing;
+	size_t i, k;
+	int rc = 0;
+
+	request = json_dumps(body, JSON_COMPACT);
+	if (db_begin(db) == -1) {
+		free(request);
+		return -1;
+	}
+	if (db_exec(db, NULL, "INSERT INTO runs (kind, state, priority,"
+	    " request, created_at, jobs_total) VALUES (?, 'queued', ?, ?, ?,"
+	    " ?)", "titii", kind, priority, request, db_now_ms(),
+	    (int64_t)njobs) == -1)
+		goto fail;
+	run = db_last_id(db);
+	for (i = 0; i < p->n && rc == 0; i++) {
+		text = json_dumps(p->sc[i]->body, JSON_COMPACT | JSON_SORT_KEYS);
+		rc = db_exec(db, NULL, "INSERT OR IGNORE INTO scenarios (name,"
+		    " sha256, body, created_at) VALUES (?, ?, ?, ?)", "ttti",
+		    p->sc[i]->name, p->sc[i]->sha256, text, db_now_ms());
+		free(text);
+		if (rc == -1 || db_int(db, &scen, "SELECT id FROM scenarios"
+		    " WHERE sha256 = ?", "t", p->sc[i]->sha256) != 1)
+			goto fail;
+		json_array_foreach(cases[i], k, c) {
+			matrix = json_dumps(json_object_get(c, "matrix"),
+			    JSON_COMPACT | JSON_SORT_KEYS);
+			params = json_dumps(json_object_get(c, "params"),
+			    JSON_COMPACT);
+			failing = json_dumps(json_object_get(json_object_get(c,
+			    "expected"), "failing_checks"), JSON_COMPACT);
+			rc = db_exec(db, NULL, "INSERT INTO jobs (run_id,"
+			    " scenario_id, scenario, case_index, matrix, params,"
+			    " priority, state, expected_verdict,"
+			    " expected_failing, created_at) VALUES (?, ?, ?, ?,"
+			    " ?, ?, ?, 'queued', ?, ?, ?)", "iitittitti", run,
+			    scen, p->sc[i]->name, (int64_t)k, matrix, params,
+			    priority, json_string_value(json_object_get(
+			    json_object_get(c, "expected"), "verdict")),
+			    failing, db_now_ms());
+			free(matrix);
+			free(params);
+			free(failing);
+			if (rc == -1)
+				goto fail;
+		}
+	}
+	free(request);
+	if (db_commit(db) == -1)
+		return -1;
+	queue_kick(api);
+	return run;
+fail:
+	free(request);
+	db_rollback(db);
+	return -1;
+}
+
+void
+api_runs_submit(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = {
+		"scenario", "scenarios", "matrix", "inline", "set", "priority",
+		"kind", NULL,
+	};
+	static const char *const kinds[] = { "adhoc", "nightly", "bisect", NULL };
+	struct scenario **all = NULL;
+	struct picked p = { .n = 0 };
+	json_t *body, *cases[RUN_SCENARIOS_MAX] = { NULL }, *set;
+	const char *kind = NULL;
+	json_int_t priority = 0;
+	char *cause = NULL;
+	size_t nall = 0, i, njobs = 0;
+	int64_t run;
+	int k;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
+	    &cause) == -1 || wf_json_get_str(body, "kind", 0, 16, &kind,
+	    &cause) == -1)
+		goto bad;
+	if (kind == NULL)
+		kind = json_object_get(body, "matrix") != NULL ? "nightly" :
+		    "adhoc";
+	for (k = 0; kinds[k] != NULL && strcmp(kinds[k], kind) != 0; k++)
+		;
+	if (kinds[k] == NULL) {
+		wf_set_cause(&cause, "key 'kind': '%.16s' is not adhoc, nightly"
+		    " or bisect", kind);
+		goto bad;
+	}
+	if (scenario_load_dir(r->api->cfg->scenario_dir, &all, &nall,
+	    &cause) == -1) {
+		log_warnx("%s", wf_cause_str(cause));
+		reply_error(out, 500, "scenarios: %s", wf_cause_str(cause));
+		goto out;
+	}
+	if (pick(&p, body, all, nall, &cause) == -1)
+		goto bad;
+	set = json_object_get(body, "set");
+	for (i = 0; i < p.n; i++) {
+		if ((set != NULL && scenario_set(p.sc[i], set, &cause) == -1) ||
+		    (cases[i] = scenario_expand(p.sc[i], &cause)) == NULL) {
+			char *why = cause;
+
+			cause = NULL;
+			wf_set_cause(&cause, "scenario %s: %s", p.sc[i]->name,
+			    wf_cause_str(why));
+			free(why);
+			goto bad;
+		}
+		njobs += json_array_size(cases[i]);
+	}
+	if (njobs > RUN_JOBS_MAX) {
+		wf_set_cause(&cause, "%zu jobs: more than %d in one run", njobs,
+		    RUN_JOBS_MAX);
+		goto bad;
+	}
+	db_lock(r->api->db);
+	run = store_run(r->api, body, kind, priority, &p, cases, njobs);
+	db_unlock(r->api->db);
+	if (run == -1) {
+		reply_db_error(out);
+		goto out;
+	}
+	log_info("run %lld: %zu jobs (%s)", (long long)run, njobs, kind);
+	reply_json(out, 201, json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run,
+	    "jobs", (json_int_t)njobs, "kind", kind));
+	goto out;
+bad:
+	reply_error(out, 400, "%s", wf_cause_str(cause));
+out:
+	for (i = 0; i < p.n; i++) {
+		scenario_free(p.sc[i]);
+		json_decref(cases[i]);
+	}
+	scenario_list_free(all, nall);
+	json_decref(body);
+	free(cause);
+}
+
+void
+api_scenarios_list(struct req *r, struct reply *out)
+{
+	struct scenario **all = NULL;
+	json_t *list = json_array(), *cases;
+	char *cause = NULL;
+	size_t n = 0, i;
+
+	if (scenario_load_dir(r->api->cfg->scenario_dir, &all, &n, &cause) ==
+	    -1) {
+		reply_error(out, 500, "scenarios: %s", wf_cause_str(cause));
+		json_decref(list);
+		free(cause);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		cases = scenario_expand(all[i], NULL);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:I,"
+		    " s:O}", "name", all[i]->name, "sha256", all[i]->sha256,
+		    "nightly", all[i]->nightly, "cases", (json_int_t)
+		    json_array_size(cases), "scenario", all[i]->body));
+		json_decref(cases);
+	}
+	scenario_list_free(all, n);
+	reply_json(out, 200, json_pack("{s:o}", "scenarios", list));
+}
+
+#define RUN_COLUMNS "id, kind, state, priority, created_at, finished_at," \
+	" jobs_total, jobs_done, jobs_as_expected, jobs_unexpected"
+
+void
+api_runs_list(struct req *r, struct reply *out)
+{
+	const char *kind = req_arg(r, "kind"), *state = req_arg(r, "state");
+	int64_t limit, offset, total = 0;
+	json_t *rows;
+
+	if (req_arg_int(r, "limit", 1, 500, 50, &limit, out) == -1 ||
+	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
+		return;
+	db_lock(r->api->db);
+	rows = db_rows(r->api->db, "SELECT " RUN_COLUMNS " FROM runs WHERE"
+	    " (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) ORDER"
+	    " BY id DESC LIMIT ?3 OFFSET ?4", "ttii", kind, state, limit,
+	    offset);
+	if (rows != NULL && db_int(r->api->db, &total, "SELECT count(*) FROM"
+	    " runs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state ="
+	    " ?2)", "tt", kind, state) == -1) {
+		json_decref(rows);
+		rows = NULL;
+	}
+	db_unlock(r->api->db);
+	if (rows == NULL) {
+		reply_db_error(out);
+		return;
+	}
+	reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I}", "runs", rows,
+	    "total", (json_int_t)total, "limit", (json_int_t)limit, "offset",
+	    (json_int_t)offset));
+}
+
+/* The run row (json_null() when absent, NULL on error). Caller locks. */
+static json_t *
+run_row(struct db *db, int64_t id)
+{
+	return db_row(db, "SELECT " RUN_COLUMNS ", request AS"
+	    " \"request:json\" FROM runs WHERE id = ?", "i", id);
+}
+
+#define JOB_SUMMARY "id, scenario, case_index, matrix AS \"matrix:json\"," \
+	" state, attempt, verdict, expected_verdict, expected_failing AS" \
+	" \"expected_failing:json\", failing AS \"failing:json\"," \
+	" as_expected, reason"
+
+void
+api_run_get(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out);
+	json_t *run, *jobs = NULL;
+
+	if (id == -1)
+		return;
+	db_lock(r->api->db);
+	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
+		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY " FROM jobs"
+		    " WHERE run_id = ? ORDER BY id", "i", id);
+	db_unlock(r->api->db);
+	if (run == NULL || (!json_is_null(run) && jobs == NULL))
+		reply_db_error(out);
+	else if (json_is_null(run))
+		reply_error(out, 404, "no run %lld", (long long)id);
+	else
+		reply_json(out, 200, json_pack("{s:O, s:O}", "run", run, "jobs",
+		    jobs));
+	json_decref(run);
+	json_decref(jobs);
+}
+
+void
+api_run_matrix(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out);
+	json_t *run, *jobs = NULL, *groups, *g = NULL, *job;
+	const char *last = "";
+	size_t i;
+
+	if (id == -1)
+		return;
+	db_lock(r->api->db);
+	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
+		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY " FROM jobs"
+		    " WHERE run_id = ? ORDER BY scenario, case_index", "i", id);
+	db_unlock(r->api->db);
+	if (run == NULL || (!json_is_null(run) && jobs == NULL)) {
+		reply_db_error(out);
+		goto out;
+	}
+	if (json_is_null(run)) {
+		reply_error(out, 404, "no run %lld", (long long)id);
+		goto out;
+	}
+	groups = json_array();
+	json_array_foreach(jobs, i, job) {
+		const char *name = json_string_value(json_object_get(job,
+		    "scenario"));
+
+		if (g == NULL || strcmp(name, last) != 0) {
+			g = json_pack("{s:s, s:o, s:[]}", "scenario", name,
+			    "axes", json_array(), "cases");
+			json_array_append_new(groups, g);
+			{
+				const char *axis;
+				json_t *v;
+
+				json_object_foreach(json_object_get(job,
+				    "matrix"), axis, v)
+					json_array_append_new(json_object_get(g,
+					    "axes"), json_string(axis));
+			}
+			last = name;
+		}
+		json_array_append(json_object_get(g, "cases"), job);
+	}
+	reply_json(out, 200, json_pack("{s:I, s:O, s:o}", "run", (json_int_t)id,
+	    "summary", run, "scenarios", groups));
+out:
+	json_decref(run);
+	json_decref(jobs);
+}
+
+void
+api_run_cancel(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), exists = 0;
+	struct db *db = r->api->db;
+	int changes = 0, rc;
+
+	if (id == -1)
+		return;
+	db_lock(db);
+	rc = db_int(db, &exists, "SELECT count(*) FROM runs WHERE id = ?", "i",
+	    id);
+	if (rc == 1 && exists) {
+		if (db_begin(db) == -1 || db_exec(db, &changes, "UPDATE jobs SET"
+		    " state = 'cancelled', lease_expires = NULL, finished_at = ?"
+		    " WHERE run_id = ? AND state IN ('queued', 'leased',"
+		    " 'running')", "ii", db_now_ms(), id) == -1 ||
+		    db_exec(db, NULL, "UPDATE runs SET state = 'cancelled',"
+		    " finished_at = ? WHERE id = ? AND state IN ('queued',"
+		    " 'running')", "ii", db_now_ms(), id) == -1 ||
+		    queue_run_refresh(db, id) == -1 || db_commit(db) == -1) {
+			db_rollback(db);
+			rc = -1;
+		}
+	}
+	db_unlock(db);
+	if (rc == -1)
+		reply_db_error(out);
+	else if (!exists)
+		reply_error(out, 404, "no run %lld", (long long)id);
+	else
+		reply_json(out, 200, json_pack("{s:I, s:i}", "run",
+		    (json_int_t)id, "cancelled_jobs", changes));
+}

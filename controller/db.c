@@ -1,0 +1,452 @@
+/*
+ * db.c: the controller's SQLite connection, migrations and the small
+ * bind-and-step helpers every module uses (see db.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#define DB_BUSY_TIMEOUT_MS	10000
+#define DB_SCHEMA_MAX		(1024 * 1024)
+#define DB_MIGRATIONS_MAX	999
+
+int64_t
+db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct db *
+db_open(const char *path, char **cause)
+{
+	static const char *const pragmas =
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    " PRAGMA foreign_keys=ON;";
+	pthread_condattr_t ca;
+	struct db *db;
+	char *err = NULL;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		wf_set_cause(cause, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	/* Waits on it are bounded by wf_now_ms, a monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&db->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		wf_set_cause(cause, "%s: %s", path, db->sql != NULL ?
+		    sqlite3_errmsg(db->sql) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(db->sql, pragmas, NULL, NULL, &err) != SQLITE_OK) {
+		wf_set_cause(cause, "%s: %s", path, err != NULL ? err : "?");
+		sqlite3_free(err);
+		goto fail;
+	}
+	return db;
+fail:
+	db_close(db);
+	return NULL;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close(db->sql);
+	pthread_cond_destroy(&db->changed);
+	pthread_mutex_destroy(&db->lock);
+	free(db);
+}
+
+void
+db_lock(struct db *db)
+{
+	pthread_mutex_lock(&db->lock);
+}
+
+void
+db_unlock(struct db *db)
+{
+	pthread_mutex_unlock(&db->lock);
+}
+
+int
+db_user_version(struct db *db)
+{
+	int64_t v = -1;
+
+	if (db_int(db, &v, "PRAGMA user_version", "") != 1)
+		return -1;
+	return (int)v;
+}
+
+static int
+migration_number(const char *name)
+{
+	size_t len = strlen(name);
+	int n;
+
+	if (len < 9 || strcmp(name + len - 4, ".sql") != 0 || name[3] != '_')
+		return -1;
+	if (name[0] < '0' || name[0] > '9' || name[1] < '0' ||
+	    name[1] > '9' || name[2] < '0' || name[2] > '9')
+		return -1;
+	n = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
+	return n > 0 ? n : -1;
+}
+
+static char *
+read_text(const char *path, char **cause)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	long len;
+
+	if (f == NULL) {
+		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    len > DB_SCHEMA_MAX || fseek(f, 0, SEEK_SET) != 0) {
+		wf_set_cause(cause, "%s: cannot read (or over %d bytes)", path,
+		    DB_SCHEMA_MAX);
+		goto out;
+	}
+	if ((text = malloc((size_t)len + 1)) == NULL ||
+	    fread(text, 1, (size_t)len, f) != (size_t)len) {
+		wf_set_cause(cause, "%s: read error", path);
+		free(text);
+		text = NULL;
+		goto out;
+	}
+	text[len] = '\0';
+out:
+	fclose(f);
+	return text;
+}
+
+/* Applies one migration file and sets user_version to n, atomically. */
+static int
+apply_migration(struct db *db, const char *path, int n, char **cause)
+{
+	char *text, *err = NULL, pragma[64];
+	int rc = -1;
+
+	if ((text = read_text(path, cause)) == NULL)
+		return -1;
+	/* PRAGMA takes no bound parameters; n is a parsed integer. */
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
+	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, &err) !=
+	    SQLITE_OK || sqlite3_exec(db->sql, text, NULL, NULL, &err) !=
+	    SQLITE_OK || sqlite3_exec(db->sql, pragma, NULL, NULL, &err) !=
+	    SQLITE_OK || sqlite3_exec(db->sql, "COMMIT", NULL, NULL, &err) !=
+	    SQLITE_OK) {
+		wf_set_cause(cause, "%s: %s", path, err != NULL ? err : "?");
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	log_info("database schema migrated to version %d (%s)", n, path);
+	rc = 0;
+out:
+	sqlite3_free(err);
+	free(text);
+	return rc;
+}
+
+int
+db_migrate(struct db *db, const char *schema_dir, char **cause)
+{
+	char *files[DB_MIGRATIONS_MAX + 1] = { NULL };
+	char path[4096];
+	struct dirent *de;
+	DIR *dir;
+	int n, version, latest = 0, rc = -1;
+
+	if ((version = db_user_version(db)) < 0) {
+		wf_set_cause(cause, "cannot read the schema version");
+		return -1;
+	}
+	if ((dir = opendir(schema_dir)) == NULL) {
+		wf_set_cause(cause, "schema directory %s: %s", schema_dir,
+		    strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if ((n = migration_number(de->d_name)) < 0)
+			continue;
+		if (files[n] != NULL) {
+			wf_set_cause(cause, "%s: two migrations numbered %03d",
+			    schema_dir, n);
+			goto out;
+		}
+		files[n] = strdup(de->d_name);
+		if (n > latest)
+			latest = n;
+	}
+	if (version > latest) {
+		wf_set_cause(cause, "the database has schema version %d, newer"
+		    " than this controller's %d", version, latest);
+		goto out;
+	}
+	for (n = version + 1; n <= latest; n++) {
+		if (files[n] == NULL) {
+			wf_set_cause(cause, "%s: migration %03d is missing",
+			    schema_dir, n);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/%s", schema_dir, files[n]);
+		if (apply_migration(db, path, n, cause) == -1)
+			goto out;
+	}
+	if (latest == 0) {
+		wf_set_cause(cause, "%s: no NNN_*.sql migrations", schema_dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	closedir(dir);
+	for (n = 0; n <= DB_MIGRATIONS_MAX; n++)
+		free(files[n]);
+	return rc;
+}
+
+static sqlite3_stmt *
+prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	const char *s;
+	const void *p;
+	size_t len;
+	int i, rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite prepare: %s: %s", sqlite3_errmsg(db->sql),
+		    sql);
+		return NULL;
+	}
+	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (fmt[i]) {
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'd':
+			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
+			break;
+		case 't':
+			s = va_arg(ap, const char *);
+			rc = s != NULL ? sqlite3_bind_text(st, i + 1, s, -1,
+			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+			break;
+		case 'b':
+			p = va_arg(ap, const void *);
+			len = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(st, i + 1, p, len,
+			    SQLITE_TRANSIENT);
+			break;
+		default:
+			rc = sqlite3_bind_null(st, i + 1);
+			break;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(db->sql), sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+int
+db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = prepare_bind(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(db->sql);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int64_t
+db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->sql);
+}
+
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, NULL, "BEGIN IMMEDIATE", "");
+}
+
+int
+db_commit(struct db *db)
+{
+	if (db_exec(db, NULL, "COMMIT", "") == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->sql))
+		db_exec(db, NULL, "ROLLBACK", "");
+}
+
+int
+db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = prepare_bind(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static json_t *
+column_json(sqlite3_stmt *st, int i, int parse)
+{
+	const char *text;
+	json_t *v;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(st, i));
+	case SQLITE_NULL:
+		return json_null();
+	default:
+		text = (const char *)sqlite3_column_text(st, i);
+		if (text == NULL)
+			return json_null();
+		if (parse && (v = json_loads(text, JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, NULL)) != NULL)
+			return v;
+		return json_stringn(text, (size_t)sqlite3_column_bytes(st, i));
+	}
+}
+
+static json_t *
+row_object(sqlite3_stmt *st)
+{
+	json_t *row = json_object();
+	char key[128];
+	const char *name;
+	size_t len;
+	int i, parse;
+
+	for (i = 0; i < sqlite3_column_count(st); i++) {
+		name = sqlite3_column_name(st, i);
+		len = strlen(name);
+		parse = len > 5 && strcmp(name + len - 5, ":json") == 0;
+		snprintf(key, sizeof(key), "%.*s", (int)(parse ? len - 5 : len),
+		    name);
+		json_object_set_new(row, key, column_json(st, i, parse));
+	}
+	return row;
+}
+
+static json_t *
+query(struct db *db, int one, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	json_t *rows;
+	int rc;
+
+	if ((st = prepare_bind(db, sql, fmt, ap)) == NULL)
+		return NULL;
+	rows = json_array();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_array_append_new(rows, row_object(st));
+		if (one)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		json_decref(rows);
+		rows = NULL;
+	}
+	sqlite3_finalize(st);
+	return rows;
+}
+
+json_t *
+db_rows(struct db *db, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *rows;
+
+	va_start(ap, fmt);
+	rows = query(db, 0, sql, fmt, ap);
+	va_end(ap);
+	return rows;
+}
+
+json_t *
+db_row(struct db *db, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *rows, *row;
+
+	va_start(ap, fmt);
+	rows = query(db, 1, sql, fmt, ap);
+	va_end(ap);
+	if (rows == NULL)
+		return NULL;
+	row = json_array_size(rows) > 0 ? json_incref(json_array_get(rows, 0)) :
+	    json_null();
+	json_decref(rows);
+	return row;
+}

@@ -1,0 +1,66 @@
+/*
+ * db.h: the controller's SQLite database.
+ *
+ * One connection, shared by every HTTP thread under one mutex (SQLite
+ * serialises writers anyway; the mutex also carries the job queue's
+ * condition variable, see queue.h). WAL journal, synchronous=FULL (an
+ * acknowledged write survives kill -9 and power loss), busy_timeout,
+ * foreign keys on. Statements are prepared and bound, never formatted.
+ *
+ * Binding formats for the variadic helpers, one character per parameter:
+ *   'i' int64_t   'd' int (promoted)   't' const char * (NULL binds NULL)
+ *   'b' const void *, size_t (a blob)  'n' NULL (no argument)
+ *
+ * Result rows become JSON objects keyed by column name; a column named
+ * "KEY:json" holds JSON text and is parsed into KEY.
+ *
+ * Every SQLite error is logged here, once; callers get -1 / NULL.
+ */
+#ifndef WF_CTL_DB_H
+#define WF_CTL_DB_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct db {
+	sqlite3		*sql;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 changed;	/* broadcast when a job may be runnable */
+};
+
+/* Opens (creating) the file; NULL with a cause. */
+struct db *db_open(const char *path, char **cause);
+void db_close(struct db *db);	/* NULL is a no-op */
+
+/*
+ * Applies every NNN_*.sql in schema_dir whose number is above PRAGMA
+ * user_version, each in its own transaction. Takes no lock (startup only).
+ */
+int db_migrate(struct db *db, const char *schema_dir, char **cause);
+int db_user_version(struct db *db);
+
+void db_lock(struct db *db);
+void db_unlock(struct db *db);
+
+/* Wall-clock milliseconds since the epoch (for stored times). */
+int64_t db_now_ms(void);
+
+int db_begin(struct db *db);	/* BEGIN IMMEDIATE */
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Runs a statement that returns no rows; *changes (if not NULL) = rows changed. */
+int db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...);
+/* The id of the last INSERT. */
+int64_t db_last_id(struct db *db);
+/* First column of the first row as an integer: 1 found, 0 no row, -1 error. */
+int db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...);
+/* Every row as an array of objects (new reference), NULL on error. */
+json_t *db_rows(struct db *db, const char *sql, const char *fmt, ...);
+/* The first row as an object, json_null() when none, NULL on error. */
+json_t *db_row(struct db *db, const char *sql, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * queue.c: leasing jobs, retries, lease expiry, run counts and the
+ * dispatcher of lease long-polls (see queue.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+#define QUEUE_REAP_MS	1000
+
+struct waiter {
+	struct req		*req;
+	struct MHD_Connection	*conn;
+	int64_t			 host_id;
+	int64_t			 deadline;	/* wf_now_ms */
+	json_t			*lease;		/* json_null(): none; NULL: error */
+	int			 done;
+	struct waiter		*next;
+};
+
+struct queue {
+	struct api	*api;
+	pthread_t	 thread;
+	int		 stopping;
+	struct waiter	*waiters;	/* not yet done; under db->lock */
+	int		 nwaiters;
+};
+
+void
+queue_kick(struct api *api)
+{
+	pthread_cond_broadcast(&api->db->changed);
+}
+
+int
+queue_run_refresh(struct db *db, int64_t run_id)
+{
+	if (db_exec(db, NULL, "UPDATE runs SET"
+	    " jobs_done = (SELECT count(*) FROM jobs WHERE run_id = ?1 AND"
+	    "  state IN ('done', 'cancelled')),"
+	    " jobs_as_expected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
+	    "  AND state = 'done' AND as_expected = 1),"
+	    " jobs_unexpected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
+	    "  AND state = 'done' AND as_expected = 0)"
+	    " WHERE id = ?1", "i", run_id) == -1)
+		return -1;
+	return db_exec(db, NULL, "UPDATE runs SET state = 'done',"
+	    " finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"
+	    " AND jobs_done = jobs_total", "ii", db_now_ms(), run_id);
+}
+
+json_t *
+queue_try_lease(struct api *api, int64_t host_id)
+{
+	struct db *db = api->db;
+	int64_t now = db_now_ms(), free_slots = 0, job = 0;
+	json_t *row, *lease = NULL;
+	int rc, changes = 0;
+
+	rc = db_int(db, &free_slots, "SELECT h.slots - (SELECT count(*) FROM"
+	    " jobs j WHERE j.lease_host = h.id AND j.state IN ('leased',"
+	    " 'running')) FROM hosts h WHERE h.id = ? AND h.state = 'good'",
+	    "i", host_id);
+	if (rc == -1)
+		return NULL;
+	if (rc == 0 || free_slots <= 0)
+		return json_null();
+	/*
+	 * A retried job prefers another host: this host skips it while some
+	 * other good host was seen within a lease period.
+	 */
+	rc = db_int(db, &job, "SELECT j.id FROM jobs j JOIN runs r ON"
+	    " r.id = j.run_id WHERE j.state = 'queued' AND r.state IN"
+	    " ('queued', 'running') AND NOT (j.last_host IS ?1 AND EXISTS"
+	    " (SELECT 1 FROM hosts h WHERE h.id != ?1 AND h.state = 'good'"
+	    " AND h.last_seen > ?2)) ORDER BY j.priority DESC, j.id LIMIT 1",
+	    "ii", host_id, now - api->cfg->lease_ms);
+	if (rc == -1)
+		return NULL;
+	if (rc == 0)
+		return json_null();
+	if (db_begin(db) == -1)
+		return NULL;
+	if (db_exec(db, &changes, "UPDATE jobs SET state = 'leased',"
+	    " lease_host = ?, lease_expires = ?, leased_at = ?, next_batch = 0"
+	    " WHERE id = ? AND state = 'queued'", "iiii", host_id,
+	    now + api->cfg->lease_ms, now, job) == -1 || db_exec(db, NULL,
+	    "UPDATE runs SET state = 'running' WHERE id = (SELECT run_id FROM"
+	    " jobs WHERE id = ?) AND state = 'queued'", "i", job) == -1)
+		goto fail;
+	row = db_row(db, "SELECT id AS job, attempt, run_id AS run, scenario,"
+	    " params AS \"params:json\" FROM jobs WHERE id = ?", "i", job);
+	if (row == NULL || db_commit(db) == -1) {
+		json_decref(row);
+		goto fail;
+	}
+	json_object_set_new(row, "lease_ms", json_integer(api->cfg->lease_ms));
+	lease = row;
+	log_info("job %lld (attempt %lld) leased to host %lld", (long long)job,
+	    (long long)json_integer_value(json_object_get(row, "attempt")),
+	    (long long)host_id);
+	return lease;
+fail:
+	db_rollback(db);
+	return NULL;
+}
+
+int
+queue_retry(struct api *api, int64_t job_id, const char *reason)
+{
+	struct db *db = api->db;
+	int64_t attempt = 0, run = 0;
+
+	if (db_int(db, &attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
+	    job_id) != 1 || db_int(db, &run, "SELECT run_id FROM jobs WHERE"
+	    " id = ?", "i", job_id) != 1)
+		return -1;
+	if (attempt < api->cfg->max_attempts) {
+		log_info("job %lld: attempt %lld ended without a verdict (%s);"
+		    " requeued", (long long)job_id, (long long)attempt, reason);
+		if (db_exec(db, NULL, "UPDATE jobs SET state = 'queued',"
+		    " attempt = attempt + 1, last_host = lease_host,"
+		    " lease_host = NULL, lease_expires = NULL, next_batch = 0,"
+		    " reason = ? WHERE id = ?", "ti", reason, job_id) == -1)
+			return -1;
+		queue_kick(api);
+		return 0;
+	}
+	log_info("job %lld: attempt %lld ended without a verdict (%s); no"
+	    " attempts left", (long long)job_id, (long long)attempt, reason);
+	if (db_exec(db, NULL, "UPDATE jobs SET state = 'done', verdict ="
+	    " 'infra', as_expected = 0, failing = '[]', reason = ?,"
+	    " last_host = lease_host, lease_host = NULL, lease_expires = NULL,"
+	    " finished_at = ? WHERE id = ?", "tii", reason, db_now_ms(),
+	    job_id) == -1)
+		return -1;
+	return queue_run_refresh(db, run);
+}
+
+int
+queue_reap(struct api *api)
+{
+	struct db *db = api->db;
+	json_t *rows, *row;
+	size_t i;
+	int rc = 0;
+
+	rows = db_rows(db, "SELECT id FROM jobs WHERE state IN ('leased',"
+	    " 'running') AND lease_expires < ?", "i", db_now_ms());
+	if (rows == NULL)
+		return -1;
+	json_array_foreach(rows, i, row) {
+		if (db_begin(db) == -1 || queue_retry(api,
+		    json_integer_value(json_object_get(row, "id")),
+		    "lease expired") == -1 || db_commit(db) == -1) {
+			db_rollback(db);
+			rc = -1;
+		}
+	}
+	json_decref(rows);
+	return rc;
+}
+
+int
+queue_wait(struct api *api, struct req *r, int64_t host_id, int64_t wait_ms)
+{
+	struct queue *q = api->queue;
+	struct waiter *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->req = r;
+	w->conn = r->conn;
+	w->host_id = host_id;
+	w->deadline = wf_now_ms() + wait_ms;
+	r->waiter = w;
+	w->next = q->waiters;
+	q->waiters = w;
+	q->nwaiters++;
+	MHD_suspend_connection(r->conn);
+	queue_kick(api);
+	return 0;
+}
+
+json_t *
+queue_waiter_take(struct req *r)
+{
+	struct waiter *w = r->waiter;
+	json_t *lease;
+
+	db_lock(r->api->db);
+	lease = w->lease;
+	r->waiter = NULL;
+	db_unlock(r->api->db);
+	free(w);
+	return lease;
+}
+
+int
+queue_waiters(struct api *api)
+{
+	return api->queue != NULL ? api->queue->nwaiters : 0;
+}
+
+/* Finishes the waiters that have a job or whose time is up. */
+static int64_t
+serve_waiters(struct queue *q, int64_t now)
+{
+	struct waiter **pw = &q->waiters, *w;
+	int64_t next = now + QUEUE_REAP_MS;
+
+	while ((w = *pw) != NULL) {
+		w->lease = q->stopping ? json_null() :
+		    queue_try_lease(q->api, w->host_id);
+		if (json_is_null(w->lease) && now < w->deadline &&
+		    !q->stopping) {
+			json_decref(w->lease);
+			w->lease = NULL;
+			if (w->deadline < next)
+				next = w->deadline;
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		q->nwaiters--;
+		w->done = 1;
+		MHD_resume_connection(w->conn);
+	}
+	return next;
+}
+
+static void *
+dispatcher(void *arg)
+{
+	struct queue *q = arg;
+	struct db *db = q->api->db;
+	int64_t now, next, last_reap = 0;
+	struct timespec ts;
+
+	db_lock(db);
+	for (;;) {
+		now = wf_now_ms();
+		if (now - last_reap >= QUEUE_REAP_MS) {
+			queue_reap(q->api);
+			last_reap = now;
+		}
+		next = serve_waiters(q, now);
+		if (q->stopping)
+			break;
+		if (next > last_reap + QUEUE_REAP_MS)
+			next = last_reap + QUEUE_REAP_MS;
+		/* wf_now_ms is monotonic; so is the condition's clock. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		next -= now;
+		if (next < 1)
+			next = 1;
+		ts.tv_sec += next / 1000;
+		ts.tv_nsec += (next % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&db->changed, &db->lock, &ts);
+	}
+	db_unlock(db);
+	return NULL;
+}
+
+struct queue *
+queue_start(struct api *api)
+{
+	struct queue *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->api = api;
+	api->queue = q;
+	if (pthread_create(&q->thread, NULL, dispatcher, q) != 0) {
+		api->queue = NULL;
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void
+queue_stop(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	db_lock(q->api->db);
+	q->stopping = 1;
+	queue_kick(q->api);
+	db_unlock(q->api->db);
+	pthread_join(q->thread, NULL);
+	q->api->queue = NULL;
+	free(q);
+}

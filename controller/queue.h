@@ -1,0 +1,61 @@
+/*
+ * queue.h: the job queue. Leasing, lease expiry and retries, run counts,
+ * and the dispatcher thread that answers suspended lease long-polls.
+ *
+ * Runnable work is signalled on db->changed (under db->lock): the
+ * dispatcher wakes at once, so a waiting agent gets a job within
+ * milliseconds of it becoming runnable, with no SQL polling loop. The
+ * dispatcher also wakes at the earliest waiter deadline and once a second
+ * to requeue expired leases.
+ */
+#ifndef WF_CTL_QUEUE_H
+#define WF_CTL_QUEUE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "api.h"
+
+struct queue *queue_start(struct api *api);
+/* Answers every waiter (no job), then joins the dispatcher. */
+void queue_stop(struct queue *q);
+
+/* Wakes the dispatcher; caller holds db->lock. */
+void queue_kick(struct api *api);
+
+/*
+ * The next job for host_id, leased to it: {"job", "attempt", "run",
+ * "scenario", "params", "lease_ms"}, or json_null() when none may be
+ * leased now, NULL on a database error. Caller holds db->lock.
+ */
+json_t *queue_try_lease(struct api *api, int64_t host_id);
+
+/*
+ * Suspends r's connection until a job is leased to host_id or wait_ms
+ * pass; the dispatcher then resumes it with r->waiter done. Caller holds
+ * db->lock. 0, or -1 when out of memory.
+ */
+int queue_wait(struct api *api, struct req *r, int64_t host_id,
+	    int64_t wait_ms);
+/* The lease a resumed waiter got (json_null(): none); frees the waiter. */
+json_t *queue_waiter_take(struct req *r);
+
+/*
+ * Ends this attempt of a job without a verdict (infra, expired lease):
+ * requeued with attempt + 1, preferring another host, or done with verdict
+ * infra once max_attempts have failed. Caller holds db->lock, in a
+ * transaction.
+ */
+int queue_retry(struct api *api, int64_t job_id, const char *reason);
+
+/* Recomputes a run's counts and state. Caller holds db->lock. */
+int queue_run_refresh(struct db *db, int64_t run_id);
+
+/* Requeues leases past their expiry. Caller holds db->lock. */
+int queue_reap(struct api *api);
+
+/* Long-polls waiting now (for /metrics). Caller holds db->lock. */
+int queue_waiters(struct api *api);
+
+#endif
