@@ -25,7 +25,7 @@ $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF
 # The controller suite (tests/controller/run): a client that drives a real
 # controller over HTTP.
 $(BIN)/tests/controller_test: $(HOBJ)/tests/controller/controller_test.o \
-		$(HOBJ)/tests/controller/ctest_agents.o $(LIBWF)
+		$(HOBJ)/tests/controller/ctest.o $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
