@@ -42,3 +42,8 @@ $(BUILD)/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c controller/scenario.c \
 $(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
 		$(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
+
+# The CLI's controller commands (submit, status, show, logs, cancel, hosts)
+# live in agent/cli/remote.c, owned with the controller. agent/module.mk's
+# link recipe for bin/wakefarm takes every .o prerequisite, so this adds it.
+$(BIN)/wakefarm: $(HOBJ)/agent/cli/remote.o

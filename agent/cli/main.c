@@ -1,13 +1,14 @@
 /*
  * agent/cli/main.c: the wakefarm command-line client. Global options name
- * the controller; each subcommand parses its own options. The commands are
- * not built yet: after checking their arguments they say so and exit 1.
+ * the controller; each subcommand parses its own options. The controller
+ * commands (submit, status, show, logs, cancel, hosts) are in remote.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "flags.h"
 #include "log.h"
+#include "remote.h"
 
 enum {
 	OPT_SERVER = WF_FLAG_LONG,
@@ -81,14 +82,16 @@ static const struct wf_flag submit_flags[] = {
 	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
 	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
 	{ "wait", OPT_WAIT, NULL, "follow the run to its end; exit 0 only if"
-	    " every job passed", 0 },
+	    " every job was as expected", 0 },
 	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd submit_cmd = {
-	"wakefarm submit", "SCENARIO.json...",
-	"Submit scenarios; each is expanded over its matrix into jobs.",
+	"wakefarm submit", "SCENARIO...|nightly|FILE.json",
+	"Submit scenarios by name (or the nightly matrix, or a scenario file);"
+	" each is expanded over its matrix into jobs. --set KEY=V1,V2 makes an"
+	" axis (steps: V1;V2, quirks: a+b or none).",
 	submit_flags, NULL,
 };
 
@@ -98,14 +101,15 @@ static const struct wf_cmd status_cmd = {
 };
 
 static const struct wf_cmd show_cmd = {
-	"wakefarm show", "RUN|JOB",
+	"wakefarm show", "JOB",
 	"Show a run or a job: checks per generation, verdicts, expected vs"
 	" observed.", json_flag, NULL,
 };
 
 static const struct wf_flag logs_flags[] = {
-	{ "port", OPT_PORT, "serial0|serial1|host", "which log (default:"
-	    " serial0, the guest's human log)", 0 },
+	{ "port", OPT_PORT, "0|1|records", "which log (default: 0, the"
+	    " guest's human log; 1: its report port; records: stored events)",
+	    0 },
 	{ "follow", OPT_FOLLOW, NULL, "keep printing while the job runs", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -115,8 +119,8 @@ static const struct wf_cmd logs_cmd = {
 };
 
 static const struct wf_cmd cancel_cmd = {
-	"wakefarm cancel", "RUN|JOB", "Cancel a run or a single job.", NULL,
-	NULL,
+	"wakefarm cancel", "RUN", "Cancel every unfinished job of a run.",
+	json_flag, NULL,
 };
 
 static const struct wf_cmd hosts_cmd = {
@@ -145,19 +149,6 @@ static const struct wf_cmd repro_cmd = {
 	repro_flags, NULL,
 };
 
-/* Parse a subcommand whose flags are all switches or free-form values. */
-static char **
-parse_simple(struct wf_flags *f, const struct wf_cmd *cmd, int argc,
-    char **argv, int min, int max, int *n)
-{
-	const char *arg;
-
-	wf_flags_begin(f, cmd, argc, argv);
-	while (wf_flags_next(f, &arg) != -1)
-		;
-	return wf_flags_args(f, min, max, n);
-}
-
 static void
 check_set(const struct wf_flags *f, const char *arg)
 {
@@ -168,77 +159,140 @@ check_set(const struct wf_flags *f, const char *arg)
 		    " KEY=VALUE", arg);
 }
 
+static struct remote
+remote_opts(int json)
+{
+	struct remote r = { server_url, token, json };
+
+	if (r.token != NULL && r.token[0] == '\0')
+		r.token = NULL;
+	return r;
+}
+
 static int
 cmd_submit(int argc, char **argv)
 {
+	char *sets[WF_FLAGS_MAX * 4];
 	struct wf_flags f;
+	struct remote r;
 	const char *arg;
-	int id, n;
+	char **targets;
+	int id, n, nsets = 0, wait = 0, json = 0;
 
 	wf_flags_begin(&f, &submit_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_SET)
+		switch (id) {
+		case OPT_SET:
 			check_set(&f, arg);
+			if (nsets == (int)(sizeof(sets) / sizeof(sets[0])))
+				wf_flags_usage_error(&f, "too many --set");
+			sets[nsets++] = (char *)arg;
+			break;
+		case OPT_KERNEL:
+		case OPT_INITRD:
+		case OPT_NAME:
+			wf_flags_usage_error(&f, "--kernel, --initrd and --name"
+			    " are not supported by the controller yet");
+			break;
+		case OPT_WAIT:
+			wait = 1;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		}
 	}
-	wf_flags_args(&f, 1, -1, &n);
-	return wf_flags_not_implemented(&f, "submit");
+	targets = wf_flags_args(&f, 1, -1, &n);
+	r = remote_opts(json);
+	return remote_submit(&r, targets, n, sets, nsets, wait);
+}
+
+/* The subcommand's --json switch (json_flag tables), and its arguments. */
+static char **
+parse_json_flag(struct wf_flags *f, const struct wf_cmd *cmd, int argc,
+    char **argv, int min, int max, int *n, int *json)
+{
+	const char *arg;
+
+	*json = 0;
+	wf_flags_begin(f, cmd, argc, argv);
+	while (wf_flags_next(f, &arg) != -1)
+		*json = 1;
+	return wf_flags_args(f, min, max, n);
 }
 
 static int
 cmd_status(int argc, char **argv)
 {
 	struct wf_flags f;
-	int n;
+	struct remote r;
+	char **args;
+	int n, json;
 
-	parse_simple(&f, &status_cmd, argc, argv, 0, 1, &n);
-	return wf_flags_not_implemented(&f, "status");
+	args = parse_json_flag(&f, &status_cmd, argc, argv, 0, 1, &n, &json);
+	r = remote_opts(json);
+	return remote_status(&r, n > 0 ? args[0] : NULL);
 }
 
 static int
 cmd_show(int argc, char **argv)
 {
 	struct wf_flags f;
-	int n;
+	struct remote r;
+	char **args;
+	int n, json;
 
-	parse_simple(&f, &show_cmd, argc, argv, 1, 1, &n);
-	return wf_flags_not_implemented(&f, "show");
+	args = parse_json_flag(&f, &show_cmd, argc, argv, 1, 1, &n, &json);
+	r = remote_opts(json);
+	return remote_show(&r, args[0]);
 }
 
 static int
 cmd_logs(int argc, char **argv)
 {
-	static const char *const ports[] = { "serial0", "serial1", "host", NULL };
+	static const char *const ports[] = { "0", "1", "records", "serial0",
+		"serial1", "host", NULL };
+	const char *arg, *port = "0";
 	struct wf_flags f;
-	const char *arg;
-	int id, n;
+	struct remote r;
+	char **args;
+	int id, n, follow = 0;
 
 	wf_flags_begin(&f, &logs_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		if (id == OPT_PORT)
-			wf_flags_choice(&f, "--port", arg, ports);
+			port = ports[wf_flags_choice(&f, "--port", arg, ports)];
+		else if (id == OPT_FOLLOW)
+			follow = 1;
 	}
-	wf_flags_args(&f, 1, 1, &n);
-	return wf_flags_not_implemented(&f, "logs");
+	args = wf_flags_args(&f, 1, 1, &n);
+	r = remote_opts(0);
+	return remote_logs(&r, args[0], port, follow);
 }
 
 static int
 cmd_cancel(int argc, char **argv)
 {
 	struct wf_flags f;
-	int n;
+	struct remote r;
+	char **args;
+	int n, json;
 
-	parse_simple(&f, &cancel_cmd, argc, argv, 1, 1, &n);
-	return wf_flags_not_implemented(&f, "cancel");
+	args = parse_json_flag(&f, &cancel_cmd, argc, argv, 1, 1, &n, &json);
+	r = remote_opts(json);
+	return remote_cancel(&r, args[0]);
 }
 
 static int
 cmd_hosts(int argc, char **argv)
 {
 	struct wf_flags f;
-	int n;
+	struct remote r;
+	int n, json;
 
-	parse_simple(&f, &hosts_cmd, argc, argv, 0, 0, &n);
-	return wf_flags_not_implemented(&f, "hosts");
+	parse_json_flag(&f, &hosts_cmd, argc, argv, 0, 0, &n, &json);
+	r = remote_opts(json);
+	return remote_hosts(&r);
 }
 
 static int
