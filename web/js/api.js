@@ -1,0 +1,105 @@
+// api.js: the JSON API (/api/v1) as the dashboard reads it. Reads only;
+// an optional reader token (for --read-token-required) is kept in
+// localStorage under "wakefarm.token".
+
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+	constructor(status, message) {
+		super(message);
+		this.status = status;
+	}
+}
+
+function headers() {
+	let t = null;
+	try {
+		t = localStorage.getItem('wakefarm.token');
+	} catch (e) {
+		t = null;
+	}
+	return t ? { Authorization: 'Bearer ' + t } : {};
+}
+
+async function request(path, { text = false, signal } = {}) {
+	let res;
+	try {
+		res = await fetch(BASE + path, { headers: headers(), signal });
+	} catch (e) {
+		if (e.name === 'AbortError')
+			throw e;
+		throw new ApiError(0, `the controller did not answer (${e.message})`);
+	}
+	if (!res.ok) {
+		let msg = res.statusText;
+		try {
+			msg = (await res.json()).error || msg;
+		} catch (e) {
+			/* not JSON: keep the status text */
+		}
+		throw new ApiError(res.status, `${res.status}: ${msg}`);
+	}
+	if (text)
+		return { text: await res.text(), size: Number(res.headers.get('X-Log-Size') || 0) };
+	return res.status === 204 ? null : res.json();
+}
+
+function qs(params) {
+	const p = new URLSearchParams();
+	for (const [k, v] of Object.entries(params || {})) {
+		if (v !== undefined && v !== null && v !== '')
+			p.set(k, v);
+	}
+	const s = p.toString();
+	return s ? '?' + s : '';
+}
+
+export const api = {
+	runs: (params, o) => request('/runs' + qs(params), o),
+	run: (id, o) => request(`/runs/${id}`, o),
+	matrix: (id, o) => request(`/runs/${id}/matrix`, o),
+	jobs: (params, o) => request('/jobs' + qs(params), o),
+	job: (id, o) => request(`/jobs/${id}`, o),
+	log: (id, port, params, o) => request(`/jobs/${id}/logs/${port}` + qs(params), { ...o, text: true }),
+	hosts: (o) => request('/hosts', o),
+	scenarios: (o) => request('/scenarios', o),
+	knownIssues: (o) => request('/known-issues', o),
+};
+
+// Scenario bodies rarely change during a session: one fetch per page load.
+let scenarioCache = null;
+export function scenarioBodies() {
+	if (!scenarioCache) {
+		scenarioCache = api.scenarios().then((r) => {
+			const m = new Map();
+			for (const sc of r.scenarios || [])
+				m.set(sc.name, sc.scenario || {});
+			return m;
+		}).catch(() => {
+			scenarioCache = null;
+			return new Map();
+		});
+	}
+	return scenarioCache;
+}
+
+// Known issues as a predicate over jobs: an unexpected job whose failing
+// checks are all covered by issues for its scenario (or '*').
+export async function knownMatcher() {
+	let issues = [];
+	try {
+		issues = (await api.knownIssues()).known_issues || [];
+	} catch (e) {
+		issues = [];
+	}
+	const fn = (job) => {
+		const failing = job.failing || [];
+		if (!issues.length || !failing.length)
+			return null;
+		const hits = failing.map((c) => issues.find((k) =>
+			(k.scenario === '*' || k.scenario === job.scenario) && k.check === c));
+		return hits.every(Boolean) ? hits : null;
+	};
+	fn.issues = issues;
+	return fn;
+}

@@ -1,0 +1,129 @@
+// app.js: the dashboard's entry point. Hash routing keeps the dashboard one
+// static bundle: #/ (nightly matrix), #/runs, #/runs/ID, #/jobs/ID,
+// #/trends, #/hosts. Each page is an async function (view, route, ctx);
+// ctx carries an AbortSignal and a poller that stop when the page changes.
+
+import { h, clear, parseHash, errorBox } from './util.js';
+import { pageMatrix } from './matrix.js';
+import { pageRuns, pageRun } from './runs.js';
+import { pageJob } from './job.js';
+import { pageTrends } from './trends.js';
+import { pageHosts } from './hosts.js';
+
+const routes = [
+	{ re: [], page: pageMatrix, nav: 'matrix', title: 'Nightly matrix' },
+	{ re: ['matrix'], page: pageMatrix, nav: 'matrix', title: 'Nightly matrix' },
+	{ re: ['runs'], page: pageRuns, nav: 'runs', title: 'Runs' },
+	{ re: ['runs', ':id'], page: pageRun, nav: 'runs', title: 'Run' },
+	{ re: ['jobs', ':id'], page: pageJob, nav: 'runs', title: 'Job' },
+	{ re: ['trends'], page: pageTrends, nav: 'trends', title: 'Trends' },
+	{ re: ['hosts'], page: pageHosts, nav: 'hosts', title: 'Hosts' },
+];
+
+function match(parts) {
+	for (const r of routes) {
+		if (r.re.length !== parts.length)
+			continue;
+		const params = {};
+		let ok = true;
+		r.re.forEach((seg, i) => {
+			if (seg === ':id') {
+				if (!/^[1-9][0-9]*$/.test(parts[i]))
+					ok = false;
+				params.id = parts[i];
+			} else if (seg !== parts[i]) {
+				ok = false;
+			}
+		});
+		if (ok)
+			return { ...r, params };
+	}
+	return null;
+}
+
+let current = null;	// {abort, timers, path}
+
+function makeCtx() {
+	const ac = new AbortController();
+	const timers = [];
+	const ctx = {
+		signal: ac.signal,
+		// Calls fn every ms until it returns false or the page changes.
+		// Errors are shown in the live status, never thrown.
+		every(ms, fn) {
+			let stopped = false;
+			const tick = async () => {
+				if (stopped || ac.signal.aborted)
+					return;
+				let more = true;
+				try {
+					more = await fn();
+					setLive('');
+				} catch (e) {
+					if (e.name === 'AbortError')
+						return;
+					setLive(`live update failed: ${e.message}; retrying`);
+				}
+				if (more !== false && !ac.signal.aborted)
+					timers.push(setTimeout(tick, ms));
+			};
+			timers.push(setTimeout(tick, ms));
+			return () => { stopped = true; };
+		},
+	};
+	return { ctx, stop() { ac.abort(); timers.forEach(clearTimeout); } };
+}
+
+function setLive(msg) {
+	const el = document.getElementById('live-status');
+	if (el)
+		el.textContent = msg;
+}
+
+async function render() {
+	const { parts, query } = parseHash(location.hash);
+	const path = parts.join('/');
+	const r = match(parts);
+	// Only the query changed on the same page with a handler: let it react.
+	if (current && current.path === path && current.onQuery) {
+		current.onQuery(query);
+		return;
+	}
+	if (current)
+		current.stop();
+	const view = clear(document.getElementById('view'));
+	for (const a of document.querySelectorAll('nav.top a'))
+		a.toggleAttribute('aria-current', a.dataset.nav === r?.nav);
+	if (!r) {
+		document.title = 'Not found — wakefarm';
+		view.append(h('h1', 'Not found'), h('p', 'No page at ', h('code', location.hash), '. ',
+			h('a', { href: '#/' }, 'Back to the nightly matrix'), '.'));
+		current = null;
+		return;
+	}
+	const c = makeCtx();
+	current = { stop: c.stop, path, onQuery: null };
+	c.ctx.route = { ...r.params, query };
+	c.ctx.onQuery = (fn) => { current.onQuery = fn; };
+	document.title = `${r.title}${r.params.id ? ' ' + r.params.id : ''} — wakefarm`;
+	setLive('');
+	try {
+		await r.page(view, { ...r.params, query }, c.ctx);
+	} catch (e) {
+		if (e.name !== 'AbortError')
+			view.append(errorBox(e));
+	}
+	const h1 = view.querySelector('h1');
+	if (h1 && document.activeElement === document.body) {
+		h1.setAttribute('tabindex', '-1');
+		h1.focus({ preventScroll: true });
+	}
+}
+
+window.addEventListener('hashchange', render);
+window.addEventListener('unhandledrejection', (ev) => {
+	// Aborted fetches after a page change are expected, not errors.
+	if (ev.reason && ev.reason.name === 'AbortError')
+		ev.preventDefault();
+});
+render();
