@@ -6,6 +6,11 @@
  * validated into the records file and the runner appends its own `host`
  * records: `host-mailbox` (the mailbox read through the QEMU monitor when
  * the watchdog fires) and `host-exit` (how QEMU ended).
+ *
+ * With rs->kernel set, the OS is that Linux bzImage instead of our test
+ * kernel: the firmware shim boots it from opt/wakefarm/kernel with the
+ * initramfs (rs->initrd + the reporter, packed by the reporter itself) in
+ * opt/wakefarm/initrd and the command line in opt/wakefarm/cmdline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +115,44 @@ static pid_t spawn(char **argv, const char *errpath)
 	return pid;
 }
 
+static void read_tail(const char *path, char *out, size_t size);
+
+/* Runs argv to its end (stdout/stderr to errpath); its exit status or -1. */
+static int run_wait(char **argv, const char *errpath)
+{
+	pid_t pid = spawn(argv, errpath);
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The Linux guest's initramfs and command line files in the scratch dir. */
+static int linux_files(const struct runspec *rs, const struct qemu_opts *o, const struct scratch *s,
+    const char *initrd, const char *cmdline_path, char *detail, size_t dsize)
+{
+	char *argv[] = { (char *)o->reporter, "--pack", (char *)initrd, (char *)rs->kernel,
+			 rs->initrd[0] ? (char *)rs->initrd : NULL, NULL };
+	char *cmdline = runspec_linux_cmdline(rs);
+	int rc = -1;
+
+	if (!cmdline || write_text_file(cmdline_path, cmdline) < 0) {
+		snprintf(detail, dsize, "cannot write %s: %s", cmdline_path, strerror(errno));
+		goto out;
+	}
+	if (run_wait(argv, s->err) != 0) {
+		read_tail(s->err, detail, dsize);
+		if (!detail[0])
+			snprintf(detail, dsize, "%s --pack failed", o->reporter);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cmdline);
+	return rc;
+}
+
 static void read_tail(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "r");
@@ -134,6 +177,9 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	struct collect c = { .done_status = -1 };
 	char *config = NULL, *fw = NULL, *kern = NULL;
 	char smp[16], mem[16], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400], mon[400];
+	char initrd[300] = "", cmdline[300] = "", fwcfg_i[400], fwcfg_l[400];
+	char *argv[48];
+	int a = 0;
 	char accel[32];
 	const char *how = "exited";
 	int status = -1, rc = -1, timed_out = 0;
@@ -149,11 +195,21 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	c.out = fopen(o->records, "w");
 	config = runspec_guest_config(rs);
 	fw = qemu_escape(o->firmware);
-	kern = qemu_escape(o->test_kernel);
+	kern = qemu_escape(rs->kernel[0] ? rs->kernel : o->test_kernel);
 	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
 		res->outcome = RUN_INFRA;
 		goto out;
+	}
+	if (rs->kernel[0]) {
+		snprintf(initrd, sizeof(initrd), "%s/initrd", s.dir);
+		snprintf(cmdline, sizeof(cmdline), "%s/cmdline", s.dir);
+		if (linux_files(rs, o, &s, initrd, cmdline, res->detail, sizeof(res->detail)) < 0) {
+			res->outcome = RUN_INFRA;
+			goto out;
+		}
+		snprintf(fwcfg_i, sizeof(fwcfg_i), "name=opt/wakefarm/initrd,file=%s", initrd);
+		snprintf(fwcfg_l, sizeof(fwcfg_l), "name=opt/wakefarm/cmdline,file=%s", cmdline);
 	}
 	snprintf(smp, sizeof(smp), "%d", rs->cpus);
 	snprintf(mem, sizeof(mem), "%d", rs->memory_mb);
@@ -167,7 +223,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	snprintf(chr_rec, sizeof(chr_rec), "file,id=com2,path=%s", s.com2);
 	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", s.mon);
 	{
-		char *argv[] = {
+		char *fixed[] = {
 			(char *)(o->qemu ? o->qemu : "qemu-system-x86_64"),
 			"-machine", "q35", "-accel", accel, "-smp", smp, "-m", mem,
 			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -178,6 +234,15 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 			"-monitor", mon, NULL,
 		};
 
+		for (int i = 0; fixed[i]; i++)
+			argv[a++] = fixed[i];
+		if (rs->kernel[0]) {
+			argv[a++] = "-fw_cfg";
+			argv[a++] = fwcfg_i;
+			argv[a++] = "-fw_cfg";
+			argv[a++] = fwcfg_l;
+		}
+		argv[a] = NULL;
 		pid = spawn(argv, s.err);
 	}
 	if (pid < 0) {
@@ -235,6 +300,10 @@ out:
 	free(config);
 	free(fw);
 	free(kern);
+	if (initrd[0])
+		unlink(initrd);
+	if (cmdline[0])
+		unlink(cmdline);
 	remove_scratch(&s);
 	return rc;
 }

@@ -14,6 +14,7 @@ struct qemu_opts {
 	const char	*qemu;		/* default "qemu-system-x86_64" */
 	const char	*firmware;	/* build/guest/firmware.elf */
 	const char	*test_kernel;	/* build/guest/kernel.elf */
+	const char	*reporter;	/* build/guest/linux-init: /init of Linux guests */
 	const char	*accel;		/* "tcg" (default) or "kvm" */
 	const char	*records;	/* where the records go (required) */
 	const char	*log;		/* COM1, the human log; NULL: discarded */

@@ -24,7 +24,7 @@
 enum {
 	OPT_CPUS = WF_FLAG_LONG, OPT_VERSION_MB, OPT_STEPS, OPT_QUIRK, OPT_POLICY, OPT_MEMORY,
 	OPT_TIMEOUT, OPT_RECORDS, OPT_LOG, OPT_ACCEL, OPT_KDUMP, OPT_FIRMWARE, OPT_TKERNEL,
-	OPT_CHECK, OPT_QEMU, OPT_LIBVIRT,
+	OPT_CHECK, OPT_QEMU, OPT_LIBVIRT, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_REPORTER,
 };
 
 static const struct wf_flag run_flags[] = {
@@ -33,7 +33,7 @@ static const struct wf_flag run_flags[] = {
 	{ "steps", OPT_STEPS, "LIST", "kexec[*K], kexec:pre-6.11, cycle*K, offline:APIC, online:APIC, crash@CPU", 0 },
 	{ "quirk", OPT_QUIRK, "Q", "firmware quirk (repeatable): v1-short-entry, no-test-ack, clear-vector, stale-checksum, slow-ack=MS", 0 },
 	{ "policy", OPT_POLICY, "6.11|pre-6.11", "which Linux behaviour the test kernel reproduces (default 6.11)", 0 },
-	{ "memory", OPT_MEMORY, "MB", "guest RAM (default 32)", 0 },
+	{ "memory", OPT_MEMORY, "MB", "guest RAM (default 32; 512 with --kernel)", 0 },
 	{ "timeout", OPT_TIMEOUT, "S", "watchdog in seconds (default 60)", 0 },
 	{ "kdump-cpus", OPT_KDUMP, "N", "CPU limit of the kdump kernel (default: none)", 0 },
 	{ "records", OPT_RECORDS, "FILE", "where to write the report records", 1 },
@@ -41,6 +41,10 @@ static const struct wf_flag run_flags[] = {
 	{ "accel", OPT_ACCEL, "tcg|kvm", "accelerator (default tcg)", 0 },
 	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image (default build/guest/firmware.elf)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image (default build/guest/kernel.elf)", 0 },
+	{ "kernel", OPT_KERNEL, "BZIMAGE", "boot this Linux kernel instead of the test kernel, with the reporter as /init", 0 },
+	{ "initrd", OPT_INITRD, "FILE", "with --kernel: an initrd unpacked before the reporter's", 0 },
+	{ "append", OPT_APPEND, "ARGS", "with --kernel: extra kernel command line", 0 },
+	{ "reporter", OPT_REPORTER, "PATH", "the reporter /init (default build/guest/linux-init)", 0 },
 	{ "qemu", OPT_QEMU, "PATH", "QEMU binary (default qemu-system-x86_64)", 0 },
 	{ "libvirt", OPT_LIBVIRT, "URI", "run through libvirt (a transient domain) instead of bare QEMU", 0 },
 	{ "check", OPT_CHECK, NULL, "evaluate the default invariants and print the verdict", 0 },
@@ -50,6 +54,8 @@ static const struct wf_flag run_flags[] = {
 static const struct wf_cmd run_cmd = {
 	"run-qemu", NULL,
 	"Run one wakefarm guest under bare QEMU and write its report records.\n"
+	"The OS is our test kernel, or with --kernel a Linux bzImage (console on COM1,\n"
+	"records from the reporter /init on COM2; see guest/LINUX.md).\n"
 	"Exit status: 0 completed, 3 hang (watchdog), 4 guest error or crash, 5 QEMU failure, 2 usage.",
 	run_flags, NULL,
 };
@@ -99,8 +105,8 @@ int main(int argc, char **argv)
 	struct run_result res;
 	struct wf_flags f;
 	const char *arg;
-	char *cause = NULL, *fw = NULL, *tk = NULL;
-	int id, check = 0, rc;
+	char *cause = NULL, *fw = NULL, *tk = NULL, *rp = NULL;
+	int id, check = 0, rc, memory_set = 0;
 	const char *libvirt_uri = NULL;
 
 	runspec_init(&rs);
@@ -126,7 +132,23 @@ int main(int argc, char **argv)
 			wf_strlcpy(rs.policy, p[wf_flags_choice(&f, "--policy", arg, p)], sizeof(rs.policy));
 			break;
 		}
-		case OPT_MEMORY: rs.memory_mb = wf_flags_int(&f, "--memory", arg, 32, 16384); break;
+		case OPT_MEMORY:
+			rs.memory_mb = wf_flags_int(&f, "--memory", arg, 32, 16384);
+			memory_set = 1;
+			break;
+		case OPT_KERNEL:
+		case OPT_INITRD:
+		case OPT_APPEND: {
+			char *dst = id == OPT_KERNEL ? rs.kernel : id == OPT_INITRD ? rs.initrd : rs.append;
+			size_t size = id == OPT_APPEND ? sizeof(rs.append) : sizeof(rs.kernel);
+
+			if (wf_strlcpy(dst, arg, size) >= size)
+				wf_flags_usage_error(&f, "%s: longer than %zu characters",
+						     id == OPT_KERNEL ? "--kernel" : id == OPT_INITRD ? "--initrd" : "--append",
+						     size - 1);
+			break;
+		}
+		case OPT_REPORTER: o.reporter = arg; break;
 		case OPT_TIMEOUT: rs.timeout_s = wf_flags_int(&f, "--timeout", arg, 1, 86400); break;
 		case OPT_KDUMP: rs.kdump_cpus = wf_flags_int(&f, "--kdump-cpus", arg, 0, RUNSPEC_MAX_CPUS); break;
 		case OPT_RECORDS: o.records = arg; break;
@@ -145,12 +167,26 @@ int main(int argc, char **argv)
 		}
 	}
 	wf_flags_args(&f, 0, 0, &id);
+	if (rs.kernel[0] && !memory_set)
+		rs.memory_mb = RUNSPEC_LINUX_MB;
+	if (rs.kernel[0] && libvirt_uri)
+		wf_flags_usage_error(&f, "--kernel: the libvirt runner boots only the test kernel so far");
 	if (runspec_validate(&rs, &cause) < 0)
 		wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
 	if (!o.firmware)
 		o.firmware = fw = default_image("firmware.elf");
 	if (!o.test_kernel)
 		o.test_kernel = tk = default_image("kernel.elf");
+	if (!o.reporter)
+		o.reporter = rp = default_image("linux-init");
+	if (rs.kernel[0] && (access(rs.kernel, R_OK) || (rs.initrd[0] && access(rs.initrd, R_OK)))) {
+		fprintf(stderr, "run-qemu: cannot read %s\n", access(rs.kernel, R_OK) ? rs.kernel : rs.initrd);
+		return 5;
+	}
+	if (rs.kernel[0] && access(o.reporter, X_OK)) {
+		fprintf(stderr, "run-qemu: reporter %s not found: run make first\n", o.reporter);
+		return 5;
+	}
 	if (access(o.firmware, R_OK) || access(o.test_kernel, R_OK)) {
 		fprintf(stderr, "run-qemu: guest images not found (%s, %s): run make first\n",
 			o.firmware, o.test_kernel);
@@ -187,5 +223,6 @@ int main(int argc, char **argv)
 	}
 	free(fw);
 	free(tk);
+	free(rp);
 	return run_outcome_exit(res.outcome);
 }

@@ -1,5 +1,6 @@
 # guest/: the firmware shim and the test kernel, freestanding x86-64 code
-# built with the system gcc.  Outputs under build/guest/.
+# built with the system gcc, and the reporter /init for real Linux kernels
+# (a static hosted program).  Outputs under build/guest/.
 
 GUEST_OUT := $(BUILD)/guest
 GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
@@ -8,7 +9,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -mno-red
 	-Wall -Wextra -Wno-unused-parameter -MMD -MP $(if $(CI),-Werror)
 
 GUEST_COMMON := report string fmt acpi elf
-FW_SRCS := guest/firmware/entry.S $(addprefix guest/firmware/,main.c madt.c park.c fwcfg.c) \
+FW_SRCS := guest/firmware/entry.S $(addprefix guest/firmware/,main.c madt.c park.c fwcfg.c linux.c) \
 	$(addprefix guest/common/,$(addsuffix .c,$(GUEST_COMMON)))
 K_SRCS := guest/kernel/entry.S $(addprefix guest/kernel/,main.c cpu.c madt.c wakeup.c smp.c kexec.c steps.c) \
 	$(addprefix guest/common/,$(addsuffix .c,$(GUEST_COMMON)))
@@ -32,14 +33,28 @@ $(GUEST_OUT)/firmware.elf: $(FW_OBJS) guest/firmware/fw.ld
 	$(CC) -nostdlib -static -no-pie -Wl,-T,guest/firmware/fw.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
 		-o $(GUEST_OUT)/firmware64.elf $(FW_OBJS)
 	objcopy -O elf32-i386 $(GUEST_OUT)/firmware64.elf $@
+	@chmod 0755 $(GUEST_OUT) && chmod 0644 $@	# QEMU under libvirt reads it as libvirt-qemu
 
 $(GUEST_OUT)/kernel.elf: $(K_OBJS) guest/kernel/kernel.ld
 	$(CC) -nostdlib -static-pie -Wl,-T,guest/kernel/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
 		-Wl,-z,norelro -Wl,--no-dynamic-linker -o $@ $(K_OBJS)
 	@if readelf -rW $@ | awk 'NR>3 && $$3 != "" && $$3 !~ /RELATIVE/ && /R_X86_64/' | grep -q .; then \
 		echo "kernel.elf: relocations other than R_X86_64_RELATIVE" >&2; rm -f $@; exit 1; fi
+	@chmod 0755 $(GUEST_OUT) && chmod 0644 $@
+
+# The reporter runs as /init under a real Linux kernel: static, libc allowed.
+LINUX_INIT := $(GUEST_OUT)/linux-init
+LINUX_INIT_SRCS := $(addprefix guest/linux-init/,main.c records.c sysinfo.c steps.c newc.c)
+LINUX_INIT_OBJS := $(patsubst guest/%,$(GUEST_OUT)/li/%.o,$(LINUX_INIT_SRCS))
+
+$(GUEST_OUT)/li/%.o: guest/%
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -MMD -MP -c $< -o $@
+
+$(LINUX_INIT): $(LINUX_INIT_OBJS)
+	$(CC) -static -o $@ $^
 
 GUEST_IMAGES := $(GUEST_OUT)/firmware.elf $(GUEST_OUT)/kernel.elf
-ALL_TARGETS += $(GUEST_IMAGES)
+ALL_TARGETS += $(GUEST_IMAGES) $(LINUX_INIT)
 .PHONY: guest
-guest: $(GUEST_IMAGES)
+guest: $(GUEST_IMAGES) $(LINUX_INIT)

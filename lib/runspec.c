@@ -153,6 +153,14 @@ int runspec_validate(const struct runspec *rs, char **cause)
 	}
 	if (runspec_check_quirks(rs->quirks, cause) < 0)
 		return -1;
+	if (!rs->kernel[0] && (rs->initrd[0] || rs->append[0])) {
+		wf_set_cause(cause, "initrd/append: only with a Linux kernel");
+		return -1;
+	}
+	if (rs->kernel[0] && rs->memory_mb < RUNSPEC_LINUX_MIN_MB) {
+		wf_set_cause(cause, "memory: a Linux guest needs at least %d MiB", RUNSPEC_LINUX_MIN_MB);
+		return -1;
+	}
 	return runspec_check_steps(rs->steps, cause);
 }
 
@@ -164,6 +172,22 @@ char *runspec_guest_config(const struct runspec *rs)
 		     rs->mailbox_version, rs->policy, rs->kdump_cpus,
 		     rs->quirks[0] ? " quirks=" : "", rs->quirks,
 		     rs->steps[0] ? " steps=" : "", rs->steps) < 0)
+		return NULL;
+	return s;
+}
+
+char *runspec_linux_cmdline(const struct runspec *rs)
+{
+	char *s = NULL;
+	char kd[32] = "";
+
+	if (rs->kdump_cpus)
+		snprintf(kd, sizeof(kd), " wakefarm.kdump_cpus=%d", rs->kdump_cpus);
+	/* panic=-1: a panic without a crash kernel ends the VM (-no-reboot). */
+	if (asprintf(&s, "console=ttyS0 panic=-1 iomem=relaxed%s wakefarm.gen=1 wakefarm.kind=cold%s%s%s%s%s",
+		     strstr(rs->steps, "crash@") ? " crashkernel=" RUNSPEC_CRASHKERNEL : "", kd,
+		     rs->steps[0] ? " wakefarm.steps=" : "", rs->steps,
+		     rs->append[0] ? " " : "", rs->append) < 0)
 		return NULL;
 	return s;
 }

@@ -16,6 +16,11 @@
 #define RUNSPEC_MAX_CPUS	64
 #define RUNSPEC_STEPS_MAX	512
 #define RUNSPEC_QUIRKS_MAX	128
+#define RUNSPEC_PATH_MAX	512
+#define RUNSPEC_APPEND_MAX	512
+#define RUNSPEC_LINUX_MIN_MB	256	/* least RAM for a Linux guest */
+#define RUNSPEC_LINUX_MB	512	/* run-qemu's default for one */
+#define RUNSPEC_CRASHKERNEL	"192M"	/* reserved when a step crashes */
 
 struct runspec {
 	int	 cpus;			/* 1..64 */
@@ -26,6 +31,12 @@ struct runspec {
 	int	 memory_mb;		/* 32.. */
 	int	 timeout_s;		/* watchdog: the run is a hang past it */
 	int	 kdump_cpus;		/* CPU limit of the kdump kernel, 0 = none */
+	/* The OS: empty kernel = our test kernel (the default).  Otherwise a
+	 * Linux bzImage booted by the firmware shim with the reporter /init
+	 * (guest/linux-init) in its initramfs, after the optional initrd. */
+	char	 kernel[RUNSPEC_PATH_MAX];	/* bzImage path on the runner's host */
+	char	 initrd[RUNSPEC_PATH_MAX];	/* extra initrd, unpacked before ours */
+	char	 append[RUNSPEC_APPEND_MAX];	/* extra kernel command line */
 };
 
 /* Defaults: 1 CPU, version 1, policy 6.11, no steps, 32 MiB, 60 s. */
@@ -41,6 +52,14 @@ int runspec_check_quirks(const char *quirks, char **cause);
 
 /* The fw_cfg configuration line for the guest (caller frees). */
 char *runspec_guest_config(const struct runspec *rs);
+
+/*
+ * The Linux command line for the first generation (caller frees): console
+ * on COM1, what the reporter needs (wakefarm.gen/kind/steps, iomem=relaxed
+ * for /dev/mem on the mailbox), crashkernel= when a step crashes, then
+ * rs->append.
+ */
+char *runspec_linux_cmdline(const struct runspec *rs);
 
 /* How many kernel generations a step list goes through (1 + kexecs + crashes). */
 int runspec_generations(const char *steps);

@@ -23,6 +23,8 @@
 #define SEL_CODE64	0x08
 #define SEL_DATA	0x10
 #define SEL_CODE32	0x18
+#define LINUX_BOOT_CS	0x10
+#define LINUX_BOOT_DS	0x18
 
 	.section .multiboot, "a"
 	.align 4
@@ -167,6 +169,24 @@ fw_reset_vector:
 	call fw_reset_main
 	jmp fw_halt
 
+/* linux_enter(entry %rdi, boot_params %rsi): the state the 64-bit boot
+ * protocol documents: long mode, identity map (ours), interrupts off,
+ * CS = __BOOT_CS (0x10), DS = ES = SS = __BOOT_DS (0x18), %rsi = zero page. */
+	.global linux_enter
+linux_enter:
+	cli
+	lgdt linux_gdt_ptr(%rip)
+	movw $LINUX_BOOT_DS, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	xorl %ebp, %ebp
+	pushq $LINUX_BOOT_CS
+	pushq %rdi
+	lretq
+
 /* %rax = top of the stack of the CPU we run on (by APIC ID); no stack used. */
 cpu_stack_top:
 	pushq %rbx
@@ -214,6 +234,18 @@ fw_gdt_end:
 fw_gdt_ptr:
 	.word fw_gdt_end - fw_gdt - 1
 	.quad fw_gdt
+/* What Linux's boot protocol wants: flat 4 GiB __BOOT_CS/__BOOT_DS. */
+	.align 16
+linux_gdt:
+	.quad 0
+	.quad 0
+	.quad 0x00AF9A000000FFFF		/* 0x10 __BOOT_CS: 64-bit code */
+	.quad 0x00CF92000000FFFF		/* 0x18 __BOOT_DS: data */
+linux_gdt_end:
+	.align 16
+linux_gdt_ptr:
+	.word linux_gdt_end - linux_gdt - 1
+	.quad linux_gdt
 mb_info:
 	.long 0
 ap_boot_lock:

@@ -52,25 +52,41 @@ bool fwcfg_present(void)
 	return true;
 }
 
+/* One DMA read; without DMA_CTL_SELECT it continues the selected item. */
+static void dma_read(u32 control, void *buf, u32 len)
+{
+	static volatile struct fwcfg_dma d __attribute__((aligned(16)));
+	u64 pa = (u64)&d;
+
+	d.control = be32(control);
+	d.length = be32(len);
+	d.address = be64((u64)buf);
+	barrier();
+	outl(FW_CFG_PORT_DMA_HI, be32(pa >> 32));	/* DMA address register, high half */
+	outl(FW_CFG_PORT_DMA_LO, be32((u32)pa));	/* low half: starts the transfer */
+	while (be32(d.control) & ~DMA_CTL_ERROR)
+		cpu_relax();
+}
+
 void fwcfg_read(u16 key, void *buf, u32 len)
 {
 	if (have_dma) {
-		static volatile struct fwcfg_dma d __attribute__((aligned(16)));
-		u64 pa = (u64)&d;
-
-		d.control = be32(((u32)key << 16) | DMA_CTL_SELECT | DMA_CTL_READ);
-		d.length = be32(len);
-		d.address = be64((u64)buf);
-		barrier();
-		outl(FW_CFG_PORT_DMA_HI, be32(pa >> 32));
-		outl(FW_CFG_PORT_DMA_LO, be32((u32)pa));
-		while (be32(d.control) & ~DMA_CTL_ERROR)
-			cpu_relax();
+		dma_read(((u32)key << 16) | DMA_CTL_SELECT | DMA_CTL_READ, buf, len);
 		return;
 	}
-	outw(FW_CFG_PORT_SEL, key);
+	outw(FW_CFG_PORT_SEL, key);	/* selector: item `key`, offset 0 */
 	for (u32 i = 0; i < len; i++)
 		((u8 *)buf)[i] = inb(FW_CFG_PORT_DATA);
+}
+
+void fwcfg_read_next(void *buf, u32 len)
+{
+	if (have_dma) {
+		dma_read(DMA_CTL_READ, buf, len);
+		return;
+	}
+	for (u32 i = 0; i < len; i++)
+		((u8 *)buf)[i] = inb(FW_CFG_PORT_DATA);	/* data port: next byte */
 }
 
 long fwcfg_file(const char *name, u16 *key)

@@ -11,6 +11,8 @@
 
 bool fwcfg_present(void);
 void fwcfg_read(u16 key, void *buf, u32 len);
+/* Continues reading the item the last fwcfg_read selected. */
+void fwcfg_read_next(void *buf, u32 len);
 /* Looks a file up by name ("opt/wakefarm/kernel"); returns its size, -1 if absent. */
 long fwcfg_file(const char *name, u16 *key);
 

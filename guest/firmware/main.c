@@ -3,10 +3,12 @@
  *
  * Booted by QEMU (SeaBIOS + multiboot) on the BSP.  It reads its knobs from
  * fw_cfg, publishes the MADT wakeup entry, parks every AP in the mailbox
- * loop, reserves what it owns as ACPI NVS, and starts the OS image.
+ * loop, reserves what it owns as ACPI NVS, and starts the OS image: our test
+ * kernel (ELF) or a Linux bzImage (linux.c).
  */
 #include "fw.h"
 #include "fwcfg.h"
+#include "linux.h"
 #include "../common/elf.h"
 #include "../common/layout.h"
 
@@ -196,11 +198,16 @@ static NORETURN void boot_os(struct acpi_rsdp *rsdp)
 
 	if (size <= 0)
 		fatal("OS image", "no fw_cfg file opt/wakefarm/kernel");
+	fwcfg_read(key, (void *)KERNEL_FILE, size < 0x400 ? size : 0x400);
+	if (linux_is_bzimage((void *)KERNEL_FILE, size)) {
+		linux_boot(key, size, &bi, &channel, (u64)rsdp, &why);
+		fatal("Linux", why);
+	}
 	if ((u64)size > KERNEL_FILE_MAX)
 		fatal("OS image", "larger than KERNEL_FILE_MAX");
 	fwcfg_read(key, (void *)KERNEL_FILE, size);
 	if (memcmp((void *)KERNEL_FILE, "\177ELF", 4))
-		fatal("OS image", "not an ELF test kernel (Linux bzImage boot is not built yet)");
+		fatal("OS image", "neither an ELF test kernel nor a Linux bzImage");
 	entry = elf_load((void *)KERNEL_FILE, size, KERNEL_SLOT_A, KERNEL_SLOT_SIZE, &why);
 	if (!entry)
 		fatal("OS image", why);
