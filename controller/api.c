@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "api_static.h"
+#include "flags.h"
 #include "json.h"
 #include "log.h"
 #include "queue.h"

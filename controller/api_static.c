@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api_static.h"
+#include "util.h"
 
 #define STATIC_FILE_MAX	(32 * 1024 * 1024)
 
