@@ -8,7 +8,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -mno-red
 	-fno-asynchronous-unwind-tables -fno-delete-null-pointer-checks -fcf-protection=none \
 	-Wall -Wextra -Wno-unused-parameter -MMD -MP $(if $(CI),-Werror)
 
-GUEST_COMMON := report string fmt acpi elf
+GUEST_COMMON := report string fmt acpi elf idle
 FW_SRCS := guest/firmware/entry.S $(addprefix guest/firmware/,main.c madt.c park.c fwcfg.c linux.c) \
 	$(addprefix guest/common/,$(addsuffix .c,$(GUEST_COMMON)))
 K_SRCS := guest/kernel/entry.S $(addprefix guest/kernel/,main.c cpu.c madt.c wakeup.c smp.c kexec.c steps.c) \

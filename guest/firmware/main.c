@@ -238,6 +238,11 @@ void fw_main(u32 mbi_addr)
 	serial_init(COM2);
 	channel.gen = 1;
 	report_setup(&channel, "fw");
+	/* Mask both 8259 PICs: SeaBIOS left the PIT routed through them to the
+	 * BSP's LINT0 (ExtINT), and a CPU halting with interrupts on in the
+	 * mailbox loop must see only its own APIC timer. */
+	outb(0x21, 0xFF);	/* master PIC IMR */
+	outb(0xA1, 0xFF);	/* slave PIC IMR */
 	idt_load();
 	channel.tsc_khz = tsc_calibrate();
 	klog("wakefarm firmware shim, TSC %lu kHz", channel.tsc_khz);

@@ -9,12 +9,13 @@
  */
 #include "fw.h"
 #include "../common/idt.h"
+#include "../common/idle.h"
 
 struct acpi_mailbox fw_mailbox __attribute__((aligned(4096)));
 volatile u32 fw_parked;
 
 
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[IDLE_VECTOR + 1] __attribute__((aligned(16)));
 extern char fw_nmi_stub[], fw_exc_stub[];
 
 void idt_load(void)
@@ -24,6 +25,7 @@ void idt_load(void)
 	if (!idt[0].sel)
 		for (int v = 0; v < 32; v++)
 			idt[v] = idt_gate(v == 2 ? fw_nmi_stub : fw_exc_stub);
+	idt[IDLE_VECTOR] = idt_gate(idle_tick_stub);
 	__asm__ volatile("lidt %0" :: "m"(ptr));
 }
 
@@ -58,12 +60,12 @@ NORETURN void fw_park(u32 apic_id)
 	struct acpi_mailbox *mb = &fw_mailbox;
 	bool test_traced = false;
 
-	for (;;) {
+	idle_timer_start();
+	for (;; idle_wait()) {
 		u16 cmd = load_acquire(&mb->command);
 
 		if (cmd == MBOX_CMD_NOOP || READ_ONCE(mb->apic_id) != apic_id) {
 			test_traced = false;
-			cpu_relax();
 			continue;
 		}
 		if (cmd == MBOX_CMD_WAKEUP) {
@@ -76,6 +78,7 @@ NORETURN void fw_park(u32 apic_id)
 				WRITE_ONCE(mb->wakeup_vector, 0);	/* the bug: command stays set */
 			else
 				store_release(&mb->command, MBOX_CMD_NOOP);
+			idle_timer_stop();
 			jump_to(vector);
 		}
 		if (cmd == MBOX_CMD_TEST) {
@@ -85,7 +88,6 @@ NORETURN void fw_park(u32 apic_id)
 			if (!fw.quirks.no_test_ack)
 				store_release(&mb->command, MBOX_CMD_NOOP);
 		}
-		cpu_relax();
 	}
 }
 

@@ -4,6 +4,7 @@
  */
 #include "kernel.h"
 #include "../common/idt.h"
+#include "../common/idle.h"
 
 
 struct table_ptr {
@@ -16,7 +17,7 @@ static u64 gdt[3] = {
 	0x00AF9A000000FFFFULL,	/* 0x08: 64-bit code */
 	0x00CF92000000FFFFULL,	/* 0x10: data */
 };
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[IDLE_VECTOR + 1] __attribute__((aligned(16)));
 static u64 pml4[512] __attribute__((aligned(4096)));
 static u64 pdpt[512] __attribute__((aligned(4096)));
 static u64 pd[4][512] __attribute__((aligned(4096)));
@@ -65,6 +66,7 @@ void cpu_tables_init(void)
 	}
 	for (int v = 0; v < 32; v++)
 		idt[v] = idt_gate(v == 2 ? (void *)nmi_stub : exc[v]);
+	idt[IDLE_VECTOR] = idt_gate(idle_tick_stub);
 }
 
 void cpu_tables_load(void)

@@ -10,6 +10,7 @@
  */
 #include "kernel.h"
 #include "../common/elf.h"
+#include "../common/idle.h"
 
 #define NOTES_TIMEOUT_US 1000000
 #define KDUMP_BOOTINFO (CRASH_NOTES - 0x4000)
@@ -92,6 +93,7 @@ NORETURN void panic(const char *reason)
 	u64 deadline;
 
 	cli();
+	idle_timer_stop();	/* an AP panics from its idle loop */
 	if (!__atomic_compare_exchange_n(&crashing, &(u32){ 0xFFFFFFFF }, self, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		halt_forever();	/* someone else is already panicking */
@@ -139,6 +141,7 @@ void nmi_handler(u64 *frame)
 
 	if (READ_ONCE(crashing) == 0xFFFFFFFF || self == crashing)
 		return;	/* not a shoot-down: ignore */
+	idle_timer_stop();
 	save_note((struct crash_notes *)CRASH_NOTES, self, frame[0], frame[3]);
 	/* 6.11: the crash kernel may need this CPU, so give it to the firmware. */
 	if (k.policy != POLICY_PRE611 && k.offline_ok) {

@@ -4,6 +4,7 @@
  * only NMIs (the crash shoot-down) reach them.
  */
 #include "kernel.h"
+#include "../common/idle.h"
 
 #define CALLIN_TIMEOUT_US 10000000	/* Linux waits 10 s for a woken CPU */
 #define STOP_TIMEOUT_US 1000000
@@ -150,6 +151,7 @@ NORETURN void jump_to_reset_vector(void)
 
 static NORETURN void leave(struct percpu *c, bool to_firmware)
 {
+	idle_timer_stop();
 	if (to_firmware) {
 		WRITE_ONCE(c->state, CPU_IN_FIRMWARE);
 		jump_to_reset_vector();
@@ -165,8 +167,9 @@ NORETURN void ap_main(void)
 
 	cpu_tables_load();
 	WRITE_ONCE(c->request, REQ_NONE);
+	idle_timer_start();
 	store_release(&c->state, CPU_ONLINE);
-	for (;;) {
+	for (;; idle_wait()) {
 		switch (load_acquire(&c->request)) {
 		case REQ_OFFLINE:
 		case REQ_STOP:
@@ -176,7 +179,7 @@ NORETURN void ap_main(void)
 			WRITE_ONCE(c->request, REQ_NONE);
 			panic("crash step");
 		default:
-			cpu_relax();
+			break;
 		}
 	}
 }

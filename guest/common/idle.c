@@ -1,0 +1,36 @@
+/* Periodic local APIC timer for idle_wait() (see idle.h). */
+#include "cpu.h"
+#include "idle.h"
+
+#define LAPIC_EOI		0x0B0
+#define LAPIC_LVT_TIMER		0x320
+#define LAPIC_TIMER_INIT	0x380
+#define LAPIC_TIMER_DIV		0x3E0
+#define LVT_MASKED		(1u << 16)
+#define LVT_PERIODIC		(1u << 17)
+
+/* EOI to the local APIC, then back to the hlt that the tick ended. */
+__asm__(".text\n"
+	".global idle_tick_stub\n"
+	"idle_tick_stub:\n"
+	"\tpushq %rax\n"
+	"\tmovabsq $0xFEE000B0, %rax\n"	/* LAPIC EOI register */
+	"\tmovl $0, (%rax)\n"
+	"\tpopq %rax\n"
+	"\tiretq\n");
+
+void idle_timer_start(void)
+{
+	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100);	/* software enable */
+	lapic_write(LAPIC_TIMER_DIV, 0x3);			/* divide by 16 */
+	lapic_write(LAPIC_LVT_TIMER, IDLE_VECTOR | LVT_PERIODIC);
+	/* QEMU's APIC timer counts at 1 GHz: 1000/16 ticks per microsecond */
+	lapic_write(LAPIC_TIMER_INIT, IDLE_PERIOD_US * 1000 / 16);
+}
+
+void idle_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_EOI, 0);	/* a tick taken just now must not stay in service */
+}
