@@ -37,6 +37,30 @@ static int lv_peek(void *arg, unsigned long long addr, unsigned long long out[2]
 	return virDomainMemoryPeek(arg, addr, 16, out, VIR_MEMORY_PHYSICAL);
 }
 
+/* After libvirtd restarted: reconnect (it may take a few seconds to come
+ * back) and make sure the domain of the interrupted run is gone. */
+static void destroy_by_name(const struct libvirt_opts *lo, struct run_result *res)
+{
+	for (int i = 0; i < 100; i++) {
+		virConnectPtr conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
+		struct timespec ts = { 0, 100000000 };
+
+		if (conn) {
+			virDomainPtr d = virDomainLookupByName(conn, lo->domain);
+
+			if (d) {
+				virDomainDestroy(d);
+				virDomainFree(d);
+			}
+			virConnectClose(conn);
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	snprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
+		 "; could not reconnect to destroy %s", lo->domain);
+}
+
 /* Silence libvirt's default error printing: errors are reported once, here. */
 static void lv_quiet(void *arg, virErrorPtr e) { (void)arg; (void)e; }
 
@@ -74,7 +98,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		struct domxml_spec spec = {
 			.name = lo->domain, .memory_mib = rs->memory_mb, .vcpus = rs->cpus,
 			.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM : DOMXML_VIRT_QEMU,
-			.kernel = fwpath, .serial0 = o->log ? s.com1 : NULL, .serial1 = s.com2,
+			.kernel = fwpath, .serial0 = s.com1, .serial1 = s.com2,
 			.fw_cfg = fw_cfg, .n_fw_cfg = 2,
 		};
 
@@ -96,24 +120,37 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		goto finish;
 	}
 	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
-	for (;;) {
+	for (int64_t next_tick = 0;;) {
 		struct timespec ts = { 0, 5000000 };
 		int state, reason;
 
-		/* A transient domain vanishes when QEMU exits. */
-		if (virDomainGetState(dom, &state, &reason, 0) < 0 || state == VIR_DOMAIN_SHUTOFF ||
-		    state == VIR_DOMAIN_CRASHED)
+		if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+			/* A transient domain vanishes when QEMU exits; any
+			 * other error means libvirtd went away under us. */
+			if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
+				lv_error(res, "lost libvirtd while the guest ran");
+			break;
+		}
+		if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED)
 			break;
 		if (wf_now_ms() >= deadline) {
 			timed_out = 1;
 			break;
 		}
+		if (lo->tick && wf_now_ms() >= next_tick) {
+			lo->tick(lo->tick_arg, s.com1, s.com2);
+			next_tick = wf_now_ms() + 200;
+		}
 		nanosleep(&ts, NULL);
 	}
+	if (lo->tick)
+		lo->tick(lo->tick_arg, s.com1, s.com2);
 finish:
 	res->wall_s = (wf_now_us() - t0) / 1e6;
 	if (res->outcome == RUN_INFRA) {
 		finish_records(&s, &c, res, "infra", -1, NULL, NULL);
+		if (dom)
+			destroy_by_name(lo, res);
 	} else if (timed_out) {
 		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
 		finish_records(&s, &c, res, "timeout", -1, lv_peek, dom);

@@ -15,6 +15,11 @@ struct libvirt_opts {
 	const char	*uri;		/* default qemu:///system */
 	const char	*domain;	/* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
 	const char	*workdir;	/* parent of the run's scratch dir; NULL: $TMPDIR */
+	/* Called about every 200 ms while the guest runs and once after it
+	 * ended, with the files QEMU writes COM1 and COM2 to: the agent
+	 * streams from them.  NULL: nothing streams. */
+	void		(*tick)(void *arg, const char *com1, const char *com2);
+	void		*tick_arg;
 };
 
 /* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */

@@ -1,13 +1,15 @@
 /*
- * agent/main.c: wakefarm-agent, one per libvirt host. Parses the command
- * line; the agent loop (register, heartbeat, lease, run guests, stream
- * output) is not built yet, so after checking its arguments it says so and
- * exits 1.
+ * agent/main.c: wakefarm-agent, one per libvirt host: the command line;
+ * the agent itself is agent.c.
  */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "flags.h"
 #include "log.h"
 
@@ -49,17 +51,6 @@ static const struct wf_cmd agent_cmd = {
 	"wakefarm-agent", NULL,
 	"Run wakefarm jobs on this libvirt host for a controller.",
 	agent_flags, NULL,
-};
-
-struct agent_config {
-	const char	*server;
-	const char	*token;
-	const char	*name;
-	const char	*libvirt_uri;
-	const char	*spool_dir;
-	const char	*work_dir;
-	const char	*accel;
-	int		 slots;
 };
 
 static void
@@ -111,6 +102,28 @@ parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
 	}
 }
 
+/* The guest images of the tree whose bin/ holds this program. */
+static int
+default_images(struct agent_config *cfg)
+{
+	static char fw[PATH_MAX], tk[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", dirname(dirname(exe)));
+	snprintf(tk, sizeof(tk), "%.*s/kernel.elf", (int)(strlen(fw) - 13), fw);
+	cfg->firmware = fw;
+	cfg->test_kernel = tk;
+	if (access(fw, R_OK) || access(tk, R_OK)) {
+		log_warnx("guest images not found (%s): run make first", fw);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,6 +150,7 @@ main(int argc, char **argv)
 		cfg.accel = "tcg";
 	log_info("host %s: server %s, libvirt %s, %d slot(s), accel %s",
 	    cfg.name, cfg.server, cfg.libvirt_uri, cfg.slots, cfg.accel);
-	return wf_flags_not_implemented(&f, "the agent loop (register,"
-	    " heartbeat, lease, run guests)");
+	if (default_images(&cfg) < 0)
+		return 1;
+	return agent_run(&cfg);
 }

@@ -7,7 +7,8 @@
 AGENT_CORE_SRCS := agent/qemu.c agent/runcommon.c agent/libvirt_run.c agent/domxml.c
 AGENT_CORE_OBJS := $(AGENT_CORE_SRCS:%.c=$(HOBJ)/%.o)
 
-$(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(AGENT_CORE_OBJS) $(LIBWF)
+$(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(HOBJ)/agent/agent.o $(HOBJ)/agent/outbox.o \
+		$(HOBJ)/agent/job.o $(AGENT_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 

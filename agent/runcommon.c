@@ -42,6 +42,9 @@ int write_text_file(const char *path, const char *data)
 	if (!f)
 		return -1;
 	rc = fputs(data, f) < 0 ? -1 : 0;
+	/* world-readable whatever the umask: libvirt's QEMU runs as another user */
+	if (fchmod(fileno(f), 0644) < 0)
+		rc = -1;
 	return fclose(f) || rc ? -1 : 0;
 }
 

@@ -1,0 +1,180 @@
+/*
+ * agent.c: the agent's threads: registration, heartbeat, and one lease loop
+ * per slot.  Leases are renewed by the heartbeat; a slot that cannot reach
+ * the controller waits and tries again, while running guests carry on and
+ * their output waits in the outbox.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define HEARTBEAT_S	5
+#define LEASE_WAIT_S	30
+
+static volatile sig_atomic_t stopping;
+
+struct agent {
+	struct agent_config	*cfg;
+	struct outbox		*ob;
+};
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	if (wf_strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+		return -1;
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static struct wf_http *client(const struct agent_config *cfg, long total_ms)
+{
+	struct wf_http *h = wf_http_new(cfg->server, cfg->token);
+
+	if (h)
+		wf_http_set_timeouts(h, 5000, total_ms);
+	return h;
+}
+
+static int register_host(struct agent *a)
+{
+	struct wf_http *h = client(a->cfg, 10000);
+	json_t *body = json_pack("{s:s, s:i, s:s}", "name", a->cfg->name, "slots", a->cfg->slots,
+				 "libvirt_uri", a->cfg->libvirt_uri);
+	long status = 0;
+	char *cause = NULL;
+	int rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, NULL, &cause);
+
+	if (rc < 0)
+		log_warnx("register: %s", wf_cause_str(cause));
+	json_decref(body);
+	free(cause);
+	wf_http_free(h);
+	return rc;
+}
+
+static void *heartbeat(void *arg)
+{
+	struct agent *a = arg;
+	struct wf_http *h = client(a->cfg, 10000);
+
+	while (!stopping) {
+		char *cause = NULL;
+		long status = 0;
+		int spooled = outbox_pending(a->ob);
+
+		/* no body: renews every lease this host holds */
+		if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", NULL, &status, NULL, &cause) < 0)
+			log_warnx("heartbeat: %s", wf_cause_str(cause));
+		else if (spooled)
+			log_info("heartbeat: %d item(s) still spooled", spooled);
+		free(cause);
+		for (int i = 0; i < HEARTBEAT_S * 10 && !stopping; i++)
+			sleep_ms(100);
+	}
+	wf_http_free(h);
+	return NULL;
+}
+
+static void *slot(void *arg)
+{
+	struct agent *a = arg;
+	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L);
+	char path[64];
+	long backoff = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
+	while (!stopping) {
+		json_t *lease = NULL;
+		char *cause = NULL;
+		long status = 0;
+		int rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
+
+		if (rc < 0) {
+			log_warnx("lease: %s", wf_cause_str(cause));
+			free(cause);
+			backoff = backoff ? (backoff * 2 > 10000 ? 10000 : backoff * 2) : 500;
+			sleep_ms(backoff / 2 + rand() % (backoff / 2 + 1));
+			if (status == 403 || status == 409)	/* not registered (controller restarted?) */
+				register_host(a);
+			continue;
+		}
+		backoff = 0;
+		if (lease && json_is_integer(json_object_get(lease, "job")))
+			job_run(a->cfg, a->ob, lease);
+		json_decref(lease);
+	}
+	wf_http_free(h);
+	return NULL;
+}
+
+int agent_run(struct agent_config *cfg)
+{
+	struct agent a = { .cfg = cfg };
+	pthread_t hb, *slots;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char *cause = NULL;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	srand(getpid() ^ (unsigned)wf_now_us());
+	/* QEMU (user libvirt-qemu) reads each run's config from under here */
+	if (mkdir_p(cfg->work_dir) < 0 || chmod(cfg->work_dir, 0755) < 0) {
+		log_warn("work directory %s", cfg->work_dir);
+		return 1;
+	}
+	a.ob = outbox_open(cfg, &cause);
+	if (!a.ob) {
+		log_warnx("%s", wf_cause_str(cause));
+		free(cause);
+		return 1;
+	}
+	job_recover_leftovers(cfg, a.ob);
+	while (register_host(&a) < 0 && !stopping)
+		sleep_ms(2000);
+	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s", cfg->name,
+		 cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
+	pthread_create(&hb, NULL, heartbeat, &a);
+	slots = calloc(cfg->slots, sizeof(*slots));
+	for (int i = 0; i < cfg->slots; i++)
+		pthread_create(&slots[i], NULL, slot, &a);
+	/* A signal ends the lease loops at their next turn; a slot in the
+	 * middle of a long-poll or a guest finishes that first. */
+	for (int i = 0; i < cfg->slots; i++)
+		pthread_join(slots[i], NULL);
+	pthread_join(hb, NULL);
+	free(slots);
+	outbox_close(a.ob);
+	log_info("stopped");
+	return 0;
+}

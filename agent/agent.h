@@ -1,0 +1,56 @@
+/*
+ * agent.h: the wakefarm agent, one per libvirt host.
+ *
+ * Threads: one per slot (lease a job by long-poll, run it as a transient
+ * domain, stream its records and logs, finish it), one heartbeat (renews
+ * this host's leases), one outbox sender (delivers what the slots spooled,
+ * in order, exactly once, retrying with backoff while the controller is away).
+ */
+#ifndef WF_AGENT_H
+#define WF_AGENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct agent_config {
+	const char	*server;
+	const char	*token;
+	const char	*name;
+	const char	*libvirt_uri;
+	const char	*spool_dir;
+	const char	*work_dir;
+	const char	*accel;
+	const char	*firmware;	/* default: build/guest/ next to bin/ */
+	const char	*test_kernel;
+	int		 slots;
+};
+
+/* Runs until SIGINT/SIGTERM; returns the exit status. */
+int agent_run(struct agent_config *cfg);
+
+/* --- outbox.c: durable, ordered delivery to the controller --- */
+
+struct outbox;
+
+struct outbox *outbox_open(const struct agent_config *cfg, char **cause);
+void outbox_close(struct outbox *ob);
+/*
+ * Queues one request for job `job`: written to the spool directory (so it
+ * survives a controller outage and an agent restart) before this returns,
+ * then delivered by the sender thread in the order queued.  kind is
+ * "events", "log0", "log1" or "finish"; body is stolen.
+ */
+int outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body);
+/* Items still waiting for the controller. */
+int outbox_pending(struct outbox *ob);
+
+/* --- job.c: one job through libvirt --- */
+
+/* Runs a leased job ({"job", "attempt", "params", ...}) to its finish. */
+void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease);
+/* Destroys domains of this agent left by a previous run; reports their jobs as infra. */
+void job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob);
+
+#endif
