@@ -85,13 +85,15 @@ export function scenarioBodies() {
 
 // Known issues as a predicate over jobs: an unexpected job whose failing
 // checks are all covered by issues for its scenario (or '*').
+let knownCache = null;
+let knownAt = 0;
 export async function knownMatcher() {
-	let issues = [];
-	try {
-		issues = (await api.knownIssues()).known_issues || [];
-	} catch (e) {
-		issues = [];
+	// One fetch serves the calls of one page draw.
+	if (!knownCache || Date.now() - knownAt > 1000) {
+		knownAt = Date.now();
+		knownCache = api.knownIssues().then((r) => r.known_issues || []).catch(() => []);
 	}
+	const issues = await knownCache;
 	const fn = (job) => {
 		const failing = job.failing || [];
 		if (!issues.length || !failing.length)

@@ -105,7 +105,7 @@ export function compare(model, prevModels) {
 
 const STATUS_LABEL = { regression: 'NEW', fixed: 'fixed', still: 'still', flaky: 'flaky' };
 
-function cell(jobs, known, status) {
+function cell(jobs, known, status, col) {
 	const done = jobs.filter((j) => j.state === 'done');
 	const classes = jobs.map((j) => jobClass(j, known));
 	// The worst class shows: unexpected beats expected, then by severity.
@@ -124,7 +124,7 @@ function cell(jobs, known, status) {
 			(j0.reason ? ` — ${j0.reason}` : '') : j0.state) +
 		(status ? ` [${status}]` : '');
 	const expCls = !done.length ? '' : unexpected ? ' unexpected' : ' expected';
-	return h('td', { class: `cell v-${cls}${expCls}`, 'data-job': j0.id, 'data-verdict': cls,
+	return h('td', { class: `cell v-${cls}${expCls}`, 'data-job': j0.id, 'data-verdict': cls, 'data-col': colKey(col),
 		'data-as-expected': done.length ? String(!unexpected) : undefined },
 	h('a', { href: `#/jobs/${j0.id}`, title, 'aria-label': title },
 		h('span.sym', { 'aria-hidden': 'true' }, v.sym),
@@ -169,7 +169,7 @@ export function matrixTable(model, known, cmp) {
 					ok += j.as_expected === 1;
 				}
 			}
-			return cell(jobs, known, cmp && cmp.status.get(cellKey(r.scenario, c)));
+			return cell(jobs, known, cmp && cmp.status.get(cellKey(r.scenario, c)), c);
 		});
 		return h('tr', { 'data-scenario': r.scenario },
 			h('th', { scope: 'row', class: 'rowhead' }, r.scenario), tds,
@@ -215,13 +215,14 @@ function compareHeader(run, prev, cmp) {
 }
 
 // Renders the matrix of run `id` into `box`, compared with `prevRuns`.
+// Renders the matrix of `run` into `box`, compared with `prevRuns`.
 export async function renderRunMatrix(box, run, prevRuns, ctx) {
 	const [bodies, known, m, ...prevs] = await Promise.all([scenarioBodies(), knownMatcher(),
 		api.matrix(run.id, ctx), ...prevRuns.map((r) => api.matrix(r.id, ctx).catch(() => null))]);
 	const model = matrixModel(m, bodies);
 	const prevModels = prevs.filter(Boolean).map((p) => matrixModel(p, bodies));
 	const cmp = compare(model, prevModels);
-	fill(box, 
+	fill(box,
 		summaryLine(m.summary),
 		compareHeader(m.summary, prevRuns[0], cmp),
 		legend(),
@@ -234,6 +235,9 @@ export async function pageMatrix(view, route, ctx) {
 	const box = h('div.matrix-box', h('p.loading', 'Loading…'));
 	view.append(box);
 	const t0 = performance.now();
+	// Started now, used by renderRunMatrix: fetched alongside the runs.
+	scenarioBodies();
+	knownMatcher();
 	let runs;
 	try {
 		runs = (await api.runs({ kind: 'nightly', limit: HISTORY + 1 }, ctx)).runs;
@@ -248,10 +252,7 @@ export async function pageMatrix(view, route, ctx) {
 	}
 	const run = runs[0];
 	view.querySelector('h1').append(' ', h('a.sub', { href: `#/runs/${run.id}` }, `run #${run.id}`));
-	const draw = async () => {
-		const r = await renderRunMatrix(box, (await api.run(run.id, ctx)).run, runs.slice(1), ctx);
-		return r.summary;
-	};
+	const draw = async () => (await renderRunMatrix(box, run, runs.slice(1), ctx)).summary;
 	try {
 		const summary = await draw();
 		// Rendered: the browser tests read this mark for the render time.

@@ -48,7 +48,7 @@ async function perScenario(box, nights, ctx) {
 			h('td', h('a', { href: hashWith('/trends', { scenario: name }) }, 'bring-up timings')));
 	});
 	fill(box, h('p.small', `Over the last ${ms.filter(Boolean).length} nightly runs, oldest left.`),
-		table('per-scenario', ['scenario', 'as expected per night', 'last night', 'mean'], rows));
+		table('per-scenario', ['scenario', 'as expected per night', 'last night', 'mean', 'timings'], rows));
 }
 
 // cpu-up `us` per generation of one job: {gen: [us...]}.
