@@ -87,7 +87,18 @@ fi
 
 if [ $agent_up = 1 ] && stok=$(token submitter); then
 	say "submitting the default nightly matrix"
-	WAKEFARM_TOKEN=$stok "$top/bin/wakefarm" --server "$url" submit nightly --wait
+	WAKEFARM_TOKEN=$stok "$top/bin/wakefarm" --server "$url" submit nightly --wait |
+		tee "$var/log/submit.log"
+	run=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$var/log/submit.log" | head -1)
+	if [ -n "$run" ]; then
+		say "summary of run $run:"
+		curl -fs "$url/api/v1/jobs?run=$run&limit=1000" | jq -r '
+		  .jobs | "  verdicts: " + (group_by(.verdict) | map("\(.[0].verdict) \(length)") | join(", ")),
+		  "  as expected: \(map(select(.as_expected == 1)) | length) of \(length)",
+		  (.[] | select(.verdict != "pass" or .as_expected != 1) |
+		   "  job \(.id) \(.scenario) \(.matrix | tostring): \(.verdict) (\(.reason))" +
+		   (if .as_expected == 1 then ", as expected" else ", NOT AS EXPECTED" end))'
+	fi
 else
 	# Until the farm path exists end to end, run the same guest matrix the
 	# guest suite checks, locally under bare QEMU, and say that is what it is.
