@@ -187,6 +187,27 @@ export function legend() {
 		h('span.legend-item', h('span.st.st-regression', 'NEW'), ' failing since the previous nightly'));
 }
 
+// Jobs per verdict class, with how many of them were as expected.
+function tally(model, known) {
+	const n = new Map();
+	for (const r of model.rows) {
+		for (const jobs of r.cells.values()) {
+			for (const j of jobs) {
+				const c = jobClass(j, known);
+				const t = n.get(c) || { all: 0, exp: 0 };
+				t.all++;
+				t.exp += j.as_expected === 1;
+				n.set(c, t);
+			}
+		}
+	}
+	const order = Object.keys(VERDICTS);
+	return h('p.tally', { 'aria-label': 'jobs per verdict' }, [...n.entries()]
+		.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))
+		.map(([c, t]) => h('span', { 'data-tally': c }, badge(c, `${t.all}`),
+			t.exp !== t.all && t.exp ? h('small', ` (${t.exp} as expected)`) : null, ' ')));
+}
+
 function summaryLine(run) {
 	return h('p.summary',
 		`${run.jobs_done}/${run.jobs_total} done · `,
@@ -219,6 +240,11 @@ function compareHeader(run, prev, cmp) {
 export async function renderRunMatrix(box, run, prevRuns, ctx) {
 	const [bodies, known, m, ...prevs] = await Promise.all([scenarioBodies(), knownMatcher(),
 		api.matrix(run.id, ctx), ...prevRuns.map((r) => api.matrix(r.id, ctx).catch(() => null))]);
+	// A live redraw with nothing new keeps the DOM (and the keyboard focus).
+	const sig = JSON.stringify(m) + prevs.length + (known.issues || []).length;
+	if (box.wfSig === sig)
+		return box.wfResult;
+	box.wfSig = sig;
 	const model = matrixModel(m, bodies);
 	const prevModels = prevs.filter(Boolean).map((p) => matrixModel(p, bodies));
 	const cmp = compare(model, prevModels);
@@ -226,8 +252,10 @@ export async function renderRunMatrix(box, run, prevRuns, ctx) {
 		summaryLine(m.summary),
 		compareHeader(m.summary, prevRuns[0], cmp),
 		legend(),
+		tally(model, known),
 		matrixTable(model, known, cmp));
-	return { model, cmp, summary: m.summary };
+	box.wfResult = { model, cmp, summary: m.summary };
+	return box.wfResult;
 }
 
 export async function pageMatrix(view, route, ctx) {
