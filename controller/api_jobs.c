@@ -38,12 +38,33 @@ api_jobs_list(struct req *r, struct reply *out)
 		reply_json(out, 200, json_pack("{s:o}", "jobs", rows));
 }
 
+/*
+ * The known issues that explain this job's failing checks (a new array);
+ * the job is shown as known when they cover every one of them.
+ */
+static json_t *
+known_for(const json_t *issues, const json_t *failing)
+{
+	json_t *out = json_array(), *ki, *f;
+	size_t i, k;
+
+	json_array_foreach(issues, i, ki) {
+		json_array_foreach(failing, k, f) {
+			if (json_equal(json_object_get(ki, "check"), f)) {
+				json_array_append(out, ki);
+				break;
+			}
+		}
+	}
+	return out;
+}
+
 void
 api_job_get(struct req *r, struct reply *out)
 {
 	int64_t id = req_id(r, 3, out);
 	struct db *db = r->api->db;
-	json_t *job, *checks = NULL, *gens = NULL, *events = NULL;
+	json_t *job, *checks = NULL, *gens = NULL, *events = NULL, *known = NULL;
 
 	if (id == -1)
 		return;
@@ -68,10 +89,14 @@ api_job_get(struct req *r, struct reply *out)
 		events = db_rows(db, "SELECT seq, attempt, record AS"
 		    " \"record:json\" FROM events WHERE job_id = ? ORDER BY"
 		    " seq", "i", id);
+		known = db_rows(db, "SELECT id, scenario, check_name AS"
+		    " \"check\", description, url FROM known_issues WHERE"
+		    " scenario IN (?, '*') ORDER BY id", "t",
+		    json_string_value(json_object_get(job, "scenario")));
 	}
 	db_unlock(db);
 	if (job == NULL || (!json_is_null(job) && (checks == NULL ||
-	    gens == NULL || events == NULL))) {
+	    gens == NULL || events == NULL || known == NULL))) {
 		reply_db_error(out);
 	} else if (json_is_null(job)) {
 		reply_error(out, 404, "no job %lld", (long long)id);
@@ -88,12 +113,15 @@ api_job_get(struct req *r, struct reply *out)
 		json_object_set(job, "checks", checks);
 		json_object_set_new(job, "generations", rows);
 		json_object_set(job, "events", events);
+		json_object_set_new(job, "known_issues", known_for(known,
+		    json_object_get(job, "failing")));
 		reply_json(out, 200, json_incref(job));
 	}
 	json_decref(job);
 	json_decref(checks);
 	json_decref(gens);
 	json_decref(events);
+	json_decref(known);
 }
 
 /* Port segment: 0, 1 or (reading only) "records"; -1 after a 404. */

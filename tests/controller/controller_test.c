@@ -216,7 +216,7 @@ setup(void)
 	{
 		char db[300];
 		const char *argv[] = { "bin/wakefarm-controller", "migrate",
-			"--db", db, NULL };
+			"--db", db, "--schema-dir", "db", NULL };
 
 		snprintf(db, sizeof(db), "%s/w.db", tmp);
 		if (ctl_run(argv, NULL, 0) != 0)
@@ -256,16 +256,17 @@ main(int argc, char **argv)
 		ctl_stop(&S, SIGTERM);
 		return 1;
 	}
+	/* Before the closing line: tests/run reads the last line. */
+	printf("controller_test: controller and files in %s (kept if a test"
+	    " fails)\n", tmp);
 	rc = test_main(argc, argv);
 	ctl_stop(&S, SIGTERM);
-	if (rc == 0) {
+	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL) {
 		char cmd[300];
 
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 		if (system(cmd) != 0)
 			printf("controller_test: could not remove %s\n", tmp);
-	} else {
-		fprintf(stderr, "controller_test: kept %s\n", tmp);
 	}
 	return rc;
 }

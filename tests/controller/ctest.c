@@ -16,7 +16,15 @@
 
 #include "ctest.h"
 
-#define CTL_BIN	"bin/wakefarm-controller"
+/* $WF_CONTROLLER runs another build (e.g. a sanitizer build) instead. */
+static const char *
+ctl_bin(void)
+{
+	const char *b = getenv("WF_CONTROLLER");
+
+	return b != NULL && b[0] != '\0' ? b : "bin/wakefarm-controller";
+}
+#define CTL_BIN	ctl_bin()
 
 long long
 ctest_now_ms(void)
@@ -61,8 +69,9 @@ char *
 ctl_token(const char *dir, const char *role, const char *name)
 {
 	char db[300], out[256];
-	const char *argv[] = { CTL_BIN, "token", "create", "--db", db,
-		"--role", role, "--name", name, NULL };
+	const char *argv[] = { "wakefarm-controller", "token", "create",
+		"--db", db, "--role", role, "--name", name, "--schema-dir", "db",
+		NULL };
 
 	snprintf(db, sizeof(db), "%s/w.db", dir);
 	if (ctl_run(argv, out, sizeof(out)) != 0)
@@ -85,7 +94,7 @@ ctl_start(struct ctl *c, const char *dir, const char *const extra[])
 	snprintf(port, sizeof(port), "%s/port", dir);
 	snprintf(log, sizeof(log), "%s/controller.log", dir);
 	unlink(port);
-	argv[i++] = CTL_BIN;
+	argv[i++] = "wakefarm-controller";
 	argv[i++] = "serve";
 	argv[i++] = "--listen";
 	argv[i++] = "127.0.0.1:0";
@@ -93,6 +102,8 @@ ctl_start(struct ctl *c, const char *dir, const char *const extra[])
 	argv[i++] = db;
 	argv[i++] = "--port-file";
 	argv[i++] = port;
+	argv[i++] = "--schema-dir";
+	argv[i++] = "db";
 	for (j = 0; extra != NULL && extra[j] != NULL && i < 38; j++)
 		argv[i++] = extra[j];
 	argv[i] = NULL;
