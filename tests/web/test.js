@@ -248,7 +248,15 @@ test('run: job filters (verdict, expectation) on a run', async () => {
 	const hangs = r.jobs.filter((j) => j.verdict === 'hang').length;
 	await page.waitForFunction((n) => document.querySelectorAll('table.jobs-table tbody tr').length === n, hangs);
 	await page.selectOption('select[name="verdict"]', '');
+	await page.focus('select[name="expected"]');
 	await page.selectOption('select[name="expected"]', '0');
+	await page.waitForFunction((n) => document.querySelectorAll('table.jobs-table tbody tr').length === n, r.run.jobs_unexpected);
+	eq(await page.evaluate(() => document.activeElement.name), 'expected', 'focus stays on the filter');
+	// The filters are in the hash: the link opens the same view.
+	const link = page.url();
+	assert(/expected=0/.test(link), `filters in the hash: ${link}`);
+	await page.goto('about:blank');
+	await page.goto(link);
 	await page.waitForFunction((n) => document.querySelectorAll('table.jobs-table tbody tr').length === n, r.run.jobs_unexpected);
 	await shot('run');
 });
@@ -338,12 +346,15 @@ test(`render: matrix page with a large history (${BULK} more jobs seeded through
 			break;
 	}
 	const times = [];
-	for (let i = 0; i < 5; i++) {
+	// Load 0 warms the browser's cache (as for anyone who opened it before).
+	for (let i = -1; i < 5; i++) {
 		const p = await newPage();
 		const pg = page;
 		page = p;
 		await go('/', '.matrix-box[data-render-ms]');
-		times.push(await page.evaluate(() => performance.getEntriesByName('wf-matrix-rendered')[0].startTime));
+		const t = await page.evaluate(() => performance.getEntriesByName('wf-matrix-rendered')[0].startTime);
+		if (i >= 0)
+			times.push(t);
 		if (i === 4)
 			await shot('matrix-large-history');
 		page = pg;

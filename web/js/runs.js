@@ -141,12 +141,17 @@ export async function pageRun(view, route, ctx) {
 			filters.verdict = fd.get('verdict');
 			filters.scenario = fd.get('scenario');
 			filters.expected = fd.get('expected');
+			// Linkable: the filters live in the hash (onQuery redraws).
+			history.replaceState(null, '', hashWith(`/runs/${id}`, filters));
 			drawJobs(jobs);
-			form.querySelector(`[name="${document.activeElement?.name || 'verdict'}"]`)?.focus();
 		};
+		// A redraw keeps the focus on the filter the user is on.
+		const focusName = jobsBox.contains(document.activeElement) ? document.activeElement.name : null;
 		fill(jobsBox, form, h('p.small', `${shown.length} of ${jobs.length} jobs`),
 			table('jobs-table', ['job', 'scenario', 'case', 'verdict', 'expectation', 'failing checks', 'attempt', 'reason'],
 				shown.map((j) => jobRow(j, known))));
+		if (focusName)
+			form.querySelector(`[name="${focusName}"]`)?.focus();
 	};
 
 	const drawHead = (run) => {
