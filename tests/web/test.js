@@ -206,6 +206,8 @@ test('job: a hang shows the host-side mailbox decoded and as hex', async () => {
 		return [(v & 0xffn), ((v >> 8n) & 0xffn)].map((b) => b.toString(16).padStart(2, '0')).join('');
 	})(), 'hex vector bytes (little-endian)');
 	assert(await page.locator('table.timeline tr.ev-host-mailbox').count() === 1, 'in the timeline');
+	eq(await page.locator('svg.lanes rect.tick').count(), j.events.length, 'a tick per record on the swimlanes');
+	assert(await page.locator('svg.lanes rect.tick.bad').count() >= 1, 'the host-mailbox tick stands out');
 	assert(await page.locator('table.gens tbody tr').count() >= 2, 'generations');
 	await shot('job-hang');
 });

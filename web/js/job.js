@@ -4,6 +4,7 @@
 // decoded and as hex, and the line that reproduces it locally.
 
 import { api, knownMatcher } from './api.js';
+import { laneChart } from './charts.js';
 import { h, clear, fill, badge, jobClass, expectMark, fmtTime, fmtDuration, fmtUs, json, errorBox, table, hashWith } from './util.js';
 
 const LOG_LIMIT = 1024 * 1024;
@@ -125,7 +126,7 @@ function timeline(events) {
 			draw();
 		} }), ` ${s} (${recs.filter((r) => r.src === s).length})`)));
 	draw();
-	return h('div', toggles, box);
+	return h('div', laneChart(recs), toggles, box);
 }
 
 // A serial log with line numbers, line links and search.
