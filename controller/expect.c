@@ -81,12 +81,12 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 	const json_t *when, *fc, *v;
 	size_t i, j;
 
+	*badkey = NULL;
 	if (!json_is_object(rule)) {
 		wf_set_cause(cause, "expected an object, not %s",
 		    wf_json_type_name(rule));
 		return -1;
 	}
-	*badkey = NULL;
 	if (wf_json_check_keys(rule, keys, cause) == -1)
 		return -1;
 	*badkey = "verdict";

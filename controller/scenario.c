@@ -452,7 +452,7 @@ static int
 validate_expect(const struct src *s, const json_t *e, struct scenario *sc,
     char **cause)
 {
-	const char *badkey;
+	const char *badkey = NULL;
 	const json_t *rule;
 	char *why = NULL;
 	size_t i;

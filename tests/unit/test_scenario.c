@@ -144,6 +144,8 @@ TEST(errors_name_file_line_and_key)
 		{ "[1, 2]", "a scenario is a JSON object, not array" },
 		{ "{\"name\": \"x\\u0000y\"}", "t.json:1:" },
 		{ "{\"name\": \"x\", \"nightly\": 1}", "key 'nightly'" },
+		/* found by fuzz_scenario: a rule that is not an object */
+		{ "{\"name\": \"x\",\n \"expect\": [\n 5]}", "t.json:3: key 'expect[0]': expected an object, not integer" },
 	};
 	char *cause = NULL;
 	size_t i;
