@@ -310,6 +310,9 @@ test('hosts: state, slots, heartbeat, recent infra errors', async () => {
 	eq(await page.locator('table.hosts tbody tr').count(), 2, 'two hosts');
 	assert((await page.textContent('tr[data-host="kvm-host-b"]')).includes('maintenance'), 'maintenance shown');
 	assert((await page.textContent('tr[data-host="kvm-host-a"]')).includes('good'), 'good shown');
+	await info.heldAgent.heartbeat();
+	await go('/hosts', 'table.hosts');
+	assert(!(await page.textContent('tr[data-host="kvm-host-a"]')).includes('no heartbeat'), 'a fresh heartbeat is not flagged');
 	await page.waitForSelector('table.infra');
 	assert(await page.locator(`table.infra a[href="#/jobs/${info.special.infra}"]`).count() === 1, 'the infra job listed');
 	await shot('hosts');

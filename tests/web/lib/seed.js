@@ -70,6 +70,10 @@ class Agent {
 		return this.call('POST', '/api/v1/agents/lease');
 	}
 
+	heartbeat(jobs) {
+		return this.call('POST', '/api/v1/agents/heartbeat', jobs ? { jobs } : undefined);
+	}
+
 	// Posts records in numbered batches (from 0), and the logs.
 	// from: the first batch number (a resumed job continues its numbering).
 	async report(job, records, fx, { logs = true, batches, from = 0 } = {}) {
@@ -104,6 +108,7 @@ class Agent {
 			return { job: lease.job, held: true, records, fx, outcome: outcomeOf(records) };
 		}
 		await this.report(lease.job, records, fx, opts);
+		await this.heartbeat([lease.job]);
 		return this.finish(lease.job, outcomeOf(records));
 	}
 }
