@@ -280,6 +280,9 @@ export async function pageMatrix(view, route, ctx) {
 	}
 	const run = runs[0];
 	view.querySelector('h1').append(' ', h('a.sub', { href: `#/runs/${run.id}` }, `run #${run.id}`));
+	view.append(h('nav.recent', { 'aria-label': 'recent nightlies' }, 'Recent nightlies: ', runs.map((r, i) => [i ? ' · ' : '',
+		h('a', { href: `#/runs/${r.id}` }, `#${r.id}`), ` ${r.jobs_done ? pct(r.jobs_as_expected, r.jobs_done) : r.state}`]),
+	' · ', h('a', { href: '#/runs?kind=nightly' }, 'all'), ' · ', h('a', { href: '#/trends' }, 'trends')));
 	const draw = async () => (await renderRunMatrix(box, run, runs.slice(1), ctx)).summary;
 	try {
 		const summary = await draw();
