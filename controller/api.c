@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api_static.h"
@@ -416,6 +417,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	if (r->polled)
+		__atomic_sub_fetch(&r->api->polls, 1, __ATOMIC_RELAXED);
 	wf_buf_free(&r->body);
 	free(r);
 	*con_cls = NULL;
@@ -530,6 +533,12 @@ api_start(struct api *api, char **cause)
 void
 api_stop(struct api *api)
 {
+	int64_t deadline = wf_now_ms() + 3000;
+
+	/* Bounded: let the answered long-polls reach their agents. */
+	while (__atomic_load_n(&api->polls, __ATOMIC_RELAXED) > 0 &&
+	    wf_now_ms() < deadline)
+		usleep(10000);
 	if (api->mhd != NULL)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;

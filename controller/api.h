@@ -44,6 +44,7 @@ struct api {
 	struct MHD_Daemon	*mhd;
 	uint64_t		 requests;	/* counters for /metrics */
 	uint64_t		 errors;
+	int			 polls;		/* long-polls not yet completed */
 };
 
 struct waiter;
@@ -62,6 +63,7 @@ struct req {
 	enum role		 role;
 	int64_t			 token_id;
 	struct waiter		*waiter;	/* a suspended lease long-poll */
+	int			 polled;	/* counted in api->polls */
 };
 
 /* What a handler answers: JSON, or raw bytes with a content type. */
@@ -126,7 +128,7 @@ int64_t req_host(struct req *r, struct reply *out);
 
 /* Starts serving; 0 or -1 with a cause. */
 int api_start(struct api *api, char **cause);
-/* Resumes suspended long-polls, then stops. */
+/* Stops, once answered long-polls are sent (at most 3 s); after queue_stop. */
 void api_stop(struct api *api);
 
 #endif

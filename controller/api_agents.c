@@ -189,7 +189,8 @@ api_agent_lease(struct req *r, struct reply *out)
 	} else if (wait_s == 0) {
 		reply_raw(out, 204, NULL, NULL, 0);
 	} else if (queue_wait(r->api, r, host, wait_s * 1000) == -1) {
-		reply_error(out, 500, "out of memory");
+		reply_error(out, 503, "the controller is stopping (or out of"
+		    " memory)");
 	} else {
 		out->suspended = 1;
 	}

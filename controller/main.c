@@ -200,6 +200,7 @@ cmd_serve(int argc, char **argv)
 		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
 	};
 	struct api api = { .cfg = &cfg };
+	MHD_socket listen_fd;
 	char *cause = NULL;
 	const char *arg;
 	struct wf_flags f;
@@ -269,8 +270,12 @@ cmd_serve(int argc, char **argv)
 		fatalx("%s", wf_cause_str(cause));
 	sigwait(&sigs, &sig);
 	log_info("signal %d: stopping", sig);
+	/* No new connections; waiting long-polls are answered, then stop. */
+	listen_fd = MHD_quiesce_daemon(api.mhd);
 	queue_stop(api.queue);
 	api_stop(&api);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	db_close(api.db);
 	return 0;
 }

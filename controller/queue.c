@@ -173,13 +173,16 @@ queue_wait(struct api *api, struct req *r, int64_t host_id, int64_t wait_ms)
 	struct queue *q = api->queue;
 	struct waiter *w;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	/* Stopping: the dispatcher would never resume this connection. */
+	if (q == NULL || q->stopping || (w = calloc(1, sizeof(*w))) == NULL)
 		return -1;
 	w->req = r;
 	w->conn = r->conn;
 	w->host_id = host_id;
 	w->deadline = wf_now_ms() + wait_ms;
 	r->waiter = w;
+	r->polled = 1;
+	__atomic_add_fetch(&api->polls, 1, __ATOMIC_RELAXED);
 	w->next = q->waiters;
 	q->waiters = w;
 	q->nwaiters++;

@@ -34,7 +34,7 @@ json_t *queue_try_lease(struct api *api, int64_t host_id);
 /*
  * Suspends r's connection until a job is leased to host_id or wait_ms
  * pass; the dispatcher then resumes it with r->waiter done. Caller holds
- * db->lock. 0, or -1 when out of memory.
+ * db->lock. 0, or -1 when stopping or out of memory.
  */
 int queue_wait(struct api *api, struct req *r, int64_t host_id,
 	    int64_t wait_ms);
