@@ -28,6 +28,11 @@ void idle_timer_start(void)
 	lapic_write(LAPIC_TIMER_INIT, IDLE_PERIOD_US * 1000 / 16);
 }
 
+void idle_timer_period(u32 us)
+{
+	lapic_write(LAPIC_TIMER_INIT, us * 1000 / 16);	/* restarts the count */
+}
+
 void idle_timer_stop(void)
 {
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);

@@ -17,6 +17,9 @@
 extern char idle_tick_stub[];	/* IDT handler for IDLE_VECTOR: EOI, return */
 
 void idle_timer_start(void);
+/* Changes the period of a running idle timer (the firmware slows it down
+ * for CPUs that stay parked long: see guest/firmware/park.c). */
+void idle_timer_period(u32 us);
 /* Must run before the CPU leaves for code that does not expect the tick. */
 void idle_timer_stop(void);
 
