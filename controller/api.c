@@ -386,6 +386,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			json_decref(lease);
 			reply_raw(&out, 204, NULL, NULL, 0);
 		} else if (lease != NULL) {
+			r->lease_job = json_integer_value(json_object_get(lease,
+			    "job"));
 			reply_json(&out, 200, lease);
 		} else {
 			reply_db_error(&out);
@@ -417,6 +419,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	if (r->lease_job > 0 && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		queue_release(r->api, r->lease_job, r->lease_host);
 	if (r->polled)
 		__atomic_sub_fetch(&r->api->polls, 1, __ATOMIC_RELAXED);
 	wf_buf_free(&r->body);

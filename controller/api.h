@@ -64,6 +64,8 @@ struct req {
 	int64_t			 token_id;
 	struct waiter		*waiter;	/* a suspended lease long-poll */
 	int			 polled;	/* counted in api->polls */
+	int64_t			 lease_job;	/* a job this reply hands out */
+	int64_t			 lease_host;
 };
 
 /* What a handler answers: JSON, or raw bytes with a content type. */

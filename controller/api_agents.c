@@ -185,6 +185,8 @@ api_agent_lease(struct req *r, struct reply *out)
 	if ((lease = queue_try_lease(r->api, host)) == NULL) {
 		reply_db_error(out);
 	} else if (!json_is_null(lease)) {
+		r->lease_job = json_integer_value(json_object_get(lease, "job"));
+		r->lease_host = host;
 		reply_json(out, 200, lease);
 	} else if (wait_s == 0) {
 		reply_raw(out, 204, NULL, NULL, 0);
@@ -293,7 +295,7 @@ api_job_finish(struct req *r, struct reply *out)
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
 	const char *outcome = NULL, *detail = "";
-	json_t *body, *result;
+	json_t *body, *result = NULL;
 	char *cause = NULL;
 	int i;
 
@@ -322,6 +324,7 @@ api_job_finish(struct req *r, struct reply *out)
 	    detail)) == NULL || db_commit(db) == -1) {
 		db_rollback(db);
 		db_unlock(db);
+		json_decref(result);
 		reply_db_error(out);
 		goto out;
 	}

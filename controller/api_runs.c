@@ -59,7 +59,7 @@ static int
 pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
     char **cause)
 {
-	const json_t *v;
+	const json_t *v, *name;
 	const char *m = NULL;
 	size_t i, given = 0;
 
@@ -80,8 +80,8 @@ pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
 			    " non-empty array of names");
 			return -1;
 		}
-		json_array_foreach(v, i, body) {
-			if (pick_named(p, all, nall, body, "scenarios", cause)
+		json_array_foreach(v, i, name) {
+			if (pick_named(p, all, nall, name, "scenarios", cause)
 			    == -1)
 				return -1;
 		}

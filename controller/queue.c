@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
@@ -143,6 +144,23 @@ queue_retry(struct api *api, int64_t job_id, const char *reason)
 	return queue_run_refresh(db, run);
 }
 
+void
+queue_release(struct api *api, int64_t job, int64_t host)
+{
+	int changes = 0;
+
+	db_lock(api->db);
+	if (db_exec(api->db, &changes, "UPDATE jobs SET state = 'queued',"
+	    " lease_host = NULL, lease_expires = NULL, leased_at = NULL WHERE"
+	    " id = ? AND lease_host = ? AND state = 'leased' AND next_batch ="
+	    " 0", "ii", job, host) == 0 && changes > 0) {
+		log_info("job %lld: the lease reply did not reach host %lld;"
+		    " queued again", (long long)job, (long long)host);
+		queue_kick(api);
+	}
+	db_unlock(api->db);
+}
+
 int
 queue_reap(struct api *api)
 {
@@ -181,6 +199,7 @@ queue_wait(struct api *api, struct req *r, int64_t host_id, int64_t wait_ms)
 	w->host_id = host_id;
 	w->deadline = wf_now_ms() + wait_ms;
 	r->waiter = w;
+	r->lease_host = host_id;
 	r->polled = 1;
 	__atomic_add_fetch(&api->polls, 1, __ATOMIC_RELAXED);
 	w->next = q->waiters;
@@ -211,6 +230,24 @@ queue_waiters(struct api *api)
 	return api->queue != NULL ? api->queue->nwaiters : 0;
 }
 
+/*
+ * 1 when the agent behind a suspended long-poll has closed its end (it
+ * timed out or died): such a poll must not be handed a job. MHD does not
+ * read a suspended connection, so a peek cannot race with it.
+ */
+static int
+waiter_gone(const struct waiter *w)
+{
+	const union MHD_ConnectionInfo *ci;
+	char c;
+
+	ci = MHD_get_connection_info(w->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return 0;
+	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* Finishes the waiters that have a job or whose time is up. */
 static int64_t
 serve_waiters(struct queue *q, int64_t now)
@@ -219,8 +256,10 @@ serve_waiters(struct queue *q, int64_t now)
 	int64_t next = now + QUEUE_REAP_MS;
 
 	while ((w = *pw) != NULL) {
-		w->lease = q->stopping ? json_null() :
+		w->lease = q->stopping || waiter_gone(w) ? json_null() :
 		    queue_try_lease(q->api, w->host_id);
+		if (json_is_null(w->lease) && !q->stopping && waiter_gone(w))
+			w->deadline = now;	/* answer it: MHD cleans up */
 		if (json_is_null(w->lease) && now < w->deadline &&
 		    !q->stopping) {
 			json_decref(w->lease);

@@ -49,6 +49,13 @@ json_t *queue_waiter_take(struct req *r);
  */
 int queue_retry(struct api *api, int64_t job_id, const char *reason);
 
+/*
+ * A lease whose reply never reached its agent (the connection failed):
+ * the job is queued again with the same attempt, if nothing came of it.
+ * Takes db->lock.
+ */
+void queue_release(struct api *api, int64_t job, int64_t host);
+
 /* Recomputes a run's counts and state. Caller holds db->lock. */
 int queue_run_refresh(struct db *db, int64_t run_id);
 

@@ -19,6 +19,8 @@
 
 #include <sqlite3.h>
 
+#include <curl/curl.h>
+
 #include "ctest.h"
 #include "../unit/test.h"
 
