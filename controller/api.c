@@ -292,8 +292,12 @@ dispatch(struct req *r, struct reply *out)
 		reply_error(out, 405, "%s is not allowed here", r->method);
 		return;
 	}
-	if (authorize(r, ACCESS_READ, out) == 0)
-		api_static_serve(r->api->cfg->web_dir, r, out);
+	/*
+	 * The dashboard's files are open even with --read-token-required: a
+	 * browser cannot send a bearer token on a page load; the API stays
+	 * protected and the page sends its token there.
+	 */
+	api_static_serve(r->api->cfg->web_dir, r, out);
 }
 
 /* --- libmicrohttpd callbacks --- */

@@ -14,11 +14,18 @@
 #define LOG_READ_DEFAULT	(64 * 1024)
 #define LOG_READ_MAX		(4 * 1024 * 1024)
 
+/* Filters: run, state, verdict, scenario, host (name); with a total. */
+#define JOBS_WHERE " WHERE (?1 = 0 OR j.run_id = ?1) AND (?2 IS NULL OR" \
+	" j.state = ?2) AND (?3 IS NULL OR j.verdict = ?3) AND (?4 IS NULL OR" \
+	" j.scenario = ?4) AND (?5 IS NULL OR h.name = ?5)"
+
 void
 api_jobs_list(struct req *r, struct reply *out)
 {
-	const char *state = req_arg(r, "state");
-	int64_t run, limit, offset;
+	const char *state = req_arg(r, "state"), *verdict = req_arg(r,
+	    "verdict"), *scenario = req_arg(r, "scenario"), *host = req_arg(r,
+	    "host");
+	int64_t run, limit, offset, total = 0;
 	json_t *rows;
 
 	if (req_arg_int(r, "run", 1, INT64_MAX, 0, &run, out) == -1 ||
@@ -26,16 +33,26 @@ api_jobs_list(struct req *r, struct reply *out)
 	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
 		return;
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT id, run_id AS run, scenario,"
-	    " case_index, matrix AS \"matrix:json\", state, attempt, verdict,"
-	    " expected_verdict, as_expected, reason FROM jobs WHERE (?1 = 0"
-	    " OR run_id = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id"
-	    " LIMIT ?3 OFFSET ?4", "itii", run, state, limit, offset);
+	rows = db_rows(r->api->db, "SELECT j.id, j.run_id AS run, j.scenario,"
+	    " j.case_index, j.matrix AS \"matrix:json\", j.state, j.attempt,"
+	    " j.verdict, j.expected_verdict, j.as_expected, j.reason, h.name AS"
+	    " host, j.finished_at FROM jobs j LEFT JOIN hosts h ON h.id ="
+	    " coalesce(j.lease_host, j.last_host)" JOBS_WHERE " ORDER BY j.id"
+	    " LIMIT ?6 OFFSET ?7", "ittttii", run, state, verdict, scenario,
+	    host, limit, offset);
+	if (rows != NULL && db_int(r->api->db, &total, "SELECT count(*) FROM"
+	    " jobs j LEFT JOIN hosts h ON h.id = coalesce(j.lease_host,"
+	    " j.last_host)" JOBS_WHERE, "itttt", run, state, verdict, scenario,
+	    host) == -1) {
+		json_decref(rows);
+		rows = NULL;
+	}
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);
 	else
-		reply_json(out, 200, json_pack("{s:o}", "jobs", rows));
+		reply_json(out, 200, json_pack("{s:o, s:I}", "jobs", rows,
+		    "total", (json_int_t)total));
 }
 
 /*

@@ -293,35 +293,62 @@ api_scenarios_list(struct req *r, struct reply *out)
 #define RUN_COLUMNS "id, kind, state, priority, created_at, finished_at," \
 	" jobs_total, jobs_done, jobs_as_expected, jobs_unexpected"
 
+/*
+ * Filters: kind, state, verdict (some job has it), scenario (some job runs
+ * it), since/until (created_at, ms, [since, until)). Each applied filter is
+ * echoed in "filters".
+ */
+#define RUNS_WHERE " WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR" \
+	" state = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE" \
+	" j.run_id = runs.id AND j.verdict = ?3)) AND (?4 IS NULL OR EXISTS" \
+	" (SELECT 1 FROM jobs j WHERE j.run_id = runs.id AND j.scenario = ?4))" \
+	" AND created_at >= ?5 AND created_at < ?6"
+
 void
 api_runs_list(struct req *r, struct reply *out)
 {
-	const char *kind = req_arg(r, "kind"), *state = req_arg(r, "state");
-	int64_t limit, offset, total = 0;
-	json_t *rows;
+	static const char *const names[] = { "kind", "state", "verdict",
+		"scenario", NULL };
+	const char *f[4];
+	int64_t limit, offset, since, until, total = 0;
+	json_t *rows, *filters = json_object();
+	int i;
 
+	for (i = 0; names[i] != NULL; i++) {
+		if ((f[i] = req_arg(r, names[i])) != NULL)
+			json_object_set_new(filters, names[i], json_string(f[i]));
+	}
 	if (req_arg_int(r, "limit", 1, 500, 50, &limit, out) == -1 ||
-	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
+	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1 ||
+	    req_arg_int(r, "since", 0, INT64_MAX, 0, &since, out) == -1 ||
+	    req_arg_int(r, "until", 0, INT64_MAX, INT64_MAX, &until, out) ==
+	    -1) {
+		json_decref(filters);
 		return;
+	}
+	if (req_arg(r, "since") != NULL)
+		json_object_set_new(filters, "since", json_integer(since));
+	if (req_arg(r, "until") != NULL)
+		json_object_set_new(filters, "until", json_integer(until));
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT " RUN_COLUMNS " FROM runs WHERE"
-	    " (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) ORDER"
-	    " BY id DESC LIMIT ?3 OFFSET ?4", "ttii", kind, state, limit,
-	    offset);
+	rows = db_rows(r->api->db, "SELECT " RUN_COLUMNS " FROM runs"
+	    RUNS_WHERE " ORDER BY id DESC LIMIT ?7 OFFSET ?8", "ttttiiii", f[0],
+	    f[1], f[2], f[3], since, until, limit, offset);
 	if (rows != NULL && db_int(r->api->db, &total, "SELECT count(*) FROM"
-	    " runs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state ="
-	    " ?2)", "tt", kind, state) == -1) {
+	    " runs" RUNS_WHERE, "ttttii", f[0], f[1], f[2], f[3], since,
+	    until) == -1) {
 		json_decref(rows);
 		rows = NULL;
 	}
 	db_unlock(r->api->db);
 	if (rows == NULL) {
+		json_decref(filters);
 		reply_db_error(out);
 		return;
 	}
-	reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I}", "runs", rows,
-	    "total", (json_int_t)total, "limit", (json_int_t)limit, "offset",
-	    (json_int_t)offset));
+	reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I, s:o}", "runs",
+	    rows, "total", (json_int_t)total, "limit", (json_int_t)limit,
+	    "offset", (json_int_t)offset, "filters", filters));
 }
 
 /* The run row (json_null() when absent, NULL on error). Caller locks. */
@@ -373,8 +400,9 @@ api_run_matrix(struct req *r, struct reply *out)
 		return;
 	db_lock(r->api->db);
 	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
-		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY " FROM jobs"
-		    " WHERE run_id = ? ORDER BY scenario, case_index", "i", id);
+		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY ", params AS"
+		    " \"params:json\" FROM jobs WHERE run_id = ? ORDER BY"
+		    " scenario, case_index", "i", id);
 	db_unlock(r->api->db);
 	if (run == NULL || (!json_is_null(run) && jobs == NULL)) {
 		reply_db_error(out);
