@@ -515,12 +515,12 @@ api_start(struct api *api, char **cause)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	api->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, api,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg->threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 	    MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		wf_set_cause(cause, "cannot listen on %s", api->cfg->listen);
