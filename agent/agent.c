@@ -147,6 +147,9 @@ int agent_run(struct agent_config *cfg)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* libvirt writes to its socket: a libvirtd that died must give an
+	 * error on that job (infra), not kill the agent */
+	signal(SIGPIPE, SIG_IGN);
 	srand(getpid() ^ (unsigned)wf_now_us());
 	/* QEMU (user libvirt-qemu) reads each run's config from under here */
 	if (mkdir_p(cfg->work_dir) < 0 || chmod(cfg->work_dir, 0755) < 0) {

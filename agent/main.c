@@ -23,6 +23,8 @@ enum {
 	OPT_SPOOL,
 	OPT_WORK,
 	OPT_LOG_LEVEL,
+	OPT_FIRMWARE,
+	OPT_TKERNEL,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -44,6 +46,10 @@ static const struct wf_flag agent_flags[] = {
 	    " (default: var/spool)", 0 },
 	{ "work", OPT_WORK, "DIR", "per-job work files (default: var/work)", 0 },
 	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn", 0 },
+	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image"
+	    " (default: build/guest/firmware.elf of this tree)", 0 },
+	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image"
+	    " (default: build/guest/kernel.elf of this tree)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -93,6 +99,12 @@ parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
 	case OPT_WORK:
 		cfg->work_dir = arg;
 		break;
+	case OPT_FIRMWARE:
+		cfg->firmware = arg;
+		break;
+	case OPT_TKERNEL:
+		cfg->test_kernel = arg;
+		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(arg, &level) == -1)
 			wf_flags_usage_error(f, "invalid value '%s' for"
@@ -115,12 +127,15 @@ default_images(struct agent_config *cfg)
 	exe[n] = 0;
 	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", dirname(dirname(exe)));
 	snprintf(tk, sizeof(tk), "%.*s/kernel.elf", (int)(strlen(fw) - 13), fw);
-	cfg->firmware = fw;
-	cfg->test_kernel = tk;
-	if (access(fw, R_OK) || access(tk, R_OK)) {
-		log_warnx("guest images not found (%s): run make first", fw);
-		return -1;
-	}
+	if (!cfg->firmware)
+		cfg->firmware = fw;
+	if (!cfg->test_kernel)
+		cfg->test_kernel = tk;
+	/* Not fatal: every job would then end as infra (a host problem,
+	 * retried elsewhere), which is what the controller must hear. */
+	if (access(cfg->firmware, R_OK) || access(cfg->test_kernel, R_OK))
+		log_warnx("guest images not readable (%s, %s): jobs here will be infra",
+			  cfg->firmware, cfg->test_kernel);
 	return 0;
 }
 

@@ -36,3 +36,10 @@ $(BIN)/unit/test_domxml: $(HOBJ)/tests/unit/test_domxml.o $(HOBJ)/agent/domxml.o
 e2e-tests: $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
 
 TEST_DEPS += $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
+
+# The farm test is a script: controller, two agents, libvirtd and QEMU, with faults.
+$(BIN)/tests/farm: tests/e2e/farm.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/farm $(BIN)/wakefarm-agent $(BIN)/wakefarm-controller $(BIN)/wakefarm

@@ -1,0 +1,189 @@
+#!/bin/bash
+# farm: the whole farm end to end on real libvirtd + QEMU: a controller, two
+# agents on the same libvirtd, a small matrix through them, and the faults a
+# farm must survive.  Prints "ok NAME" / "FAIL NAME: why" and, last,
+# "N passed, N failed".
+#
+#   matrix       both versions, 1 and 4 CPUs, kexec chain, kdump on an AP, a quirk
+#                and the pre-6.11 hang: every job as expected, both agents used,
+#                the hang's host-mailbox shows command 1 for APIC ID 1
+#   kill-agent   kill -9 an agent mid-job: the lease expires, the job is requeued
+#                and completes on the other agent (attempt 2)
+#   controller-down  stop the controller 10 s mid-run: agents spool, nothing lost
+#                or duplicated once it is back
+#   libvirtd-restart  restart libvirtd mid-job: the job ends infra and is retried
+#   bad-kernel   a job whose kernel cannot be read is infra, never fail
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+[ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd)	# run from bin/tests
+bin=$top/bin
+tmp=$(mktemp -d /tmp/wf-farm.XXXXXX)
+chmod 755 "$tmp"
+passed=0 failed=0
+pids=()
+
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-farm'); do
+		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
+	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+db=$tmp/wf.db
+"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
+tok() { "$bin/wakefarm-controller" token create --db "$db" --role "$1" --name "$2" 2>/dev/null; }
+SUB=$(tok submitter farm-sub)
+T1=$(tok agent farm-a1)
+T2=$(tok agent farm-a2)
+
+start_controller() {	# [PORT] [extra args]; sets url, ctl
+	local listen=127.0.0.1:${1:-0}
+	shift
+	rm -f "$tmp/port"
+	"$bin/wakefarm-controller" serve --listen "$listen" --port-file "$tmp/port" --db "$db" \
+		--scenarios "$top/scenarios" --schema-dir "$top/db" "$@" >>"$tmp/controller.log" 2>&1 &
+	ctl=$!
+	pids+=($ctl)
+	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	url=http://$(cat "$tmp/port")
+}
+
+start_agent() {	# NAME TOKEN [ARGS]; sets the variable agent_NAME to its pid
+	local n=$1 t=$2
+	shift 2
+	WAKEFARM_TOKEN=$t "$bin/wakefarm-agent" --server "$url" --name "farm$n" --slots 1 \
+		--work "$tmp/work-$n" --spool "$tmp/spool-$n" "$@" >>"$tmp/agent-$n.log" 2>&1 &
+	pids+=($!)
+	eval "agent_$n=$!"
+}
+
+submit() {	# ARGS... -> run id
+	WAKEFARM_TOKEN=$SUB "$bin/wakefarm" --server "$url" submit "$@" 2>&1 | sed -n 's/^run \([0-9]*\):.*/\1/p' | head -1
+}
+
+wait_run() {	# RUN TIMEOUT_S -> 0 when done
+	for _ in $(seq $(($2 * 5))); do
+		[ "$(curl -fs "$url/api/v1/runs/$1" | jq -r .run.state)" = done ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+jobs_of() { curl -fs "$url/api/v1/jobs?run=$1&limit=1000"; }
+unexpected() { jobs_of "$1" | jq -r '[.jobs[] | select(.as_expected != 1) | "\(.id) \(.scenario) \(.verdict) (\(.reason))"] | join("; ")'; }
+
+wait_state() {	# JOB STATE TIMEOUT_S
+	for _ in $(seq $(($3 * 10))); do
+		[ "$(curl -fs "$url/api/v1/jobs/$1" | jq -r .state)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- matrix -------------------------------------------------------------------
+start_controller 0 --lease-ms 4000
+start_agent 1 "$T1"
+start_agent 2 "$T2"
+run=$(submit kexec-chain --set cpus=1,4)
+run2=$(submit kdump-on-ap quirk-no-test-ack pre611-kexec-hang)
+if [ -z "$run" ] || [ -z "$run2" ]; then
+	fail matrix "submit failed: $(cat "$tmp/controller.log" | tail -2)"
+else
+	if wait_run "$run" 120 && wait_run "$run2" 120; then
+		bad="$(unexpected "$run")$(unexpected "$run2")"
+		[ -z "$bad" ] && ok matrix-verdicts || fail matrix-verdicts "not as expected: $bad"
+		hosts=$( (jobs_of "$run"; jobs_of "$run2") | jq -r '.jobs[].id' | while read -r j; do
+			curl -fs "$url/api/v1/jobs/$j" | jq -r .host; done | sort -u | tr '\n' ' ')
+		[ "$hosts" = "farm1 farm2 " ] && ok matrix-both-agents || fail matrix-both-agents "hosts used: $hosts"
+		hang=$(jobs_of "$run2" | jq -r '.jobs[] | select(.scenario == "pre611-kexec-hang") | .id')
+		mb=$(curl -fs "$url/api/v1/jobs/$hang" | jq -c '[.events[].record | select(.ev == "host-mailbox")][0] | {command, apic_id}')
+		[ "$mb" = '{"command":1,"apic_id":1}' ] && ok hang-mailbox-evidence ||
+			fail hang-mailbox-evidence "host-mailbox of job $hang: $mb"
+	else
+		fail matrix "runs did not finish in 120 s"
+	fi
+fi
+
+# --- kill-agent -----------------------------------------------------------------
+kill -STOP "$agent_2"	# only agent 1 may take the job
+run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*40')
+job=$(jobs_of "$run" | jq -r '.jobs[0].id')
+if wait_state "$job" running 30; then
+	sleep 0.5
+	kill -9 "$agent_1"
+	kill -CONT "$agent_2"
+	if wait_run "$run" 90; then
+		j=$(curl -fs "$url/api/v1/jobs/$job" | jq -c '{attempt, host, as_expected}')
+		[ "$j" = '{"attempt":2,"host":"farm2","as_expected":1}' ] && ok kill-agent-requeued ||
+			fail kill-agent-requeued "job $job ended as $j"
+	else
+		fail kill-agent-requeued "run $run did not finish after the agent was killed"
+	fi
+else
+	kill -CONT "$agent_2"
+	fail kill-agent-requeued "job $job never started"
+fi
+# agent 1 comes back: it must clean up the domain its killed self left
+start_agent 1 "$T1"
+sleep 2
+left=$(virsh -c qemu:///system list --name | grep -c '^wakefarm-farm1-')
+[ "$left" = 0 ] && ok leftover-domain-destroyed || fail leftover-domain-destroyed "$left domain(s) left"
+
+# --- controller-down ------------------------------------------------------------
+port=${url##*:}
+run=$(submit kexec-chain --set cpus=2,4 --set 'steps=kexec*10')
+sleep 2
+kill -TERM "$ctl"
+wait "$ctl" 2>/dev/null
+sleep 10
+start_controller "$port" --lease-ms 60000
+if wait_run "$run" 120; then
+	bad=$(unexpected "$run")
+	dups=$(jobs_of "$run" | jq -r '.jobs[].id' | while read -r j; do
+		curl -fs "$url/api/v1/jobs/$j" | jq -r '[.events[].record | select(.ev == "done")] | length'; done | tr '\n' ' ')
+	[ -z "$bad" ] && [ "$dups" = "1 1 1 1 " ] && ok controller-down-no-loss ||
+		fail controller-down-no-loss "not as expected: '$bad'; done records per job: $dups"
+else
+	fail controller-down-no-loss "run $run did not finish after the controller came back"
+fi
+
+# --- libvirtd-restart -------------------------------------------------------------
+run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*60')
+job=$(jobs_of "$run" | jq -r '.jobs[0].id')
+if wait_state "$job" running 30; then
+	sleep 1
+	kill -TERM "$(pidof libvirtd)" 2>/dev/null
+	sleep 1
+	"$top/lib/sh/deps.sh" >/dev/null 2>&1
+	if wait_run "$run" 120; then
+		j=$(curl -fs "$url/api/v1/jobs/$job" | jq -c '{attempt, as_expected}')
+		infra=$(cat "$tmp"/agent-*.log | grep -c "lost libvirtd\|cannot connect\|did not start")
+		[ "$j" = '{"attempt":2,"as_expected":1}' ] && [ "$infra" -ge 1 ] && ok libvirtd-restart-retried ||
+			fail libvirtd-restart-retried "job $job: $j, infra lines in agent logs: $infra"
+	else
+		fail libvirtd-restart-retried "run $run did not finish"
+	fi
+else
+	fail libvirtd-restart-retried "job $job never started"
+fi
+
+# --- bad-kernel ---------------------------------------------------------------
+# Agent 3's kernel image path is wrong, and it is the only agent left running.
+T3=$(tok agent farm-a3)
+kill -STOP "$agent_1" "$agent_2"
+start_agent 3 "$T3" --test-kernel /nonexistent/kernel.elf
+run=$(submit cold-boot --set cpus=1 --set mailbox_version=1)
+if [ -n "$run" ] && wait_run "$run" 60; then
+	v=$(jobs_of "$run" | jq -r '.jobs[0] | "\(.verdict) after \(.attempt) attempts"')
+	case $v in infra*) ok "bad-kernel-is-infra ($v)";; *) fail bad-kernel-is-infra "verdict $v";; esac
+else
+	fail bad-kernel-is-infra "run '$run' did not finish"
+fi
+kill -CONT "$agent_1" "$agent_2"
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
