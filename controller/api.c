@@ -41,6 +41,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/runs/*", ACCESS_READ, api_run_get },
 	{ "GET", "/api/v1/runs/*/matrix", ACCESS_READ, api_run_matrix },
 	{ "GET", "/api/v1/runs/*/junit.xml", ACCESS_READ, api_run_junit },
+	{ "GET", "/api/v1/runs/*/compare", ACCESS_READ, api_run_compare },
 	{ "POST", "/api/v1/runs/*/cancel", ACCESS_SUBMIT, api_run_cancel },
 	{ "GET", "/api/v1/scenarios", ACCESS_READ, api_scenarios_list },
 	{ "GET", "/api/v1/jobs", ACCESS_READ, api_jobs_list },
