@@ -186,6 +186,7 @@ expect_error(long st, const json_t *j, long want_st, const char *want)
 /* The cases, in two files that share this one test registry (test.h). */
 #include "ctest_api.inc"
 #include "ctest_agents.inc"
+#include "ctest_lifecycle.inc"
 #include "ctest_cli.inc"
 
 /* --- setup --- */
