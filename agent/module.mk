@@ -12,7 +12,9 @@ $(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(HOBJ)/agent/agent.o $(HOBJ)/agent/
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
-$(BIN)/wakefarm: $(HOBJ)/agent/cli/main.o $(AGENT_CORE_OBJS) $(LIBWF)
+# repro judges with the controller's own code: scenario expansion and expectations.
+$(BIN)/wakefarm: $(HOBJ)/agent/cli/main.o $(HOBJ)/agent/cli/repro.o $(HOBJ)/controller/scenario.o \
+		$(HOBJ)/controller/scenario_dir.o $(HOBJ)/controller/expect.o $(AGENT_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 

@@ -9,6 +9,7 @@
 #include "flags.h"
 #include "log.h"
 #include "remote.h"
+#include "repro.h"
 
 enum {
 	OPT_SERVER = WF_FLAG_LONG,
@@ -25,6 +26,7 @@ enum {
 	OPT_ACCEL,
 	OPT_WORK,
 	OPT_KEEP,
+	OPT_QEMU,
 };
 
 #define DEFAULT_SERVER "http://127.0.0.1:8080"
@@ -133,8 +135,9 @@ static const struct wf_flag repro_flags[] = {
 	    " (repeatable)", 0 },
 	{ "libvirt", OPT_LIBVIRT, "URI", "libvirt connection (default:"
 	    " qemu:///system)", 0 },
-	{ "accel", OPT_ACCEL, "tcg|kvm", "QEMU accelerator (default: kvm if"
-	    " /dev/kvm is usable, else tcg)", 0 },
+	{ "qemu", OPT_QEMU, NULL, "bare QEMU (guest/run-qemu's runner)"
+	    " instead of libvirt", 0 },
+	{ "accel", OPT_ACCEL, "tcg|kvm", "QEMU accelerator (default: tcg)", 0 },
 	{ "work", OPT_WORK, "DIR", "work directory (default: a new temporary"
 	    " one)", 0 },
 	{ "keep", OPT_KEEP, NULL, "keep the work directory afterwards", 0 },
@@ -143,7 +146,7 @@ static const struct wf_flag repro_flags[] = {
 };
 
 static const struct wf_cmd repro_cmd = {
-	"wakefarm repro", "JOB|SCENARIO.json",
+	"wakefarm repro", "JOB_ID|SCENARIO|FILE.json",
 	"Run one job (fetched from the controller) or one scenario case here,"
 	" with the agent's code and the controller's verdict logic.",
 	repro_flags, NULL,
@@ -299,19 +302,35 @@ static int
 cmd_repro(int argc, char **argv)
 {
 	static const char *const accels[] = { "tcg", "kvm", NULL };
+	struct repro_opts o = { .libvirt_uri = "qemu:///system", .accel = "tcg" };
 	struct wf_flags f;
 	const char *arg;
-	int id, n;
+	char **args;
+	int id, n, rc;
 
+	o.server = server_url ? server_url : getenv("WAKEFARM_SERVER") ?
+	    getenv("WAKEFARM_SERVER") : DEFAULT_SERVER;
+	o.set = json_object();
 	wf_flags_begin(&f, &repro_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_SET)
+		switch (id) {
+		case OPT_SET:
 			check_set(&f, arg);
-		else if (id == OPT_ACCEL)
-			wf_flags_choice(&f, "--accel", arg, accels);
+			if (remote_add_set(o.set, arg) == -1)
+				return 2;
+			break;
+		case OPT_LIBVIRT: o.libvirt_uri = arg; break;
+		case OPT_QEMU: o.bare_qemu = 1; break;
+		case OPT_ACCEL: o.accel = accels[wf_flags_choice(&f, "--accel", arg, accels)]; break;
+		case OPT_WORK: o.work = arg; break;
+		case OPT_KEEP: o.keep = 1; break;
+		case OPT_JSON: o.json = 1; break;
+		}
 	}
-	wf_flags_args(&f, 1, 1, &n);
-	return wf_flags_not_implemented(&f, "repro");
+	args = wf_flags_args(&f, 1, 1, &n);
+	rc = repro_main(&o, args[0]);
+	json_decref(o.set);
+	return rc;
 }
 
 int

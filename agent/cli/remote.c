@@ -112,8 +112,8 @@ set_value(const char *key, const char *v)
 }
 
 /* "KEY=V1,V2" into set[KEY]: one value, or a list (an axis). */
-static int
-add_set(json_t *set, const char *arg)
+int
+remote_add_set(json_t *set, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	const char *sep = ",";
@@ -160,7 +160,7 @@ submit_body(char **targets, int n, char **sets, int nsets)
 	int i;
 
 	for (i = 0; i < nsets; i++) {
-		if (add_set(set, sets[i]) == -1)
+		if (remote_add_set(set, sets[i]) == -1)
 			goto fail;
 	}
 	if (json_object_size(set) > 0)

@@ -7,6 +7,8 @@
 #ifndef WF_CLI_REMOTE_H
 #define WF_CLI_REMOTE_H
 
+#include <jansson.h>
+
 struct remote {
 	const char	*server;
 	const char	*token;		/* NULL: none */
@@ -26,5 +28,7 @@ int remote_logs(const struct remote *r, const char *job, const char *port,
 	    int follow);
 int remote_cancel(const struct remote *r, const char *run);
 int remote_hosts(const struct remote *r);
+/* --set KEY=V1,V2 into an API "set" object (an axis when several values); 0 or -1. */
+int remote_add_set(json_t *set, const char *arg);
 
 #endif

@@ -1,0 +1,286 @@
+/*
+ * repro.c: `wakefarm repro JOB_ID|SCENARIO [--set K=V]... [--libvirt URI | --qemu]`.
+ *
+ * A job ID brings the exact parameters and expectation of that job from the
+ * controller; a scenario (by name from scenarios/, or a file) is expanded
+ * like the controller does.  Each case runs through the agent's runner (a
+ * transient libvirt domain, or bare QEMU with --qemu) and is judged with
+ * the controller's code: the same records, checks and verdict you would
+ * see on the dashboard, without a controller.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../controller/expect.h"
+#include "http.h"
+#include "invariants.h"
+#include "../libvirt_run.h"
+#include "../qemu.h"
+#include "records.h"
+#include "repro.h"
+#include "runspec_json.h"
+#include "../../controller/scenario.h"
+#include "util.h"
+
+static char top[PATH_MAX];
+
+static void find_top(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	snprintf(top, sizeof(top), ".");
+	if (n > 0) {
+		exe[n] = 0;
+		snprintf(top, sizeof(top), "%s", dirname(dirname(exe)));
+	}
+}
+
+static void remove_flat_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static int all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* The job's one case: {"params", "expected", "label"}. */
+static json_t *job_case(const struct repro_opts *o, const char *id)
+{
+	struct wf_http *h = wf_http_new(o->server, NULL);
+	json_t *job = NULL, *c = NULL;
+	char path[64], *cause = NULL;
+	long status = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
+	if (!h || wf_http_request(h, "GET", path, NULL, &status, &job, &cause) < 0) {
+		fprintf(stderr, "wakefarm repro: job %s from %s: %s\n", id, o->server, wf_cause_str(cause));
+		goto out;
+	}
+	c = json_pack("{s:O, s:{s:O, s:O}, s:s+}", "params", json_object_get(job, "params"),
+		      "expected", "verdict", json_object_get(job, "expected_verdict"),
+		      "failing_checks", json_object_get(job, "expected_failing"),
+		      "label", "job ", id);
+out:
+	free(cause);
+	json_decref(job);
+	wf_http_free(h);
+	return c;
+}
+
+/* Every case of a scenario (name or file) after --set. */
+static json_t *scenario_cases(const struct repro_opts *o, const char *target)
+{
+	struct scenario *sc = NULL, **list = NULL;
+	char dir[PATH_MAX + 16], *cause = NULL;
+	json_t *cases = NULL;
+	size_t n = 0;
+	struct stat st;
+
+	if (stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
+		sc = scenario_load_file(target, &cause);
+	} else {
+		snprintf(dir, sizeof(dir), "%s/scenarios", top);
+		if (scenario_load_dir(dir, &list, &n, &cause) == 0) {
+			sc = scenario_find(list, n, target);
+			if (!sc)
+				wf_set_cause(&cause, "no scenario '%s' in %s (nor a file of that name)", target, dir);
+		}
+	}
+	if (sc && (!o->set || scenario_set(sc, o->set, &cause) == 0))
+		cases = scenario_expand(sc, &cause);
+	if (!cases)
+		fprintf(stderr, "wakefarm repro: %s\n", wf_cause_str(cause));
+	if (list)
+		scenario_list_free(list, n);
+	else
+		scenario_free(sc);
+	free(cause);
+	return cases;
+}
+
+static void print_result(const char *label, const json_t *eval, const char *verdict,
+    int as_exp, const json_t *expected)
+{
+	const json_t *c;
+	size_t i;
+	int nok = 0, nfail = 0;
+
+	json_array_foreach(json_object_get(eval, "checks"), i, c) {
+		if (json_is_true(json_object_get(c, "ok"))) {
+			nok++;
+			continue;
+		}
+		nfail++;
+		char *e = json_dumps(json_object_get(c, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
+		char *ob = json_dumps(json_object_get(c, "observed"), JSON_COMPACT | JSON_ENCODE_ANY);
+
+		printf("  FAIL %s", json_string_value(json_object_get(c, "check")));
+		if (json_object_get(c, "gen"))
+			printf(" (gen %lld)", (long long)json_integer_value(json_object_get(c, "gen")));
+		printf(": expected %s, observed %s\n", e, ob);
+		free(e);
+		free(ob);
+	}
+	printf("%s: %d check(s) ok, %d failed; verdict %s%s%s; expected %s: %s\n", label, nok, nfail,
+	       verdict, *json_string_value(json_object_get(eval, "reason")) ? " — " : "",
+	       json_string_value(json_object_get(eval, "reason")),
+	       json_string_value(json_object_get(expected, "verdict")),
+	       as_exp ? "as expected" : "NOT AS EXPECTED");
+}
+
+static int run_case(const struct repro_opts *o, const json_t *c, const char *workdir)
+{
+	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64], log[PATH_MAX + 64], name[64];
+	const char *label = json_string_value(json_object_get(c, "label"));
+	struct qemu_opts qo = { .firmware = fw, .test_kernel = tk, .accel = o->accel,
+				.records = records, .log = log };
+	struct libvirt_opts lo = { .uri = o->libvirt_uri, .domain = name, .workdir = workdir };
+	const json_t *expected = json_object_get(c, "expected");
+	struct run_result res;
+	struct runspec rs;
+	struct rec_reader st;
+	json_t *recs, *eval, *failing;
+	char *cause = NULL;
+	const char *v;
+	int as_exp, rc;
+
+	if (runspec_from_json(json_object_get(c, "params"), &rs, &cause) < 0) {
+		fprintf(stderr, "wakefarm repro: %s: %s\n", label, wf_cause_str(cause));
+		free(cause);
+		return 2;
+	}
+	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
+	snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
+	snprintf(name, sizeof(name), "wakefarm-repro-%d", (int)getpid());
+	snprintf(records, sizeof(records), "%s/%s.records", workdir, label);
+	snprintf(log, sizeof(log), "%s/%s.com1", workdir, label);
+	for (char *p = records + strlen(workdir) + 1; *p; p++)
+		if (*p == ' ' || *p == '/')
+			*p = '_';
+	for (char *p = log + strlen(workdir) + 1; *p; p++)
+		if (*p == ' ' || *p == '/')
+			*p = '_';
+	printf("== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n", label, rs.cpus,
+	       rs.mailbox_version, rs.policy, rs.steps, rs.quirks[0] ? ", quirks " : "", rs.quirks,
+	       o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
+	fflush(stdout);
+	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) : libvirt_run(&rs, &qo, &lo, &res);
+	if (rc < 0) {
+		fprintf(stderr, "wakefarm repro: %s\n", res.detail);
+		return 2;
+	}
+	recs = records_load_file(records, &st, &cause);
+	if (!recs) {
+		fprintf(stderr, "wakefarm repro: %s\n", wf_cause_str(cause));
+		free(cause);
+		return 2;
+	}
+	if (!o->json) {
+		size_t i;
+		const json_t *r;
+
+		json_array_foreach(recs, i, r) {
+			char *s = json_dumps(r, JSON_COMPACT);
+
+			printf("  %s\n", s);
+			free(s);
+		}
+	}
+	eval = inv_evaluate(&rs, recs);
+	v = json_string_value(json_object_get(eval, "verdict"));
+	failing = expect_failing_set(json_object_get(eval, "checks"));
+	as_exp = strcmp(v, "infra") && expect_as_expected(v, failing, expected);
+	if (o->json) {
+		json_t *out = json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}", "case", label, "verdict", v,
+					"as_expected", as_exp, "expected", expected, "failing_checks", failing,
+					"checks", json_object_get(eval, "checks"), "records", records);
+		char *s = json_dumps(out, JSON_COMPACT);
+
+		printf("%s\n", s);
+		free(s);
+		json_decref(out);
+	} else {
+		print_result(label, eval, v, as_exp, expected);
+		if (o->keep || o->work)
+			printf("   records: %s, guest log: %s\n", records, log);
+	}
+	json_decref(failing);
+	json_decref(eval);
+	json_decref(recs);
+	return as_exp ? 0 : 1;
+}
+
+int repro_main(const struct repro_opts *o, const char *target)
+{
+	char tmpl[] = "/tmp/wakefarm-repro.XXXXXX";
+	const char *workdir = o->work;
+	json_t *cases = NULL, *c;
+	size_t i;
+	int rc = 0;
+
+	find_top();
+	if (all_digits(target)) {
+		json_t *one = job_case(o, target);
+
+		if (one) {
+			cases = json_array();
+			json_array_append_new(cases, one);
+		}
+	} else {
+		cases = scenario_cases(o, target);
+		json_array_foreach(cases, i, c) {
+			char label[200];
+			char *m = json_dumps(json_object_get(c, "matrix"), JSON_COMPACT);
+
+			snprintf(label, sizeof(label), "%s%s%s", target,
+				 m && strcmp(m, "{}") ? " " : "", m && strcmp(m, "{}") ? m : "");
+			json_object_set_new(c, "label", json_string(label));
+			free(m);
+		}
+	}
+	if (!cases)
+		return 2;
+	if (!workdir) {
+		if (!mkdtemp(tmpl)) {
+			perror("wakefarm repro: mkdtemp");
+			json_decref(cases);
+			return 2;
+		}
+		workdir = tmpl;
+	}
+	chmod(workdir, 0755);	/* QEMU under libvirt reads each run's config from here */
+	json_array_foreach(cases, i, c) {
+		int r = run_case(o, c, workdir);
+
+		if (r > rc)
+			rc = r;
+	}
+	if (!o->keep && !o->work)
+		remove_flat_dir(workdir);
+	json_decref(cases);
+	return rc;
+}
