@@ -147,13 +147,15 @@ static bool do_online(int apic_id)
 	return true;
 }
 
+/* Every AP: every online CPU but the boot CPU (logical 0, which Linux does
+ * not offline); /init moves off a CPU that goes away. */
 static bool do_cycle(void)
 {
-	int ids[MAX_CPUS], n = 0, self = sched_getcpu();
+	int ids[MAX_CPUS], n = 0;
 	bool ok = true;
 
-	for (int c = 0; c < MAX_CPUS; c++)
-		if (g.apic_of_cpu[c] >= 0 && c != self)
+	for (int c = 1; c < MAX_CPUS; c++)
+		if (g.apic_of_cpu[c] >= 0)
 			ids[n++] = g.apic_of_cpu[c];
 	for (int i = 0; i < n; i++)
 		ok &= do_offline(ids[i]);

@@ -48,6 +48,8 @@ static void read_cpuinfo(void)
 	static char buf[65536];
 	int n = read_file("/proc/cpuinfo", buf, sizeof(buf) - 1), cpu = -1;
 
+	for (int c = 0; c < MAX_CPUS; c++)
+		g.apic_of_cpu[c] = -1;
 	if (n <= 0)
 		return;
 	buf[n] = 0;
@@ -73,9 +75,12 @@ void report_boot(void)
 	struct rec r;
 
 	uname(&u);
+	read_cpuinfo();
 	rec_begin(&r, "boot");
 	rec_str(&r, "kind", g.kind);
-	rec_int(&r, "cpu", self_apic_id());
+	/* the boot CPU is logical CPU 0: in a kdump kernel, the one that crashed */
+	rec_int(&r, "cpu", g.apic_of_cpu[0] >= 0 ? g.apic_of_cpu[0] : self_apic_id());
+	rec_int(&r, "init_cpu", self_apic_id());
 	rec_str(&r, "os", "linux");
 	rec_str(&r, "release", u.release);
 	rec_str(&r, "version", u.version);
@@ -152,8 +157,6 @@ int report_online(void)
 
 	buf[n > 0 ? n : 0] = 0;
 	count = count_cpu_list(buf);
-	for (int c = 0; c < MAX_CPUS; c++)
-		g.apic_of_cpu[c] = -1;
 	read_cpuinfo();
 	for (int c = 0; c < MAX_CPUS; c++)
 		if (g.apic_of_cpu[c] >= 0)
