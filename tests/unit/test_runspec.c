@@ -83,4 +83,36 @@ TEST(guest_config_line)
 	CHECK_EQ_INT(runspec_generations(""), 1);
 }
 
+TEST(linux_kernel_fields)
+{
+	struct runspec rs;
+	char *cause = NULL, *s;
+
+	runspec_init(&rs);
+	strcpy(rs.initrd, "/tmp/x.cpio");
+	CHECK(runspec_validate(&rs, &cause) == -1);	/* an initrd needs a kernel */
+	CHECK(cause && strstr(cause, "initrd") != NULL);
+	strcpy(rs.kernel, "/boot/vmlinuz");
+	CHECK(runspec_validate(&rs, &cause) == -1);	/* 32 MiB is not enough for Linux */
+	CHECK(cause && strstr(cause, "memory") != NULL);
+	rs.memory_mb = RUNSPEC_LINUX_MB;
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	free(cause);
+
+	rs.kdump_cpus = 1;
+	strcpy(rs.steps, "kexec,crash@1");
+	strcpy(rs.append, "quiet");
+	s = runspec_linux_cmdline(&rs);
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "console=ttyS0 panic=-1 iomem=relaxed crashkernel=" RUNSPEC_CRASHKERNEL
+		     " wakefarm.gen=1 wakefarm.kind=cold wakefarm.kdump_cpus=1 wakefarm.steps=kexec,crash@1 quiet");
+	free(s);
+	rs.steps[0] = rs.append[0] = 0;
+	rs.kdump_cpus = 0;
+	s = runspec_linux_cmdline(&rs);
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "console=ttyS0 panic=-1 iomem=relaxed wakefarm.gen=1 wakefarm.kind=cold");
+	free(s);
+}
+
 int main(int argc, char **argv) { return test_main(argc, argv); }
