@@ -134,9 +134,14 @@ static int linux_files(const struct runspec *rs, const struct qemu_opts *o, cons
 {
 	char *argv[] = { (char *)o->reporter, "--pack", (char *)initrd, (char *)rs->kernel,
 			 rs->initrd[0] ? (char *)rs->initrd : NULL, NULL };
-	char *cmdline = runspec_linux_cmdline(rs);
+	char *cmdline = NULL;
 	int rc = -1;
 
+	if (!o->reporter) {
+		snprintf(detail, dsize, "a Linux kernel needs the reporter /init (qemu_opts.reporter)");
+		return -1;
+	}
+	cmdline = runspec_linux_cmdline(rs);
 	if (!cmdline || write_text_file(cmdline_path, cmdline) < 0) {
 		snprintf(detail, dsize, "cannot write %s: %s", cmdline_path, strerror(errno));
 		goto out;
