@@ -393,6 +393,9 @@ test('runs: server-side pagination over the large history', async () => {
 
 (async () => {
 	let passed = 0, failed = 0;
+	// Pure logic first (node, no browser).
+	const unit = await import('./unit.mjs');
+	tests.unshift(...Object.entries(unit.tests).map(([name, fn]) => ({ name, fn })));
 	fs.mkdirSync(OUT, { recursive: true });
 	const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-chromium-'));
 	try {

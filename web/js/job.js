@@ -106,10 +106,13 @@ function timeline(events) {
 	const box = h('div');
 	const srcs = ['fw', 'os', 'host'];
 	const shown = new Set(srcs);
+	// Records of earlier attempts (retried after an infra error) stay listed.
+	const multi = new Set(recs.map((r) => r.attempt)).size > 1;
 	const draw = () => {
 		const rows = recs.filter((r) => shown.has(r.src));
-		fill(box, table('timeline', ['seq', 't_us', 'src', 'gen', 'event', 'fields'], rows.map((r) =>
+		fill(box, table('timeline', [...(multi ? ['attempt'] : []), 'seq', 't_us', 'src', 'gen', 'event', 'fields'], rows.map((r) =>
 			h('tr', { class: `src-${r.src} ev-${r.ev}` },
+				multi ? h('td.num', String(r.attempt)) : null,
 				h('td.num', String(r.seq)),
 				h('td.num', h('span.tbar', { style: `width:${Math.max(1, 60 * (r.t_us || 0) / maxT)}px`, 'aria-hidden': 'true' }), String(r.t_us)),
 				h('td', h('span', { class: `src src-${r.src}` }, r.src)), h('td', String(r.gen)),
