@@ -69,9 +69,16 @@ function mailboxPanel(rec, job) {
 		job.expected_verdict === 'hang' ? h('p.note', 'This scenario expects this hang.') : null);
 }
 
-function generations(gens) {
+function noRows(j, what) {
+	if (j.state !== 'done')
+		return h('p.note', `No ${what} yet: the job is ${j.state}.`);
+	return h('p.note', j.verdict === 'infra' ? `No ${what}: no guest ran (infrastructure error on every attempt).` :
+		`No ${what}.`);
+}
+
+function generations(gens, j) {
 	if (!gens || !gens.length)
-		return h('p.note', 'No generation rows (the job has no verdict yet).');
+		return noRows(j, 'generation rows');
 	return table('gens', ['gen', 'kind', 'CPU (APIC ID)', 'CPUs online: expected', 'observed', 'MADT version', 'length', 'mailbox', 'reset vector'],
 		gens.map((g) => h('tr', { class: g.cpus_online !== g.expected_online ? 'bad-row' : '' },
 			h('td', String(g.gen)), h('td', g.kind || '—'), h('td', String(g.cpu ?? '—')),
@@ -82,9 +89,9 @@ function generations(gens) {
 			h('td', h('code', g.mailbox ?? '—')), h('td', h('code', g.reset_vector ?? '—')))));
 }
 
-function checks(list) {
+function checks(list, j) {
 	if (!list || !list.length)
-		return h('p.note', 'No checks yet.');
+		return noRows(j, 'checks');
 	const sorted = [...list].sort((a, b) => a.ok - b.ok);
 	const bad = list.filter((c) => !c.ok).length;
 	return h('div', h('p.small', `${list.length} checks, ${bad} failing (failing first)`),
@@ -290,8 +297,8 @@ export async function pageJob(view, route, ctx) {
 			repro(id));
 		fill(rest, 
 			mbox ? mailboxPanel(mbox, j) : (j.verdict === 'hang' ? h('p.note', 'Hang, but no host-side mailbox record was sent.') : null),
-			h('h2', 'Generations'), generations(j.generations),
-			h('h2', 'Checks'), checks(j.checks),
+			h('h2', 'Generations'), generations(j.generations, j),
+			h('h2', 'Checks'), checks(j.checks, j),
 			h('h2', 'Timeline'), timeline(j.events));
 		logs = logView(id, route);
 		rest.append(logs);
