@@ -134,6 +134,10 @@ test('matrix: clicking a failing cell opens the job with expected vs observed', 
 	assert(await page.locator('table.gens tbody tr').count() === j.generations.length, 'one row per generation');
 	eq(await page.textContent('#repro-line'), `wakefarm repro ${info.special.newfail}`, 'repro line');
 	await shot('job-fail');
+	// A known issue is named on its job.
+	await go(`/jobs/${info.special.known}`, 'p.verdict-line');
+	assert((await page.textContent('main')).includes('WF-42'), 'the known issue is shown');
+	assert(await page.locator('p.verdict-line .v-known').count() === 1, 'shown as known');
 });
 
 test('matrix: a cell is reachable and opened with the keyboard', async () => {
@@ -220,7 +224,7 @@ test('job: an expected hang is marked as expected', async () => {
 
 // --- run list ---
 
-test('runs: filters change the list (kind, state) and the hash', async () => {
+test('runs: filters change the list (kind, state, verdict, scenario, dates) and the hash', async () => {
 	const mark = consoleErrors.length;
 	await go('/runs', 'table.runs-table');
 	const all = await page.locator('table.runs-table tbody tr').count();
@@ -235,8 +239,23 @@ test('runs: filters change the list (kind, state) and the hash', async () => {
 	await page.selectOption('select[name="kind"]', '');
 	await page.waitForFunction(() => document.querySelectorAll('table.runs-table tbody tr').length === 1);
 	eq(await attr('table.runs-table tbody tr', 'data-run'), String(info.live), 'the running run');
-	assert(await page.locator('fieldset.unsupported[disabled]').count() === 1, 'unsupported filters disabled');
-	assert(await page.locator('.unavailable').count() === 1, '"not available" note shown');
+	// Server-side filters: verdict (runs with such a job), scenario, dates.
+	const rows = () => page.locator('table.runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.run));
+	await go('/runs', 'table.runs-table');
+	await page.focus('select[name="verdict"]');
+	await page.selectOption('select[name="verdict"]', 'crash');
+	await page.waitForFunction(() => /verdict=crash/.test(location.hash));
+	await page.waitForFunction((id) => document.querySelectorAll('table.runs-table tbody tr').length === 1 &&
+		document.querySelector('table.runs-table tbody tr').dataset.run === String(id), info.nights[2]);
+	eq(await page.evaluate(() => document.activeElement.name), 'verdict', 'focus stays on the filter');
+	await go('/runs?scenario=quirk-slow-ack', 'table.runs-table');
+	eq((await rows()).join(','), [info.live, ...info.nights.slice().reverse()].join(','), 'runs with quirk-slow-ack');
+	const today = new Date().toISOString().slice(0, 10);
+	const yesterday = new Date(Date.now() - 86400000).toISOString().slice(0, 10);
+	await go(`/runs?from=${today}`, 'table.runs-table');
+	eq((await rows()).length, info.nights.length + 2, 'every run is from today');
+	await go(`/runs?to=${yesterday}`, 'p.empty');
+	assert(await page.locator('.unavailable').count() === 0, 'no "not available" note: this controller filters');
 	await go('/runs', 'table.runs-table');
 	await shot('runs');
 	noConsoleErrors(mark);

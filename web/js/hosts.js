@@ -1,5 +1,5 @@
 // hosts.js: the agents' hosts (#/hosts): state, slots in use, last
-// heartbeat, and the recent infrastructure errors found in recent runs.
+// heartbeat, and the latest jobs that ended as infrastructure errors.
 
 import { api } from './api.js';
 import { h, clear, fill, fmtAgo, fmtTime, errorBox, table, unavailable } from './util.js';
@@ -17,15 +17,14 @@ function hostRow(x, now) {
 		h('td', fmtTime(x.registered_at)));
 }
 
-// Infra errors are not listed per host by the API: scan the jobs of the
-// latest runs for infra verdicts and requeues.
+// The latest jobs whose verdict is infra (GET /jobs lists oldest first:
+// ask for the total, then the last page), with their host.
 async function infraErrors(ctx) {
-	const runs = (await api.runs({ limit: 5 }, ctx)).runs;
-	const details = await Promise.all(runs.map((r) => api.run(r.id, ctx).catch(() => null)));
-	const jobs = details.filter(Boolean).flatMap((d) => d.jobs)
-		.filter((j) => j.verdict === 'infra' || /^infra|lease expired/.test(j.reason || ''));
-	const withHost = await Promise.all(jobs.slice(0, 20).map((j) => api.job(j.id, ctx).catch(() => j)));
-	return withHost;
+	const n = (await api.jobs({ verdict: 'infra', limit: 1 }, ctx)).total;
+	if (n === undefined)
+		return null;	// an older controller: no verdict filter
+	const r = await api.jobs({ verdict: 'infra', limit: 20, offset: Math.max(0, n - 20) }, ctx);
+	return r.jobs.reverse();
 }
 
 export async function pageHosts(view, route, ctx) {
@@ -52,12 +51,17 @@ export async function pageHosts(view, route, ctx) {
 	}
 	try {
 		const errs = await infraErrors(ctx);
+		const byHost = new Map();
+		for (const j of errs || [])
+			byHost.set(j.host, (byHost.get(j.host) || 0) + 1);
 		fill(infra, h('h2', 'Recent infrastructure errors'),
-			unavailable('infra errors per host (this list is gathered from the jobs of the last 5 runs)'),
-			errs.length ? table('infra', ['job', 'host', 'attempt', 'reason', 'finished'], errs.map((j) =>
-				h('tr', h('td', h('a', { href: `#/jobs/${j.id}` }, `#${j.id}`)), h('td', j.host || '—'),
-					h('td.num', String(j.attempt)), h('td', j.reason || ''), h('td', fmtTime(j.finished_at))))) :
-				h('p.note', 'No infrastructure error in the last 5 runs.'));
+			errs === null ? unavailable('a verdict filter on GET /api/v1/jobs') :
+				errs.length ? [h('p.small', `The last ${errs.length} jobs that ended as infra errors (after every retry): ` +
+					[...byHost.entries()].map(([host, k]) => `${host || 'no host'} ${k}`).join(', ')),
+				table('infra', ['job', 'host', 'attempt', 'reason', 'finished'], errs.map((j) =>
+					h('tr', h('td', h('a', { href: `#/jobs/${j.id}` }, `#${j.id}`)), h('td', j.host || '—'),
+						h('td.num', String(j.attempt)), h('td', j.reason || ''), h('td', fmtTime(j.finished_at)))))] :
+					h('p.note', 'No job has ended as an infrastructure error.'));
 	} catch (e) {
 		if (e.name !== 'AbortError')
 			infra.append(errorBox(e));

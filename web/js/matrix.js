@@ -24,7 +24,9 @@ export function matrixModel(m, bodies) {
 	for (const g of m.scenarios || []) {
 		const row = { scenario: g.scenario, cells: new Map() };
 		for (const c of g.cases) {
-			const a = caseAxes(c.matrix, bodies.get(g.scenario));
+			// Cases carry their params (newer controllers); else the
+			// scenario file fills in the fixed fields.
+			const a = caseAxes({ ...(c.params || {}), ...c.matrix }, c.params ? null : bodies.get(g.scenario));
 			const k = colKey(a);
 			cols.set(k, a);
 			if (!row.cells.has(k))

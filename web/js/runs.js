@@ -1,7 +1,7 @@
 // runs.js: the run list (#/runs, server-side pagination and filters) and
 // one run (#/runs/ID: its matrix, its jobs, live progress).
 
-import { api, knownMatcher } from './api.js';
+import { api, knownMatcher, scenarioBodies } from './api.js';
 import { renderRunMatrix } from './matrix.js';
 import { h, clear, fill, badge, jobClass, expectMark, fmtTime, fmtAgo, hashWith, errorBox, table, unavailable } from './util.js';
 
@@ -40,19 +40,33 @@ export async function pageRuns(view, route, ctx) {
 	const list = h('div.runs');
 	view.append(live, form, list);
 
+	const names = [...(await scenarioBodies()).keys()].sort();
+	let supported = null;	// does the controller echo filters? (null: not asked yet)
+	const day = (d, plus) => {
+		const t = Date.parse(d + 'T00:00:00Z');
+		return Number.isNaN(t) ? undefined : t + (plus ? 86400000 : 0);
+	};
+
 	const draw = (q) => {
-		fill(form, 
+		const off = supported === false;
+		const focusName = form.contains(document.activeElement) ? document.activeElement.name : null;
+		fill(form,
 			select('kind', 'Kind', [['', 'any'], ['nightly', 'nightly'], ['adhoc', 'ad hoc'], ['bisect', 'bisect']], q.kind),
 			select('state', 'State', [['', 'any'], ['queued', 'queued'], ['running', 'running'], ['done', 'done'], ['cancelled', 'cancelled']], q.state),
-			h('fieldset.unsupported', { disabled: true },
-				h('legend', 'Also (needs the controller)'),
-				select('verdict', 'Verdict', [['', 'any']], '', true),
-				h('label', 'Scenario ', h('input', { name: 'scenario', size: 12, disabled: true })),
-				h('label', 'From ', h('input', { type: 'date', name: 'since', disabled: true }))),
-			unavailable('filtering runs by verdict, scenario or date (GET /api/v1/runs takes kind, state, limit and offset)'));
+			select('verdict', 'Has a job', [['', 'any verdict'], ...['pass', 'fail', 'hang', 'crash', 'infra', 'skip'].map((v) => [v, v])], q.verdict, off),
+			select('scenario', 'Scenario', [['', 'any'], ...names.map((n) => [n, n])], q.scenario, off),
+			h('label', 'From ', h('input', { type: 'date', name: 'from', value: q.from || undefined, disabled: off || undefined })),
+			h('label', 'To ', h('input', { type: 'date', name: 'to', value: q.to || undefined, disabled: off || undefined })),
+			(q.kind || q.state || q.verdict || q.scenario || q.from || q.to) ? h('a', { href: '#/runs' }, 'clear filters') : null,
+			off ? unavailable('filtering runs by verdict, scenario or date (this controller\'s GET /api/v1/runs ignores them)') : null);
+		if (focusName)
+			form.querySelector(`[name="${focusName}"]`)?.focus();
 		form.onchange = () => {
 			const fd = new FormData(form);
-			location.hash = hashWith('/runs', { kind: fd.get('kind'), state: fd.get('state') });
+			const f = {};
+			for (const k of ['kind', 'state', 'verdict', 'scenario', 'from', 'to'])
+				f[k] = fd.get(k) || '';
+			location.hash = hashWith('/runs', f);
 		};
 		form.onsubmit = (e) => e.preventDefault();
 	};
@@ -61,18 +75,24 @@ export async function pageRuns(view, route, ctx) {
 		const offset = Math.max(0, Number(q.offset) || 0);
 		let r;
 		try {
-			r = await api.runs({ kind: q.kind, state: q.state, limit: PAGE, offset }, ctx);
+			r = await api.runs({ kind: q.kind, state: q.state, verdict: q.verdict, scenario: q.scenario,
+				since: q.from ? day(q.from) : undefined, until: q.to ? day(q.to, 1) : undefined, limit: PAGE, offset }, ctx);
 		} catch (e) {
 			if (e.name !== 'AbortError')
 				fill(list, errorBox(e));
 			return;
+		}
+		const echoes = r.filters !== undefined;
+		if (echoes !== supported) {
+			supported = echoes;
+			draw(q);
 		}
 		const first = r.total ? offset + 1 : 0, last = offset + r.runs.length;
 		const nav = h('nav.pager', { 'aria-label': 'pages' },
 			offset > 0 ? h('a', { href: hashWith('/runs', { ...q, offset: Math.max(0, offset - PAGE) }), rel: 'prev' }, '← newer') : h('span.dis', '← newer'),
 			h('span.count', `${first}–${last} of ${r.total}`),
 			last < r.total ? h('a', { href: hashWith('/runs', { ...q, offset: offset + PAGE }), rel: 'next' }, 'older →') : h('span.dis', 'older →'));
-		fill(list, 
+		fill(list,
 			r.runs.length ? table('runs-table', ['run', 'kind', 'state', 'progress', 'as expected', 'not as expected', 'created', 'finished'],
 				r.runs.map(runRow)) : h('p.note.empty', 'No run matches these filters.'),
 			nav);
