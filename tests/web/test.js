@@ -13,7 +13,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 const { ROOT, startController, api } = require('./lib/farm');
 const { seedStory } = require('./lib/story');
-const { Agent, seedBulk } = require('./lib/seed');
+const { Agent, seedBulk, drain } = require('./lib/seed');
 
 const OUT = path.join(ROOT, 'tests/out/web');
 const BULK = Number(process.env.WF_WEB_BULK_JOBS || 3200);
@@ -407,6 +407,20 @@ test('runs: server-side pagination over the large history', async () => {
 	await page.waitForFunction(() => /offset=25/.test(location.hash));
 	await page.waitForFunction((f) => document.querySelector('table.runs-table tbody tr').dataset.run !== f, first);
 	eq(await attr('table.runs-table tbody tr', 'data-run'), String(Number(first) - 25), 'the next 25');
+	noConsoleErrors(0);
+});
+
+test('live: the matrix of a running nightly fills in without a reload', async () => {
+	const run = (await api(ctl.url, 'POST', '/api/v1/runs', { token: ctl.tokens.submitter, body: { matrix: 'nightly' } })).run;
+	await go('/', `table.matrix td.cell[data-verdict="queued"]`);
+	assert((await page.textContent('h1')).includes(`#${run}`), 'the new nightly is shown');
+	await page.evaluate(() => { window.__noReload = 1; });
+	eq(await page.locator('td.cell[data-verdict="queued"]').count(), 32, 'every cell queued');
+	await drain([info.agents[0]]);
+	await page.waitForFunction(() => document.querySelectorAll('td.cell[data-as-expected]').length === 32, null, { timeout: 15000 });
+	eq(await page.locator('td.cell[data-verdict="queued"]').count(), 0, 'no cell queued');
+	eq(await page.evaluate(() => window.__noReload), 1, 'same document');
+	assert((await page.textContent('p.summary')).includes('32/32 done'), 'summary updated');
 	noConsoleErrors(0);
 });
 
