@@ -23,9 +23,44 @@
 
 static volatile sig_atomic_t stopping;
 
+/* A few recent cancellations are enough: a slot checks its own job only. */
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t cancelled[64];
+static unsigned ncancelled;
+
+static int agent_cancelled_locked(int64_t job)
+{
+	for (unsigned i = 0; i < 64 && i < ncancelled; i++)
+		if (cancelled[i] == job)
+			return 1;
+	return 0;
+}
+
+int agent_cancelled(int64_t job)
+{
+	int r;
+
+	pthread_mutex_lock(&cancel_lock);
+	r = agent_cancelled_locked(job);
+	pthread_mutex_unlock(&cancel_lock);
+	return r;
+}
+
+void agent_cancel_add(int64_t job)
+{
+	pthread_mutex_lock(&cancel_lock);
+	if (!agent_cancelled_locked(job))
+		cancelled[ncancelled++ % 64] = job;
+	pthread_mutex_unlock(&cancel_lock);
+}
+
 struct agent {
 	struct agent_config	*cfg;
 	struct outbox		*ob;
+	volatile long		 heartbeat_ms;	/* as the controller asks at registration */
+	pthread_mutex_t		 lock;
+	int64_t			*running;	/* per slot: the job it runs, 0 = none */
+	int			 next_slot;
 };
 
 static int mkdir_p(const char *path)
@@ -73,35 +108,83 @@ static int register_host(struct agent *a)
 				 "libvirt_uri", a->cfg->libvirt_uri);
 	long status = 0;
 	char *cause = NULL;
-	int rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, NULL, &cause);
+	json_t *reply = NULL;
+	int rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, &reply, &cause);
 
 	if (rc < 0)
 		log_warnx("register: %s", wf_cause_str(cause));
+	else {
+		/* renew well inside the lease, whatever the controller's settings */
+		json_int_t hb = json_integer_value(json_object_get(reply, "heartbeat_ms"));
+		json_int_t lease = json_integer_value(json_object_get(reply, "lease_ms"));
+
+		a->heartbeat_ms = HEARTBEAT_S * 1000;
+		if (hb > 0 && hb < a->heartbeat_ms)
+			a->heartbeat_ms = hb;
+		if (lease > 0 && lease / 3 < a->heartbeat_ms)
+			a->heartbeat_ms = lease / 3 > 100 ? lease / 3 : 100;
+	}
+	json_decref(reply);
 	json_decref(body);
 	free(cause);
 	wf_http_free(h);
 	return rc;
 }
 
+/* One heartbeat: renews `job`'s lease (0: every lease of this host) and
+ * learns whether the job was cancelled or is no longer ours. */
+static void beat(struct agent *a, struct wf_http *h, int64_t job)
+{
+	json_t *body = job ? json_pack("{s:[I]}", "jobs", (json_int_t)job) : NULL;
+	json_t *reply = NULL, *v;
+	char *cause = NULL;
+	long status = 0;
+	size_t i;
+
+	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body, &status, &reply, &cause) < 0) {
+		if (status == 409 && job) {
+			/* requeued while we could not renew it: another host
+			 * runs it now, so stop ours */
+			log_warnx("job %lld: %s; stopping it here", (long long)job, wf_cause_str(cause));
+			agent_cancel_add(job);
+		} else {
+			log_warnx("heartbeat: %s", wf_cause_str(cause));
+		}
+	}
+	json_array_foreach(json_object_get(reply, "cancel"), i, v)
+		if (json_is_integer(v) && !agent_cancelled(json_integer_value(v))) {
+			log_info("job %lld cancelled by the controller", (long long)json_integer_value(v));
+			agent_cancel_add(json_integer_value(v));
+		}
+	json_decref(reply);
+	json_decref(body);
+	free(cause);
+}
+
 static void *heartbeat(void *arg)
 {
 	struct agent *a = arg;
 	struct wf_http *h = client(a->cfg, 10000);
+	int64_t *jobs = calloc(a->cfg->slots, sizeof(*jobs));
 
 	while (!stopping) {
-		char *cause = NULL;
-		long status = 0;
-		int spooled = outbox_pending(a->ob);
+		int n = 0, spooled = outbox_pending(a->ob);
 
-		/* no body: renews every lease this host holds */
-		if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", NULL, &status, NULL, &cause) < 0)
-			log_warnx("heartbeat: %s", wf_cause_str(cause));
-		else if (spooled)
+		pthread_mutex_lock(&a->lock);
+		for (int i = 0; i < a->cfg->slots; i++)
+			if (a->running[i])
+				jobs[n++] = a->running[i];
+		pthread_mutex_unlock(&a->lock);
+		if (!n)
+			beat(a, h, 0);
+		for (int i = 0; i < n; i++)
+			beat(a, h, jobs[i]);
+		if (spooled)
 			log_info("heartbeat: %d item(s) still spooled", spooled);
-		free(cause);
-		for (int i = 0; i < HEARTBEAT_S * 10 && !stopping; i++)
+		for (long t = 0; t < a->heartbeat_ms && !stopping; t += 100)
 			sleep_ms(100);
 	}
+	free(jobs);
 	wf_http_free(h);
 	return NULL;
 }
@@ -112,7 +195,11 @@ static void *slot(void *arg)
 	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L);
 	char path[64];
 	long backoff = 0;
+	int me;
 
+	pthread_mutex_lock(&a->lock);
+	me = a->next_slot++;
+	pthread_mutex_unlock(&a->lock);
 	snprintf(path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
 	while (!stopping) {
 		json_t *lease = NULL;
@@ -130,8 +217,15 @@ static void *slot(void *arg)
 			continue;
 		}
 		backoff = 0;
-		if (lease && json_is_integer(json_object_get(lease, "job")))
+		if (lease && json_is_integer(json_object_get(lease, "job"))) {
+			pthread_mutex_lock(&a->lock);
+			a->running[me] = json_integer_value(json_object_get(lease, "job"));
+			pthread_mutex_unlock(&a->lock);
 			job_run(a->cfg, a->ob, lease);
+			pthread_mutex_lock(&a->lock);
+			a->running[me] = 0;
+			pthread_mutex_unlock(&a->lock);
+		}
 		json_decref(lease);
 	}
 	wf_http_free(h);
@@ -140,7 +234,7 @@ static void *slot(void *arg)
 
 int agent_run(struct agent_config *cfg)
 {
-	struct agent a = { .cfg = cfg };
+	struct agent a = { .cfg = cfg, .heartbeat_ms = HEARTBEAT_S * 1000 };
 	pthread_t hb, *slots;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *cause = NULL;
@@ -167,6 +261,8 @@ int agent_run(struct agent_config *cfg)
 		sleep_ms(2000);
 	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s", cfg->name,
 		 cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
+	pthread_mutex_init(&a.lock, NULL);
+	a.running = calloc(cfg->slots, sizeof(*a.running));
 	pthread_create(&hb, NULL, heartbeat, &a);
 	slots = calloc(cfg->slots, sizeof(*slots));
 	for (int i = 0; i < cfg->slots; i++)
@@ -177,6 +273,7 @@ int agent_run(struct agent_config *cfg)
 		pthread_join(slots[i], NULL);
 	pthread_join(hb, NULL);
 	free(slots);
+	free(a.running);
 	outbox_close(a.ob);
 	log_info("stopped");
 	return 0;

@@ -48,6 +48,10 @@ int outbox_pending(struct outbox *ob);
 
 /* --- job.c: one job through libvirt --- */
 
+/* Jobs the controller cancelled (heartbeat replies); job.c stops them. */
+void agent_cancel_add(int64_t job);
+int agent_cancelled(int64_t job);
+
 /* Runs a leased job ({"job", "attempt", "params", ...}) to its finish. */
 void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease);
 /* Destroys domains of this agent left by a previous run; reports their jobs as infra. */

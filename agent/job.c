@@ -93,13 +93,14 @@ static void tail_port(struct stream *st, int port, const char *path)
 	fclose(f);
 }
 
-static void tick(void *arg, const char *com1, const char *com2)
+static int tick(void *arg, const char *com1, const char *com2)
 {
 	struct stream *st = arg;
 
 	tail_port(st, 0, com1);
 	tail_port(st, 1, com2);
 	flush_batch(st);
+	return agent_cancelled(st->job);
 }
 
 static const char *outcome_word(enum run_outcome o)

@@ -138,7 +138,12 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 			break;
 		}
 		if (lo->tick && wf_now_ms() >= next_tick) {
-			lo->tick(lo->tick_arg, s.com1, s.com2);
+			if (lo->tick(lo->tick_arg, s.com1, s.com2)) {
+				snprintf(res->detail, sizeof(res->detail), "cancelled by the controller");
+				res->outcome = RUN_INFRA;
+				virDomainDestroy(dom);
+				break;
+			}
 			next_tick = wf_now_ms() + 200;
 		}
 		nanosleep(&ts, NULL);

@@ -17,8 +17,9 @@ struct libvirt_opts {
 	const char	*workdir;	/* parent of the run's scratch dir; NULL: $TMPDIR */
 	/* Called about every 200 ms while the guest runs and once after it
 	 * ended, with the files QEMU writes COM1 and COM2 to: the agent
-	 * streams from them.  NULL: nothing streams. */
-	void		(*tick)(void *arg, const char *com1, const char *com2);
+	 * streams from them.  NULL: nothing streams.  A non-zero return stops
+	 * the run (the job was cancelled): the domain is destroyed. */
+	int		(*tick)(void *arg, const char *com1, const char *com2);
 	void		*tick_arg;
 };
 

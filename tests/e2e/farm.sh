@@ -47,6 +47,7 @@ start_controller() {	# [PORT] [extra args]; sets url, ctl
 	"$bin/wakefarm-controller" serve --listen "$listen" --port-file "$tmp/port" --db "$db" \
 		--scenarios "$top/scenarios" --schema-dir "$top/db" "$@" >>"$tmp/controller.log" 2>&1 &
 	ctl=$!
+	disown "$ctl"	# no "Killed" job notices after our closing line
 	pids+=($ctl)
 	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	url=http://$(cat "$tmp/port")
@@ -59,6 +60,7 @@ start_agent() {	# NAME TOKEN [ARGS]; sets the variable agent_NAME to its pid
 		--work "$tmp/work-$n" --spool "$tmp/spool-$n" "$@" >>"$tmp/agent-$n.log" 2>&1 &
 	pids+=($!)
 	eval "agent_$n=$!"
+	disown $!
 }
 
 submit() {	# ARGS... -> run id
@@ -109,13 +111,15 @@ else
 fi
 
 # --- kill-agent -----------------------------------------------------------------
-kill -STOP "$agent_2"	# only agent 1 may take the job
+# Agent 2 is away (a stopped agent would still hold a long-poll the controller
+# could answer), so agent 1 takes the job; then agent 1 dies and agent 2 returns.
+kill -9 "$agent_2"
 run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*40')
 job=$(jobs_of "$run" | jq -r '.jobs[0].id')
 if wait_state "$job" running 30; then
 	sleep 0.5
 	kill -9 "$agent_1"
-	kill -CONT "$agent_2"
+	start_agent 2 "$T2"
 	if wait_run "$run" 90; then
 		j=$(curl -fs "$url/api/v1/jobs/$job" | jq -c '{attempt, host, as_expected}')
 		[ "$j" = '{"attempt":2,"host":"farm2","as_expected":1}' ] && ok kill-agent-requeued ||
@@ -124,7 +128,7 @@ if wait_state "$job" running 30; then
 		fail kill-agent-requeued "run $run did not finish after the agent was killed"
 	fi
 else
-	kill -CONT "$agent_2"
+	start_agent 2 "$T2"
 	fail kill-agent-requeued "job $job never started"
 fi
 # agent 1 comes back: it must clean up the domain its killed self left
@@ -138,7 +142,7 @@ port=${url##*:}
 run=$(submit kexec-chain --set cpus=2,4 --set 'steps=kexec*10')
 sleep 2
 kill -TERM "$ctl"
-wait "$ctl" 2>/dev/null
+while kill -0 "$ctl" 2>/dev/null; do sleep 0.1; done
 sleep 10
 start_controller "$port" --lease-ms 60000
 if wait_run "$run" 120; then
@@ -169,6 +173,21 @@ if wait_state "$job" running 30; then
 	fi
 else
 	fail libvirtd-restart-retried "job $job never started"
+fi
+
+# --- cancel ---------------------------------------------------------------------
+run=$(submit pre611-kexec-hang --set timeout_s=120)
+job=$(jobs_of "$run" | jq -r '.jobs[0].id')
+if wait_state "$job" running 30; then
+	WAKEFARM_TOKEN=$SUB "$bin/wakefarm" --server "$url" cancel "$run" >/dev/null 2>&1
+	gone=0
+	for _ in $(seq 100); do
+		virsh -c qemu:///system list --name | grep -q "^wakefarm-farm[0-9]-$job-" || { gone=1; break; }
+		sleep 0.1
+	done
+	[ $gone = 1 ] && ok cancel-stops-the-guest || fail cancel-stops-the-guest "domain of job $job still running 10 s after cancel"
+else
+	fail cancel-stops-the-guest "job $job never started"
 fi
 
 # --- bad-kernel ---------------------------------------------------------------
