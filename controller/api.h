@@ -33,14 +33,18 @@ struct ctl_config {
 	int		 max_attempts;	/* infra retries end here */
 	int		 threads;	/* HTTP thread pool size */
 	int		 read_token_required;
+	const char	*clock_file;	/* NULL: the real clock (schedule.h) */
+	int		 sched_tick_ms;	/* how often schedules are looked at */
 };
 
 struct queue;
+struct sched;
 
 struct api {
 	const struct ctl_config	*cfg;
 	struct db		*db;
 	struct queue		*queue;
+	struct sched		*sched;
 	struct MHD_Daemon	*mhd;
 	uint64_t		 requests;	/* counters for /metrics */
 	uint64_t		 errors;
@@ -108,6 +112,29 @@ void api_admin_token_revoke(struct req *r, struct reply *out);
 void api_known_issues_list(struct req *r, struct reply *out);
 void api_admin_known_issue(struct req *r, struct reply *out);
 void api_metrics(struct req *r, struct reply *out);
+void api_schedules_list(struct req *r, struct reply *out);
+void api_admin_schedule_add(struct req *r, struct reply *out);
+void api_admin_schedule_rm(struct req *r, struct reply *out);
+void api_regressions(struct req *r, struct reply *out);
+void api_run_regressions(struct req *r, struct reply *out);
+void api_run_kcidb(struct req *r, struct reply *out);
+
+/* A run started by a schedule (schedule.c), for its day. */
+struct run_link {
+	const char	*schedule;
+	const char	*day;		/* YYYY-MM-DD */
+	int		 retries;	/* attempts after a failure (regress.c) */
+};
+
+/*
+ * Validates a POST /runs body and, when store, stores the run and its
+ * jobs (linked when link is not NULL), all in one transaction. The run id
+ * (0 when !store) with *reply = {"run", "jobs", "kind"} (new); -1 with a
+ * cause for a bad body (400), -2 for a server error (500).
+ */
+int64_t runs_create(struct api *api, const json_t *body,
+	    const struct run_link *link, int store, json_t **reply,
+	    char **cause);
 
 /* Reply helpers: the reply takes the json reference. */
 void reply_json(struct reply *out, unsigned int status, json_t *json);

@@ -2,6 +2,7 @@
  * api_admin.c: hosts (list; admin: good|bad|maintenance), tokens (admin:
  * create, list, revoke) and known issues.
  */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,8 +153,8 @@ api_known_issues_list(struct req *r, struct reply *out)
 
 	db_lock(r->api->db);
 	rows = db_rows(r->api->db, "SELECT id, scenario, check_name AS"
-	    " \"check\", description, url, created_at FROM known_issues ORDER"
-	    " BY id", "");
+	    " \"check\", description, url, log_regex, created_at FROM"
+	    " known_issues ORDER BY id", "");
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);
@@ -161,13 +162,18 @@ api_known_issues_list(struct req *r, struct reply *out)
 		reply_json(out, 200, json_pack("{s:o}", "known_issues", rows));
 }
 
-/* {"scenario": NAME|"*", "check": NAME, "description", "url"} */
+/*
+ * {"scenario": NAME|GLOB, "check": NAME|GLOB, "description", "url",
+ * "log_regex": POSIX ERE over the job's guest logs (regress.c)}
+ */
 void
 api_admin_known_issue(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "scenario", "check",
-		"description", "url", NULL };
-	const char *sc = NULL, *check = NULL, *desc = NULL, *url = "";
+		"description", "url", "log_regex", NULL };
+	const char *sc = NULL, *check = NULL, *desc = NULL, *url = "", *rx = "";
+	regex_t re;
+	int rc;
 	char *cause = NULL;
 	json_t *body;
 	int64_t id;
@@ -178,14 +184,26 @@ api_admin_known_issue(struct req *r, struct reply *out)
 	    wf_json_get_str(body, "scenario", 1, 64, &sc, &cause) == -1 ||
 	    wf_json_get_str(body, "check", 1, 64, &check, &cause) == -1 ||
 	    wf_json_get_str(body, "description", 1, 4096, &desc, &cause) ==
-	    -1 || wf_json_get_str(body, "url", 0, 1024, &url, &cause) == -1) {
+	    -1 || wf_json_get_str(body, "url", 0, 1024, &url, &cause) == -1 ||
+	    wf_json_get_str(body, "log_regex", 0, 1024, &rx, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
+	if (rx[0] != '\0') {
+		if ((rc = regcomp(&re, rx, REG_EXTENDED | REG_NOSUB)) != 0) {
+			char msg[256];
+
+			regerror(rc, &re, msg, sizeof(msg));
+			reply_error(out, 400, "key 'log_regex': %s", msg);
+			goto out;
+		}
+		regfree(&re);
+	}
 	db_lock(r->api->db);
 	if (db_exec(r->api->db, NULL, "INSERT INTO known_issues (scenario,"
-	    " check_name, description, url, created_at) VALUES (?, ?, ?, ?,"
-	    " ?)", "tttti", sc, check, desc, url, db_now_ms()) == -1) {
+	    " check_name, description, url, log_regex, created_at) VALUES (?,"
+	    " ?, ?, ?, ?, ?)", "ttttti", sc, check, desc, url, rx,
+	    db_now_ms()) == -1) {
 		db_unlock(r->api->db);
 		reply_db_error(out);
 		goto out;

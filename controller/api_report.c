@@ -1,5 +1,6 @@
 /*
- * api_report.c: /metrics (Prometheus text format) and a run as JUnit XML.
+ * api_report.c: /metrics (Prometheus text format) and a run as JUnit XML
+ * (a nightly run's cases with their regression class, regress.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "api.h"
 #include "buf.h"
 #include "queue.h"
+#include "regress.h"
 #include "util.h"
 
 #define REPORT_MAX	(64 * 1024 * 1024)
@@ -99,8 +101,38 @@ xml_text(struct wf_buf *b, const char *s)
 	}
 }
 
+/* A nightly case's class (regress.c) as testcase properties. */
 static void
-junit_case(struct wf_buf *b, const json_t *job)
+junit_class(struct wf_buf *b, const json_t *cls)
+{
+	const json_t *k;
+	size_t i;
+
+	if (cls == NULL)
+		return;
+	wf_buf_printf(b, "   <properties>\n    <property name=\"class\""
+	    " value=\"");
+	xml_text(b, json_string_value(json_object_get(cls, "class")));
+	wf_buf_printf(b, "\"/>\n    <property name=\"attempts\" value=\"%zu\"/>\n",
+	    json_array_size(json_object_get(cls, "attempts")));
+	json_array_foreach(json_object_get(cls, "known"), i, k) {
+		wf_buf_printf(b, "    <property name=\"known_issue\" value=\"#%lld ",
+		    (long long)json_integer_value(json_object_get(k, "id")));
+		xml_text(b, json_string_value(json_object_get(k, "description")));
+		if (json_is_object(json_object_get(k, "log"))) {
+			wf_buf_printf(b, "; log line %lld: ", (long long)
+			    json_integer_value(json_object_get(json_object_get(k,
+			    "log"), "line_no")));
+			xml_text(b, json_string_value(json_object_get(
+			    json_object_get(k, "log"), "line")));
+		}
+		wf_buf_printf(b, "\"/>\n");
+	}
+	wf_buf_printf(b, "   </properties>\n");
+}
+
+static void
+junit_case(struct wf_buf *b, const json_t *job, const json_t *cls)
 {
 	const char *state = json_string_value(json_object_get(job, "state"));
 	const char *verdict = json_string_value(json_object_get(job, "verdict"));
@@ -117,12 +149,18 @@ junit_case(struct wf_buf *b, const json_t *job)
 	    json_object_get(job, "id")));
 	xml_text(b, matrix);
 	wf_buf_printf(b, "\">\n");
+	junit_class(b, cls);
 	if (strcmp(state, "cancelled") == 0 || strcmp(state, "done") != 0) {
 		wf_buf_printf(b, "   <skipped message=\"%s\"/>\n", state);
 	} else if (!json_is_true(json_object_get(job, "as_expected")) &&
 	    json_integer_value(json_object_get(job, "as_expected")) != 1) {
 		wf_buf_printf(b, "   <failure type=\"%s\" message=\"",
 		    verdict != NULL ? verdict : "none");
+		if (cls != NULL) {
+			xml_text(b, json_string_value(json_object_get(cls,
+			    "class")));
+			wf_buf_printf(b, ": ");
+		}
 		wf_buf_printf(b, "verdict %s, failing ", verdict ? verdict : "-");
 		xml_text(b, failing);
 		wf_buf_printf(b, "; expected %s, failing ", json_string_value(
@@ -141,8 +179,9 @@ junit_case(struct wf_buf *b, const json_t *job)
 void
 api_run_junit(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 3, out), exists = 0;
-	json_t *jobs = NULL, *job;
+	int64_t id = req_id(r, 3, out), exists = 0, nightly = 0;
+	json_t *jobs = NULL, *job, *cls = NULL, *by_job, *c;
+	char key[32];
 	struct wf_buf b;
 	size_t i, failures = 0, skipped = 0;
 	int rc;
@@ -158,11 +197,24 @@ api_run_junit(struct req *r, struct reply *out)
 	    " \"expected_failing:json\", as_expected, reason FROM jobs WHERE"
 	    " run_id = ? ORDER BY id", "i", id)) == NULL)
 		rc = -1;
+	/* A nightly run's cases carry their class against the last night. */
+	if (rc == 1 && exists && db_int(r->api->db, &nightly, "SELECT kind ="
+	    " 'nightly' FROM runs WHERE id = ?", "i", id) == 1 && nightly &&
+	    (cls = regress_run(r->api->db, id)) == NULL)
+		rc = -1;
 	db_unlock(r->api->db);
 	if (rc == -1) {
+		json_decref(jobs);
 		reply_db_error(out);
 		return;
 	}
+	by_job = json_object();
+	json_array_foreach(json_object_get(cls, "cases"), i, c) {
+		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
+		    json_object_get(c, "job")));
+		json_object_set(by_job, key, c);
+	}
+	json_decref(cls);
 	if (!exists) {
 		reply_error(out, 404, "no run %lld", (long long)id);
 		return;
@@ -181,8 +233,12 @@ api_run_junit(struct req *r, struct reply *out)
 	    "<testsuites>\n <testsuite name=\"wakefarm run %lld\" tests=\"%zu\""
 	    " failures=\"%zu\" skipped=\"%zu\">\n", (long long)id,
 	    json_array_size(jobs), failures, skipped);
-	json_array_foreach(jobs, i, job)
-		junit_case(&b, job);
+	json_array_foreach(jobs, i, job) {
+		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
+		    json_object_get(job, "id")));
+		junit_case(&b, job, json_object_get(by_job, key));
+	}
+	json_decref(by_job);
 	wf_buf_printf(&b, " </testsuite>\n</testsuites>\n");
 	json_decref(jobs);
 	i = b.len;

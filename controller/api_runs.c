@@ -115,7 +115,8 @@ pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
 /* Stores the scenarios, the run and its jobs in one transaction. */
 static int64_t
 store_run(struct api *api, const json_t *body, const char *kind,
-    int64_t priority, struct picked *p, json_t *const cases[], size_t njobs)
+    int64_t priority, struct picked *p, json_t *const cases[], size_t njobs,
+    const struct run_link *link)
 {
 	struct db *db = api->db;
 	int64_t run = -1, scen;
@@ -135,6 +136,11 @@ store_run(struct api *api, const json_t *body, const char *kind,
 	    (int64_t)njobs) == -1)
 		goto fail;
 	run = db_last_id(db);
+	/* In the same transaction: a schedule never fires twice a day. */
+	if (link != NULL && db_exec(db, NULL, "INSERT INTO schedule_runs"
+	    " (run_id, schedule, day, retries) VALUES (?, ?, ?, ?)", "ittd",
+	    run, link->schedule, link->day, link->retries) == -1)
+		goto fail;
 	for (i = 0; i < p->n && rc == 0; i++) {
 		text = json_dumps(p->sc[i]->body, JSON_COMPACT | JSON_SORT_KEYS);
 		rc = db_exec(db, NULL, "INSERT OR IGNORE INTO scenarios (name,"
@@ -178,8 +184,9 @@ fail:
 	return -1;
 }
 
-void
-api_runs_submit(struct req *r, struct reply *out)
+int64_t
+runs_create(struct api *api, const json_t *body, const struct run_link *link,
+    int store, json_t **reply, char **cause)
 {
 	static const char *const keys[] = {
 		"scenario", "scenarios", "matrix", "inline", "set", "priority",
@@ -188,77 +195,96 @@ api_runs_submit(struct req *r, struct reply *out)
 	static const char *const kinds[] = { "adhoc", "nightly", "bisect", NULL };
 	struct scenario **all = NULL;
 	struct picked p = { .n = 0 };
-	json_t *body, *cases[RUN_SCENARIOS_MAX] = { NULL }, *set;
+	json_t *cases[RUN_SCENARIOS_MAX] = { NULL }, *set;
 	const char *kind = NULL;
 	json_int_t priority = 0;
-	char *cause = NULL;
+	char *why = NULL;
 	size_t nall = 0, i, njobs = 0;
-	int64_t run;
+	int64_t run = -1;
 	int k;
 
-	if ((body = req_body_object(r, out)) == NULL)
-		return;
-	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	*reply = NULL;
+	if (wf_json_check_keys(body, keys, cause) == -1 ||
 	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
-	    &cause) == -1 || wf_json_get_str(body, "kind", 0, 16, &kind,
-	    &cause) == -1)
-		goto bad;
+	    cause) == -1 || wf_json_get_str(body, "kind", 0, 16, &kind,
+	    cause) == -1)
+		goto out;
 	if (kind == NULL)
 		kind = json_object_get(body, "matrix") != NULL ? "nightly" :
 		    "adhoc";
 	for (k = 0; kinds[k] != NULL && strcmp(kinds[k], kind) != 0; k++)
 		;
 	if (kinds[k] == NULL) {
-		wf_set_cause(&cause, "key 'kind': '%.16s' is not adhoc, nightly"
+		wf_set_cause(cause, "key 'kind': '%.16s' is not adhoc, nightly"
 		    " or bisect", kind);
-		goto bad;
-	}
-	if (scenario_load_dir(r->api->cfg->scenario_dir, &all, &nall,
-	    &cause) == -1) {
-		log_warnx("%s", wf_cause_str(cause));
-		reply_error(out, 500, "scenarios: %s", wf_cause_str(cause));
 		goto out;
 	}
-	if (pick(&p, body, all, nall, &cause) == -1)
-		goto bad;
+	if (scenario_load_dir(api->cfg->scenario_dir, &all, &nall,
+	    &why) == -1) {
+		log_warnx("%s", wf_cause_str(why));
+		wf_set_cause(cause, "scenarios: %s", wf_cause_str(why));
+		run = -2;
+		goto out;
+	}
+	if (pick(&p, body, all, nall, cause) == -1)
+		goto out;
 	set = json_object_get(body, "set");
 	for (i = 0; i < p.n; i++) {
-		if ((set != NULL && scenario_set(p.sc[i], set, &cause) == -1) ||
-		    (cases[i] = scenario_expand(p.sc[i], &cause)) == NULL) {
-			char *why = cause;
-
-			cause = NULL;
-			wf_set_cause(&cause, "scenario %s: %s", p.sc[i]->name,
+		if ((set != NULL && scenario_set(p.sc[i], set, &why) == -1) ||
+		    (cases[i] = scenario_expand(p.sc[i], &why)) == NULL) {
+			wf_set_cause(cause, "scenario %s: %s", p.sc[i]->name,
 			    wf_cause_str(why));
-			free(why);
-			goto bad;
+			goto out;
 		}
 		njobs += json_array_size(cases[i]);
 	}
 	if (njobs > RUN_JOBS_MAX) {
-		wf_set_cause(&cause, "%zu jobs: more than %d in one run", njobs,
+		wf_set_cause(cause, "%zu jobs: more than %d in one run", njobs,
 		    RUN_JOBS_MAX);
-		goto bad;
-	}
-	db_lock(r->api->db);
-	run = store_run(r->api, body, kind, priority, &p, cases, njobs);
-	db_unlock(r->api->db);
-	if (run == -1) {
-		reply_db_error(out);
 		goto out;
 	}
-	log_info("run %lld: %zu jobs (%s)", (long long)run, njobs, kind);
-	reply_json(out, 201, json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run,
-	    "jobs", (json_int_t)njobs, "kind", kind));
-	goto out;
-bad:
-	reply_error(out, 400, "%s", wf_cause_str(cause));
+	if (!store) {
+		run = 0;
+	} else {
+		db_lock(api->db);
+		run = store_run(api, body, kind, priority, &p, cases, njobs,
+		    link);
+		db_unlock(api->db);
+		if (run == -1) {
+			wf_set_cause(cause, "database error (see the"
+			    " controller's log)");
+			run = -2;
+			goto out;
+		}
+		log_info("run %lld: %zu jobs (%s)", (long long)run, njobs, kind);
+	}
+	*reply = json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run, "jobs",
+	    (json_int_t)njobs, "kind", kind);
 out:
 	for (i = 0; i < p.n; i++) {
 		scenario_free(p.sc[i]);
 		json_decref(cases[i]);
 	}
 	scenario_list_free(all, nall);
+	free(why);
+	return run;
+}
+
+void
+api_runs_submit(struct req *r, struct reply *out)
+{
+	json_t *body, *reply = NULL;
+	char *cause = NULL;
+	int64_t run;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	run = runs_create(r->api, body, NULL, 1, &reply, &cause);
+	if (run >= 0)
+		reply_json(out, 201, reply);
+	else
+		reply_error(out, run == -2 ? 500 : 400, "%s",
+		    wf_cause_str(cause));
 	json_decref(body);
 	free(cause);
 }

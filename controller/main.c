@@ -1,7 +1,8 @@
 /*
  * controller/main.c: wakefarm-controller, one per farm. Parses the command
  * line (serve, migrate, token create) and hands over to the subsystems:
- * db.c (schema), api*.c (HTTP), queue.c (leases), scenario.c.
+ * db.c (schema), api*.c (HTTP), queue.c (leases), scenario.c,
+ * schedule.c (nightly schedules).
  */
 #include <limits.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "flags.h"
 #include "log.h"
 #include "queue.h"
+#include "schedule.h"
 #include "util.h"
 
 enum {
@@ -34,6 +36,8 @@ enum {
 	OPT_MAX_ATTEMPTS,
 	OPT_THREADS,
 	OPT_READ_TOKEN,
+	OPT_CLOCK_FILE,
+	OPT_SCHED_TICK,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -88,6 +92,11 @@ static const struct wf_flag serve_flags[] = {
 	{ "threads", OPT_THREADS, "N", "HTTP thread pool size (default 8)", 0 },
 	{ "read-token-required", OPT_READ_TOKEN, NULL, "reads need a token"
 	    " too", 0 },
+	{ "clock-file", OPT_CLOCK_FILE, "FILE", "the schedules' clock: read"
+	    " FILE (epoch seconds or YYYY-MM-DDTHH:MM:SSZ) at every tick;"
+	    " for tests", 0 },
+	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
+	    " looked at (default 1000)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -198,6 +207,7 @@ cmd_serve(int argc, char **argv)
 	struct ctl_config cfg = {
 		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
 		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
+		.sched_tick_ms = 1000,
 	};
 	struct api api = { .cfg = &cfg };
 	MHD_socket listen_fd;
@@ -254,6 +264,13 @@ cmd_serve(int argc, char **argv)
 		case OPT_READ_TOKEN:
 			cfg.read_token_required = 1;
 			break;
+		case OPT_CLOCK_FILE:
+			cfg.clock_file = arg;
+			break;
+		case OPT_SCHED_TICK:
+			cfg.sched_tick_ms = (int)wf_flags_int(&f,
+			    "--schedule-tick-ms", arg, 10, 3600000);
+			break;
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
@@ -268,8 +285,11 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot start the queue dispatcher");
 	if (api_start(&api, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
+	if (sched_start(&api) == NULL)
+		fatalx("cannot start the scheduler");
 	sigwait(&sigs, &sig);
 	log_info("signal %d: stopping", sig);
+	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);
 	queue_stop(api.queue);

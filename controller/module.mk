@@ -17,7 +17,8 @@ ALL_TARGETS += $(BIN)/wakefarm-controller
 # Unit tests of controller modules link the controller's objects too (this
 # explicit rule wins over tests/module.mk's pattern rule).
 CTL_UNIT_BINS := $(patsubst tests/unit/%.c,$(BIN)/unit/%,\
-	$(wildcard tests/unit/test_scenario*.c tests/unit/test_expect*.c))
+	$(wildcard tests/unit/test_scenario*.c tests/unit/test_expect*.c \
+	tests/unit/test_classify*.c))
 $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(CTL_CORE_OBJS) $(LIBWF) $(LDLIBS_HOST)
@@ -46,4 +47,4 @@ $(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
 # The CLI's controller commands (submit, status, show, logs, cancel, hosts)
 # live in agent/cli/remote.c, owned with the controller. agent/module.mk's
 # link recipe for bin/wakefarm takes every .o prerequisite, so this adds it.
-$(BIN)/wakefarm: $(HOBJ)/agent/cli/remote.o
+$(BIN)/wakefarm: $(HOBJ)/agent/cli/remote.o $(HOBJ)/agent/cli/nightly.o

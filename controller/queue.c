@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "util.h"
 
 #define QUEUE_REAP_MS	1000
@@ -113,25 +114,36 @@ fail:
 }
 
 int
+queue_requeue(struct api *api, int64_t job_id, const char *reason)
+{
+	if (api->db == NULL || db_exec(api->db, NULL, "UPDATE jobs SET state ="
+	    " 'queued', attempt = attempt + 1, last_host = coalesce(lease_host,"
+	    " last_host), lease_host = NULL, lease_expires = NULL, next_batch ="
+	    " 0, reason = ? WHERE id = ?", "ti", reason, job_id) == -1)
+		return -1;
+	queue_kick(api);
+	return 0;
+}
+
+int
 queue_retry(struct api *api, int64_t job_id, const char *reason)
 {
 	struct db *db = api->db;
-	int64_t attempt = 0, run = 0;
+	int64_t attempt = 0, run = 0, infra = 0;
 
 	if (db_int(db, &attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
 	    job_id) != 1 || db_int(db, &run, "SELECT run_id FROM jobs WHERE"
 	    " id = ?", "i", job_id) != 1)
 		return -1;
-	if (attempt < api->cfg->max_attempts) {
+	/* Attempts without a verdict count; nightly retries (regress.c) do not. */
+	if (regress_record_attempt(db, job_id, attempt, "infra", 0, "[]",
+	    reason) == -1 || db_int(db, &infra, "SELECT count(*) FROM attempts"
+	    " WHERE job_id = ? AND verdict = 'infra'", "i", job_id) != 1)
+		return -1;
+	if (infra < api->cfg->max_attempts) {
 		log_info("job %lld: attempt %lld ended without a verdict (%s);"
 		    " requeued", (long long)job_id, (long long)attempt, reason);
-		if (db_exec(db, NULL, "UPDATE jobs SET state = 'queued',"
-		    " attempt = attempt + 1, last_host = lease_host,"
-		    " lease_host = NULL, lease_expires = NULL, next_batch = 0,"
-		    " reason = ? WHERE id = ?", "ti", reason, job_id) == -1)
-			return -1;
-		queue_kick(api);
-		return 0;
+		return queue_requeue(api, job_id, reason);
 	}
 	log_info("job %lld: attempt %lld ended without a verdict (%s); no"
 	    " attempts left", (long long)job_id, (long long)attempt, reason);

@@ -44,10 +44,18 @@ json_t *queue_waiter_take(struct req *r);
 /*
  * Ends this attempt of a job without a verdict (infra, expired lease):
  * requeued with attempt + 1, preferring another host, or done with verdict
- * infra once max_attempts have failed. Caller holds db->lock, in a
+ * infra once max_attempts attempts have ended without a verdict. The
+ * attempt is remembered (regress.h). Caller holds db->lock, in a
  * transaction.
  */
 int queue_retry(struct api *api, int64_t job_id, const char *reason);
+
+/*
+ * Queues a job again for its next attempt (attempt + 1, preferring
+ * another host), whatever its state. Caller holds db->lock, in a
+ * transaction.
+ */
+int queue_requeue(struct api *api, int64_t job_id, const char *reason);
 
 /*
  * A lease whose reply never reached its agent (the connection failed):

@@ -10,6 +10,7 @@
 #include "invariants.h"
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "runspec_json.h"
 #include "util.h"
 #include "verdict.h"
@@ -122,7 +123,7 @@ verdict_finish(struct api *api, int64_t job, const char *outcome,
 	const char *v;
 	char *cause = NULL, *ftext = NULL, reason[300];
 	int64_t attempt, run;
-	int host_exit = 0, as_exp;
+	int host_exit = 0, as_exp, again = 0;
 
 	row = db_row(db, "SELECT attempt, run_id, params AS \"params:json\","
 	    " expected_verdict AS verdict, expected_failing AS"
@@ -165,14 +166,23 @@ verdict_finish(struct api *api, int64_t job, const char *outcome,
 	    " last_host = lease_host, lease_host = NULL, lease_expires = NULL"
 	    " WHERE id = ?", "ttdtttii", v, ftext, as_exp, json_string_value(
 	    json_object_get(eval, "reason")), outcome, detail, db_now_ms(),
-	    job) == -1 || queue_run_refresh(db, run) == -1)
+	    job) == -1 || regress_record_attempt(db, job, attempt, v, as_exp,
+	    ftext, json_string_value(json_object_get(eval, "reason"))) == -1)
 		goto out_expected;
-	log_info("job %lld: %s (%s)", (long long)job, v, as_exp ? "as expected"
-	    : "NOT as expected");
+	/* A nightly failure is tried again before it is a regression. */
+	if (!as_exp && (again = regress_retry_wanted(db, job)) == -1)
+		goto out_expected;
+	snprintf(reason, sizeof(reason), "retried before a regression: %.200s",
+	    json_string_value(json_object_get(eval, "reason")));
+	if (again ? queue_requeue(api, job, reason) == -1 :
+	    queue_run_refresh(db, run) == -1)
+		goto out_expected;
+	log_info("job %lld: %s (%s)%s", (long long)job, v, as_exp ?
+	    "as expected" : "NOT as expected", again ? "; retried" : "");
 	result = json_pack("{s:I, s:s, s:b, s:O, s:O, s:O, s:b}", "job",
 	    (json_int_t)job, "verdict", v, "as_expected", as_exp, "expected",
 	    expected, "failing_checks", failing, "reason",
-	    json_object_get(eval, "reason"), "requeued", 0);
+	    json_object_get(eval, "reason"), "requeued", again);
 	goto out_expected;
 retry:
 	if (db_exec(db, NULL, "UPDATE jobs SET outcome = ?, detail = ? WHERE"

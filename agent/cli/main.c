@@ -8,6 +8,7 @@
 
 #include "flags.h"
 #include "log.h"
+#include "nightly.h"
 #include "remote.h"
 #include "repro.h"
 
@@ -55,6 +56,10 @@ static const struct wf_subcmd cli_subcmds[] = {
 	{ "hosts", "the agents' hosts, slots and health", cmd_hosts },
 	{ "repro", "run one job or scenario here, without a controller",
 	    cmd_repro },
+	{ "schedule", "nightly schedules: add, list, rm", cmd_schedule },
+	{ "compare", "compare two runs case by case", cmd_compare },
+	{ "regressions", "the nightly runs' regressions against the night"
+	    " before", cmd_regressions },
 	{ NULL, NULL, NULL },
 };
 
@@ -356,5 +361,6 @@ main(int argc, char **argv)
 	    strncmp(server_url, "https://", 8) != 0)
 		wf_flags_usage_error(&f, "the server must be an http:// or"
 		    " https:// URL, not '%s'", server_url);
+	cli_nightly_init(server_url, token);
 	return wf_flags_dispatch(&f);
 }

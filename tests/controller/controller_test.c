@@ -188,6 +188,7 @@ expect_error(long st, const json_t *j, long want_st, const char *want)
 #include "ctest_agents.inc"
 #include "ctest_lifecycle.inc"
 #include "ctest_cli.inc"
+#include "ctest_nightly.inc"
 
 /* --- setup --- */
 

@@ -36,8 +36,9 @@ async function startController(opts = {}) {
 	const args = ['serve', '--listen', '127.0.0.1:0', '--db', db,
 		'--port-file', portFile, '--web', opts.web || path.join(ROOT, 'web'),
 		'--lease-ms', String(opts.leaseMs || 600000)];
-	if (opts.scenarios)
-		args.push('--scenarios', opts.scenarios);
+	// The tests' own copy of the scenarios: the fixtures were recorded for
+	// exactly these cases (refresh both with make-fixtures).
+	args.push('--scenarios', opts.scenarios || path.join(__dirname, '..', 'fixtures', 'scenarios'));
 	const proc = spawn(bin, args, { stdio: ['ignore', log, log] });
 	let exited = null;
 	proc.on('exit', (code, sig) => { exited = sig || code; });

@@ -1,0 +1,207 @@
+/*
+ * schedule.c: the scheduler thread and its clock (see schedule.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flags.h"
+#include "json.h"
+#include "log.h"
+#include "schedule.h"
+#include "util.h"
+
+#define DAY_MS		(24LL * 3600 * 1000)
+
+struct sched {
+	struct api	*api;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;
+	int		 stopping;
+};
+
+int
+sched_parse_hhmm(const char *s)
+{
+	int h, m;
+	char tail;
+
+	if (strlen(s) != 5 || sscanf(s, "%2d:%2d%c", &h, &m, &tail) != 2 ||
+	    s[2] != ':' || h < 0 || h > 23 || m < 0 || m > 59)
+		return -1;
+	return h * 60 + m;
+}
+
+int
+sched_parse_time(const char *s, int64_t *ms)
+{
+	struct tm tm = { 0 };
+	long long secs;
+	const char *end;
+
+	if (wf_parse_int(s, 0, 1LL << 40, &secs) == 0) {
+		*ms = secs * 1000;
+		return 0;
+	}
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
+		return -1;
+	if (*end == 'T' && ((end = strptime(end + 1, "%H:%M", &tm)) == NULL ||
+	    (*end == ':' && (end = strptime(end + 1, "%S", &tm)) == NULL) ||
+	    *end++ != 'Z'))
+		return -1;
+	if (*end != '\0')
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+int64_t
+sched_now_ms(const struct ctl_config *cfg)
+{
+	char line[64] = "";
+	int64_t ms;
+	FILE *f;
+
+	if (cfg->clock_file == NULL)
+		return db_now_ms();
+	if ((f = fopen(cfg->clock_file, "r")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, " \r\n")] = '\0';
+	if (sched_parse_time(line, &ms) == 0)
+		return ms;
+	log_warnx("--clock-file %s: '%s' is not a time; using the real clock",
+	    cfg->clock_file, line);
+	return db_now_ms();
+}
+
+void
+sched_day(int64_t ms, char out[11])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Starts one schedule's run for day; 1 started, 0 refused, -1 error. */
+static int
+fire(struct api *api, const json_t *s, const char *day)
+{
+	struct run_link link = { json_string_value(json_object_get(s, "name")),
+		day, (int)json_integer_value(json_object_get(s, "retries")) };
+	json_t *reply = NULL;
+	char *cause = NULL;
+	int64_t run;
+
+	run = runs_create(api, json_object_get(s, "request"), &link, 1, &reply,
+	    &cause);
+	if (run > 0)
+		log_info("schedule %s: run %lld for %s", link.schedule,
+		    (long long)run, day);
+	else
+		log_warnx("schedule %s: cannot start the run for %s: %s",
+		    link.schedule, day, wf_cause_str(cause));
+	json_decref(reply);
+	free(cause);
+	return run > 0 ? 1 : run == -1 ? 0 : -1;
+}
+
+int
+sched_tick(struct api *api)
+{
+	int64_t now = sched_now_ms(api->cfg), start = now - now % DAY_MS;
+	json_t *due, *s;
+	char day[11];
+	size_t i;
+	int n = 0, rc;
+
+	sched_day(now, day);
+	/* Due: its time today has come, it existed then, not run today. */
+	db_lock(api->db);
+	due = db_rows(api->db, "SELECT name, request AS \"request:json\","
+	    " retries FROM schedules s WHERE ?1 + at_minute * 60000 <= ?2 AND"
+	    " created_at <= ?1 + at_minute * 60000 AND NOT EXISTS (SELECT 1"
+	    " FROM schedule_runs r WHERE r.schedule = s.name AND r.day = ?3)"
+	    " ORDER BY at_minute, name", "iit", start, now, day);
+	db_unlock(api->db);
+	if (due == NULL)
+		return -1;
+	json_array_foreach(due, i, s) {
+		if ((rc = fire(api, s, day)) == -1) {
+			n = -1;
+			break;
+		}
+		n += rc;
+	}
+	json_decref(due);
+	return n;
+}
+
+static void *
+sched_thread(void *arg)
+{
+	struct sched *s = arg;
+	struct timespec ts;
+	int64_t tick = s->api->cfg->sched_tick_ms;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		sched_tick(s->api);
+		pthread_mutex_lock(&s->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += tick / 1000;
+		ts.tv_nsec += (tick % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (!s->stopping)
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+struct sched *
+sched_start(struct api *api)
+{
+	struct sched *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->api = api;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	if (pthread_create(&s->thread, NULL, sched_thread, s) != 0) {
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	api->sched = s;
+	return s;
+}
+
+void
+sched_stop(struct sched *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->api->sched = NULL;
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
