@@ -6,6 +6,7 @@
 #      `wakefarm-controller serve` on a temporary database; vs the same rows inserted by a bare
 #      SQLite loop into the same schema with the controller's own db.c (same pragmas), one
 #      transaction per batch of 100. Targets: >= 20,000 events/s and >= 30% of the bare rate.
+#      Also shown: the bare loop with a sqlite3_prepare per row, as the controller stores events.
 #   2. reads at scale: a database of 100,000 jobs / 1,000,000 events bulk-seeded in C with the
 #      controller's db code and schema (not through the API: far too slow), cached under
 #      build/bench/controller/; p50/p99 of the matrix view, the job list and the job detail.
@@ -21,11 +22,13 @@ ctl=$top/bin/wakefarm-controller
 cb=$top/bin/bench/ctlbench
 schema=$top/db
 mkdir -p "$out"
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 # Seeded database size (the issue's), and the ingest load.
 SEED_RUNS=${SEED_RUNS:-100} SEED_PER_RUN=${SEED_PER_RUN:-1000} SEED_EVENTS=${SEED_EVENTS:-1000000}
 CLIENTS=4 JOBS_PER_CLIENT=64 BATCHES_PER_JOB=4 BATCH=100
-LAT_N=${LAT_N:-200} LEASE_N=${LEASE_N:-100}
+LAT_N=${LAT_N:-200} LEASE_N=${LEASE_N:-200} ROUNDS=${ROUNDS:-3}
 
 tmp=$(mktemp -d "$out/run.XXXXXX")
 pid=
@@ -60,6 +63,9 @@ field() { awk -v k="$2" '$1 == k {print $2}' <<<"$1"; }
 commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 ok() { if [ "$1" = 1 ]; then echo met; else echo "NOT MET"; fi; }
 
+# Others may share the machine: say how busy it was.
+printf 'controller: load average %s at the start (%d CPUs)\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+
 # The fixture: the records of one real run, made once.
 records=$out/kexec5.records
 if [ ! -s "$records" ]; then
@@ -70,33 +76,51 @@ fi
 nrec=$(wc -l <"$records")
 
 # --- 1. ingest over HTTP vs bare SQLite ---------------------------------------------
-db=$tmp/ingest.db
-"$ctl" --log-level warn migrate --db "$db" --schema-dir "$schema" >/dev/null
-admin=$(token "$db" admin bench)
-for i in $(seq "$CLIENTS"); do token "$db" agent "bench-agent-$i"; done >"$tmp/agent-tokens"
-start_ctl "$db"
+# Rounds alternate HTTP and bare so that both see the same machine; medians are printed.
 # 256 jobs: kexec-chain over cpus 1..64 x mailbox version x policy.
 submit='{"scenario": "kexec-chain", "set": {"cpus": ['$(seq -s, 1 64)'],
 	"mailbox_version": [0, 1], "policy": ["6.11", "pre-6.11"]}}'
-http=$("$cb" ingest --url "$url" --admin-token "$admin" --tokens "$tmp/agent-tokens" \
-	--records "$records" --submit "$submit" --jobs "$JOBS_PER_CLIENT" \
-	--batches "$BATCHES_PER_JOB" --batch-size "$BATCH")
-stop_ctl
-bare=$("$cb" bare --db "$tmp/bare.db" --schema-dir "$schema" --records "$records" \
-	--jobs $((CLIENTS * JOBS_PER_CLIENT)) --batches "$BATCHES_PER_JOB" --batch-size "$BATCH" \
-	2>/dev/null)
-h=$(field "$http" rate) b=$(field "$bare" rate)
+bare_db() {
+	rm -f "$tmp"/bare.db*
+	"$cb" bare --db "$tmp/bare.db" --schema-dir "$schema" --records "$records" \
+		--jobs $((CLIENTS * JOBS_PER_CLIENT)) --batches "$BATCHES_PER_JOB" \
+		--batch-size "$BATCH" --prepare "$1" 2>/dev/null
+}
+hs=() bs=() es=()
+for round in $(seq "$ROUNDS"); do
+	db=$tmp/ingest-$round.db
+	"$ctl" --log-level warn migrate --db "$db" --schema-dir "$schema" >/dev/null
+	admin=$(token "$db" admin bench)
+	for i in $(seq "$CLIENTS"); do token "$db" agent "bench-agent-$i"; done >"$tmp/agent-tokens"
+	start_ctl "$db"
+	http=$("$cb" ingest --url "$url" --admin-token "$admin" --tokens "$tmp/agent-tokens" \
+		--records "$records" --submit "$submit" --jobs "$JOBS_PER_CLIENT" \
+		--batches "$BATCHES_PER_JOB" --batch-size "$BATCH")
+	stop_ctl
+	rm -f "$db"*
+	hs+=("$(field "$http" rate)")
+	bs+=("$(field "$(bare_db once)" rate)")
+	es+=("$(field "$(bare_db each)" rate)")
+done
+h=$(printf '%s\n' "${hs[@]}" | median) b=$(printf '%s\n' "${bs[@]}" | median)
+e=$(printf '%s\n' "${es[@]}" | median)
 pct=$((100 * h / b))
 printf 'controller: ingest %s events/s over HTTP vs %s bare (%d%%), target >= 20,000 and >= 30%%: %s\n' \
 	"$(commas "$h")" "$(commas "$b")" "$pct" "$(ok $((h >= 20000 && pct >= 30)))"
-printf 'controller:   (%s events: %d agents x %d jobs x %d batches of %d records from a real kexec*5 run of %d records;\n' \
-	"$(commas "$(field "$http" events)")" "$CLIENTS" "$JOBS_PER_CLIENT" "$BATCHES_PER_JOB" "$BATCH" "$nrec"
-printf 'controller:    %s s over HTTP, %s s bare: one transaction per 100 rows, WAL, synchronous=FULL)\n' \
-	"$(field "$http" seconds)" "$(field "$bare" seconds)"
+printf 'controller:   (median of %d rounds: HTTP %s, bare %s; each %s events: %d agents x %d jobs x %d batches\n' \
+	"$ROUNDS" "${hs[*]}" "${bs[*]}" "$(commas "$(field "$http" events)")" "$CLIENTS" \
+	"$JOBS_PER_CLIENT" "$BATCHES_PER_JOB"
+printf 'controller:    of %d records cycled from a real kexec*5 run of %d; bare: one transaction per batch,\n' \
+	"$BATCH" "$nrec"
+printf 'controller:    one prepared INSERT reused, WAL, synchronous=FULL, the controller'"'"'s db.c)\n'
+printf 'controller:   bare with a sqlite3_prepare per row (db_exec, as store_batch does): %s events/s (%d%% of bare)\n' \
+	"$(commas "$e")" $((100 * e / b))
 
 # --- 2. reads at scale ---------------------------------------------------------------
-# The cache is keyed by size, the schema and the seeding tool's source.
-key=$(cat "$schema"/*.sql "$top/bench/ctlbench_db.c" "$records" | sha256sum | cut -c1-12)
+# The cache is keyed by size, the schema, the fixture and SEED_FORMAT: bump it when
+# ctlbench seed changes what it writes.
+SEED_FORMAT=1
+key=$( (cat "$schema"/*.sql "$records"; echo "$SEED_FORMAT") | sha256sum | cut -c1-12)
 seeded=$out/seed-$SEED_RUNS-$SEED_PER_RUN-$SEED_EVENTS-$key.db
 if [ ! -s "$seeded" ]; then
 	rm -f "$out"/seed-*.db

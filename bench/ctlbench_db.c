@@ -101,6 +101,21 @@ bare_jobs(struct db *db, long njobs)
 	return db_commit(db);
 }
 
+static int
+bare_row(struct db *db, sqlite3_stmt *ins, long job, long seq,
+    const char *text)
+{
+	sqlite3_bind_int64(ins, 1, job);
+	sqlite3_bind_int64(ins, 2, seq);
+	sqlite3_bind_text(ins, 3, text, -1, SQLITE_STATIC);
+	return step(db, ins);
+}
+
+/*
+ * --prepare once (the baseline) reuses one statement; --prepare each goes
+ * through db_exec, a prepare per row as the controller's store_batch does,
+ * to show what that costs.
+ */
 int
 cb_bare(const struct cb_opts *o)
 {
@@ -113,7 +128,7 @@ cb_bare(const struct cb_opts *o)
 	struct db *db = NULL;
 	int64_t t0, t1, rows = 0;
 	long j, b, k, seq;
-	int rc = -1;
+	int rc = -1, each = strcmp(cb_opt(o, "prepare", "once"), "each") == 0;
 
 	if (path == NULL || cb_records_load(cb_opt(o, "records", ""), &r) == -1)
 		return -1;
@@ -130,11 +145,11 @@ cb_bare(const struct cb_opts *o)
 			if (step(db, begin) == -1)
 				goto out;
 			for (k = 0; k < per; k++, seq++) {
-				sqlite3_bind_int64(ins, 1, j);
-				sqlite3_bind_int64(ins, 2, seq);
-				sqlite3_bind_text(ins, 3, r.text[seq % r.n], -1,
-				    SQLITE_STATIC);
-				if (step(db, ins) == -1)
+				if (each ? db_exec(db, NULL, "INSERT INTO events"
+				    " (job_id, attempt, seq, record) VALUES (?,"
+				    " 1, ?, ?)", "iit", (int64_t)j, (int64_t)seq,
+				    r.text[seq % r.n]) == -1 : bare_row(db, ins, j,
+				    seq, r.text[seq % r.n]) == -1)
 					goto out;
 				rows++;
 			}
