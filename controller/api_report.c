@@ -249,8 +249,8 @@ api_run_junit(struct req *r, struct reply *out)
  * GET /api/v1/runs/{id}/compare[?with=ID]: this run against the previous
  * finished run of the same kind (or run ID). Cases are matched by scenario
  * and params. A case not as expected now but as expected before is a
- * regression; the reverse is fixed; retried jobs (attempt > 1) are listed
- * as flaky.
+ * regression; the reverse is fixed; a job whose judged attempts were both
+ * as expected and not (attempts, regress.h) is listed as flaky too.
  */
 void
 api_run_compare(struct req *r, struct reply *out)
@@ -271,7 +271,9 @@ api_run_compare(struct req *r, struct reply *out)
 	if (rc == 1)
 		rows = db_rows(r->api->db, "SELECT c.id AS job, c.scenario,"
 		    " c.matrix AS \"matrix:json\", c.verdict, c.as_expected,"
-		    " c.attempt, p.id AS previous_job, p.verdict AS"
+		    " c.attempt, (SELECT count(DISTINCT a.as_expected) FROM"
+		    " attempts a WHERE a.job_id = c.id AND a.verdict != 'infra')"
+		    " AS outcomes, p.id AS previous_job, p.verdict AS"
 		    " previous_verdict, p.as_expected AS previous_as_expected"
 		    " FROM jobs c LEFT JOIN jobs p ON p.run_id = ?2 AND"
 		    " p.scenario = c.scenario AND p.params = c.params AND"
@@ -305,8 +307,10 @@ api_run_compare(struct req *r, struct reply *out)
 			cat = "fixed";
 		if (cat != NULL)
 			json_array_append(json_object_get(res, cat), row);
-		if (json_integer_value(json_object_get(row, "attempt")) > 1)
+		/* Both as expected and not across its attempts (infra aside). */
+		if (json_integer_value(json_object_get(row, "outcomes")) > 1)
 			json_array_append(json_object_get(res, "flaky"), row);
+		json_object_del(row, "outcomes");
 	}
 	json_decref(rows);
 	reply_json(out, 200, res);

@@ -17,6 +17,7 @@
 
 struct sched {
 	struct api	*api;
+	char		 failed[96];	/* "NAME DAY" last refused: warned once */
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 wake;
@@ -92,8 +93,10 @@ sched_day(int64_t ms, char out[11])
 
 /* Starts one schedule's run for day; 1 started, 0 refused, -1 error. */
 static int
-fire(struct api *api, const json_t *s, const char *day)
+fire(struct api *api, const json_t *s, const char *day, char *failed,
+    size_t failed_size)
 {
+	char key[96];
 	struct run_link link = { json_string_value(json_object_get(s, "name")),
 		day, (int)json_integer_value(json_object_get(s, "retries")) };
 	json_t *reply = NULL;
@@ -102,12 +105,17 @@ fire(struct api *api, const json_t *s, const char *day)
 
 	run = runs_create(api, json_object_get(s, "request"), &link, 1, &reply,
 	    &cause);
-	if (run > 0)
+	snprintf(key, sizeof(key), "%s %s", link.schedule, day);
+	if (run > 0) {
 		log_info("schedule %s: run %lld for %s", link.schedule,
 		    (long long)run, day);
-	else
+	} else if (failed == NULL || strcmp(failed, key) != 0) {
+		/* Tried again every tick (a scenario may come back): say it once. */
 		log_warnx("schedule %s: cannot start the run for %s: %s",
 		    link.schedule, day, wf_cause_str(cause));
+		if (failed != NULL)
+			snprintf(failed, failed_size, "%s", key);
+	}
 	json_decref(reply);
 	free(cause);
 	return run > 0 ? 1 : run == -1 ? 0 : -1;
@@ -134,7 +142,9 @@ sched_tick(struct api *api)
 	if (due == NULL)
 		return -1;
 	json_array_foreach(due, i, s) {
-		if ((rc = fire(api, s, day)) == -1) {
+		if ((rc = fire(api, s, day, api->sched != NULL ?
+		    api->sched->failed : NULL, sizeof(api->sched->failed))) ==
+		    -1) {
 			n = -1;
 			break;
 		}
