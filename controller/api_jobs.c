@@ -9,6 +9,7 @@
 #include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "regress.h"
 #include "util.h"
 
 #define LOG_READ_DEFAULT	(64 * 1024)
@@ -55,33 +56,13 @@ api_jobs_list(struct req *r, struct reply *out)
 		    "total", (json_int_t)total));
 }
 
-/*
- * The known issues that explain this job's failing checks (a new array);
- * the job is shown as known when they cover every one of them.
- */
-static json_t *
-known_for(const json_t *issues, const json_t *failing)
-{
-	json_t *out = json_array(), *ki, *f;
-	size_t i, k;
-
-	json_array_foreach(issues, i, ki) {
-		json_array_foreach(failing, k, f) {
-			if (json_equal(json_object_get(ki, "check"), f)) {
-				json_array_append(out, ki);
-				break;
-			}
-		}
-	}
-	return out;
-}
-
 void
 api_job_get(struct req *r, struct reply *out)
 {
 	int64_t id = req_id(r, 3, out);
 	struct db *db = r->api->db;
 	json_t *job, *checks = NULL, *gens = NULL, *events = NULL, *known = NULL;
+	int known_all = 0;
 
 	if (id == -1)
 		return;
@@ -106,10 +87,16 @@ api_job_get(struct req *r, struct reply *out)
 		events = db_rows(db, "SELECT seq, attempt, record AS"
 		    " \"record:json\" FROM events WHERE job_id = ? ORDER BY"
 		    " seq", "i", id);
-		known = db_rows(db, "SELECT id, scenario, check_name AS"
-		    " \"check\", description, url FROM known_issues WHERE"
-		    " scenario IN (?, '*') ORDER BY id", "t",
-		    json_string_value(json_object_get(job, "scenario")));
+		/* Issues naming a failing check (globs, log regex: regress.h). */
+		if (json_array_size(json_object_get(job, "failing")) > 0 ||
+		    json_integer_value(json_object_get(job, "as_expected")) ==
+		    0)
+			known = regress_known_any(db, id, json_string_value(
+			    json_object_get(job, "scenario")), json_object_get(
+			    job, "failing"), json_string_value(json_object_get(
+			    job, "verdict")), &known_all);
+		else
+			known = json_array();
 	}
 	db_unlock(db);
 	if (job == NULL || (!json_is_null(job) && (checks == NULL ||
@@ -130,8 +117,8 @@ api_job_get(struct req *r, struct reply *out)
 		json_object_set(job, "checks", checks);
 		json_object_set_new(job, "generations", rows);
 		json_object_set(job, "events", events);
-		json_object_set_new(job, "known_issues", known_for(known,
-		    json_object_get(job, "failing")));
+		json_object_set(job, "known_issues", known);
+		json_object_set_new(job, "known", json_boolean(known_all));
 		reply_json(out, 200, json_incref(job));
 	}
 	json_decref(job);

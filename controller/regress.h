@@ -39,6 +39,13 @@ json_t *regress_known(struct db *db, int64_t job, const char *scenario,
 	    const json_t *failing, const char *verdict);
 
 /*
+ * The same, but every issue that matches some failing check (new array);
+ * *all = 1 when together they explain the whole failure.
+ */
+json_t *regress_known_any(struct db *db, int64_t job, const char *scenario,
+	    const json_t *failing, const char *verdict, int *all);
+
+/*
  * Every case of a run classified against the previous night: {"run",
  * "kind", "schedule", "day", "previous", "counts": {class: n}, "cases":
  * [{"job", "scenario", "matrix", "class", "verdict", "as_expected",
