@@ -294,6 +294,15 @@ cmd_schedule_rm(int argc, char **argv)
 	return 0;
 }
 
+static const char *
+expected_word(const json_t *as_expected)
+{
+	if (!json_is_integer(as_expected) && !json_is_boolean(as_expected))
+		return "";
+	return json_is_true(as_expected) || json_integer_value(as_expected) ==
+	    1 ? " as expected" : " NOT as expected";
+}
+
 /* "  CLASS job J scenario {matrix}: verdict (before: verdict)" */
 static void
 print_case(const char *cls, const json_t *c)
@@ -302,12 +311,14 @@ print_case(const char *cls, const json_t *c)
 	const json_t *k;
 	size_t i;
 
-	printf("  %-13s job %-6lld %-24s %s: %s", cls, num(c, "job"),
-	    str(c, "scenario"), m ? m : "", str(c, "verdict"));
+	printf("  %-13s job %-6lld %-24s %s: %s%s", cls, num(c, "job"),
+	    str(c, "scenario"), m ? m : "", str(c, "verdict"),
+	    expected_word(json_object_get(c, "as_expected")));
 	if (json_object_get(c, "previous_job") != NULL &&
 	    !json_is_null(json_object_get(c, "previous_job")))
-		printf(" (before: job %lld %s)", num(c, "previous_job"),
-		    str(c, "previous_verdict"));
+		printf(" (before: job %lld %s%s)", num(c, "previous_job"),
+		    str(c, "previous_verdict"), expected_word(json_object_get(c,
+		    "previous_as_expected")));
 	if (json_array_size(json_object_get(c, "attempts")) > 1)
 		printf(", %zu attempts", json_array_size(json_object_get(c,
 		    "attempts")));
