@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -402,6 +403,10 @@ api_run_get(struct req *r, struct reply *out)
 	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
 		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY " FROM jobs"
 		    " WHERE run_id = ? ORDER BY id", "i", id);
+	if (jobs != NULL && regress_mark_known(r->api->db, jobs) == -1) {
+		json_decref(jobs);
+		jobs = NULL;
+	}
 	db_unlock(r->api->db);
 	if (run == NULL || (!json_is_null(run) && jobs == NULL))
 		reply_db_error(out);
@@ -429,6 +434,10 @@ api_run_matrix(struct req *r, struct reply *out)
 		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY ", params AS"
 		    " \"params:json\" FROM jobs WHERE run_id = ? ORDER BY"
 		    " scenario, case_index", "i", id);
+	if (jobs != NULL && regress_mark_known(r->api->db, jobs) == -1) {
+		json_decref(jobs);
+		jobs = NULL;
+	}
 	db_unlock(r->api->db);
 	if (run == NULL || (!json_is_null(run) && jobs == NULL)) {
 		reply_db_error(out);

@@ -189,6 +189,40 @@ fail:
 	return NULL;
 }
 
+int
+regress_mark_known(struct db *db, json_t *jobs)
+{
+	json_t *job, *m, *ids, *k;
+	size_t i, x;
+
+	json_array_foreach(jobs, i, job) {
+		const char *st = json_string_value(json_object_get(job, "state"));
+
+		ids = json_array();
+		if (st != NULL && strcmp(st, "done") == 0 && json_integer_value(
+		    json_object_get(job, "as_expected")) == 0 &&
+		    strcmp(json_string_value(json_object_get(job, "verdict")) ?
+		    json_string_value(json_object_get(job, "verdict")) : "",
+		    "infra") != 0) {
+			m = regress_known(db, json_integer_value(json_object_get(
+			    job, "id")), json_string_value(json_object_get(job,
+			    "scenario")), json_object_get(job, "failing"),
+			    json_string_value(json_object_get(job, "verdict")));
+			if (m == NULL) {
+				json_decref(ids);
+				return -1;
+			}
+			json_array_foreach(m, x, k)
+				json_array_append(ids, json_object_get(k, "id"));
+			json_decref(m);
+		}
+		json_object_set_new(job, "known", json_boolean(
+		    json_array_size(ids) > 0));
+		json_object_set_new(job, "known_issues", ids);
+	}
+	return 0;
+}
+
 /* --- retries --- */
 
 /* The previous night's run of the schedule that started run (0: none). */

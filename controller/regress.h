@@ -46,6 +46,13 @@ json_t *regress_known_any(struct db *db, int64_t job, const char *scenario,
 	    const json_t *failing, const char *verdict, int *all);
 
 /*
+ * Sets "known" (bool) and "known_issues" (ids) on each job summary of a
+ * list (objects with id, scenario, state, verdict, as_expected, failing):
+ * a finished job not as expected that known issues explain. 0 or -1.
+ */
+int regress_mark_known(struct db *db, json_t *jobs);
+
+/*
  * Every case of a run classified against the previous night: {"run",
  * "kind", "schedule", "day", "previous", "counts": {class: n}, "cases":
  * [{"job", "scenario", "matrix", "class", "verdict", "as_expected",
