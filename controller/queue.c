@@ -135,10 +135,15 @@ queue_retry(struct api *api, int64_t job_id, const char *reason)
 	    job_id) != 1 || db_int(db, &run, "SELECT run_id FROM jobs WHERE"
 	    " id = ?", "i", job_id) != 1)
 		return -1;
-	/* Attempts without a verdict count; nightly retries (regress.c) do not. */
+	/*
+	 * Attempts without a verdict count; judged ones (nightly retries,
+	 * regress.c) do not. Counted as attempt - judged, so attempts made
+	 * before the attempts table existed count too.
+	 */
 	if (regress_record_attempt(db, job_id, attempt, "infra", 0, "[]",
-	    reason) == -1 || db_int(db, &infra, "SELECT count(*) FROM attempts"
-	    " WHERE job_id = ? AND verdict = 'infra'", "i", job_id) != 1)
+	    reason) == -1 || db_int(db, &infra, "SELECT ? - count(*) FROM"
+	    " attempts WHERE job_id = ? AND verdict != 'infra'", "ii", attempt,
+	    job_id) != 1)
 		return -1;
 	if (infra < api->cfg->max_attempts) {
 		log_info("job %lld: attempt %lld ended without a verdict (%s);"
