@@ -24,6 +24,9 @@ struct agent_config {
 	const char	*accel;
 	const char	*firmware;	/* default: build/guest/ next to bin/ */
 	const char	*test_kernel;
+	const char	*reporter;	/* build/guest/linux-init: /init of Linux guests */
+	const char	*fetch_script;	/* lib/sh/fetch-kernel.sh: kernel packages */
+	const char	*kernels_dir;	/* build/kernels: where they are unpacked */
 	int		 slots;
 };
 

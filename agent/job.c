@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "libvirt_run.h"
+#include "linux.h"
 #include "log.h"
 #include "records.h"
 #include "runspec_json.h"
@@ -138,7 +139,7 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 	json_int_t attempt = json_integer_value(json_object_get(lease, "attempt"));
 	struct stream st = { .ob = ob, .job = job, .batch = json_array() };
 	struct qemu_opts o = { .firmware = cfg->firmware, .test_kernel = cfg->test_kernel,
-			       .accel = cfg->accel, .log = NULL };
+			       .reporter = cfg->reporter, .accel = cfg->accel, .log = NULL };
 	struct libvirt_opts lo = { .uri = cfg->libvirt_uri, .workdir = cfg->work_dir,
 				   .tick = tick, .tick_arg = &st };
 	struct runspec rs;
@@ -156,8 +157,19 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 	snprintf(records, sizeof(records), "%s/%s.records", cfg->work_dir, name);
 	lo.domain = name;
 	o.records = records;
-	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'", name, rs.cpus,
-		 rs.mailbox_version, rs.steps);
+	/* A kernel package is resolved here, on this host; a path is used as is. */
+	if (rs.kernel_package[0]) {
+		char detail[sizeof(res.detail)];
+
+		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script, cfg->kernels_dir,
+					  rs.kernel, sizeof(rs.kernel), detail, sizeof(detail)) < 0) {
+			finish(ob, job, "infra", detail);
+			goto out;
+		}
+		rs.kernel_package[0] = 0;
+	}
+	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name, rs.cpus,
+		 rs.mailbox_version, rs.steps, rs.kernel[0] ? ", kernel " : "", rs.kernel);
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
 	rec_reader_finish(&st.rd);

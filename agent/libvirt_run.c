@@ -7,6 +7,11 @@
  * disappears (a transient domain is gone once QEMU exits) or the watchdog
  * fires.  libvirt does not expose QEMU's exit status (docs libvirt-notes.md),
  * so the guest's `done` record is what says how it ended.
+ *
+ * With rs->kernel set the OS is that Linux bzImage, exactly as under bare
+ * QEMU (agent/qemu.c): kernel, reporter initramfs and command line go to
+ * the firmware shim as fw_cfg files (linux.h), which libvirt's QEMU opens
+ * as its own user.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +25,7 @@
 
 #include "domxml.h"
 #include "libvirt_run.h"
+#include "linux.h"
 #include "runcommon.h"
 #include "util.h"
 
@@ -85,8 +91,15 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 	c.out = fopen(o->records, "w");
 	config = runspec_guest_config(rs);
 	if (!c.out || !config || write_text_file(s.config, config) < 0 ||
-	    !realpath(o->firmware, fwpath) || !realpath(o->test_kernel, kpath)) {
-		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s", strerror(errno));
+	    !realpath(o->firmware, fwpath) ||
+	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : o->test_kernel, kpath)) {
+		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s: %s",
+			 RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ? "unresolved kernel package" : "a guest image",
+			 strerror(errno));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
+	if (RUNSPEC_IS_LINUX(rs) && linux_files(rs, o->reporter, &s, res->detail, sizeof(res->detail)) < 0) {
 		res->outcome = RUN_INFRA;
 		goto out;
 	}
@@ -94,12 +107,14 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		struct domxml_fw_cfg fw_cfg[] = {
 			{ "opt/wakefarm/kernel", kpath },
 			{ "opt/wakefarm/config", s.config },
+			{ "opt/wakefarm/initrd", s.initrd },
+			{ "opt/wakefarm/cmdline", s.cmdline },
 		};
 		struct domxml_spec spec = {
 			.name = lo->domain, .memory_mib = rs->memory_mb, .vcpus = rs->cpus,
 			.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM : DOMXML_VIRT_QEMU,
 			.kernel = fwpath, .serial0 = s.com1, .serial1 = s.com2,
-			.fw_cfg = fw_cfg, .n_fw_cfg = 2,
+			.fw_cfg = fw_cfg, .n_fw_cfg = RUNSPEC_IS_LINUX(rs) ? 4 : 2,
 		};
 
 		xml = domxml_build(&spec, &cause);

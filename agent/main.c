@@ -118,19 +118,26 @@ parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
 static int
 default_images(struct agent_config *cfg)
 {
-	static char fw[PATH_MAX], tk[PATH_MAX];
-	char exe[PATH_MAX];
+	static char fw[PATH_MAX], tk[PATH_MAX], rp[PATH_MAX], fs[PATH_MAX], kd[PATH_MAX];
+	char exe[PATH_MAX], *top;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n <= 0)
 		return -1;
 	exe[n] = 0;
-	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", dirname(dirname(exe)));
-	snprintf(tk, sizeof(tk), "%.*s/kernel.elf", (int)(strlen(fw) - 13), fw);
+	top = dirname(dirname(exe));
+	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
+	snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
+	snprintf(rp, sizeof(rp), "%s/build/guest/linux-init", top);
+	snprintf(fs, sizeof(fs), "%s/lib/sh/fetch-kernel.sh", top);
+	snprintf(kd, sizeof(kd), "%s/build/kernels", top);
 	if (!cfg->firmware)
 		cfg->firmware = fw;
 	if (!cfg->test_kernel)
 		cfg->test_kernel = tk;
+	cfg->reporter = rp;
+	cfg->fetch_script = fs;
+	cfg->kernels_dir = kd;
 	/* Not fatal: every job would then end as infra (a host problem,
 	 * retried elsewhere), which is what the controller must hear. */
 	if (access(cfg->firmware, R_OK) || access(cfg->test_kernel, R_OK))

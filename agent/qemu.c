@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "linux.h"
 #include "qemu.h"
 #include "runcommon.h"
 #include "util.h"
@@ -96,93 +97,13 @@ out:
 	return rc;
 }
 
-static pid_t spawn(char **argv, const char *errpath)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		setpgid(0, 0);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-static void read_tail(const char *path, char *out, size_t size);
-
-/* Runs argv to its end (stdout/stderr to errpath); its exit status or -1. */
-static int run_wait(char **argv, const char *errpath)
-{
-	pid_t pid = spawn(argv, errpath);
-	int status;
-
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The Linux guest's initramfs and command line files in the scratch dir. */
-static int linux_files(const struct runspec *rs, const struct qemu_opts *o, const struct scratch *s,
-    const char *initrd, const char *cmdline_path, char *detail, size_t dsize)
-{
-	char *argv[] = { (char *)o->reporter, "--pack", (char *)initrd, (char *)rs->kernel,
-			 rs->initrd[0] ? (char *)rs->initrd : NULL, NULL };
-	char *cmdline = NULL;
-	int rc = -1;
-
-	if (!o->reporter) {
-		snprintf(detail, dsize, "a Linux kernel needs the reporter /init (qemu_opts.reporter)");
-		return -1;
-	}
-	cmdline = runspec_linux_cmdline(rs);
-	if (!cmdline || write_text_file(cmdline_path, cmdline) < 0) {
-		snprintf(detail, dsize, "cannot write %s: %s", cmdline_path, strerror(errno));
-		goto out;
-	}
-	if (run_wait(argv, s->err) != 0) {
-		read_tail(s->err, detail, dsize);
-		if (!detail[0])
-			snprintf(detail, dsize, "%s --pack failed", o->reporter);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(cmdline);
-	return rc;
-}
-
-static void read_tail(const char *path, char *out, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-	char *nl;
-
-	out[0] = 0;
-	if (!f)
-		return;
-	n = fread(out, 1, size - 1, f);
-	out[n] = 0;
-	fclose(f);
-	while ((nl = strchr(out, '\n')) && nl[1])
-		*nl = ' ';
-	if ((nl = strchr(out, '\n')))
-		*nl = 0;
-}
-
 int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_result *res)
 {
 	struct scratch s;
 	struct collect c = { .done_status = -1 };
 	char *config = NULL, *fw = NULL, *kern = NULL;
 	char smp[16], mem[16], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400], mon[400];
-	char initrd[300] = "", cmdline[300] = "", fwcfg_i[400], fwcfg_l[400];
+	char fwcfg_i[400], fwcfg_l[400];
 	char *argv[48];
 	int a = 0;
 	char accel[32];
@@ -206,15 +127,13 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 		res->outcome = RUN_INFRA;
 		goto out;
 	}
-	if (rs->kernel[0]) {
-		snprintf(initrd, sizeof(initrd), "%s/initrd", s.dir);
-		snprintf(cmdline, sizeof(cmdline), "%s/cmdline", s.dir);
-		if (linux_files(rs, o, &s, initrd, cmdline, res->detail, sizeof(res->detail)) < 0) {
+	if (RUNSPEC_IS_LINUX(rs)) {
+		if (linux_files(rs, o->reporter, &s, res->detail, sizeof(res->detail)) < 0) {
 			res->outcome = RUN_INFRA;
 			goto out;
 		}
-		snprintf(fwcfg_i, sizeof(fwcfg_i), "name=opt/wakefarm/initrd,file=%s", initrd);
-		snprintf(fwcfg_l, sizeof(fwcfg_l), "name=opt/wakefarm/cmdline,file=%s", cmdline);
+		snprintf(fwcfg_i, sizeof(fwcfg_i), "name=opt/wakefarm/initrd,file=%s", s.initrd);
+		snprintf(fwcfg_l, sizeof(fwcfg_l), "name=opt/wakefarm/cmdline,file=%s", s.cmdline);
 	}
 	snprintf(smp, sizeof(smp), "%d", rs->cpus);
 	snprintf(mem, sizeof(mem), "%d", rs->memory_mb);
@@ -241,14 +160,14 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 
 		for (int i = 0; fixed[i]; i++)
 			argv[a++] = fixed[i];
-		if (rs->kernel[0]) {
+		if (RUNSPEC_IS_LINUX(rs)) {
 			argv[a++] = "-fw_cfg";
 			argv[a++] = fwcfg_i;
 			argv[a++] = "-fw_cfg";
 			argv[a++] = fwcfg_l;
 		}
 		argv[a] = NULL;
-		pid = spawn(argv, s.err);
+		pid = run_spawn(argv, s.err);
 	}
 	if (pid < 0) {
 		snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
@@ -285,7 +204,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	if (status != QEMU_EXIT(0x10) && status != QEMU_EXIT(0x11) && status != QEMU_EXIT(0x12) &&
 	    status != QEMU_EXIT(0x13) && status != 0) {
 		how = "infra";
-		read_tail(s.err, res->detail, sizeof(res->detail));
+		run_read_tail(s.err, res->detail, sizeof(res->detail));
 		if (!res->detail[0])
 			snprintf(res->detail, sizeof(res->detail), "QEMU exited with status %d", status);
 	} else if (status == 0) {
@@ -305,10 +224,6 @@ out:
 	free(config);
 	free(fw);
 	free(kern);
-	if (initrd[0])
-		unlink(initrd);
-	if (cmdline[0])
-		unlink(cmdline);
 	remove_scratch(&s);
 	return rc;
 }

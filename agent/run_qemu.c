@@ -53,7 +53,7 @@ static const struct wf_flag run_flags[] = {
 
 static const struct wf_cmd run_cmd = {
 	"run-qemu", NULL,
-	"Run one wakefarm guest under bare QEMU and write its report records.\n"
+	"Run one wakefarm guest under bare QEMU (or libvirt) and write its report records.\n"
 	"The OS is our test kernel, or with --kernel a Linux bzImage (console on COM1,\n"
 	"records from the reporter /init on COM2; see guest/LINUX.md).\n"
 	"Exit status: 0 completed, 3 hang (watchdog), 4 guest error or crash, 5 QEMU failure, 2 usage.",
@@ -141,6 +141,11 @@ int main(int argc, char **argv)
 		case OPT_APPEND: {
 			char *dst = id == OPT_KERNEL ? rs.kernel : id == OPT_INITRD ? rs.initrd : rs.append;
 			size_t size = id == OPT_APPEND ? sizeof(rs.append) : sizeof(rs.kernel);
+			char abs[PATH_MAX];
+
+			/* a run spec holds absolute paths; a relative one is taken from here */
+			if (id != OPT_APPEND && arg[0] != '/' && realpath(arg, abs))
+				arg = abs;
 
 			if (wf_strlcpy(dst, arg, size) >= size)
 				wf_flags_usage_error(&f, "%s: longer than %zu characters",
@@ -169,8 +174,6 @@ int main(int argc, char **argv)
 	wf_flags_args(&f, 0, 0, &id);
 	if (rs.kernel[0] && !memory_set)
 		rs.memory_mb = RUNSPEC_LINUX_MB;
-	if (rs.kernel[0] && libvirt_uri)
-		wf_flags_usage_error(&f, "--kernel: the libvirt runner boots only the test kernel so far");
 	if (runspec_validate(&rs, &cause) < 0)
 		wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
 	if (!o.firmware)

@@ -4,10 +4,12 @@
  * file with the runner's own host records appended.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -28,6 +30,8 @@ int make_scratch(struct scratch *s, const char *parent)
 	snprintf(s->mon, sizeof(s->mon), "%s/monitor", s->dir);
 	snprintf(s->err, sizeof(s->err), "%s/qemu.err", s->dir);
 	snprintf(s->com1, sizeof(s->com1), "%s/com1", s->dir);
+	snprintf(s->initrd, sizeof(s->initrd), "%s/initrd", s->dir);
+	snprintf(s->cmdline, sizeof(s->cmdline), "%s/cmdline", s->dir);
 	/* QEMU may run as another user (libvirt-qemu): it must read the
 	 * config and libvirt's virtlogd writes the serial files here. */
 	chmod(s->dir, 0755);
@@ -55,7 +59,56 @@ void remove_scratch(struct scratch *s)
 	unlink(s->mon);
 	unlink(s->err);
 	unlink(s->com1);
+	unlink(s->initrd);
+	unlink(s->cmdline);
 	rmdir(s->dir);
+}
+
+pid_t run_spawn(char **argv, const char *errpath)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int run_wait(char **argv, const char *errpath)
+{
+	pid_t pid = run_spawn(argv, errpath);
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void run_read_tail(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	char *nl;
+
+	out[0] = 0;
+	if (!f)
+		return;
+	n = fread(out, 1, size - 1, f);
+	out[n] = 0;
+	fclose(f);
+	while ((nl = strchr(out, '\n')) && nl[1])
+		*nl = ' ';
+	if ((nl = strchr(out, '\n')))
+		*nl = 0;
 }
 
 void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,

@@ -5,6 +5,7 @@
 #define WF_RUNCOMMON_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -14,12 +15,20 @@
 struct scratch {
 	char dir[256];
 	char config[300], com1[300], com2[300], mon[300], err[300];
+	char initrd[300], cmdline[300];		/* a Linux guest's (linux.h) */
 };
 
 int make_scratch(struct scratch *s, const char *parent);
 void remove_scratch(struct scratch *s);
 /* Writes a whole file (mode 0644 under the default umask); 0 or -1. */
 int write_text_file(const char *path, const char *data);
+
+/* fork + exec argv in its own process group, stdout and stderr to errpath. */
+pid_t run_spawn(char **argv, const char *errpath);
+/* Runs argv to its end; its exit status, or -1. */
+int run_wait(char **argv, const char *errpath);
+/* The start of a text file as one line (newlines become spaces). */
+void run_read_tail(const char *path, char *out, size_t size);
 
 /* What the records gathered so far say, while they are copied out. */
 struct collect {

@@ -125,6 +125,65 @@ int runspec_check_quirks(const char *quirks, char **cause)
 	return 0;
 }
 
+int runspec_check_path(const char *field, const char *path, char **cause)
+{
+	if (!path[0])
+		return 0;
+	if (path[0] != '/') {
+		wf_set_cause(cause, "%s: '%s' is not an absolute path", field, path);
+		return -1;
+	}
+	for (const char *p = path; *p; p++)
+		if (*p == ',' || *p < 0x20 || *p > 0x7e) {
+			wf_set_cause(cause, "%s: a comma or a byte outside printable ASCII at offset %d",
+				     field, (int)(p - path));
+			return -1;
+		}
+	return 0;
+}
+
+int runspec_check_package(const char *name, char **cause)
+{
+	size_t n = strlen(name);
+
+	if (n < 2 || n >= RUNSPEC_PACKAGE_MAX || !(islower((unsigned char)name[0]) || isdigit((unsigned char)name[0])) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789+.-") != n) {
+		wf_set_cause(cause, "kernel: '%.80s' is neither an absolute path nor a Debian package name "
+			     "([a-z0-9][a-z0-9+.-]+, at most %d characters)", name, RUNSPEC_PACKAGE_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* The OS fields: paths, the package name, what needs a Linux kernel. */
+static int validate_linux(const struct runspec *rs, char **cause)
+{
+	size_t i;
+
+	if (runspec_check_path("kernel", rs->kernel, cause) < 0 ||
+	    runspec_check_path("initrd", rs->initrd, cause) < 0)
+		return -1;
+	if (rs->kernel_package[0] && (rs->kernel[0] || runspec_check_package(rs->kernel_package, cause) < 0)) {
+		if (rs->kernel[0])
+			wf_set_cause(cause, "kernel: both a path and a package");
+		return -1;
+	}
+	for (i = 0; rs->append[i]; i++)
+		if ((unsigned char)rs->append[i] < 0x20 || (unsigned char)rs->append[i] > 0x7e) {
+			wf_set_cause(cause, "append: a byte outside printable ASCII at offset %zu", i);
+			return -1;
+		}
+	if (!RUNSPEC_IS_LINUX(rs) && (rs->initrd[0] || rs->append[0])) {
+		wf_set_cause(cause, "initrd/append: only with a Linux kernel");
+		return -1;
+	}
+	if (RUNSPEC_IS_LINUX(rs) && rs->memory_mb < RUNSPEC_LINUX_MIN_MB) {
+		wf_set_cause(cause, "memory: a Linux guest needs at least %d MiB", RUNSPEC_LINUX_MIN_MB);
+		return -1;
+	}
+	return 0;
+}
+
 int runspec_validate(const struct runspec *rs, char **cause)
 {
 	if (rs->cpus < 1 || rs->cpus > RUNSPEC_MAX_CPUS) {
@@ -153,14 +212,8 @@ int runspec_validate(const struct runspec *rs, char **cause)
 	}
 	if (runspec_check_quirks(rs->quirks, cause) < 0)
 		return -1;
-	if (!rs->kernel[0] && (rs->initrd[0] || rs->append[0])) {
-		wf_set_cause(cause, "initrd/append: only with a Linux kernel");
+	if (validate_linux(rs, cause) < 0)
 		return -1;
-	}
-	if (rs->kernel[0] && rs->memory_mb < RUNSPEC_LINUX_MIN_MB) {
-		wf_set_cause(cause, "memory: a Linux guest needs at least %d MiB", RUNSPEC_LINUX_MIN_MB);
-		return -1;
-	}
 	return runspec_check_steps(rs->steps, cause);
 }
 

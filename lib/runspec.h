@@ -18,6 +18,7 @@
 #define RUNSPEC_QUIRKS_MAX	128
 #define RUNSPEC_PATH_MAX	512
 #define RUNSPEC_APPEND_MAX	512
+#define RUNSPEC_PACKAGE_MAX	64	/* a Debian package name, with the NUL */
 #define RUNSPEC_LINUX_MIN_MB	256	/* least RAM for a Linux guest */
 #define RUNSPEC_LINUX_MB	512	/* run-qemu's default for one */
 #define RUNSPEC_CRASHKERNEL	"192M"	/* reserved when a step crashes */
@@ -37,7 +38,14 @@ struct runspec {
 	char	 kernel[RUNSPEC_PATH_MAX];	/* bzImage path on the runner's host */
 	char	 initrd[RUNSPEC_PATH_MAX];	/* extra initrd, unpacked before ours */
 	char	 append[RUNSPEC_APPEND_MAX];	/* extra kernel command line */
+	/* Or the kernel as a Debian package (linux-image-cloud-amd64): the
+	 * agent unpacks it (lib/sh/fetch-kernel.sh) and sets kernel.  At
+	 * most one of kernel and kernel_package is set. */
+	char	 kernel_package[RUNSPEC_PACKAGE_MAX];
 };
+
+/* A Linux guest: a kernel path or a kernel package. */
+#define RUNSPEC_IS_LINUX(rs)	((rs)->kernel[0] || (rs)->kernel_package[0])
 
 /* Defaults: 1 CPU, version 1, policy 6.11, no steps, 32 MiB, 60 s. */
 void runspec_init(struct runspec *rs);
@@ -49,6 +57,11 @@ void runspec_init(struct runspec *rs);
 int runspec_validate(const struct runspec *rs, char **cause);
 int runspec_check_steps(const char *steps, char **cause);
 int runspec_check_quirks(const char *quirks, char **cause);
+/* A host path for QEMU: empty, or absolute, printable ASCII, no comma
+ * (QEMU's option syntax splits at commas).  field names it in the cause. */
+int runspec_check_path(const char *field, const char *path, char **cause);
+/* A Debian package name: [a-z0-9][a-z0-9+.-]+, at most 63 characters. */
+int runspec_check_package(const char *name, char **cause);
 
 /* The fw_cfg configuration line for the guest (caller frees). */
 char *runspec_guest_config(const struct runspec *rs);

@@ -2,7 +2,11 @@
  * runspec_json.h: a run spec as JSON, the "params" of a leased job
  * (controller/README.md): {"cpus", "mailbox_version", "policy", "steps",
  * "quirks" (comma-separated string), "kdump_cpus", "memory_mb",
- * "timeout_s"}. The controller writes it, the agent reads it.
+ * "timeout_s"}, and for a Linux guest "kernel" (absolute path on the
+ * agent's host) or "kernel_package" (Debian package the agent unpacks),
+ * "initrd" (absolute path), "append": these four are written only when
+ * set (empty = our test kernel). The controller writes it, the agent
+ * reads it.
  */
 #ifndef WF_RUNSPEC_JSON_H
 #define WF_RUNSPEC_JSON_H

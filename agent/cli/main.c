@@ -3,6 +3,8 @@
  * the controller; each subcommand parses its own options. The controller
  * commands (submit, status, show, logs, cancel, hosts) are in remote.c.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,8 +86,9 @@ static const struct wf_flag json_flag[] = {
 static const struct wf_flag submit_flags[] = {
 	{ "set", OPT_SET, "KEY=VALUE", "override a scenario field or matrix"
 	    " axis (repeatable)", 0 },
-	{ "kernel", OPT_KERNEL, "FILE", "run this kernel image (bzImage or"
-	    " ELF) instead of the scenario's", 0 },
+	{ "kernel", OPT_KERNEL, "PKG|PATH", "boot this Linux kernel: a Debian"
+	    " package (the agent unpacks it) or a bzImage path on the agent's"
+	    " host; PKG1,PKG2 is an axis", 0 },
 	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
 	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
 	{ "wait", OPT_WAIT, NULL, "follow the run to its end; exit 0 only if"
@@ -177,6 +180,26 @@ remote_opts(int json)
 	return r;
 }
 
+/*
+ * --kernel PKG|PATH, --initrd PATH as a --set of that field. A relative
+ * path is made absolute here (a name without '/' is a Debian package,
+ * resolved on the agent's host); a comma makes a kernels axis.
+ */
+static char *
+os_set(const struct wf_flags *f, const char *key, const char *arg)
+{
+	char abs[PATH_MAX], *out = NULL;
+
+	if (arg[0] != '/' && strchr(arg, '/') != NULL && strchr(arg, ',') == NULL) {
+		if (realpath(arg, abs) == NULL)
+			wf_flags_usage_error(f, "--%s %s: no such file", key, arg);
+		arg = abs;
+	}
+	if (asprintf(&out, "%s=%s", key, arg) < 0)
+		wf_flags_usage_error(f, "out of memory");
+	return out;	/* lives as long as the command */
+}
+
 static int
 cmd_submit(int argc, char **argv)
 {
@@ -198,9 +221,14 @@ cmd_submit(int argc, char **argv)
 			break;
 		case OPT_KERNEL:
 		case OPT_INITRD:
+			if (nsets == (int)(sizeof(sets) / sizeof(sets[0])))
+				wf_flags_usage_error(&f, "too many --set");
+			sets[nsets++] = os_set(&f, id == OPT_KERNEL ?
+			    "kernel" : "initrd", arg);
+			break;
 		case OPT_NAME:
-			wf_flags_usage_error(&f, "--kernel, --initrd and --name"
-			    " are not supported by the controller yet");
+			wf_flags_usage_error(&f, "--name is not supported by"
+			    " the controller yet");
 			break;
 		case OPT_WAIT:
 			wait = 1;

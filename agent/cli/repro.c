@@ -22,6 +22,7 @@
 #include "http.h"
 #include "invariants.h"
 #include "../libvirt_run.h"
+#include "../linux.h"
 #include "../qemu.h"
 #include "records.h"
 #include "repro.h"
@@ -155,8 +156,9 @@ static void print_result(const char *label, const json_t *eval, const char *verd
 static int run_case(const struct repro_opts *o, const json_t *c, const char *workdir)
 {
 	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64], log[PATH_MAX + 64], name[64];
+	char rp[PATH_MAX + 32], fetch[PATH_MAX + 32], kernels[PATH_MAX + 32];
 	const char *label = json_string_value(json_object_get(c, "label"));
-	struct qemu_opts qo = { .firmware = fw, .test_kernel = tk, .accel = o->accel,
+	struct qemu_opts qo = { .firmware = fw, .test_kernel = tk, .reporter = rp, .accel = o->accel,
 				.records = records, .log = log };
 	struct libvirt_opts lo = { .uri = o->libvirt_uri, .domain = name, .workdir = workdir };
 	const json_t *expected = json_object_get(c, "expected");
@@ -175,6 +177,18 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 	}
 	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
 	snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
+	snprintf(rp, sizeof(rp), "%s/build/guest/linux-init", top);
+	snprintf(fetch, sizeof(fetch), "%s/lib/sh/fetch-kernel.sh", top);
+	snprintf(kernels, sizeof(kernels), "%s/build/kernels", top);
+	/* a kernel package is unpacked here, as the agent would */
+	if (rs.kernel_package[0]) {
+		if (linux_resolve_package(rs.kernel_package, fetch, kernels, rs.kernel, sizeof(rs.kernel),
+					  res.detail, sizeof(res.detail)) < 0) {
+			fprintf(stderr, "wakefarm repro: %s: %s\n", label, res.detail);
+			return 2;
+		}
+		rs.kernel_package[0] = 0;
+	}
 	snprintf(name, sizeof(name), "wakefarm-repro-%d", (int)getpid());
 	snprintf(records, sizeof(records), "%s/%s.records", workdir, label);
 	snprintf(log, sizeof(log), "%s/%s.com1", workdir, label);

@@ -2,7 +2,9 @@
 #include <string.h>
 
 #include "runspec.h"
+#include "runspec_json.h"
 #include "test.h"
+#include "util.h"
 
 static int steps_ok(const char *s)
 {
@@ -113,6 +115,79 @@ TEST(linux_kernel_fields)
 	REQUIRE(s);
 	CHECK_STR_EQ(s, "console=ttyS0 panic=-1 iomem=relaxed wakefarm.gen=1 wakefarm.kind=cold");
 	free(s);
+}
+
+TEST(linux_paths_and_packages)
+{
+	static const char *const bad_paths[] = { "vmlinuz", "/a,b", "/a\tb", "./x", NULL };
+	static const char *const bad_pkgs[] = { "Linux", "a", "-x", "linux image", "linux_image",
+		"linux-image/x", NULL };
+	struct runspec rs;
+	char *cause = NULL;
+
+	for (int i = 0; bad_paths[i]; i++) {
+		runspec_init(&rs);
+		rs.memory_mb = RUNSPEC_LINUX_MB;
+		strcpy(rs.kernel, bad_paths[i]);
+		CHECK(runspec_validate(&rs, &cause) == -1);
+		CHECK(cause && strstr(cause, "kernel") != NULL);
+		rs.kernel[0] = 0;
+		strcpy(rs.kernel_package, "linux-image-cloud-amd64");
+		strcpy(rs.initrd, bad_paths[i]);
+		CHECK(runspec_validate(&rs, &cause) == -1);
+		CHECK(cause && strstr(cause, "initrd") != NULL);
+	}
+	for (int i = 0; bad_pkgs[i]; i++) {
+		runspec_init(&rs);
+		rs.memory_mb = RUNSPEC_LINUX_MB;
+		wf_strlcpy(rs.kernel_package, bad_pkgs[i], sizeof(rs.kernel_package));
+		CHECK(runspec_validate(&rs, &cause) == -1);
+	}
+	runspec_init(&rs);
+	strcpy(rs.kernel_package, "linux-image-cloud-amd64");
+	CHECK(runspec_validate(&rs, &cause) == -1);	/* a package is Linux too: memory */
+	rs.memory_mb = RUNSPEC_LINUX_MB;
+	strcpy(rs.append, "quiet, loglevel=3");		/* commas are fine on a command line */
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	strcpy(rs.kernel, "/boot/vmlinuz");
+	CHECK(runspec_validate(&rs, &cause) == -1);	/* not both */
+	free(cause);
+}
+
+TEST(json_carries_the_os_only_when_set)
+{
+	struct runspec rs, back;
+	char *cause = NULL, *s;
+	json_t *j;
+
+	runspec_init(&rs);
+	j = runspec_to_json(&rs);
+	REQUIRE(j);
+	CHECK(json_object_get(j, "kernel") == NULL && json_object_get(j, "append") == NULL);
+	json_decref(j);
+	rs.memory_mb = 512;
+	strcpy(rs.kernel, "/srv/k/vmlinuz");
+	strcpy(rs.initrd, "/srv/k/initrd.img");
+	strcpy(rs.append, "quiet");
+	j = runspec_to_json(&rs);
+	REQUIRE(j);
+	CHECK(runspec_from_json(j, &back, &cause) == 0);
+	CHECK_STR_EQ(back.kernel, "/srv/k/vmlinuz");
+	CHECK_STR_EQ(back.initrd, "/srv/k/initrd.img");
+	CHECK_STR_EQ(back.append, "quiet");
+	json_object_set_new(j, "kernel", json_string("/a,b"));
+	CHECK(runspec_from_json(j, &back, &cause) == -1);
+	CHECK(cause && strstr(cause, "comma") != NULL);
+	json_object_del(j, "kernel");
+	json_object_set_new(j, "kernel_package", json_string("linux-image-cloud-amd64"));
+	CHECK(runspec_from_json(j, &back, &cause) == 0);
+	CHECK_STR_EQ(back.kernel_package, "linux-image-cloud-amd64");
+	json_object_set_new(j, "kernel", json_integer(1));
+	CHECK(runspec_from_json(j, &back, &cause) == -1);
+	s = json_dumps(j, 0);
+	free(s);
+	json_decref(j);
+	free(cause);
 }
 
 int main(int argc, char **argv) { return test_main(argc, argv); }
