@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_artifacts.h"
 #include "api_static.h"
 #include "flags.h"
 #include "json.h"
@@ -65,6 +66,7 @@ static const struct route routes[] = {
 	    api_agent_heartbeat },
 	{ "POST", "/api/v1/agents/lease", ACCESS_AGENT, api_agent_lease },
 	{ "GET", "/api/v1/known-issues", ACCESS_READ, api_known_issues_list },
+	{ "GET", "/api/v1/artifacts", ACCESS_READ, api_artifacts_list },
 	{ "POST", "/api/v1/admin/known-issues", ACCESS_ADMIN,
 	    api_admin_known_issue },
 	{ "POST", "/api/v1/admin/hosts/*", ACCESS_ADMIN, api_admin_host },

@@ -42,18 +42,23 @@ static const struct field fields[] = {
 	{ "kdump_cpus", F_INT, 0, RUNSPEC_MAX_CPUS },
 	{ "memory_mb", F_INT, 32, 16384 },
 	{ "timeout_s", F_INT, 1, 86400 },
+	/* The OS: "" = our test kernel; an absolute path or a Debian package
+	 * name (a kernel artifact, resolved on the agent's host). */
+	{ "kernel", F_STR, 0, RUNSPEC_PATH_MAX - 1 },
+	{ "initrd", F_STR, 0, RUNSPEC_PATH_MAX - 1 },
+	{ "append", F_STR, 0, RUNSPEC_APPEND_MAX - 1 },
 	{ NULL, 0, 0, 0 },
 };
 
 static const char *const field_names[] = {
 	"cpus", "mailbox_version", "policy", "steps", "quirks", "kdump_cpus",
-	"memory_mb", "timeout_s", NULL,
+	"memory_mb", "timeout_s", "kernel", "initrd", "append", NULL,
 };
 
 static const char *const top_keys[] = {
 	"name", "description", "nightly", "cpus", "mailbox_version", "policy",
-	"steps", "quirks", "kdump_cpus", "memory_mb", "timeout_s", "matrix",
-	"expect", NULL,
+	"steps", "quirks", "kdump_cpus", "memory_mb", "timeout_s", "kernel",
+	"initrd", "append", "matrix", "expect", NULL,
 };
 
 /* Where errors point: the source label and text (text may be NULL). */
@@ -284,6 +289,16 @@ apply_value(struct runspec *rs, const struct field *f, const json_t *v)
 		wf_strlcpy(rs->policy, json_string_value(v), sizeof(rs->policy));
 	else if (strcmp(f->name, "steps") == 0)
 		wf_strlcpy(rs->steps, json_string_value(v), sizeof(rs->steps));
+	else if (strcmp(f->name, "kernel") == 0) {
+		/* a path is used as is, anything else names a package */
+		const char *k = json_string_value(v);
+
+		wf_strlcpy(k[0] == '/' ? rs->kernel : rs->kernel_package, k,
+		    k[0] == '/' ? sizeof(rs->kernel) : sizeof(rs->kernel_package));
+	} else if (strcmp(f->name, "initrd") == 0)
+		wf_strlcpy(rs->initrd, json_string_value(v), sizeof(rs->initrd));
+	else if (strcmp(f->name, "append") == 0)
+		wf_strlcpy(rs->append, json_string_value(v), sizeof(rs->append));
 	else {
 		rs->quirks[0] = '\0';
 		json_array_foreach(v, i, q) {
@@ -303,11 +318,13 @@ default_values(void)
 	struct runspec rs;
 
 	runspec_init(&rs);
-	return json_pack("{s:i, s:i, s:s, s:s, s:[], s:i, s:i, s:i}",
+	return json_pack("{s:i, s:i, s:s, s:s, s:[], s:i, s:i, s:i, s:s, s:s,"
+	    " s:s}",
 	    "cpus", rs.cpus, "mailbox_version", rs.mailbox_version,
 	    "policy", rs.policy, "steps", rs.steps, "quirks",
 	    "kdump_cpus", rs.kdump_cpus, "memory_mb", rs.memory_mb,
-	    "timeout_s", rs.timeout_s);
+	    "timeout_s", rs.timeout_s, "kernel", "", "initrd", "",
+	    "append", "");
 }
 
 /* An axis: a non-empty array of distinct valid values; msg on error. */
@@ -661,7 +678,8 @@ scenario_set(struct scenario *sc, const json_t *set, char **cause)
 		if ((f = field_find(key)) == NULL) {
 			wf_set_cause(cause, "set: '%.64s' is not a field (cpus,"
 			    " mailbox_version, policy, steps, quirks,"
-			    " kdump_cpus, memory_mb, timeout_s)", key);
+			    " kdump_cpus, memory_mb, timeout_s, kernel, initrd,"
+			    " append)", key);
 			return -1;
 		}
 		/* quirks: a list of names is one value, a list of lists an axis. */
@@ -703,6 +721,10 @@ expand_case(const struct scenario *sc, const char *const axes[],
 	for (i = 0; fields[i].name != NULL; i++)
 		apply_value(&rs, &fields[i], json_object_get(values,
 		    fields[i].name));
+	/* The test kernel's 32 MiB cannot hold Linux: a kernel given to a
+	 * test-kernel scenario (submit --kernel) gets run-qemu's default. */
+	if (RUNSPEC_IS_LINUX(&rs) && rs.memory_mb < RUNSPEC_LINUX_MIN_MB)
+		rs.memory_mb = RUNSPEC_LINUX_MB;
 	if (runspec_validate(&rs, cause) == -1)
 		goto out;
 	out = json_pack("{s:I, s:O, s:O, s:o, s:o}", "index",
@@ -718,8 +740,8 @@ out:
 json_t *
 scenario_expand(const struct scenario *sc, char **cause)
 {
-	const char *axes[8];
-	size_t sizes[8], pick[8] = { 0 }, naxes = 0, total = 1, idx, a;
+	const char *axes[16];
+	size_t sizes[16], pick[16] = { 0 }, naxes = 0, total = 1, idx, a;
 	json_t *cases, *c;
 	int i;
 

@@ -98,6 +98,14 @@ if [ $agent_up = 1 ] && stok=$(token submitter); then
 		  (.[] | select(.verdict != "pass" or .as_expected != 1) |
 		   "  job \(.id) \(.scenario) \(.matrix | tostring): \(.verdict) (\(.reason))" +
 		   (if .as_expected == 1 then ", as expected" else ", NOT AS EXPECTED" end))'
+		# The rows that boot a real kernel (a scenario's "kernel"), pass or not.
+		linux=$(curl -fs "$url/api/v1/scenarios" |
+			jq -c '[.scenarios[] | select((.scenario.kernel // "") != "") | .name]')
+		curl -fs "$url/api/v1/artifacts" | jq -r '.artifacts[] | "  kernel \(.name): \(.version // "version not reported yet")"'
+		curl -fs "$url/api/v1/jobs?run=$run&limit=1000" | jq -r --argjson linux "${linux:-[]}" '
+		  .jobs[] | select(.scenario | IN($linux[])) |
+		  "  job \(.id) \(.scenario) \(.matrix | tostring): \(.verdict)" +
+		  (if .as_expected == 1 then ", as expected" else ", NOT AS EXPECTED" end)'
 	fi
 else
 	# Until the farm path exists end to end, run the same guest matrix the

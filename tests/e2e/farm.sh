@@ -13,6 +13,9 @@
 #                or duplicated once it is back
 #   libvirtd-restart  restart libvirtd mid-job: the job ends infra and is retried
 #   bad-kernel   a job whose kernel cannot be read is infra, never fail
+#   linux        Debian's Linux 6.1 (a kernel package the agent unpacks) cold
+#                boots with 2 CPUs through libvirt: pass, one fw-wake, the
+#                artifact's version from the boot record
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd)	# run from bin/tests
@@ -108,6 +111,20 @@ else
 	else
 		fail matrix "runs did not finish in 120 s"
 	fi
+fi
+
+# --- linux ----------------------------------------------------------------------
+run=$(submit linux61-cold-boot --set mailbox_version=1)
+if [ -n "$run" ] && wait_run "$run" 180; then
+	job=$(jobs_of "$run" | jq -r '.jobs[0].id')
+	j=$(curl -fs "$url/api/v1/jobs/$job" | jq -c '{verdict, as_expected,
+		wakes: [.events[].record | select(.ev == "fw-wake") | .apic_id],
+		release: ([.events[].record | select(.ev == "boot")][0].release // "" | test("^6\\.1\\."))}')
+	art=$(curl -fs "$url/api/v1/artifacts" | jq -c '[.artifacts[] | select(.name == "linux-image-cloud-amd64") | .kind, (.version // "" | test("^6\\.1\\."))]')
+	[ "$j" = '{"verdict":"pass","as_expected":1,"wakes":[1],"release":true}' ] && [ "$art" = '["package",true]' ] &&
+		ok linux-cold-boot-through-libvirt || fail linux-cold-boot-through-libvirt "job $job: $j; artifact: $art"
+else
+	fail linux-cold-boot-through-libvirt "run '$run' did not finish in 180 s: $(tail -2 "$tmp"/agent-*.log)"
 fi
 
 # --- kill-agent -----------------------------------------------------------------
