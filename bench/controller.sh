@@ -18,9 +18,11 @@ set -euo pipefail
 export LC_ALL=C
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/bench/controller
-ctl=$top/bin/wakefarm-controller
+ctl=${WF_CONTROLLER:-$top/bin/wakefarm-controller}	# another build to compare
 cb=$top/bin/bench/ctlbench
-schema=$top/db
+# The migrations and scenarios of that build.
+ctl_top=$(cd "$(dirname "$ctl")/.." && pwd)
+schema=$ctl_top/db
 mkdir -p "$out"
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
@@ -46,7 +48,7 @@ trap cleanup EXIT
 start_ctl() {
 	rm -f "$tmp/port"
 	"$ctl" --log-level warn serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$1" \
-		--schema-dir "$schema" --scenarios "$top/scenarios" 2>>"$tmp/controller.log" &
+		--schema-dir "$schema" --scenarios "$ctl_top/scenarios" 2>>"$tmp/controller.log" &
 	pid=$!
 	for _ in $(seq 200); do
 		[ -s "$tmp/port" ] && break
