@@ -430,6 +430,8 @@ test('live: the matrix of a running nightly fills in without a reload', async ()
 	const unit = await import('./unit.mjs');
 	tests.unshift(...Object.entries(unit.tests).map(([name, fn]) => ({ name, fn })));
 	fs.mkdirSync(OUT, { recursive: true });
+	for (const f of fs.readdirSync(OUT).filter((n) => /^FAILED-.*\.png$/.test(n)))
+		fs.rmSync(path.join(OUT, f));
 	const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-chromium-'));
 	try {
 		ctl = await startController({ agents: 3, log: path.join(OUT, 'controller.log') });
