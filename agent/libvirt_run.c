@@ -25,6 +25,7 @@
 
 #include "domxml.h"
 #include "libvirt_run.h"
+#include "lvevents.h"
 #include "linux.h"
 #include "runcommon.h"
 #include "util.h"
@@ -67,6 +68,21 @@ static void destroy_by_name(const struct libvirt_opts *lo, struct run_result *re
 		 "; could not reconnect to destroy %s", lo->domain);
 }
 
+/* Did the guest end its report (a done or an error record) on COM2? */
+static int guest_spoke_last(const struct scratch *s)
+{
+	FILE *f = fopen(s->com2, "rb");
+	char line[4200];
+	int spoke = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "\"ev\":\"done\"") || strstr(line, "\"ev\":\"error\""))
+			spoke = 1;
+	if (f)
+		fclose(f);
+	return spoke;
+}
+
 /* Silence libvirt's default error printing: errors are reported once, here. */
 static void lv_quiet(void *arg, virErrorPtr e) { (void)arg; (void)e; }
 
@@ -80,6 +96,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 	virDomainPtr dom = NULL;
 	int64_t t0 = wf_now_us(), deadline;
 	int timed_out = 0, rc = -1;
+	struct lv_end end = { .callback = -1 };
 
 	memset(res, 0, sizeof(*res));
 	virSetErrorFunc(NULL, lv_quiet);
@@ -124,14 +141,22 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		res->outcome = RUN_INFRA;
 		goto out;
 	}
+	lvevents_init();	/* before the connection: its events go to our loop */
 	conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
 	if (!conn) {
 		lv_error(res, "cannot connect");
 		goto finish;
 	}
-	dom = virDomainCreateXML(conn, xml, 0);
+	/* Paused until the lifecycle watch is in place: a guest that ends
+	 * at once must still tell us how it ended. */
+	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED);
 	if (!dom) {
 		lv_error(res, "domain did not start");
+		goto finish;
+	}
+	lvevents_watch(conn, dom, &end);
+	if (virDomainResume(dom) < 0) {
+		lv_error(res, "domain did not resume");
 		goto finish;
 	}
 	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
@@ -146,7 +171,8 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 				lv_error(res, "lost libvirtd while the guest ran");
 			break;
 		}
-		if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED)
+		if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
+		    __atomic_load_n(&end.stopped, __ATOMIC_ACQUIRE))
 			break;
 		if (wf_now_ms() >= deadline) {
 			timed_out = 1;
@@ -177,8 +203,26 @@ finish:
 		virDomainDestroy(dom);
 		res->outcome = RUN_HANG;
 	} else {
-		finish_records(&s, &c, res, "exited", -1, NULL, NULL);
-		res->outcome = c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
+		int failed;
+
+		/* isa-debug-exit also ends the domain as "failed" (QEMU exits
+		 * non-zero), but then the guest wrote done or an error first.
+		 * Without either, QEMU itself died: the host's fault. */
+		for (int i = 0; i < 20 && !end.stopped; i++)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		if (end.stopped)
+			snprintf(res->detail, sizeof(res->detail), "libvirt: domain stopped (%s)",
+				 lvevents_detail_name(end.detail));
+		failed = end.stopped && end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
+			 !guest_spoke_last(&s);
+		finish_records(&s, &c, res, failed ? "infra" : "exited", -1, NULL, NULL);
+		if (failed) {
+			snprintf(res->detail, sizeof(res->detail),
+				 "QEMU died without the guest's exit (libvirt: stopped, failed)");
+			res->outcome = RUN_INFRA;
+		} else {
+			res->outcome = c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
+		}
 	}
 	if (o->log) {
 		FILE *in = fopen(s.com1, "rb"), *outf = fopen(o->log, "wb");
@@ -196,6 +240,8 @@ finish:
 out:
 	if (c.out && fclose(c.out) && rc == 0)
 		rc = -1;
+	if (conn)
+		lvevents_unwatch(conn, &end);
 	if (dom)
 		virDomainFree(dom);
 	if (conn)

@@ -4,7 +4,7 @@
 # streaming, ...). Both binaries link them: `wakefarm repro` runs a job
 # through the same code path as the agent.
 
-AGENT_CORE_SRCS := agent/qemu.c agent/linux.c agent/runcommon.c agent/libvirt_run.c agent/domxml.c
+AGENT_CORE_SRCS := agent/qemu.c agent/linux.c agent/runcommon.c agent/libvirt_run.c agent/lvevents.c agent/domxml.c
 AGENT_CORE_OBJS := $(AGENT_CORE_SRCS:%.c=$(HOBJ)/%.o)
 
 $(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(HOBJ)/agent/agent.o $(HOBJ)/agent/outbox.o \

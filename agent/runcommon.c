@@ -167,6 +167,8 @@ void collect_cb(void *arg, json_t *rec)
 	if (!strcmp(ev, "fw-ready"))
 		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
 			   sizeof(c->mailbox));
+	if (!strcmp(ev, "error"))
+		c->errors++;
 	if (!strcmp(ev, "done"))
 		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
 	append_record(c->out, rec);

@@ -36,6 +36,7 @@ struct collect {
 	int last_gen;
 	char mailbox[32];	/* from fw-ready: where a hang's evidence is */
 	int done_status;	/* -1 none, 0 ok, 1 error/panic */
+	int errors;		/* error records the guest wrote */
 };
 
 void append_record(FILE *f, json_t *rec);

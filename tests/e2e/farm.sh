@@ -42,6 +42,7 @@ tok() { "$bin/wakefarm-controller" token create --db "$db" --role "$1" --name "$
 SUB=$(tok submitter farm-sub)
 T1=$(tok agent farm-a1)
 T2=$(tok agent farm-a2)
+T3=$(tok agent farm-a3)	# all tokens before the controller holds the database
 
 start_controller() {	# [PORT] [extra args]; sets url, ctl
 	local listen=127.0.0.1:${1:-0}
@@ -173,10 +174,11 @@ else
 fi
 
 # --- libvirtd-restart -------------------------------------------------------------
-run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*60')
+# long enough (several seconds) that libvirtd surely dies under it
+run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*150' --set timeout_s=120)
 job=$(jobs_of "$run" | jq -r '.jobs[0].id')
 if wait_state "$job" running 30; then
-	sleep 1
+	sleep 0.3
 	kill -TERM "$(pidof libvirtd)" 2>/dev/null
 	sleep 1
 	"$top/lib/sh/deps.sh" >/dev/null 2>&1
@@ -209,7 +211,6 @@ fi
 
 # --- bad-kernel ---------------------------------------------------------------
 # Agent 3's kernel image path is wrong, and it is the only agent left running.
-T3=$(tok agent farm-a3)
 kill -STOP "$agent_1" "$agent_2"
 start_agent 3 "$T3" --test-kernel /nonexistent/kernel.elf
 run=$(submit cold-boot --set cpus=1 --set mailbox_version=1)
