@@ -132,7 +132,7 @@ fi
 # Agent 2 is away (a stopped agent would still hold a long-poll the controller
 # could answer), so agent 1 takes the job; then agent 1 dies and agent 2 returns.
 kill -9 "$agent_2"
-run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*40')
+run=$(submit kexec-chain --set cpus=2 --set mailbox_version=1 --set 'steps=kexec*300' --set timeout_s=120)
 job=$(jobs_of "$run" | jq -r '.jobs[0].id')
 if wait_state "$job" running 30; then
 	sleep 0.5
