@@ -106,7 +106,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		return -1;
 	}
 	c.out = fopen(o->records, "w");
-	config = runspec_guest_config(rs);
+	config = runspec_guest_config_idle(rs, "halt");	/* MTTCG or KVM */
 	if (!c.out || !config || write_text_file(s.config, config) < 0 ||
 	    !realpath(o->firmware, fwpath) ||
 	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : o->test_kernel, kpath)) {

@@ -119,7 +119,8 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 		return -1;
 	}
 	c.out = fopen(o->records, "w");
-	config = runspec_guest_config(rs);
+	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
+	config = runspec_guest_config_idle(rs, !strcmp(o->accel ?: "tcg", "kvm") ? "halt" : "spin");
 	fw = qemu_escape(o->firmware);
 	kern = qemu_escape(rs->kernel[0] ? rs->kernel : o->test_kernel);
 	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {

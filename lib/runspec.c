@@ -264,3 +264,13 @@ int runspec_generations(const char *steps)
 	}
 	return gens;
 }
+
+char *runspec_guest_config_idle(const struct runspec *rs, const char *idle)
+{
+	char *base = runspec_guest_config(rs), *s = NULL;
+
+	if (!base || asprintf(&s, "%s idle=%s", base, idle) < 0)
+		s = NULL;
+	free(base);
+	return s;
+}

@@ -65,6 +65,9 @@ int runspec_check_package(const char *name, char **cause);
 
 /* The fw_cfg configuration line for the guest (caller frees). */
 char *runspec_guest_config(const struct runspec *rs);
+/* The same with idle=halt|spin: how idle CPUs wait suits the accelerator's
+ * threading (guest/common/idle.h). */
+char *runspec_guest_config_idle(const struct runspec *rs, const char *idle);
 
 /*
  * The Linux command line for the first generation (caller frees): console

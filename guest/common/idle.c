@@ -19,8 +19,20 @@ __asm__(".text\n"
 	"\tpopq %rax\n"
 	"\tiretq\n");
 
+bool idle_halts = true;
+
+void idle_configure(const char *cmdline)
+{
+	char v[8];
+
+	if (opt_get(cmdline, "idle", v, sizeof(v)))
+		idle_halts = strcmp(v, "spin") != 0;
+}
+
 void idle_timer_start(void)
 {
+	if (!idle_halts)
+		return;
 	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100);	/* software enable */
 	lapic_write(LAPIC_TIMER_DIV, 0x3);			/* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, IDLE_VECTOR | LVT_PERIODIC);
@@ -30,11 +42,15 @@ void idle_timer_start(void)
 
 void idle_timer_period(u32 us)
 {
+	if (!idle_halts)
+		return;
 	lapic_write(LAPIC_TIMER_INIT, us * 1000 / 16);	/* restarts the count */
 }
 
 void idle_timer_stop(void)
 {
+	if (!idle_halts)
+		return;
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_write(LAPIC_TIMER_INIT, 0);
 	lapic_write(LAPIC_EOI, 0);	/* a tick taken just now must not stay in service */

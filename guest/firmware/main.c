@@ -11,6 +11,7 @@
 #include "linux.h"
 #include "../common/elf.h"
 #include "../common/layout.h"
+#include "../common/idle.h"
 
 struct multiboot_info {
 	u32 flags;
@@ -263,6 +264,7 @@ void fw_main(u32 mbi_addr)
 		fw.mailbox_version = ver ? 1 : 0;
 	}
 	parse_quirks(bi.cmdline);
+	idle_configure(bi.cmdline);
 	build_memory_map(mbi);
 
 	rsdp = acpi_find_rsdp();

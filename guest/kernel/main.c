@@ -6,6 +6,7 @@
  * kdump_cpus=), where to resume from the boot information.
  */
 #include "kernel.h"
+#include "../common/idle.h"
 
 struct kernel k;
 extern char __image_base[];
@@ -54,6 +55,7 @@ void kmain(const struct bootinfo *bi)
 	cpu_tables_init();
 	cpu_tables_load();
 	k.policy = k.bi.policy ? k.bi.policy : policy_from_cmdline();
+	idle_configure(k.bi.cmdline);
 	k.bi.policy = k.policy;
 	if (opt_get(k.bi.cmdline, "kdump_cpus", v, sizeof(v)) && parse_u64(v, &n))
 		k.kdump_cpus = n;
