@@ -115,7 +115,7 @@ printf 'controller:   (median of %d rounds: HTTP %s, bare %s; each %s events: %d
 printf 'controller:    of %d records cycled from a real kexec*5 run of %d; bare: one transaction per batch,\n' \
 	"$BATCH" "$nrec"
 printf 'controller:    one prepared INSERT reused, WAL, synchronous=FULL, the controller'"'"'s db.c)\n'
-printf 'controller:   bare with a sqlite3_prepare per row (db_exec, as store_batch does): %s events/s (%d%% of bare)\n' \
+printf 'controller:   bare with a sqlite3_prepare per row (db_exec, as store_batch did before fc889ee): %s events/s (%d%% of bare)\n' \
 	"$(commas "$e")" $((100 * e / b))
 
 # --- 2. reads at scale ---------------------------------------------------------------
