@@ -53,8 +53,9 @@ api_admin_host(struct req *r, struct reply *out)
 		goto out;
 	}
 	db_lock(r->api->db);
-	if (db_exec(r->api->db, &changes, "UPDATE hosts SET state = ? WHERE"
-	    " name = ?", "tt", state, r->seg[4]) == -1) {
+	/* putting a host back gives it a clean infra record */
+	if (db_exec(r->api->db, &changes, "UPDATE hosts SET state = ?,"
+	    " infra_streak = 0 WHERE name = ?", "tt", state, r->seg[4]) == -1) {
 		db_unlock(r->api->db);
 		reply_db_error(out);
 		goto out;

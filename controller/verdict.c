@@ -112,6 +112,36 @@ store_results(struct db *db, int64_t job, const json_t *eval)
 	return 0;
 }
 
+/*
+ * Host health: HOST_BAD_STREAK infra finishes in a row take the job's host
+ * out of the queue (state 'bad', logged) until an admin puts it back; any
+ * other finish resets the count.  Called while the job still names its host.
+ */
+#define HOST_BAD_STREAK 3
+
+static void
+host_infra(struct db *db, int64_t job, int infra)
+{
+	int changes = 0;
+
+	if (!infra) {
+		db_exec(db, NULL, "UPDATE hosts SET infra_streak = 0 WHERE id ="
+		    " (SELECT lease_host FROM jobs WHERE id = ?)", "i", job);
+		return;
+	}
+	if (db_exec(db, NULL, "UPDATE hosts SET infra_streak = infra_streak + 1"
+	    " WHERE id = (SELECT lease_host FROM jobs WHERE id = ?)", "i",
+	    job) == -1 || db_exec(db, &changes, "UPDATE hosts SET state = 'bad'"
+	    " WHERE id = (SELECT lease_host FROM jobs WHERE id = ?) AND state ="
+	    " 'good' AND infra_streak >= ?", "ii", job,
+	    (int64_t)HOST_BAD_STREAK) == -1)
+		return;
+	if (changes)
+		log_warnx("job %lld: its host had %d infra failures in a row:"
+		    " marked bad, no more jobs until an admin puts it back",
+		    (long long)job, HOST_BAD_STREAK);
+}
+
 json_t *
 verdict_finish(struct api *api, int64_t job, const char *outcome,
     const char *detail)
@@ -157,6 +187,7 @@ verdict_finish(struct api *api, int64_t job, const char *outcome,
 		    json_object_get(eval, "reason")));
 		goto retry;
 	}
+	host_infra(db, job, 0);
 	failing = expect_failing_set(json_object_get(eval, "checks"));
 	as_exp = expect_as_expected(v, failing, expected);
 	ftext = json_dumps(failing, JSON_COMPACT);
@@ -185,6 +216,7 @@ verdict_finish(struct api *api, int64_t job, const char *outcome,
 	    json_object_get(eval, "reason"), "requeued", again);
 	goto out_expected;
 retry:
+	host_infra(db, job, 1);
 	if (db_exec(db, NULL, "UPDATE jobs SET outcome = ?, detail = ? WHERE"
 	    " id = ?", "tti", outcome, detail, job) == 0 &&
 	    queue_retry(api, job, reason) == 0) {
