@@ -2,7 +2,6 @@
  * agent/main.c: wakefarm-agent, one per libvirt host: the command line;
  * the agent itself is agent.c.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "agent.h"
 #include "flags.h"
 #include "log.h"
+#include "util.h"
 
 enum {
 	OPT_SERVER = WF_FLAG_LONG,
@@ -119,13 +119,8 @@ static int
 default_images(struct agent_config *cfg)
 {
 	static char fw[PATH_MAX], tk[PATH_MAX], rp[PATH_MAX], fs[PATH_MAX], kd[PATH_MAX];
-	char exe[PATH_MAX], *top;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *top = wf_tree_top();
 
-	if (n <= 0)
-		return -1;
-	exe[n] = 0;
-	top = dirname(dirname(exe));
 	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
 	snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
 	snprintf(rp, sizeof(rp), "%s/build/guest/linux-init", top);

@@ -6,7 +6,6 @@
  * completed, 3 on a watchdog timeout (hang), 4 when the guest reported an
  * error or ended without completing, 5 when QEMU failed, 2 on a usage error.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +62,9 @@ static const struct wf_cmd run_cmd = {
 /* build/guest/NAME of the tree whose bin/ holds this program. */
 static char *default_image(const char *name)
 {
-	char exe[PATH_MAX], *path = NULL;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *path = NULL;
 
-	if (n <= 0)
-		return strdup(name);
-	exe[n] = 0;
-	if (asprintf(&path, "%s/build/guest/%s", dirname(dirname(exe)), name) < 0)
+	if (asprintf(&path, "%s/build/guest/%s", wf_tree_top(), name) < 0)
 		return NULL;
 	return path;
 }

@@ -169,22 +169,10 @@ beside_bin(const char *name)
 {
 	static char paths[2][PATH_MAX];
 	static int next;
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
 	char *out = paths[next++ % 2];
 
-	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", wf_tree_top(), name) >= PATH_MAX)
 		return name;
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	if (strlen(exe) + strlen(name) + 2 > PATH_MAX)
-		return name;
-	strcpy(out, exe);
-	strcat(out, "/");
-	strcat(out, name);
 	return out;
 }
 

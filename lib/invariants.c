@@ -13,7 +13,8 @@
 
 #include "invariants.h"
 
-#define MAX_GENS 256
+/* Generations are numbered by the guest; more than this is not a run we made. */
+#define MAX_GENS 100000
 
 struct gen {
 	int seen;			/* a boot record arrived */
@@ -30,7 +31,8 @@ struct gen {
 struct eval {
 	const struct runspec *rs;
 	int v_eff;			/* effective mailbox version */
-	struct gen gen[MAX_GENS + 1];
+	struct gen *gen;		/* [0..max_gen], by generation number */
+	int max_gen;
 	int last_gen;
 	const json_t *fw_ready, *done, *host_exit, *first_error;
 	json_t *checks;
@@ -73,7 +75,7 @@ static void fold(struct eval *e, const json_t *records)
 		json_int_t g = iget(r, "gen", 0);
 		struct gen *gn;
 
-		if (g < 0 || g > MAX_GENS)
+		if (g < 0 || g > e->max_gen)
 			continue;
 		gn = &e->gen[g];
 		if (!strcmp(src, "host")) {
@@ -294,12 +296,22 @@ static const char *verdict(struct eval *e, char *reason, size_t rsz)
 json_t *inv_evaluate(const struct runspec *rs, const json_t *records)
 {
 	struct eval *ep = calloc(1, sizeof(*ep));
+	const json_t *gr;
+	size_t gi;
 	char reason[256];
 	int want_gens = runspec_generations(rs->steps), booted = 0;
 	json_t *out;
 	const char *v;
 
 	ep->rs = rs;
+	/* size the per-generation table by the highest generation recorded */
+	json_array_foreach(records, gi, gr) {
+		json_int_t g = iget(gr, "gen", 0);
+
+		if (g > ep->max_gen && g <= MAX_GENS)
+			ep->max_gen = g;
+	}
+	ep->gen = calloc(ep->max_gen + 2, sizeof(*ep->gen));	/* gen[1] is read even with no records */
 	ep->v_eff = rs->mailbox_version >= 1 && !has_quirk(rs, "v1-short-entry");
 	ep->checks = json_array();
 	fold(ep, records);
@@ -316,6 +328,7 @@ json_t *inv_evaluate(const struct runspec *rs, const json_t *records)
 	v = verdict(ep, reason, sizeof(reason));
 	out = json_pack("{s:s, s:s, s:o, s:o}", "verdict", v, "reason", reason,
 			"checks", ep->checks, "generations", generation_rows(ep));
+	free(ep->gen);
 	free(ep);
 	return out;
 }

@@ -1,6 +1,9 @@
 /*
  * util.c: small helpers shared by the library and the binaries; see util.h.
  */
+#include <unistd.h>
+#include <pthread.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +82,25 @@ const char *
 wf_cause_str(const char *cause)
 {
 	return cause != NULL ? cause : "out of memory";
+}
+
+static char tree_top[4096];
+static pthread_once_t tree_once = PTHREAD_ONCE_INIT;
+
+static void find_tree_top(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	wf_strlcpy(tree_top, ".", sizeof(tree_top));
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	wf_strlcpy(tree_top, dirname(dirname(exe)), sizeof(tree_top));
+}
+
+const char *wf_tree_top(void)
+{
+	pthread_once(&tree_once, find_tree_top);
+	return tree_top;
 }

@@ -33,4 +33,11 @@ void wf_set_cause(char **cause, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *wf_cause_str(const char *cause);
 
+/*
+ * The top of the tree this program was built in: the parent of the
+ * directory holding the executable (bin/.. ), where db/, scenarios/,
+ * build/guest/ and lib/sh/ are.  "." when /proc/self/exe cannot be read.
+ */
+const char *wf_tree_top(void);
+
 #endif

@@ -10,7 +10,6 @@
  */
 #include <ctype.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,19 +29,7 @@
 #include "../../controller/scenario.h"
 #include "util.h"
 
-static char top[PATH_MAX];
-
-static void find_top(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	snprintf(top, sizeof(top), ".");
-	if (n > 0) {
-		exe[n] = 0;
-		snprintf(top, sizeof(top), "%s", dirname(dirname(exe)));
-	}
-}
+static const char *top;
 
 static void remove_flat_dir(const char *dir)
 {
@@ -256,7 +243,7 @@ int repro_main(const struct repro_opts *o, const char *target)
 	size_t i;
 	int rc = 0;
 
-	find_top();
+	top = wf_tree_top();
 	if (all_digits(target)) {
 		json_t *one = job_case(o, target);
 

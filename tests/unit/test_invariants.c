@@ -273,6 +273,19 @@ TEST(cpus_must_be_woken_through_the_mailbox)
 	EXPECT(&rs, "fail", "woken-through-mailbox");
 }
 
+TEST(long_kexec_chains_are_judged_to_the_end)
+{
+	struct runspec rs = spec(2, 1, "kexec*300");
+
+	fw_ready();
+	gen(1, "cold", 0, 1, "0x193000", 2, "[0,1]");
+	for (int g = 2; g <= 301; g++)
+		gen(g, "kexec", 0, 1, "0x193000", 2, "[0,1]");
+	done("ok", "exited");
+	/* done and host-exit carry gen 1 here; the chain's length is what matters */
+	EXPECT(&rs, "pass", "");
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
