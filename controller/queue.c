@@ -331,11 +331,35 @@ dispatcher(void *arg)
 	return NULL;
 }
 
+/*
+ * Leases that were running when the controller stopped: their agents could
+ * not heartbeat while it was down, so each gets one full lease period from
+ * now before the reaper may call it lost (an agent that really died is still
+ * found, one lease later).
+ */
+static void
+extend_orphan_leases(struct api *api)
+{
+	int changes = 0;
+
+	db_lock(api->db);
+	if (db_exec(api->db, &changes, "UPDATE jobs SET lease_expires ="
+	    " max(lease_expires, ?) WHERE state IN ('leased', 'running')",
+	    "i", db_now_ms() + api->cfg->lease_ms) == -1)
+		log_warnx("could not extend the leases held across a restart");
+	else if (changes > 0)
+		log_info("%d lease(s) held across the restart: extended by"
+		    " one lease period (%lld ms)", changes,
+		    (long long)api->cfg->lease_ms);
+	db_unlock(api->db);
+}
+
 struct queue *
 queue_start(struct api *api)
 {
 	struct queue *q;
 
+	extend_orphan_leases(api);
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	q->api = api;
