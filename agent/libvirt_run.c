@@ -142,6 +142,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		goto out;
 	}
 	lvevents_init();	/* before the connection: its events go to our loop */
+	res->t_prepare_s = (wf_now_us() - t0) / 1e6;
 	conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
 	if (!conn) {
 		lv_error(res, "cannot connect");
@@ -154,11 +155,13 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		lv_error(res, "domain did not start");
 		goto finish;
 	}
+	res->t_create_s = (wf_now_us() - t0) / 1e6;
 	lvevents_watch(conn, dom, &end);
 	if (virDomainResume(dom) < 0) {
 		lv_error(res, "domain did not resume");
 		goto finish;
 	}
+	res->t_resume_s = (wf_now_us() - t0) / 1e6;
 	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
 	for (int64_t next_tick = 0;;) {
 		struct timespec ts = { 0, 5000000 };
@@ -189,6 +192,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		}
 		nanosleep(&ts, NULL);
 	}
+	res->t_end_s = (wf_now_us() - t0) / 1e6;
 	if (lo->tick)
 		lo->tick(lo->tick_arg, s.com1, s.com2);
 finish:

@@ -30,6 +30,9 @@ enum run_outcome {
 struct run_result {
 	enum run_outcome outcome;
 	double		 wall_s;
+	/* libvirt only, seconds from the start: XML and files ready, domain
+	 * created (paused), resumed, seen ended */
+	double		 t_prepare_s, t_create_s, t_resume_s, t_end_s;
 	int		 generations;	/* kernel generations that booted */
 	unsigned long	 dropped;	/* guest lines that broke the contract */
 	char		 detail[512];

@@ -206,6 +206,10 @@ int main(int argc, char **argv)
 	fprintf(stderr, "run-qemu: %s after %.2f s, %d generation%s%s%s\n", run_outcome_name(res.outcome),
 		res.wall_s, res.generations, res.generations == 1 ? "" : "s",
 		res.detail[0] ? ": " : "", res.detail);
+	if (res.t_create_s > 0)
+		fprintf(stderr, "run-qemu: libvirt phases: prepared %.3f, created %.3f, resumed %.3f,"
+			" ended %.3f, done %.3f s\n", res.t_prepare_s, res.t_create_s, res.t_resume_s,
+			res.t_end_s, res.wall_s);
 	if (res.dropped)
 		fprintf(stderr, "run-qemu: warning: %lu guest output line(s) broke the record contract\n", res.dropped);
 	if (check) {
