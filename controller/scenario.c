@@ -47,18 +47,21 @@ static const struct field fields[] = {
 	{ "kernel", F_STR, 0, RUNSPEC_PATH_MAX - 1 },
 	{ "initrd", F_STR, 0, RUNSPEC_PATH_MAX - 1 },
 	{ "append", F_STR, 0, RUNSPEC_APPEND_MAX - 1 },
+	/* our test kernel from a path or a blob (bisects) */
+	{ "test_kernel", F_STR, 0, RUNSPEC_PATH_MAX - 1 },
 	{ NULL, 0, 0, 0 },
 };
 
 static const char *const field_names[] = {
 	"cpus", "mailbox_version", "policy", "steps", "quirks", "kdump_cpus",
-	"memory_mb", "timeout_s", "kernel", "initrd", "append", NULL,
+	"memory_mb", "timeout_s", "kernel", "initrd", "append", "test_kernel",
+	NULL,
 };
 
 static const char *const top_keys[] = {
 	"name", "description", "nightly", "cpus", "mailbox_version", "policy",
 	"steps", "quirks", "kdump_cpus", "memory_mb", "timeout_s", "kernel",
-	"initrd", "append", "matrix", "expect", NULL,
+	"initrd", "append", "test_kernel", "matrix", "expect", NULL,
 };
 
 /* Where errors point: the source label and text (text may be NULL). */
@@ -297,6 +300,8 @@ apply_value(struct runspec *rs, const struct field *f, const json_t *v)
 		    k[0] == '/' ? sizeof(rs->kernel) : sizeof(rs->kernel_package));
 	} else if (strcmp(f->name, "initrd") == 0)
 		wf_strlcpy(rs->initrd, json_string_value(v), sizeof(rs->initrd));
+	else if (strcmp(f->name, "test_kernel") == 0)
+		wf_strlcpy(rs->test_kernel, json_string_value(v), sizeof(rs->test_kernel));
 	else if (strcmp(f->name, "append") == 0)
 		wf_strlcpy(rs->append, json_string_value(v), sizeof(rs->append));
 	else {
@@ -319,12 +324,12 @@ default_values(void)
 
 	runspec_init(&rs);
 	return json_pack("{s:i, s:i, s:s, s:s, s:[], s:i, s:i, s:i, s:s, s:s,"
-	    " s:s}",
+	    " s:s, s:s}",
 	    "cpus", rs.cpus, "mailbox_version", rs.mailbox_version,
 	    "policy", rs.policy, "steps", rs.steps, "quirks",
 	    "kdump_cpus", rs.kdump_cpus, "memory_mb", rs.memory_mb,
 	    "timeout_s", rs.timeout_s, "kernel", "", "initrd", "",
-	    "append", "");
+	    "append", "", "test_kernel", "");
 }
 
 /* An axis: a non-empty array of distinct valid values; msg on error. */

@@ -155,6 +155,17 @@ int runspec_check_package(const char *name, char **cause)
 	return 0;
 }
 
+const char *runspec_blob_digest(const char *ref)
+{
+	size_t n = strlen(RUNSPEC_BLOB_PREFIX);
+	const char *hex = ref + n;
+
+	if (strncmp(ref, RUNSPEC_BLOB_PREFIX, n) != 0 || strlen(hex) != 64 ||
+	    strspn(hex, "0123456789abcdef") != 64)
+		return NULL;
+	return hex;
+}
+
 /* The OS fields: paths, the package name, what needs a Linux kernel. */
 static int validate_linux(const struct runspec *rs, char **cause)
 {
@@ -163,6 +174,21 @@ static int validate_linux(const struct runspec *rs, char **cause)
 	if (runspec_check_path("kernel", rs->kernel, cause) < 0 ||
 	    runspec_check_path("initrd", rs->initrd, cause) < 0)
 		return -1;
+	if (rs->test_kernel[0]) {
+		if (RUNSPEC_IS_LINUX(rs)) {
+			wf_set_cause(cause, "test_kernel: not with a Linux kernel");
+			return -1;
+		}
+		if (strncmp(rs->test_kernel, RUNSPEC_BLOB_PREFIX, strlen(RUNSPEC_BLOB_PREFIX)) == 0) {
+			if (!runspec_blob_digest(rs->test_kernel)) {
+				wf_set_cause(cause, "test_kernel: '%.80s' is not sha256: and 64 lowercase"
+					     " hex digits", rs->test_kernel);
+				return -1;
+			}
+		} else if (runspec_check_path("test_kernel", rs->test_kernel, cause) < 0) {
+			return -1;
+		}
+	}
 	if (rs->kernel_package[0] && (rs->kernel[0] || runspec_check_package(rs->kernel_package, cause) < 0)) {
 		if (rs->kernel[0])
 			wf_set_cause(cause, "kernel: both a path and a package");

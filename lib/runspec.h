@@ -42,7 +42,15 @@ struct runspec {
 	 * agent unpacks it (lib/sh/fetch-kernel.sh) and sets kernel.  At
 	 * most one of kernel and kernel_package is set. */
 	char	 kernel_package[RUNSPEC_PACKAGE_MAX];
+	/* Our test kernel from elsewhere than the runner's default image: an
+	 * absolute path on the runner's host, or "sha256:<64 hex>", a blob
+	 * the agent fetches from the controller (a bisect's builds). */
+	char	 test_kernel[RUNSPEC_PATH_MAX];
 };
+
+#define RUNSPEC_BLOB_PREFIX	"sha256:"
+/* The hex digest of a "sha256:..." reference, or NULL for a path. */
+const char *runspec_blob_digest(const char *ref);
 
 /* A Linux guest: a kernel path or a kernel package. */
 #define RUNSPEC_IS_LINUX(rs)	((rs)->kernel[0] || (rs)->kernel_package[0])

@@ -28,6 +28,9 @@ runspec_to_json(const struct runspec *rs)
 		json_object_set_new(o, "initrd", json_string(rs->initrd));
 	if (o != NULL && rs->append[0])
 		json_object_set_new(o, "append", json_string(rs->append));
+	if (o != NULL && rs->test_kernel[0])
+		json_object_set_new(o, "test_kernel",
+		    json_string(rs->test_kernel));
 	return o;
 }
 
@@ -61,7 +64,7 @@ runspec_from_json(const json_t *obj, struct runspec *rs, char **cause)
 	static const char *const keys[] = {
 		"cpus", "mailbox_version", "policy", "steps", "quirks",
 		"kdump_cpus", "memory_mb", "timeout_s", "kernel",
-		"kernel_package", "initrd", "append", NULL,
+		"kernel_package", "initrd", "append", "test_kernel", NULL,
 	};
 
 	runspec_init(rs);
@@ -86,7 +89,9 @@ runspec_from_json(const json_t *obj, struct runspec *rs, char **cause)
 	    get_str(obj, "initrd", rs->initrd, sizeof(rs->initrd),
 	    cause) == -1 ||
 	    get_str(obj, "append", rs->append, sizeof(rs->append),
-	    cause) == -1)
+	    cause) == -1 ||
+	    get_str(obj, "test_kernel", rs->test_kernel,
+	    sizeof(rs->test_kernel), cause) == -1)
 		return -1;
 	return runspec_validate(rs, cause);
 }
