@@ -5,7 +5,7 @@
 
 E2E_SMOKE_BIN   := $(BIN)/tests/libvirt-smoke
 E2E_SMOKE_GUEST := $(BUILD)/tests/smoke-guest.elf
-E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/agent/domxml.o
+E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/tests/e2e/golden.o $(HOBJ)/agent/domxml.o
 
 $(E2E_SMOKE_BIN): $(E2E_SMOKE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
