@@ -83,6 +83,26 @@ static int guest_spoke_last(const struct scratch *s)
 	return spoke;
 }
 
+char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
+    const struct libvirt_opts *lo, const char *firmware, const char *kernel,
+    const struct scratch *s, char **cause)
+{
+	struct domxml_fw_cfg fw_cfg[] = {
+		{ "opt/wakefarm/kernel", kernel },
+		{ "opt/wakefarm/config", s->config },
+		{ "opt/wakefarm/initrd", s->initrd },	/* these two: a Linux guest's */
+		{ "opt/wakefarm/cmdline", s->cmdline },
+	};
+	struct domxml_spec spec = {
+		.name = lo->domain, .memory_mib = rs->memory_mb, .vcpus = rs->cpus,
+		.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM : DOMXML_VIRT_QEMU,
+		.kernel = firmware, .serial0 = s->com1, .serial1 = s->com2,
+		.fw_cfg = fw_cfg, .n_fw_cfg = RUNSPEC_IS_LINUX(rs) ? 4 : 2,
+	};
+
+	return domxml_build(&spec, cause);
+}
+
 /* Silence libvirt's default error printing: errors are reported once, here. */
 static void lv_quiet(void *arg, virErrorPtr e) { (void)arg; (void)e; }
 
@@ -120,22 +140,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		res->outcome = RUN_INFRA;
 		goto out;
 	}
-	{
-		struct domxml_fw_cfg fw_cfg[] = {
-			{ "opt/wakefarm/kernel", kpath },
-			{ "opt/wakefarm/config", s.config },
-			{ "opt/wakefarm/initrd", s.initrd },
-			{ "opt/wakefarm/cmdline", s.cmdline },
-		};
-		struct domxml_spec spec = {
-			.name = lo->domain, .memory_mib = rs->memory_mb, .vcpus = rs->cpus,
-			.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM : DOMXML_VIRT_QEMU,
-			.kernel = fwpath, .serial0 = s.com1, .serial1 = s.com2,
-			.fw_cfg = fw_cfg, .n_fw_cfg = RUNSPEC_IS_LINUX(rs) ? 4 : 2,
-		};
-
-		xml = domxml_build(&spec, &cause);
-	}
+	xml = libvirt_run_domxml(rs, o, lo, fwpath, kpath, &s, &cause);
 	if (!xml) {
 		snprintf(res->detail, sizeof(res->detail), "domain XML: %s", wf_cause_str(cause));
 		res->outcome = RUN_INFRA;

@@ -23,8 +23,23 @@ struct libvirt_opts {
 	void		*tick_arg;
 };
 
+struct scratch;
+
 /* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */
 int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
     const struct libvirt_opts *lo, struct run_result *res);
+
+/*
+ * The domain XML libvirt_run() starts for rs (golden files in
+ * tests/e2e/golden/ pin it down): domain lo->domain, o->accel's domain
+ * type, firmware (the shim) as the multiboot kernel, COM1/COM2 to the
+ * files of s, and through fw_cfg the guest's kernel (our test kernel or a
+ * Linux bzImage), s->config and, for a Linux guest, s->initrd and
+ * s->cmdline.  firmware and kernel are absolute paths.  Malloc'd (the
+ * caller frees it), or NULL with *cause as for domxml_build().
+ */
+char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
+    const struct libvirt_opts *lo, const char *firmware, const char *kernel,
+    const struct scratch *s, char **cause);
 
 #endif

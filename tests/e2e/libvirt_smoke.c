@@ -28,6 +28,7 @@
 #include <libvirt/virterror.h>
 
 #include "../../agent/domxml.h"
+#include "golden.h"
 #include "util.h"
 
 #define SMOKE_GOLDEN	"tests/e2e/golden/smoke-domain.xml"
@@ -169,29 +170,6 @@ smoke_path(char *out, size_t size, const char *a, const char *b, const char *c)
 	}
 }
 
-/* s with every occurrence of from replaced by to; malloc'd. */
-static char *
-smoke_replace(const char *s, const char *from, const char *to)
-{
-	size_t nfrom = strlen(from), nto = strlen(to), count = 0;
-	const char *p;
-	char *out, *o;
-
-	for (p = s; (p = strstr(p, from)) != NULL; p += nfrom)
-		count++;
-	out = malloc(strlen(s) + count * nto + 1);
-	if (out == NULL)
-		return NULL;
-	for (o = out; (p = strstr(s, from)) != NULL; s = p + nfrom) {
-		memcpy(o, s, (size_t)(p - s));
-		o += p - s;
-		memcpy(o, to, nto);
-		o += nto;
-	}
-	strcpy(o, s);
-	return out;
-}
-
 /*
  * The XML with what depends on this checkout and this run made constant:
  * the checkout's path becomes @TOP@, the run id's pid becomes @RUN@.
@@ -201,10 +179,10 @@ smoke_normalise(const char *xml, const char *top, const char *run_id)
 {
 	char *a, *b;
 
-	a = smoke_replace(xml, top, "@TOP@");
+	a = golden_replace(xml, top, "@TOP@");
 	if (a == NULL)
 		return NULL;
-	b = smoke_replace(a, run_id, "smoke-@RUN@");
+	b = golden_replace(a, run_id, "smoke-@RUN@");
 	free(a);
 	return b;
 }
@@ -212,9 +190,8 @@ smoke_normalise(const char *xml, const char *top, const char *run_id)
 static void
 smoke_check_golden(const char *top, const char *xml, const char *run_id)
 {
-	char path[PATH_MAX], *norm, *golden = NULL;
-	const char *regen = getenv("REGENERATE");
-	size_t line = 1, i;
+	char path[PATH_MAX], *norm, *cause = NULL;
+	int regenerated;
 
 	smoke_path(path, sizeof path, top, SMOKE_GOLDEN, "");
 	norm = smoke_normalise(xml, top, run_id);
@@ -222,33 +199,11 @@ smoke_check_golden(const char *top, const char *xml, const char *run_id)
 		smoke_fail("golden-xml", "out of memory");
 		return;
 	}
-	if (regen != NULL && strcmp(regen, "1") == 0) {
-		if (smoke_write_file(path, norm) == -1)
-			smoke_fail("golden-xml", "cannot write %s: %s", path,
-			    strerror(errno));
-		else
-			smoke_ok("golden-xml (regenerated)");
-		goto out;
-	}
-	golden = smoke_read_file(path);
-	if (golden == NULL) {
-		smoke_fail("golden-xml", "expected %s, got no such file "
-		    "(REGENERATE=1 writes it)", SMOKE_GOLDEN);
-		goto out;
-	}
-	if (strcmp(golden, norm) == 0) {
-		smoke_ok("golden-xml");
-		goto out;
-	}
-	for (i = 0; golden[i] != '\0' && golden[i] == norm[i]; i++) {
-		if (golden[i] == '\n')
-			line++;
-	}
-	smoke_fail("golden-xml", "expected %s, got XML that differs from "
-	    "line %zu on; the generated XML follows", SMOKE_GOLDEN, line);
-	printf("%s", norm);
-out:
-	free(golden);
+	if (golden_check(path, SMOKE_GOLDEN, norm, &regenerated, &cause) == -1)
+		smoke_fail("golden-xml", "%s", wf_cause_str(cause));
+	else
+		smoke_ok(regenerated ? "golden-xml (regenerated)" : "golden-xml");
+	free(cause);
 	free(norm);
 }
 
