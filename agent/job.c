@@ -15,11 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
 
 #include "agent.h"
+#include "buf.h"
+#include "build.h"
+#include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"
 #include "log.h"
@@ -133,6 +137,63 @@ static void finish(struct outbox *ob, int64_t job, const char *outcome, const ch
 	outbox_put(ob, job, "finish", json_pack("{s:s, s:s}", "outcome", outcome, "detail", detail));
 }
 
+/*
+ * A job's test kernel given as "sha256:HEX" (a bisect's build): fetched
+ * from the controller once into work_dir/blobs/HEX, checked against its
+ * digest, and the spec pointed at the file.
+ */
+static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char *detail, size_t size)
+{
+	const char *hex = runspec_blob_digest(rs->test_kernel);
+	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100], got[65], urlpath[128];
+	struct wf_http *h = NULL;
+	struct wf_buf body;
+	char *cause = NULL;
+	long status = 0;
+	FILE *f;
+	int rc = -1;
+
+	if (!hex)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/blobs", cfg->work_dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, hex);
+	if (access(path, R_OK) == 0) {
+		wf_strlcpy(rs->test_kernel, path, sizeof(rs->test_kernel));
+		return 0;
+	}
+	mkdir(dir, 0755);
+	snprintf(urlpath, sizeof(urlpath), "/api/v1/blobs/%s", hex);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	wf_buf_init(&body, 256u << 20);
+	if (!(h = wf_http_new(cfg->server, cfg->token)) ||
+	    wf_http_request_raw(h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
+	    status != 200) {
+		snprintf(detail, size, "test kernel %.20s...: fetching from the controller: %s%s",
+			 rs->test_kernel, cause ? wf_cause_str(cause) : "HTTP ",
+			 cause ? "" : status == 404 ? "404 (no such blob)" : "error");
+		goto out;
+	}
+	if (!(f = fopen(tmp, "wb")) || fwrite(body.data, 1, body.len, f) != body.len || fclose(f)) {
+		snprintf(detail, size, "test kernel: writing %.200s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (wf_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) || chmod(tmp, 0644) ||
+	    rename(tmp, path)) {
+		snprintf(detail, size, "test kernel: the blob fetched for %.20s... does not match its digest",
+			 rs->test_kernel);
+		goto out;
+	}
+	log_info("fetched test kernel blob %.12s (%zu bytes)", hex, body.len);
+	wf_strlcpy(rs->test_kernel, path, sizeof(rs->test_kernel));
+	rc = 0;
+out:
+	unlink(tmp);
+	wf_buf_free(&body);
+	wf_http_free(h);
+	free(cause);
+	return rc;
+}
+
 void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 {
 	json_int_t job = json_integer_value(json_object_get(lease, "job"));
@@ -167,6 +228,10 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
+	}
+	if (resolve_blob(cfg, &rs, res.detail, sizeof(res.detail)) < 0) {
+		finish(ob, job, "infra", res.detail);
+		goto out;
 	}
 	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name, rs.cpus,
 		 rs.mailbox_version, rs.steps, rs.kernel[0] ? ", kernel " : "", rs.kernel);

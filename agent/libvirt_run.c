@@ -129,7 +129,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 	config = runspec_guest_config_idle(rs, "halt");	/* MTTCG or KVM */
 	if (!c.out || !config || write_text_file(s.config, config) < 0 ||
 	    !realpath(o->firmware, fwpath) ||
-	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : o->test_kernel, kpath)) {
+	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : runcommon_test_kernel(rs, o), kpath)) {
 		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s: %s",
 			 RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ? "unresolved kernel package" : "a guest image",
 			 strerror(errno));

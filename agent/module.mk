@@ -13,7 +13,8 @@ $(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(HOBJ)/agent/agent.o $(HOBJ)/agent/
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
 # repro judges with the controller's own code: scenario expansion and expectations.
-$(BIN)/wakefarm: $(HOBJ)/agent/cli/main.o $(HOBJ)/agent/cli/repro.o $(HOBJ)/controller/scenario.o \
+$(BIN)/wakefarm: $(HOBJ)/agent/cli/main.o $(HOBJ)/agent/cli/repro.o $(HOBJ)/agent/cli/bisect_cmd.o \
+		$(HOBJ)/agent/cli/bisect_local.o $(HOBJ)/controller/scenario.o \
 		$(HOBJ)/controller/scenario_dir.o $(HOBJ)/controller/expect.o $(AGENT_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)

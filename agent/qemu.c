@@ -122,7 +122,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
 	config = runspec_guest_config_idle(rs, !strcmp(o->accel ?: "tcg", "kvm") ? "halt" : "spin");
 	fw = qemu_escape(o->firmware);
-	kern = qemu_escape(rs->kernel[0] ? rs->kernel : o->test_kernel);
+	kern = qemu_escape(rs->kernel[0] ? rs->kernel : runcommon_test_kernel(rs, o));
 	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
 		res->outcome = RUN_INFRA;

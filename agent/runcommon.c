@@ -190,3 +190,8 @@ const char *run_outcome_name(enum run_outcome o)
 
 	return names[o];
 }
+
+const char *runcommon_test_kernel(const struct runspec *rs, const struct qemu_opts *o)
+{
+	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
+}

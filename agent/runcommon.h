@@ -23,6 +23,10 @@ void remove_scratch(struct scratch *s);
 /* Writes a whole file (mode 0644 under the default umask); 0 or -1. */
 int write_text_file(const char *path, const char *data);
 
+/* The test kernel image to boot: the job's own (rs->test_kernel, a path by
+ * now: blobs are fetched before the run) or the runner's default. */
+const char *runcommon_test_kernel(const struct runspec *rs, const struct qemu_opts *o);
+
 /* fork + exec argv in its own process group, stdout and stderr to errpath. */
 pid_t run_spawn(char **argv, const char *errpath);
 /* Runs argv to its end; its exit status, or -1. */

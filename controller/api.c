@@ -16,6 +16,7 @@
 #include "api.h"
 #include "api_artifacts.h"
 #include "api_static.h"
+#include "bisector.h"
 #include "flags.h"
 #include "json.h"
 #include "log.h"
@@ -48,6 +49,13 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/runs/*/kcidb.json", ACCESS_READ, api_run_kcidb },
 	{ "POST", "/api/v1/runs/*/cancel", ACCESS_SUBMIT, api_run_cancel },
 	{ "GET", "/api/v1/regressions", ACCESS_READ, api_regressions },
+	{ "GET", "/api/v1/bisects", ACCESS_READ, api_bisects_list },
+	{ "POST", "/api/v1/bisects", ACCESS_SUBMIT, api_bisects_create },
+	{ "GET", "/api/v1/bisects/*", ACCESS_READ, api_bisect_get },
+	{ "POST", "/api/v1/bisects/*/cancel", ACCESS_SUBMIT, api_bisect_cancel },
+	{ "GET", "/api/v1/bisects/*/candidates/*/build-log", ACCESS_READ,
+	    api_bisect_build_log },
+	{ "GET", "/api/v1/blobs/*", ACCESS_READ, api_blob_get },
 	{ "GET", "/api/v1/admin/schedules", ACCESS_READ, api_schedules_list },
 	{ "POST", "/api/v1/admin/schedules", ACCESS_ADMIN,
 	    api_admin_schedule_add },

@@ -35,16 +35,20 @@ struct ctl_config {
 	int		 read_token_required;
 	const char	*clock_file;	/* NULL: the real clock (schedule.h) */
 	int		 sched_tick_ms;	/* how often schedules are looked at */
+	const char	*blob_dir;	/* bisect builds by SHA-256 (agents fetch) */
+	const char	*build_dir;	/* bisect checkouts while they build */
 };
 
 struct queue;
 struct sched;
+struct bisector;
 
 struct api {
 	const struct ctl_config	*cfg;
 	struct db		*db;
 	struct queue		*queue;
 	struct sched		*sched;
+	struct bisector		*bisector;
 	struct MHD_Daemon	*mhd;
 	uint64_t		 requests;	/* counters for /metrics */
 	uint64_t		 errors;
@@ -121,9 +125,12 @@ void api_run_kcidb(struct req *r, struct reply *out);
 
 /* A run started by a schedule (schedule.c), for its day. */
 struct run_link {
-	const char	*schedule;
+	const char	*schedule;	/* NULL: not a nightly */
 	const char	*day;		/* YYYY-MM-DD */
 	int		 retries;	/* attempts after a failure (regress.c) */
+	int64_t		 bisect;	/* > 0: a step of this bisect */
+	int64_t		 bisect_step, bisect_idx;
+	const char	*why;		/* the step's reason */
 };
 
 /*
@@ -135,6 +142,10 @@ struct run_link {
 int64_t runs_create(struct api *api, const json_t *body,
 	    const struct run_link *link, int store, json_t **reply,
 	    char **cause);
+
+/* Cancels a run's unfinished jobs and the run (db locked, in a
+ * transaction); *changes = jobs cancelled. */
+int runs_cancel(struct db *db, int64_t run, int *changes);
 
 /* Reply helpers: the reply takes the json reference. */
 void reply_json(struct reply *out, unsigned int status, json_t *json);

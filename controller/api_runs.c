@@ -117,7 +117,7 @@ pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
 static int64_t
 store_run(struct api *api, const json_t *body, const char *kind,
     int64_t priority, struct picked *p, json_t *const cases[], size_t njobs,
-    const struct run_link *link)
+    int repeat, const struct run_link *link)
 {
 	struct db *db = api->db;
 	int64_t run = -1, scen;
@@ -138,9 +138,16 @@ store_run(struct api *api, const json_t *body, const char *kind,
 		goto fail;
 	run = db_last_id(db);
 	/* In the same transaction: a schedule never fires twice a day. */
-	if (link != NULL && db_exec(db, NULL, "INSERT INTO schedule_runs"
-	    " (run_id, schedule, day, retries) VALUES (?, ?, ?, ?)", "ittd",
-	    run, link->schedule, link->day, link->retries) == -1)
+	if (link != NULL && link->schedule != NULL && db_exec(db, NULL,
+	    "INSERT INTO schedule_runs (run_id, schedule, day, retries) VALUES"
+	    " (?, ?, ?, ?)", "ittd", run, link->schedule, link->day,
+	    link->retries) == -1)
+		goto fail;
+	if (link != NULL && link->bisect > 0 && db_exec(db, NULL, "INSERT"
+	    " INTO bisect_steps (bisect_id, step, idx, run_id, runs, why,"
+	    " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "iiiiiti",
+	    link->bisect, link->bisect_step, link->bisect_idx, run,
+	    (int64_t)njobs, link->why ? link->why : "", db_now_ms()) == -1)
 		goto fail;
 	for (i = 0; i < p->n && rc == 0; i++) {
 		text = json_dumps(p->sc[i]->body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -151,7 +158,7 @@ store_run(struct api *api, const json_t *body, const char *kind,
 		if (rc == -1 || db_int(db, &scen, "SELECT id FROM scenarios"
 		    " WHERE sha256 = ?", "t", p->sc[i]->sha256) != 1)
 			goto fail;
-		json_array_foreach(cases[i], k, c) {
+		json_array_foreach(cases[i], k, c) for (int r = 0; r < repeat; r++) {
 			matrix = json_dumps(json_object_get(c, "matrix"),
 			    JSON_COMPACT | JSON_SORT_KEYS);
 			params = json_dumps(json_object_get(c, "params"),
@@ -191,14 +198,14 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 {
 	static const char *const keys[] = {
 		"scenario", "scenarios", "matrix", "inline", "set", "priority",
-		"kind", NULL,
+		"kind", "repeat", NULL,
 	};
 	static const char *const kinds[] = { "adhoc", "nightly", "bisect", NULL };
 	struct scenario **all = NULL;
 	struct picked p = { .n = 0 };
 	json_t *cases[RUN_SCENARIOS_MAX] = { NULL }, *set;
 	const char *kind = NULL;
-	json_int_t priority = 0;
+	json_int_t priority = 0, repeat = 1;
 	char *why = NULL;
 	size_t nall = 0, i, njobs = 0;
 	int64_t run = -1;
@@ -207,6 +214,7 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 	*reply = NULL;
 	if (wf_json_check_keys(body, keys, cause) == -1 ||
 	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
+	    cause) == -1 || wf_json_get_int(body, "repeat", 0, 1, 100, &repeat,
 	    cause) == -1 || wf_json_get_str(body, "kind", 0, 16, &kind,
 	    cause) == -1)
 		goto out;
@@ -237,7 +245,7 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 			    wf_cause_str(why));
 			goto out;
 		}
-		njobs += json_array_size(cases[i]);
+		njobs += json_array_size(cases[i]) * (size_t)repeat;
 	}
 	if (njobs > RUN_JOBS_MAX) {
 		wf_set_cause(cause, "%zu jobs: more than %d in one run", njobs,
@@ -249,7 +257,7 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 	} else {
 		db_lock(api->db);
 		run = store_run(api, body, kind, priority, &p, cases, njobs,
-		    link);
+		    (int)repeat, link);
 		db_unlock(api->db);
 		if (run == -1) {
 			wf_set_cause(cause, "database error (see the"
@@ -476,6 +484,19 @@ out:
 	json_decref(jobs);
 }
 
+int
+runs_cancel(struct db *db, int64_t id, int *changes)
+{
+	if (db_exec(db, changes, "UPDATE jobs SET state = 'cancelled',"
+	    " lease_expires = NULL, finished_at = ? WHERE run_id = ? AND state"
+	    " IN ('queued', 'leased', 'running')", "ii", db_now_ms(), id) == -1 ||
+	    db_exec(db, NULL, "UPDATE runs SET state = 'cancelled', finished_at"
+	    " = ? WHERE id = ? AND state IN ('queued', 'running')", "ii",
+	    db_now_ms(), id) == -1)
+		return -1;
+	return queue_run_refresh(db, id);
+}
+
 void
 api_run_cancel(struct req *r, struct reply *out)
 {
@@ -489,14 +510,8 @@ api_run_cancel(struct req *r, struct reply *out)
 	rc = db_int(db, &exists, "SELECT count(*) FROM runs WHERE id = ?", "i",
 	    id);
 	if (rc == 1 && exists) {
-		if (db_begin(db) == -1 || db_exec(db, &changes, "UPDATE jobs SET"
-		    " state = 'cancelled', lease_expires = NULL, finished_at = ?"
-		    " WHERE run_id = ? AND state IN ('queued', 'leased',"
-		    " 'running')", "ii", db_now_ms(), id) == -1 ||
-		    db_exec(db, NULL, "UPDATE runs SET state = 'cancelled',"
-		    " finished_at = ? WHERE id = ? AND state IN ('queued',"
-		    " 'running')", "ii", db_now_ms(), id) == -1 ||
-		    queue_run_refresh(db, id) == -1 || db_commit(db) == -1) {
+		if (db_begin(db) == -1 || runs_cancel(db, id, &changes) == -1 ||
+		    db_commit(db) == -1) {
 			db_rollback(db);
 			rc = -1;
 		}

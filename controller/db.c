@@ -250,6 +250,9 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 		case 'd':
 			rc = sqlite3_bind_int(st, i + 1, va_arg(ap, int));
 			break;
+		case 'f':
+			rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+			break;
 		case 't':
 			s = va_arg(ap, const char *);
 			rc = s != NULL ? sqlite3_bind_text(st, i + 1, s, -1,

@@ -10,6 +10,7 @@
  * Binding formats for the variadic helpers, one character per parameter:
  *   'i' int64_t   'd' int (promoted)   't' const char * (NULL binds NULL)
  *   'b' const void *, size_t (a blob)  'n' NULL (no argument)
+ *   'f' double
  *
  * Result rows become JSON objects keyed by column name; a column named
  * "KEY:json" holds JSON text and is parsed into KEY.

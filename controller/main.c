@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "bisector.h"
 #include "db.h"
 #include "flags.h"
 #include "log.h"
@@ -269,14 +270,29 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	api.db = open_db(cfg.db_path, cfg.schema_dir);
+	{
+		/* Bisect builds and their images live beside the database. */
+		static char blobs[PATH_MAX], builds[PATH_MAX];
+		char *slash = strrchr(cfg.db_path, '/');
+		int dl = slash ? (int)(slash - cfg.db_path) : 1;
+		const char *dir = slash ? cfg.db_path : ".";
+
+		snprintf(blobs, sizeof(blobs), "%.*s/blobs", dl, dir);
+		snprintf(builds, sizeof(builds), "%.*s/bisect-builds", dl, dir);
+		cfg.blob_dir = blobs;
+		cfg.build_dir = builds;
+	}
 	if (queue_start(&api) == NULL)
 		fatalx("cannot start the queue dispatcher");
 	if (api_start(&api, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
 	if (sched_start(&api) == NULL)
 		fatalx("cannot start the scheduler");
+	if (bisector_start(&api) == NULL)
+		fatalx("cannot start the bisect worker");
 	sigwait(&sigs, &sig);
 	log_info("signal %d: stopping", sig);
+	bisector_stop(api.bisector);
 	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);

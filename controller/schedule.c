@@ -97,8 +97,11 @@ fire(struct api *api, const json_t *s, const char *day, char *failed,
     size_t failed_size)
 {
 	char key[96];
-	struct run_link link = { json_string_value(json_object_get(s, "name")),
-		day, (int)json_integer_value(json_object_get(s, "retries")) };
+	struct run_link link = {
+		.schedule = json_string_value(json_object_get(s, "name")),
+		.day = day,
+		.retries = (int)json_integer_value(json_object_get(s, "retries")),
+	};
 	json_t *reply = NULL;
 	char *cause = NULL;
 	int64_t run;

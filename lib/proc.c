@@ -18,6 +18,14 @@
 
 #define KILL_GRACE_MS	2000
 
+static int abort_all;
+
+void
+wf_proc_abort_all(void)
+{
+	__atomic_store_n(&abort_all, 1, __ATOMIC_RELEASE);
+}
+
 static void
 keep(struct wf_buf *out, const char *data, size_t n)
 {
@@ -39,8 +47,12 @@ static void
 child(const char *const argv[], const char *cwd, int outfd, int errfd)
 {
 	int devnull = open("/dev/null", O_RDONLY), e;
+	sigset_t none;
 
 	setpgid(0, 0);
+	/* A server blocks or ignores signals in its threads: not here. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	if (devnull == -1 || dup2(devnull, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1 || (cwd != NULL && chdir(cwd) == -1))
@@ -103,7 +115,9 @@ wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
 			if (w == pid)
 				break;
 		}
-		if (deadline >= 0 && now >= deadline && !res->timed_out) {
+		if (((deadline >= 0 && now >= deadline) ||
+		    __atomic_load_n(&abort_all, __ATOMIC_ACQUIRE)) &&
+		    !res->timed_out) {
 			res->timed_out = 1;
 			kill(-pid, SIGTERM);
 			kill_at = now + KILL_GRACE_MS;

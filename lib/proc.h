@@ -27,6 +27,10 @@ struct wf_proc_result {
 int wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
     struct wf_buf *out, struct wf_proc_result *res, char **cause);
 
+/* Ends every wf_proc_run under way (and any later one) as if timed out:
+ * for a shutdown that must not wait for a long build. */
+void wf_proc_abort_all(void);
+
 /* "exit status 2", "killed by signal 9", "timed out after 30 s" */
 void wf_proc_describe(const struct wf_proc_result *res, char *out, size_t size);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bisect_cli.h"
 #include "flags.h"
 #include "log.h"
 #include "nightly.h"
@@ -62,6 +63,8 @@ static const struct wf_subcmd cli_subcmds[] = {
 	{ "compare", "compare two runs case by case", cmd_compare },
 	{ "regressions", "the nightly runs' regressions against the night"
 	    " before", cmd_regressions },
+	{ "bisect", "find the first bad revision: start, show, list, cancel",
+	    cmd_bisect },
 	{ NULL, NULL, NULL },
 };
 

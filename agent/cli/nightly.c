@@ -92,8 +92,8 @@ static const struct wf_cmd regressions_cmd = {
 };
 
 /* One call; prints the error and returns NULL on failure. */
-static json_t *
-call(const char *method, const char *path, json_t *body)
+json_t *
+cli_call(const char *method, const char *path, json_t *body)
 {
 	struct wf_http *c = wf_http_new(cli_server, cli_token);
 	json_t *reply = NULL;
@@ -117,8 +117,8 @@ call(const char *method, const char *path, json_t *body)
 	return reply;
 }
 
-static void
-print_json(const json_t *j)
+void
+cli_print_json(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 
@@ -206,10 +206,10 @@ cmd_schedule_add(int argc, char **argv)
 		json_object_set(body, "matrix", m);
 	if (json_object_size(set) > 0)
 		json_object_set(body, "set", set);
-	if ((reply = call("POST", "/api/v1/admin/schedules", body)) == NULL)
+	if ((reply = cli_call("POST", "/api/v1/admin/schedules", body)) == NULL)
 		goto out;
 	if (json)
-		print_json(reply);
+		cli_print_json(reply);
 	else
 		printf("schedule %s: %s UTC, %lld jobs a night, %lld retries"
 		    " before a regression\n", str(reply, "name"), str(reply,
@@ -236,10 +236,10 @@ cmd_schedule_list(int argc, char **argv)
 	while (wf_flags_next(&f, &arg) != -1)
 		json = 1;
 	wf_flags_args(&f, 0, 0, &n);
-	if ((j = call("GET", "/api/v1/admin/schedules", NULL)) == NULL)
+	if ((j = cli_call("GET", "/api/v1/admin/schedules", NULL)) == NULL)
 		return 1;
 	if (json) {
-		print_json(j);
+		cli_print_json(j);
 		json_decref(j);
 		return 0;
 	}
@@ -284,10 +284,10 @@ cmd_schedule_rm(int argc, char **argv)
 		return 2;
 	}
 	snprintf(path, sizeof(path), "/api/v1/admin/schedules/%s", args[0]);
-	if ((j = call("DELETE", path, NULL)) == NULL)
+	if ((j = cli_call("DELETE", path, NULL)) == NULL)
 		return 1;
 	if (json)
-		print_json(j);
+		cli_print_json(j);
 	else
 		printf("schedule %s removed (its runs stay)\n", args[0]);
 	json_decref(j);
@@ -360,10 +360,10 @@ cmd_compare(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b,
 	    a);
-	if ((j = call("GET", path, NULL)) == NULL)
+	if ((j = cli_call("GET", path, NULL)) == NULL)
 		return 1;
 	if (json) {
-		print_json(j);
+		cli_print_json(j);
 		json_decref(j);
 		return 0;
 	}
@@ -408,10 +408,10 @@ cmd_regressions(int argc, char **argv)
 		    since);
 	else
 		snprintf(path, sizeof(path), "/api/v1/regressions");
-	if ((j = call("GET", path, NULL)) == NULL)
+	if ((j = cli_call("GET", path, NULL)) == NULL)
 		return 1;
 	if (json) {
-		print_json(j);
+		cli_print_json(j);
 		json_decref(j);
 		return 0;
 	}

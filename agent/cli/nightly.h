@@ -5,8 +5,14 @@
 #ifndef WF_CLI_NIGHTLY_H
 #define WF_CLI_NIGHTLY_H
 
+#include <jansson.h>
+
 /* The controller and token the commands use (the global options). */
 void cli_nightly_init(const char *server, const char *token);
+
+/* One request to the controller; the error printed and NULL on failure. */
+json_t *cli_call(const char *method, const char *path, json_t *body);
+void cli_print_json(const json_t *j);	/* indented, sorted keys */
 
 int cmd_schedule(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

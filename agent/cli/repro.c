@@ -80,7 +80,7 @@ out:
 }
 
 /* Every case of a scenario (name or file) after --set. */
-static json_t *scenario_cases(const struct repro_opts *o, const char *target)
+json_t *repro_scenario_cases(const struct repro_opts *o, const char *target)
 {
 	struct scenario *sc = NULL, **list = NULL;
 	char dir[PATH_MAX + 16], *cause = NULL;
@@ -140,7 +140,8 @@ static void print_result(const char *label, const json_t *eval, const char *verd
 	       as_exp ? "as expected" : "NOT AS EXPECTED");
 }
 
-static int run_case(const struct repro_opts *o, const json_t *c, const char *workdir)
+int repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
+    char *verdict, size_t vsz)
 {
 	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64], log[PATH_MAX + 64], name[64];
 	char rp[PATH_MAX + 32], fetch[PATH_MAX + 32], kernels[PATH_MAX + 32];
@@ -157,13 +158,18 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 	const char *v;
 	int as_exp, rc;
 
+	if (verdict)
+		wf_strlcpy(verdict, "infra", vsz);
 	if (runspec_from_json(json_object_get(c, "params"), &rs, &cause) < 0) {
 		fprintf(stderr, "wakefarm repro: %s: %s\n", label, wf_cause_str(cause));
 		free(cause);
 		return 2;
 	}
 	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
-	snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
+	if (o->test_kernel)
+		wf_strlcpy(tk, o->test_kernel, sizeof(tk));
+	else
+		snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
 	snprintf(rp, sizeof(rp), "%s/build/guest/linux-init", top);
 	snprintf(fetch, sizeof(fetch), "%s/lib/sh/fetch-kernel.sh", top);
 	snprintf(kernels, sizeof(kernels), "%s/build/kernels", top);
@@ -185,10 +191,12 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 	for (char *p = log + strlen(workdir) + 1; *p; p++)
 		if (*p == ' ' || *p == '/')
 			*p = '_';
-	printf("== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n", label, rs.cpus,
-	       rs.mailbox_version, rs.policy, rs.steps, rs.quirks[0] ? ", quirks " : "", rs.quirks,
-	       o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
-	fflush(stdout);
+	if (!o->quiet) {
+		printf("== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n", label, rs.cpus,
+		       rs.mailbox_version, rs.policy, rs.steps, rs.quirks[0] ? ", quirks " : "",
+		       rs.quirks, o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
+		fflush(stdout);
+	}
 	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) : libvirt_run(&rs, &qo, &lo, &res);
 	if (rc < 0) {
 		fprintf(stderr, "wakefarm repro: %s\n", res.detail);
@@ -200,7 +208,7 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 		free(cause);
 		return 2;
 	}
-	if (!o->json) {
+	if (!o->json && !o->quiet) {
 		size_t i;
 		const json_t *r;
 
@@ -215,7 +223,11 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 	v = json_string_value(json_object_get(eval, "verdict"));
 	failing = expect_failing_set(json_object_get(eval, "checks"));
 	as_exp = strcmp(v, "infra") && expect_as_expected(v, failing, expected);
-	if (o->json) {
+	if (verdict)
+		wf_strlcpy(verdict, v, vsz);
+	if (o->quiet) {
+		/* nothing to print */
+	} else if (o->json) {
 		json_t *out = json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}", "case", label, "verdict", v,
 					"as_expected", as_exp, "expected", expected, "failing_checks", failing,
 					"checks", json_object_get(eval, "checks"), "records", records);
@@ -235,6 +247,11 @@ static int run_case(const struct repro_opts *o, const json_t *c, const char *wor
 	return as_exp ? 0 : 1;
 }
 
+void repro_init(void)
+{
+	top = wf_tree_top();
+}
+
 int repro_main(const struct repro_opts *o, const char *target)
 {
 	char tmpl[] = "/tmp/wakefarm-repro.XXXXXX";
@@ -252,7 +269,7 @@ int repro_main(const struct repro_opts *o, const char *target)
 			json_array_append_new(cases, one);
 		}
 	} else {
-		cases = scenario_cases(o, target);
+		cases = repro_scenario_cases(o, target);
 		json_array_foreach(cases, i, c) {
 			char label[200];
 			char *m = json_dumps(json_object_get(c, "matrix"), JSON_COMPACT);
@@ -275,7 +292,7 @@ int repro_main(const struct repro_opts *o, const char *target)
 	}
 	chmod(workdir, 0755);	/* QEMU under libvirt reads each run's config from here */
 	json_array_foreach(cases, i, c) {
-		int r = run_case(o, c, workdir);
+		int r = repro_run_case(o, c, workdir, NULL, 0);
 
 		if (r > rc)
 			rc = r;

@@ -1,0 +1,890 @@
+/*
+ * bisector.c: bisects through the agents (see bisector.h).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "bisect.h"
+#include "bisector.h"
+#include "build.h"
+#include "buf.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "runspec.h"
+#include "util.h"
+
+#define BISECT_TICK_MS		1000
+#define CTL_CANDIDATES_MAX	20000
+#define BUILD_LOG_CAP		(1u << 20)
+#define BLOB_MAX		(256u << 20)
+
+struct bisector {
+	struct api	*api;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 wake;
+	int		 stopping, kicked;
+};
+
+/* ---- creating -------------------------------------------------------- */
+
+static int
+get_strings(const json_t *body, const char *key, size_t min, size_t max,
+    size_t maxlen, json_t **out, char **cause)
+{
+	const json_t *a = json_object_get(body, key), *v;
+	size_t i;
+
+	*out = NULL;
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) < min ||
+	    json_array_size(a) > max) {
+		wf_set_cause(cause, "key '%s': expected an array of %zu to %zu"
+		    " strings", key, min, max);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > maxlen ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			wf_set_cause(cause, "key '%s': item %zu is not a string"
+			    " of 1 to %zu bytes", key, i, maxlen);
+			return -1;
+		}
+	}
+	*out = (json_t *)a;
+	return 0;
+}
+
+/*
+ * The normalised request: what the worker reads back. Returns it (new),
+ * or NULL with a cause.
+ */
+static json_t *
+parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
+    char **cause)
+{
+	static const char *const keys[] = {
+		"scenario", "set", "repo", "good", "bad", "build", "artifact",
+		"build_timeout_s", "artifacts", "kind", "repeat", "threshold",
+		"max_runs", "confidence", "priority", "regression", NULL,
+	};
+	static const char *const reg_keys[] = { "run", "case", NULL };
+	const char *scenario = NULL, *repo = NULL, *good = NULL, *bad = NULL,
+	    *artifact = NULL, *kind = NULL;
+	json_int_t timeout = 1800, repeat = 0, threshold = 0, max_runs = 0,
+	    priority = 100, reg_run = 0, jobs;
+	json_t *set = json_object_get(body, "set"), *build, *artifacts,
+	    *probe, *reply = NULL, *req, *reg = json_object_get(body,
+	    "regression");
+	const char *reg_case = NULL;
+	double target = 0;
+	struct stat st;
+
+	if (wf_json_check_keys(body, keys, cause) == -1 ||
+	    wf_json_get_str(body, "scenario", 1, 128, &scenario, cause) == -1 ||
+	    wf_json_get_str(body, "repo", 0, 1024, &repo, cause) == -1 ||
+	    wf_json_get_str(body, "good", 0, 200, &good, cause) == -1 ||
+	    wf_json_get_str(body, "bad", 0, 200, &bad, cause) == -1 ||
+	    wf_json_get_str(body, "artifact", 0, 512, &artifact, cause) == -1 ||
+	    wf_json_get_str(body, "kind", 0, 16, &kind, cause) == -1 ||
+	    wf_json_get_int(body, "build_timeout_s", 0, 1, 86400, &timeout,
+	    cause) == -1 ||
+	    wf_json_get_int(body, "repeat", 0, 1, 100, &repeat, cause) == -1 ||
+	    wf_json_get_int(body, "threshold", 0, 1, 100, &threshold,
+	    cause) == -1 ||
+	    wf_json_get_int(body, "max_runs", 0, 1, 1000, &max_runs,
+	    cause) == -1 ||
+	    wf_json_get_real(body, "confidence", 0, 0.5, 0.9999, &target,
+	    cause) == -1 ||
+	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
+	    cause) == -1 ||
+	    get_strings(body, "build", 1, 64, 1024, &build, cause) == -1 ||
+	    get_strings(body, "artifacts", 2, 1000, RUNSPEC_PATH_MAX - 1,
+	    &artifacts, cause) == -1)
+		return NULL;
+	if (set != NULL && !json_is_object(set)) {
+		wf_set_cause(cause, "key 'set': expected an object");
+		return NULL;
+	}
+	if (reg != NULL && (!json_is_object(reg) ||
+	    wf_json_check_keys(reg, reg_keys, cause) == -1 ||
+	    wf_json_get_int(reg, "run", 1, 1, INT64_MAX, &reg_run,
+	    cause) == -1 ||
+	    wf_json_get_str(reg, "case", 0, 512, &reg_case, cause) == -1)) {
+		if (!json_is_object(reg))
+			wf_set_cause(cause, "key 'regression': expected an"
+			    " object {run, case}");
+		return NULL;
+	}
+	*cfg = (struct bisect_cfg){ (int)repeat, (int)threshold,
+		(int)max_runs, target };
+	if (bisect_cfg_check(cfg, cause) == -1)
+		return NULL;
+	if ((repo != NULL) == (artifacts != NULL)) {
+		wf_set_cause(cause, "give either 'repo' (with good, bad, build"
+		    " and artifact) or 'artifacts', not %s", repo ? "both" :
+		    "neither");
+		return NULL;
+	}
+	if (repo != NULL) {
+		if (!good || !bad || !build || !artifact) {
+			wf_set_cause(cause, "a git bisect needs 'good', 'bad',"
+			    " 'build' (an argv list) and 'artifact' (the image's"
+			    " path in the checkout)");
+			return NULL;
+		}
+		if (repo[0] != '/' || stat(repo, &st) == -1 ||
+		    !S_ISDIR(st.st_mode)) {
+			wf_set_cause(cause, "key 'repo': '%.200s' is not an"
+			    " absolute path to a directory on the controller's"
+			    " host", repo);
+			return NULL;
+		}
+		if (artifact[0] == '/' || strstr(artifact, "..") != NULL) {
+			wf_set_cause(cause, "key 'artifact': a path inside the"
+			    " checkout, without '..'");
+			return NULL;
+		}
+	}
+	if (kind == NULL)
+		kind = repo != NULL ? "test-kernel" : "linux";
+	if (strcmp(kind, "test-kernel") != 0 && strcmp(kind, "linux") != 0) {
+		wf_set_cause(cause, "key 'kind': '%s' is not test-kernel or"
+		    " linux", kind);
+		return NULL;
+	}
+	if (repo != NULL && strcmp(kind, "linux") == 0) {
+		wf_set_cause(cause, "key 'kind': a git bisect builds our test"
+		    " kernel (linux builds are not supported yet)");
+		return NULL;
+	}
+	/* The scenario with the fixed parameters: exactly one case. */
+	probe = json_pack("{s:s, s:s}", "scenario", scenario, "kind",
+	    "bisect");
+	if (set != NULL)
+		json_object_set(probe, "set", set);
+	if (runs_create(api, probe, NULL, 0, &reply, cause) < 0) {
+		json_decref(probe);
+		return NULL;
+	}
+	json_decref(probe);
+	jobs = json_integer_value(json_object_get(reply, "jobs"));
+	json_decref(reply);
+	if (jobs != 1) {
+		wf_set_cause(cause, "a bisect runs one case, and %s expands to"
+		    " %lld: fix every axis with 'set'", scenario,
+		    (long long)jobs);
+		return NULL;
+	}
+	req = json_pack("{s:s, s:O, s:s, s:i, s:i, s:i, s:f, s:I}",
+	    "scenario", scenario, "set", set ? set : json_object(), "kind",
+	    kind, "repeat", cfg->repeat, "threshold", cfg->threshold,
+	    "max_runs", cfg->max_runs, "confidence", cfg->target, "priority",
+	    priority);
+	if (set == NULL)
+		json_decref(json_object_get(req, "set"));	/* the extra ref */
+	if (repo != NULL)
+		json_object_update(req, json_pack("{s:s, s:s, s:s, s:s, s:O,"
+		    " s:s, s:I}", "mode", "git", "repo", repo, "good", good,
+		    "bad", bad, "build", build, "artifact", artifact,
+		    "build_timeout_s", timeout));
+	else
+		json_object_update(req, json_pack("{s:s, s:O}", "mode",
+		    "artifacts", "artifacts", artifacts));
+	if (reg_run > 0)
+		json_object_set_new(req, "regression", json_pack("{s:I, s:s}",
+		    "run", reg_run, "case", reg_case ? reg_case : ""));
+	return req;
+}
+
+void
+api_bisects_create(struct req *r, struct reply *out)
+{
+	struct db *db = r->api->db;
+	struct bisect_cfg cfg;
+	struct wf_rev *revs = NULL;
+	json_t *body, *req, *arts, *v;
+	char *cause = NULL, *text = NULL;
+	int n = 0, i, rc = 0;
+	int64_t id = -1;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if ((req = parse_request(r->api, body, &cfg, &cause)) == NULL) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	arts = json_object_get(req, "artifacts");
+	if (arts == NULL && wf_git_candidates(json_string_value(
+	    json_object_get(req, "repo")), json_string_value(json_object_get(req,
+	    "good")), json_string_value(json_object_get(req, "bad")),
+	    CTL_CANDIDATES_MAX, &revs, &n, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
+	db_lock(db);
+	if (db_begin(db) == -1 || db_exec(db, NULL, "INSERT INTO bisects"
+	    " (state, scenario, request, created_at, regression_run,"
+	    " regression_case) VALUES ('running', ?, ?, ?, ?, ?)", "ttiit",
+	    json_string_value(json_object_get(req, "scenario")), text,
+	    db_now_ms(), json_integer_value(json_object_get(json_object_get(req,
+	    "regression"), "run")), json_string_value(json_object_get(
+	    json_object_get(req, "regression"), "case"))) == -1) {
+		rc = -1;
+	} else {
+		id = db_last_id(db);
+		if (arts != NULL) {
+			n = (int)json_array_size(arts);
+			json_array_foreach(arts, i, v)
+				if (rc == 0)
+					rc = db_exec(db, NULL, "INSERT INTO"
+					    " bisect_candidates (bisect_id, idx,"
+					    " rev) VALUES (?, ?, ?)", "idt", id,
+					    i, json_string_value(v));
+		} else {
+			for (i = 0; i < n && rc == 0; i++)
+				rc = db_exec(db, NULL, "INSERT INTO"
+				    " bisect_candidates (bisect_id, idx, rev,"
+				    " subject) VALUES (?, ?, ?, ?)", "idtt", id,
+				    i, revs[i].id, revs[i].subject);
+		}
+	}
+	if (rc == -1 || db_commit(db) == -1) {
+		db_rollback(db);
+		db_unlock(db);
+		reply_db_error(out);
+		goto out;
+	}
+	db_unlock(db);
+	log_info("bisect %lld: %s over %d candidates", (long long)id,
+	    json_string_value(json_object_get(req, "scenario")), n);
+	bisector_kick(r->api);
+	reply_json(out, 201, json_pack("{s:I, s:i, s:s}", "bisect",
+	    (json_int_t)id, "candidates", n, "state", "running"));
+out:
+	json_decref(req);
+	free(revs);
+	free(text);
+	free(cause);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+void
+api_bisects_list(struct req *r, struct reply *out)
+{
+	struct db *db = r->api->db;
+	int64_t limit, offset;
+	json_t *rows;
+
+	if (req_arg_int(r, "limit", 1, 500, 50, &limit, out) == -1 ||
+	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
+		return;
+	db_lock(db);
+	rows = db_rows(db, "SELECT b.id, b.state, b.scenario, b.created_at,"
+	    " b.finished_at, b.confidence, b.message, b.regression_run,"
+	    " (SELECT count(*) FROM bisect_candidates c WHERE c.bisect_id ="
+	    " b.id) AS candidates, (SELECT count(*) FROM bisect_steps s WHERE"
+	    " s.bisect_id = b.id) AS steps, fb.rev AS first_bad_rev,"
+	    " fb.subject AS first_bad_subject, b.first_bad - b.last_good AS"
+	    " range FROM bisects b LEFT JOIN bisect_candidates fb ON"
+	    " fb.bisect_id = b.id AND fb.idx = b.first_bad ORDER BY b.id DESC"
+	    " LIMIT ? OFFSET ?", "ii", limit, offset);
+	db_unlock(db);
+	if (rows == NULL)
+		reply_db_error(out);
+	else
+		reply_json(out, 200, json_pack("{s:o}", "bisects", rows));
+}
+
+void
+api_bisect_get(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out);
+	struct db *db = r->api->db;
+	json_t *b = NULL, *cands = NULL, *steps = NULL;
+
+	if (id == -1)
+		return;
+	db_lock(db);
+	b = db_row(db, "SELECT id, state, scenario, request AS"
+	    " \"request:json\", created_at, finished_at, first_bad, last_good,"
+	    " confidence, flake_rate, message, regression_run, regression_case"
+	    " FROM bisects WHERE id = ?", "i", id);
+	if (b != NULL && json_is_object(b)) {
+		cands = db_rows(db, "SELECT idx AS \"index\", rev, subject,"
+		    " verdict, runs, fails, infra, build, blob FROM"
+		    " bisect_candidates WHERE bisect_id = ? ORDER BY idx", "i", id);
+		steps = db_rows(db, "SELECT s.step, s.idx AS \"index\", c.rev,"
+		    " c.subject, s.run_id AS run, s.runs, s.passes, s.fails,"
+		    " s.infra, s.verdict, s.why, s.started_at, s.finished_at,"
+		    " (SELECT group_concat(j.id) FROM jobs j WHERE j.run_id ="
+		    " s.run_id) AS jobs FROM bisect_steps s JOIN"
+		    " bisect_candidates c ON c.bisect_id = s.bisect_id AND c.idx ="
+		    " s.idx WHERE s.bisect_id = ? ORDER BY s.step", "i", id);
+	}
+	db_unlock(db);
+	if (b == NULL || (json_is_object(b) && (cands == NULL ||
+	    steps == NULL))) {
+		reply_db_error(out);
+	} else if (!json_is_object(b)) {
+		reply_error(out, 404, "no bisect %lld", (long long)id);
+	} else {
+		json_t *fb = json_object_get(b, "first_bad"), *c;
+
+		if (json_is_integer(fb) && (c = json_array_get(cands,
+		    (size_t)json_integer_value(fb))) != NULL)
+			json_object_set(b, "first_bad_candidate", c);
+		json_object_set(b, "candidates", cands);
+		json_object_set(b, "steps", steps);
+		reply_json(out, 200, b);
+		b = NULL;
+	}
+	json_decref(b);
+	json_decref(cands);
+	json_decref(steps);
+}
+
+void
+api_bisect_build_log(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), idx;
+	struct db *db = r->api->db;
+	json_t *row;
+	const char *log;
+	char *copy;
+
+	if (id == -1)
+		return;
+	if ((idx = req_id(r, 5, out)) == -1)
+		return;
+	db_lock(db);
+	row = db_row(db, "SELECT build, build_log FROM bisect_candidates WHERE"
+	    " bisect_id = ? AND idx = ?", "ii", id, idx);
+	db_unlock(db);
+	if (row == NULL) {
+		reply_db_error(out);
+		return;
+	}
+	log = json_string_value(json_object_get(row, "build_log"));
+	if (!json_is_object(row) || log == NULL) {
+		reply_error(out, 404, "no build log for candidate %lld of bisect"
+		    " %lld", (long long)idx, (long long)id);
+	} else if ((copy = strdup(log)) != NULL) {
+		reply_raw(out, 200, "text/plain; charset=utf-8", copy,
+		    strlen(copy));
+	}
+	json_decref(row);
+}
+
+void
+api_blob_get(struct req *r, struct reply *out)
+{
+	const char *hex = r->nseg > 3 ? r->seg[3] : "";
+	char ref[80], path[PATH_MAX];
+	struct stat st;
+	char *data;
+	int fd;
+
+	snprintf(ref, sizeof(ref), RUNSPEC_BLOB_PREFIX "%.64s", hex);
+	if (strlen(hex) != 64 || runspec_blob_digest(ref) == NULL) {
+		reply_error(out, 400, "a blob is named by 64 lowercase hex"
+		    " digits (its SHA-256)");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", r->api->cfg->blob_dir, hex);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		reply_error(out, 404, "no blob %s", hex);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size > (off_t)BLOB_MAX ||
+	    (data = malloc(st.st_size ? (size_t)st.st_size : 1)) == NULL ||
+	    read(fd, data, (size_t)st.st_size) != st.st_size) {
+		close(fd);
+		reply_error(out, 500, "blob %s: cannot read it", hex);
+		return;
+	}
+	close(fd);
+	reply_raw(out, 200, "application/octet-stream", data,
+	    (size_t)st.st_size);
+}
+
+/* ---- cancelling ------------------------------------------------------ */
+
+void
+api_bisect_cancel(struct req *r, struct reply *out)
+{
+	int64_t id = req_id(r, 3, out), run = 0;
+	struct db *db = r->api->db;
+	int changes = 0, jobs = 0, rc;
+
+	if (id == -1)
+		return;
+	db_lock(db);
+	rc = db_begin(db);
+	if (rc == 0)
+		rc = db_exec(db, &changes, "UPDATE bisects SET state ="
+		    " 'cancelled', finished_at = ?, message = 'cancelled' WHERE"
+		    " id = ? AND state = 'running'", "ii", db_now_ms(), id);
+	if (rc == 0 && changes > 0 && db_int(db, &run, "SELECT run_id FROM"
+	    " bisect_steps WHERE bisect_id = ? AND finished_at IS NULL AND"
+	    " run_id IS NOT NULL", "i", id) == 1)
+		rc = runs_cancel(db, run, &jobs);
+	if (rc == -1 || db_commit(db) == -1) {
+		db_rollback(db);
+		db_unlock(db);
+		reply_db_error(out);
+		return;
+	}
+	db_unlock(db);
+	if (changes == 0)
+		reply_error(out, 409, "bisect %lld is not running (or does not"
+		    " exist)", (long long)id);
+	else
+		reply_json(out, 200, json_pack("{s:I, s:s, s:i}", "bisect",
+		    (json_int_t)id, "state", "cancelled", "cancelled_jobs",
+		    jobs));
+}
+
+/* ---- the worker ------------------------------------------------------ */
+
+/* The candidates' state as lib/bisect sees it (db locked); NULL on error. */
+static struct bisect_cand *
+load_cands(struct db *db, int64_t id, int *n)
+{
+	json_t *rows = db_rows(db, "SELECT verdict, runs, fails, infra, build"
+	    " FROM bisect_candidates WHERE bisect_id = ? ORDER BY idx", "i", id);
+	struct bisect_cand *c;
+	json_t *row;
+	size_t i;
+
+	if (rows == NULL)
+		return NULL;
+	*n = (int)json_array_size(rows);
+	if ((c = calloc(*n ? *n : 1, sizeof(*c))) == NULL) {
+		json_decref(rows);
+		return NULL;
+	}
+	json_array_foreach(rows, i, row) {
+		int v = bisect_verdict_parse(json_string_value(json_object_get(row,
+		    "verdict")));
+
+		c[i].verdict = v < 0 ? BISECT_UNTESTED : v;
+		c[i].runs = (int)json_integer_value(json_object_get(row, "runs"));
+		c[i].fails = (int)json_integer_value(json_object_get(row, "fails"));
+		c[i].infra = (int)json_integer_value(json_object_get(row, "infra"));
+		c[i].build_failed = strcmp(json_string_value(json_object_get(row,
+		    "build")), "failed") == 0;
+	}
+	json_decref(rows);
+	return c;
+}
+
+static struct bisect_cfg
+req_cfg(const json_t *req)
+{
+	struct bisect_cfg cfg = {
+		(int)json_integer_value(json_object_get(req, "repeat")),
+		(int)json_integer_value(json_object_get(req, "threshold")),
+		(int)json_integer_value(json_object_get(req, "max_runs")),
+		json_real_value(json_object_get(req, "confidence")),
+	};
+
+	bisect_cfg_check(&cfg, NULL);
+	return cfg;
+}
+
+static int
+save_verdict(struct db *db, int64_t id, int idx, const struct bisect_cand *c)
+{
+	return db_exec(db, NULL, "UPDATE bisect_candidates SET verdict = ?"
+	    " WHERE bisect_id = ? AND idx = ?", "tid",
+	    bisect_verdict_name(c->verdict), id, idx);
+}
+
+/*
+ * The open step's run has ended: its outcomes go to the candidate (db
+ * locked, in a transaction). 0, 1 when the run is still going, -1.
+ */
+static int
+close_step(struct db *db, int64_t id, const json_t *req, const json_t *open)
+{
+	int64_t step = json_integer_value(json_object_get(open, "step"));
+	int idx = (int)json_integer_value(json_object_get(open, "idx"));
+	int64_t run = json_integer_value(json_object_get(open, "run_id"));
+	int pass = 0, fail = 0, infra = 0, n, rc = -1;
+	struct bisect b = { .cfg = req_cfg(req) };
+	json_t *jobs, *j;
+	int64_t done = 0;
+	size_t i;
+
+	if (db_int(db, &done, "SELECT state IN ('done', 'cancelled') FROM runs"
+	    " WHERE id = ?", "i", run) != 1)
+		return -1;
+	if (!done)
+		return 1;
+	if ((jobs = db_rows(db, "SELECT state, verdict, as_expected FROM jobs"
+	    " WHERE run_id = ?", "i", run)) == NULL)
+		return -1;
+	json_array_foreach(jobs, i, j) {
+		const char *v = json_string_value(json_object_get(j, "verdict"));
+
+		if (strcmp(json_string_value(json_object_get(j, "state")),
+		    "done") != 0 || v == NULL || strcmp(v, "infra") == 0)
+			infra++;
+		else if (json_integer_value(json_object_get(j, "as_expected")))
+			pass++;
+		else
+			fail++;
+	}
+	json_decref(jobs);
+	if ((b.c = load_cands(db, id, &n)) == NULL || idx < 0 || idx >= n)
+		goto out;
+	b.n = n;
+	b.c[idx].runs += pass + fail;
+	b.c[idx].fails += fail;
+	b.c[idx].infra += infra;
+	bisect_judge(&b, idx);
+	if (db_exec(db, NULL, "UPDATE bisect_candidates SET runs = ?, fails ="
+	    " ?, infra = ? WHERE bisect_id = ? AND idx = ?", "dddid",
+	    b.c[idx].runs, b.c[idx].fails, b.c[idx].infra, id, idx) == -1 ||
+	    save_verdict(db, id, idx, &b.c[idx]) == -1 ||
+	    db_exec(db, NULL, "UPDATE bisect_steps SET passes = ?, fails = ?,"
+	    " infra = ?, verdict = ?, finished_at = ? WHERE bisect_id = ? AND"
+	    " step = ?", "dddtiii", pass, fail, infra,
+	    bisect_verdict_name(b.c[idx].verdict), db_now_ms(), id, step) == -1)
+		goto out;
+	log_info("bisect %lld: step %lld, candidate %d: %d passed, %d failed,"
+	    " %d infra: %s", (long long)id, (long long)step, idx, pass, fail,
+	    infra, bisect_verdict_name(b.c[idx].verdict));
+	rc = 0;
+out:
+	free(b.c);
+	return rc;
+}
+
+static void
+finish_bisect(struct db *db, int64_t id, const struct bisect *b,
+    const struct bisect_next *next)
+{
+	if (db_exec(db, NULL, "UPDATE bisects SET state = ?, finished_at = ?,"
+	    " first_bad = ?, last_good = ?, confidence = ?, flake_rate = ?,"
+	    " message = ? WHERE id = ? AND state = 'running'", "tiiiffti",
+	    next->what == BISECT_DONE ? "done" : "failed", db_now_ms(),
+	    (int64_t)next->first_bad, (int64_t)next->last_good,
+	    next->confidence, bisect_flake_rate(b), next->why, id) == -1)
+		log_warnx("bisect %lld: could not store its end", (long long)id);
+	else
+		log_info("bisect %lld: %s: %s (confidence %.3f)", (long long)id,
+		    next->what == BISECT_DONE ? "done" : "failed", next->why,
+		    next->confidence);
+}
+
+/*
+ * Builds candidate idx (no lock held): stores the log, the blob or the
+ * failure. 0 built, 1 build failed, -1 could not try (*why says), -2
+ * stopped by a shutdown (nothing stored).
+ */
+static int
+build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
+    const char *rev, char *why, size_t whysize)
+{
+	const json_t *argvj = json_object_get(req, "build"), *v;
+	const char *argv[66];
+	char dir[PATH_MAX], art[PATH_MAX * 2], hex[65] = "";
+	struct wf_buf log;
+	char *cause = NULL;
+	size_t i;
+	int rc;
+
+	json_array_foreach(argvj, i, v)
+		argv[i] = json_string_value(v);
+	argv[json_array_size(argvj)] = NULL;
+	snprintf(dir, sizeof(dir), "%s/%lld-%d", api->cfg->build_dir,
+	    (long long)id, idx);
+	mkdir(api->cfg->build_dir, 0755);
+	wf_build_remove(dir);
+	wf_buf_init(&log, BUILD_LOG_CAP);
+	log_info("bisect %lld: building candidate %d (%.12s)", (long long)id,
+	    idx, rev);
+	rc = wf_build_rev(json_string_value(json_object_get(req, "repo")), rev,
+	    dir, argv, (int)json_integer_value(json_object_get(req,
+	    "build_timeout_s")), json_string_value(json_object_get(req,
+	    "artifact")), &log, &cause);
+	if (__atomic_load_n(&api->bisector->stopping, __ATOMIC_ACQUIRE)) {
+		/* cut short by a shutdown: built again after the restart */
+		wf_build_remove(dir);
+		wf_buf_free(&log);
+		free(cause);
+		return -2;
+	}
+	if (rc == 0) {
+		snprintf(art, sizeof(art), "%s/%s", dir, json_string_value(
+		    json_object_get(req, "artifact")));
+		if (wf_blob_put(api->cfg->blob_dir, art, hex, &cause) == -1)
+			rc = -1;
+	}
+	if (rc == -1)
+		snprintf(why, whysize, "building %.12s: %s", rev,
+		    wf_cause_str(cause));
+	db_lock(api->db);
+	if (db_exec(api->db, NULL, "UPDATE bisect_candidates SET build = ?,"
+	    " build_log = ?, blob = ? WHERE bisect_id = ? AND idx = ?", "tttid",
+	    rc == 0 ? "ok" : "failed", rc == -1 ? wf_cause_str(cause) :
+	    wf_buf_str(&log), rc == 0 ? hex : NULL, id, idx) == -1 && rc == 0)
+		rc = -1;
+	db_unlock(api->db);
+	wf_build_remove(dir);
+	wf_buf_free(&log);
+	free(cause);
+	return rc;
+}
+
+/* The run of one step: the scenario, its fixed set, the candidate's OS. */
+static int64_t
+submit_step(struct api *api, int64_t id, int64_t step, int idx,
+    const json_t *req, const json_t *cand, int runs, const char *why)
+{
+	json_t *set = json_deep_copy(json_object_get(req, "set")), *body,
+	    *reply = NULL;
+	struct run_link link = { .bisect = id, .bisect_step = step,
+		.bisect_idx = idx, .why = why };
+	const char *rev = json_string_value(json_object_get(cand, "rev"));
+	char ref[80], *cause = NULL;
+	int64_t run;
+
+	if (strcmp(json_string_value(json_object_get(req, "mode")), "git") == 0) {
+		snprintf(ref, sizeof(ref), RUNSPEC_BLOB_PREFIX "%s",
+		    json_string_value(json_object_get(cand, "blob")));
+		json_object_set_new(set, "test_kernel", json_string(ref));
+	} else if (strcmp(json_string_value(json_object_get(req, "kind")),
+	    "linux") == 0) {
+		json_object_set_new(set, "kernel", json_string(rev));
+	} else {
+		json_object_set_new(set, "test_kernel", json_string(rev));
+	}
+	body = json_pack("{s:s, s:o, s:s, s:i, s:O}", "scenario",
+	    json_string_value(json_object_get(req, "scenario")), "set", set,
+	    "kind", "bisect", "repeat", runs, "priority",
+	    json_object_get(req, "priority"));
+	run = runs_create(api, body, &link, 1, &reply, &cause);
+	if (run < 0)
+		log_warnx("bisect %lld: step %lld: %s", (long long)id,
+		    (long long)step, wf_cause_str(cause));
+	json_decref(body);
+	json_decref(reply);
+	free(cause);
+	return run;
+}
+
+static void
+fail_bisect(struct db *db, int64_t id, const char *why)
+{
+	db_lock(db);
+	db_exec(db, NULL, "UPDATE bisects SET state = 'failed', finished_at ="
+	    " ?, message = ? WHERE id = ? AND state = 'running'", "iti",
+	    db_now_ms(), why, id);
+	db_unlock(db);
+	log_warnx("bisect %lld: failed: %s", (long long)id, why);
+}
+
+/* One bisect as far as it goes now (no lock held on entry). */
+static void
+advance(struct api *api, int64_t id, const json_t *req)
+{
+	struct db *db = api->db;
+	struct bisect b = { .cfg = req_cfg(req) };
+	struct bisect_next next;
+	json_t *open, *cand = NULL;
+	int64_t step = 0;
+	char why[512];
+	int rc;
+
+	for (int round = 0; round < 8; round++) {
+		db_lock(db);
+		open = db_row(db, "SELECT step, idx, run_id FROM bisect_steps"
+		    " WHERE bisect_id = ? AND finished_at IS NULL", "i", id);
+		if (open == NULL) {
+			db_unlock(db);
+			return;
+		}
+		if (json_is_object(open)) {
+			if (db_begin(db) == -1) {
+				rc = -1;
+			} else if ((rc = close_step(db, id, req, open)) == 0) {
+				if (db_commit(db) == -1)
+					rc = -1;
+			} else {
+				db_rollback(db);
+			}
+			json_decref(open);
+			if (rc != 0) {
+				db_unlock(db);
+				return;	/* still running, or an error */
+			}
+		} else {
+			json_decref(open);
+		}
+		free(b.c);
+		b.c = load_cands(db, id, &b.n);
+		if (b.c == NULL || db_int(db, &step, "SELECT count(*) + 1 FROM"
+		    " bisect_steps WHERE bisect_id = ?", "i", id) != 1) {
+			db_unlock(db);
+			break;
+		}
+		bisect_next(&b, &next);
+		if (next.what != BISECT_TEST) {
+			finish_bisect(db, id, &b, &next);
+			db_unlock(db);
+			break;
+		}
+		cand = db_row(db, "SELECT rev, build, blob FROM bisect_candidates"
+		    " WHERE bisect_id = ? AND idx = ?", "id", id, next.idx);
+		db_unlock(db);
+		if (cand == NULL || !json_is_object(cand))
+			break;
+		if (strcmp(json_string_value(json_object_get(req, "mode")),
+		    "git") == 0 && strcmp(json_string_value(json_object_get(cand,
+		    "build")), "none") == 0) {
+			rc = build_candidate(api, id, next.idx, req,
+			    json_string_value(json_object_get(cand, "rev")), why,
+			    sizeof(why));
+			if (rc == -2)
+				break;
+			if (rc == -1) {
+				fail_bisect(db, id, why);
+				break;
+			}
+			json_decref(cand);
+			cand = NULL;
+			if (rc == 1) {
+				db_lock(db);
+				b.c[next.idx].verdict = BISECT_SKIP;
+				b.c[next.idx].build_failed = 1;
+				if (save_verdict(db, id, next.idx,
+				    &b.c[next.idx]) == -1 || db_exec(db, NULL,
+				    "INSERT INTO bisect_steps (bisect_id, step,"
+				    " idx, verdict, why, started_at, finished_at)"
+				    " VALUES (?, ?, ?, 'skip', 'the build"
+				    " failed', ?, ?)", "iidii", id, step,
+				    next.idx, db_now_ms(), db_now_ms()) == -1) {
+					db_unlock(db);
+					break;
+				}
+				db_unlock(db);
+			}
+			continue;	/* built: look again (cancelled?) */
+		}
+		if (submit_step(api, id, step, next.idx, req, cand, next.runs,
+		    next.why) < 0)
+			fail_bisect(db, id, "could not submit a step's run (see"
+			    " the controller's log)");
+		break;
+	}
+	json_decref(cand);
+	free(b.c);
+}
+
+static void
+tick(struct api *api)
+{
+	json_t *rows, *row;
+	size_t i;
+
+	db_lock(api->db);
+	rows = db_rows(api->db, "SELECT id, request AS \"request:json\" FROM"
+	    " bisects WHERE state = 'running' ORDER BY id", "");
+	db_unlock(api->db);
+	json_array_foreach(rows, i, row)
+		advance(api, json_integer_value(json_object_get(row, "id")),
+		    json_object_get(row, "request"));
+	json_decref(rows);
+}
+
+static void *
+worker(void *arg)
+{
+	struct bisector *b = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&b->lock);
+	while (!b->stopping) {
+		b->kicked = 0;
+		pthread_mutex_unlock(&b->lock);
+		tick(b->api);
+		pthread_mutex_lock(&b->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (BISECT_TICK_MS % 1000) * 1000000L;
+		ts.tv_sec += BISECT_TICK_MS / 1000 + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (!b->stopping && !b->kicked)
+			pthread_cond_timedwait(&b->wake, &b->lock, &ts);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+struct bisector *
+bisector_start(struct api *api)
+{
+	struct bisector *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->api = api;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->wake, NULL);
+	if (pthread_create(&b->thread, NULL, worker, b) != 0) {
+		pthread_cond_destroy(&b->wake);
+		pthread_mutex_destroy(&b->lock);
+		free(b);
+		return NULL;
+	}
+	api->bisector = b;
+	return b;
+}
+
+void
+bisector_kick(struct api *api)
+{
+	struct bisector *b = api->bisector;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->kicked = 1;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void
+bisector_stop(struct bisector *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->lock);
+	__atomic_store_n(&b->stopping, 1, __ATOMIC_RELEASE);
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->lock);
+	wf_proc_abort_all();	/* a build under way ends now */
+	pthread_join(b->thread, NULL);
+	b->api->bisector = NULL;
+	pthread_cond_destroy(&b->wake);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
