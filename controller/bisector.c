@@ -217,7 +217,7 @@ api_bisects_create(struct req *r, struct reply *out)
 	struct db *db = r->api->db;
 	struct bisect_cfg cfg;
 	struct wf_rev *revs = NULL;
-	json_t *body, *req, *arts, *v;
+	json_t *body, *req, *arts, *v, *reg;
 	char *cause = NULL, *text = NULL;
 	int n = 0, i, rc = 0;
 	int64_t id = -1;
@@ -238,16 +238,22 @@ api_bisects_create(struct req *r, struct reply *out)
 	}
 	text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
 	db_lock(db);
+	reg = json_object_get(req, "regression");
 	if (db_begin(db) == -1 || db_exec(db, NULL, "INSERT INTO bisects"
-	    " (state, scenario, request, created_at, regression_run,"
-	    " regression_case) VALUES ('running', ?, ?, ?, ?, ?)", "ttiit",
-	    json_string_value(json_object_get(req, "scenario")), text,
-	    db_now_ms(), json_integer_value(json_object_get(json_object_get(req,
-	    "regression"), "run")), json_string_value(json_object_get(
-	    json_object_get(req, "regression"), "case"))) == -1) {
+	    " (state, scenario, request, created_at) VALUES ('running', ?, ?,"
+	    " ?)", "tti", json_string_value(json_object_get(req, "scenario")),
+	    text, db_now_ms()) == -1) {
 		rc = -1;
 	} else {
 		id = db_last_id(db);
+		/* "bisect this": the run must exist (a foreign key) */
+		if (reg != NULL)
+			rc = db_exec(db, NULL, "UPDATE bisects SET regression_run"
+			    " = (SELECT id FROM runs WHERE id = ?),"
+			    " regression_case = ? WHERE id = ?", "iti",
+			    (int64_t)json_integer_value(json_object_get(reg,
+			    "run")), json_string_value(json_object_get(reg,
+			    "case")), id);
 		if (arts != NULL) {
 			n = (int)json_array_size(arts);
 			json_array_foreach(arts, i, v)
@@ -711,7 +717,7 @@ advance(struct api *api, int64_t id, const json_t *req)
 	struct bisect b = { .cfg = req_cfg(req) };
 	struct bisect_next next;
 	json_t *open, *cand = NULL;
-	int64_t step = 0;
+	int64_t step = 0, run;
 	char why[512];
 	int rc;
 
@@ -790,10 +796,25 @@ advance(struct api *api, int64_t id, const json_t *req)
 			}
 			continue;	/* built: look again (cancelled?) */
 		}
-		if (submit_step(api, id, step, next.idx, req, cand, next.runs,
-		    next.why) < 0)
+		run = submit_step(api, id, step, next.idx, req, cand, next.runs,
+		    next.why);
+		if (run < 0) {
 			fail_bisect(db, id, "could not submit a step's run (see"
 			    " the controller's log)");
+		} else {
+			int64_t running = 0;
+
+			/* cancelled while this step was being submitted */
+			db_lock(db);
+			if (db_int(db, &running, "SELECT state = 'running' FROM"
+			    " bisects WHERE id = ?", "i", id) == 1 && !running &&
+			    db_begin(db) == 0) {
+				if (runs_cancel(db, run, NULL) == -1 ||
+				    db_commit(db) == -1)
+					db_rollback(db);
+			}
+			db_unlock(db);
+		}
 		break;
 	}
 	json_decref(cand);
