@@ -136,10 +136,12 @@ print_bisect(const json_t *b)
 	printf("bisect %lld: %s, %s\n", (long long)json_integer_value(
 	    json_object_get(b, "id")), str(b, "scenario"), state);
 	json_array_foreach(json_object_get(b, "steps"), i, s) {
-		printf("  step %lld: [%lld] %.12s %s: ", (long long)
+		/* a commit id is shortened; an artifact is shown whole */
+		printf("  step %lld: [%lld] %.*s %s: ", (long long)
 		    json_integer_value(json_object_get(s, "step")), (long long)
 		    json_integer_value(json_object_get(s, "index")),
-		    str(s, "rev"), str(s, "subject"));
+		    strlen(str(s, "rev")) == 40 ? 12 : 512, str(s, "rev"),
+		    str(s, "subject"));
 		if (json_is_null(json_object_get(s, "run")))
 			printf("build failed -> skip\n");
 		else if (json_is_null(json_object_get(s, "finished_at")))
