@@ -147,7 +147,7 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
 	    "ii", now, host) == -1 || db_exec(db, NULL, "UPDATE jobs SET"
 	    " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
-	    " 'running')", "ii", now + r->api->cfg->lease_ms, host) == -1 ||
+	    " 'running')", "ii", queue_lease_deadline(r->api), host) == -1 ||
 	    (row = db_rows(db, "SELECT id FROM jobs WHERE lease_host = ? AND"
 	    " state IN ('leased', 'running') ORDER BY id", "i", host)) ==
 	    NULL) {
@@ -209,7 +209,7 @@ out:
  */
 static int
 store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
-    const json_t *records, int64_t lease_ms)
+    const json_t *records, int64_t lease_deadline)
 {
 	int64_t seq = 0, now = db_now_ms();
 	sqlite3_stmt *st = NULL;
@@ -246,7 +246,7 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
 	    db_exec(db, NULL, "UPDATE jobs SET next_batch = ?, next_seq = ?,"
 	    " state = 'running', started_at = coalesce(started_at, ?),"
 	    " lease_expires = ? WHERE id = ?", "iiiii", batch + 1, seq, now,
-	    now + lease_ms, job) == -1 ? -1 : 0;
+	    lease_deadline, job) == -1 ? -1 : 0;
 }
 
 void
@@ -287,7 +287,7 @@ api_job_events(struct req *r, struct reply *out)
 		goto out;
 	}
 	if (db_begin(db) == -1 || store_batch(db, id, attempt, batch, records,
-	    r->api->cfg->lease_ms) == -1 || db_commit(db) == -1) {
+	    queue_lease_deadline(r->api)) == -1 || db_commit(db) == -1) {
 		db_rollback(db);
 		reply_db_error(out);
 		goto out;

@@ -77,13 +77,15 @@ api_job_get(struct req *r, struct reply *out)
 	job = db_row(db, "SELECT j.id, j.run_id AS run, j.scenario,"
 	    " s.sha256 AS scenario_sha256, j.case_index, j.matrix AS"
 	    " \"matrix:json\", j.params AS \"params:json\", j.state,"
-	    " j.attempt, h.name AS host, j.lease_expires, j.verdict,"
+	    " j.attempt, h.name AS host, j.lease_expires - ? AS lease_left_ms,"
+	    " j.verdict,"
 	    " j.failing AS \"failing:json\", j.as_expected, j.reason,"
 	    " j.outcome, j.detail, j.expected_verdict, j.expected_failing AS"
 	    " \"expected_failing:json\", j.created_at, j.leased_at,"
 	    " j.started_at, j.finished_at FROM jobs j JOIN scenarios s ON"
 	    " s.id = j.scenario_id LEFT JOIN hosts h ON h.id ="
-	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?", "i", id);
+	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?", "ii",
+	    wf_now_ms(), id);
 	if (job != NULL && !json_is_null(job)) {
 		checks = db_rows(db, "SELECT gen, check_name AS \"check\", ok,"
 		    " expected AS \"expected:json\", observed AS"

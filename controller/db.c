@@ -18,13 +18,38 @@
 #define DB_SCHEMA_MAX		(1024 * 1024)
 #define DB_MIGRATIONS_MAX	999
 
+static const char *skew_file;
+
+void
+db_set_clock_skew_file(const char *path)
+{
+	skew_file = path;
+}
+
+/* Seconds the test's skew file adds to the wall clock (0 without one). */
+static int64_t
+skew_ms(void)
+{
+	char line[32] = "";
+	long long s = 0;
+	FILE *f;
+
+	if (skew_file == NULL || (f = fopen(skew_file, "r")) == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), f) == NULL || sscanf(line, "%lld",
+	    &s) != 1)
+		s = 0;
+	fclose(f);
+	return s * 1000;
+}
+
 int64_t
 db_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + skew_ms();
 }
 
 struct db *

@@ -46,8 +46,12 @@ int db_user_version(struct db *db);
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
 
-/* Wall-clock milliseconds since the epoch (for stored times). */
+/* Wall-clock milliseconds since the epoch (for stored times). Never for
+ * timeouts: lease expiry is on the monotonic clock (queue.h). */
 int64_t db_now_ms(void);
+/* Tests only: the wall clock plus the seconds written in this file (a
+ * clock jump), re-read on every call. */
+void db_set_clock_skew_file(const char *path);
 
 int db_begin(struct db *db);	/* BEGIN IMMEDIATE */
 int db_commit(struct db *db);

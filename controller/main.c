@@ -38,6 +38,7 @@ enum {
 	OPT_THREADS,
 	OPT_READ_TOKEN,
 	OPT_CLOCK_FILE,
+	OPT_CLOCK_SKEW_FILE,
 	OPT_SCHED_TICK,
 };
 
@@ -96,6 +97,9 @@ static const struct wf_flag serve_flags[] = {
 	{ "clock-file", OPT_CLOCK_FILE, "FILE", "the schedules' clock: read"
 	    " FILE (epoch seconds or YYYY-MM-DDTHH:MM:SSZ) at every tick;"
 	    " for tests", 0 },
+	{ "clock-skew-file", OPT_CLOCK_SKEW_FILE, "FILE", "seconds added to"
+	    " the wall clock, read from FILE at every use: a clock jump, for"
+	    " tests", 0 },
 	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
 	    " looked at (default 1000)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
@@ -255,6 +259,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_CLOCK_FILE:
 			cfg.clock_file = arg;
+			break;
+		case OPT_CLOCK_SKEW_FILE:
+			db_set_clock_skew_file(arg);
 			break;
 		case OPT_SCHED_TICK:
 			cfg.sched_tick_ms = (int)wf_flags_int(&f,

@@ -92,7 +92,7 @@ queue_try_lease(struct api *api, int64_t host_id)
 	if (db_exec(db, &changes, "UPDATE jobs SET state = 'leased',"
 	    " lease_host = ?, lease_expires = ?, leased_at = ?, next_batch = 0"
 	    " WHERE id = ? AND state = 'queued'", "iiii", host_id,
-	    now + api->cfg->lease_ms, now, job) == -1 || db_exec(db, NULL,
+	    queue_lease_deadline(api), now, job) == -1 || db_exec(db, NULL,
 	    "UPDATE runs SET state = 'running' WHERE id = (SELECT run_id FROM"
 	    " jobs WHERE id = ?) AND state = 'queued'", "i", job) == -1)
 		goto fail;
@@ -187,7 +187,7 @@ queue_reap(struct api *api)
 	int rc = 0;
 
 	rows = db_rows(db, "SELECT id FROM jobs WHERE state IN ('leased',"
-	    " 'running') AND lease_expires < ?", "i", db_now_ms());
+	    " 'running') AND lease_expires < ?", "i", wf_now_ms());
 	if (rows == NULL)
 		return -1;
 	json_array_foreach(rows, i, row) {
@@ -331,11 +331,18 @@ dispatcher(void *arg)
 	return NULL;
 }
 
+int64_t
+queue_lease_deadline(const struct api *api)
+{
+	return wf_now_ms() + api->cfg->lease_ms;
+}
+
 /*
  * Leases that were running when the controller stopped: their agents could
  * not heartbeat while it was down, so each gets one full lease period from
  * now before the reaper may call it lost (an agent that really died is still
- * found, one lease later).
+ * found, one lease later). The stored deadlines are on the monotonic clock
+ * of the previous process (another epoch after a reboot), so all are reset.
  */
 static void
 extend_orphan_leases(struct api *api)
@@ -343,9 +350,9 @@ extend_orphan_leases(struct api *api)
 	int changes = 0;
 
 	db_lock(api->db);
-	if (db_exec(api->db, &changes, "UPDATE jobs SET lease_expires ="
-	    " max(lease_expires, ?) WHERE state IN ('leased', 'running')",
-	    "i", db_now_ms() + api->cfg->lease_ms) == -1)
+	if (db_exec(api->db, &changes, "UPDATE jobs SET lease_expires = ?"
+	    " WHERE state IN ('leased', 'running')", "i",
+	    queue_lease_deadline(api)) == -1)
 		log_warnx("could not extend the leases held across a restart");
 	else if (changes > 0)
 		log_info("%d lease(s) held across the restart: extended by"

@@ -73,4 +73,8 @@ int queue_reap(struct api *api);
 /* Long-polls waiting now (for /metrics). Caller holds db->lock. */
 int queue_waiters(struct api *api);
 
+/* A lease's deadline from now: on the monotonic clock (wf_now_ms), so a
+ * wall-clock jump neither expires nor extends leases. */
+int64_t queue_lease_deadline(const struct api *api);
+
 #endif
