@@ -7,6 +7,7 @@
 #   make bench      benchmarks, printed as ratios measured side by side
 #   make asan       the unit tests under ASan + UBSan
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make loadtest   50 simulated agents, 20000 jobs over 10 minutes
 #   make clean
 #
 # Each component adds its targets through a fragment (*/module.mk) included below.
@@ -53,7 +54,7 @@ include tests/e2e/module.mk
 include tests/guest/module.mk
 include bench/module.mk
 
-.PHONY: all deps run test bench asan fuzz clean
+.PHONY: all deps run test bench asan fuzz loadtest clean
 all: $(ALL_TARGETS)
 
 deps:
@@ -75,6 +76,10 @@ asan:
 	@$(MAKE) --no-print-directory SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
 		OPT='-O1 -g' BIN=$(BUILD)/asan-bin unit-tests
 	@WF_UNIT_DIR=$(BUILD)/asan-bin/unit tests/run --only unit
+
+# 50 simulated agents, 20000 jobs over 10 minutes (AGENTS, JOBS, MINUTES).
+loadtest: all
+	@tests/load/run
 
 FUZZ_SECONDS ?= 60
 fuzz:

@@ -46,3 +46,9 @@ unit-tests: $(UNIT_BINS)
 fuzz-targets: $(FUZZ_TARGETS)
 
 TEST_DEPS += unit-tests fuzz-targets
+
+# The load client (tests/load/run, make loadtest): simulated agents.
+$(BIN)/tests/loadclient: $(HOBJ)/tests/load/loadclient.o $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(LIBWF) $(LDLIBS_HOST)
+ALL_TARGETS += $(BIN)/tests/loadclient
