@@ -37,6 +37,7 @@ struct ctl_config {
 	int		 sched_tick_ms;	/* how often schedules are looked at */
 	const char	*blob_dir;	/* bisect builds by SHA-256 (agents fetch) */
 	const char	*build_dir;	/* bisect checkouts while they build */
+	const char	*bisect_repo_root; /* git bisects only below it; NULL: none */
 };
 
 struct queue;

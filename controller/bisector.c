@@ -70,6 +70,34 @@ get_strings(const json_t *body, const char *key, size_t min, size_t max,
 }
 
 /*
+ * A git bisect runs its build command on this host: only for repositories
+ * below the root the admin named (--bisect-repo-root), symbolic links
+ * resolved.
+ */
+static int
+repo_allowed(struct api *api, const char *repo, char **cause)
+{
+	const char *root = api->cfg->bisect_repo_root;
+	char real[PATH_MAX], rroot[PATH_MAX];
+	size_t n;
+
+	if (root == NULL) {
+		wf_set_cause(cause, "git bisects are off on this controller (it"
+		    " runs their build commands): start it with"
+		    " --bisect-repo-root DIR, or bisect --artifacts");
+		return -1;
+	}
+	if (realpath(repo, real) == NULL || realpath(root, rroot) == NULL ||
+	    strncmp(real, rroot, (n = strlen(rroot))) != 0 ||
+	    (real[n] != '/' && real[n] != '\0' && strcmp(rroot, "/") != 0)) {
+		wf_set_cause(cause, "key 'repo': '%.200s' is not below the"
+		    " controller's --bisect-repo-root", repo);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The normalised request: what the worker reads back. Returns it (new),
  * or NULL with a cause.
  */
@@ -154,6 +182,8 @@ parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
 			    " host", repo);
 			return NULL;
 		}
+		if (repo_allowed(api, repo, cause) == -1)
+			return NULL;
 		if (artifact[0] == '/' || strstr(artifact, "..") != NULL) {
 			wf_set_cause(cause, "key 'artifact': a path inside the"
 			    " checkout, without '..'");

@@ -39,6 +39,7 @@ enum {
 	OPT_READ_TOKEN,
 	OPT_CLOCK_FILE,
 	OPT_CLOCK_SKEW_FILE,
+	OPT_BISECT_ROOT,
 	OPT_SCHED_TICK,
 };
 
@@ -100,6 +101,9 @@ static const struct wf_flag serve_flags[] = {
 	{ "clock-skew-file", OPT_CLOCK_SKEW_FILE, "FILE", "seconds added to"
 	    " the wall clock, read from FILE at every use: a clock jump, for"
 	    " tests", 0 },
+	{ "bisect-repo-root", OPT_BISECT_ROOT, "DIR", "allow git bisects of"
+	    " repositories below DIR (their build commands run on this host;"
+	    " default: none)", 0 },
 	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
 	    " looked at (default 1000)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
@@ -262,6 +266,9 @@ cmd_serve(int argc, char **argv)
 			break;
 		case OPT_CLOCK_SKEW_FILE:
 			db_set_clock_skew_file(arg);
+			break;
+		case OPT_BISECT_ROOT:
+			cfg.bisect_repo_root = arg;
 			break;
 		case OPT_SCHED_TICK:
 			cfg.sched_tick_ms = (int)wf_flags_int(&f,

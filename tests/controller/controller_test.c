@@ -199,8 +199,8 @@ setup(void)
 {
 	const char *const extra[] = { "--lease-ms", LEASE_MS, "--log-cap",
 		"2048", "--web", NULL, "--scenarios", "scenarios",
-		"--schema-dir", "db", NULL };
-	const char *ex[11];
+		"--schema-dir", "db", "--bisect-repo-root", "/tmp", NULL };
+	const char *ex[13];
 	char web[300], path[320];
 	FILE *f;
 	long st;
