@@ -42,7 +42,7 @@ static const struct wf_flag run_flags[] = {
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image (default build/guest/kernel.elf)", 0 },
 	{ "kernel", OPT_KERNEL, "BZIMAGE", "boot this Linux kernel instead of the test kernel, with the reporter as /init", 0 },
 	{ "initrd", OPT_INITRD, "FILE", "with --kernel: an initrd unpacked before the reporter's", 0 },
-	{ "append", OPT_APPEND, "ARGS", "with --kernel: extra kernel command line", 0 },
+	{ "append", OPT_APPEND, "ARGS", "with --kernel: extra kernel command line; else KEY=VALUE options for the test kernel", 0 },
 	{ "reporter", OPT_REPORTER, "PATH", "the reporter /init (default build/guest/linux-init)", 0 },
 	{ "qemu", OPT_QEMU, "PATH", "QEMU binary (default qemu-system-x86_64)", 0 },
 	{ "libvirt", OPT_LIBVIRT, "URI", "run through libvirt (a transient domain) instead of bare QEMU", 0 },

@@ -4,6 +4,8 @@
  * a list that passes here never makes the guest report a bad step.
  */
 #include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,13 @@
 
 static const char *const quirk_names[] = {
 	"v1-short-entry", "no-test-ack", "clear-vector", "stale-checksum", NULL,
+};
+
+/* Every key guest_config() writes: an append for the test kernel may not
+ * set one.  The guest takes a key's first occurrence, so the scenario's
+ * value would be dropped without a word. */
+static const char *const config_keys[] = {
+	"mailbox_version", "policy", "kdump_cpus", "quirks", "steps", "idle", NULL,
 };
 
 void runspec_init(struct runspec *rs)
@@ -166,11 +175,64 @@ const char *runspec_blob_digest(const char *ref)
 	return hex;
 }
 
+static bool config_key(const char *key, size_t n)
+{
+	for (int i = 0; config_keys[i]; i++)
+		if (n == strlen(config_keys[i]) && !strncmp(key, config_keys[i], n))
+			return true;
+	return false;
+}
+
+/*
+ * append: printable ASCII for any OS.  For Linux it is command line text;
+ * for the test kernel it is KEY=VALUE options added to the configuration
+ * line, which must not set what the runner sets and must still fit the
+ * guest's buffer.
+ */
+static int check_append(const struct runspec *rs, char **cause)
+{
+	const char *p = rs->append;
+	char *line;
+	size_t len;
+
+	for (size_t i = 0; rs->append[i]; i++)
+		if ((unsigned char)rs->append[i] < 0x20 || (unsigned char)rs->append[i] > 0x7e) {
+			wf_set_cause(cause, "append: a byte outside printable ASCII at offset %zu", i);
+			return -1;
+		}
+	if (RUNSPEC_IS_LINUX(rs))
+		return 0;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		const char *eq = memchr(p, '=', n);
+
+		if (n && (!eq || eq == p)) {
+			wf_set_cause(cause, "append: '%.*s' is not KEY=VALUE (options for the test kernel)",
+				     (int)n, p);
+			return -1;
+		}
+		if (n && config_key(p, eq - p)) {
+			wf_set_cause(cause, "append: '%.*s': the runner sets %.*s itself",
+				     (int)n, p, (int)(eq - p), p);
+			return -1;
+		}
+		p += n + (p[n] == ' ');
+	}
+	/* the longest form the runners write: with idle=halt or idle=spin */
+	line = runspec_guest_config_idle(rs, "halt");
+	len = line ? strlen(line) : SIZE_MAX;
+	free(line);
+	if (len > RUNSPEC_GUEST_CONFIG_MAX) {
+		wf_set_cause(cause, "append: the guest configuration line would be %zu characters, at most %d",
+			     len, RUNSPEC_GUEST_CONFIG_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* The OS fields: paths, the package name, what needs a Linux kernel. */
 static int validate_linux(const struct runspec *rs, char **cause)
 {
-	size_t i;
-
 	if (runspec_check_path("kernel", rs->kernel, cause) < 0 ||
 	    runspec_check_path("initrd", rs->initrd, cause) < 0)
 		return -1;
@@ -194,13 +256,8 @@ static int validate_linux(const struct runspec *rs, char **cause)
 			wf_set_cause(cause, "kernel: both a path and a package");
 		return -1;
 	}
-	for (i = 0; rs->append[i]; i++)
-		if ((unsigned char)rs->append[i] < 0x20 || (unsigned char)rs->append[i] > 0x7e) {
-			wf_set_cause(cause, "append: a byte outside printable ASCII at offset %zu", i);
-			return -1;
-		}
-	if (!RUNSPEC_IS_LINUX(rs) && (rs->initrd[0] || rs->append[0])) {
-		wf_set_cause(cause, "initrd/append: only with a Linux kernel");
+	if (!RUNSPEC_IS_LINUX(rs) && rs->initrd[0]) {
+		wf_set_cause(cause, "initrd: only with a Linux kernel");
 		return -1;
 	}
 	if (RUNSPEC_IS_LINUX(rs) && rs->memory_mb < RUNSPEC_LINUX_MIN_MB) {
@@ -238,21 +295,30 @@ int runspec_validate(const struct runspec *rs, char **cause)
 	}
 	if (runspec_check_quirks(rs->quirks, cause) < 0)
 		return -1;
-	if (validate_linux(rs, cause) < 0)
+	if (validate_linux(rs, cause) < 0 || runspec_check_steps(rs->steps, cause) < 0)
 		return -1;
-	return runspec_check_steps(rs->steps, cause);
+	return check_append(rs, cause);
+}
+
+/* Keep config_keys in step with the keys written here. */
+static char *guest_config(const struct runspec *rs, const char *idle)
+{
+	const char *extra = RUNSPEC_IS_LINUX(rs) ? "" : rs->append;	/* Linux: its command line */
+	char *s = NULL;
+
+	if (asprintf(&s, "mailbox_version=%d policy=%s kdump_cpus=%d%s%s%s%s%s%s%s%s",
+		     rs->mailbox_version, rs->policy, rs->kdump_cpus,
+		     rs->quirks[0] ? " quirks=" : "", rs->quirks,
+		     rs->steps[0] ? " steps=" : "", rs->steps,
+		     idle ? " idle=" : "", idle ? idle : "",
+		     extra[0] ? " " : "", extra) < 0)
+		return NULL;
+	return s;
 }
 
 char *runspec_guest_config(const struct runspec *rs)
 {
-	char *s = NULL;
-
-	if (asprintf(&s, "mailbox_version=%d policy=%s kdump_cpus=%d%s%s%s%s",
-		     rs->mailbox_version, rs->policy, rs->kdump_cpus,
-		     rs->quirks[0] ? " quirks=" : "", rs->quirks,
-		     rs->steps[0] ? " steps=" : "", rs->steps) < 0)
-		return NULL;
-	return s;
+	return guest_config(rs, NULL);
 }
 
 char *runspec_linux_cmdline(const struct runspec *rs)
@@ -293,10 +359,5 @@ int runspec_generations(const char *steps)
 
 char *runspec_guest_config_idle(const struct runspec *rs, const char *idle)
 {
-	char *base = runspec_guest_config(rs), *s = NULL;
-
-	if (!base || asprintf(&s, "%s idle=%s", base, idle) < 0)
-		s = NULL;
-	free(base);
-	return s;
+	return guest_config(rs, idle);
 }

@@ -18,6 +18,9 @@
 #define RUNSPEC_QUIRKS_MAX	128
 #define RUNSPEC_PATH_MAX	512
 #define RUNSPEC_APPEND_MAX	512
+/* The guest configuration line, NUL excluded: the firmware reads it into
+ * CMDLINE_MAX (guest/common/bootinfo.h) bytes and refuses a longer one. */
+#define RUNSPEC_GUEST_CONFIG_MAX	1023
 #define RUNSPEC_PACKAGE_MAX	64	/* a Debian package name, with the NUL */
 #define RUNSPEC_LINUX_MIN_MB	256	/* least RAM for a Linux guest */
 #define RUNSPEC_LINUX_MB	512	/* run-qemu's default for one */
@@ -37,7 +40,10 @@ struct runspec {
 	 * (guest/linux-init) in its initramfs, after the optional initrd. */
 	char	 kernel[RUNSPEC_PATH_MAX];	/* bzImage path on the runner's host */
 	char	 initrd[RUNSPEC_PATH_MAX];	/* extra initrd, unpacked before ours */
-	char	 append[RUNSPEC_APPEND_MAX];	/* extra kernel command line */
+	/* Linux: extra kernel command line.  Test kernel: extra KEY=VALUE
+	 * options at the end of the configuration line (not the keys the
+	 * runner writes itself: see runspec_validate). */
+	char	 append[RUNSPEC_APPEND_MAX];
 	/* Or the kernel as a Debian package (linux-image-cloud-amd64): the
 	 * agent unpacks it (lib/sh/fetch-kernel.sh) and sets kernel.  At
 	 * most one of kernel and kernel_package is set. */
@@ -59,8 +65,11 @@ const char *runspec_blob_digest(const char *ref);
 void runspec_init(struct runspec *rs);
 
 /*
- * Checks every field (ranges, policy name, quirk names, step syntax).
- * Returns 0, or -1 with a cause naming the field and what is wrong.
+ * Checks every field (ranges, policy name, quirk names, step syntax; for
+ * the test kernel, append tokens are KEY=VALUE, no KEY is one the
+ * configuration line already has, and the line with idle= fits in
+ * RUNSPEC_GUEST_CONFIG_MAX).  Returns 0, or -1 with a cause naming the
+ * field and what is wrong.
  */
 int runspec_validate(const struct runspec *rs, char **cause);
 int runspec_check_steps(const char *steps, char **cause);
@@ -71,7 +80,9 @@ int runspec_check_path(const char *field, const char *path, char **cause);
 /* A Debian package name: [a-z0-9][a-z0-9+.-]+, at most 63 characters. */
 int runspec_check_package(const char *name, char **cause);
 
-/* The fw_cfg configuration line for the guest (caller frees). */
+/* The fw_cfg configuration line for the guest (caller frees):
+ * mailbox_version= policy= kdump_cpus= [quirks=] [steps=], then for the
+ * test kernel the append options. */
 char *runspec_guest_config(const struct runspec *rs);
 /* The same with idle=halt|spin: how idle CPUs wait suits the accelerator's
  * threading (guest/common/idle.h). */

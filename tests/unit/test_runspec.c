@@ -85,6 +85,102 @@ TEST(guest_config_line)
 	CHECK_EQ_INT(runspec_generations(""), 1);
 }
 
+static int validate_append(const char *append, char **cause)
+{
+	struct runspec rs;
+
+	runspec_init(&rs);
+	strcpy(rs.steps, "kexec");
+	wf_strlcpy(rs.append, append, sizeof(rs.append));
+	return runspec_validate(&rs, cause);
+}
+
+TEST(append_for_the_test_kernel)
+{
+	static const char *const ok[] = { "", "flake=50 seed=7", "  flake=50  ", "x=", "steps.x=1", NULL };
+	static const char *const reserved[] = { "policy=pre-6.11", "flake=1 steps=cycle", "quirks=no-test-ack",
+		"mailbox_version=0", "kdump_cpus=1", "idle=halt", NULL };
+	static const char *const malformed[] = { "quiet", "=5", "flake=1 nokaslr", NULL };
+	struct runspec rs;
+	char *cause = NULL, *s;
+
+	for (int i = 0; ok[i]; i++)
+		CHECK(validate_append(ok[i], &cause) == 0);
+	for (int i = 0; reserved[i]; i++) {
+		CHECK(validate_append(reserved[i], &cause) == -1);
+		CHECK(cause && strstr(cause, "append") && strstr(cause, "runner sets"));
+	}
+	CHECK(validate_append("flake=1 steps=cycle", &cause) == -1);
+	CHECK_STR_CONTAINS(cause, "'steps=cycle'");
+	for (int i = 0; malformed[i]; i++) {
+		CHECK(validate_append(malformed[i], &cause) == -1);
+		CHECK(cause && strstr(cause, "KEY=VALUE"));
+	}
+	CHECK(validate_append("flake=5\tx", &cause) == -1);	/* a control byte is not */
+	CHECK(cause && strstr(cause, "printable ASCII"));
+
+	/* the line has the tokens, after the runner's own keys */
+	runspec_init(&rs);
+	strcpy(rs.steps, "kexec");
+	strcpy(rs.append, "flake=50 seed=7");
+	s = runspec_guest_config(&rs);
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec flake=50 seed=7");
+	free(s);
+	s = runspec_guest_config_idle(&rs, "spin");
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec idle=spin flake=50 seed=7");
+	free(s);
+	/* a Linux guest's append is its command line, not the configuration's */
+	strcpy(rs.kernel, "/boot/vmlinuz");
+	s = runspec_guest_config(&rs);
+	REQUIRE(s);
+	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec");
+	free(s);
+	free(cause);
+}
+
+TEST(append_must_fit_the_guest_buffer)
+{
+	struct runspec rs;
+	char *cause = NULL, *s;
+	size_t base;
+
+	/* the longest quirks and steps the fields take, then an append */
+	runspec_init(&rs);
+	strcpy(rs.policy, "pre-6.11");
+	rs.kdump_cpus = 64;
+	while (strlen(rs.quirks) + strlen(",no-test-ack") < sizeof(rs.quirks))
+		strcat(rs.quirks, rs.quirks[0] ? ",no-test-ack" : "no-test-ack");
+	while (strlen(rs.steps) + strlen(",kexec") < sizeof(rs.steps))
+		strcat(rs.steps, rs.steps[0] ? ",kexec" : "kexec");
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	s = runspec_guest_config_idle(&rs, "halt");
+	REQUIRE(s);
+	base = strlen(s);
+	free(s);
+	REQUIRE(base + 2 < RUNSPEC_GUEST_CONFIG_MAX);
+	/* " x=...": exactly at the limit passes, one more fails */
+	memset(rs.append, 0, sizeof(rs.append));
+	strcpy(rs.append, "x=");
+	memset(rs.append + 2, 'a', RUNSPEC_GUEST_CONFIG_MAX - base - 1 - 2);
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	s = runspec_guest_config_idle(&rs, "halt");
+	REQUIRE(s);
+	CHECK_EQ_INT((int)strlen(s), RUNSPEC_GUEST_CONFIG_MAX);
+	free(s);
+	strcat(rs.append, "a");
+	CHECK(runspec_validate(&rs, &cause) == -1);
+	CHECK(cause && strstr(cause, "append") && strstr(cause, "at most 1023"));
+	/* short fields leave room for the whole append */
+	runspec_init(&rs);
+	memset(rs.append, 0, sizeof(rs.append));
+	strcpy(rs.append, "x=");
+	memset(rs.append + 2, 'a', sizeof(rs.append) - 3);
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	free(cause);
+}
+
 TEST(linux_kernel_fields)
 {
 	struct runspec rs;

@@ -121,6 +121,27 @@ TEST(set_overrides_axis_and_value)
 	free(cause);
 }
 
+TEST(append_options_for_the_test_kernel)
+{
+	char *cause = NULL;
+	struct scenario *sc = parse("{\"name\": \"f\", \"steps\": \"kexec\","
+	    " \"matrix\": {\"append\": [\"flake=50 seed=1\", \"flake=50 seed=2\"]}}",
+	    &cause);
+	json_t *cases;
+
+	REQUIRE(sc != NULL);
+	cases = scenario_expand(sc, &cause);
+	REQUIRE(cases != NULL);
+	CHECK_EQ_INT(json_array_size(cases), 2);
+	CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(
+	    json_array_get(cases, 1), "params"), "append")), "flake=50 seed=2");
+	CHECK(json_object_get(json_object_get(json_array_get(cases, 1),
+	    "params"), "kernel") == NULL);
+	json_decref(cases);
+	scenario_free(sc);
+	free(cause);
+}
+
 TEST(errors_name_file_line_and_key)
 {
 	static const struct {
@@ -144,6 +165,7 @@ TEST(errors_name_file_line_and_key)
 		{ "[1, 2]", "a scenario is a JSON object, not array" },
 		{ "{\"name\": \"x\\u0000y\"}", "t.json:1:" },
 		{ "{\"name\": \"x\", \"nightly\": 1}", "key 'nightly'" },
+		{ "{\"name\": \"x\",\n \"append\": \"flake=5 policy=pre-6.11\"}", "t.json:2: key 'append': append: 'policy=pre-6.11': the runner sets policy itself" },
 		/* found by fuzz_scenario: a rule that is not an object */
 		{ "{\"name\": \"x\",\n \"expect\": [\n 5]}", "t.json:3: key 'expect[0]': expected an object, not integer" },
 	};
