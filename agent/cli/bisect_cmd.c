@@ -150,9 +150,9 @@ print_bisect(const json_t *b)
 			    (long long)json_integer_value(json_object_get(s,
 			    "runs")));
 		else
-			printf("run %lld: %lld passed, %lld failed, %lld infra ->"
-			    " %s\n", (long long)json_integer_value(
-			    json_object_get(s, "run")), (long long)
+			printf("run %lld (jobs %s): %lld passed, %lld failed,"
+			    " %lld infra -> %s\n", (long long)json_integer_value(
+			    json_object_get(s, "run")), str(s, "jobs"), (long long)
 			    json_integer_value(json_object_get(s, "passes")),
 			    (long long)json_integer_value(json_object_get(s,
 			    "fails")), (long long)json_integer_value(
