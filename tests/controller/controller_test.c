@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 
+#include "build.h"
 #include "ctest.h"
 #include "../unit/test.h"
 
@@ -268,12 +269,7 @@ main(int argc, char **argv)
 	    " fails)\n", tmp);
 	rc = test_main(argc, argv);
 	ctl_stop(&S, SIGTERM);
-	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL) {
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			printf("controller_test: could not remove %s\n", tmp);
-	}
+	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL)
+		wf_build_remove(tmp);	/* rm -rf as an argv: no shell */
 	return rc;
 }
