@@ -19,6 +19,7 @@
 #include "build.h"
 #include "buf.h"
 #include "db.h"
+#include "flags.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -399,19 +400,24 @@ api_bisect_get(struct req *r, struct reply *out)
 void
 api_bisect_build_log(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 3, out), idx;
+	int64_t id = req_id(r, 3, out);
 	struct db *db = r->api->db;
+	long long idx;
 	json_t *row;
 	const char *log;
 	char *copy;
 
 	if (id == -1)
 		return;
-	if ((idx = req_id(r, 5, out)) == -1)
+	/* An index, not an id: candidate 0 (the good end) is built too. */
+	if (r->nseg <= 5 || wf_parse_int(r->seg[5], 0, INT32_MAX, &idx) == -1) {
+		reply_error(out, 404, "'%.64s' is not a candidate index",
+		    r->nseg > 5 ? r->seg[5] : "");
 		return;
+	}
 	db_lock(db);
 	row = db_row(db, "SELECT build, build_log FROM bisect_candidates WHERE"
-	    " bisect_id = ? AND idx = ?", "ii", id, idx);
+	    " bisect_id = ? AND idx = ?", "ii", id, (int64_t)idx);
 	db_unlock(db);
 	if (row == NULL) {
 		reply_db_error(out);

@@ -7,6 +7,7 @@
 // WF_WEB_RENDER_BUDGET_MS (default 500): the matrix page must render within.
 'use strict';
 
+const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -14,6 +15,7 @@ const { chromium } = require('playwright-core');
 const { ROOT, startController, api } = require('./lib/farm');
 const { seedStory } = require('./lib/story');
 const { Agent, seedBulk, drain } = require('./lib/seed');
+const { makeRepo, startGitBisect, driveBisect } = require('./lib/bisect');
 
 const OUT = path.join(ROOT, 'tests/out/web');
 const BULK = Number(process.env.WF_WEB_BULK_JOBS || 3200);
@@ -337,8 +339,162 @@ test('hosts: state, slots, heartbeat, recent infra errors', async () => {
 	await shot('hosts');
 });
 
+// --- bisects ---
+
+// As the page shows it (bisects.js: fmtConfidence).
+const confidenceText = (c) => ((100 * c).toFixed(1) === '100.0' && c < 1 ? '> 99.9 %' : `${(100 * c).toFixed(1)} %`);
+
+test('bisects: a git bisect followed live to its first bad revision, confidence, steps, candidates, build log', async () => {
+	const mark = consoleErrors.length;
+	const repo = makeRepo(ctl.dir, 6);
+	const { bisect: id } = await startGitBisect(ctl, repo, { broken: 2, repeat: 2 });
+	info.bisects.git = id;
+	await go(`/bisects/${id}`, 'section.bisect-result');
+	await page.evaluate(() => { window.__noReload = 1; });
+	await page.waitForSelector('table.steps tr[data-step="1"]', { timeout: 10000 });
+	assert((await page.textContent('section.bisect-result')).includes('Running: step 1'), 'running, step 1 shown');
+	// Candidates 4 and 5 fail: the first bad is revision 4.
+	const b = await driveBisect(ctl, info.agents[0], id, 4);
+	eq(b.state, 'done', 'the bisect ended');
+	eq(b.first_bad, 4, 'first bad');
+	await page.waitForSelector('section.bisect-result.r-found', { timeout: 10000 });
+	eq(await page.evaluate(() => window.__noReload), 1, 'updated live, same document');
+	const result = await page.textContent('section.bisect-result .first-bad');
+	assert(result.includes(repo.revs[4].slice(0, 12)) && result.includes('change 4: step the state to 4'),
+		`first bad revision and subject: ${result}`);
+	assert(result.includes(repo.revs[3].slice(0, 12)), `last good: ${result}`);
+	eq(await page.textContent('[data-field="confidence"]'), confidenceText(b.confidence), 'confidence');
+	eq(await page.textContent('[data-field="flake_rate"]'), `${Math.round(100 * b.flake_rate)} %`, 'flake rate');
+	eq(await attr('section.bisect-result [data-state]', 'data-state'), 'done', 'state');
+	// Steps: one row each, with the run and every job linked.
+	eq(await page.locator('table.steps tbody tr').count(), b.steps.length, 'a row per step');
+	for (const st of b.steps) {
+		const row = `table.steps tr[data-step="${st.step}"]`;
+		eq(await attr(row, 'data-index'), String(st.index), `step ${st.step} candidate`);
+		const text = await page.textContent(row);
+		assert(text.includes(st.rev.slice(0, 12)), `step ${st.step}: short revision`);
+		if (st.run === null) {
+			assert(text.includes('build failed'), `step ${st.step}: build failed`);
+			continue;
+		}
+		eq(await page.locator(`${row} a[href="#/runs/${st.run}"]`).count(), 1, `step ${st.step}: run link`);
+		const jobs = String(st.jobs).split(',');
+		eq(await page.locator(`${row} td.jobs a`).evaluateAll((as) => as.map((a) => a.getAttribute('href')).join(' ')),
+			jobs.map((j) => `#/jobs/${j}`).join(' '), `step ${st.step}: job links`);
+		eq(await page.textContent(`${row} td:nth-child(7)`), String(st.passes), `step ${st.step}: passes`);
+		eq(await page.textContent(`${row} td:nth-child(8)`), String(st.fails), `step ${st.step}: fails`);
+		assert((await page.textContent(`${row} td:nth-child(10)`)).includes(st.verdict), `step ${st.step}: verdict after`);
+	}
+	// Candidates in order with their verdicts; the first bad and the build
+	// that failed stand out.
+	eq((await page.locator('ol.cand-strip li').evaluateAll((lis) => lis.map((li) => `${li.dataset.index}:${li.dataset.verdict}`))).join(' '),
+		b.candidates.map((c) => `${c.index}:${c.verdict}`).join(' '), 'strip in order');
+	eq(await attr('ol.cand-strip li.first-bad', 'data-index'), '4', 'first bad in the strip');
+	eq(await attr('ol.cand-strip li.build-failed', 'data-index'), '2', 'build failure in the strip');
+	eq(await attr('table.candidates tr[data-index="2"]', 'data-build'), 'failed', 'build failure in the table');
+	assert((await page.textContent('table.candidates tr[data-index="2"]')).includes('failed'), 'build failure marked');
+	await page.click('table.candidates tr[data-index="2"] details.build-log summary');
+	await page.waitForFunction(() => /does not build/.test(document.querySelector('table.candidates tr[data-index="2"] pre').textContent));
+	// Candidate 0 (the good end) has a build log too.
+	await page.click('table.candidates tr[data-index="0"] details.build-log summary');
+	await page.waitForFunction(() => /building state 0/.test(document.querySelector('table.candidates tr[data-index="0"] pre').textContent));
+	await shot('bisect-done');
+	// The list.
+	await go('/bisects', `table.bisects-table tr[data-bisect="${id}"]`);
+	const row = `table.bisects-table tr[data-bisect="${id}"]`;
+	eq(await attr(row, 'data-state'), 'done', 'done in the list');
+	const text = await page.textContent(row);
+	assert(text.includes(repo.revs[4].slice(0, 12)) && text.includes(confidenceText(b.confidence)), `list row: ${text}`);
+	eq(await page.getAttribute('nav.top a[aria-current]', 'data-nav'), 'bisects', 'navigation entry');
+	await shot('bisects');
+	noConsoleErrors(mark);
+});
+
+test('bisect this: a nightly regression opens a prefilled form; started there, and from its command line', async () => {
+	const mark = consoleErrors.length;
+	const job = await api(ctl.url, 'GET', `/api/v1/jobs/${info.special.newfail}`);
+	await go('/', 'section.compare details.regressions');
+	await page.click('details.regressions summary');
+	eq(await page.locator('details.regressions a.bisect-this').count(), 4, '“bisect this” on each new failure');
+	const link = `details.regressions li[data-job="${job.id}"] a.bisect-this`;
+	await page.focus(link);
+	await page.keyboard.press('Enter');
+	await page.waitForFunction((id) => location.hash === `#/bisects/new?job=${id}`, job.id);
+	await page.waitForSelector('form.bisect-form');
+	// Prefilled with what is known.
+	eq(await page.inputValue('input[name="scenario"]'), 'cold-boot', 'scenario');
+	eq(JSON.stringify(JSON.parse(await page.inputValue('textarea[name="set"]'))), JSON.stringify(job.matrix), 'set: the case\'s axes');
+	eq(await page.inputValue('input[name="regression_run"]'), String(info.nights[2]), 'regression run');
+	const caseText = `cold-boot ${JSON.stringify(job.matrix)}`;
+	eq(await page.inputValue('input[name="regression_case"]'), caseText, 'regression case');
+	eq(await attr('.bisect-from [data-class]', 'data-class'), 'regression', 'the controller calls it a regression');
+	// Every control has a label.
+	const unlabelled = await page.$$eval('form.bisect-form input, form.bisect-form textarea, form.bisect-form select',
+		(els) => els.filter((e) => e.type !== 'radio' && !(e.labels && e.labels.length)).map((e) => e.name));
+	eq(unlabelled.join(','), '', 'unlabelled controls');
+	// The user says what to bisect.
+	await page.check('input[name="mode"][value="artifacts"]');
+	assert(await page.isHidden('fieldset.mode-git'), 'the git fields are hidden');
+	await page.fill('textarea[name="artifacts"]', '/tmp/wf-web-a\n/tmp/wf-web-b\n/tmp/wf-web-c');
+	await page.selectOption('select[name="kind"]', 'test-kernel');
+	await page.click('details.options summary');
+	await page.fill('input[name="repeat"]', '2');
+	const line = await page.textContent('#bisect-cli');
+	eq(line, `wakefarm --server ${ctl.url} bisect start --set cpus=1 --set mailbox_version=1` +
+		' --artifacts /tmp/wf-web-a,/tmp/wf-web-b,/tmp/wf-web-c --kind test-kernel --repeat 2' +
+		` --regression-run ${info.nights[2]} --regression-case '${caseText}' cold-boot`, 'command line');
+	await shot('bisect-form');
+	// No token: not sent. A wrong one: the controller's answer is shown.
+	await page.click('form.bisect-form button[type="submit"]');
+	await page.waitForSelector('.bisect-status [role="alert"]');
+	assert((await page.textContent('.bisect-status')).includes('submitter token'), 'asks for a token');
+	const before = consoleErrors.length;
+	await page.fill('input[name="token"]', 'not-a-token');
+	await page.click('form.bisect-form button[type="submit"]');
+	await page.waitForFunction(() => /401/.test(document.querySelector('.bisect-status').textContent));
+	// (Chromium logs the refused request itself: expected here.)
+	consoleErrors.splice(before, consoleErrors.length - before, ...consoleErrors.slice(before).filter((e) => !/\b401\b/.test(e.text)));
+	await page.fill('input[name="token"]', ctl.tokens.submitter);
+	await page.click('form.bisect-form button[type="submit"]');
+	await page.waitForFunction(() => /^#\/bisects\/[0-9]+$/.test(location.hash));
+	const id = Number(new URL(page.url()).hash.split('/').pop());
+	info.bisects.form = id;
+	await page.waitForSelector('table.steps tr[data-step="1"]', { timeout: 10000 });
+	const b = await api(ctl.url, 'GET', `/api/v1/bisects/${id}`);
+	eq(JSON.stringify([b.regression_run, b.regression_case, b.request.set, b.request.artifacts, b.request.repeat]),
+		JSON.stringify([info.nights[2], caseText, job.matrix, ['/tmp/wf-web-a', '/tmp/wf-web-b', '/tmp/wf-web-c'], 2]), 'what was stored');
+	eq(await page.locator(`section.bisect-result a[href="#/runs/${info.nights[2]}"]`).count(), 1, 'links the regression\'s run');
+	eq(await page.locator('ol.cand-strip li[data-verdict="untested"]').count(), 3, 'three untested candidates');
+	eq(await page.locator('table.steps tr[data-step="1"] td.jobs a').count(), 2, 'step 1 runs 2 jobs');
+	eq(await attr('table.steps tr[data-step="1"]', 'data-index'), '2', 'the bad end first');
+	await shot('bisect-running');
+	// The command line starts the same bisect.
+	const out = execFileSync('bash', ['-c', line], { env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH}`,
+		WAKEFARM_TOKEN: ctl.tokens.submitter } }).toString();
+	const m = /^bisect ([0-9]+): 3 candidates/.exec(out);
+	assert(m, `wakefarm bisect start: ${out}`);
+	info.bisects.cli = Number(m[1]);
+	const c = await api(ctl.url, 'GET', `/api/v1/bisects/${m[1]}`);
+	eq(JSON.stringify(c.request), JSON.stringify(b.request), 'same request from the command line');
+	eq(c.regression_case, caseText, 'same regression case');
+	// Listed; the page follows a cancel without a reload.
+	await go('/bisects', `table.bisects-table tr[data-bisect="${id}"]`);
+	eq(await attr(`table.bisects-table tr[data-bisect="${id}"]`, 'data-state'), 'running', 'running in the list');
+	await go(`/bisects/${id}`, 'table.steps');
+	await page.evaluate(() => { window.__noReload = 1; });
+	for (const x of [id, info.bisects.cli])
+		await api(ctl.url, 'POST', `/api/v1/bisects/${x}/cancel`, { token: ctl.tokens.submitter });
+	await page.waitForSelector('section.bisect-result [data-state="cancelled"]', { timeout: 10000 });
+	eq(await page.evaluate(() => window.__noReload), 1, 'same document');
+	// The job page offers it too.
+	await go(`/jobs/${job.id}`, 'p.verdict-line');
+	eq(await page.locator(`p.bisect-this a[href="#/bisects/new?job=${job.id}"]`).count(), 1, '“bisect this case” on the job');
+	noConsoleErrors(mark);
+});
+
 test('layout: readable on a narrow window (no page-wide horizontal scroll)', async () => {
-	for (const route of ['/', '/runs', `/jobs/${info.special.hang}`, '/trends', '/hosts']) {
+	for (const route of ['/', '/runs', `/jobs/${info.special.hang}`, '/trends', '/hosts', '/bisects', `/bisects/${info.bisects.git}`,
+		`/bisects/new?job=${info.special.newfail}`]) {
 		await page.setViewportSize({ width: 420, height: 900 });
 		await go(route, 'main h1');
 		await page.waitForTimeout(300);
@@ -436,6 +592,7 @@ test('live: the matrix of a running nightly fills in without a reload', async ()
 	try {
 		ctl = await startController({ agents: 3, log: path.join(OUT, 'controller.log') });
 		info = await seedStory(ctl);
+		info.bisects = {};
 		ctx = await chromium.launchPersistentContext(udd, {
 			executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 900 },
 			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

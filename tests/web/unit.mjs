@@ -1,5 +1,6 @@
 // unit.mjs: the dashboard's pure logic, run in node (no browser): matrix
-// columns, comparison with previous nightlies, mailbox bytes. Imported by
+// columns, comparison with previous nightlies, mailbox bytes, the bisect
+// form (prefilled set, request body, command line). Imported by
 // test.js; each export is one test.
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -43,5 +44,57 @@ export const tests = {
 			[1, 0, 0, 0, 2, 1, 0, 0, 0, 0x70, 0, 0, 0, 0, 0, 0], 'bytes');
 		eq(mailboxBytes({ command: 2, reserved: 0xffff, apic_id: 3, vector: '0xffffffff00001000' }).slice(8),
 			[0, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff], '64-bit vector');
+	},
+	'unit: bisect this: the case\'s set is the run\'s set with the job\'s matrix values over it': async () => {
+		const { bisectSet, caseLabel } = await web('bisect_form.js');
+		eq(bisectSet({ matrix: 'nightly' }, { cpus: 4, mailbox_version: 1 }), { cpus: 4, mailbox_version: 1 }, 'no run set');
+		eq(bisectSet({ matrix: 'nightly', set: { kernel: ['/k/a', '/k/b'], memory_mb: 64, quirks: ['slow-ack'] } },
+			{ cpus: 2, kernel: '/k/b' }), { kernel: '/k/b', memory_mb: 64, quirks: ['slow-ack'], cpus: 2 }, 'axes fixed, values kept');
+		eq(caseLabel('kexec-chain', { cpus: 4, mailbox_version: 1 }), 'kexec-chain {"cpus":4,"mailbox_version":1}', 'case label');
+	},
+	'unit: bisect form: a build command splits like a shell line and quotes back to the same argv': async () => {
+		const { splitCommand, shellQuote } = await web('bisect_form.js');
+		eq(splitCommand(' make  -C guest '), ['make', '-C', 'guest'], 'plain words');
+		eq(splitCommand(`sh -c 'cp state kernel.elf; echo "$x"' a\\ b "q\\"t" ''`),
+			['sh', '-c', 'cp state kernel.elf; echo "$x"', 'a b', 'q"t', ''], 'quotes and escapes');
+		let threw = false;
+		try {
+			splitCommand("echo 'open");
+		} catch (e) {
+			threw = /not closed/.test(e.message);
+		}
+		eq(threw, true, 'an open quote is an error');
+		const argv = ['sh', '-c', "it's a \"test\" $HOME", '', 'plain-1.0/x'];
+		eq(splitCommand(argv.map(shellQuote).join(' ')), argv, 'round trip');
+	},
+	'unit: bisect form: request body and the equivalent wakefarm bisect start line': async () => {
+		const { bisectBody, cliLine, setFlag } = await web('bisect_form.js');
+		const git = bisectBody({ scenario: 'kexec-chain', set: '{"cpus": 4, "mailbox_version": 1}', mode: 'git', repo: '/srv/git/wf',
+			good: 'v1.0', bad: 'main', build: 'make -C guest', artifact: 'build/guest/kernel.elf', repeat: '3',
+			regression_run: '12', regression_case: 'kexec-chain {"cpus":4}', kind: '' });
+		eq(git.errors, [], 'no errors');
+		eq(git.body, { scenario: 'kexec-chain', set: { cpus: 4, mailbox_version: 1 }, repo: '/srv/git/wf', good: 'v1.0', bad: 'main',
+			build: ['make', '-C', 'guest'], artifact: 'build/guest/kernel.elf', repeat: 3,
+			regression: { run: 12, case: 'kexec-chain {"cpus":4}' } }, 'git body');
+		eq(cliLine(git.body, 'http://ctl:8080').line, 'wakefarm --server http://ctl:8080 bisect start --set cpus=4' +
+			' --set mailbox_version=1 --repo /srv/git/wf --good v1.0 --bad main --artifact build/guest/kernel.elf --repeat 3' +
+			` --regression-run 12 --regression-case 'kexec-chain {"cpus":4}' kexec-chain -- make -C guest`, 'git line');
+		const arts = bisectBody({ scenario: 'cold-boot', set: '{"quirks": ["a", "b"], "steps": "kexec,kexec"}', mode: 'artifacts',
+			artifacts: '/k/a\n\n /k/b \n', kind: 'linux', priority: '5' });
+		eq(arts.body.artifacts, ['/k/a', '/k/b'], 'artifacts, one a line');
+		const l = cliLine(arts.body);
+		eq(l.line, "wakefarm bisect start --set quirks=a+b --set steps=kexec,kexec --artifacts /k/a,/k/b --kind linux cold-boot", 'artifacts line');
+		eq(l.unsupported, ['priority'], 'priority has no CLI flag');
+		eq([setFlag('append', 'a,b'), setFlag('kernel', '42'), setFlag('policy', '6.11'), setFlag('quirks', [])],
+			[null, null, 'policy=6.11', 'quirks=none'], 'what --set can say');
+		const bad = bisectBody({ scenario: '', set: '[1]', mode: 'git', build: "x 'y", repeat: '0' });
+		eq(bad.errors, ['scenario: required', 'set: expected a JSON object', 'repo: required', 'good: required', 'bad: required',
+			'build: a single quote is not closed', 'artifact: required', 'repeat: a whole number from 1 to 100'], 'errors');
+	},
+	'unit: bisect confidence: a posterior that rounds to 100 % is shown as > 99.9 %': async () => {
+		const { fmtConfidence, shortRev } = await web('bisects.js');
+		eq([fmtConfidence(0.99999), fmtConfidence(1), fmtConfidence(0.9912), fmtConfidence(null)],
+			['> 99.9 %', '100.0 %', '99.1 %', '—'], 'confidence');
+		eq([shortRev('0123456789abcdef0123456789abcdef01234567'), shortRev('/tmp/a')], ['0123456789ab', '/tmp/a'], 'short revisions');
 	},
 };

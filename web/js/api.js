@@ -1,6 +1,7 @@
-// api.js: the JSON API (/api/v1) as the dashboard reads it. Reads only;
-// an optional reader token (for --read-token-required) is kept in
-// localStorage under "wakefarm.token".
+// api.js: the JSON API (/api/v1) as the dashboard reads it. An optional
+// reader token (for --read-token-required) is kept in localStorage under
+// "wakefarm.token". The one write, starting a bisect, carries the
+// submitter token the user pasted into the form, and is never stored.
 
 const BASE = '/api/v1';
 
@@ -21,10 +22,14 @@ function headers() {
 	return t ? { Authorization: 'Bearer ' + t } : {};
 }
 
-async function request(path, { text = false, signal } = {}) {
+async function request(path, { text = false, signal, method = 'GET', body, token } = {}) {
 	let res;
+	const hdrs = token ? { Authorization: 'Bearer ' + token } : headers();
+	if (body !== undefined)
+		hdrs['Content-Type'] = 'application/json';
 	try {
-		res = await fetch(BASE + path, { headers: headers(), signal });
+		res = await fetch(BASE + path, { method, headers: hdrs, signal,
+			body: body === undefined ? undefined : JSON.stringify(body) });
 	} catch (e) {
 		if (e.name === 'AbortError')
 			throw e;
@@ -64,6 +69,11 @@ export const api = {
 	hosts: (o) => request('/hosts', o),
 	scenarios: (o) => request('/scenarios', o),
 	knownIssues: (o) => request('/known-issues', o),
+	regressions: (run, o) => request(`/runs/${run}/regressions`, o),
+	bisects: (params, o) => request('/bisects' + qs(params), o),
+	bisect: (id, o) => request(`/bisects/${id}`, o),
+	buildLog: (id, idx, o) => request(`/bisects/${id}/candidates/${idx}/build-log`, { ...o, text: true }),
+	startBisect: (body, token, o) => request('/bisects', { ...o, method: 'POST', body, token }),
 };
 
 // Scenario bodies rarely change during a session: one fetch per page load.

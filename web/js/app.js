@@ -1,7 +1,8 @@
 // app.js: the dashboard's entry point. Hash routing keeps the dashboard one
 // static bundle: #/ (nightly matrix), #/runs, #/runs/ID, #/jobs/ID,
-// #/trends, #/hosts. Each page is an async function (view, route, ctx);
-// ctx carries an AbortSignal and a poller that stop when the page changes.
+// #/trends, #/hosts, #/bisects, #/bisects/new, #/bisects/ID. Each page is
+// an async function (view, route, ctx); ctx carries an AbortSignal and a
+// poller that stop when the page changes.
 
 import { h, clear, parseHash, errorBox } from './util.js';
 import { pageMatrix } from './matrix.js';
@@ -9,6 +10,8 @@ import { pageRuns, pageRun } from './runs.js';
 import { pageJob } from './job.js';
 import { pageTrends } from './trends.js';
 import { pageHosts } from './hosts.js';
+import { pageBisects, pageBisect } from './bisects.js';
+import { pageBisectNew } from './bisect_form.js';
 
 const routes = [
 	{ re: [], page: pageMatrix, nav: 'matrix', title: 'Nightly matrix' },
@@ -18,6 +21,9 @@ const routes = [
 	{ re: ['jobs', ':id'], page: pageJob, nav: 'runs', title: 'Job' },
 	{ re: ['trends'], page: pageTrends, nav: 'trends', title: 'Trends' },
 	{ re: ['hosts'], page: pageHosts, nav: 'hosts', title: 'Hosts' },
+	{ re: ['bisects'], page: pageBisects, nav: 'bisects', title: 'Bisects' },
+	{ re: ['bisects', 'new'], page: pageBisectNew, nav: 'bisects', title: 'Start a bisect' },
+	{ re: ['bisects', ':id'], page: pageBisect, nav: 'bisects', title: 'Bisect' },
 ];
 
 function match(parts) {

@@ -5,7 +5,7 @@
 
 import { api, knownMatcher } from './api.js';
 import { laneChart } from './charts.js';
-import { h, clear, fill, badge, jobClass, expectMark, fmtTime, fmtDuration, fmtUs, json, errorBox, table, hashWith } from './util.js';
+import { h, clear, fill, badge, jobClass, expectMark, fmtTime, fmtDuration, fmtUs, json, errorBox, table, hashWith, copyButton } from './util.js';
 
 const LOG_LIMIT = 1024 * 1024;
 const COMMANDS = { 0: 'noop', 1: 'wakeup', 2: 'test' };
@@ -242,22 +242,8 @@ function logView(jobId, route) {
 }
 
 function repro(id) {
-	const line = `wakefarm repro ${id}`;
-	const code = h('code#repro-line', line);
-	const msg = h('span.small', { 'aria-live': 'polite' });
-	const btn = h('button', { type: 'button', onclick: async () => {
-		try {
-			await navigator.clipboard.writeText(line);
-			msg.textContent = 'copied';
-		} catch (e) {
-			const r = document.createRange();
-			r.selectNodeContents(code);
-			getSelection().removeAllRanges();
-			getSelection().addRange(r);
-			msg.textContent = 'selected: press Ctrl+C';
-		}
-	} }, 'Copy');
-	return h('p.repro', 'Reproduce locally: ', code, ' ', btn, ' ', msg);
+	const code = h('code#repro-line', `wakefarm repro ${id}`);
+	return h('p.repro', 'Reproduce locally: ', code, ' ', copyButton(code));
 }
 
 export async function pageJob(view, route, ctx) {
@@ -299,7 +285,11 @@ export async function pageJob(view, route, ctx) {
 				['created', fmtTime(j.created_at)],
 				['ran', j.started_at ? `${fmtTime(j.started_at)}, ${fmtDuration((j.finished_at || Date.now()) - j.started_at)}` : '—'],
 			]),
-			repro(id));
+			repro(id),
+			// A failure (not an infra error) can be bisected from here.
+			j.state === 'done' && j.as_expected === 0 && j.verdict !== 'infra' ?
+				h('p.bisect-this', h('a', { href: `#/bisects/new?job=${id}` }, 'Bisect this case'),
+					' — find the revision or kernel where it started to fail') : null);
 		fill(rest, 
 			mbox ? mailboxPanel(mbox, j) : (j.verdict === 'hang' ? h('p.note', 'Hang, but no host-side mailbox record was sent.') : null),
 			h('h2', 'Generations'), generations(j.generations, j),

@@ -3,7 +3,7 @@
 // mailbox version × CPUs; a cell links to its job.
 
 import { api, knownMatcher, scenarioBodies } from './api.js';
-import { h, clear, fill, badge, jobClass, caseAxes, fmtTime, errorBox, VERDICTS, pct } from './util.js';
+import { h, clear, fill, add, badge, jobClass, caseAxes, fmtTime, errorBox, VERDICTS, pct } from './util.js';
 
 const HISTORY = 5;	// nightlies looked at for "flaky"
 
@@ -221,17 +221,20 @@ function summaryLine(run) {
 function compareHeader(run, prev, cmp) {
 	if (!prev)
 		return h('p.compare.note', 'No previous nightly to compare with.');
-	const item = (x) => h('li', h('a', { href: `#/jobs/${x.job.id}` },
-		`${x.scenario} (${x.col.cpus} CPUs, v${x.col.mailbox_version}, ${x.col.kernel})`), ' ', badge(x.job.verdict));
-	const group = (label, list, cls) => list.length ? h('details', { class: cls },
-		h('summary', `${label}: ${list.length}`), h('ul', list.map(item))) : null;
+	const name = (x) => `${x.scenario} (${x.col.cpus} CPUs, v${x.col.mailbox_version}, ${x.col.kernel})`;
+	const item = (x) => h('li', { 'data-job': x.job.id }, h('a', { href: `#/jobs/${x.job.id}` }, name(x)), ' ', badge(x.job.verdict));
+	// A new failure can be bisected: the form is prefilled from its job.
+	const regression = (x) => add(item(x), ' ', h('a.bisect-this', { href: `#/bisects/new?job=${x.job.id}`,
+		'aria-label': `bisect this: ${name(x)}` }, 'bisect this'));
+	const group = (label, list, cls, fn = item) => list.length ? h('details', { class: cls },
+		h('summary', `${label}: ${list.length}`), h('ul', list.map(fn))) : null;
 	return h('section.compare', { 'aria-label': 'comparison with the previous nightly' },
 		h('p', `Compared with nightly `, h('a', { href: `#/runs/${prev.id}` }, `#${prev.id}`),
 			` (${fmtTime(prev.created_at)}): `,
 			h('strong', { class: cmp.regressions.length ? 'bad' : '' }, `${cmp.regressions.length} new failures`), ' · ',
 			`${cmp.fixed.length} fixed · ${cmp.still.length} still failing · ${cmp.flaky.length} flaky`,
 			` (previous: ${pct(prev.jobs_as_expected, prev.jobs_done)} as expected, this: ${pct(run.jobs_as_expected, run.jobs_done)})`),
-		group('New failures (regressions)', cmp.regressions, 'regressions'),
+		group('New failures (regressions)', cmp.regressions, 'regressions', regression),
 		group('Fixed', cmp.fixed, 'fixed'),
 		group('Still failing', cmp.still, 'still'),
 		group('Flaky', cmp.flaky, 'flaky'));

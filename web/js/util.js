@@ -201,3 +201,22 @@ export function add(el, ...children) {
 	append(el, children);
 	return el;
 }
+
+// A "Copy" button for the text of a <code> element, with a status that says
+// what happened; without clipboard access the text is selected instead.
+export function copyButton(code) {
+	const msg = h('span.small', { 'aria-live': 'polite' });
+	const btn = h('button', { type: 'button', onclick: async () => {
+		try {
+			await navigator.clipboard.writeText(code.textContent);
+			msg.textContent = 'copied';
+		} catch (e) {
+			const r = document.createRange();
+			r.selectNodeContents(code);
+			getSelection().removeAllRanges();
+			getSelection().addRange(r);
+			msg.textContent = 'selected: press Ctrl+C';
+		}
+	} }, 'Copy');
+	return [btn, ' ', msg];
+}

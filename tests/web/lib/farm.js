@@ -39,6 +39,9 @@ async function startController(opts = {}) {
 	// The tests' own copy of the scenarios: the fixtures were recorded for
 	// exactly these cases (refresh both with make-fixtures).
 	args.push('--scenarios', opts.scenarios || path.join(__dirname, '..', 'fixtures', 'scenarios'));
+	// Git bisects build on the controller's host: only repositories made
+	// in its temporary directory (lib/bisect.js).
+	args.push('--bisect-repo-root', dir);
 	const proc = spawn(bin, args, { stdio: ['ignore', log, log] });
 	let exited = null;
 	proc.on('exit', (code, sig) => { exited = sig || code; });
