@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "proc.h"
 #include "runspec.h"
+#include "ticker.h"
 #include "util.h"
 
 #define BISECT_TICK_MS		1000
@@ -33,10 +33,8 @@
 
 struct bisector {
 	struct api	*api;
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 wake;
-	int		 stopping, kicked;
+	struct ticker	*ticker;
+	int		 stopping;	/* a build cut short is not stored */
 };
 
 /* ---- creating -------------------------------------------------------- */
@@ -873,27 +871,10 @@ tick(struct api *api)
 	json_decref(rows);
 }
 
-static void *
+static void
 worker(void *arg)
 {
-	struct bisector *b = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&b->lock);
-	while (!b->stopping) {
-		b->kicked = 0;
-		pthread_mutex_unlock(&b->lock);
-		tick(b->api);
-		pthread_mutex_lock(&b->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (BISECT_TICK_MS % 1000) * 1000000L;
-		ts.tv_sec += BISECT_TICK_MS / 1000 + ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		if (!b->stopping && !b->kicked)
-			pthread_cond_timedwait(&b->wake, &b->lock, &ts);
-	}
-	pthread_mutex_unlock(&b->lock);
-	return NULL;
+	tick(arg);
 }
 
 struct bisector *
@@ -904,29 +885,20 @@ bisector_start(struct api *api)
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->api = api;
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->wake, NULL);
-	if (pthread_create(&b->thread, NULL, worker, b) != 0) {
-		pthread_cond_destroy(&b->wake);
-		pthread_mutex_destroy(&b->lock);
+	api->bisector = b;
+	if ((b->ticker = ticker_start(worker, api, BISECT_TICK_MS)) == NULL) {
+		api->bisector = NULL;
 		free(b);
 		return NULL;
 	}
-	api->bisector = b;
 	return b;
 }
 
 void
 bisector_kick(struct api *api)
 {
-	struct bisector *b = api->bisector;
-
-	if (b == NULL)
-		return;
-	pthread_mutex_lock(&b->lock);
-	b->kicked = 1;
-	pthread_cond_signal(&b->wake);
-	pthread_mutex_unlock(&b->lock);
+	if (api->bisector != NULL && api->bisector->ticker != NULL)
+		ticker_kick(api->bisector->ticker);
 }
 
 void
@@ -934,14 +906,9 @@ bisector_stop(struct bisector *b)
 {
 	if (b == NULL)
 		return;
-	pthread_mutex_lock(&b->lock);
 	__atomic_store_n(&b->stopping, 1, __ATOMIC_RELEASE);
-	pthread_cond_signal(&b->wake);
-	pthread_mutex_unlock(&b->lock);
 	wf_proc_abort_all();	/* a build under way ends now */
-	pthread_join(b->thread, NULL);
+	ticker_stop(b->ticker);
 	b->api->bisector = NULL;
-	pthread_cond_destroy(&b->wake);
-	pthread_mutex_destroy(&b->lock);
 	free(b);
 }

@@ -1,7 +1,6 @@
 /*
  * schedule.c: the scheduler thread and its clock (see schedule.h).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "schedule.h"
+#include "ticker.h"
 #include "util.h"
 
 #define DAY_MS		(24LL * 3600 * 1000)
@@ -18,10 +18,7 @@
 struct sched {
 	struct api	*api;
 	char		 failed[96];	/* "NAME DAY" last refused: warned once */
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 wake;
-	int		 stopping;
+	struct ticker	*ticker;
 };
 
 int
@@ -157,30 +154,12 @@ sched_tick(struct api *api)
 	return n;
 }
 
-static void *
-sched_thread(void *arg)
+static void
+sched_run(void *arg)
 {
 	struct sched *s = arg;
-	struct timespec ts;
-	int64_t tick = s->api->cfg->sched_tick_ms;
 
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping) {
-		pthread_mutex_unlock(&s->lock);
-		sched_tick(s->api);
-		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += tick / 1000;
-		ts.tv_nsec += (tick % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		if (!s->stopping)
-			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
+	sched_tick(s->api);
 }
 
 struct sched *
@@ -191,15 +170,13 @@ sched_start(struct api *api)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->api = api;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	if (pthread_create(&s->thread, NULL, sched_thread, s) != 0) {
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+	api->sched = s;
+	if ((s->ticker = ticker_start(sched_run, s,
+	    api->cfg->sched_tick_ms)) == NULL) {
+		api->sched = NULL;
 		free(s);
 		return NULL;
 	}
-	api->sched = s;
 	return s;
 }
 
@@ -208,13 +185,7 @@ sched_stop(struct sched *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = 1;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
+	ticker_stop(s->ticker);
 	s->api->sched = NULL;
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
