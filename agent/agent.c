@@ -21,7 +21,75 @@
 #define HEARTBEAT_S	5
 #define LEASE_WAIT_S	30
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reloading;
+
+/* The token requests carry; SIGHUP may bring another (a token file read again). */
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *token_now, *token_prev;
+static unsigned token_gen;
+
+static void wipe_free(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int agent_set_token(const char *token)
+{
+	char *copy;
+	int changed;
+
+	for (const char *p = token; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return -1;
+	if (!*token || !(copy = strdup(token)))
+		return -1;
+	pthread_mutex_lock(&token_lock);
+	changed = !token_now || strcmp(token_now, copy) != 0;
+	if (changed) {
+		wipe_free(token_prev);
+		token_prev = token_now;
+		token_now = copy;
+		token_gen++;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&token_lock);
+	wipe_free(copy);
+	return changed;
+}
+
+/* Back to the token before the last change (the controller refused the new one). */
+static void token_restore(void)
+{
+	pthread_mutex_lock(&token_lock);
+	if (token_prev) {
+		wipe_free(token_now);
+		token_now = token_prev;
+		token_prev = NULL;
+		token_gen++;
+	}
+	pthread_mutex_unlock(&token_lock);
+}
+
+struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen)
+{
+	struct wf_http *h;
+
+	pthread_mutex_lock(&token_lock);
+	h = wf_http_new(cfg->server, token_now);
+	*gen = token_gen;
+	pthread_mutex_unlock(&token_lock);
+	return h;
+}
+
+void agent_http_sync(struct wf_http *h, unsigned *gen)
+{
+	pthread_mutex_lock(&token_lock);
+	if (h && *gen != token_gen && wf_http_set_token(h, token_now) == 0)
+		*gen = token_gen;
+	pthread_mutex_unlock(&token_lock);
+}
 
 /* A few recent cancellations are enough: a slot checks its own job only. */
 static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,6 +125,9 @@ void agent_cancel_add(int64_t job)
 struct agent {
 	struct agent_config	*cfg;
 	struct outbox		*ob;
+	void			(*reload)(void *);
+	void			*reload_arg;
+	int			 registered;	/* once: a new token re-registers */
 	volatile long		 heartbeat_ms;	/* as the controller asks at registration */
 	pthread_mutex_t		 lock;
 	int64_t			*running;	/* per slot: the job it runs, 0 = none */
@@ -81,8 +152,10 @@ static int mkdir_p(const char *path)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reloading = 1;
+	else
+		stopping = 1;
 }
 
 static void sleep_ms(long ms)
@@ -92,25 +165,76 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static struct wf_http *client(const struct agent_config *cfg, long total_ms)
+static struct wf_http *client(const struct agent_config *cfg, long total_ms, unsigned *gen)
 {
-	struct wf_http *h = wf_http_new(cfg->server, cfg->token);
+	struct wf_http *h = agent_http(cfg, gen);
 
 	if (h)
 		wf_http_set_timeouts(h, 5000, total_ms);
 	return h;
 }
 
-static int register_host(struct agent *a)
+static unsigned token_generation(void)
 {
-	struct wf_http *h = client(a->cfg, 10000);
+	unsigned g;
+
+	pthread_mutex_lock(&token_lock);
+	g = token_gen;
+	pthread_mutex_unlock(&token_lock);
+	return g;
+}
+
+static int register_host(struct agent *a, long *status);
+
+/*
+ * SIGHUP is acted on here, in the main thread, never in the handler. A new
+ * token registers the host again at once: the controller binds a host to
+ * the token it registered with, and lets another take it over only once
+ * that one is revoked. Until then (409) the old token stays in use, so the
+ * leases of running guests are still renewed.
+ */
+static void sleep_reloading(struct agent *a, long ms)
+{
+	for (long t = 0; t < ms && !stopping; t += 100) {
+		sleep_ms(100);
+		if (reloading) {
+			unsigned before = token_generation();
+			long status = 0;
+
+			reloading = 0;
+			if (a->reload)
+				a->reload(a->reload_arg);
+			if (!a->registered || token_generation() == before)
+				continue;
+			if (register_host(a, &status) == 0) {
+				log_info("registered again as %s with the new token", a->cfg->name);
+			} else if (status == 409) {
+				token_restore();
+				log_warnx("the controller keeps host %s with the old token: revoke"
+					  " that one first, then reload again; the old token stays in use",
+					  a->cfg->name);
+			}
+		}
+	}
+}
+
+static int register_host(struct agent *a, long *statusp)
+{
+	unsigned gen;
+	struct wf_http *h = client(a->cfg, 10000, &gen);
 	json_t *body = json_pack("{s:s, s:i, s:s}", "name", a->cfg->name, "slots", a->cfg->slots,
 				 "libvirt_uri", a->cfg->libvirt_uri);
 	long status = 0;
 	char *cause = NULL;
 	json_t *reply = NULL;
-	int rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, &reply, &cause);
+	int rc = -1;
 
+	if (!h)
+		wf_set_cause(&cause, "cannot make an HTTP client for %s", a->cfg->server);
+	else
+		rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, &reply, &cause);
+	if (statusp)
+		*statusp = status;
 	if (rc < 0)
 		log_warnx("register: %s", wf_cause_str(cause));
 	else {
@@ -140,6 +264,7 @@ static void beat(struct agent *a, struct wf_http *h, int64_t job)
 	char *cause = NULL;
 	long status = 0;
 	size_t i;
+	int64_t prev = wf_log_set_job(job);
 
 	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body, &status, &reply, &cause) < 0) {
 		if (status == 409 && job) {
@@ -153,9 +278,11 @@ static void beat(struct agent *a, struct wf_http *h, int64_t job)
 	}
 	json_array_foreach(json_object_get(reply, "cancel"), i, v)
 		if (json_is_integer(v) && !agent_cancelled(json_integer_value(v))) {
+			wf_log_set_job(json_integer_value(v));
 			log_info("job %lld cancelled by the controller", (long long)json_integer_value(v));
 			agent_cancel_add(json_integer_value(v));
 		}
+	wf_log_set_job(prev);
 	json_decref(reply);
 	json_decref(body);
 	free(cause);
@@ -164,12 +291,14 @@ static void beat(struct agent *a, struct wf_http *h, int64_t job)
 static void *heartbeat(void *arg)
 {
 	struct agent *a = arg;
-	struct wf_http *h = client(a->cfg, 10000);
+	unsigned gen;
+	struct wf_http *h = client(a->cfg, 10000, &gen);
 	int64_t *jobs = calloc(a->cfg->slots, sizeof(*jobs));
 
 	while (!stopping) {
 		int n = 0, spooled = outbox_pending(a->ob);
 
+		agent_http_sync(h, &gen);
 		pthread_mutex_lock(&a->lock);
 		for (int i = 0; i < a->cfg->slots; i++)
 			if (a->running[i])
@@ -192,7 +321,8 @@ static void *heartbeat(void *arg)
 static void *slot(void *arg)
 {
 	struct agent *a = arg;
-	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L);
+	unsigned gen;
+	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L, &gen);
 	char path[64];
 	long backoff = 0;
 	int me;
@@ -205,7 +335,10 @@ static void *slot(void *arg)
 		json_t *lease = NULL;
 		char *cause = NULL;
 		long status = 0;
-		int rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
+		int rc;
+
+		agent_http_sync(h, &gen);
+		rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
 
 		if (rc < 0) {
 			log_warnx("lease: %s", wf_cause_str(cause));
@@ -213,7 +346,7 @@ static void *slot(void *arg)
 			backoff = backoff ? (backoff * 2 > 10000 ? 10000 : backoff * 2) : 500;
 			sleep_ms(backoff / 2 + rand() % (backoff / 2 + 1));
 			if (status == 403 || status == 409)	/* not registered (controller restarted?) */
-				register_host(a);
+				register_host(a, NULL);
 			continue;
 		}
 		backoff = 0;
@@ -232,15 +365,21 @@ static void *slot(void *arg)
 	return NULL;
 }
 
-int agent_run(struct agent_config *cfg)
+int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 {
-	struct agent a = { .cfg = cfg, .heartbeat_ms = HEARTBEAT_S * 1000 };
+	struct agent a = { .cfg = cfg, .heartbeat_ms = HEARTBEAT_S * 1000,
+			   .reload = reload, .reload_arg = arg };
 	pthread_t hb, *slots;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *cause = NULL;
 
+	if (agent_set_token(cfg->token) < 0) {
+		log_warnx("the token holds characters a header cannot carry");
+		return 1;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* libvirt writes to its socket: a libvirtd that died must give an
 	 * error on that job (infra), not kill the agent */
 	signal(SIGPIPE, SIG_IGN);
@@ -257,8 +396,10 @@ int agent_run(struct agent_config *cfg)
 		return 1;
 	}
 	job_recover_leftovers(cfg, a.ob);
-	while (register_host(&a) < 0 && !stopping)
-		sleep_ms(2000);
+	/* A wrong token is fixed in its file and announced with SIGHUP. */
+	while (register_host(&a, NULL) < 0 && !stopping)
+		sleep_reloading(&a, 2000);
+	a.registered = 1;
 	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s", cfg->name,
 		 cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
 	pthread_mutex_init(&a.lock, NULL);
@@ -267,6 +408,8 @@ int agent_run(struct agent_config *cfg)
 	slots = calloc(cfg->slots, sizeof(*slots));
 	for (int i = 0; i < cfg->slots; i++)
 		pthread_create(&slots[i], NULL, slot, &a);
+	while (!stopping)
+		sleep_reloading(&a, 1000);
 	/* A signal ends the lease loops at their next turn; a slot in the
 	 * middle of a long-poll or a guest finishes that first. */
 	for (int i = 0; i < cfg->slots; i++)

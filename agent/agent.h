@@ -16,7 +16,7 @@
 
 struct agent_config {
 	const char	*server;
-	const char	*token;
+	const char	*token;		/* the first one; agent_set_token may replace it */
 	const char	*name;
 	const char	*libvirt_uri;
 	const char	*spool_dir;
@@ -30,8 +30,21 @@ struct agent_config {
 	int		 slots;
 };
 
-/* Runs until SIGINT/SIGTERM; returns the exit status. */
-int agent_run(struct agent_config *cfg);
+/*
+ * Runs until SIGINT/SIGTERM; returns the exit status. On SIGHUP the main
+ * thread calls reload(arg) (main.c: log file, config file, token file).
+ */
+int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg);
+
+/*
+ * The token every request carries from now on (copied): 1 when it differs
+ * from the one in use, 0 when it is the same, -1 when it cannot be sent.
+ */
+int agent_set_token(const char *token);
+/* A client of the controller with the token in use; *gen notes which. */
+struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen);
+/* Before a request on a long-lived client: take a token changed since *gen. */
+void agent_http_sync(struct wf_http *h, unsigned *gen);
 
 /* --- outbox.c: durable, ordered delivery to the controller --- */
 

@@ -150,6 +150,7 @@ static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char
 	struct wf_buf body;
 	char *cause = NULL;
 	long status = 0;
+	unsigned gen;
 	FILE *f;
 	int rc = -1;
 
@@ -165,7 +166,7 @@ static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char
 	snprintf(urlpath, sizeof(urlpath), "/api/v1/blobs/%s", hex);
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	wf_buf_init(&body, 256u << 20);
-	if (!(h = wf_http_new(cfg->server, cfg->token)) ||
+	if (!(h = agent_http(cfg, &gen)) ||
 	    wf_http_request_raw(h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
 	    status != 200) {
 		snprintf(detail, size, "test kernel %.20s...: fetching from the controller: %s%s",

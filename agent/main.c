@@ -2,6 +2,7 @@
  * agent/main.c: wakefarm-agent, one per libvirt host: the command line;
  * the agent itself is agent.c.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "config.h"
 #include "flags.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,17 +28,29 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_FIRMWARE,
 	OPT_TKERNEL,
+	OPT_CONFIG,
+	OPT_TOKEN_FILE,
+	OPT_CA_FILE,
+	OPT_LOG_FILE,
 };
 
 #define AGENT_SLOTS_MAX 64
 #define AGENT_NAME_MAX 64
 
+/* Every flag but config is also a key of the --config file. */
 static const struct wf_flag agent_flags[] = {
+	{ "config", OPT_CONFIG, "FILE", "read settings from FILE (KEY = VALUE"
+	    " lines, keys are these flags' names); flags given here win", 0 },
 	{ "server", OPT_SERVER, "URL", "controller URL, e.g."
-	    " http://127.0.0.1:8080", 1 },
+	    " https://192.0.2.1:8443; required", 0 },
 	{ "token", OPT_TOKEN, "TOKEN", "agent token (default: $WAKEFARM_TOKEN,"
 	    " which keeps it out of ps)", 0 },
-	{ "name", OPT_NAME, "NAME", "this host's name at the controller", 1 },
+	{ "token-file", OPT_TOKEN_FILE, "FILE", "read the token from FILE"
+	    " (mode 0600; read again on SIGHUP)", 0 },
+	{ "ca-file", OPT_CA_FILE, "FILE", "verify an https:// controller"
+	    " against the CA certificates in FILE (default: the system's)", 0 },
+	{ "name", OPT_NAME, "NAME", "this host's name at the controller;"
+	    " required", 0 },
 	{ "libvirt", OPT_LIBVIRT, "URI", "libvirt connection"
 	    " (default: qemu:///system)", 0 },
 	{ "slots", OPT_SLOTS, "N", "guests to run at once, 1 to 64"
@@ -45,7 +60,10 @@ static const struct wf_flag agent_flags[] = {
 	{ "spool", OPT_SPOOL, "DIR", "events and logs not yet delivered"
 	    " (default: var/spool)", 0 },
 	{ "work", OPT_WORK, "DIR", "per-job work files (default: var/work)", 0 },
-	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn", 0 },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn (default:"
+	    " $WF_LOG_LEVEL or info)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", "log to FILE (appended; reopened on"
+	    " SIGHUP) instead of stderr", 0 },
 	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image"
 	    " (default: build/guest/firmware.elf of this tree)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image"
@@ -59,59 +77,281 @@ static const struct wf_cmd agent_cmd = {
 	agent_flags, NULL,
 };
 
-static void
-parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
-    const char *arg)
+/* What the agent runs with, and what a reload (SIGHUP) needs to know. */
+struct agent_opts {
+	struct agent_config	 cfg;
+	const char		*config;	/* --config FILE */
+	const char		*token_file;	/* where the token comes from, if a file */
+	const char		*ca_file;
+	const char		*log_file;
+	const char		*log_level;
+	int			 cli_log_level;	/* fixed by a flag: a reload keeps it */
+	int			 cli_token;	/* --token or --token-file */
+	struct wf_config	 conf;		/* the file as read at start */
+};
+
+/* The level before any flag or file: $WF_LOG_LEVEL or info. */
+static enum wf_log_level base_level;
+
+/*
+ * One setting from the command line (name "--slots") or the config file
+ * (name "slots"): 0, or -1 with a cause. A token and a token file replace
+ * each other: the later source wins.
+ */
+static int agent_set(void *arg, int id, const char *name, const char *v, char **cause)
 {
 	static const char *const accels[] = { "tcg", "kvm", NULL };
+	struct agent_opts *o = arg;
+	struct agent_config *cfg = &o->cfg;
 	enum wf_log_level level;
+	long long n;
+	int i;
 
 	switch (id) {
 	case OPT_SERVER:
-		if (strncmp(arg, "http://", 7) != 0 &&
-		    strncmp(arg, "https://", 8) != 0)
-			wf_flags_usage_error(f, "--server must be an http:// or"
-			    " https:// URL, not '%s'", arg);
-		cfg->server = arg;
+		if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+			wf_set_cause(cause, "%s must be an http:// or https:// URL, not '%s'",
+				     name, v);
+			return -1;
+		}
+		cfg->server = v;
 		break;
 	case OPT_TOKEN:
-		cfg->token = arg;
+		cfg->token = v;
+		o->token_file = NULL;
+		break;
+	case OPT_TOKEN_FILE:
+		o->token_file = v;
+		cfg->token = NULL;
+		break;
+	case OPT_CA_FILE:
+		o->ca_file = v;
 		break;
 	case OPT_NAME:
-		if (arg[0] == '\0' || strlen(arg) > AGENT_NAME_MAX)
-			wf_flags_usage_error(f, "--name must be 1 to %d"
-			    " characters", AGENT_NAME_MAX);
-		cfg->name = arg;
+		if (v[0] == '\0' || strlen(v) > AGENT_NAME_MAX) {
+			wf_set_cause(cause, "%s must be 1 to %d characters", name,
+				     AGENT_NAME_MAX);
+			return -1;
+		}
+		cfg->name = v;
 		break;
 	case OPT_LIBVIRT:
-		cfg->libvirt_uri = arg;
+		cfg->libvirt_uri = v;
 		break;
 	case OPT_SLOTS:
-		cfg->slots = (int)wf_flags_int(f, "--slots", arg, 1,
-		    AGENT_SLOTS_MAX);
+		if (wf_flag_int(name, v, 1, AGENT_SLOTS_MAX, &n, cause) < 0)
+			return -1;
+		cfg->slots = (int)n;
 		break;
 	case OPT_ACCEL:
-		cfg->accel = accels[wf_flags_choice(f, "--accel", arg, accels)];
+		if ((i = wf_flag_choice(name, v, accels, cause)) < 0)
+			return -1;
+		cfg->accel = accels[i];
 		break;
 	case OPT_SPOOL:
-		cfg->spool_dir = arg;
+		cfg->spool_dir = v;
 		break;
 	case OPT_WORK:
-		cfg->work_dir = arg;
+		cfg->work_dir = v;
 		break;
 	case OPT_FIRMWARE:
-		cfg->firmware = arg;
+		cfg->firmware = v;
 		break;
 	case OPT_TKERNEL:
-		cfg->test_kernel = arg;
+		cfg->test_kernel = v;
+		break;
+	case OPT_LOG_FILE:
+		o->log_file = v;
 		break;
 	case OPT_LOG_LEVEL:
-		if (wf_log_parse_level(arg, &level) == -1)
-			wf_flags_usage_error(f, "invalid value '%s' for"
-			    " --log-level: expected debug, info or warn", arg);
-		wf_log_set_level(level);
+		if (wf_log_parse_level(v, &level) < 0) {
+			wf_set_cause(cause, "invalid value '%s' for %s: expected debug, info or warn",
+				     v, name);
+			return -1;
+		}
+		o->log_level = v;
 		break;
 	}
+	return 0;
+}
+
+/*
+ * The config file into o (fresh: a struct of its own), with the file-only
+ * checks: a token in it needs a private file, and token and token-file
+ * exclude each other. 0, or -1 with a cause "FILE:LINE: ...".
+ */
+static int load_config(const char *path, struct wf_config *conf, struct agent_opts *o,
+		       char **cause)
+{
+	if (wf_config_load(conf, path, agent_flags, cause) < 0)
+		return -1;
+	for (size_t i = 0; i < conf->n; i++) {
+		const struct wf_config_item *it = &conf->items[i];
+
+		if (it->flag->id == OPT_TOKEN && (conf->mode & 077)) {
+			wf_set_cause(cause, "%s:%d: a token in a file group or others may read"
+				     " (mode %04o): chmod 600 %s, or use token-file", path,
+				     it->line, (unsigned)(conf->mode & 07777), path);
+			return -1;
+		}
+		if (it->flag->id == OPT_TOKEN_FILE && wf_config_get(conf, "token")) {
+			wf_set_cause(cause, "%s:%d: token and token-file both given: keep one",
+				     path, it->line);
+			return -1;
+		}
+	}
+	return wf_config_apply(conf, agent_set, o, cause);
+}
+
+/*
+ * The settings: the --config file first, then the flags over it, then the
+ * token from its source. Exits 2 on a usage or config error.
+ */
+static void parse_settings(struct agent_opts *o, int argc, char **argv)
+{
+	const struct wf_flag *fl;
+	enum wf_log_level level;
+	struct wf_flags f;
+	char name[64], *cause = NULL;
+	const char *arg;
+	int id, n, tokens = 0;
+
+	wf_flags_begin(&f, &agent_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1)
+		if (id == OPT_CONFIG)
+			o->config = arg;
+	wf_flags_args(&f, 0, 0, &n);
+	if (o->config && load_config(o->config, &o->conf, o, &cause) < 0) {
+		fprintf(stderr, "%s: %s\n", agent_cmd.prog, wf_cause_str(cause));
+		exit(2);
+	}
+	wf_flags_begin(&f, &agent_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_CONFIG || !(fl = wf_flags_find(&agent_cmd, id)))
+			continue;
+		snprintf(name, sizeof(name), "--%s", fl->name);
+		if (agent_set(o, id, name, arg, &cause) < 0)
+			wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
+		o->cli_log_level |= id == OPT_LOG_LEVEL;
+		tokens += id == OPT_TOKEN || id == OPT_TOKEN_FILE;
+	}
+	if (tokens > 1)
+		wf_flags_usage_error(&f, "give one of --token and --token-file");
+	o->cli_token = tokens > 0;
+	if (!o->cfg.server || !o->cfg.name)
+		wf_flags_usage_error(&f, "missing --%s (a flag or a line of the --config file)",
+				     !o->cfg.server ? "server" : "name");
+	if (o->ca_file && access(o->ca_file, R_OK) < 0)
+		wf_flags_usage_error(&f, "CA file %s: %s", o->ca_file, strerror(errno));
+	if (o->token_file) {
+		char *t = wf_token_file_read(o->token_file, &cause);
+
+		if (!t)
+			wf_flags_usage_error(&f, "--token-file %s", wf_cause_str(cause));
+		o->cfg.token = t;	/* kept for the life of the process */
+	} else if (!o->cfg.token) {
+		o->cfg.token = getenv("WAKEFARM_TOKEN");
+	}
+	if (!o->cfg.token || !o->cfg.token[0])
+		wf_flags_usage_error(&f, "no token: give --token-file, --token or set"
+				     " WAKEFARM_TOKEN");
+	if (!o->cli_log_level && o->log_level && wf_log_parse_level(o->log_level, &level) == 0)
+		wf_log_set_level(level);
+}
+
+/* Where the token comes from after a reload: a file, or the value itself. */
+struct token_source {
+	const char	*file;
+	const char	*value;
+};
+
+/*
+ * SIGHUP (agent.c calls this from its main thread): reopen the log file,
+ * read the config file again and apply what can change while running
+ * (log-level, token, token-file), read the token file again; other keys
+ * whose value differs from the running one are named, they need a restart.
+ * A bad config file or token file changes nothing.
+ */
+static void reload(void *arg)
+{
+	struct agent_opts *o = arg, fresh = { .cfg = { 0 } };
+	struct token_source src = { o->token_file, o->cfg.token };
+	enum wf_log_level level = base_level;
+	struct wf_config conf = { 0 };
+	char *cause = NULL, *token = NULL;
+	static const char *const live[] = { "log-level", "token", "token-file", NULL };
+	int conf_ok = 1;
+
+	if (wf_log_reopen(&cause) < 0) {
+		log_warnx("SIGHUP: %s; logging on to the old file", wf_cause_str(cause));
+		free(cause);
+		cause = NULL;
+	}
+	if (o->config && load_config(o->config, &conf, &fresh, &cause) < 0) {
+		log_warnx("SIGHUP: %s; the configuration stays as it was", wf_cause_str(cause));
+		free(cause);
+		cause = NULL;
+		conf_ok = 0;
+	} else if (o->config) {
+		for (size_t i = 0; agent_flags[i].name; i++) {
+			const char *k = agent_flags[i].name;
+			const char *was = wf_config_get(&o->conf, k), *now = wf_config_get(&conf, k);
+			int j;
+
+			for (j = 0; live[j] && strcmp(live[j], k); j++)
+				;
+			if (live[j] || (!was && !now) || (was && now && !strcmp(was, now)))
+				continue;
+			log_warnx("SIGHUP: %s changed in %s: restart the agent to apply it", k,
+				  o->config);
+		}
+		if (!o->cli_log_level) {
+			if (fresh.log_level)
+				wf_log_parse_level(fresh.log_level, &level);
+			wf_log_set_level(level);
+		}
+		if (!o->cli_token) {
+			src.file = fresh.token_file;
+			src.value = fresh.token_file ? NULL :
+				    fresh.cfg.token ? fresh.cfg.token : getenv("WAKEFARM_TOKEN");
+		}
+	}
+	if (src.file && !(token = wf_token_file_read(src.file, &cause))) {
+		log_warnx("SIGHUP: token file %s; the token in use stays", wf_cause_str(cause));
+		free(cause);
+	} else if (src.file || src.value) {
+		switch (agent_set_token(token ? token : src.value)) {
+		case 1:
+			log_info("SIGHUP: a new token from %s", src.file ? src.file :
+				 src.value == getenv("WAKEFARM_TOKEN") ? "$WAKEFARM_TOKEN" : o->config);
+			break;
+		case -1:
+			log_warnx("SIGHUP: the new token holds characters a header cannot carry;"
+				  " the token in use stays");
+			break;
+		}
+	}
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	wf_config_free(&conf);
+	if (conf_ok)
+		log_info("SIGHUP: reloaded%s%s; log level %s", o->config ? " " : "",
+			 o->config ? o->config : "", wf_log_level_name(wf_log_get_level()));
+}
+
+/* Say so when a token would cross a network in clear. */
+static void warn_plain_http(const char *server)
+{
+	const char *host = server + 7;
+
+	if (strncmp(server, "http://", 7) != 0)
+		return;
+	if (strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+	    strncmp(host, "[::1]", 5) == 0)
+		return;
+	log_warnx("%s is plain HTTP: the token and the results cross the network in clear"
+		  " (use https:// and --ca-file)", server);
 }
 
 /* The guest images of the tree whose bin/ holds this program. */
@@ -144,30 +384,31 @@ default_images(struct agent_config *cfg)
 int
 main(int argc, char **argv)
 {
-	struct agent_config cfg = {
-		.libvirt_uri = "qemu:///system",
-		.spool_dir = "var/spool",
-		.work_dir = "var/work",
-		.slots = 1,
+	static struct agent_opts o = {
+		.cfg = {
+			.libvirt_uri = "qemu:///system",
+			.spool_dir = "var/spool",
+			.work_dir = "var/work",
+			.slots = 1,
+		},
 	};
-	struct wf_flags f;
-	const char *arg;
-	int id, n;
+	char *cause = NULL;
 
 	wf_log_init("agent");
-	cfg.token = getenv("WAKEFARM_TOKEN");
-	wf_flags_begin(&f, &agent_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1)
-		parse_flag(&f, &cfg, id, arg);
-	wf_flags_args(&f, 0, 0, &n);
-	if (cfg.token == NULL || cfg.token[0] == '\0')
-		wf_flags_usage_error(&f, "no token: give --token or set"
-		    " WAKEFARM_TOKEN");
-	if (cfg.accel == NULL)
-		cfg.accel = "tcg";
-	log_info("host %s: server %s, libvirt %s, %d slot(s), accel %s",
-	    cfg.name, cfg.server, cfg.libvirt_uri, cfg.slots, cfg.accel);
-	if (default_images(&cfg) < 0)
+	base_level = wf_log_get_level();
+	parse_settings(&o, argc, argv);
+	if (o.log_file && wf_log_open_file(o.log_file, &cause) < 0)
+		fatalx("%s", wf_cause_str(cause));
+	if (wf_http_default_ca_file(o.ca_file) < 0)
+		fatalx("out of memory");
+	if (o.cfg.accel == NULL)
+		o.cfg.accel = "tcg";
+	log_info("host %s: server %s%s%s, libvirt %s, %d slot(s), accel %s%s%s", o.cfg.name,
+		 o.cfg.server, o.ca_file ? ", CA " : "", o.ca_file ? o.ca_file : "",
+		 o.cfg.libvirt_uri, o.cfg.slots, o.cfg.accel, o.config ? ", config " : "",
+		 o.config ? o.config : "");
+	warn_plain_http(o.cfg.server);
+	if (default_images(&o.cfg) < 0)
 		return 1;
-	return agent_run(&cfg);
+	return agent_run(&o.cfg, reload, &o);
 }

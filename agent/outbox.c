@@ -71,6 +71,7 @@ static int deliver(struct outbox *ob, struct wf_http *http, const char *name)
 	json_t *item, *reply = NULL;
 	char *cause = NULL;
 	long status = 0;
+	int64_t prev;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", ob->cfg->spool_dir, name);
@@ -99,17 +100,20 @@ static int deliver(struct outbox *ob, struct wf_http *http, const char *name)
 	}
 	json_decref(item);
 	json_decref(reply);
+	prev = wf_log_set_job(job);
 	if (rc == 0 || (status >= 400 && status < 500 && status != 401 && status != 408 && status != 429)) {
 		if (rc != 0)
 			log_warnx("outbox: job %lld: controller refused %s for good: %s",
 				  job, kind, wf_cause_str(cause));
 		unlink(path);
-		free(cause);
-		return 0;
+		rc = 0;
+	} else {
+		log_warnx("outbox: job %lld: %s not delivered, will retry: %s", job, kind, wf_cause_str(cause));
+		rc = -1;
 	}
-	log_warnx("outbox: job %lld: %s not delivered, will retry: %s", job, kind, wf_cause_str(cause));
+	wf_log_set_job(prev);
 	free(cause);
-	return -1;
+	return rc;
 }
 
 static void backoff_sleep(long ms)
@@ -123,7 +127,8 @@ static void backoff_sleep(long ms)
 static void *sender(void *arg)
 {
 	struct outbox *ob = arg;
-	struct wf_http *http = wf_http_new(ob->cfg->server, ob->cfg->token);
+	unsigned gen;
+	struct wf_http *http = agent_http(ob->cfg, &gen);
 	long backoff_ms = 0;
 
 	wf_http_set_timeouts(http, 5000, 30000);
@@ -141,6 +146,7 @@ static void *sender(void *arg)
 		}
 		pthread_mutex_unlock(&ob->lock);
 
+		agent_http_sync(http, &gen);
 		n = list_items(ob->cfg->spool_dir, &items);
 		for (int i = 0; i < n; i++) {
 			if (!failed)

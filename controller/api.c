@@ -284,10 +284,24 @@ authorize(struct req *r, enum access access, struct reply *out)
 	return -1;
 }
 
+/* The job a /api/v1/jobs/ID... request is about (0: none), for the log. */
+static int64_t
+request_job(const struct req *r)
+{
+	long long id;
+
+	if (r->nseg >= 4 && strcmp(r->seg[0], "api") == 0 &&
+	    strcmp(r->seg[1], "v1") == 0 && strcmp(r->seg[2], "jobs") == 0 &&
+	    wf_parse_int(r->seg[3], 1, INT64_MAX, &id) == 0)
+		return id;
+	return 0;
+}
+
 static void
 dispatch(struct req *r, struct reply *out)
 {
 	const struct route *rt;
+	int64_t prev;
 	int path_found = 0;
 
 	for (rt = routes; rt->method != NULL; rt++) {
@@ -296,8 +310,11 @@ dispatch(struct req *r, struct reply *out)
 		path_found = 1;
 		if (strcmp(rt->method, r->method) != 0)
 			continue;
+		/* Records about a job carry job=ID, whichever thread runs it. */
+		prev = wf_log_set_job(request_job(r));
 		if (authorize(r, rt->access, out) == 0)
 			rt->fn(r, out);
+		wf_log_set_job(prev);
 		return;
 	}
 	if (path_found) {
@@ -519,14 +536,51 @@ write_port_file(const char *path, const struct sockaddr_storage *ss,
 	return 0;
 }
 
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+	    24) == 127;
+}
+
+/*
+ * TLS: the certificate and key checked and read (tls.c), then given to
+ * libmicrohttpd in memory; TLS 1.2 and 1.3 only. The options end in opts.
+ */
+static int
+tls_setup(struct api *api, struct MHD_OptionItem *opts, char **cause)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		wf_set_cause(cause, "--tls-cert: this libmicrohttpd (%s) was"
+		    " built without TLS", MHD_get_version());
+		return -1;
+	}
+	if (tls_load(api->cfg->tls_cert, api->cfg->tls_key, &api->tls,
+	    cause) == -1)
+		return -1;
+	opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+	    api->tls.cert };
+	opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+	    api->tls.key };
+	opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+	    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+	opts[3] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	return 0;
+}
+
 int
 api_start(struct api *api, char **cause)
 {
+	struct MHD_OptionItem tls_opts[4] = { { MHD_OPTION_END, 0, NULL } };
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	unsigned int flags;
 	uint16_t port;
+	int tls = api->cfg->tls_cert != NULL;
 
 	if (resolve_listen(api->cfg->listen, &ss, &sslen, cause) == -1)
 		return -1;
@@ -534,7 +588,19 @@ api_start(struct api *api, char **cause)
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls) {
+		if (tls_setup(api, tls_opts, cause) == -1)
+			return -1;
+		flags |= MHD_USE_TLS;
+		log_info("TLS: certificate %s, valid until %s", api->tls.subject,
+		    api->tls.not_after);
+	} else if (!is_loopback(&ss)) {
+		log_warnx("serving plain HTTP on %s: tokens and results cross"
+		    " the network in clear (give --tls-cert and --tls-key)",
+		    api->cfg->listen);
+	}
 	api->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, api,
+	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg->threads,
@@ -543,16 +609,21 @@ api_start(struct api *api, char **cause)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
 	    MHD_OPTION_END);
 	if (api->mhd == NULL) {
-		wf_set_cause(cause, "cannot listen on %s", api->cfg->listen);
+		wf_set_cause(cause, "cannot listen on %s%s", api->cfg->listen,
+		    tls ? " with TLS (the libmicrohttpd lines of --log-level"
+		    " debug say why)" : "");
+		tls_free(&api->tls);
 		return -1;
 	}
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	port = info != NULL ? info->port : 0;
-	log_info("serving on %s (port %u)", api->cfg->listen, port);
+	log_info("serving %s on %s (port %u)", tls ? "HTTPS only" : "HTTP",
+	    api->cfg->listen, port);
 	if (api->cfg->port_file != NULL &&
 	    write_port_file(api->cfg->port_file, &ss, port, cause) == -1) {
 		MHD_stop_daemon(api->mhd);
 		api->mhd = NULL;
+		tls_free(&api->tls);
 		return -1;
 	}
 	return 0;
@@ -570,4 +641,5 @@ api_stop(struct api *api)
 	if (api->mhd != NULL)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;
+	tls_free(&api->tls);
 }

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "db.h"
+#include "tls.h"
 
 struct ctl_config {
 	const char	*listen;	/* ADDR:PORT */
@@ -38,6 +39,8 @@ struct ctl_config {
 	const char	*blob_dir;	/* bisect builds by SHA-256 (agents fetch) */
 	const char	*build_dir;	/* bisect checkouts while they build */
 	const char	*bisect_repo_root; /* git bisects only below it; NULL: none */
+	const char	*tls_cert;	/* NULL: plain HTTP; else HTTPS only */
+	const char	*tls_key;
 };
 
 struct queue;
@@ -51,6 +54,7 @@ struct api {
 	struct sched		*sched;
 	struct bisector		*bisector;
 	struct MHD_Daemon	*mhd;
+	struct tls_pem		 tls;		/* while mhd runs, with TLS */
 	uint64_t		 requests;	/* counters for /metrics */
 	uint64_t		 errors;
 	int			 polls;		/* long-polls not yet completed */
@@ -168,7 +172,10 @@ int req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
 /* The host registered with this agent token (-1 after replying 409). */
 int64_t req_host(struct req *r, struct reply *out);
 
-/* Starts serving; 0 or -1 with a cause. */
+/*
+ * Starts serving; 0 or -1 with a cause. With cfg->tls_cert the one port
+ * speaks HTTPS only: a plain HTTP request on it fails its handshake.
+ */
 int api_start(struct api *api, char **cause);
 /* Stops, once answered long-polls are sent (at most 3 s); after queue_stop. */
 void api_stop(struct api *api);

@@ -60,19 +60,31 @@ api_agent_register(struct req *r, struct reply *out)
 		goto out;
 	}
 	db_lock(db);
-	rc = db_int(db, &owner, "SELECT coalesce(token_id, 0) FROM hosts WHERE"
-	    " name = ?", "t", name);
+	/*
+	 * A host belongs to the token it registered with, until that token is
+	 * revoked: then another agent token may take it over (a rotated token,
+	 * read again by the agent on SIGHUP), with the host's history.
+	 */
+	rc = db_int(db, &owner, "SELECT coalesce(h.token_id, 0) FROM hosts h"
+	    " LEFT JOIN tokens t ON t.id = h.token_id WHERE h.name = ? AND"
+	    " coalesce(t.revoked, 0) = 0", "t", name);
 	if (rc == 1 && owner != r->token_id) {
 		db_unlock(db);
 		reply_error(out, 409, "host '%s' is registered with another"
 		    " agent token", name);
 		goto out;
 	}
+	if (rc == 0 && db_int(db, &owner, "SELECT token_id FROM hosts WHERE"
+	    " name = ?", "t", name) == 1)
+		log_info("host %s: its agent token %lld was revoked; token %lld"
+		    " takes it over", name, (long long)owner,
+		    (long long)r->token_id);
 	if (rc == -1 || db_exec(db, NULL, "INSERT INTO hosts (name, slots,"
 	    " libvirt_uri, token_id, registered_at, last_seen) VALUES (?, ?,"
 	    " ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET slots ="
-	    " excluded.slots, libvirt_uri = excluded.libvirt_uri, last_seen ="
-	    " excluded.last_seen", "titiii", name, (int64_t)slots, uri,
+	    " excluded.slots, libvirt_uri = excluded.libvirt_uri, token_id ="
+	    " excluded.token_id, last_seen = excluded.last_seen", "titiii",
+	    name, (int64_t)slots, uri,
 	    r->token_id, now, now) == -1 || db_int(db, &id, "SELECT id FROM"
 	    " hosts WHERE name = ?", "t", name) != 1) {
 		db_unlock(db);

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "config.h"
 #include "bisector.h"
 #include "db.h"
 #include "flags.h"
@@ -41,6 +42,10 @@ enum {
 	OPT_CLOCK_SKEW_FILE,
 	OPT_BISECT_ROOT,
 	OPT_SCHED_TICK,
+	OPT_CONFIG,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_LOG_FILE,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -53,6 +58,8 @@ static const struct wf_flag global_flags[] = {
 
 /* Set by --log-level; applied after wf_log_init so the flag beats $WF_LOG_LEVEL. */
 static const char *log_level_arg;
+/* The level before any flag or file: $WF_LOG_LEVEL or info. */
+static enum wf_log_level base_level;
 
 static int cmd_serve(int, char **);
 static int cmd_migrate(int, char **);
@@ -72,10 +79,25 @@ static const struct wf_cmd controller_cmd = {
 	global_flags, controller_subcmds,
 };
 
+/*
+ * Every serve flag but config is also a key of the --config file; listen
+ * and db are required from one or the other.
+ */
 static const struct wf_flag serve_flags[] = {
+	{ "config", OPT_CONFIG, "FILE", "read settings from FILE (KEY = VALUE"
+	    " lines, keys are these flags' names); flags given here win", 0 },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", "address to serve on, e.g."
-	    " 127.0.0.1:8080 or [::1]:8080 (port 0: any free port)", 1 },
-	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
+	    " 127.0.0.1:8080 or [::1]:8080 (port 0: any free port); required",
+	    0 },
+	{ "db", OPT_DB, "FILE", "SQLite database file; required", 0 },
+	{ "tls-cert", OPT_TLS_CERT, "FILE", "serve HTTPS only, with this PEM"
+	    " certificate (and its chain)", 0 },
+	{ "tls-key", OPT_TLS_KEY, "FILE", "the certificate's PEM private key"
+	    " (a file only its user may read)", 0 },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn (default:"
+	    " $WF_LOG_LEVEL or info)", 0 },
+	{ "log-file", OPT_LOG_FILE, "FILE", "log to FILE (appended; reopened on"
+	    " SIGHUP) instead of stderr", 0 },
 	{ "web", OPT_WEB, "DIR", "serve the dashboard's static files from DIR",
 	    0 },
 	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
@@ -154,22 +176,29 @@ static const struct wf_cmd token_create_cmd = {
 
 /*
  * Check "HOST:PORT" or "[V6ADDR]:PORT". The socket layer resolves HOST;
- * this only rejects what could never work, as a usage error.
+ * this only rejects what could never work.
  */
-static void
-check_listen(const struct wf_flags *f, const char *arg)
+static int
+check_listen(const char *name, const char *arg, char **cause)
 {
 	const char *colon = strrchr(arg, ':');
+	char what[64];
 	size_t hostlen;
+	long long port;
 
-	if (colon == NULL)
-		wf_flags_usage_error(f, "invalid value '%s' for --listen:"
-		    " expected ADDR:PORT", arg);
+	if (colon == NULL) {
+		wf_set_cause(cause, "invalid value '%s' for %s: expected"
+		    " ADDR:PORT", arg, name);
+		return -1;
+	}
 	hostlen = (size_t)(colon - arg);
 	if (hostlen == 0 || hostlen > 255 || (arg[0] == '[' &&
-	    (hostlen < 3 || arg[hostlen - 1] != ']')))
-		wf_flags_usage_error(f, "invalid address in --listen '%s'", arg);
-	wf_flags_int(f, "the --listen port", colon + 1, 0, 65535);
+	    (hostlen < 3 || arg[hostlen - 1] != ']'))) {
+		wf_set_cause(cause, "invalid address in %s '%s'", name, arg);
+		return -1;
+	}
+	snprintf(what, sizeof what, "the %s port", name);
+	return wf_flag_int(what, colon + 1, 0, 65535, &port, cause);
 }
 
 /* DIR next to the binary's directory: bin/../NAME (static storage). */
@@ -198,103 +227,236 @@ open_db(const char *path, const char *schema_dir)
 	return db;
 }
 
+/* What serve runs with, and what a reload (SIGHUP) needs to know. */
+struct serve_opts {
+	struct ctl_config	 cfg;
+	const char		*config;	/* --config FILE */
+	const char		*log_file;
+	const char		*log_level;
+	int			 cli_log_level;	/* fixed by a flag: a reload keeps it */
+};
+
+/*
+ * One serve setting from the command line (name "--listen") or the config
+ * file (name "listen"): 0, or -1 with a cause. Also checks a reloaded file.
+ */
+static int
+serve_set(void *arg, int id, const char *name, const char *v, char **cause)
+{
+	struct serve_opts *o = arg;
+	struct ctl_config *cfg = &o->cfg;
+	enum wf_log_level level;
+	long long n = 0;
+	int rc = 0;
+
+	switch (id) {
+	case OPT_LISTEN:
+		rc = check_listen(name, v, cause);
+		cfg->listen = v;
+		break;
+	case OPT_DB: cfg->db_path = v; break;
+	case OPT_WEB: cfg->web_dir = v; break;
+	case OPT_SCHEMA_DIR: cfg->schema_dir = v; break;
+	case OPT_SCENARIOS: cfg->scenario_dir = v; break;
+	case OPT_PORT_FILE: cfg->port_file = v; break;
+	case OPT_TLS_CERT: cfg->tls_cert = v; break;
+	case OPT_TLS_KEY: cfg->tls_key = v; break;
+	case OPT_LOG_FILE: o->log_file = v; break;
+	case OPT_CLOCK_FILE: cfg->clock_file = v; break;
+	case OPT_CLOCK_SKEW_FILE: db_set_clock_skew_file(v); break;
+	case OPT_BISECT_ROOT: cfg->bisect_repo_root = v; break;
+	case OPT_READ_TOKEN: cfg->read_token_required = 1; break;
+	case OPT_LOG_LEVEL:
+		if (wf_log_parse_level(v, &level) == -1) {
+			wf_set_cause(cause, "invalid value '%s' for %s: expected"
+			    " debug, info or warn", v, name);
+			return -1;
+		}
+		o->log_level = v;
+		break;
+	case OPT_MAX_BODY:
+		rc = wf_flag_int(name, v, 1024, 1LL << 30, &n, cause);
+		cfg->max_body = (size_t)n;
+		break;
+	case OPT_LOG_CAP:
+		rc = wf_flag_int(name, v, 1024, 1LL << 32, &n, cause);
+		cfg->log_cap = (size_t)n;
+		break;
+	case OPT_LEASE_MS:
+		rc = wf_flag_int(name, v, 100, 86400000, &n, cause);
+		cfg->lease_ms = n;
+		break;
+	case OPT_MAX_ATTEMPTS:
+		rc = wf_flag_int(name, v, 1, 100, &n, cause);
+		cfg->max_attempts = (int)n;
+		break;
+	case OPT_THREADS:
+		rc = wf_flag_int(name, v, 1, 256, &n, cause);
+		cfg->threads = (int)n;
+		break;
+	case OPT_SCHED_TICK:
+		rc = wf_flag_int(name, v, 10, 3600000, &n, cause);
+		cfg->sched_tick_ms = (int)n;
+		break;
+	}
+	return rc;
+}
+
+/* Reads and applies the --config file; exits 2 with FILE:LINE on an error. */
+static void
+serve_load_config(struct serve_opts *o, struct wf_config *conf)
+{
+	char *cause = NULL;
+
+	if (wf_config_load(conf, o->config, serve_flags, &cause) == -1 ||
+	    wf_config_apply(conf, serve_set, o, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", serve_cmd.prog, wf_cause_str(cause));
+		exit(2);
+	}
+}
+
+/*
+ * The settings: the --config file first, then the flags over it, then the
+ * checks that need both. Exits 2 on a usage or config error.
+ */
+static void
+serve_parse(struct serve_opts *o, struct wf_config *conf, int argc,
+    char **argv)
+{
+	const struct wf_flag *fl;
+	enum wf_log_level level;
+	struct wf_flags f;
+	char name[64], *cause = NULL;
+	const char *arg;
+	int id, n;
+
+	wf_flags_begin(&f, &serve_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_CONFIG)
+			o->config = arg;
+	}
+	wf_flags_args(&f, 0, 0, &n);
+	if (o->config != NULL)
+		serve_load_config(o, conf);
+	wf_flags_begin(&f, &serve_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_CONFIG || (fl = wf_flags_find(&serve_cmd, id)) ==
+		    NULL)
+			continue;
+		snprintf(name, sizeof name, "--%s", fl->name);
+		if (serve_set(o, id, name, arg, &cause) == -1)
+			wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
+		if (id == OPT_LOG_LEVEL)
+			o->cli_log_level = 1;
+	}
+	if (o->cfg.listen == NULL || o->cfg.db_path == NULL)
+		wf_flags_usage_error(&f, "missing --%s (a flag or a line of the"
+		    " --config file)", o->cfg.listen == NULL ? "listen" : "db");
+	if ((o->cfg.tls_cert == NULL) != (o->cfg.tls_key == NULL))
+		wf_flags_usage_error(&f, "--tls-cert and --tls-key go together");
+	if (log_level_arg != NULL)
+		o->cli_log_level = 1;	/* the global flag, already applied */
+	else if (o->log_level != NULL &&
+	    wf_log_parse_level(o->log_level, &level) == 0)
+		wf_log_set_level(level);
+}
+
+/*
+ * SIGHUP: reopen the log file, read the config file again and apply what
+ * can change while serving (log-level); other keys whose value differs from
+ * the running one are named: they need a restart. A bad file changes
+ * nothing.
+ */
+static void
+serve_reload(struct serve_opts *o, const struct wf_config *running)
+{
+	struct serve_opts fresh = { .cfg = { 0 } };
+	enum wf_log_level level = base_level;
+	struct wf_config conf = { 0 };
+	char *cause = NULL;
+	size_t i;
+
+	if (wf_log_reopen(&cause) == -1) {
+		log_warnx("SIGHUP: %s; logging on to the old file",
+		    wf_cause_str(cause));
+		free(cause);
+		cause = NULL;
+	}
+	if (o->config == NULL) {
+		log_info("SIGHUP: log file reopened%s; no --config to read",
+		    o->log_file != NULL ? "" : " (none)");
+		return;
+	}
+	if (wf_config_load(&conf, o->config, serve_flags, &cause) == -1 ||
+	    wf_config_apply(&conf, serve_set, &fresh, &cause) == -1) {
+		log_warnx("SIGHUP: %s; nothing changed", wf_cause_str(cause));
+		goto out;
+	}
+	for (i = 0; serve_flags[i].name != NULL; i++) {
+		const char *k = serve_flags[i].name;
+		const char *was = wf_config_get(running, k);
+		const char *now = wf_config_get(&conf, k);
+
+		if (strcmp(k, "log-level") == 0 || (was == NULL && now == NULL) ||
+		    (was != NULL && now != NULL && strcmp(was, now) == 0))
+			continue;
+		log_warnx("SIGHUP: %s changed in %s: restart the controller to"
+		    " apply it", k, o->config);
+	}
+	if (!o->cli_log_level) {
+		if (fresh.log_level != NULL)
+			wf_log_parse_level(fresh.log_level, &level);
+		wf_log_set_level(level);
+	}
+	log_info("SIGHUP: reloaded %s; log level %s%s", o->config,
+	    wf_log_level_name(wf_log_get_level()),
+	    o->cli_log_level ? " (set by a flag)" : "");
+out:
+	free(cause);
+	wf_config_free(&conf);
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
-	struct ctl_config cfg = {
+	struct serve_opts o = { .cfg = {
 		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
 		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
 		.sched_tick_ms = 1000,
-	};
-	struct api api = { .cfg = &cfg };
+	} };
+	struct api api = { .cfg = &o.cfg };
+	struct wf_config conf = { 0 };
 	MHD_socket listen_fd;
 	char *cause = NULL;
-	const char *arg;
-	struct wf_flags f;
 	sigset_t sigs;
-	int id, n, sig;
+	int sig;
 
-	cfg.schema_dir = beside_bin("db");
-	cfg.scenario_dir = beside_bin("scenarios");
-	wf_flags_begin(&f, &serve_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		switch (id) {
-		case OPT_LISTEN:
-			check_listen(&f, arg);
-			cfg.listen = arg;
-			break;
-		case OPT_DB:
-			cfg.db_path = arg;
-			break;
-		case OPT_WEB:
-			cfg.web_dir = arg;
-			break;
-		case OPT_SCHEMA_DIR:
-			cfg.schema_dir = arg;
-			break;
-		case OPT_SCENARIOS:
-			cfg.scenario_dir = arg;
-			break;
-		case OPT_PORT_FILE:
-			cfg.port_file = arg;
-			break;
-		case OPT_MAX_BODY:
-			cfg.max_body = (size_t)wf_flags_int(&f, "--max-body",
-			    arg, 1024, 1LL << 30);
-			break;
-		case OPT_LOG_CAP:
-			cfg.log_cap = (size_t)wf_flags_int(&f, "--log-cap", arg,
-			    1024, 1LL << 32);
-			break;
-		case OPT_LEASE_MS:
-			cfg.lease_ms = wf_flags_int(&f, "--lease-ms", arg, 100,
-			    86400000);
-			break;
-		case OPT_MAX_ATTEMPTS:
-			cfg.max_attempts = (int)wf_flags_int(&f,
-			    "--max-attempts", arg, 1, 100);
-			break;
-		case OPT_THREADS:
-			cfg.threads = (int)wf_flags_int(&f, "--threads", arg, 1,
-			    256);
-			break;
-		case OPT_READ_TOKEN:
-			cfg.read_token_required = 1;
-			break;
-		case OPT_CLOCK_FILE:
-			cfg.clock_file = arg;
-			break;
-		case OPT_CLOCK_SKEW_FILE:
-			db_set_clock_skew_file(arg);
-			break;
-		case OPT_BISECT_ROOT:
-			cfg.bisect_repo_root = arg;
-			break;
-		case OPT_SCHED_TICK:
-			cfg.sched_tick_ms = (int)wf_flags_int(&f,
-			    "--schedule-tick-ms", arg, 10, 3600000);
-			break;
-		}
-	}
-	wf_flags_args(&f, 0, 0, &n);
+	o.cfg.schema_dir = beside_bin("db");
+	o.cfg.scenario_dir = beside_bin("scenarios");
+	serve_parse(&o, &conf, argc, argv);
+	if (o.log_file != NULL && wf_log_open_file(o.log_file, &cause) == -1)
+		fatalx("%s", wf_cause_str(cause));
+	log_info("wakefarm-controller %s%s%s", WF_VERSION, o.config != NULL ?
+	    ", config " : "", o.config != NULL ? o.config : "");
 	/* Signals go to sigwait below, not to the server's threads. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	api.db = open_db(cfg.db_path, cfg.schema_dir);
+	api.db = open_db(o.cfg.db_path, o.cfg.schema_dir);
 	{
 		/* Bisect builds and their images live beside the database. */
 		static char blobs[PATH_MAX], builds[PATH_MAX];
-		char *slash = strrchr(cfg.db_path, '/');
-		int dl = slash ? (int)(slash - cfg.db_path) : 1;
-		const char *dir = slash ? cfg.db_path : ".";
+		char *slash = strrchr(o.cfg.db_path, '/');
+		int dl = slash ? (int)(slash - o.cfg.db_path) : 1;
+		const char *dir = slash ? o.cfg.db_path : ".";
 
 		snprintf(blobs, sizeof(blobs), "%.*s/blobs", dl, dir);
 		snprintf(builds, sizeof(builds), "%.*s/bisect-builds", dl, dir);
-		cfg.blob_dir = blobs;
-		cfg.build_dir = builds;
+		o.cfg.blob_dir = blobs;
+		o.cfg.build_dir = builds;
 	}
 	if (queue_start(&api) == NULL)
 		fatalx("cannot start the queue dispatcher");
@@ -304,7 +466,12 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot start the scheduler");
 	if (bisector_start(&api) == NULL)
 		fatalx("cannot start the bisect worker");
-	sigwait(&sigs, &sig);
+	for (;;) {
+		sigwait(&sigs, &sig);
+		if (sig != SIGHUP)
+			break;
+		serve_reload(&o, &conf);
+	}
 	log_info("signal %d: stopping", sig);
 	bisector_stop(api.bisector);
 	sched_stop(api.sched);
@@ -315,6 +482,7 @@ cmd_serve(int argc, char **argv)
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	db_close(api.db);
+	wf_config_free(&conf);
 	return 0;
 }
 
@@ -406,6 +574,7 @@ main(int argc, char **argv)
 	const char *arg;
 
 	wf_log_init("controller");
+	base_level = wf_log_get_level();
 	wf_flags_begin(&f, &controller_cmd, argc, argv);
 	while (wf_flags_next(&f, &arg) != -1)
 		log_level_arg = arg;

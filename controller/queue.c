@@ -61,7 +61,7 @@ json_t *
 queue_try_lease(struct api *api, int64_t host_id)
 {
 	struct db *db = api->db;
-	int64_t now = db_now_ms(), free_slots = 0, job = 0;
+	int64_t now = db_now_ms(), free_slots = 0, job = 0, prev;
 	json_t *row, *lease = NULL;
 	int rc, changes = 0;
 
@@ -104,9 +104,11 @@ queue_try_lease(struct api *api, int64_t host_id)
 	}
 	json_object_set_new(row, "lease_ms", json_integer(api->cfg->lease_ms));
 	lease = row;
+	prev = wf_log_set_job(job);
 	log_info("job %lld (attempt %lld) leased to host %lld", (long long)job,
 	    (long long)json_integer_value(json_object_get(row, "attempt")),
 	    (long long)host_id);
+	wf_log_set_job(prev);
 	return lease;
 fail:
 	db_rollback(db);
@@ -129,7 +131,7 @@ int
 queue_retry(struct api *api, int64_t job_id, const char *reason)
 {
 	struct db *db = api->db;
-	int64_t attempt = 0, run = 0, infra = 0;
+	int64_t attempt = 0, run = 0, infra = 0, prev;
 
 	if (db_int(db, &attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
 	    job_id) != 1 || db_int(db, &run, "SELECT run_id FROM jobs WHERE"
@@ -145,13 +147,16 @@ queue_retry(struct api *api, int64_t job_id, const char *reason)
 	    " attempts WHERE job_id = ? AND verdict != 'infra'", "ii", attempt,
 	    job_id) != 1)
 		return -1;
+	prev = wf_log_set_job(job_id);
 	if (infra < api->cfg->max_attempts) {
 		log_info("job %lld: attempt %lld ended without a verdict (%s);"
 		    " requeued", (long long)job_id, (long long)attempt, reason);
+		wf_log_set_job(prev);
 		return queue_requeue(api, job_id, reason);
 	}
 	log_info("job %lld: attempt %lld ended without a verdict (%s); no"
 	    " attempts left", (long long)job_id, (long long)attempt, reason);
+	wf_log_set_job(prev);
 	if (db_exec(db, NULL, "UPDATE jobs SET state = 'done', verdict ="
 	    " 'infra', as_expected = 0, failing = '[]', reason = ?,"
 	    " last_host = lease_host, lease_host = NULL, lease_expires = NULL,"
@@ -171,8 +176,11 @@ queue_release(struct api *api, int64_t job, int64_t host)
 	    " lease_host = NULL, lease_expires = NULL, leased_at = NULL WHERE"
 	    " id = ? AND lease_host = ? AND state = 'leased' AND next_batch ="
 	    " 0", "ii", job, host) == 0 && changes > 0) {
+		int64_t prev = wf_log_set_job(job);
+
 		log_info("job %lld: the lease reply did not reach host %lld;"
 		    " queued again", (long long)job, (long long)host);
+		wf_log_set_job(prev);
 		queue_kick(api);
 	}
 	db_unlock(api->db);

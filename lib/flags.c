@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flags.h"
+#include "util.h"
 
 #ifndef WF_VERSION
 #define WF_VERSION "unknown"
@@ -312,21 +313,32 @@ wf_parse_int(const char *s, long long min, long long max, long long *out)
 	return 0;
 }
 
+int
+wf_flag_int(const char *name, const char *arg, long long min, long long max,
+    long long *out, char **cause)
+{
+	if (wf_parse_int(arg, min, max, out) == 0)
+		return 0;
+	wf_set_cause(cause, "invalid value '%s' for %s: expected an integer"
+	    " from %lld to %lld", arg, name, min, max);
+	return -1;
+}
+
 long long
 wf_flags_int(const struct wf_flags *f, const char *flag, const char *arg,
     long long min, long long max)
 {
+	char *cause = NULL;
 	long long v;
 
-	if (wf_parse_int(arg, min, max, &v) == -1)
-		wf_flags_usage_error(f, "invalid value '%s' for %s: expected an"
-		    " integer from %lld to %lld", arg, flag, min, max);
+	if (wf_flag_int(flag, arg, min, max, &v, &cause) == -1)
+		wf_flags_usage_error(f, "%s", wf_cause_str(cause));
 	return v;
 }
 
 int
-wf_flags_choice(const struct wf_flags *f, const char *flag, const char *arg,
-    const char *const choices[])
+wf_flag_choice(const char *name, const char *arg, const char *const choices[],
+    char **cause)
 {
 	char list[256] = "";
 	size_t len = 0;
@@ -339,6 +351,31 @@ wf_flags_choice(const struct wf_flags *f, const char *flag, const char *arg,
 	for (i = 0; choices[i] != NULL && len < sizeof list; i++)
 		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
 		    i > 0 ? ", " : "", choices[i]);
-	wf_flags_usage_error(f, "invalid value '%s' for %s: expected one of %s",
-	    arg, flag, list);
+	wf_set_cause(cause, "invalid value '%s' for %s: expected one of %s",
+	    arg, name, list);
+	return -1;
+}
+
+int
+wf_flags_choice(const struct wf_flags *f, const char *flag, const char *arg,
+    const char *const choices[])
+{
+	char *cause = NULL;
+	int i;
+
+	if ((i = wf_flag_choice(flag, arg, choices, &cause)) == -1)
+		wf_flags_usage_error(f, "%s", wf_cause_str(cause));
+	return i;
+}
+
+const struct wf_flag *
+wf_flags_find(const struct wf_cmd *cmd, int id)
+{
+	size_t i;
+
+	for (i = 0; i < flag_count(cmd->flags); i++) {
+		if (cmd->flags[i].id == id)
+			return &cmd->flags[i];
+	}
+	return NULL;
 }

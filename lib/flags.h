@@ -91,6 +91,20 @@ int wf_flags_choice(const struct wf_flags *f, const char *flag,
 	    const char *arg, const char *const choices[]);
 
 /*
+ * The same checks for a value that may come from a config file: 0 (or the
+ * choice's index) or -1 with a cause "invalid value 'ARG' for NAME: ...",
+ * never an exit. name is how the caller shows the option ("--slots" on the
+ * command line, "slots" in a file).
+ */
+int wf_flag_int(const char *name, const char *arg, long long min,
+	    long long max, long long *out, char **cause);
+int wf_flag_choice(const char *name, const char *arg,
+	    const char *const choices[], char **cause);
+
+/* The flag of cmd's table with this id, or NULL. */
+const struct wf_flag *wf_flags_find(const struct wf_cmd *cmd, int id);
+
+/*
  * For commands whose body is not built yet: print "PROG: not implemented
  * yet: WHAT" to stderr and return 1 (the exit code to use), so no command
  * ever pretends to have done its work.

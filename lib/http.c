@@ -36,6 +36,7 @@ struct http_sink {
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
+static char *http_default_ca;	/* wf_http_default_ca_file */
 
 static void
 http_global_init(void)
@@ -79,11 +80,11 @@ wf_http_new(const char *base_url, const char *token)
 	len = strlen(c->base);
 	while (len > 0 && c->base[len - 1] == '/')
 		c->base[--len] = '\0';
-	if (token != NULL &&
-	    asprintf(&c->auth, "Authorization: Bearer %s", token) == -1) {
-		c->auth = NULL;
+	if (token != NULL && wf_http_set_token(c, token) == -1)
 		goto fail;
-	}
+	if (http_default_ca != NULL &&
+	    wf_http_set_ca_file(c, http_default_ca) == -1)
+		goto fail;
 	if ((c->curl = curl_easy_init()) == NULL)
 		goto fail;
 	return c;
@@ -100,6 +101,8 @@ wf_http_free(struct wf_http *c)
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
 	free(c->base);
+	if (c->auth != NULL)
+		explicit_bzero(c->auth, strlen(c->auth));
 	free(c->auth);
 	free(c->ca_file);
 	free(c);
@@ -114,6 +117,35 @@ wf_http_set_ca_file(struct wf_http *c, const char *path)
 		return -1;
 	free(c->ca_file);
 	c->ca_file = copy;
+	return 0;
+}
+
+int
+wf_http_default_ca_file(const char *path)
+{
+	char *copy = NULL;
+
+	if (path != NULL && (copy = strdup(path)) == NULL)
+		return -1;
+	free(http_default_ca);
+	http_default_ca = copy;
+	return 0;
+}
+
+int
+wf_http_set_token(struct wf_http *c, const char *token)
+{
+	char *auth = NULL;
+
+	if (token != NULL && (*token == '\0' || !token_ok(token)))
+		return -1;
+	if (token != NULL &&
+	    asprintf(&auth, "Authorization: Bearer %s", token) == -1)
+		return -1;
+	if (c->auth != NULL)
+		explicit_bzero(c->auth, strlen(c->auth));
+	free(c->auth);
+	c->auth = auth;
 	return 0;
 }
 
@@ -178,6 +210,10 @@ http_setup(struct wf_http *c, const char *url, struct http_sink *sink,
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)sink->max) != CURLE_OK)
+		return -1;
+	/* libcurl's defaults, set anyway: nothing here may turn them off. */
+	if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
 		return -1;
 	if (c->ca_file != NULL &&
 	    curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) != CURLE_OK)

@@ -29,8 +29,23 @@ struct wf_http;
 struct wf_http *wf_http_new(const char *base_url, const char *token);
 void wf_http_free(struct wf_http *c);	/* NULL is a no-op */
 
-/* Verify the server against this CA bundle instead of the system's. */
+/*
+ * Verify the server against this CA bundle instead of the system's. An
+ * https:// server is always verified (its certificate chain and its name
+ * or IP address); there is no way to turn that off.
+ */
 int wf_http_set_ca_file(struct wf_http *c, const char *path);
+/*
+ * The CA bundle of every client made after this call (the process's
+ * --ca-file); NULL: the system's. Call from main before starting threads.
+ */
+int wf_http_default_ca_file(const char *path);
+/*
+ * Replace the bearer token (NULL: none) for the next requests: a token
+ * file read again. 0, or -1 (nothing changed) for a token that cannot go
+ * in a header or when out of memory.
+ */
+int wf_http_set_token(struct wf_http *c, const char *token);
 /* Milliseconds; 0 keeps the current value. Long polls raise total_ms. */
 void wf_http_set_timeouts(struct wf_http *c, long connect_ms, long total_ms);
 /* Refuse response bodies longer than max bytes. */

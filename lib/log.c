@@ -4,6 +4,7 @@
  * processes sharing stderr never produce torn lines.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static char log_component[32] = "wakefarm";
 static int log_level = WF_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int64_t log_job;
+static char *log_path;		/* --log-file, for wf_log_reopen */
 
 static const char *const level_names[] = {
 	[WF_LOG_DEBUG] = "DEBUG",
@@ -68,10 +70,86 @@ wf_log_parse_level(const char *name, enum wf_log_level *out)
 	return 0;
 }
 
-void
+const char *
+wf_log_level_name(enum wf_log_level level)
+{
+	static const char *const names[] = {
+		[WF_LOG_DEBUG] = "debug", [WF_LOG_INFO] = "info",
+		[WF_LOG_WARN] = "warn", [WF_LOG_FATAL] = "fatal",
+	};
+
+	return (unsigned)level <= WF_LOG_FATAL ? names[level] : "?";
+}
+
+int64_t
 wf_log_set_job(int64_t job_id)
 {
+	int64_t prev = log_job;
+
 	log_job = job_id;
+	return prev;
+}
+
+/* Open path and put it on fd 2, under the lock: a record is all in one file. */
+static int
+log_file_to_stderr(const char *path, char **cause)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (fd == -1) {
+		wf_set_cause(cause, "log file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	pthread_mutex_lock(&log_lock);
+	/* dup2 swaps fd 2 atomically: no write sees it closed. */
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) == -1) {
+		pthread_mutex_unlock(&log_lock);
+		wf_set_cause(cause, "log file %s: dup2: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_unlock(&log_lock);
+	if (fd != STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+int
+wf_log_open_file(const char *path, char **cause)
+{
+	char *copy;
+
+	if ((copy = strdup(path)) == NULL) {
+		wf_set_cause(cause, "out of memory");
+		return -1;
+	}
+	if (log_file_to_stderr(path, cause) == -1) {
+		free(copy);
+		return -1;
+	}
+	pthread_mutex_lock(&log_lock);
+	free(log_path);
+	log_path = copy;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+int
+wf_log_reopen(char **cause)
+{
+	char path[4096];
+
+	pthread_mutex_lock(&log_lock);
+	if (log_path == NULL) {
+		pthread_mutex_unlock(&log_lock);
+		return 0;
+	}
+	wf_strlcpy(path, log_path, sizeof path);
+	pthread_mutex_unlock(&log_lock);
+	return log_file_to_stderr(path, cause);
 }
 
 static void

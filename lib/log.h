@@ -7,6 +7,7 @@
  * job id when one is set, then the message. Each record is written with a
  * single write(2) under a lock, so records from threads never interleave.
  * Control characters in messages are replaced so one record stays one line.
+ * A daemon may send the records to a file it reopens on SIGHUP.
  */
 #ifndef WF_LOG_H
 #define WF_LOG_H
@@ -30,9 +31,23 @@ void wf_log_set_level(enum wf_log_level level);
 enum wf_log_level wf_log_get_level(void);
 /* "debug", "info", "warn" (case-insensitive) into *out; 0 or -1. */
 int wf_log_parse_level(const char *name, enum wf_log_level *out);
+/* "debug", "info", "warn" or "fatal". */
+const char *wf_log_level_name(enum wf_log_level level);
 
-/* Tag this thread's records with job=ID; 0 removes the tag. */
-void wf_log_set_job(int64_t job_id);
+/* Tag this thread's records with job=ID; 0 removes the tag. Returns the
+ * previous tag, for code that tags a few records and puts it back. */
+int64_t wf_log_set_job(int64_t job_id);
+
+/*
+ * Send every record to the file at path instead (appended to, created mode
+ * 0640): it is put on fd 2, so whatever else the process or its children
+ * write to stderr lands there too. 0 or -1 with a cause; on failure stderr
+ * is left as it was. wf_log_reopen opens the same path again (after a log
+ * rotation moved the file away, on SIGHUP) and is a no-op without one; on
+ * failure records keep going to the old file.
+ */
+int wf_log_open_file(const char *path, char **cause);
+int wf_log_reopen(char **cause);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -41,6 +41,11 @@ $(FUZZ_DIR)/fuzz_records: tests/fuzz/fuzz_records.c lib/records.c lib/json.c lib
 		$(wildcard lib/*.h)
 	$(FUZZ_LINK)
 
+FUZZ_TARGETS += $(FUZZ_DIR)/fuzz_config
+$(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c lib/config.c lib/flags.c lib/buf.c lib/util.c \
+		$(wildcard lib/*.h)
+	$(FUZZ_LINK)
+
 .PHONY: unit-tests fuzz-targets
 unit-tests: $(UNIT_BINS)
 fuzz-targets: $(FUZZ_TARGETS)

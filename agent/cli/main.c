@@ -3,17 +3,22 @@
  * the controller; each subcommand parses its own options. The controller
  * commands (submit, status, show, logs, cancel, hosts) are in remote.c.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bisect_cli.h"
+#include "config.h"
 #include "flags.h"
+#include "http.h"
 #include "log.h"
 #include "nightly.h"
 #include "remote.h"
 #include "repro.h"
+#include "util.h"
 
 enum {
 	OPT_SERVER = WF_FLAG_LONG,
@@ -31,6 +36,8 @@ enum {
 	OPT_WORK,
 	OPT_KEEP,
 	OPT_QEMU,
+	OPT_TOKEN_FILE,
+	OPT_CA_FILE,
 };
 
 #define DEFAULT_SERVER "http://127.0.0.1:8080"
@@ -73,6 +80,11 @@ static const struct wf_flag cli_flags[] = {
 	    " $WAKEFARM_SERVER or " DEFAULT_SERVER ")", 0 },
 	{ "token", OPT_TOKEN, "TOKEN", "API token (default: $WAKEFARM_TOKEN)",
 	    0 },
+	{ "token-file", OPT_TOKEN_FILE, "FILE", "read the API token from FILE"
+	    " (mode 0600)", 0 },
+	{ "ca-file", OPT_CA_FILE, "FILE", "verify an https:// server against"
+	    " the CA certificates in FILE (default: $WAKEFARM_CA_FILE, else"
+	    " the system's)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -369,12 +381,34 @@ cmd_repro(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The token: --token, or --token-file (a private file), or
+ * $WAKEFARM_TOKEN. The CA bundle: --ca-file, or $WAKEFARM_CA_FILE.
+ */
+static void
+global_secrets(struct wf_flags *f, const char *token_file, const char *ca_file)
+{
+	char *cause = NULL;
+
+	if (token_file != NULL &&
+	    (token = wf_token_file_read(token_file, &cause)) == NULL)
+		wf_flags_usage_error(f, "--token-file %s", wf_cause_str(cause));
+	if (ca_file == NULL && (ca_file = getenv("WAKEFARM_CA_FILE")) != NULL &&
+	    ca_file[0] == '\0')
+		ca_file = NULL;
+	if (ca_file != NULL && access(ca_file, R_OK) == -1)
+		wf_flags_usage_error(f, "CA file %s: %s", ca_file,
+		    strerror(errno));
+	if (wf_http_default_ca_file(ca_file) == -1)
+		wf_flags_usage_error(f, "out of memory");
+}
+
 int
 main(int argc, char **argv)
 {
+	const char *arg, *token_file = NULL, *ca_file = NULL;
 	struct wf_flags f;
-	const char *arg;
-	int id;
+	int id, tokens = 0;
 
 	wf_log_init("cli");
 	server_url = getenv("WAKEFARM_SERVER");
@@ -387,11 +421,19 @@ main(int argc, char **argv)
 			server_url = arg;
 		else if (id == OPT_TOKEN)
 			token = arg;
+		else if (id == OPT_TOKEN_FILE)
+			token_file = arg;
+		else if (id == OPT_CA_FILE)
+			ca_file = arg;
+		tokens += id == OPT_TOKEN || id == OPT_TOKEN_FILE;
 	}
+	if (tokens > 1)
+		wf_flags_usage_error(&f, "give one of --token and --token-file");
 	if (strncmp(server_url, "http://", 7) != 0 &&
 	    strncmp(server_url, "https://", 8) != 0)
 		wf_flags_usage_error(&f, "the server must be an http:// or"
 		    " https:// URL, not '%s'", server_url);
+	global_secrets(&f, token_file, ca_file);
 	cli_nightly_init(server_url, token);
 	return wf_flags_dispatch(&f);
 }

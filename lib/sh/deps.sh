@@ -26,6 +26,9 @@ DEPS_PACKAGES=(
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 libssl-dev
 	# tools used by scripts and tests
 	ca-certificates git curl jq
+	# deployment: openssl makes a lab CA and the controller's certificate (README), iproute2's
+	# `ip netns` gives tests/e2e/multihost.sh its hosts
+	openssl iproute2
 	# benchmarks: the Linux baseline initramfs and the ratios
 	cpio bc
 	# browser tests of web/ in headless Chromium

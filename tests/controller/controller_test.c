@@ -192,6 +192,7 @@ expect_error(long st, const json_t *j, long want_st, const char *want)
 #include "ctest_nightly.inc"
 #include "ctest_artifacts.inc"
 #include "ctest_bisect.inc"
+#include "ctest_deploy.inc"
 
 /* --- setup --- */
 

@@ -53,3 +53,10 @@ $(BIN)/tests/farm: tests/e2e/farm.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/farm $(BIN)/wakefarm-agent $(BIN)/wakefarm-controller $(BIN)/wakefarm
+
+# The multi-host test is a script too: network namespaces, TLS, config files, SIGHUP.
+$(BIN)/tests/multihost: tests/e2e/multihost.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/multihost

@@ -462,6 +462,27 @@ TEST(parse_int)
 	CHECK_EQ_INT(wf_parse_int(NULL, 0, 1, &v), -1);
 }
 
+TEST(value_checks_without_exiting)
+{
+	static const char *const accels[] = { "tcg", "kvm", NULL };
+	char *cause = NULL;
+	long long v = 0;
+
+	CHECK_EQ_INT(wf_flag_int("slots", "8", 1, 64, &v, &cause), 0);
+	CHECK_EQ_INT(v, 8);
+	CHECK(cause == NULL);
+	CHECK_EQ_INT(wf_flag_int("slots", "65", 1, 64, &v, &cause), -1);
+	CHECK_STR_EQ(cause, "invalid value '65' for slots: expected an integer"
+	    " from 1 to 64");
+	CHECK_EQ_INT(wf_flag_choice("accel", "kvm", accels, &cause), 1);
+	CHECK_EQ_INT(wf_flag_choice("--accel", "hvf", accels, &cause), -1);
+	CHECK_STR_EQ(cause, "invalid value 'hvf' for --accel: expected one of"
+	    " tcg, kvm");
+	free(cause);
+	CHECK(wf_flags_find(&serve_cmd, 's') == &serve_flags[1]);
+	CHECK(wf_flags_find(&serve_cmd, 12345) == NULL);
+}
+
 int
 main(int argc, char **argv)
 {

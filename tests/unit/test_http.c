@@ -268,6 +268,32 @@ TEST(token_and_body_are_sent)
 	wf_http_free(c);
 }
 
+TEST(token_can_be_replaced)
+{
+	struct wf_http *c = client("old-token");
+	json_t *r = NULL;
+
+	REQUIRE(c != NULL);
+	CHECK_EQ_INT(wf_http_set_token(c, "two words"), -1);
+	CHECK_EQ_INT(wf_http_set_token(c, ""), -1);
+	CHECK_EQ_INT(wf_http_set_token(c, "new-token"), 0);
+	CHECK_EQ_INT(wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL),
+	    0);
+	REQUIRE(r != NULL);
+	CHECK_STR_EQ(json_string_value(json_object_get(r, "auth")),
+	    "Bearer new-token");
+	json_decref(r);
+	r = NULL;
+	CHECK_EQ_INT(wf_http_set_token(c, NULL), 0);
+	CHECK_EQ_INT(wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL),
+	    0);
+	REQUIRE(r != NULL);
+	CHECK(json_object_get(r, "auth") == NULL ||
+	    json_is_null(json_object_get(r, "auth")));
+	json_decref(r);
+	wf_http_free(c);
+}
+
 TEST(no_token_no_header)
 {
 	struct wf_http *c = wf_http_new(server_url, NULL);

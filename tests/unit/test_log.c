@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -264,6 +265,77 @@ TEST(fatal_exits_1)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	CHECK(matches("FATAL [a-z]+: bad config$", out));
 	free(out);
+}
+
+static char *
+read_text(const char *path)
+{
+	struct wf_buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	wf_buf_init(&b, 1 << 20);
+	fd = open(path, O_RDONLY);
+	while (fd != -1 && (n = read(fd, chunk, sizeof chunk)) > 0)
+		wf_buf_append(&b, chunk, (size_t)n);
+	if (fd != -1)
+		close(fd);
+	return wf_buf_steal(&b);
+}
+
+/* In a child: fd 2 becomes the log file, for good. */
+TEST(log_file_and_reopen)
+{
+	char dir[] = "/tmp/wf-test-logfile-XXXXXX", path[64], moved[64];
+	char *cause = NULL, *a, *b;
+	int status = 0;
+	pid_t pid;
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/agent.log", dir);
+	snprintf(moved, sizeof moved, "%s/agent.log.1", dir);
+	if ((pid = fork()) == 0) {
+		wf_log_init("agent");
+		if (wf_log_reopen(&cause) != 0 ||	/* no file yet: no-op */
+		    wf_log_open_file("/nonexistent/dir/x.log", &cause) != -1 ||
+		    strstr(cause, "/nonexistent/dir/x.log") == NULL ||
+		    wf_log_open_file(path, &cause) != 0)
+			_exit(3);
+		log_info("before");
+		fprintf(stderr, "raw stderr\n");	/* lands there too */
+		if (rename(path, moved) != 0)
+			_exit(4);
+		log_info("still to the moved file");
+		if (wf_log_reopen(&cause) != 0)
+			_exit(5);
+		log_info("after");
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	a = read_text(moved);
+	b = read_text(path);
+	CHECK(matches(STAMP "INFO agent: before$", a));
+	CHECK(matches("^raw stderr$", a));
+	CHECK(matches(STAMP "INFO agent: still to the moved file$", a));
+	CHECK_EQ_INT(count_lines(a), 3);
+	CHECK(matches(STAMP "INFO agent: after\n$", b));
+	CHECK_EQ_INT(count_lines(b), 1);
+	free(a);
+	free(b);
+	unlink(path);
+	unlink(moved);
+	rmdir(dir);
+}
+
+TEST(set_job_returns_the_previous_tag)
+{
+	CHECK_EQ_INT(wf_log_set_job(7), 0);
+	CHECK_EQ_INT(wf_log_set_job(9), 7);
+	CHECK_EQ_INT(wf_log_set_job(0), 9);
+	CHECK_STR_EQ(wf_log_level_name(WF_LOG_WARN), "warn");
+	CHECK_STR_EQ(wf_log_level_name(WF_LOG_DEBUG), "debug");
 }
 
 int

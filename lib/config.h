@@ -1,0 +1,91 @@
+/*
+ * config.h: the configuration file of a long-running process (controller,
+ * agent), and files that hold secrets (tokens, TLS keys).
+ *
+ * One setting a line, keys being the long names of the command's flags:
+ *
+ *	# the controller of the lab
+ *	listen = 192.0.2.1:8443
+ *	read-token-required = true
+ *
+ * Blanks around the key and the value are dropped; a line whose first
+ * non-blank is '#' is a comment, and so is an empty line. There is no
+ * quoting, no inline comment (a '#' after '=' is part of the value), no
+ * continuation and no section. A flag with an argument needs a non-empty
+ * value; a switch takes "true" or "false". A key may appear once; "config"
+ * is never a key. Lines are at most WF_CONFIG_LINE_MAX bytes, the file
+ * WF_CONFIG_FILE_MAX; control characters other than tab (and a CR before
+ * the newline) are refused. Every error names FILE:LINE.
+ *
+ * The parser knows nothing of values: the caller checks them with the same
+ * code as its command line (wf_config_apply), so a bad value is reported
+ * as FILE:LINE too.
+ */
+#ifndef WF_CONFIG_H
+#define WF_CONFIG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "flags.h"
+
+#define WF_CONFIG_LINE_MAX	1024
+#define WF_CONFIG_FILE_MAX	(64 * 1024)
+/* A secret (token) file: one line; a TLS private key: a PEM file. */
+#define WF_SECRET_MAX		(64 * 1024)
+
+struct wf_config_item {
+	const struct wf_flag	*flag;	/* in the table given to the parser */
+	char			*value;	/* "true"/"false" for a switch */
+	int			 line;
+};
+
+struct wf_config {
+	char			*path;	/* as given, for messages */
+	mode_t			 mode;	/* of the file (0 when parsed from memory) */
+	struct wf_config_item	*items;	/* in file order */
+	size_t			 n;
+};
+
+/*
+ * Parse len bytes of text (path names it in messages) against the flag
+ * table flags. 0, or -1 with a cause "PATH:LINE: ..." and *c empty.
+ * Free *c with wf_config_free in both cases.
+ */
+int wf_config_parse(struct wf_config *c, const char *path, const char *text,
+	    size_t len, const struct wf_flag *flags, char **cause);
+/* Read the file at path and parse it; also records its mode. */
+int wf_config_load(struct wf_config *c, const char *path,
+	    const struct wf_flag *flags, char **cause);
+void wf_config_free(struct wf_config *c);
+
+/* The value of key, or NULL when the file does not set it. */
+const char *wf_config_get(const struct wf_config *c, const char *key);
+
+/*
+ * Hand every item to set(arg, flag id, key, value): value NULL for a switch
+ * set to true; a switch set to false is skipped (every switch is off by
+ * default). The first failure comes back as -1 with "PATH:LINE: cause".
+ */
+typedef int (*wf_config_set_fn)(void *arg, int id, const char *name,
+	    const char *value, char **cause);
+int wf_config_apply(const struct wf_config *c, wf_config_set_fn set,
+	    void *arg, char **cause);
+
+/*
+ * Read a file that holds a secret: a regular file of at most max bytes that
+ * neither group nor others may read, write or run (mode 0600 or stricter);
+ * anything else is refused with a cause saying so. Returns the contents
+ * (NUL-terminated, *len bytes) or NULL. The caller frees it, after wiping
+ * it with explicit_bzero when it matters.
+ */
+char *wf_secret_file_read(const char *path, size_t max, size_t *len,
+	    char **cause);
+/*
+ * A token file: wf_secret_file_read, then exactly one line (its newline
+ * optional) of printable ASCII without blanks, the only form a bearer
+ * token can take. The token (malloc'd) or NULL with a cause.
+ */
+char *wf_token_file_read(const char *path, char **cause);
+
+#endif
