@@ -18,6 +18,7 @@
 #include "flags.h"
 #include "log.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -39,6 +40,8 @@ enum {
 	OPT_READ_TOKEN,
 	OPT_CLOCK_FILE,
 	OPT_SCHED_TICK,
+	OPT_SUBMIT_RATE,
+	OPT_SUBMIT_BURST,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -98,6 +101,11 @@ static const struct wf_flag serve_flags[] = {
 	    " for tests", 0 },
 	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
 	    " looked at (default 1000)", 0 },
+	{ "submit-rate", OPT_SUBMIT_RATE, "N/min", "submissions (runs, bisects)"
+	    " per token, also N/s or N/h; off: no limit (default "
+	    RATELIMIT_DEFAULT ")", 0 },
+	{ "submit-burst", OPT_SUBMIT_BURST, "N", "submissions a token may make"
+	    " at once (default: the rate's N per minute)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -196,7 +204,7 @@ cmd_serve(int argc, char **argv)
 	struct ctl_config cfg = {
 		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
 		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
-		.sched_tick_ms = 1000,
+		.sched_tick_ms = 1000, .submit_rate = RATELIMIT_DEFAULT,
 	};
 	struct api api = { .cfg = &cfg };
 	MHD_socket listen_fd;
@@ -260,9 +268,24 @@ cmd_serve(int argc, char **argv)
 			cfg.sched_tick_ms = (int)wf_flags_int(&f,
 			    "--schedule-tick-ms", arg, 10, 3600000);
 			break;
+		case OPT_SUBMIT_RATE:
+			cfg.submit_rate = arg;
+			break;
+		case OPT_SUBMIT_BURST:
+			cfg.submit_burst = (double)wf_flags_int(&f,
+			    "--submit-burst", arg, 1, 1000000);
+			break;
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
+	if (ratelimit_parse(cfg.submit_rate, &cfg.submit_per_min, &cause) == -1)
+		wf_flags_usage_error(&f, "--submit-rate: %s", wf_cause_str(cause));
+	if (cfg.submit_burst == 0)
+		cfg.submit_burst = cfg.submit_per_min >= 1 ?
+		    (double)(int64_t)cfg.submit_per_min : 1;
+	if ((api.submits = ratelimit_new(cfg.submit_per_min,
+	    cfg.submit_burst)) == NULL)
+		fatalx("out of memory");
 	/* Signals go to sigwait below, not to the server's threads. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -301,6 +324,7 @@ cmd_serve(int argc, char **argv)
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	db_close(api.db);
+	ratelimit_free(api.submits);
 	return 0;
 }
 
