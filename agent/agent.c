@@ -36,6 +36,11 @@ static int agent_cancelled_locked(int64_t job)
 	return 0;
 }
 
+int agent_stopping(void)
+{
+	return stopping;
+}
+
 int agent_cancelled(int64_t job)
 {
 	int r;
@@ -205,7 +210,15 @@ static void *slot(void *arg)
 		json_t *lease = NULL;
 		char *cause = NULL;
 		long status = 0;
-		int rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
+		int rc;
+
+		/* A new job's output would have nowhere to wait: none is taken
+		 * while the spool cannot be written (outbox.c says so, once). */
+		if (outbox_full(a->ob) && outbox_probe(a->ob) < 0) {
+			sleep_ms(2000);
+			continue;
+		}
+		rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
 
 		if (rc < 0) {
 			log_warnx("lease: %s", wf_cause_str(cause));

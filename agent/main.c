@@ -25,6 +25,7 @@ enum {
 	OPT_LOG_LEVEL,
 	OPT_FIRMWARE,
 	OPT_TKERNEL,
+	OPT_LOG_CAP,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -50,6 +51,8 @@ static const struct wf_flag agent_flags[] = {
 	    " (default: build/guest/firmware.elf of this tree)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image"
 	    " (default: build/guest/kernel.elf of this tree)", 0 },
+	{ "log-cap", OPT_LOG_CAP, "BYTES", "guest output sent per job and"
+	    " serial port; the rest is cut with a marker (default 8388608)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -105,6 +108,10 @@ parse_flag(struct wf_flags *f, struct agent_config *cfg, int id,
 	case OPT_TKERNEL:
 		cfg->test_kernel = arg;
 		break;
+	case OPT_LOG_CAP:
+		cfg->log_cap = wf_flags_int(f, "--log-cap", arg, 4096,
+		    1LL << 40);
+		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(arg, &level) == -1)
 			wf_flags_usage_error(f, "invalid value '%s' for"
@@ -149,6 +156,7 @@ main(int argc, char **argv)
 		.spool_dir = "var/spool",
 		.work_dir = "var/work",
 		.slots = 1,
+		.log_cap = AGENT_LOG_CAP,
 	};
 	struct wf_flags f;
 	const char *arg;
