@@ -53,3 +53,10 @@ $(BIN)/tests/farm: tests/e2e/farm.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/farm $(BIN)/wakefarm-agent $(BIN)/wakefarm-controller $(BIN)/wakefarm
+
+# faults: a full agent spool, guests that print far too much (a script, like farm).
+$(BIN)/tests/faults: tests/e2e/faults.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/faults $(BIN)/wakefarm-run-qemu
