@@ -104,6 +104,11 @@ static int agent_cancelled_locked(int64_t job)
 	return 0;
 }
 
+int agent_stopping(void)
+{
+	return stopping;
+}
+
 int agent_cancelled(int64_t job)
 {
 	int r;
@@ -338,6 +343,12 @@ static void *slot(void *arg)
 		int rc;
 
 		agent_http_sync(h, &gen);
+		/* A new job's output would have nowhere to wait: none is taken
+		 * while the spool cannot be written (outbox.c says so, once). */
+		if (outbox_full(a->ob) && outbox_probe(a->ob) < 0) {
+			sleep_ms(2000);
+			continue;
+		}
 		rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
 
 		if (rc < 0) {

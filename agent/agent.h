@@ -28,7 +28,13 @@ struct agent_config {
 	const char	*fetch_script;	/* lib/sh/fetch-kernel.sh: kernel packages */
 	const char	*kernels_dir;	/* build/kernels: where they are unpacked */
 	int		 slots;
+	long long	 log_cap;	/* guest output sent per job and port */
 };
+
+#define AGENT_LOG_CAP	(8LL << 20)
+
+/* 1 once SIGINT/SIGTERM came: what waits (for a spool with room) gives up. */
+int agent_stopping(void);
 
 /*
  * Runs until SIGINT/SIGTERM; returns the exit status. On SIGHUP the main
@@ -57,10 +63,19 @@ void outbox_close(struct outbox *ob);
  * survives a controller outage and an agent restart) before this returns,
  * then delivered by the sender thread in the order queued.  kind is
  * "events", "log0", "log1" or "finish"; body is stolen.
+ *
+ * When the spool cannot be written (its disk is full), the request goes to
+ * the controller at once instead, provided nothing of this job waits in
+ * the spool (the order per job holds).  0: spooled or delivered; -1:
+ * neither, the caller keeps what the body said and tries again later.
  */
 int outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body);
 /* Items still waiting for the controller. */
 int outbox_pending(struct outbox *ob);
+/* 1 from a failed spool write to the next one that works. */
+int outbox_full(struct outbox *ob);
+/* Tries a small write to the spool: 0 it has room again (the full state ends). */
+int outbox_probe(struct outbox *ob);
 
 /* --- job.c: one job through libvirt --- */
 

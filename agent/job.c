@@ -2,10 +2,17 @@
  * job.c: one leased job, from lease to finish.
  *
  * The guest runs as the transient domain wakefarm-<agent>-<job>-<attempt>.
- * While it runs, a tick reads what QEMU appended to COM1 and COM2: COM2 goes
- * through the record reader into numbered event batches, both go out as
- * log chunks with their byte offsets.  Everything is queued in the outbox,
- * which delivers it whether or not the controller is reachable right now.
+ * While it runs, a tick reads what the guest appended to COM1 and COM2
+ * (tail.h: following virtlogd's rotations): COM2 goes through the record
+ * reader into numbered event batches, both go out as log chunks with their
+ * byte offsets, up to --log-cap per port (then a marker, and the rest of
+ * that port is not read; records are, to the end).  Everything is queued
+ * in the outbox, which delivers it whether or not the controller is
+ * reachable right now.  What the outbox cannot take (its spool is full and
+ * the controller is away) is not read yet: it waits in the serial files
+ * and the next tick tries again; the last tick, before the files go, waits
+ * until it can.  Memory stays bounded whatever the guest prints: one chunk
+ * and one batch per job.
  * The agent never decides pass or fail: the finish says only how the guest
  * ended; the controller evaluates the records.
  */
@@ -29,20 +36,26 @@
 #include "log.h"
 #include "records.h"
 #include "runspec_json.h"
+#include "tail.h"
 #include "util.h"
 
-#define LOG_CAP		(8 << 20)	/* per port and job; the rest is cut with a marker */
-#define CHUNK_MAX	(256 << 10)	/* read per tick and port */
+#define CHUNK_MAX	(256 << 10)	/* one log chunk, or COM2 read for one batch */
+#define MARKER_MAX	128
+#define TICK_CHUNKS	64		/* per port and tick: 16 MiB */
 
 struct stream {
 	struct outbox	*ob;
 	int64_t		 job;
-	long		 off[2];	/* bytes of COM1/COM2 already queued as logs */
-	int		 cut[2];	/* the cap was reached */
+	long long	 log_cap;
+	struct tail	 log[2];	/* COM1/COM2 as log chunks */
+	int		 cut[2];	/* the cap was reached (and said) */
+	struct tail	 rec;		/* COM2 through the record reader */
 	struct rec_reader rd;
-	json_t		*batch;		/* records read in this tick */
+	json_t		*batch;		/* records read, not queued yet */
 	int		 next_batch;
-	unsigned long	 guest_records;	/* valid guest records queued */
+	char		*buf;		/* CHUNK_MAX + MARKER_MAX */
+	int		 opened;	/* the tails know their files */
+	unsigned long	 guest_records;	/* valid guest records read */
 };
 
 static void batch_cb(void *arg, json_t *rec)
@@ -53,13 +66,42 @@ static void batch_cb(void *arg, json_t *rec)
 	st->guest_records++;
 }
 
-static void flush_batch(struct stream *st)
+/* 0: the batch is queued (or empty); -1: kept, to try again. */
+static int flush_batch(struct stream *st)
 {
 	if (!json_array_size(st->batch))
-		return;
-	outbox_put(st->ob, st->job, "events",
-		   json_pack("{s:i, s:O}", "batch", st->next_batch++, "records", st->batch));
+		return 0;
+	if (outbox_put(st->ob, st->job, "events",
+		       json_pack("{s:i, s:O}", "batch", st->next_batch, "records", st->batch)) < 0)
+		return -1;
+	st->next_batch++;
 	json_array_clear(st->batch);
+	return 0;
+}
+
+/* Gives up waiting for room: the agent stops or the job was cancelled. */
+static int give_up(int64_t job)
+{
+	return agent_stopping() || agent_cancelled(job);
+}
+
+/* Queues body (a reference is kept), waiting as long as nothing can take it. */
+static int put_wait(struct outbox *ob, int64_t job, const char *kind, json_t *body)
+{
+	int said = 0;
+
+	while (outbox_put(ob, job, kind, json_incref(body)) < 0) {
+		if (give_up(job)) {
+			log_warnx("job %lld: %s not queued: the spool is full and the controller"
+				  " cannot take it", (long long)job, kind);
+			return -1;
+		}
+		if (!said++)
+			log_info("job %lld: %s waits for room in the spool or the controller",
+				 (long long)job, kind);
+		sleep(1);
+	}
+	return 0;
 }
 
 /* Log text must be valid JSON strings: bytes outside printable ASCII
@@ -72,39 +114,94 @@ static void sanitize(char *p, size_t n)
 			p[i] = '?';
 }
 
-static void tail_port(struct stream *st, int port, const char *path)
+/*
+ * COM1 or COM2 as log chunks, up to the cap; chunks at most per tick
+ * (0: to the end). 0 done for now, -1 a chunk waits (not read yet).
+ */
+static int ship_log(struct stream *st, int port, int chunks)
 {
-	static char buf[CHUNK_MAX];
 	char kind[8];
-	FILE *f;
-	size_t n;
+	int i;
 
-	if (st->cut[port] || !(f = fopen(path, "rb")))
-		return;
-	if (fseek(f, st->off[port], SEEK_SET) == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (port == 1)
-			rec_reader_feed(&st->rd, buf, n, batch_cb, st);
-		if (st->off[port] + (long)n > LOG_CAP) {
-			n = LOG_CAP - st->off[port];
-			st->cut[port] = 1;
+	snprintf(kind, sizeof(kind), "log%d", port);
+	for (i = 0; !st->cut[port] && (!chunks || i < chunks); i++) {
+		long long off = st->log[port].off;
+		ssize_t n = tail_read(&st->log[port], st->buf, CHUNK_MAX);
+		size_t keep;
+		int cut;
+
+		if (n <= 0)
+			return 0;
+		keep = (size_t)n;
+		if ((cut = off + n > st->log_cap))
+			keep = (size_t)(st->log_cap - off);
+		sanitize(st->buf, keep);
+		if (cut)
+			keep += (size_t)snprintf(st->buf + keep, MARKER_MAX, "\n[wakefarm agent: COM%d"
+						 " log truncated at %lld bytes]\n", port + 1, st->log_cap);
+		if (outbox_put(st->ob, st->job, kind,
+			       json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)off, "data",
+					 st->buf, keep, "truncated", cut)) < 0) {
+			tail_unread(&st->log[port], (size_t)n);
+			return -1;
 		}
-		sanitize(buf, n);
-		snprintf(kind, sizeof(kind), "log%d", port);
-		outbox_put(st->ob, st->job, kind,
-			   json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)st->off[port],
-				     "data", buf, n, "truncated", st->cut[port]));
-		st->off[port] += n;
+		if (cut) {
+			st->cut[port] = 1;
+			tail_close(&st->log[port]);	/* the rest is not read */
+			log_info("COM%d: the guest wrote more than %lld bytes: the rest of its log is"
+				 " not sent", port + 1, st->log_cap);
+		}
 	}
-	fclose(f);
+	return 0;
 }
 
-static int tick(void *arg, const char *com1, const char *com2)
+/* COM2 through the record reader, a batch per chunk read. 0 or -1 as above. */
+static int stream_records(struct stream *st, int chunks)
+{
+	for (int i = 0; !chunks || i < chunks; i++) {
+		ssize_t n;
+
+		if (flush_batch(st) < 0)
+			return -1;	/* COM2 is not read further meanwhile */
+		if ((n = tail_read(&st->rec, st->buf, CHUNK_MAX)) <= 0)
+			return 0;
+		rec_reader_feed(&st->rd, st->buf, (size_t)n, batch_cb, st);
+	}
+	return flush_batch(st);
+}
+
+static int tick(void *arg, const char *com1, const char *com2, int final)
 {
 	struct stream *st = arg;
+	int said = 0;
 
-	tail_port(st, 0, com1);
-	tail_port(st, 1, com2);
-	flush_batch(st);
+	if (!st->opened) {
+		tail_init(&st->log[0], com1);
+		tail_init(&st->log[1], com2);
+		tail_init(&st->rec, com2);
+		st->opened = 1;
+	}
+	if (!final) {
+		ship_log(st, 0, TICK_CHUNKS);
+		ship_log(st, 1, TICK_CHUNKS);
+		stream_records(st, TICK_CHUNKS);
+		return agent_cancelled(st->job);
+	}
+	/* The files go after this: all of it, waiting for room if need be. */
+	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) | stream_records(st, 0)) < 0) {
+		if (give_up(st->job)) {
+			log_warnx("the guest's output from byte %lld of COM2 was not queued: the spool"
+				  " is full and the controller cannot take it", st->rec.off);
+			break;
+		}
+		if (!said++)
+			log_info("the guest ended; the rest of its output waits for room in the"
+				 " spool or the controller");
+		sleep(1);
+	}
+	if (st->rec.gaps || st->log[0].gaps || st->log[1].gaps)
+		log_warnx("%d serial file(s) were rotated away by virtlogd before they were read",
+			  st->rec.gaps + st->log[0].gaps + st->log[1].gaps);
 	return agent_cancelled(st->job);
 }
 
@@ -119,7 +216,7 @@ static const char *outcome_word(enum run_outcome o)
 static void send_host_records(struct stream *st, const char *records)
 {
 	struct rec_reader rd;
-	json_t *all = records_load_file(records, &rd, NULL);
+	json_t *all = records_load_file(records, &rd, NULL), *body;
 	size_t i;
 	json_t *r;
 
@@ -129,12 +226,22 @@ static void send_host_records(struct stream *st, const char *records)
 		if (!strcmp(json_string_value(json_object_get(r, "src")), "host"))
 			json_array_append(st->batch, r);
 	json_decref(all);
-	flush_batch(st);
+	if (!json_array_size(st->batch))
+		return;
+	body = json_pack("{s:i, s:O}", "batch", st->next_batch, "records", st->batch);
+	if (put_wait(st->ob, st->job, "events", body) == 0) {
+		st->next_batch++;
+		json_array_clear(st->batch);
+	}
+	json_decref(body);
 }
 
 static void finish(struct outbox *ob, int64_t job, const char *outcome, const char *detail)
 {
-	outbox_put(ob, job, "finish", json_pack("{s:s, s:s}", "outcome", outcome, "detail", detail));
+	json_t *body = json_pack("{s:s, s:s}", "outcome", outcome, "detail", detail);
+
+	put_wait(ob, job, "finish", body);
+	json_decref(body);
 }
 
 /*
@@ -199,7 +306,9 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 {
 	json_int_t job = json_integer_value(json_object_get(lease, "job"));
 	json_int_t attempt = json_integer_value(json_object_get(lease, "attempt"));
-	struct stream st = { .ob = ob, .job = job, .batch = json_array() };
+	struct stream st = { .ob = ob, .job = job, .batch = json_array(),
+			     .log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
+			     .buf = malloc(CHUNK_MAX + MARKER_MAX) };
 	struct qemu_opts o = { .firmware = cfg->firmware, .test_kernel = cfg->test_kernel,
 			       .reporter = cfg->reporter, .accel = cfg->accel, .log = NULL };
 	struct libvirt_opts lo = { .uri = cfg->libvirt_uri, .workdir = cfg->work_dir,
@@ -210,6 +319,10 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 
 	wf_log_set_job(job);
 	rec_reader_init(&st.rd);
+	if (!st.buf) {
+		finish(ob, job, "infra", "agent: out of memory");
+		goto out;
+	}
 	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) < 0) {
 		log_warnx("bad job parameters: %s", wf_cause_str(cause));
 		finish(ob, job, "infra", cause ? cause : "bad job parameters");
@@ -248,6 +361,12 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 	finish(ob, job, outcome_word(res.outcome), res.detail);
 	unlink(records);
 out:
+	if (st.opened) {
+		tail_close(&st.log[0]);
+		tail_close(&st.log[1]);
+		tail_close(&st.rec);
+	}
+	free(st.buf);
 	free(cause);
 	json_decref(st.batch);
 	wf_log_set_job(0);

@@ -6,7 +6,10 @@
  * isa-debug-exit), started with virDomainCreateXML, and watched until it
  * disappears (a transient domain is gone once QEMU exits) or the watchdog
  * fires.  libvirt does not expose QEMU's exit status (docs libvirt-notes.md),
- * so the guest's `done` record is what says how it ended.
+ * so the guest's `done` record is what says how it ended.  The serial files
+ * are followed while the guest runs (tail.h: virtlogd rotates them every
+ * 2 MiB and keeps 3), so every record reaches the records file and the
+ * scratch directory stays small whatever the guest prints.
  *
  * With rs->kernel set the OS is that Linux bzImage, exactly as under bare
  * QEMU (agent/qemu.c): kernel, reporter initramfs and command line go to
@@ -28,7 +31,17 @@
 #include "lvevents.h"
 #include "linux.h"
 #include "runcommon.h"
+#include "tail.h"
 #include "util.h"
+
+#define FOLLOW_BUF	(64 << 10)
+
+/* The run's own readers of the serial files: records, and o->log. */
+struct follow {
+	struct tail	 com1, com2;
+	struct caplog	 log;
+	char		*buf;
+};
 
 static void lv_error(struct run_result *res, const char *what)
 {
@@ -68,19 +81,18 @@ static void destroy_by_name(const struct libvirt_opts *lo, struct run_result *re
 		 "; could not reconnect to destroy %s", lo->domain);
 }
 
-/* Did the guest end its report (a done or an error record) on COM2? */
-static int guest_spoke_last(const struct scratch *s)
+/* What the guest wrote since the last look: COM2 into the records, COM1
+ * into o->log (when there is one). */
+static void follow_output(struct follow *fo, struct collect *c)
 {
-	FILE *f = fopen(s->com2, "rb");
-	char line[4200];
-	int spoke = 0;
+	ssize_t n;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "\"ev\":\"done\"") || strstr(line, "\"ev\":\"error\""))
-			spoke = 1;
-	if (f)
-		fclose(f);
-	return spoke;
+	if (!fo->buf)
+		return;
+	while ((n = tail_read(&fo->com2, fo->buf, FOLLOW_BUF)) > 0)
+		collect_feed(c, fo->buf, (size_t)n);
+	while (fo->log.f && (n = tail_read(&fo->com1, fo->buf, FOLLOW_BUF)) > 0)
+		caplog_write(&fo->log, fo->buf, (size_t)n);
 }
 
 char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
@@ -111,6 +123,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 {
 	struct scratch s;
 	struct collect c = { .done_status = -1 };
+	struct follow fo = { .buf = NULL };
 	char fwpath[PATH_MAX], kpath[PATH_MAX], *config = NULL, *xml = NULL, *cause = NULL;
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -127,7 +140,11 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 	}
 	c.out = fopen(o->records, "w");
 	config = runspec_guest_config_idle(rs, "halt");	/* MTTCG or KVM */
-	if (!c.out || !config || write_text_file(s.config, config) < 0 ||
+	tail_init(&fo.com1, s.com1);
+	tail_init(&fo.com2, s.com2);
+	fo.buf = malloc(FOLLOW_BUF);
+	if (!c.out || !config || !fo.buf || write_text_file(s.config, config) < 0 ||
+	    (o->log && caplog_open(&fo.log, o->log, o->log_cap) < 0) ||
 	    !realpath(o->firmware, fwpath) ||
 	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : runcommon_test_kernel(rs, o), kpath)) {
 		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s: %s",
@@ -186,8 +203,9 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 			timed_out = 1;
 			break;
 		}
-		if (lo->tick && wf_now_ms() >= next_tick) {
-			if (lo->tick(lo->tick_arg, s.com1, s.com2)) {
+		if (wf_now_ms() >= next_tick) {
+			follow_output(&fo, &c);
+			if (lo->tick && lo->tick(lo->tick_arg, s.com1, s.com2, 0)) {
 				snprintf(res->detail, sizeof(res->detail), "cancelled by the controller");
 				res->outcome = RUN_INFRA;
 				virDomainDestroy(dom);
@@ -198,17 +216,20 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 		nanosleep(&ts, NULL);
 	}
 	res->t_end_s = (wf_now_us() - t0) / 1e6;
-	if (lo->tick)
-		lo->tick(lo->tick_arg, s.com1, s.com2);
 finish:
+	/* Every record the guest wrote, before its end is judged. */
+	follow_output(&fo, &c);
+	if (fo.com2.gaps)
+		snprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
+			 "%sCOM2: %d file(s) rotated away unread", res->detail[0] ? "; " : "", fo.com2.gaps);
 	res->wall_s = (wf_now_us() - t0) / 1e6;
 	if (res->outcome == RUN_INFRA) {
-		finish_records(&s, &c, res, "infra", -1, NULL, NULL);
+		finish_records(&c, res, "infra", -1, NULL, NULL);
 		if (dom)
 			destroy_by_name(lo, res);
 	} else if (timed_out) {
 		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
-		finish_records(&s, &c, res, "timeout", -1, lv_peek, dom);
+		finish_records(&c, res, "timeout", -1, lv_peek, dom);
 		virDomainDestroy(dom);
 		res->outcome = RUN_HANG;
 	} else {
@@ -222,9 +243,10 @@ finish:
 		if (end.stopped)
 			snprintf(res->detail, sizeof(res->detail), "libvirt: domain stopped (%s)",
 				 lvevents_detail_name(end.detail));
+		/* the guest ended its report: a done or an error record */
 		failed = end.stopped && end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
-			 !guest_spoke_last(&s);
-		finish_records(&s, &c, res, failed ? "infra" : "exited", -1, NULL, NULL);
+			 c.done_status < 0 && !c.errors;
+		finish_records(&c, res, failed ? "infra" : "exited", -1, NULL, NULL);
 		if (failed) {
 			snprintf(res->detail, sizeof(res->detail),
 				 "QEMU died without the guest's exit (libvirt: stopped, failed)");
@@ -233,20 +255,19 @@ finish:
 			res->outcome = c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
 		}
 	}
-	if (o->log) {
-		FILE *in = fopen(s.com1, "rb"), *outf = fopen(o->log, "wb");
-		char buf[65536];
-		size_t n;
-
-		while (in && outf && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			fwrite(buf, 1, n, outf);
-		if (in)
-			fclose(in);
-		if (outf)
-			fclose(outf);
-	}
+	/* The domain is gone: the streamer's last look, before the files go
+	 * (it may wait there for room to queue the output). */
+	if (lo->tick)
+		lo->tick(lo->tick_arg, s.com1, s.com2, 1);
 	rc = 0;
 out:
+	if (caplog_close(&fo.log) < 0 && rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->log, strerror(errno));
+		rc = -1;
+	}
+	tail_close(&fo.com1);
+	tail_close(&fo.com2);
+	free(fo.buf);
 	if (c.out && fclose(c.out) && rc == 0)
 		rc = -1;
 	if (conn)

@@ -16,10 +16,13 @@ struct libvirt_opts {
 	const char	*domain;	/* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
 	const char	*workdir;	/* parent of the run's scratch dir; NULL: $TMPDIR */
 	/* Called about every 200 ms while the guest runs and once after it
-	 * ended, with the files QEMU writes COM1 and COM2 to: the agent
-	 * streams from them.  NULL: nothing streams.  A non-zero return stops
-	 * the run (the job was cancelled): the domain is destroyed. */
-	int		(*tick)(void *arg, const char *com1, const char *com2);
+	 * ended and the domain is gone (final = 1, before the files are
+	 * removed; it may take its time), with the files
+	 * COM1 and COM2 go to through virtlogd, which rotates them (tail.h):
+	 * the agent streams from them.  NULL: nothing streams.  A non-zero
+	 * return stops the run (the job was cancelled): the domain is
+	 * destroyed. */
+	int		(*tick)(void *arg, const char *com1, const char *com2, int final);
 	void		*tick_arg;
 };
 

@@ -32,6 +32,7 @@ enum {
 	OPT_TOKEN_FILE,
 	OPT_CA_FILE,
 	OPT_LOG_FILE,
+	OPT_LOG_CAP,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -68,6 +69,8 @@ static const struct wf_flag agent_flags[] = {
 	    " (default: build/guest/firmware.elf of this tree)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image"
 	    " (default: build/guest/kernel.elf of this tree)", 0 },
+	{ "log-cap", OPT_LOG_CAP, "BYTES", "guest output sent per job and"
+	    " serial port; the rest is cut with a marker (default 8388608)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -162,6 +165,11 @@ static int agent_set(void *arg, int id, const char *name, const char *v, char **
 		break;
 	case OPT_LOG_FILE:
 		o->log_file = v;
+		break;
+	case OPT_LOG_CAP:
+		if (wf_flag_int(name, v, 4096, 1LL << 40, &n, cause) < 0)
+			return -1;
+		cfg->log_cap = n;
 		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(v, &level) < 0) {
@@ -390,6 +398,7 @@ main(int argc, char **argv)
 			.spool_dir = "var/spool",
 			.work_dir = "var/work",
 			.slots = 1,
+			.log_cap = AGENT_LOG_CAP,
 		},
 	};
 	char *cause = NULL;

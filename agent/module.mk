@@ -4,7 +4,8 @@
 # streaming, ...). Both binaries link them: `wakefarm repro` runs a job
 # through the same code path as the agent.
 
-AGENT_CORE_SRCS := agent/qemu.c agent/linux.c agent/runcommon.c agent/libvirt_run.c agent/lvevents.c agent/domxml.c
+AGENT_CORE_SRCS := agent/qemu.c agent/linux.c agent/runcommon.c agent/libvirt_run.c agent/lvevents.c agent/domxml.c \
+	agent/tail.c
 AGENT_CORE_OBJS := $(AGENT_CORE_SRCS:%.c=$(HOBJ)/%.o)
 
 $(BIN)/wakefarm-agent: $(HOBJ)/agent/main.o $(HOBJ)/agent/agent.o $(HOBJ)/agent/outbox.o \
@@ -27,3 +28,8 @@ $(BIN)/wakefarm-run-qemu: $(HOBJ)/agent/run_qemu.o $(AGENT_CORE_OBJS) $(LIBWF)
 	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
 ALL_TARGETS += $(BIN)/wakefarm-run-qemu
+
+# tail.c's unit test links the agent module the unit-test pattern rule does not know.
+$(BIN)/unit/test_tail: $(HOBJ)/tests/unit/test_tail.o $(HOBJ)/agent/tail.o $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)

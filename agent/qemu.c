@@ -1,11 +1,14 @@
 /*
  * qemu.c: the bare-QEMU runner.
  *
- * QEMU writes COM1 to the log and COM2 to a scratch file; the guest's
- * configuration goes in through fw_cfg.  At the end, the scratch records are
- * validated into the records file and the runner appends its own `host`
- * records: `host-mailbox` (the mailbox read through the QEMU monitor when
- * the watchdog fires) and `host-exit` (how QEMU ended).
+ * QEMU writes COM1 and COM2 into FIFOs in the scratch directory; a pump
+ * thread reads them as they come: COM2 through the record reader into the
+ * records file, COM1 into the log up to its cap (then a truncation line).
+ * Nothing on disk grows with what the guest prints, and the pump keeps
+ * QEMU from blocking on a full pipe while the monitor is read.  The guest's
+ * configuration goes in through fw_cfg.  At the end the runner appends its
+ * own `host` records: `host-mailbox` (the mailbox read through the QEMU
+ * monitor when the watchdog fires) and `host-exit` (how QEMU ended).
  *
  * With rs->kernel set, the OS is that Linux bzImage instead of our test
  * kernel: the firmware shim boots it from opt/wakefarm/kernel with the
@@ -14,11 +17,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,10 +103,117 @@ out:
 	return rc;
 }
 
+#define PUMP_BUF	(64 << 10)
+
+/* Reads the serial FIFOs while QEMU runs (see above). */
+struct pump {
+	int		 fd[2];		/* read ends: COM1 (-1: discarded), COM2 */
+	struct caplog	 log;
+	struct collect	*c;
+	int		 stop;		/* QEMU is gone: drain and end (atomic) */
+	pthread_mutex_t	 lock;		/* c, while the thread feeds it */
+	pthread_t	 thread;
+	int		 started;
+	int		 log_rc;	/* the log's caplog_close */
+};
+
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+	char *buf = malloc(PUMP_BUF);
+
+	while (buf) {
+		struct pollfd pfd[2];
+		int n = 0, got = 0;
+
+		for (int i = 0; i < 2; i++)
+			if (p->fd[i] >= 0)
+				pfd[n++] = (struct pollfd){ .fd = p->fd[i], .events = POLLIN };
+		if (n == 0)
+			break;
+		poll(pfd, n, 100);
+		for (int i = 0; i < n; i++) {
+			int port = pfd[i].fd == p->fd[0] ? 0 : 1;
+			ssize_t r;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(pfd[i].fd, buf, PUMP_BUF);
+			if (r > 0) {
+				got = 1;
+				if (port == 0)
+					caplog_write(&p->log, buf, (size_t)r);
+				else {
+					pthread_mutex_lock(&p->lock);
+					collect_feed(p->c, buf, (size_t)r);
+					pthread_mutex_unlock(&p->lock);
+				}
+			} else if (r == 0 || errno != EAGAIN) {
+				close(p->fd[port]);	/* QEMU closed its end */
+				p->fd[port] = -1;
+			}
+		}
+		if (!got && __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* The FIFOs QEMU will open (their read ends first, so its open does not block). */
+static int pump_open(struct pump *p, const struct scratch *s, const struct qemu_opts *o)
+{
+	const char *path[2] = { o->log ? s->com1 : NULL, s->com2 };
+
+	p->fd[0] = p->fd[1] = -1;
+	for (int i = 0; i < 2; i++) {
+		if (!path[i])
+			continue;
+		if (mkfifo(path[i], 0600) < 0 ||
+		    (p->fd[i] = open(path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	if (o->log && caplog_open(&p->log, o->log, o->log_cap) < 0)
+		return -1;
+	if (pthread_create(&p->thread, NULL, pump_main, p) != 0)
+		return -1;
+	p->started = 1;
+	return 0;
+}
+
+/* A peek made before QEMU was stopped: arg holds what it read. */
+static int peek_done(void *arg, unsigned long long addr, unsigned long long out[2])
+{
+	(void)addr;
+	memcpy(out, arg, 2 * sizeof(out[0]));
+	return 0;
+}
+
+/* After QEMU exited: what is left in the pipes, then the end. Again: a no-op. */
+static int pump_close(struct pump *p)
+{
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+	for (int i = 0; i < 2; i++)
+		if (p->fd[i] >= 0) {
+			close(p->fd[i]);
+			p->fd[i] = -1;
+		}
+	if (p->log.f && caplog_close(&p->log) < 0)
+		p->log_rc = -1;
+	return p->log_rc;
+}
+
 int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_result *res)
 {
 	struct scratch s;
 	struct collect c = { .done_status = -1 };
+	struct pump pump = { .fd = { -1, -1 }, .c = &c, .lock = PTHREAD_MUTEX_INITIALIZER };
+	unsigned long long mb[2];
+	char mailbox[32];
+	int peeked = 1;
 	char *config = NULL, *fw = NULL, *kern = NULL;
 	char smp[16], mem[16], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400], mon[400];
 	char fwcfg_i[400], fwcfg_l[400];
@@ -128,6 +241,12 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 		res->outcome = RUN_INFRA;
 		goto out;
 	}
+	if (pump_open(&pump, &s, o) < 0) {
+		snprintf(res->detail, sizeof(res->detail), "serial FIFOs or %s: %s",
+			 o->log ? o->log : "the log", strerror(errno));
+		res->outcome = RUN_INFRA;
+		goto out;
+	}
 	if (RUNSPEC_IS_LINUX(rs)) {
 		if (linux_files(rs, o->reporter, &s, res->detail, sizeof(res->detail)) < 0) {
 			res->outcome = RUN_INFRA;
@@ -144,7 +263,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	snprintf(accel, sizeof(accel), "%s", !strcmp(o->accel ?: "tcg", "kvm") ? "kvm" : "tcg,thread=single");
 	snprintf(fwcfg_k, sizeof(fwcfg_k), "name=opt/wakefarm/kernel,file=%s", kern);
 	snprintf(fwcfg_c, sizeof(fwcfg_c), "name=opt/wakefarm/config,file=%s", s.config);
-	snprintf(chr_log, sizeof(chr_log), "file,id=com1,path=%s", o->log ? o->log : "/dev/null");
+	snprintf(chr_log, sizeof(chr_log), "file,id=com1,path=%s", o->log ? s.com1 : "/dev/null");
 	snprintf(chr_rec, sizeof(chr_rec), "file,id=com2,path=%s", s.com2);
 	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", s.mon);
 	{
@@ -193,14 +312,22 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	if (timed_out) {
 		how = "timeout";
 		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
-		/* read the mailbox while QEMU still runs, then stop it */
-		finish_records(&s, &c, res, how, -1, timed_out ? qemu_peek : NULL, &s);
+		/* read the mailbox while QEMU still runs (the pump keeps
+		 * it from blocking on its serial ports), then stop it */
+		pthread_mutex_lock(&pump.lock);
+		memcpy(mailbox, c.mailbox, sizeof(mailbox));
+		pthread_mutex_unlock(&pump.lock);
+		if (!mailbox[0] || qemu_peek(&s, strtoull(mailbox, NULL, 16), mb) < 0)
+			peeked = 0;
 		kill(-pid, SIGKILL);
 		waitpid(pid, &status, 0);
+		pump_close(&pump);
+		finish_records(&c, res, how, -1, peeked ? peek_done : NULL, mb);
 		res->outcome = RUN_HANG;
 		rc = 0;
 		goto out;
 	}
+	pump_close(&pump);
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (status != QEMU_EXIT(0x10) && status != QEMU_EXIT(0x11) && status != QEMU_EXIT(0x12) &&
 	    status != QEMU_EXIT(0x13) && status != 0) {
@@ -211,13 +338,17 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	} else if (status == 0) {
 		snprintf(res->detail, sizeof(res->detail), "QEMU shut down without isa-debug-exit (triple fault?)");
 	}
-	finish_records(&s, &c, res, how, status, NULL, NULL);
+	finish_records(&c, res, how, status, NULL, NULL);
 	if (!strcmp(how, "infra"))
 		res->outcome = RUN_INFRA;
 	else
 		res->outcome = c.done_status == 0 && status == QEMU_EXIT(0x10) ? RUN_COMPLETED : RUN_GUEST_ERROR;
 	rc = 0;
 out:
+	if (pump_close(&pump) < 0 && rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->log, strerror(errno));
+		rc = -1;
+	}
 	if (c.out && fclose(c.out) && rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->records, strerror(errno));
 		rc = -1;

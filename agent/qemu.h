@@ -18,6 +18,7 @@ struct qemu_opts {
 	const char	*accel;		/* "tcg" (default) or "kvm" */
 	const char	*records;	/* where the records go (required) */
 	const char	*log;		/* COM1, the human log; NULL: discarded */
+	long long	 log_cap;	/* bytes of it kept; 0: RUN_LOG_CAP (64 MiB) */
 };
 
 enum run_outcome {

@@ -24,6 +24,7 @@ enum {
 	OPT_CPUS = WF_FLAG_LONG, OPT_VERSION_MB, OPT_STEPS, OPT_QUIRK, OPT_POLICY, OPT_MEMORY,
 	OPT_TIMEOUT, OPT_RECORDS, OPT_LOG, OPT_ACCEL, OPT_KDUMP, OPT_FIRMWARE, OPT_TKERNEL,
 	OPT_CHECK, OPT_QEMU, OPT_LIBVIRT, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_REPORTER,
+	OPT_LOG_CAP,
 };
 
 static const struct wf_flag run_flags[] = {
@@ -37,6 +38,8 @@ static const struct wf_flag run_flags[] = {
 	{ "kdump-cpus", OPT_KDUMP, "N", "CPU limit of the kdump kernel (default: none)", 0 },
 	{ "records", OPT_RECORDS, "FILE", "where to write the report records", 1 },
 	{ "log", OPT_LOG, "FILE", "where to write the guest's human log (COM1)", 0 },
+	{ "log-cap", OPT_LOG_CAP, "BYTES", "keep at most this much of it, then a truncation line"
+	  " (default 64 MiB)", 0 },
 	{ "accel", OPT_ACCEL, "tcg|kvm", "accelerator (default tcg)", 0 },
 	{ "firmware", OPT_FIRMWARE, "PATH", "firmware shim image (default build/guest/firmware.elf)", 0 },
 	{ "test-kernel", OPT_TKERNEL, "PATH", "test kernel image (default build/guest/kernel.elf)", 0 },
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
 		case OPT_KDUMP: rs.kdump_cpus = wf_flags_int(&f, "--kdump-cpus", arg, 0, RUNSPEC_MAX_CPUS); break;
 		case OPT_RECORDS: o.records = arg; break;
 		case OPT_LOG: o.log = arg; break;
+		case OPT_LOG_CAP: o.log_cap = wf_flags_int(&f, "--log-cap", arg, 1024, 1LL << 40); break;
 		case OPT_ACCEL: {
 			static const char *const a[] = { "tcg", "kvm", NULL };
 

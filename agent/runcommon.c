@@ -16,6 +16,7 @@
 
 #include "records.h"
 #include "runcommon.h"
+#include "tail.h"
 #include "util.h"
 
 int make_scratch(struct scratch *s, const char *parent)
@@ -54,6 +55,14 @@ int write_text_file(const char *path, const char *data)
 
 void remove_scratch(struct scratch *s)
 {
+	char rotated[320];
+
+	for (int k = 0; k < TAIL_BACKUPS; k++) {
+		snprintf(rotated, sizeof(rotated), "%s.%d", s->com1, k);
+		unlink(rotated);
+		snprintf(rotated, sizeof(rotated), "%s.%d", s->com2, k);
+		unlink(rotated);
+	}
 	unlink(s->config);
 	unlink(s->com2);
 	unlink(s->mon);
@@ -111,23 +120,18 @@ void run_read_tail(const char *path, char *out, size_t size)
 		*nl = 0;
 }
 
-void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,
-    const char *how, int status, run_peek_fn peek, void *peek_arg)
+void collect_feed(struct collect *c, const char *data, size_t n)
 {
-	struct rec_reader rd;
-	char buf[65536];
-	size_t n;
-	FILE *in = fopen(s->com2, "rb");
+	rec_reader_feed(&c->rd, data, n, collect_cb, c);
+}
+
+void finish_records(struct collect *c, struct run_result *res, const char *how, int status,
+    run_peek_fn peek, void *peek_arg)
+{
 	unsigned long long mb[2];
 
-	rec_reader_init(&rd);
-	if (in) {
-		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-			rec_reader_feed(&rd, buf, n, collect_cb, c);
-		fclose(in);
-	}
-	rec_reader_finish(&rd);
-	res->dropped = rec_reader_dropped(&rd);
+	rec_reader_finish(&c->rd);
+	res->dropped = rec_reader_dropped(&c->rd);
 	if (peek && c->mailbox[0] && peek(peek_arg, strtoull(c->mailbox, NULL, 16), mb) == 0) {
 		char vec[32];
 
@@ -144,6 +148,42 @@ void finish_records(const struct scratch *s, struct collect *c, struct run_resul
 		"done_seen", c->done_status >= 0, "dropped", (json_int_t)res->dropped,
 		"detail", res->detail));
 	res->generations = c->last_gen;
+}
+
+int caplog_open(struct caplog *l, const char *path, long long cap)
+{
+	memset(l, 0, sizeof(*l));
+	l->cap = cap > 0 ? cap : RUN_LOG_CAP;
+	l->f = fopen(path, "wb");
+	return l->f ? 0 : -1;
+}
+
+void caplog_write(struct caplog *l, const char *data, size_t n)
+{
+	size_t keep = l->kept >= l->cap ? 0 : (size_t)(l->cap - l->kept) < n ? (size_t)(l->cap - l->kept) : n;
+
+	if (!l->f)
+		return;
+	if (keep && fwrite(data, 1, keep, l->f) == keep)
+		l->kept += (long long)keep;
+	l->dropped += (long long)(n - keep);
+}
+
+int caplog_close(struct caplog *l)
+{
+	int rc = 0;
+
+	if (!l->f)
+		return 0;
+	if (l->dropped)
+		fprintf(l->f, "\n[wakefarm: log truncated at %lld bytes; %lld more were not kept]\n",
+			l->cap, l->dropped);
+	if (ferror(l->f))
+		rc = -1;
+	if (fclose(l->f))
+		rc = -1;
+	l->f = NULL;
+	return rc;
 }
 
 void append_record(FILE *f, json_t *rec)

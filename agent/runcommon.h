@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "qemu.h"
+#include "records.h"
 
 /* One run's scratch directory (mode 0755: QEMU may run as another user). */
 struct scratch {
@@ -19,6 +20,7 @@ struct scratch {
 };
 
 int make_scratch(struct scratch *s, const char *parent);
+/* Removes the files (virtlogd's rotated COM1.N/COM2.N too) and the directory. */
 void remove_scratch(struct scratch *s);
 /* Writes a whole file (mode 0644 under the default umask); 0 or -1. */
 int write_text_file(const char *path, const char *data);
@@ -37,6 +39,7 @@ void run_read_tail(const char *path, char *out, size_t size);
 /* What the records gathered so far say, while they are copied out. */
 struct collect {
 	FILE *out;
+	struct rec_reader rd;	/* COM2 as it comes (zeroed: a new reader) */
 	int last_gen;
 	char mailbox[32];	/* from fw-ready: where a hang's evidence is */
 	int done_status;	/* -1 none, 0 ok, 1 error/panic */
@@ -45,15 +48,33 @@ struct collect {
 
 void append_record(FILE *f, json_t *rec);
 void collect_cb(void *arg, json_t *rec);
+/* Feeds COM2 bytes as they come: valid records go to c->out. */
+void collect_feed(struct collect *c, const char *data, size_t n);
+
+/*
+ * A log file with a size cap: what goes past it is counted, not kept,
+ * and closing it appends a line saying so. cap 0: RUN_LOG_CAP.
+ */
+#define RUN_LOG_CAP	(64LL << 20)
+
+struct caplog {
+	FILE		*f;
+	long long	 cap, kept, dropped;
+};
+
+int caplog_open(struct caplog *l, const char *path, long long cap);
+void caplog_write(struct caplog *l, const char *data, size_t n);
+/* 0, or -1 when the file could not be written. */
+int caplog_close(struct caplog *l);
 
 /* Reads the 16 mailbox header bytes at guest-physical addr; 0 or -1. */
 typedef int (*run_peek_fn)(void *arg, unsigned long long addr, unsigned long long out[2]);
 
 /*
- * Copies the valid records of s->com2 into c->out, then appends
- * host-mailbox (when peek is given and the mailbox is known) and host-exit.
+ * Ends the records fed so far (collect_feed): appends host-mailbox (when
+ * peek is given and the mailbox is known) and host-exit.
  */
-void finish_records(const struct scratch *s, struct collect *c, struct run_result *res,
-    const char *how, int status, run_peek_fn peek, void *peek_arg);
+void finish_records(struct collect *c, struct run_result *res, const char *how, int status,
+    run_peek_fn peek, void *peek_arg);
 
 #endif

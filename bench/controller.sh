@@ -44,11 +44,16 @@ stop_ctl() {
 cleanup() { stop_ctl; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# The lease benchmark submits LEASE_N runs back to back: no --submit-rate (a build that has it).
+no_rate=()
+case $("$ctl" serve --help 2>/dev/null || true) in *--submit-rate*) no_rate=(--submit-rate off) ;; esac
+
 # Starts a controller on $1 (a database); sets pid and url.
 start_ctl() {
 	rm -f "$tmp/port"
 	"$ctl" --log-level warn serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$1" \
-		--schema-dir "$schema" --scenarios "$ctl_top/scenarios" 2>>"$tmp/controller.log" &
+		--schema-dir "$schema" --scenarios "$ctl_top/scenarios" "${no_rate[@]}" \
+		2>>"$tmp/controller.log" &
 	pid=$!
 	for _ in $(seq 200); do
 		[ -s "$tmp/port" ] && break

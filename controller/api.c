@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "util.h"
 
 enum access {
@@ -114,7 +115,19 @@ reply_error(struct reply *out, unsigned int status, const char *fmt, ...)
 void
 reply_db_error(struct reply *out)
 {
-	reply_error(out, 500, "database error (see the controller's log)");
+	if (db_failed_full())
+		reply_db_full(out);
+	else
+		reply_error(out, 500, "database error (see the controller's log)");
+}
+
+void
+reply_db_full(struct reply *out)
+{
+	reply_error(out, 503, "the controller's disk is full: nothing was"
+	    " stored; try again later");
+	out->hname = "Retry-After";
+	snprintf(out->hval, sizeof(out->hval), "%d", DB_FULL_RETRY_S);
 }
 
 void
@@ -189,6 +202,23 @@ req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
 	}
 	*val = v;
 	return 0;
+}
+
+int
+req_submit_allowed(struct req *r, struct reply *out)
+{
+	const struct ctl_config *cfg = r->api->cfg;
+	int64_t wait_s;
+
+	if ((wait_s = ratelimit_take(r->api->submits, r->token_id,
+	    wf_now_ms())) == 0)
+		return 0;
+	reply_error(out, 429, "too many submissions with this token (at most"
+	    " %s, %g at once): try again in %lld s", cfg->submit_rate,
+	    cfg->submit_burst, (long long)wait_s);
+	out->hname = "Retry-After";
+	snprintf(out->hval, sizeof(out->hval), "%lld", (long long)wait_s);
+	return -1;
 }
 
 int64_t
@@ -420,6 +450,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	db_error_clear();
 	if (r->waiter != NULL) {
 		json_t *lease = queue_waiter_take(r);
 
@@ -430,6 +461,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			r->lease_job = json_integer_value(json_object_get(lease,
 			    "job"));
 			reply_json(&out, 200, lease);
+		} else if (db_full(api->db)) {
+			/* the dispatcher's lease failed: its thread knew why */
+			reply_db_full(&out);
 		} else {
 			reply_db_error(&out);
 		}

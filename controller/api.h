@@ -36,6 +36,9 @@ struct ctl_config {
 	int		 read_token_required;
 	const char	*clock_file;	/* NULL: the real clock (schedule.h) */
 	int		 sched_tick_ms;	/* how often schedules are looked at */
+	const char	*submit_rate;	/* per token: "N/min" (ratelimit.h) */
+	double		 submit_per_min;	/* 0: no limit */
+	double		 submit_burst;		/* 0: submit_per_min */
 	const char	*blob_dir;	/* bisect builds by SHA-256 (agents fetch) */
 	const char	*build_dir;	/* bisect checkouts while they build */
 	const char	*bisect_repo_root; /* git bisects only below it; NULL: none */
@@ -46,6 +49,7 @@ struct ctl_config {
 struct queue;
 struct sched;
 struct bisector;
+struct ratelimit;
 
 struct api {
 	const struct ctl_config	*cfg;
@@ -53,6 +57,7 @@ struct api {
 	struct queue		*queue;
 	struct sched		*sched;
 	struct bisector		*bisector;
+	struct ratelimit	*submits;	/* submissions per token */
 	struct MHD_Daemon	*mhd;
 	struct tls_pem		 tls;		/* while mhd runs, with TLS */
 	uint64_t		 requests;	/* counters for /metrics */
@@ -156,7 +161,10 @@ int runs_cancel(struct db *db, int64_t run, int *changes);
 void reply_json(struct reply *out, unsigned int status, json_t *json);
 void reply_error(struct reply *out, unsigned int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* 500, or 503 with Retry-After when the call failed on a full disk (db.h). */
 void reply_db_error(struct reply *out);
+void reply_db_full(struct reply *out);
+#define DB_FULL_RETRY_S	10
 void reply_raw(struct reply *out, unsigned int status, const char *ctype,
 	    char *data, size_t len);
 
@@ -169,6 +177,8 @@ const char *req_arg(struct req *r, const char *name);
 /* A query argument as an integer in [min, max] (def when absent); -1 after 400. */
 int req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
 	    int64_t def, int64_t *out_val, struct reply *out);
+/* A submission with this token is within --submit-rate: 0, or -1 after a 429. */
+int req_submit_allowed(struct req *r, struct reply *out);
 /* The host registered with this agent token (-1 after replying 409). */
 int64_t req_host(struct req *r, struct reply *out);
 

@@ -232,9 +232,10 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
 	if (db_int(db, &seq, "SELECT next_seq FROM jobs WHERE id = ?", "i",
 	    job) != 1)
 		return -1;
-	if (sqlite3_prepare_v2(db->sql, "INSERT INTO events (job_id, attempt,"
-	    " seq, record) VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite: %s: events insert", sqlite3_errmsg(db->sql));
+	if ((rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events (job_id,"
+	    " attempt, seq, record) VALUES (?, ?, ?, ?)", -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, "events insert");
 		return -1;
 	}
 	json_array_foreach(records, i, rec) {
@@ -242,12 +243,14 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
 		sqlite3_bind_int64(st, 2, attempt);
 		sqlite3_bind_int64(st, 3, seq++);
 		sqlite3_bind_text(st, 4, json_dumps(rec, JSON_COMPACT), -1, free);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-		sqlite3_reset(st);
-		if (rc == -1) {
-			log_warnx("sqlite: %s: events insert", sqlite3_errmsg(db->sql));
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			db_failed(db, rc, "events insert");
+			sqlite3_reset(st);
+			rc = -1;
 			break;
 		}
+		rc = 0;
+		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
 	if (rc == -1)

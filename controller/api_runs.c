@@ -286,11 +286,14 @@ api_runs_submit(struct req *r, struct reply *out)
 	char *cause = NULL;
 	int64_t run;
 
-	if ((body = req_body_object(r, out)) == NULL)
+	if (req_submit_allowed(r, out) == -1 ||
+	    (body = req_body_object(r, out)) == NULL)
 		return;
 	run = runs_create(r->api, body, NULL, 1, &reply, &cause);
 	if (run >= 0)
 		reply_json(out, 201, reply);
+	else if (run == -2 && db_failed_full())
+		reply_db_full(out);
 	else
 		reply_error(out, run == -2 ? 500 : 400, "%s",
 		    wf_cause_str(cause));

@@ -251,7 +251,8 @@ api_bisects_create(struct req *r, struct reply *out)
 	int n = 0, i, rc = 0;
 	int64_t id = -1;
 
-	if ((body = req_body_object(r, out)) == NULL)
+	if (req_submit_allowed(r, out) == -1 ||
+	    (body = req_body_object(r, out)) == NULL)
 		return;
 	if ((req = parse_request(r->api, body, &cfg, &cause)) == NULL) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
@@ -806,6 +807,8 @@ advance(struct api *api, int64_t id, const json_t *req)
 			    sizeof(why));
 			if (rc == -2)
 				break;
+			if (rc == -1 && (db_failed_full() || db_full(db)))
+				break;	/* tried again once there is room */
 			if (rc == -1) {
 				fail_bisect(db, id, why);
 				break;
@@ -832,7 +835,9 @@ advance(struct api *api, int64_t id, const json_t *req)
 		}
 		run = submit_step(api, id, step, next.idx, req, cand, next.runs,
 		    next.why);
-		if (run < 0) {
+		if (run < 0 && (db_failed_full() || db_full(db))) {
+			/* not the bisect's fault: the next tick tries again */
+		} else if (run < 0) {
 			fail_bisect(db, id, "could not submit a step's run (see"
 			    " the controller's log)");
 		} else {
@@ -861,6 +866,10 @@ tick(struct api *api)
 	json_t *rows, *row;
 	size_t i;
 
+	/* Each step stores something: nothing to do while the disk is full. */
+	if (db_full(api->db))
+		return;
+	db_error_clear();
 	db_lock(api->db);
 	rows = db_rows(api->db, "SELECT id, request AS \"request:json\" FROM"
 	    " bisects WHERE state = 'running' ORDER BY id", "");

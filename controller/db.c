@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "db.h"
@@ -17,6 +18,77 @@
 #define DB_BUSY_TIMEOUT_MS	10000
 #define DB_SCHEMA_MAX		(1024 * 1024)
 #define DB_MIGRATIONS_MAX	999
+
+/* The calling thread's last failure was a full disk (see db.h). */
+static __thread int failed_full;
+
+int
+db_full(struct db *db)
+{
+	return __atomic_load_n(&db->full, __ATOMIC_ACQUIRE);
+}
+
+int
+db_failed_full(void)
+{
+	return failed_full;
+}
+
+void
+db_error_clear(void)
+{
+	failed_full = 0;
+}
+
+static int
+is_full(struct db *db, int rc)
+{
+	int e = sqlite3_system_errno(db->sql);
+
+	return (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR &&
+	    (e == ENOSPC || e == EDQUOT));
+}
+
+/*
+ * One line when the disk fills, not one per refused statement: every
+ * request and the background threads hit it while it lasts.
+ */
+void
+db_failed(struct db *db, int rc, const char *sql)
+{
+	failed_full = is_full(db, rc);
+	if (!failed_full) {
+		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		return;
+	}
+	db->full_refused++;
+	if (!__atomic_exchange_n(&db->full, 1, __ATOMIC_ACQ_REL))
+		log_warnx("database %s: the disk is full (%s): writes are refused"
+		    " with 503 until space is freed; reads go on", db->path,
+		    sqlite3_errmsg(db->sql));
+	else
+		log_debug("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+}
+
+/*
+ * A write committed. While full, that alone proves little (SQLite reuses
+ * the space its WAL already has): the state ends when the file system has
+ * room again, so that a nearly full disk does not flap in the log.
+ */
+static void
+db_wrote(struct db *db)
+{
+	struct statvfs sv;
+
+	if (!db_full(db) || statvfs(db->path, &sv) == -1 ||
+	    (uint64_t)sv.f_bavail * sv.f_frsize < DB_FULL_MARGIN)
+		return;
+	__atomic_store_n(&db->full, 0, __ATOMIC_RELEASE);
+	log_info("database %s: there is disk space again: writes succeed (%llu"
+	    " statement(s) were refused while it was full)", db->path,
+	    (unsigned long long)db->full_refused);
+	db->full_refused = 0;
+}
 
 static const char *skew_file;
 
@@ -62,7 +134,9 @@ db_open(const char *path, char **cause)
 	struct db *db;
 	char *err = NULL;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL) {
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->path = strdup(path)) == NULL) {
+		free(db);
 		wf_set_cause(cause, "out of memory");
 		return NULL;
 	}
@@ -98,6 +172,7 @@ db_close(struct db *db)
 	sqlite3_close(db->sql);
 	pthread_cond_destroy(&db->changed);
 	pthread_mutex_destroy(&db->lock);
+	free(db->path);
 	free(db);
 }
 
@@ -262,9 +337,9 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 	size_t len;
 	int i, rc = SQLITE_OK;
 
-	if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite prepare: %s: %s", sqlite3_errmsg(db->sql),
-		    sql);
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
 		return NULL;
 	}
 	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
@@ -317,12 +392,16 @@ db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		db_failed(db, rc, sql);
 		sqlite3_finalize(st);
 		return -1;
 	}
 	if (changes != NULL)
 		*changes = sqlite3_changes(db->sql);
+	/* A write outside a transaction committed by itself. */
+	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(db->sql) &&
+	    sqlite3_changes(db->sql) > 0)
+		db_wrote(db);
 	sqlite3_finalize(st);
 	return 0;
 }
@@ -336,6 +415,7 @@ db_last_id(struct db *db)
 int
 db_begin(struct db *db)
 {
+	db->tx_changes = sqlite3_total_changes(db->sql);
 	return db_exec(db, NULL, "BEGIN IMMEDIATE", "");
 }
 
@@ -346,6 +426,8 @@ db_commit(struct db *db)
 		db_rollback(db);
 		return -1;
 	}
+	if (sqlite3_total_changes(db->sql) != db->tx_changes)
+		db_wrote(db);
 	return 0;
 }
 
@@ -375,7 +457,7 @@ db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...)
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		db_failed(db, rc, sql);
 		rc = -1;
 	}
 	sqlite3_finalize(st);
@@ -442,7 +524,7 @@ query(struct db *db, int one, const char *sql, const char *fmt, va_list ap)
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
+		db_failed(db, rc, sql);
 		json_decref(rows);
 		rows = NULL;
 	}

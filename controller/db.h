@@ -16,6 +16,14 @@
  * "KEY:json" holds JSON text and is parsed into KEY.
  *
  * Every SQLite error is logged here, once; callers get -1 / NULL.
+ *
+ * A full disk (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT) is not a
+ * fault of the statement: the write is rolled back and nothing is stored.
+ * The first such failure logs one warning and puts the database in the full
+ * state (db_full); statements failing the same way meanwhile are logged at
+ * debug level only. The state ends, with one more line, at the first write
+ * that commits while the file system has DB_FULL_MARGIN bytes free again.
+ * Handlers answer 503 when their own call failed that way (db_failed_full).
  */
 #ifndef WF_CTL_DB_H
 #define WF_CTL_DB_H
@@ -26,10 +34,16 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#define DB_FULL_MARGIN	(1024 * 1024)	/* free bytes that end the full state */
+
 struct db {
 	sqlite3		*sql;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 changed;	/* broadcast when a job may be runnable */
+	char		*path;
+	int		 full;		/* the disk is full (atomic) */
+	uint64_t	 full_refused;	/* statements refused since (under lock) */
+	int		 tx_changes;	/* sqlite3_total_changes at BEGIN */
 };
 
 /* Opens (creating) the file; NULL with a cause. */
@@ -45,6 +59,15 @@ int db_user_version(struct db *db);
 
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
+
+/* 1 while the database's disk is full (see above). */
+int db_full(struct db *db);
+/* 1 when the last SQLite failure of the calling thread was a full disk. */
+int db_failed_full(void);
+/* Forgets the calling thread's last failure (at the start of a request). */
+void db_error_clear(void);
+/* For code that steps its own statements: logs (or counts) failure rc of sql. */
+void db_failed(struct db *db, int rc, const char *sql);
 
 /* Wall-clock milliseconds since the epoch (for stored times). Never for
  * timeouts: lease expiry is on the monotonic clock (queue.h). */

@@ -19,6 +19,7 @@
 #include "flags.h"
 #include "log.h"
 #include "queue.h"
+#include "ratelimit.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -46,6 +47,8 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_LOG_FILE,
+	OPT_SUBMIT_RATE,
+	OPT_SUBMIT_BURST,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -128,6 +131,11 @@ static const struct wf_flag serve_flags[] = {
 	    " default: none)", 0 },
 	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
 	    " looked at (default 1000)", 0 },
+	{ "submit-rate", OPT_SUBMIT_RATE, "N/min", "submissions (runs, bisects)"
+	    " per token, also N/s or N/h; off: no limit (default "
+	    RATELIMIT_DEFAULT ")", 0 },
+	{ "submit-burst", OPT_SUBMIT_BURST, "N", "submissions a token may make"
+	    " at once (default: the rate's N per minute)", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -298,6 +306,18 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 		rc = wf_flag_int(name, v, 10, 3600000, &n, cause);
 		cfg->sched_tick_ms = (int)n;
 		break;
+	case OPT_SUBMIT_RATE:
+		if (ratelimit_parse(v, &cfg->submit_per_min, cause) == -1) {
+			wf_set_cause(cause, "invalid value '%s' for %s: N/s,"
+			    " N/min, N/h or off", v, name);
+			return -1;
+		}
+		cfg->submit_rate = v;
+		break;
+	case OPT_SUBMIT_BURST:
+		rc = wf_flag_int(name, v, 1, 1000000, &n, cause);
+		cfg->submit_burst = (double)n;
+		break;
 	}
 	return rc;
 }
@@ -422,7 +442,7 @@ cmd_serve(int argc, char **argv)
 	struct serve_opts o = { .cfg = {
 		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
 		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
-		.sched_tick_ms = 1000,
+		.sched_tick_ms = 1000, .submit_rate = RATELIMIT_DEFAULT,
 	} };
 	struct api api = { .cfg = &o.cfg };
 	struct wf_config conf = { 0 };
@@ -438,6 +458,15 @@ cmd_serve(int argc, char **argv)
 		fatalx("%s", wf_cause_str(cause));
 	log_info("wakefarm-controller %s%s%s", WF_VERSION, o.config != NULL ?
 	    ", config " : "", o.config != NULL ? o.config : "");
+	if (o.cfg.submit_per_min == 0 && ratelimit_parse(o.cfg.submit_rate,
+	    &o.cfg.submit_per_min, &cause) == -1)
+		fatalx("--submit-rate: %s", wf_cause_str(cause));
+	if (o.cfg.submit_burst == 0)
+		o.cfg.submit_burst = o.cfg.submit_per_min >= 1 ?
+		    (double)(int64_t)o.cfg.submit_per_min : 1;
+	if ((api.submits = ratelimit_new(o.cfg.submit_per_min,
+	    o.cfg.submit_burst)) == NULL)
+		fatalx("out of memory");
 	/* Signals go to sigwait below, not to the server's threads. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -483,6 +512,7 @@ cmd_serve(int argc, char **argv)
 		close(listen_fd);
 	db_close(api.db);
 	wf_config_free(&conf);
+	ratelimit_free(api.submits);
 	return 0;
 }
 

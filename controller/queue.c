@@ -30,6 +30,7 @@ struct queue {
 	struct api	*api;
 	pthread_t	 thread;
 	int		 stopping;
+	int		 held;		/* the disk was full: no lease expires */
 	struct waiter	*waiters;	/* not yet done; under db->lock */
 	int		 nwaiters;
 };
@@ -186,14 +187,48 @@ queue_release(struct api *api, int64_t job, int64_t host)
 	db_unlock(api->db);
 }
 
+/*
+ * Every held lease gets one full lease period from now: the agents could
+ * not renew them while the controller could not write (a restart, a full
+ * disk). An agent that really died is still found, one lease later.
+ */
+static int
+extend_leases(struct api *api, const char *why, int reset)
+{
+	int changes = 0;
+
+	/* reset: deadlines from another process's monotonic clock */
+	if (db_exec(api->db, &changes, reset ? "UPDATE jobs SET lease_expires"
+	    " = ? WHERE state IN ('leased', 'running')" : "UPDATE jobs SET"
+	    " lease_expires = max(lease_expires, ?) WHERE state IN ('leased',"
+	    " 'running')", "i", queue_lease_deadline(api)) == -1)
+		return -1;
+	if (changes > 0)
+		log_info("%d lease(s) held across %s: extended by one lease period"
+		    " (%lld ms)", changes, why, (long long)api->cfg->lease_ms);
+	return 0;
+}
+
 int
 queue_reap(struct api *api)
 {
 	struct db *db = api->db;
+	struct queue *q = api->queue;
 	json_t *rows, *row;
 	size_t i;
 	int rc = 0;
 
+	/*
+	 * While the disk is full, heartbeats cannot renew leases: none may
+	 * expire then, and each gets a whole period once writes work again.
+	 */
+	if (q != NULL && (db_full(db) || q->held)) {
+		q->held = 1;
+		if (db_full(db) || extend_leases(api, "a full disk", 0) == -1)
+			return 0;
+		q->held = 0;
+		return 0;
+	}
 	rows = db_rows(db, "SELECT id FROM jobs WHERE state IN ('leased',"
 	    " 'running') AND lease_expires < ?", "i", wf_now_ms());
 	if (rows == NULL)
@@ -355,17 +390,9 @@ queue_lease_deadline(const struct api *api)
 static void
 extend_orphan_leases(struct api *api)
 {
-	int changes = 0;
-
 	db_lock(api->db);
-	if (db_exec(api->db, &changes, "UPDATE jobs SET lease_expires = ?"
-	    " WHERE state IN ('leased', 'running')", "i",
-	    queue_lease_deadline(api)) == -1)
+	if (extend_leases(api, "the restart", 1) == -1)
 		log_warnx("could not extend the leases held across a restart");
-	else if (changes > 0)
-		log_info("%d lease(s) held across the restart: extended by"
-		    " one lease period (%lld ms)", changes,
-		    (long long)api->cfg->lease_ms);
 	db_unlock(api->db);
 }
 

@@ -76,8 +76,13 @@ static int check_item(const char *item, size_t len, int index, char **cause)
 	if (base > 6 && !strncmp(item, "crash@", 6) &&
 	    small_number(item + 6, base - 6, &n) == 0 && n < RUNSPEC_MAX_CPUS && !star)
 		return 0;
+	if (((base > 6 && !strncmp(item, "flood:", 6)) || (base > 5 && !strncmp(item, "junk:", 5))) &&
+	    small_number(strchr(item, ':') + 1, base - (size_t)(strchr(item, ':') + 1 - item), &n) == 0 &&
+	    n >= 1 && n <= RUNSPEC_FLOOD_MAX_MIB)
+		return 0;
 	wf_set_cause(cause, "step %d '%.*s': expected kexec[:6.11|:pre-6.11], cycle, "
-		     "offline:APIC, online:APIC or crash@CPU, optionally *K", index + 1, (int)len, item);
+		     "offline:APIC, online:APIC, crash@CPU, flood:MIB or junk:MIB (1-%d),"
+		     " optionally *K", index + 1, (int)len, item, RUNSPEC_FLOOD_MAX_MIB);
 	return -1;
 }
 
@@ -258,6 +263,10 @@ static int validate_linux(const struct runspec *rs, char **cause)
 	}
 	if (!RUNSPEC_IS_LINUX(rs) && rs->initrd[0]) {
 		wf_set_cause(cause, "initrd: only with a Linux kernel");
+		return -1;
+	}
+	if (RUNSPEC_IS_LINUX(rs) && (strstr(rs->steps, "flood:") || strstr(rs->steps, "junk:"))) {
+		wf_set_cause(cause, "steps: flood and junk are steps of the test kernel, not of a Linux guest");
 		return -1;
 	}
 	if (RUNSPEC_IS_LINUX(rs) && rs->memory_mb < RUNSPEC_LINUX_MIN_MB) {

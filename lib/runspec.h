@@ -25,6 +25,7 @@
 #define RUNSPEC_LINUX_MIN_MB	256	/* least RAM for a Linux guest */
 #define RUNSPEC_LINUX_MB	512	/* run-qemu's default for one */
 #define RUNSPEC_CRASHKERNEL	"192M"	/* reserved when a step crashes */
+#define RUNSPEC_FLOOD_MAX_MIB	4096	/* flood:MIB, junk:MIB (test kernel only) */
 
 struct runspec {
 	int	 cpus;			/* 1..64 */

@@ -54,5 +54,7 @@ void report_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_verror(const char *fmt, va_list ap);
 
 void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Bytes as they are on COM1 or COM2, under that port's lock (the flood steps). */
+void report_raw(u16 port, const char *s, size_t n);
 
 #endif

@@ -5,6 +5,12 @@
  *   cycle[*K]            offline then online every AP, K times
  *   offline:APIC, online:APIC
  *   crash@CPU            panic on the CPU with that index in the MADT; kdump follows
+ *   flood:MIB            MIB MiB (1-4096) of numbered 128-byte log lines on COM1
+ *   junk:MIB             MIB MiB of 8 KiB record-like lines on COM2: each breaks the
+ *                        4096-byte record contract, so readers must drop them
+ *
+ * flood and junk test what the runners, agent and controller do with
+ * oversized guest output (caps, truncation markers, bounded memory).
  *
  * The list travels unchanged in the command line; the position (step index
  * and repetitions done) travels in the boot information, so each generation
@@ -12,10 +18,14 @@
  */
 #include "kernel.h"
 
+#define FLOOD_MAX_MIB	4096
+#define FLOOD_LINE	128		/* bytes per flood line, newline included */
+#define JUNK_LINE	8192		/* bytes per junk line: twice the record limit */
+
 struct step {
-	char name[16];		/* kexec, cycle, offline, online, crash */
+	char name[16];		/* kexec, cycle, offline, online, crash, flood, junk */
 	char text[48];		/* the item as written */
-	u64 arg;		/* APIC ID, CPU index */
+	u64 arg;		/* APIC ID, CPU index, MiB */
 	u32 policy;		/* kexec: POLICY_* for the next kernel */
 	u32 reps;
 };
@@ -72,6 +82,9 @@ static int parse_step(const char *item, size_t len, struct step *s, const char *
 	    parse_u64(p + 1, &s->arg) == strlen(p + 1) && s->arg < MAX_CPUS)
 		return 0;
 	if (!strcmp(s->name, "crash") && *p == '@' && parse_u64(p + 1, &s->arg) == strlen(p + 1))
+		return 0;
+	if ((!strcmp(s->name, "flood") || !strcmp(s->name, "junk")) && *p == ':' &&
+	    parse_u64(p + 1, &s->arg) == strlen(p + 1) && s->arg >= 1 && s->arg <= FLOOD_MAX_MIB)
 		return 0;
 	*why = "unknown step or bad argument";
 	return -1;
@@ -142,6 +155,43 @@ static bool do_cycle(void)
 	return ok;
 }
 
+/* flood:MIB: numbered log lines on COM1, exactly MIB MiB. */
+static void do_flood(u64 mib)
+{
+	u64 lines = (mib << 20) / FLOOD_LINE;
+	char line[FLOOD_LINE];
+	size_t n;
+
+	klog("flood: %lu MiB of log lines on COM1", mib);
+	for (u64 i = 0; i < lines; i++) {
+		n = snprintf(line, sizeof(line), "[%8lu] os: flood line %lu of %lu ", time_us(), i + 1, lines);
+		for (; n < FLOOD_LINE - 1; n++)
+			line[n] = 'a' + n % 26;
+		line[FLOOD_LINE - 1] = '\n';
+		report_raw(COM1, line, FLOOD_LINE);
+	}
+	klog("flood: done");
+}
+
+/* junk:MIB: lines that look like records but are 8 KiB long, on COM2. */
+static void do_junk(u64 mib)
+{
+	static char line[JUNK_LINE];
+	u64 lines = (mib << 20) / JUNK_LINE;
+	size_t n;
+
+	klog("junk: %lu MiB of overlong record-like lines on COM2", mib);
+	for (u64 i = 0; i < lines; i++) {
+		n = snprintf(line, sizeof(line), "{\"v\":1,\"src\":\"os\",\"gen\":%u,\"ev\":\"junk\","
+			     "\"t_us\":%lu,\"line\":%lu,\"pad\":\"", k.bi.gen, time_us(), i);
+		for (; n < JUNK_LINE - 3; n++)
+			line[n] = 'x';
+		memcpy(line + JUNK_LINE - 3, "\"}\n", 3);
+		report_raw(COM2, line, JUNK_LINE);
+	}
+	klog("junk: done");
+}
+
 /* Runs one repetition of a step; returns its success.  kexec and crash do
  * not return. */
 static bool run_one(const struct step *s)
@@ -164,6 +214,13 @@ static bool run_one(const struct step *s)
 
 		report_online();
 		return ok;
+	}
+	if (!strcmp(s->name, "flood") || !strcmp(s->name, "junk")) {
+		if (s->name[0] == 'f')
+			do_flood(s->arg);
+		else
+			do_junk(s->arg);
+		return true;
 	}
 	if (!strcmp(s->name, "online")) {
 		bool ok = k.cpu[s->arg].state != CPU_ONLINE && cpu_up(s->arg) == 0;

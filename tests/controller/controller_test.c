@@ -4,7 +4,8 @@
  * bad inputs answered with a precise 4xx and nothing stored, idempotent
  * event batches, leases (long-poll, renewal, expiry, retries), verdicts
  * from real guest records (tests/controller/data/), logs, admin, metrics,
- * JUnit, static files, and kill -9 during ingest.
+ * JUnit, static files, kill -9 during ingest, a full disk under the
+ * database and the submission rate limit.
  *
  * Usage: controller_test [TEST...]   (run from the top of the tree)
  */
@@ -193,6 +194,7 @@ expect_error(long st, const json_t *j, long want_st, const char *want)
 #include "ctest_artifacts.inc"
 #include "ctest_bisect.inc"
 #include "ctest_deploy.inc"
+#include "ctest_faults.inc"
 
 /* --- setup --- */
 

@@ -170,6 +170,9 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	if (len > 12 && strncasecmp(data, "X-Log-Size: ", 12) == 0)
 		snprintf(r->log_size, sizeof(r->log_size), "%.*s",
 		    (int)strcspn(data + 12, "\r\n"), data + 12);
+	if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0)
+		snprintf(r->retry_after, sizeof(r->retry_after), "%.*s",
+		    (int)strcspn(data + 13, "\r\n"), data + 13);
 	return len;
 }
 

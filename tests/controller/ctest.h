@@ -24,6 +24,7 @@ struct resp {
 	size_t	 len;
 	json_t	*json;		/* the body parsed, or NULL */
 	char	 log_size[32];	/* X-Log-Size, if any */
+	char	 retry_after[32];	/* Retry-After, if any */
 };
 
 /* Migrates dir/w.db (if needed) and starts serving; extra: more flags. */

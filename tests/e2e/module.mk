@@ -60,3 +60,10 @@ $(BIN)/tests/multihost: tests/e2e/multihost.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/multihost
+
+# faults: a full agent spool, guests that print far too much (a script, like farm).
+$(BIN)/tests/faults: tests/e2e/faults.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/faults $(BIN)/wakefarm-run-qemu

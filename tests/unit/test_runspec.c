@@ -20,7 +20,7 @@ TEST(valid_steps)
 	static const char *const ok[] = {
 		"", "kexec", "kexec*5", "kexec:pre-6.11", "kexec:6.11*2", "cycle", "cycle*10",
 		"offline:1,online:1", "crash@0", "offline:1,offline:2,kexec", "kexec*3,cycle*2,crash@1",
-		NULL,
+		"flood:1", "junk:4096", "flood:64,junk:2*3,kexec", NULL,
 	};
 
 	for (int i = 0; ok[i]; i++)
@@ -32,7 +32,8 @@ TEST(invalid_steps_name_the_item)
 	static const char *const bad[] = {
 		"kexec*0", "kexec*1001", "kexec*", "kexec:5.10", "cycle*x", "offline", "offline:",
 		"offline:64", "online:-1", "crash", "crash@1*2", "kexec,", ",kexec", "boot",
-		"kexec,,cycle", "crash@99999", NULL,
+		"kexec,,cycle", "crash@99999", "flood", "flood:", "flood:0", "flood:4097", "junk:x",
+		"junk@1", "flood:12345", NULL,
 	};
 
 	for (int i = 0; bad[i]; i++) {
@@ -42,6 +43,22 @@ TEST(invalid_steps_name_the_item)
 		CHECK(cause && strstr(cause, "step") != NULL);
 		free(cause);
 	}
+}
+
+/* flood and junk are the test kernel's: a Linux guest would report a bad step. */
+TEST(flood_steps_are_not_for_linux)
+{
+	struct runspec rs;
+	char *cause = NULL;
+
+	runspec_init(&rs);
+	strcpy(rs.steps, "flood:8");
+	CHECK(runspec_validate(&rs, &cause) == 0);
+	strcpy(rs.kernel, "/boot/vmlinuz");
+	rs.memory_mb = RUNSPEC_LINUX_MB;
+	CHECK(runspec_validate(&rs, &cause) == -1);
+	CHECK(cause && strstr(cause, "flood") != NULL);
+	free(cause);
 }
 
 TEST(fields_are_range_checked)
