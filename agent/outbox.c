@@ -51,26 +51,42 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The spooled items, oldest first (names sort by zero-padded sequence). */
+/*
+ * The spooled items, oldest first (names sort by zero-padded sequence):
+ * their number, *out a malloc'd array of malloc'd names (NULL when none);
+ * -1 (and *out NULL) when the directory cannot be read or memory runs out.
+ */
 static int list_items(const char *dir, char ***out)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **v = NULL;
+	char **v = NULL, **nv;
 	int n = 0;
 
+	*out = NULL;
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] != 'S' || !strstr(e->d_name, ".json") || strstr(e->d_name, ".tmp"))
 			continue;
-		v = realloc(v, (n + 1) * sizeof(*v));
-		v[n++] = strdup(e->d_name);
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+			goto fail;
+		v = nv;
+		if ((v[n] = strdup(e->d_name)) == NULL)
+			goto fail;
+		n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), item_cmp);
+	if (n > 0)	/* qsort's base must not be NULL, even for no items */
+		qsort(v, n, sizeof(*v), item_cmp);
 	*out = v;
 	return n;
+fail:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	closedir(d);
+	return -1;
 }
 
 /* One request: 0 delivered (or refused for good), -1 try again later

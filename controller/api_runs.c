@@ -10,120 +10,22 @@
 #include "log.h"
 #include "queue.h"
 #include "regress.h"
+#include "run_req.h"
 #include "scenario.h"
 #include "util.h"
 
-#define RUN_JOBS_MAX	20000
-#define RUN_SCENARIOS_MAX 256
-
-/* The scenarios a submission names, each a private copy ("set" applies). */
-struct picked {
-	struct scenario	*sc[RUN_SCENARIOS_MAX];
-	size_t		 n;
-};
-
-static int
-pick_copy(struct picked *p, const struct scenario *sc, const char *label,
-    char **cause)
-{
-	if (p->n == RUN_SCENARIOS_MAX) {
-		wf_set_cause(cause, "more than %d scenarios", RUN_SCENARIOS_MAX);
-		return -1;
-	}
-	if ((p->sc[p->n] = scenario_from_json(label, sc->body, cause)) == NULL)
-		return -1;
-	p->n++;
-	return 0;
-}
-
-static int
-pick_named(struct picked *p, struct scenario **all, size_t nall,
-    const json_t *name, const char *key, char **cause)
-{
-	const struct scenario *sc;
-
-	if (!json_is_string(name)) {
-		wf_set_cause(cause, "key '%s': expected a scenario name (a"
-		    " string), not %s", key, wf_json_type_name(name));
-		return -1;
-	}
-	if ((sc = scenario_find(all, nall, json_string_value(name))) == NULL) {
-		wf_set_cause(cause, "key '%s': no scenario named '%.64s'", key,
-		    json_string_value(name));
-		return -1;
-	}
-	return pick_copy(p, sc, sc->name, cause);
-}
-
-/* Fills p from the body's one of scenario|scenarios|matrix|inline. */
-static int
-pick(struct picked *p, const json_t *body, struct scenario **all, size_t nall,
-    char **cause)
-{
-	const json_t *v, *name;
-	const char *m = NULL;
-	size_t i, given = 0;
-
-	given += json_object_get(body, "scenario") != NULL;
-	given += json_object_get(body, "scenarios") != NULL;
-	given += json_object_get(body, "matrix") != NULL;
-	given += json_object_get(body, "inline") != NULL;
-	if (given != 1) {
-		wf_set_cause(cause, "give exactly one of 'scenario',"
-		    " 'scenarios', 'matrix' or 'inline'");
-		return -1;
-	}
-	if ((v = json_object_get(body, "scenario")) != NULL)
-		return pick_named(p, all, nall, v, "scenario", cause);
-	if ((v = json_object_get(body, "scenarios")) != NULL) {
-		if (!json_is_array(v) || json_array_size(v) == 0) {
-			wf_set_cause(cause, "key 'scenarios': expected a"
-			    " non-empty array of names");
-			return -1;
-		}
-		json_array_foreach(v, i, name) {
-			if (pick_named(p, all, nall, name, "scenarios", cause)
-			    == -1)
-				return -1;
-		}
-		return 0;
-	}
-	if ((v = json_object_get(body, "inline")) != NULL) {
-		if ((p->sc[0] = scenario_from_json("inline", v, cause)) == NULL)
-			return -1;
-		p->n = 1;
-		return 0;
-	}
-	if (wf_json_get_str(body, "matrix", 1, 64, &m, cause) == -1)
-		return -1;
-	if (strcmp(m, "nightly") != 0) {
-		wf_set_cause(cause, "key 'matrix': the only matrix is"
-		    " 'nightly'");
-		return -1;
-	}
-	for (i = 0; i < nall; i++) {
-		if (all[i]->nightly && pick_copy(p, all[i], all[i]->name,
-		    cause) == -1)
-			return -1;
-	}
-	if (p->n == 0) {
-		wf_set_cause(cause, "no scenario is marked nightly");
-		return -1;
-	}
-	return 0;
-}
-
 /* Stores the scenarios, the run and its jobs in one transaction. */
 static int64_t
-store_run(struct api *api, const json_t *body, const char *kind,
-    int64_t priority, struct picked *p, json_t *const cases[], size_t njobs,
-    int repeat, const struct run_link *link)
+store_run(struct api *api, const json_t *body, const struct run_req *rr,
+    const struct run_link *link)
 {
 	struct db *db = api->db;
+	const struct scenario *sc;
 	int64_t run = -1, scen;
 	json_t *c;
 	char *request, *text, *matrix, *params, *failing;
 	size_t i, k;
+	json_int_t r;
 	int rc = 0;
 
 	request = json_dumps(body, JSON_COMPACT);
@@ -133,8 +35,8 @@ store_run(struct api *api, const json_t *body, const char *kind,
 	}
 	if (db_exec(db, NULL, "INSERT INTO runs (kind, state, priority,"
 	    " request, created_at, jobs_total) VALUES (?, 'queued', ?, ?, ?,"
-	    " ?)", "titii", kind, priority, request, db_now_ms(),
-	    (int64_t)njobs) == -1)
+	    " ?)", "titii", rr->kind, (int64_t)rr->priority, request,
+	    db_now_ms(), (int64_t)rr->njobs) == -1)
 		goto fail;
 	run = db_last_id(db);
 	/* In the same transaction: a schedule never fires twice a day. */
@@ -147,18 +49,21 @@ store_run(struct api *api, const json_t *body, const char *kind,
 	    " INTO bisect_steps (bisect_id, step, idx, run_id, runs, why,"
 	    " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "iiiiiti",
 	    link->bisect, link->bisect_step, link->bisect_idx, run,
-	    (int64_t)njobs, link->why ? link->why : "", db_now_ms()) == -1)
+	    (int64_t)rr->njobs, link->why ? link->why : "", db_now_ms()) ==
+	    -1)
 		goto fail;
-	for (i = 0; i < p->n && rc == 0; i++) {
-		text = json_dumps(p->sc[i]->body, JSON_COMPACT | JSON_SORT_KEYS);
+	for (i = 0; i < rr->n && rc == 0; i++) {
+		sc = rr->sc[i];
+		text = json_dumps(sc->body, JSON_COMPACT | JSON_SORT_KEYS);
 		rc = db_exec(db, NULL, "INSERT OR IGNORE INTO scenarios (name,"
 		    " sha256, body, created_at) VALUES (?, ?, ?, ?)", "ttti",
-		    p->sc[i]->name, p->sc[i]->sha256, text, db_now_ms());
+		    sc->name, sc->sha256, text, db_now_ms());
 		free(text);
 		if (rc == -1 || db_int(db, &scen, "SELECT id FROM scenarios"
-		    " WHERE sha256 = ?", "t", p->sc[i]->sha256) != 1)
+		    " WHERE sha256 = ?", "t", sc->sha256) != 1)
 			goto fail;
-		json_array_foreach(cases[i], k, c) for (int r = 0; r < repeat; r++) {
+		json_array_foreach(rr->cases[i], k, c) for (r = 0; r < rr->repeat;
+		    r++) {
 			matrix = json_dumps(json_object_get(c, "matrix"),
 			    JSON_COMPACT | JSON_SORT_KEYS);
 			params = json_dumps(json_object_get(c, "params"),
@@ -170,10 +75,10 @@ store_run(struct api *api, const json_t *body, const char *kind,
 			    " priority, state, expected_verdict,"
 			    " expected_failing, created_at) VALUES (?, ?, ?, ?,"
 			    " ?, ?, ?, 'queued', ?, ?, ?)", "iitittitti", run,
-			    scen, p->sc[i]->name, (int64_t)k, matrix, params,
-			    priority, json_string_value(json_object_get(
-			    json_object_get(c, "expected"), "verdict")),
-			    failing, db_now_ms());
+			    scen, sc->name, (int64_t)k, matrix, params,
+			    (int64_t)rr->priority, json_string_value(
+			    json_object_get(json_object_get(c, "expected"),
+			    "verdict")), failing, db_now_ms());
 			free(matrix);
 			free(params);
 			free(failing);
@@ -196,38 +101,15 @@ int64_t
 runs_create(struct api *api, const json_t *body, const struct run_link *link,
     int store, json_t **reply, char **cause)
 {
-	static const char *const keys[] = {
-		"scenario", "scenarios", "matrix", "inline", "set", "priority",
-		"kind", "repeat", NULL,
-	};
-	static const char *const kinds[] = { "adhoc", "nightly", "bisect", NULL };
 	struct scenario **all = NULL;
-	struct picked p = { .n = 0 };
-	json_t *cases[RUN_SCENARIOS_MAX] = { NULL }, *set;
-	const char *kind = NULL;
-	json_int_t priority = 0, repeat = 1;
+	struct run_req rr;
 	char *why = NULL;
-	size_t nall = 0, i, njobs = 0;
+	size_t nall = 0;
 	int64_t run = -1;
-	int k;
 
 	*reply = NULL;
-	if (wf_json_check_keys(body, keys, cause) == -1 ||
-	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
-	    cause) == -1 || wf_json_get_int(body, "repeat", 0, 1, 100, &repeat,
-	    cause) == -1 || wf_json_get_str(body, "kind", 0, 16, &kind,
-	    cause) == -1)
-		goto out;
-	if (kind == NULL)
-		kind = json_object_get(body, "matrix") != NULL ? "nightly" :
-		    "adhoc";
-	for (k = 0; kinds[k] != NULL && strcmp(kinds[k], kind) != 0; k++)
-		;
-	if (kinds[k] == NULL) {
-		wf_set_cause(cause, "key 'kind': '%.16s' is not adhoc, nightly"
-		    " or bisect", kind);
-		goto out;
-	}
+	if (run_req_check(body, &rr, cause) == -1)
+		return -1;
 	if (scenario_load_dir(api->cfg->scenario_dir, &all, &nall,
 	    &why) == -1) {
 		log_warnx("%s", wf_cause_str(why));
@@ -235,29 +117,13 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 		run = -2;
 		goto out;
 	}
-	if (pick(&p, body, all, nall, cause) == -1)
+	if (run_req_expand(body, all, nall, &rr, cause) == -1)
 		goto out;
-	set = json_object_get(body, "set");
-	for (i = 0; i < p.n; i++) {
-		if ((set != NULL && scenario_set(p.sc[i], set, &why) == -1) ||
-		    (cases[i] = scenario_expand(p.sc[i], &why)) == NULL) {
-			wf_set_cause(cause, "scenario %s: %s", p.sc[i]->name,
-			    wf_cause_str(why));
-			goto out;
-		}
-		njobs += json_array_size(cases[i]) * (size_t)repeat;
-	}
-	if (njobs > RUN_JOBS_MAX) {
-		wf_set_cause(cause, "%zu jobs: more than %d in one run", njobs,
-		    RUN_JOBS_MAX);
-		goto out;
-	}
 	if (!store) {
 		run = 0;
 	} else {
 		db_lock(api->db);
-		run = store_run(api, body, kind, priority, &p, cases, njobs,
-		    (int)repeat, link);
+		run = store_run(api, body, &rr, link);
 		db_unlock(api->db);
 		if (run == -1) {
 			wf_set_cause(cause, "database error (see the"
@@ -265,15 +131,13 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 			run = -2;
 			goto out;
 		}
-		log_info("run %lld: %zu jobs (%s)", (long long)run, njobs, kind);
+		log_info("run %lld: %zu jobs (%s)", (long long)run, rr.njobs,
+		    rr.kind);
 	}
 	*reply = json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run, "jobs",
-	    (json_int_t)njobs, "kind", kind);
+	    (json_int_t)rr.njobs, "kind", rr.kind);
 out:
-	for (i = 0; i < p.n; i++) {
-		scenario_free(p.sc[i]);
-		json_decref(cases[i]);
-	}
+	run_req_free(&rr);
 	scenario_list_free(all, nall);
 	free(why);
 	return run;

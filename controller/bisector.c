@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "bisect.h"
+#include "bisect_req.h"
 #include "bisector.h"
 #include "build.h"
 #include "buf.h"
@@ -38,35 +39,6 @@ struct bisector {
 };
 
 /* ---- creating -------------------------------------------------------- */
-
-static int
-get_strings(const json_t *body, const char *key, size_t min, size_t max,
-    size_t maxlen, json_t **out, char **cause)
-{
-	const json_t *a = json_object_get(body, key), *v;
-	size_t i;
-
-	*out = NULL;
-	if (a == NULL)
-		return 0;
-	if (!json_is_array(a) || json_array_size(a) < min ||
-	    json_array_size(a) > max) {
-		wf_set_cause(cause, "key '%s': expected an array of %zu to %zu"
-		    " strings", key, min, max);
-		return -1;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > maxlen ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			wf_set_cause(cause, "key '%s': item %zu is not a string"
-			    " of 1 to %zu bytes", key, i, maxlen);
-			return -1;
-		}
-	}
-	*out = (json_t *)a;
-	return 0;
-}
 
 /*
  * A git bisect runs its build command on this host: only for repositories
@@ -97,147 +69,50 @@ repo_allowed(struct api *api, const char *repo, char **cause)
 }
 
 /*
- * The normalised request: what the worker reads back. Returns it (new),
- * or NULL with a cause.
+ * The normalised request (bisect_req.h), once what it names exists here: the
+ * repository below the root, the scenario with its fixed parameters as
+ * exactly one case. Returns it (new), or NULL with a cause.
  */
 static json_t *
 parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
     char **cause)
 {
-	static const char *const keys[] = {
-		"scenario", "set", "repo", "good", "bad", "build", "artifact",
-		"build_timeout_s", "artifacts", "kind", "repeat", "threshold",
-		"max_runs", "confidence", "priority", "regression", NULL,
-	};
-	static const char *const reg_keys[] = { "run", "case", NULL };
-	const char *scenario = NULL, *repo = NULL, *good = NULL, *bad = NULL,
-	    *artifact = NULL, *kind = NULL;
-	json_int_t timeout = 1800, repeat = 0, threshold = 0, max_runs = 0,
-	    priority = 100, reg_run = 0, jobs;
-	json_t *set = json_object_get(body, "set"), *build, *artifacts,
-	    *probe, *reply = NULL, *req, *reg = json_object_get(body,
-	    "regression");
-	const char *reg_case = NULL;
-	double target = 0;
+	json_t *req, *probe, *reply = NULL;
+	const char *repo;
+	json_int_t jobs;
 	struct stat st;
 
-	if (wf_json_check_keys(body, keys, cause) == -1 ||
-	    wf_json_get_str(body, "scenario", 1, 128, &scenario, cause) == -1 ||
-	    wf_json_get_str(body, "repo", 0, 1024, &repo, cause) == -1 ||
-	    wf_json_get_str(body, "good", 0, 200, &good, cause) == -1 ||
-	    wf_json_get_str(body, "bad", 0, 200, &bad, cause) == -1 ||
-	    wf_json_get_str(body, "artifact", 0, 512, &artifact, cause) == -1 ||
-	    wf_json_get_str(body, "kind", 0, 16, &kind, cause) == -1 ||
-	    wf_json_get_int(body, "build_timeout_s", 0, 1, 86400, &timeout,
-	    cause) == -1 ||
-	    wf_json_get_int(body, "repeat", 0, 1, 100, &repeat, cause) == -1 ||
-	    wf_json_get_int(body, "threshold", 0, 1, 100, &threshold,
-	    cause) == -1 ||
-	    wf_json_get_int(body, "max_runs", 0, 1, 1000, &max_runs,
-	    cause) == -1 ||
-	    wf_json_get_real(body, "confidence", 0, 0.5, 0.9999, &target,
-	    cause) == -1 ||
-	    wf_json_get_int(body, "priority", 0, -1000, 1000, &priority,
-	    cause) == -1 ||
-	    get_strings(body, "build", 1, 64, 1024, &build, cause) == -1 ||
-	    get_strings(body, "artifacts", 2, 1000, RUNSPEC_PATH_MAX - 1,
-	    &artifacts, cause) == -1)
+	if ((req = bisect_req_parse(body, cfg, cause)) == NULL)
 		return NULL;
-	if (set != NULL && !json_is_object(set)) {
-		wf_set_cause(cause, "key 'set': expected an object");
-		return NULL;
-	}
-	if (reg != NULL && (!json_is_object(reg) ||
-	    wf_json_check_keys(reg, reg_keys, cause) == -1 ||
-	    wf_json_get_int(reg, "run", 1, 1, INT64_MAX, &reg_run,
-	    cause) == -1 ||
-	    wf_json_get_str(reg, "case", 0, 512, &reg_case, cause) == -1)) {
-		if (!json_is_object(reg))
-			wf_set_cause(cause, "key 'regression': expected an"
-			    " object {run, case}");
-		return NULL;
-	}
-	*cfg = (struct bisect_cfg){ (int)repeat, (int)threshold,
-		(int)max_runs, target };
-	if (bisect_cfg_check(cfg, cause) == -1)
-		return NULL;
-	if ((repo != NULL) == (artifacts != NULL)) {
-		wf_set_cause(cause, "give either 'repo' (with good, bad, build"
-		    " and artifact) or 'artifacts', not %s", repo ? "both" :
-		    "neither");
-		return NULL;
-	}
-	if (repo != NULL) {
-		if (!good || !bad || !build || !artifact) {
-			wf_set_cause(cause, "a git bisect needs 'good', 'bad',"
-			    " 'build' (an argv list) and 'artifact' (the image's"
-			    " path in the checkout)");
-			return NULL;
-		}
-		if (repo[0] != '/' || stat(repo, &st) == -1 ||
-		    !S_ISDIR(st.st_mode)) {
+	if ((repo = json_string_value(json_object_get(req, "repo"))) != NULL) {
+		if (stat(repo, &st) == -1 || !S_ISDIR(st.st_mode)) {
 			wf_set_cause(cause, "key 'repo': '%.200s' is not an"
 			    " absolute path to a directory on the controller's"
 			    " host", repo);
-			return NULL;
+			goto fail;
 		}
 		if (repo_allowed(api, repo, cause) == -1)
-			return NULL;
-		if (artifact[0] == '/' || strstr(artifact, "..") != NULL) {
-			wf_set_cause(cause, "key 'artifact': a path inside the"
-			    " checkout, without '..'");
-			return NULL;
-		}
+			goto fail;
 	}
-	if (kind == NULL)
-		kind = repo != NULL ? "test-kernel" : "linux";
-	if (strcmp(kind, "test-kernel") != 0 && strcmp(kind, "linux") != 0) {
-		wf_set_cause(cause, "key 'kind': '%s' is not test-kernel or"
-		    " linux", kind);
-		return NULL;
-	}
-	if (repo != NULL && strcmp(kind, "linux") == 0) {
-		wf_set_cause(cause, "key 'kind': a git bisect builds our test"
-		    " kernel (linux builds are not supported yet)");
-		return NULL;
-	}
-	/* The scenario with the fixed parameters: exactly one case. */
-	probe = json_pack("{s:s, s:s}", "scenario", scenario, "kind",
-	    "bisect");
-	if (set != NULL)
-		json_object_set(probe, "set", set);
+	probe = json_pack("{s:O, s:O, s:s}", "scenario", json_object_get(req,
+	    "scenario"), "set", json_object_get(req, "set"), "kind", "bisect");
 	if (runs_create(api, probe, NULL, 0, &reply, cause) < 0) {
 		json_decref(probe);
-		return NULL;
+		goto fail;
 	}
 	json_decref(probe);
 	jobs = json_integer_value(json_object_get(reply, "jobs"));
 	json_decref(reply);
 	if (jobs != 1) {
 		wf_set_cause(cause, "a bisect runs one case, and %s expands to"
-		    " %lld: fix every axis with 'set'", scenario,
-		    (long long)jobs);
-		return NULL;
+		    " %lld: fix every axis with 'set'", json_string_value(
+		    json_object_get(req, "scenario")), (long long)jobs);
+		goto fail;
 	}
-	req = json_pack("{s:s, s:O, s:s, s:i, s:i, s:i, s:f, s:I}",
-	    "scenario", scenario, "set", set ? set : json_object(), "kind",
-	    kind, "repeat", cfg->repeat, "threshold", cfg->threshold,
-	    "max_runs", cfg->max_runs, "confidence", cfg->target, "priority",
-	    priority);
-	if (set == NULL)
-		json_decref(json_object_get(req, "set"));	/* the extra ref */
-	if (repo != NULL)
-		json_object_update(req, json_pack("{s:s, s:s, s:s, s:s, s:O,"
-		    " s:s, s:I}", "mode", "git", "repo", repo, "good", good,
-		    "bad", bad, "build", build, "artifact", artifact,
-		    "build_timeout_s", timeout));
-	else
-		json_object_update(req, json_pack("{s:s, s:O}", "mode",
-		    "artifacts", "artifacts", artifacts));
-	if (reg_run > 0)
-		json_object_set_new(req, "regression", json_pack("{s:I, s:s}",
-		    "run", reg_run, "case", reg_case ? reg_case : ""));
 	return req;
+fail:
+	json_decref(req);
+	return NULL;
 }
 
 void
@@ -250,6 +125,7 @@ api_bisects_create(struct req *r, struct reply *out)
 	char *cause = NULL, *text = NULL;
 	int n = 0, i, rc = 0;
 	int64_t id = -1;
+	size_t k;
 
 	if (req_submit_allowed(r, out) == -1 ||
 	    (body = req_body_object(r, out)) == NULL)
@@ -286,12 +162,12 @@ api_bisects_create(struct req *r, struct reply *out)
 			    "case")), id);
 		if (arts != NULL) {
 			n = (int)json_array_size(arts);
-			json_array_foreach(arts, i, v)
+			json_array_foreach(arts, k, v)
 				if (rc == 0)
 					rc = db_exec(db, NULL, "INSERT INTO"
 					    " bisect_candidates (bisect_id, idx,"
 					    " rev) VALUES (?, ?, ?)", "idt", id,
-					    i, json_string_value(v));
+					    (int)k, json_string_value(v));
 		} else {
 			for (i = 0; i < n && rc == 0; i++)
 				rc = db_exec(db, NULL, "INSERT INTO"
@@ -313,6 +189,7 @@ api_bisects_create(struct req *r, struct reply *out)
 	reply_json(out, 201, json_pack("{s:I, s:i, s:s}", "bisect",
 	    (json_int_t)id, "candidates", n, "state", "running"));
 out:
+	json_decref(body);
 	json_decref(req);
 	free(revs);
 	free(text);

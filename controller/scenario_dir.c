@@ -46,7 +46,11 @@ scenario_load_dir(const char *dir, struct scenario ***out, size_t *n,
 			    SCENARIO_DIR_MAX);
 			goto out;
 		}
-		names[count++] = strdup(de->d_name);
+		if ((names[count] = strdup(de->d_name)) == NULL) {
+			wf_set_cause(cause, "out of memory");
+			goto out;
+		}
+		count++;
 	}
 	qsort(names, count, sizeof(names[0]), cmp_name);
 	if ((list = calloc(count + 1, sizeof(*list))) == NULL) {

@@ -212,18 +212,18 @@ os_set(const struct wf_flags *f, const char *key, const char *arg)
 	}
 	if (asprintf(&out, "%s=%s", key, arg) < 0)
 		wf_flags_usage_error(f, "out of memory");
-	return out;	/* lives as long as the command */
+	return out;	/* the caller frees it */
 }
 
 static int
 cmd_submit(int argc, char **argv)
 {
-	char *sets[WF_FLAGS_MAX * 4];
+	char *sets[WF_FLAGS_MAX * 4], *made[WF_FLAGS_MAX * 4];
 	struct wf_flags f;
 	struct remote r;
 	const char *arg;
 	char **targets;
-	int id, n, nsets = 0, wait = 0, json = 0;
+	int id, n, nsets = 0, nmade = 0, wait = 0, json = 0, rc;
 
 	wf_flags_begin(&f, &submit_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
@@ -238,8 +238,9 @@ cmd_submit(int argc, char **argv)
 		case OPT_INITRD:
 			if (nsets == (int)(sizeof(sets) / sizeof(sets[0])))
 				wf_flags_usage_error(&f, "too many --set");
-			sets[nsets++] = os_set(&f, id == OPT_KERNEL ?
+			made[nmade] = os_set(&f, id == OPT_KERNEL ?
 			    "kernel" : "initrd", arg);
+			sets[nsets++] = made[nmade++];
 			break;
 		case OPT_NAME:
 			wf_flags_usage_error(&f, "--name is not supported by"
@@ -255,7 +256,10 @@ cmd_submit(int argc, char **argv)
 	}
 	targets = wf_flags_args(&f, 1, -1, &n);
 	r = remote_opts(json);
-	return remote_submit(&r, targets, n, sets, nsets, wait);
+	rc = remote_submit(&r, targets, n, sets, nsets, wait);
+	while (nmade > 0)
+		free(made[--nmade]);
+	return rc;
 }
 
 /* The subcommand's --json switch (json_flag tables), and its arguments. */

@@ -129,6 +129,7 @@ fixture(const char *name)
 	return arr;
 }
 
+/* records is borrowed; NULL sends an empty batch. */
 static long
 post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
     json_t *records, json_t **reply)
@@ -139,8 +140,9 @@ post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
 
 	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/events",
 	    (long long)job);
-	j = jcallj(c, tok, "POST", path, json_pack("{s:i, s:O}", "batch",
-	    batch, "records", records), &st);
+	j = jcallj(c, tok, "POST", path, json_pack("{s:i, s:o}", "batch",
+	    batch, "records", records != NULL ? json_incref(records) :
+	    json_array()), &st);
 	if (reply != NULL)
 		*reply = j;
 	else

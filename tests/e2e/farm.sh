@@ -125,7 +125,7 @@ if [ -n "$run" ] && wait_run "$run" 180; then
 	[ "$j" = '{"verdict":"pass","as_expected":1,"wakes":[1],"release":true}' ] && [ "$art" = '["package",true]' ] &&
 		ok linux-cold-boot-through-libvirt || fail linux-cold-boot-through-libvirt "job $job: $j; artifact: $art"
 else
-	fail linux-cold-boot-through-libvirt "run '$run' did not finish in 180 s: $(tail -2 "$tmp"/agent-*.log)"
+	fail linux-cold-boot-through-libvirt "run '$run' did not finish in 180 s: $(tail -q -n 2 "$tmp"/agent-*.log)"
 fi
 
 # --- kill-agent -----------------------------------------------------------------
