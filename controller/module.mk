@@ -45,6 +45,17 @@ $(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
 		$(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
 
+# The API bodies that take the most parsing: POST /runs (against the shipped
+# scenarios/) and POST /bisects.
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_run_body $(BUILD)/fuzz/fuzz_bisect_body
+$(BUILD)/fuzz/fuzz_run_body: tests/fuzz/fuzz_run_body.c controller/run_req.c \
+		controller/scenario.c controller/scenario_dir.c controller/expect.c \
+		$(wildcard lib/*.c lib/*.h controller/*.h)
+	$(FUZZ_LINK)
+$(BUILD)/fuzz/fuzz_bisect_body: tests/fuzz/fuzz_bisect_body.c \
+		controller/bisect_req.c $(wildcard lib/*.c lib/*.h controller/*.h)
+	$(FUZZ_LINK)
+
 # The CLI's controller commands (submit, status, show, logs, cancel, hosts)
 # live in agent/cli/remote.c, owned with the controller. agent/module.mk's
 # link recipe for bin/wakefarm takes every .o prerequisite, so this adds it.

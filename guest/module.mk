@@ -1,7 +1,11 @@
 # guest/: the firmware shim and the test kernel, freestanding x86-64 code
 # built with the system gcc, and the reporter /init for real Linux kernels
 # (a static hosted program).  Outputs under build/guest/.
+#
+# GUEST_CC builds all of it: `make asan` builds host code with clang and
+# sanitizers but keeps the guest on the normal compiler.
 
+GUEST_CC ?= $(CC)
 GUEST_OUT := $(BUILD)/guest
 GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
 	-mno-sse -mno-mmx -mno-sse2 -mno-avx -mgeneral-regs-only -fno-stack-protector \
@@ -20,23 +24,23 @@ K_OBJS := $(patsubst guest/%,$(GUEST_OUT)/k/%.o,$(K_SRCS))
 # The firmware is linked where multiboot loads it (non-PIC, small code model).
 $(GUEST_OUT)/fw/%.o: guest/%
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -fno-pic -mcmodel=small -c $< -o $@
+	$(GUEST_CC) $(GUEST_CFLAGS) -fno-pic -mcmodel=small -c $< -o $@
 
 # The kernel is a static PIE: it runs in two slots and in the crash region.
 $(GUEST_OUT)/k/%.o: guest/%
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -fpie -fvisibility=hidden -c $< -o $@
+	$(GUEST_CC) $(GUEST_CFLAGS) -fpie -fvisibility=hidden -c $< -o $@
 
 # QEMU's multiboot loader refuses ELF64, so the 64-bit firmware is repackaged
 # as ELF32 (addresses are all below 4 GiB).
 $(GUEST_OUT)/firmware.elf: $(FW_OBJS) guest/firmware/fw.ld
-	$(CC) -nostdlib -static -no-pie -Wl,-T,guest/firmware/fw.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+	$(GUEST_CC) -nostdlib -static -no-pie -Wl,-T,guest/firmware/fw.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
 		-o $(GUEST_OUT)/firmware64.elf $(FW_OBJS)
 	objcopy -O elf32-i386 $(GUEST_OUT)/firmware64.elf $@
 	@chmod 0755 $(GUEST_OUT) && chmod 0644 $@	# QEMU under libvirt reads it as libvirt-qemu
 
 $(GUEST_OUT)/kernel.elf: $(K_OBJS) guest/kernel/kernel.ld
-	$(CC) -nostdlib -static-pie -Wl,-T,guest/kernel/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+	$(GUEST_CC) -nostdlib -static-pie -Wl,-T,guest/kernel/kernel.ld -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
 		-Wl,-z,norelro -Wl,--no-dynamic-linker -o $@ $(K_OBJS)
 	@if readelf -rW $@ | awk 'NR>3 && $$3 != "" && $$3 !~ /RELATIVE/ && /R_X86_64/' | grep -q .; then \
 		echo "kernel.elf: relocations other than R_X86_64_RELATIVE" >&2; rm -f $@; exit 1; fi
@@ -49,10 +53,10 @@ LINUX_INIT_OBJS := $(patsubst guest/%,$(GUEST_OUT)/li/%.o,$(LINUX_INIT_SRCS))
 
 $(GUEST_OUT)/li/%.o: guest/%
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -MMD -MP -c $< -o $@
+	$(GUEST_CC) -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -MMD -MP -c $< -o $@
 
 $(LINUX_INIT): $(LINUX_INIT_OBJS)
-	$(CC) -static -o $@ $^
+	$(GUEST_CC) -static -o $@ $^
 
 GUEST_IMAGES := $(GUEST_OUT)/firmware.elf $(GUEST_OUT)/kernel.elf
 ALL_TARGETS += $(GUEST_IMAGES) $(LINUX_INIT)

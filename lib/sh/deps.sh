@@ -24,8 +24,8 @@ DEPS_PACKAGES=(
 	tini
 	# libraries of controller and agent (Makefile PKGS)
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 libssl-dev
-	# tools used by scripts and tests
-	ca-certificates git curl jq
+	# tools used by scripts and tests (rsync: `make asan` copies the tree)
+	ca-certificates git curl jq rsync
 	# deployment: openssl makes a lab CA and the controller's certificate (README), iproute2's
 	# `ip netns` gives tests/e2e/multihost.sh its hosts
 	openssl iproute2

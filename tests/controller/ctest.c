@@ -208,6 +208,13 @@ perform(const struct ctl *c, const char *token, const char *method,
 	curl_easy_setopt(cu, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, 60000L);
+	/*
+	 * A body over 1 MiB goes with "Expect: 100-continue"; curl sends it
+	 * anyway after 1 s without an answer, and a controller that refuses it
+	 * (413) then closes on unread data: a reset instead of the reply when
+	 * the answer is late (a loaded host, make asan). Wait for the answer.
+	 */
+	curl_easy_setopt(cu, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(cu, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, on_header);

@@ -16,6 +16,9 @@
 #   linux        Debian's Linux 6.1 (a kernel package the agent unpacks) cold
 #                boots with 2 CPUs through libvirt: pass, one fw-wake, the
 #                artifact's version from the boot record
+#
+# WF_TIME_SCALE (default 1; 3 under make asan) multiplies the lease and the
+# waits for the controller and agents, which sanitizers slow down.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd)	# run from bin/tests
@@ -24,6 +27,8 @@ tmp=$(mktemp -d /tmp/wf-farm.XXXXXX)
 chmod 755 "$tmp"
 passed=0 failed=0
 pids=()
+scale=${WF_TIME_SCALE:-1}
+lease_ms=$((4000 * scale))
 
 ok() { echo "ok $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
@@ -53,7 +58,7 @@ start_controller() {	# [PORT] [extra args]; sets url, ctl
 	ctl=$!
 	disown "$ctl"	# no "Killed" job notices after our closing line
 	pids+=($ctl)
-	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	url=http://$(cat "$tmp/port")
 }
 
@@ -72,7 +77,7 @@ submit() {	# ARGS... -> run id
 }
 
 wait_run() {	# RUN TIMEOUT_S -> 0 when done
-	for _ in $(seq $(($2 * 5))); do
+	for _ in $(seq $(($2 * 5 * scale))); do
 		[ "$(curl -fs "$url/api/v1/runs/$1" | jq -r .run.state)" = done ] && return 0
 		sleep 0.2
 	done
@@ -83,7 +88,7 @@ jobs_of() { curl -fs "$url/api/v1/jobs?run=$1&limit=1000"; }
 unexpected() { jobs_of "$1" | jq -r '[.jobs[] | select(.as_expected != 1) | "\(.id) \(.scenario) \(.verdict) (\(.reason))"] | join("; ")'; }
 
 wait_state() {	# JOB STATE TIMEOUT_S
-	for _ in $(seq $(($3 * 10))); do
+	for _ in $(seq $(($3 * 10 * scale))); do
 		[ "$(curl -fs "$url/api/v1/jobs/$1" | jq -r .state)" = "$2" ] && return 0
 		sleep 0.1
 	done
@@ -91,7 +96,7 @@ wait_state() {	# JOB STATE TIMEOUT_S
 }
 
 # --- matrix -------------------------------------------------------------------
-start_controller 0 --lease-ms 4000
+start_controller 0 --lease-ms "$lease_ms"
 start_agent 1 "$T1"
 start_agent 2 "$T2"
 run=$(submit kexec-chain --set cpus=1,4)
@@ -151,8 +156,11 @@ else
 fi
 # agent 1 comes back: it must clean up the domain its killed self left
 start_agent 1 "$T1"
-sleep 2
-left=$(virsh -c qemu:///system list --name | grep -c '^wakefarm-farm1-')
+for _ in $(seq $((20 * scale))); do
+	left=$(virsh -c qemu:///system list --name | grep -c '^wakefarm-farm1-')
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
 [ "$left" = 0 ] && ok leftover-domain-destroyed || fail leftover-domain-destroyed "$left domain(s) left"
 
 # --- controller-down ------------------------------------------------------------
@@ -200,11 +208,12 @@ job=$(jobs_of "$run" | jq -r '.jobs[0].id')
 if wait_state "$job" running 30; then
 	WAKEFARM_TOKEN=$SUB "$bin/wakefarm" --server "$url" cancel "$run" >/dev/null 2>&1
 	gone=0
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * scale))); do
 		virsh -c qemu:///system list --name | grep -q "^wakefarm-farm[0-9]-$job-" || { gone=1; break; }
 		sleep 0.1
 	done
-	[ $gone = 1 ] && ok cancel-stops-the-guest || fail cancel-stops-the-guest "domain of job $job still running 10 s after cancel"
+	[ $gone = 1 ] && ok cancel-stops-the-guest ||
+		fail cancel-stops-the-guest "domain of job $job still running $((10 * scale)) s after cancel"
 else
 	fail cancel-stops-the-guest "job $job never started"
 fi
