@@ -8,12 +8,13 @@
 #
 #   bench/flood.sh [MIB]        default $WF_FLOOD_MIB or 64; bench/flood.sh 1024 is the full 1 GiB
 #                               (most of an hour under TCG); WF_JUNK_MIB=N adds N MiB of overlong
-#                               record-like lines on COM2
+#                               record-like lines on COM2; WF_FLOOD_BARE=0 runs the agent's
+#                               guest alone (the full 1 GiB twice at once takes both cores)
 # Exits non-zero only when it could not measure.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/bin
-mib=${1:-${WF_FLOOD_MIB:-64}} junk=${WF_JUNK_MIB:-0}
+mib=${1:-${WF_FLOOD_MIB:-64}} junk=${WF_JUNK_MIB:-0} with_bare=${WF_FLOOD_BARE:-1}
 steps="flood:$mib" && [ "$junk" -gt 0 ] && steps="$steps,junk:$junk"
 timeout_s=$((600 + mib * 10))
 tmp=$(mktemp -d /tmp/wf-flood.XXXXXX)
@@ -47,17 +48,22 @@ sleep 1
 agent_rss0=$(vmhwm "$agent")
 
 extra= && [ "$junk" -gt 0 ] && extra=" (+ $junk MiB of junk on COM2)"
-echo "flood: $mib MiB on COM1$extra, bare runner and agent side by side (2 guests at once)"
+bare_rss=0 bare_disk=0 work_disk=0 t_bare= t_agent=
 mkdir -p "$tmp/bare-tmp"
 t0=$(date +%s.%N)
+if [ "$with_bare" = 0 ]; then
+	echo "flood: $mib MiB on COM1$extra, through the agent only"
+	t_bare=skipped
+else
+echo "flood: $mib MiB on COM1$extra, bare runner and agent side by side (2 guests at once)"
 TMPDIR=$tmp/bare-tmp "$top/guest/run-qemu" --cpus 1 --mailbox-version 1 --steps "$steps" \
 	--timeout "$timeout_s" --records "$tmp/bare.jsonl" --log "$tmp/bare.log" --check >"$tmp/bare.out" 2>&1 &
 bare=$!
 pids+=($bare)
+fi
 run=$(curl -fs -H "Authorization: Bearer $sub" -d "{\"inline\": {\"name\": \"flood\", \"cpus\": 1,
 	\"mailbox_version\": 1, \"steps\": \"$steps\", \"timeout_s\": $timeout_s}}" "$url/api/v1/runs" | jq -r .run)
 [ -n "$run" ] && [ "$run" != null ] || { echo "flood: submit failed"; exit 1; }
-bare_rss=0 bare_disk=0 work_disk=0 t_bare= t_agent=
 while :; do
 	if [ -z "$t_bare" ]; then
 		if kill -0 "$bare" 2>/dev/null; then
@@ -84,9 +90,9 @@ job=$(curl -fs "$url/api/v1/jobs?run=$run" | jq -r '.jobs[0].id')
 verdict=$(curl -fs "$url/api/v1/jobs/$job" | jq -r '"\(.verdict), as expected: \(.as_expected), done records: \([.events[].record | select(.ev == "done")] | length)"')
 size0=$(curl -fs -D - -o /dev/null "$url/api/v1/jobs/$job/logs/0?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-log-size" { print $2 }')
 last0=$(curl -fs "$url/api/v1/jobs/$job/logs/0?offset=$((size0 - 200))&limit=200" | tail -n 1)
-printf '  bare runner: %.0f s (%.2f MiB/s), exit %s, %s\n' "$t_bare" "$(echo "$mib / $t_bare" | bc -l)" \
+[ "$t_bare" = skipped ] || printf '  bare runner: %.0f s (%.2f MiB/s), exit %s, %s\n' "$t_bare" "$(echo "$mib / $t_bare" | bc -l)" \
 	"$bare_rc" "$(grep '^verdict' "$tmp/bare.out")"
-echo "    runner max RSS ${bare_rss} KiB; scratch dir at most ${bare_disk} KiB;" \
+[ "$t_bare" = skipped ] || echo "    runner max RSS ${bare_rss} KiB; scratch dir at most ${bare_disk} KiB;" \
 	"--log $(stat -c %s "$tmp/bare.log") bytes, ending: $(tail -n 1 "$tmp/bare.log")"
 printf '  agent (libvirt): %.0f s (%.2f MiB/s), job %s: %s\n' "$t_agent" "$(echo "$mib / $t_agent" | bc -l)" \
 	"$job" "$verdict"

@@ -127,16 +127,16 @@ cli_print_json(const json_t *j)
 	free(s);
 }
 
-static const char *
-str(const json_t *o, const char *k)
+const char *
+cli_str(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s != NULL ? s : "-";
 }
 
-static long long
-num(const json_t *o, const char *k)
+long long
+cli_num(const json_t *o, const char *k)
 {
 	return (long long)json_integer_value(json_object_get(o, k));
 }
@@ -212,8 +212,8 @@ cmd_schedule_add(int argc, char **argv)
 		cli_print_json(reply);
 	else
 		printf("schedule %s: %s UTC, %lld jobs a night, %lld retries"
-		    " before a regression\n", str(reply, "name"), str(reply,
-		    "at"), num(reply, "jobs"), num(reply, "retries"));
+		    " before a regression\n", cli_str(reply, "name"), cli_str(reply,
+		    "at"), cli_num(reply, "jobs"), cli_num(reply, "retries"));
 	json_decref(reply);
 	rc = 0;
 out:
@@ -253,9 +253,9 @@ cmd_schedule_list(int argc, char **argv)
 		    json_object_get(req, "scenarios") : json_object_get(req,
 		    "matrix"), JSON_COMPACT | JSON_ENCODE_ANY);
 		set = json_dumps(json_object_get(req, "set"), JSON_COMPACT);
-		printf("%-20s %-5s %-7lld %-10s %-8lld %s%s%s\n", str(s, "name"),
-		    str(s, "at"), num(s, "retries"), str(s, "last_day"),
-		    num(s, "last_run"), what ? what : "", set ? " set " : "",
+		printf("%-20s %-5s %-7lld %-10s %-8lld %s%s%s\n", cli_str(s, "name"),
+		    cli_str(s, "at"), cli_num(s, "retries"), cli_str(s, "last_day"),
+		    cli_num(s, "last_run"), what ? what : "", set ? " set " : "",
 		    set ? set : "");
 		free(what);
 		free(set);
@@ -311,26 +311,26 @@ print_case(const char *cls, const json_t *c)
 	const json_t *k;
 	size_t i;
 
-	printf("  %-13s job %-6lld %-24s %s: %s%s", cls, num(c, "job"),
-	    str(c, "scenario"), m ? m : "", str(c, "verdict"),
+	printf("  %-13s job %-6lld %-24s %s: %s%s", cls, cli_num(c, "job"),
+	    cli_str(c, "scenario"), m ? m : "", cli_str(c, "verdict"),
 	    expected_word(json_object_get(c, "as_expected")));
 	if (json_object_get(c, "previous_job") != NULL &&
 	    !json_is_null(json_object_get(c, "previous_job")))
-		printf(" (before: job %lld %s%s)", num(c, "previous_job"),
-		    str(c, "previous_verdict"), expected_word(json_object_get(c,
+		printf(" (before: job %lld %s%s)", cli_num(c, "previous_job"),
+		    cli_str(c, "previous_verdict"), expected_word(json_object_get(c,
 		    "previous_as_expected")));
 	if (json_array_size(json_object_get(c, "attempts")) > 1)
 		printf(", %zu attempts", json_array_size(json_object_get(c,
 		    "attempts")));
 	printf("\n");
 	json_array_foreach(json_object_get(c, "known"), i, k) {
-		printf("    known issue #%lld: %s", num(k, "id"),
-		    str(k, "description"));
+		printf("    known issue #%lld: %s", cli_num(k, "id"),
+		    cli_str(k, "description"));
 		if (json_is_object(json_object_get(k, "log")))
 			printf(" (log port %lld line %lld: %s)",
-			    num(json_object_get(k, "log"), "port"),
-			    num(json_object_get(k, "log"), "line_no"),
-			    str(json_object_get(k, "log"), "line"));
+			    cli_num(json_object_get(k, "log"), "port"),
+			    cli_num(json_object_get(k, "log"), "line_no"),
+			    cli_str(json_object_get(k, "log"), "line"));
 		printf("\n");
 	}
 	free(m);
@@ -415,20 +415,20 @@ cmd_regressions(int argc, char **argv)
 		json_decref(j);
 		return 0;
 	}
-	printf("since %s: %zu nights, %zu regressions\n", str(j, "since"),
+	printf("since %s: %zu nights, %zu regressions\n", cli_str(j, "since"),
 	    json_array_size(json_object_get(j, "runs")),
 	    json_array_size(json_object_get(j, "regressions")));
 	json_array_foreach(json_object_get(j, "runs"), i, run) {
-		printf("%s %s: run %lld", str(run, "day"), str(run, "schedule"),
-		    num(run, "run"));
+		printf("%s %s: run %lld", cli_str(run, "day"), cli_str(run, "schedule"),
+		    cli_num(run, "run"));
 		if (json_is_integer(json_object_get(run, "previous")))
-			printf(" against run %lld", num(run, "previous"));
+			printf(" against run %lld", cli_num(run, "previous"));
 		counts = json_object_get(run, "counts");
 		json_object_foreach(counts, k, v)
 			printf(", %lld %s", (long long)json_integer_value(v), k);
 		printf("\n");
 		json_array_foreach(json_object_get(run, "cases"), x, c)
-			print_case(str(c, "class"), c);
+			print_case(cli_str(c, "class"), c);
 	}
 	json_decref(j);
 	return 0;

@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "http.h"
 #include "json.h"
+#include "nightly.h"
 #include "remote.h"
 #include "util.h"
 
@@ -43,30 +44,6 @@ call(struct wf_http *c, const char *method, const char *path, json_t *body)
 		return NULL;
 	}
 	return reply != NULL ? reply : json_object();
-}
-
-static void
-print_json(const json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-	if (s != NULL)
-		printf("%s\n", s);
-	free(s);
-}
-
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "-";
-}
-
-static long long
-num(const json_t *o, const char *k)
-{
-	return (long long)json_integer_value(json_object_get(o, k));
 }
 
 static int
@@ -211,8 +188,8 @@ print_unexpected(struct wf_http *c, long long run)
 	json_array_foreach(json_object_get(j, "jobs"), i, job) {
 		char *m, *f, *e;
 
-		if (strcmp(str(job, "state"), "done") != 0 ||
-		    num(job, "as_expected") == 1)
+		if (strcmp(cli_str(job, "state"), "done") != 0 ||
+		    cli_num(job, "as_expected") == 1)
 			continue;
 		m = json_dumps(json_object_get(job, "matrix"), JSON_COMPACT);
 		f = json_dumps(json_object_get(job, "failing"), JSON_COMPACT |
@@ -220,9 +197,9 @@ print_unexpected(struct wf_http *c, long long run)
 		e = json_dumps(json_object_get(job, "expected_failing"),
 		    JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("  job %lld %s %s: %s %s, expected %s %s (%s)\n",
-		    num(job, "id"), str(job, "scenario"), m ? m : "",
-		    str(job, "verdict"), f ? f : "", str(job,
-		    "expected_verdict"), e ? e : "", str(job, "reason"));
+		    cli_num(job, "id"), cli_str(job, "scenario"), m ? m : "",
+		    cli_str(job, "verdict"), f ? f : "", cli_str(job,
+		    "expected_verdict"), e ? e : "", cli_str(job, "reason"));
 		free(m);
 		free(f);
 		free(e);
@@ -243,19 +220,19 @@ wait_run(struct wf_http *c, long long run)
 		if ((j = call(c, "GET", path, NULL)) == NULL)
 			return 1;
 		rs = json_object_get(j, "run");
-		total = num(rs, "jobs_total");
-		finished = strcmp(str(rs, "state"), "done") == 0 ||
-		    strcmp(str(rs, "state"), "cancelled") == 0;
-		if (num(rs, "jobs_done") != done ||
-		    num(rs, "jobs_unexpected") != bad || finished) {
-			done = num(rs, "jobs_done");
-			bad = num(rs, "jobs_unexpected");
+		total = cli_num(rs, "jobs_total");
+		finished = strcmp(cli_str(rs, "state"), "done") == 0 ||
+		    strcmp(cli_str(rs, "state"), "cancelled") == 0;
+		if (cli_num(rs, "jobs_done") != done ||
+		    cli_num(rs, "jobs_unexpected") != bad || finished) {
+			done = cli_num(rs, "jobs_done");
+			bad = cli_num(rs, "jobs_unexpected");
 			printf("run %lld: %lld/%lld jobs done, %lld not as"
 			    " expected (%s)\n", run, done, total, bad,
-			    str(rs, "state"));
+			    cli_str(rs, "state"));
 			fflush(stdout);
 		}
-		ok = strcmp(str(rs, "state"), "done") == 0 && bad == 0;
+		ok = strcmp(cli_str(rs, "state"), "done") == 0 && bad == 0;
 		json_decref(j);
 		if (finished)
 			break;
@@ -281,11 +258,11 @@ remote_submit(const struct remote *r, char **targets, int ntargets,
 	if ((reply = call(c, "POST", "/api/v1/runs", body)) == NULL)
 		goto out;
 	if (r->json)
-		print_json(reply);
+		cli_print_json(reply);
 	else
-		printf("run %lld: %lld jobs (%s)\n", num(reply, "run"),
-		    num(reply, "jobs"), str(reply, "kind"));
-	rc = wait ? wait_run(c, num(reply, "run")) : 0;
+		printf("run %lld: %lld jobs (%s)\n", cli_num(reply, "run"),
+		    cli_num(reply, "jobs"), cli_str(reply, "kind"));
+	rc = wait ? wait_run(c, cli_num(reply, "run")) : 0;
 	json_decref(reply);
 out:
 	json_decref(body);
@@ -317,31 +294,31 @@ remote_status(const struct remote *r, const char *run)
 		return 1;
 	}
 	if (r->json) {
-		print_json(j);
+		cli_print_json(j);
 	} else if (run == NULL) {
 		printf("%-6s %-8s %-10s %11s %10s\n", "RUN", "KIND", "STATE",
 		    "DONE/TOTAL", "UNEXPECTED");
 		json_array_foreach(json_object_get(j, "runs"), i, x)
 			printf("%-6lld %-8s %-10s %5lld/%-5lld %10lld\n",
-			    num(x, "id"), str(x, "kind"), str(x, "state"),
-			    num(x, "jobs_done"), num(x, "jobs_total"),
-			    num(x, "jobs_unexpected"));
+			    cli_num(x, "id"), cli_str(x, "kind"), cli_str(x, "state"),
+			    cli_num(x, "jobs_done"), cli_num(x, "jobs_total"),
+			    cli_num(x, "jobs_unexpected"));
 	} else {
 		x = json_object_get(j, "run");
 		printf("run %lld (%s): %s, %lld/%lld done, %lld as expected,"
-		    " %lld not\n", num(x, "id"), str(x, "kind"), str(x, "state"),
-		    num(x, "jobs_done"), num(x, "jobs_total"),
-		    num(x, "jobs_as_expected"), num(x, "jobs_unexpected"));
+		    " %lld not\n", cli_num(x, "id"), cli_str(x, "kind"), cli_str(x, "state"),
+		    cli_num(x, "jobs_done"), cli_num(x, "jobs_total"),
+		    cli_num(x, "jobs_as_expected"), cli_num(x, "jobs_unexpected"));
 		json_array_foreach(json_object_get(j, "jobs"), i, x) {
 			char *m = json_dumps(json_object_get(x, "matrix"),
 			    JSON_COMPACT);
 
 			printf("  job %-6lld %-24s %-28s %-9s %-6s %s\n",
-			    num(x, "id"), str(x, "scenario"), m ? m : "",
-			    str(x, "state"), str(x, "verdict"),
+			    cli_num(x, "id"), cli_str(x, "scenario"), m ? m : "",
+			    cli_str(x, "state"), cli_str(x, "verdict"),
 			    json_is_null(json_object_get(x, "as_expected")) ||
 			    !json_object_get(x, "as_expected") ? "" :
-			    num(x, "as_expected") ? "as expected" :
+			    cli_num(x, "as_expected") ? "as expected" :
 			    "NOT as expected");
 			free(m);
 		}
@@ -370,39 +347,40 @@ remote_show(const struct remote *r, const char *job)
 		return 1;
 	}
 	if (r->json) {
-		print_json(j);
+		cli_print_json(j);
 		goto out;
 	}
 	s = json_dumps(json_object_get(j, "params"), JSON_COMPACT);
 	printf("job %lld, run %lld, scenario %s, attempt %lld, %s on %s\n"
-	    "params: %s\n", num(j, "id"), num(j, "run"), str(j, "scenario"),
-	    num(j, "attempt"), str(j, "state"), str(j, "host"), s ? s : "");
+	    "params: %s\n", cli_num(j, "id"), cli_num(j, "run"),
+	    cli_str(j, "scenario"), cli_num(j, "attempt"), cli_str(j, "state"),
+	    cli_str(j, "host"), s ? s : "");
 	free(s);
 	s = json_dumps(json_object_get(j, "expected"), JSON_COMPACT);
-	printf("verdict: %s (%s); expected %s; %s\n", str(j, "verdict"),
-	    str(j, "reason"), s ? s : "", num(j, "as_expected") == 1 ?
+	printf("verdict: %s (%s); expected %s; %s\n", cli_str(j, "verdict"),
+	    cli_str(j, "reason"), s ? s : "", cli_num(j, "as_expected") == 1 ?
 	    "as expected" : json_is_integer(json_object_get(j, "as_expected"))
 	    ? "NOT as expected" : "not judged yet");
 	free(s);
 	json_array_foreach(json_object_get(j, "generations"), i, x) {
 		printf("gen %lld: %s on CPU %lld, %lld CPUs online (expected"
-		    " %lld), MADT v%lld/%lld, mailbox %s\n", num(x, "gen"),
-		    str(x, "kind"), num(x, "cpu"), num(x, "cpus_online"),
-		    num(x, "expected_online"), num(x, "madt_version"),
-		    num(x, "madt_length"), str(x, "mailbox"));
+		    " %lld), MADT v%lld/%lld, mailbox %s\n", cli_num(x, "gen"),
+		    cli_str(x, "kind"), cli_num(x, "cpu"), cli_num(x, "cpus_online"),
+		    cli_num(x, "expected_online"), cli_num(x, "madt_version"),
+		    cli_num(x, "madt_length"), cli_str(x, "mailbox"));
 	}
 	json_array_foreach(json_object_get(j, "checks"), i, x) {
 		char *e, *o;
 
 		if (json_is_true(json_object_get(x, "ok")) ||
-		    num(x, "ok") == 1)
+		    cli_num(x, "ok") == 1)
 			continue;
 		e = json_dumps(json_object_get(x, "expected"), JSON_COMPACT |
 		    JSON_ENCODE_ANY);
 		o = json_dumps(json_object_get(x, "observed"), JSON_COMPACT |
 		    JSON_ENCODE_ANY);
 		printf("FAILED %s (gen %lld): expected %s, observed %s\n",
-		    str(x, "check"), num(x, "gen"), e ? e : "", o ? o : "");
+		    cli_str(x, "check"), cli_num(x, "gen"), e ? e : "", o ? o : "");
 		free(e);
 		free(o);
 	}
@@ -432,10 +410,10 @@ remote_cancel(const struct remote *r, const char *run)
 	if (j == NULL)
 		return 1;
 	if (r->json)
-		print_json(j);
+		cli_print_json(j);
 	else
 		printf("run %lld: %lld jobs cancelled\n", id,
-		    num(j, "cancelled_jobs"));
+		    cli_num(j, "cancelled_jobs"));
 	json_decref(j);
 	return 0;
 }
@@ -454,14 +432,14 @@ remote_hosts(const struct remote *r)
 	if (j == NULL)
 		return 1;
 	if (r->json) {
-		print_json(j);
+		cli_print_json(j);
 	} else {
 		printf("%-20s %-12s %5s %5s  %s\n", "HOST", "STATE", "BUSY",
 		    "SLOTS", "LIBVIRT");
 		json_array_foreach(json_object_get(j, "hosts"), i, h)
-			printf("%-20s %-12s %5lld %5lld  %s\n", str(h, "name"),
-			    str(h, "state"), num(h, "busy"), num(h, "slots"),
-			    str(h, "libvirt_uri"));
+			printf("%-20s %-12s %5lld %5lld  %s\n", cli_str(h, "name"),
+			    cli_str(h, "state"), cli_num(h, "busy"), cli_num(h, "slots"),
+			    cli_str(h, "libvirt_uri"));
 	}
 	json_decref(j);
 	return 0;
@@ -541,8 +519,8 @@ remote_logs(const struct remote *r, const char *job, const char *port,
 		fflush(stdout);
 		running = 0;
 		if (follow && (j = call(c, "GET", path, NULL)) != NULL) {
-			running = strcmp(str(j, "state"), "done") != 0 &&
-			    strcmp(str(j, "state"), "cancelled") != 0;
+			running = strcmp(cli_str(j, "state"), "done") != 0 &&
+			    strcmp(cli_str(j, "state"), "cancelled") != 0;
 			json_decref(j);
 			if (running)
 				usleep(POLL_US);
