@@ -581,34 +581,60 @@ is_loopback(const struct sockaddr_storage *ss)
 }
 
 /*
- * TLS: the certificate and key checked and read (tls.c), then given to
- * libmicrohttpd in memory; TLS 1.2 and 1.3 only. The options end in opts.
+ * TLS: the certificate and key checked and loaded (tls.c), handed to each
+ * handshake by tls.c's callback, so that api_tls_reload can renew them;
+ * TLS 1.2 and 1.3 only. The options end in opts.
  */
 static int
 tls_setup(struct api *api, struct MHD_OptionItem *opts, char **cause)
 {
-	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) !=
+	    MHD_YES) {
 		wf_set_cause(cause, "--tls-cert: this libmicrohttpd (%s) was"
-		    " built without TLS", MHD_get_version());
+		    " built without TLS or its certificate callback",
+		    MHD_get_version());
 		return -1;
 	}
-	if (tls_load(api->cfg->tls_cert, api->cfg->tls_key, &api->tls,
-	    cause) == -1)
+	if ((api->tls = tls_server_new(api->cfg->tls_cert, api->cfg->tls_key,
+	    cause)) == NULL)
 		return -1;
-	opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
-	    api->tls.cert };
-	opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
-	    api->tls.key };
-	opts[2] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+	opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+	    tls_server_callback() };
+	opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
 	    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
-	opts[3] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	opts[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	return 0;
+}
+
+void
+api_tls_reload(struct api *api)
+{
+	char *cause = NULL;
+
+	if (api->tls == NULL)
+		return;
+	switch (tls_server_reload(api->tls, &cause)) {
+	case 1:
+		log_info("SIGHUP: TLS: new handshakes get certificate %s, valid"
+		    " until %s", tls_server_subject(api->tls),
+		    tls_server_not_after(api->tls));
+		break;
+	case 0:
+		log_info("SIGHUP: TLS: %s unchanged", api->cfg->tls_cert);
+		break;
+	default:
+		log_warnx("SIGHUP: TLS: %s; serving the certificate loaded"
+		    " before", wf_cause_str(cause));
+		break;
+	}
+	free(cause);
 }
 
 int
 api_start(struct api *api, char **cause)
 {
-	struct MHD_OptionItem tls_opts[4] = { { MHD_OPTION_END, 0, NULL } };
+	struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL } };
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
@@ -626,8 +652,8 @@ api_start(struct api *api, char **cause)
 		if (tls_setup(api, tls_opts, cause) == -1)
 			return -1;
 		flags |= MHD_USE_TLS;
-		log_info("TLS: certificate %s, valid until %s", api->tls.subject,
-		    api->tls.not_after);
+		log_info("TLS: certificate %s, valid until %s",
+		    tls_server_subject(api->tls), tls_server_not_after(api->tls));
 	} else if (!is_loopback(&ss)) {
 		log_warnx("serving plain HTTP on %s: tokens and results cross"
 		    " the network in clear (give --tls-cert and --tls-key)",
@@ -646,7 +672,8 @@ api_start(struct api *api, char **cause)
 		wf_set_cause(cause, "cannot listen on %s%s", api->cfg->listen,
 		    tls ? " with TLS (the libmicrohttpd lines of --log-level"
 		    " debug say why)" : "");
-		tls_free(&api->tls);
+		tls_server_free(api->tls);
+		api->tls = NULL;
 		return -1;
 	}
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -657,7 +684,8 @@ api_start(struct api *api, char **cause)
 	    write_port_file(api->cfg->port_file, &ss, port, cause) == -1) {
 		MHD_stop_daemon(api->mhd);
 		api->mhd = NULL;
-		tls_free(&api->tls);
+		tls_server_free(api->tls);
+		api->tls = NULL;
 		return -1;
 	}
 	return 0;
@@ -675,5 +703,6 @@ api_stop(struct api *api)
 	if (api->mhd != NULL)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;
-	tls_free(&api->tls);
+	tls_server_free(api->tls);
+	api->tls = NULL;
 }

@@ -59,7 +59,7 @@ struct api {
 	struct bisector		*bisector;
 	struct ratelimit	*submits;	/* submissions per token */
 	struct MHD_Daemon	*mhd;
-	struct tls_pem		 tls;		/* while mhd runs, with TLS */
+	struct tls_server	*tls;		/* while mhd runs, with TLS */
 	uint64_t		 requests;	/* counters for /metrics */
 	uint64_t		 errors;
 	int			 polls;		/* long-polls not yet completed */
@@ -187,6 +187,11 @@ int64_t req_host(struct req *r, struct reply *out);
  * speaks HTTPS only: a plain HTTP request on it fails its handshake.
  */
 int api_start(struct api *api, char **cause);
+/*
+ * SIGHUP: reads --tls-cert and --tls-key again; new handshakes get a renewed
+ * certificate, a bad file keeps the old one (logged either way).
+ */
+void api_tls_reload(struct api *api);
 /* Stops, once answered long-polls are sent (at most 3 s); after queue_stop. */
 void api_stop(struct api *api);
 

@@ -96,7 +96,7 @@ static const struct wf_flag serve_flags[] = {
 	{ "tls-cert", OPT_TLS_CERT, "FILE", "serve HTTPS only, with this PEM"
 	    " certificate (and its chain)", 0 },
 	{ "tls-key", OPT_TLS_KEY, "FILE", "the certificate's PEM private key"
-	    " (a file only its user may read)", 0 },
+	    " (a file only its user may read); both read again on SIGHUP", 0 },
 	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn (default:"
 	    " $WF_LOG_LEVEL or info)", 0 },
 	{ "log-file", OPT_LOG_FILE, "FILE", "log to FILE (appended; reopened on"
@@ -500,6 +500,7 @@ cmd_serve(int argc, char **argv)
 		if (sig != SIGHUP)
 			break;
 		serve_reload(&o, &conf);
+		api_tls_reload(&api);
 	}
 	log_info("signal %d: stopping", sig);
 	bisector_stop(api.bisector);

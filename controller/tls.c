@@ -1,15 +1,20 @@
 /*
  * tls.c: read and check the controller's certificate and key (see tls.h).
- * OpenSSL's libcrypto (linked already, for tokens) parses them here;
- * libmicrohttpd hands the same PEM text to GnuTLS.
+ * OpenSSL's libcrypto (linked already, for tokens) checks them here, so
+ * that a fault is named; GnuTLS, libmicrohttpd's TLS library, then gets the
+ * same PEM text through a certificate callback.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -141,4 +146,207 @@ tls_free(struct tls_pem *t)
 	free(t->key);
 	free(t->cert);
 	t->key = t->cert = NULL;
+}
+
+/*
+ * --- the served certificate ---------------------------------------------
+ *
+ * Each load makes a generation. GnuTLS keeps pointers to the generation a
+ * handshake got for as long as that session lives and never frees them
+ * (retrieve_function2 returns no "free this" flag), so generations replaced
+ * by a reload stay until tls_server_free: a few KiB per renewal.
+ */
+#define TLS_CHAIN_MAX	16
+
+struct tls_gen {
+	struct tls_gen		*older;
+	gnutls_pcert_st		 pcert[TLS_CHAIN_MAX];
+	unsigned int		 npcert;
+	gnutls_privkey_t	 key;
+	unsigned char		 digest[32];	/* of the PEM texts */
+	char			 subject[256];
+	char			 not_after[64];
+};
+
+struct tls_server {
+	char			*cert_path;
+	char			*key_path;
+	pthread_mutex_t		 lock;
+	struct tls_gen		*cur;		/* then ->older ones */
+};
+
+static struct tls_server *serving;
+
+static void
+gen_free(struct tls_gen *g)
+{
+	for (unsigned int i = 0; i < g->npcert; i++)
+		gnutls_pcert_deinit(&g->pcert[i]);
+	if (g->key != NULL)
+		gnutls_privkey_deinit(g->key);
+	free(g);
+}
+
+static void
+pem_digest(const struct tls_pem *pem, unsigned char out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	memset(out, 0, 32);
+	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, pem->cert, strlen(pem->cert)) == 1 &&
+	    EVP_DigestUpdate(c, pem->key, strlen(pem->key)) == 1)
+		EVP_DigestFinal_ex(c, out, NULL);
+	EVP_MD_CTX_free(c);
+}
+
+/* The files, checked by tls_load, as GnuTLS objects. */
+static struct tls_gen *
+gen_load(const char *cert_path, const char *key_path, char **cause)
+{
+	struct tls_pem pem;
+	struct tls_gen *g;
+	gnutls_datum_t d;
+	int rc;
+
+	if (tls_load(cert_path, key_path, &pem, cause) == -1)
+		return NULL;
+	if ((g = calloc(1, sizeof *g)) == NULL) {
+		wf_set_cause(cause, "out of memory");
+		goto fail;
+	}
+	memcpy(g->subject, pem.subject, sizeof g->subject);
+	memcpy(g->not_after, pem.not_after, sizeof g->not_after);
+	pem_digest(&pem, g->digest);
+	d = (gnutls_datum_t){ (unsigned char *)pem.cert,
+	    (unsigned int)strlen(pem.cert) };
+	g->npcert = TLS_CHAIN_MAX;
+	if ((rc = gnutls_pcert_list_import_x509_raw(g->pcert, &g->npcert, &d,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0) {
+		g->npcert = 0;
+		wf_set_cause(cause, "--tls-cert %s: %s", cert_path,
+		    rc == GNUTLS_E_SHORT_MEMORY_BUFFER ? "more than 16"
+		    " certificates in the chain" : gnutls_strerror(rc));
+		goto fail;
+	}
+	d = (gnutls_datum_t){ (unsigned char *)pem.key,
+	    (unsigned int)strlen(pem.key) };
+	if ((rc = gnutls_privkey_init(&g->key)) < 0 ||
+	    (rc = gnutls_privkey_import_x509_raw(g->key, &d,
+	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		wf_set_cause(cause, "--tls-key %s: %s", key_path,
+		    gnutls_strerror(rc));
+		goto fail;
+	}
+	tls_free(&pem);
+	return g;
+fail:
+	tls_free(&pem);
+	if (g != NULL)
+		gen_free(g);
+	return NULL;
+}
+
+static int
+on_handshake(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs,
+    const gnutls_pk_algorithm_t *pk_algos, int npk_algos,
+    gnutls_pcert_st **pcert, unsigned int *npcert, gnutls_privkey_t *key)
+{
+	struct tls_gen *g;
+
+	if (serving == NULL)
+		return -1;
+	pthread_mutex_lock(&serving->lock);
+	g = serving->cur;
+	pthread_mutex_unlock(&serving->lock);
+	*pcert = g->pcert;
+	*npcert = g->npcert;
+	*key = g->key;
+	return 0;
+}
+
+struct tls_server *
+tls_server_new(const char *cert_path, const char *key_path, char **cause)
+{
+	struct tls_server *t;
+
+	if (serving != NULL) {
+		wf_set_cause(cause, "TLS: one server per process");
+		return NULL;
+	}
+	if ((t = calloc(1, sizeof *t)) == NULL ||
+	    (t->cert_path = strdup(cert_path)) == NULL ||
+	    (t->key_path = strdup(key_path)) == NULL) {
+		wf_set_cause(cause, "out of memory");
+		goto fail;
+	}
+	if ((t->cur = gen_load(cert_path, key_path, cause)) == NULL)
+		goto fail;
+	pthread_mutex_init(&t->lock, NULL);
+	serving = t;
+	return t;
+fail:
+	if (t != NULL) {
+		free(t->cert_path);
+		free(t->key_path);
+	}
+	free(t);
+	return NULL;
+}
+
+int
+tls_server_reload(struct tls_server *t, char **cause)
+{
+	struct tls_gen *g;
+
+	if ((g = gen_load(t->cert_path, t->key_path, cause)) == NULL)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	if (memcmp(g->digest, t->cur->digest, sizeof g->digest) == 0) {
+		pthread_mutex_unlock(&t->lock);
+		gen_free(g);
+		return 0;
+	}
+	g->older = t->cur;
+	t->cur = g;
+	pthread_mutex_unlock(&t->lock);
+	return 1;
+}
+
+/* Only the main thread reloads: it may read cur without the lock. */
+const char *
+tls_server_subject(const struct tls_server *t)
+{
+	return t->cur->subject;
+}
+
+const char *
+tls_server_not_after(const struct tls_server *t)
+{
+	return t->cur->not_after;
+}
+
+void *
+tls_server_callback(void)
+{
+	return (void *)(gnutls_certificate_retrieve_function2 *)on_handshake;
+}
+
+void
+tls_server_free(struct tls_server *t)
+{
+	struct tls_gen *g, *older;
+
+	if (t == NULL)
+		return;
+	for (g = t->cur; g != NULL; g = older) {
+		older = g->older;
+		gen_free(g);
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t->cert_path);
+	free(t->key_path);
+	if (serving == t)
+		serving = NULL;
+	free(t);
 }

@@ -27,4 +27,30 @@ int tls_load(const char *cert_path, const char *key_path, struct tls_pem *out,
 /* Wipes the key; a zeroed struct is fine. */
 void tls_free(struct tls_pem *t);
 
+/*
+ * What the controller serves with TLS: the certificate and key of
+ * --tls-cert and --tls-key as GnuTLS uses them, handed to each handshake by
+ * a callback (libmicrohttpd's MHD_OPTION_HTTPS_CERT_CALLBACK), so that a
+ * SIGHUP can swap in a renewed certificate without a restart or a dropped
+ * connection. One per process (GnuTLS's callback takes no argument).
+ */
+struct tls_server;
+
+/* Loads and checks both files (as tls_load). NULL with a cause. */
+struct tls_server *tls_server_new(const char *cert_path, const char *key_path,
+	    char **cause);
+/*
+ * Reads the same two files again. 1: new handshakes get the new
+ * certificate; 0: the files hold what is served already; -1 with a cause:
+ * the old certificate stays. Connections made earlier keep theirs.
+ */
+int tls_server_reload(struct tls_server *t, char **cause);
+/* The certificate new handshakes get, for the log. */
+const char *tls_server_subject(const struct tls_server *t);
+const char *tls_server_not_after(const struct tls_server *t);
+/* The gnutls_certificate_retrieve_function2 for MHD_OPTION_HTTPS_CERT_CALLBACK. */
+void *tls_server_callback(void);
+/* After libmicrohttpd has stopped: frees every certificate loaded. */
+void tls_server_free(struct tls_server *t);
+
 #endif

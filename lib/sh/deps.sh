@@ -23,7 +23,7 @@ DEPS_PACKAGES=(
 	# child subreaper for libvirtd on hosts whose PID 1 reaps late (see lib/sh/daemons.sh)
 	tini
 	# libraries of controller and agent (Makefile PKGS)
-	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 libssl-dev
+	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev sqlite3 libssl-dev
 	# tools used by scripts and tests (rsync: `make asan` copies the tree)
 	ca-certificates git curl jq rsync
 	# deployment: openssl makes a lab CA and the controller's certificate (README), iproute2's

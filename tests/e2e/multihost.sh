@@ -19,6 +19,9 @@
 #                     4 jobs finish as expected and both hosts ran some
 #   sighup            the controller's log file moved away and SIGHUP: a new file, the log
 #                     level read again from the config file
+#   cert-renewal      a renewed certificate (new key, same CA) put in place and SIGHUP: new
+#                     handshakes get it; then a certificate that is not the key's: logged, and
+#                     the renewed one stays
 #
 # Needs root (ip netns), openssl, curl, jq and a running libvirtd (make deps). Concurrent runs
 # wait for each other (a lock): the namespace names and addresses are fixed.
@@ -276,6 +279,34 @@ line=$(grep 'SIGHUP: reloaded' "$tmp/controller.log" 2>/dev/null)
 [[ $line =~ ^[0-9-]{10}T[0-9:.]{12}Z\ INFO\ controller:\ SIGHUP:\ reloaded\ .*controller.conf\;\ log\ level\ debug$ ]] &&
 	grep -q 'serving HTTPS only' "$tmp/controller.log.1" && ok controller-sighup-reopens-and-reloads ||
 	fail controller-sighup-reopens-and-reloads "new log: '$line'"
+# --- cert-renewal: a new certificate (new key, same CA) in place of the old, SIGHUP ----------
+served_serial() { openssl s_client -connect "$CTL_IP:$port" -CAfile "$tmp/ca.pem" </dev/null 2>/dev/null |
+	openssl x509 -noout -serial 2>/dev/null; }
+before=$(served_serial)
+{
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$tmp/renewed.key" -out "$tmp/renewed.csr" -subj "/CN=wakefarm-controller renewed" &&
+	openssl x509 -req -in "$tmp/renewed.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+		-CAcreateserial -days 2 -sha256 -extfile "$tmp/controller.ext" -out "$tmp/renewed.pem"
+} >>"$tmp/openssl.log" 2>&1
+chmod 600 "$tmp/renewed.key"
+cp -p "$tmp/controller.pem" "$tmp/old.pem" && cp -p "$tmp/controller.key" "$tmp/old.key"
+mv "$tmp/renewed.key" "$tmp/controller.key" && mv "$tmp/renewed.pem" "$tmp/controller.pem"
+want=$(openssl x509 -noout -serial -in "$tmp/controller.pem")
+kill -HUP "$ctl"
+for _ in $(seq 50); do grep -q 'SIGHUP: TLS: new handshakes get certificate' "$tmp/controller.log" && break; sleep 0.1; done
+after=$(served_serial)
+[ -n "$before" ] && [ "$after" = "$want" ] && [ "$after" != "$before" ] &&
+	grep -q 'SIGHUP: TLS: new handshakes get certificate /CN=wakefarm-controller renewed' "$tmp/controller.log" &&
+	api /api/v1/hosts >/dev/null && ok cert-renewal-sighup ||
+	fail cert-renewal-sighup "served $before, then $after (want $want): $(grep 'SIGHUP: TLS' "$tmp/controller.log")"
+# a certificate that does not belong to the key: logged, the renewed one stays
+cp -p "$tmp/old.pem" "$tmp/controller.pem"
+kill -HUP "$ctl"
+for _ in $(seq 50); do grep -q 'serving the certificate loaded before' "$tmp/controller.log" && break; sleep 0.1; done
+[ "$(served_serial)" = "$want" ] && grep -q 'SIGHUP: TLS: --tls-key .* is not the key of the certificate in --tls-cert .*; serving the certificate loaded before' "$tmp/controller.log" &&
+	ok cert-bad-pair-keeps-old || fail cert-bad-pair-keeps-old "served $(served_serial): $(grep 'SIGHUP: TLS' "$tmp/controller.log" | tail -1)"
+
 # a record about a job carries job=ID
 grep -qE '^[^ ]+ (INFO|WARN) agent job=[0-9]+: ' "$tmp/agent1.log" "$tmp/agent2.log" &&
 	grep -qE '^[^ ]+ INFO controller job=[0-9]+: job [0-9]+: pass' "$tmp/controller.log.1" &&
