@@ -48,7 +48,7 @@ int tls_server_reload(struct tls_server *t, char **cause);
 /* The certificate new handshakes get, for the log. */
 const char *tls_server_subject(const struct tls_server *t);
 const char *tls_server_not_after(const struct tls_server *t);
-/* For MHD_OPTION_HTTPS_CERT_CALLBACK (a gnutls_certificate_retrieve_function2). */
+/* For MHD_OPTION_HTTPS_CERT_CALLBACK: a gnutls_certificate_retrieve_function2. */
 void *tls_server_callback(void);
 /* After libmicrohttpd has stopped: frees every certificate loaded. */
 void tls_server_free(struct tls_server *t);
