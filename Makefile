@@ -6,7 +6,7 @@
 #   make test       deps, build, every test suite; ends with "N passed, N failed"
 #   make bench      benchmarks, printed as ratios measured side by side
 #   make asan       every test suite under ASan + UBSan + LSan (ASAN_SUITE=NAME: one)
-#   make fuzz       every libFuzzer target for FUZZ_SECONDS each
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each (FUZZ_JOBS at once)
 #   make loadtest   50 simulated agents, 20000 jobs over 10 minutes
 #   make clean
 #
