@@ -192,8 +192,10 @@ api_scenarios_list(struct req *r, struct reply *out)
 	reply_json(out, 200, json_pack("{s:o}", "scenarios", list));
 }
 
+/* bisect: the bisect a run of kind bisect is a step of (else null). */
 #define RUN_COLUMNS "id, kind, state, priority, created_at, finished_at," \
-	" jobs_total, jobs_done, jobs_as_expected, jobs_unexpected"
+	" jobs_total, jobs_done, jobs_as_expected, jobs_unexpected, (SELECT" \
+	" bisect_id FROM bisect_steps WHERE run_id = runs.id LIMIT 1) AS bisect"
 
 /*
  * Filters: kind, state, verdict (some job has it), scenario (some job runs

@@ -19,7 +19,7 @@ function progress(run) {
 function runRow(run) {
 	return h('tr', { 'data-run': run.id, 'data-state': run.state },
 		h('td', h('a', { href: `#/runs/${run.id}` }, `#${run.id}`)),
-		h('td', run.kind),
+		h('td', run.bisect ? h('a', { href: `#/bisects/${run.bisect}` }, `bisect #${run.bisect}`) : run.kind),
 		h('td', h('span', { class: `state s-${run.state}` }, run.state)),
 		h('td', progress(run)),
 		h('td.num', String(run.jobs_as_expected)),
@@ -176,7 +176,8 @@ export async function pageRun(view, route, ctx) {
 
 	const drawHead = (run) => {
 		fill(head, 
-			h('p', `${run.kind} · `, h('span', { class: `state s-${run.state}` }, run.state), ` · created ${fmtTime(run.created_at)} (${fmtAgo(run.created_at)})`,
+			h('p', run.bisect ? h('span', 'a step of ', h('a', { href: `#/bisects/${run.bisect}` }, `bisect #${run.bisect}`), ' · ') :
+				`${run.kind} · `, h('span', { class: `state s-${run.state}` }, run.state), ` · created ${fmtTime(run.created_at)} (${fmtAgo(run.created_at)})`,
 				run.finished_at ? ` · finished ${fmtTime(run.finished_at)}` : ''),
 			progress(run),
 			h('p.small', h('a', { href: `/api/v1/runs/${run.id}/junit.xml` }, 'JUnit XML'), ' · ',
