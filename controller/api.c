@@ -496,6 +496,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->lease_job > 0 && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		queue_release(r->api, r->lease_job, r->lease_host);
+	queue_waiter_drop(r);	/* a long-poll that never got its answer out */
 	if (r->polled)
 		__atomic_sub_fetch(&r->api->polls, 1, __ATOMIC_RELAXED);
 	wf_buf_free(&r->body);

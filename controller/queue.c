@@ -284,6 +284,35 @@ queue_waiter_take(struct req *r)
 	return lease;
 }
 
+void
+queue_waiter_drop(struct req *r)
+{
+	struct queue *q = r->api->queue;
+	struct waiter *w = r->waiter, **pw;
+	json_t *lease;
+	int64_t job = 0;
+
+	if (w == NULL)
+		return;
+	db_lock(r->api->db);
+	if (!w->done && q != NULL) {	/* still listed: MHD gave up on it */
+		for (pw = &q->waiters; *pw != NULL; pw = &(*pw)->next) {
+			if (*pw == w) {
+				*pw = w->next;
+				q->nwaiters--;
+				break;
+			}
+		}
+	}
+	db_unlock(r->api->db);
+	lease = queue_waiter_take(r);
+	if (json_is_object(lease))
+		job = json_integer_value(json_object_get(lease, "job"));
+	json_decref(lease);
+	if (job > 0)
+		queue_release(r->api, job, r->lease_host);
+}
+
 int
 queue_waiters(struct api *api)
 {

@@ -40,6 +40,12 @@ int queue_wait(struct api *api, struct req *r, int64_t host_id,
 	    int64_t wait_ms);
 /* The lease a resumed waiter got (json_null(): none); frees the waiter. */
 json_t *queue_waiter_take(struct req *r);
+/*
+ * The connection of a long-poll ended before its answer was sent (the
+ * agent went away after the dispatcher resumed it, or the controller is
+ * stopping): a job it was handed is queued again, the waiter freed.
+ */
+void queue_waiter_drop(struct req *r);
 
 /*
  * Ends this attempt of a job without a verdict (infra, expired lease):
