@@ -202,7 +202,7 @@ void
 api_bisects_list(struct req *r, struct reply *out)
 {
 	struct db *db = r->api->db;
-	int64_t limit, offset;
+	int64_t limit, offset, total = 0;
 	json_t *rows;
 
 	if (req_arg_int(r, "limit", 1, 500, 50, &limit, out) == -1 ||
@@ -218,11 +218,18 @@ api_bisects_list(struct req *r, struct reply *out)
 	    " range FROM bisects b LEFT JOIN bisect_candidates fb ON"
 	    " fb.bisect_id = b.id AND fb.idx = b.first_bad ORDER BY b.id DESC"
 	    " LIMIT ? OFFSET ?", "ii", limit, offset);
+	if (rows != NULL && db_int(db, &total, "SELECT count(*) FROM bisects",
+	    "") == -1) {
+		json_decref(rows);
+		rows = NULL;
+	}
 	db_unlock(db);
 	if (rows == NULL)
 		reply_db_error(out);
 	else
-		reply_json(out, 200, json_pack("{s:o}", "bisects", rows));
+		reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I}", "bisects",
+		    rows, "total", (json_int_t)total, "limit", (json_int_t)limit,
+		    "offset", (json_int_t)offset));
 }
 
 void
