@@ -409,6 +409,10 @@ test('bisects: a git bisect followed live to its first bad revision, confidence,
 	await page.click('table.candidates tr[data-index="0"] details.build-log summary');
 	await page.waitForFunction(() => /building state 0/.test(document.querySelector('table.candidates tr[data-index="0"] pre').textContent));
 	await shot('bisect-done');
+	// A step's run says whose step it is, with a link back.
+	const stepRun = b.steps.find((st) => st.run !== null).run;
+	await go(`/runs/${stepRun}`, `a[href="#/bisects/${id}"]`);
+	assert((await page.textContent('main')).includes(`a step of bisect #${id}`), 'run page names its bisect');
 	// The list.
 	await go('/bisects', `table.bisects-table tr[data-bisect="${id}"]`);
 	const row = `table.bisects-table tr[data-bisect="${id}"]`;
