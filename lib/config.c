@@ -224,6 +224,25 @@ read_fd(int fd, size_t max, size_t *len)
 	return buf;
 }
 
+/* PATH opened for reading, and its status: a regular file or -1 with a cause. */
+static int
+open_regular(const char *path, struct stat *st, char **cause)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, st) == -1) {
+		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st->st_mode)) {
+		wf_set_cause(cause, "%s: not a regular file", path);
+	} else {
+		return fd;
+	}
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
 int
 wf_config_load(struct wf_config *c, const char *path,
     const struct wf_flag *flags, char **cause)
@@ -234,15 +253,8 @@ wf_config_load(struct wf_config *c, const char *path,
 	int fd, rc = -1;
 
 	memset(c, 0, sizeof *c);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+	if ((fd = open_regular(path, &st, cause)) == -1)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		wf_set_cause(cause, "%s: not a regular file", path);
-		goto out;
-	}
 	if ((text = read_fd(fd, WF_CONFIG_FILE_MAX, &len)) == NULL) {
 		wf_set_cause(cause, "%s: %s", path, strerror(errno));
 		goto out;
@@ -298,15 +310,8 @@ wf_secret_file_read(const char *path, size_t max, size_t *len, char **cause)
 	char *data = NULL;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+	if ((fd = open_regular(path, &st, cause)) == -1)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		wf_set_cause(cause, "%s: not a regular file", path);
-		goto out;
-	}
 	/* Checked on the open file: a chmod after the check changes nothing. */
 	if ((st.st_mode & 077) != 0) {
 		wf_set_cause(cause, "%s: holds a secret but group or others may"
