@@ -25,6 +25,16 @@
 
 #define TLS_CERT_MAX	(1024 * 1024)
 
+/* The two files as read and checked by tls_load. */
+struct tls_pem {
+	char	*cert;		/* PEM: the server certificate, then its chain */
+	char	*key;		/* PEM: its private key, not encrypted */
+	char	 subject[256];	/* of the server certificate, for the log */
+	char	 not_after[64];
+};
+
+static void tls_free(struct tls_pem *t);
+
 /* A certificate chain is public: any readable file will do. */
 static char *
 read_public(const char *path, char **cause)
@@ -82,7 +92,8 @@ describe(X509 *x, struct tls_pem *out)
 		    " will refuse it", out->subject);
 }
 
-int
+/* Reads and checks both files into out: 0, or -1 with a cause. */
+static int
 tls_load(const char *cert_path, const char *key_path, struct tls_pem *out,
     char **cause)
 {
@@ -136,7 +147,8 @@ out:
 	return rc;
 }
 
-void
+/* Wipes the key; a zeroed struct is fine. */
+static void
 tls_free(struct tls_pem *t)
 {
 	if (t == NULL)

@@ -8,25 +8,6 @@
 
 #include <stddef.h>
 
-struct tls_pem {
-	char	*cert;		/* PEM: the server certificate, then its chain */
-	char	*key;		/* PEM: its private key, not encrypted */
-	char	 subject[256];	/* of the server certificate, for the log */
-	char	 not_after[64];
-};
-
-/*
- * Reads both files into out. The key file must be private (lib/config.h:
- * wf_secret_file_read). Checked: the certificate file holds a PEM
- * certificate, the key is a PEM private key without a passphrase, and the
- * two belong together. 0, or -1 with a cause naming the file. A certificate
- * past its end date is logged, not refused (clients refuse it).
- */
-int tls_load(const char *cert_path, const char *key_path, struct tls_pem *out,
-	    char **cause);
-/* Wipes the key; a zeroed struct is fine. */
-void tls_free(struct tls_pem *t);
-
 /*
  * What the controller serves with TLS: the certificate and key of
  * --tls-cert and --tls-key as GnuTLS uses them, handed to each handshake by
@@ -36,11 +17,18 @@ void tls_free(struct tls_pem *t);
  */
 struct tls_server;
 
-/* Loads and checks both files (as tls_load). NULL with a cause. */
+/*
+ * Loads both files. The key file must be private (lib/config.h:
+ * wf_secret_file_read). Checked: the certificate file holds a PEM
+ * certificate, the key is a PEM private key without a passphrase, and the
+ * two belong together; a wrong file is named with its fault. NULL with a
+ * cause. A certificate past its end date is logged, not refused (clients
+ * refuse it).
+ */
 struct tls_server *tls_server_new(const char *cert_path, const char *key_path,
 	    char **cause);
 /*
- * Reads the same two files again. 1: new handshakes get the new
+ * Reads the same two files again, checked as above. 1: new handshakes get the new
  * certificate; 0: the files hold what is served already; -1 with a cause:
  * the old certificate stays. Connections made earlier keep theirs.
  */
