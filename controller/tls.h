@@ -28,15 +28,15 @@ struct tls_server;
 struct tls_server *tls_server_new(const char *cert_path, const char *key_path,
 	    char **cause);
 /*
- * Reads the same two files again, checked as above. 1: new handshakes get the new
- * certificate; 0: the files hold what is served already; -1 with a cause:
- * the old certificate stays. Connections made earlier keep theirs.
+ * Reads the same two files again, checked as above. 1: new handshakes get
+ * the new certificate; 0: the files hold what is served already; -1 with a
+ * cause: the old certificate stays. Connections made earlier keep theirs.
  */
 int tls_server_reload(struct tls_server *t, char **cause);
 /* The certificate new handshakes get, for the log. */
 const char *tls_server_subject(const struct tls_server *t);
 const char *tls_server_not_after(const struct tls_server *t);
-/* For MHD_OPTION_HTTPS_CERT_CALLBACK: a gnutls_certificate_retrieve_function2. */
+/* For MHD_OPTION_HTTPS_CERT_CALLBACK (gnutls_certificate_retrieve_function2) */
 void *tls_server_callback(void);
 /* After libmicrohttpd has stopped: frees every certificate loaded. */
 void tls_server_free(struct tls_server *t);
