@@ -31,7 +31,7 @@ static const struct wf_flag run_flags[] = {
 	{ "cpus", OPT_CPUS, "N", "CPUs in the guest (1-64)", 1 },
 	{ "mailbox-version", OPT_VERSION_MB, "0|1", "MADT mailbox version the firmware publishes", 1 },
 	{ "steps", OPT_STEPS, "LIST", "kexec[*K], kexec:pre-6.11, cycle*K, offline:APIC, online:APIC, crash@CPU", 0 },
-	{ "quirk", OPT_QUIRK, "Q", "firmware quirk (repeatable): v1-short-entry, no-test-ack, clear-vector, stale-checksum, slow-ack=MS", 0 },
+	{ "quirk", OPT_QUIRK, "Q", "firmware quirk (repeatable): v1-short-entry, no-test-ack, clear-vector, stale-checksum, slow-ack=MS, test-is-sleep, reset-vector-zero, poll-stall=APIC:MS; the old shim's defects: wakeup-no-nxe, reset-on-os-stack, poll-early-command, keep-irq-state", 0 },
 	{ "policy", OPT_POLICY, "6.11|pre-6.11", "which Linux behaviour the test kernel reproduces (default 6.11)", 0 },
 	{ "memory", OPT_MEMORY, "MB", "guest RAM (default 32; 512 with --kernel)", 0 },
 	{ "timeout", OPT_TIMEOUT, "S", "watchdog in seconds (default 60)", 0 },

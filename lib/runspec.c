@@ -13,9 +13,17 @@
 #include "runspec.h"
 #include "util.h"
 
+/* The firmware's quirks (guest/firmware/fw.h); slow-ack=MS and
+ * poll-stall=APIC:MS take values. */
 static const char *const quirk_names[] = {
-	"v1-short-entry", "no-test-ack", "clear-vector", "stale-checksum", NULL,
+	"v1-short-entry", "no-test-ack", "clear-vector", "stale-checksum", "test-is-sleep",
+	"reset-vector-zero", "wakeup-no-nxe", "reset-on-os-stack", "poll-early-command",
+	"keep-irq-state", NULL,
 };
+#define QUIRKS_KNOWN "v1-short-entry, no-test-ack, clear-vector, stale-checksum, " \
+	"test-is-sleep, reset-vector-zero, wakeup-no-nxe, reset-on-os-stack, " \
+	"poll-early-command, keep-irq-state, slow-ack=MS, poll-stall=APIC:MS"
+
 
 /* Every key guest_config() writes: an append for the test kernel may not
  * set one.  The guest takes a key's first occurrence, so the scenario's
@@ -110,6 +118,16 @@ int runspec_check_steps(const char *steps, char **cause)
 	return 0;
 }
 
+/* poll-stall=APIC:MS, its value part: an APIC ID below 64, then MS. */
+static int poll_stall_value(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	long apic, ms;
+
+	return colon && small_number(s, colon - s, &apic) == 0 && apic < 64 &&
+	       small_number(colon + 1, n - (colon + 1 - s), &ms) == 0 ? 0 : -1;
+}
+
 int runspec_check_quirks(const char *quirks, char **cause)
 {
 	const char *p = quirks;
@@ -129,9 +147,11 @@ int runspec_check_quirks(const char *quirks, char **cause)
 				ok = 1;
 		if (n > 9 && !strncmp(p, "slow-ack=", 9) && small_number(p + 9, n - 9, &ms) == 0)
 			ok = 1;
+		if (n > 11 && !strncmp(p, "poll-stall=", 11) && poll_stall_value(p + 11, n - 11) == 0)
+			ok = 1;
 		if (!ok) {
-			wf_set_cause(cause, "quirks: unknown quirk '%.*s' (known: v1-short-entry, "
-				     "no-test-ack, clear-vector, stale-checksum, slow-ack=MS)", (int)n, p);
+			wf_set_cause(cause, "quirks: unknown quirk '%.*s' (known: " QUIRKS_KNOWN ")",
+				     (int)n, p);
 			return -1;
 		}
 		p += n + (e ? 1 : 0);

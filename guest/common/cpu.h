@@ -67,12 +67,56 @@ static inline void spin_unlock(struct spinlock *l)
 /* Local APIC (xAPIC MMIO). */
 #define LAPIC_BASE		0xFEE00000UL
 #define LAPIC_ID		0x020
+#define LAPIC_TPR		0x080
+#define LAPIC_EOI		0x0B0
 #define LAPIC_SVR		0x0F0
+#define SVR_APIC_ENABLE		(1u << 8)
+#define LAPIC_ISR		0x100	/* 8 registers, 16 bytes apart */
 #define LAPIC_ICR_LO		0x300
 #define LAPIC_ICR_HI		0x310
 #define ICR_DELIVERY_PENDING	(1u << 12)
+#define LAPIC_LVT_TIMER		0x320	/* the LVTs: timer, thermal, perf, */
+#define LAPIC_LVT_LAST		0x370	/* LINT0, LINT1, error, 16 bytes apart */
+#define LVT_MASKED		(1u << 16)
+#define LVT_PERIODIC		(1u << 17)
+#define LAPIC_TIMER_INIT	0x380
+#define LAPIC_TIMER_DIV		0x3E0
 
 static inline u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
 static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
+
+#define ICR_SELF		(1u << 18)	/* destination shorthands */
+#define ICR_ALL_BUT_SELF	(3u << 18)
+#define ICR_NMI			(4u << 8)	/* delivery mode NMI (else fixed) */
+#define ICR_ASSERT		(1u << 14)
+
+/* Sends an IPI (fixed, edge, physical destination unless a shorthand) and
+ * waits until the local APIC has taken it. */
+static inline void lapic_ipi(u32 shorthand, u32 apic_id, u32 low)
+{
+	lapic_write(LAPIC_ICR_HI, shorthand ? 0 : apic_id << 24);
+	lapic_write(LAPIC_ICR_LO, shorthand | low);
+	while (lapic_read(LAPIC_ICR_LO) & ICR_DELIVERY_PENDING)
+		__asm__ volatile("pause" ::: "memory");
+}
+
+/* The highest vector in service in the local APIC, or -1. */
+static inline int lapic_isr_highest(void)
+{
+	for (int r = 7; r >= 0; r--) {
+		u32 isr = lapic_read(LAPIC_ISR + 16 * r);
+
+		if (isr)
+			return r * 32 + 31 - __builtin_clz(isr);
+	}
+	return -1;
+}
+
+/* Masks every LVT entry: no local interrupt source can fire. */
+static inline void lapic_mask_lvts(void)
+{
+	for (u32 reg = LAPIC_LVT_TIMER; reg <= LAPIC_LVT_LAST; reg += 0x10)
+		lapic_write(reg, LVT_MASKED);
+}
 
 #endif

@@ -2,12 +2,6 @@
 #include "cpu.h"
 #include "idle.h"
 
-#define LAPIC_EOI		0x0B0
-#define LAPIC_LVT_TIMER		0x320
-#define LAPIC_TIMER_INIT	0x380
-#define LAPIC_TIMER_DIV		0x3E0
-#define LVT_MASKED		(1u << 16)
-#define LVT_PERIODIC		(1u << 17)
 
 /* EOI to the local APIC, then back to the hlt that the tick ended. */
 __asm__(".text\n"
@@ -33,7 +27,7 @@ void idle_timer_start(void)
 {
 	if (!idle_halts)
 		return;
-	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100);	/* software enable */
+	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_APIC_ENABLE);
 	lapic_write(LAPIC_TIMER_DIV, 0x3);			/* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, IDLE_VECTOR | LVT_PERIODIC);
 	/* QEMU's APIC timer counts at 1 GHz: 1000/16 ticks per microsecond */

@@ -28,4 +28,13 @@
 
 #define MAX_CPUS		64	/* APIC IDs 0..MAX_CPUS-1 */
 
+/*
+ * The test kernel also sees the low 16 MiB at this kernel-half address (as
+ * Linux sees its image at __START_KERNEL_map) and keeps its stacks, GDT and
+ * IDT there: a firmware that touches any of them after a CPU was handed
+ * back through the reset vector faults, as it would under Linux.
+ */
+#define KERNEL_HALF		0xFFFFFFFF80000000UL
+#define KERNEL_HALF_SIZE	LAYOUT_END
+
 #endif

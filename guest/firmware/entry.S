@@ -6,20 +6,42 @@
  *                   starts each AP
  *   ap_entry32      the APs' path from protected mode to long mode
  *   fw_reset_vector published in the MADT wakeup entry (version 1): an OS sends
- *                   a CPU here, in long mode with its own page tables, and the
- *                   CPU goes back to the mailbox loop on firmware tables
+ *                   a CPU here, in long mode on page tables that map only RAM
+ *                   and this one page, and the CPU goes back to the mailbox
+ *                   loop on firmware tables (the "reset page" below)
  *
  * Every CPU in the firmware runs on the firmware's GDT, IDT and identity page
- * tables (4 GiB in 2 MiB pages), with a stack chosen by its APIC ID.
+ * tables (4 GiB in 2 MiB pages), with a stack chosen by its APIC ID, and with
+ * the control registers a TDX vCPU has (docs/madt-wakeup.md, "CPU state"):
+ * EFER = SCE | LME | NXE (the TDX module's initial 0x901; LMA follows from
+ * paging), CR4 = PAE | MCE | OSFXSR | OSXMMEXCPT, CR0 = PG | WP | NE | ET | MP
+ * | PE.  An OS's trampoline may load page tables whose entries carry NX, so an
+ * AP must arrive at the wakeup vector with EFER.NXE already set: Linux 6.12's
+ * trampoline_start64 does not write EFER before it loads its CR3.
  */
 #include "../common/layout.h"
 
 #define FW_STACK_SIZE	8192
 #define MSR_EFER	0xC0000080
+#define EFER_SCE	(1 << 0)
 #define EFER_LME	(1 << 8)
+#define EFER_NXE	(1 << 11)
+#define FW_EFER		(EFER_SCE | EFER_LME | EFER_NXE)
 #define CR0_PE		(1 << 0)
+#define CR0_MP		(1 << 1)
+#define CR0_ET		(1 << 4)
+#define CR0_NE		(1 << 5)
+#define CR0_WP		(1 << 16)
 #define CR0_PG		(1 << 31)
+#define FW_CR0		(CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE)
 #define CR4_PAE		(1 << 5)
+#define CR4_MCE		(1 << 6)
+#define CR4_PGE		(1 << 7)
+#define CR4_OSFXSR	(1 << 9)
+#define CR4_OSXMMEXCPT	(1 << 10)
+#define CR4_LA57	(1 << 12)
+#define CR4_PCIDE	(1 << 17)
+#define FW_CR4		(CR4_PAE | CR4_MCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
 #define SEL_CODE64	0x08
 #define SEL_DATA	0x10
 #define SEL_CODE32	0x18
@@ -71,21 +93,19 @@ _start:
 	call enter_long_mode_32
 	ljmp $SEL_CODE64, $bsp_entry64
 
-/* Shared by BSP and APs: PAE, CR3, EFER.LME, then paging.  Returns in
+/* Shared by BSP and APs: CR4, CR3, EFER, then paging.  Returns in
  * compatibility mode; the caller far-jumps into 64-bit code. */
 enter_long_mode_32:
 	lgdt fw_gdt_ptr
-	movl %cr4, %eax
-	orl $CR4_PAE, %eax
+	movl $FW_CR4, %eax
 	movl %eax, %cr4
 	movl $fw_pml4, %eax
 	movl %eax, %cr3
 	movl $MSR_EFER, %ecx
-	rdmsr
-	orl $EFER_LME, %eax
+	movl $FW_EFER, %eax
+	xorl %edx, %edx
 	wrmsr
-	movl %cr0, %eax
-	orl $(CR0_PG | CR0_PE), %eax
+	movl $FW_CR0, %eax
 	movl %eax, %cr0
 	ret
 
@@ -147,24 +167,22 @@ ap_entry64:
 	call fw_ap_main
 	jmp fw_halt
 
-/* The version 1 reset vector.  Entered in long mode, interrupts off, on the
- * OS's identity-mapped page tables, GDT and stack: trust none of them. */
-	.align 64
-	.global fw_reset_vector
-fw_reset_vector:
-	cli
-	lgdt fw_gdt_ptr(%rip)
-	movq $fw_pml4, %rax
-	movq %rax, %cr3
-	pushq $SEL_CODE64
-	leaq 4f(%rip), %rax
-	pushq %rax
-	lretq
-4:	movw $SEL_DATA, %ax
+/* The reset vector's second half: firmware tables are live again. */
+reset_long64:
+	movw $SEL_DATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss
-	call cpu_stack_top
+	movw %ax, %fs
+	movw %ax, %gs
+	movl $1, %eax				/* the stack by APIC ID, without a stack */
+	cpuid
+	shrl $24, %ebx				/* CPUID.01H:EBX[31:24] = initial APIC ID */
+	cmpl $MAX_CPUS, %ebx
+	jae fw_halt
+	leaq 1(%rbx), %rax
+	imulq $FW_STACK_SIZE, %rax
+	addq $fw_stacks, %rax
 	movq %rax, %rsp
 	call fw_reset_main
 	jmp fw_halt
@@ -212,9 +230,32 @@ fw_halt:
 	jmp fw_halt
 
 /* Exceptions in the firmware: report once and stop.  NMIs are ignored: an OS
- * shooting CPUs down may NMI one that already went back to the firmware. */
-	.global fw_nmi_stub, fw_exc_stub
+ * shooting CPUs down may NMI one that already went back to the firmware.
+ * Any other interrupt a parked CPU takes is held for its next OS (park.c). */
+	.global fw_nmi_stub, fw_exc_stub, fw_irq_stub
 fw_nmi_stub:
+	iretq
+fw_irq_stub:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call fw_irq_hold
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
 	iretq
 fw_exc_stub:
 	movq (%rsp), %rdi
@@ -222,18 +263,6 @@ fw_exc_stub:
 	jmp fw_halt
 
 	.section .data
-	.align 16
-	.global fw_gdt
-fw_gdt:
-	.quad 0
-	.quad 0x00AF9A000000FFFF		/* 0x08: 64-bit code */
-	.quad 0x00CF92000000FFFF		/* 0x10: data */
-	.quad 0x00CF9A000000FFFF		/* 0x18: 32-bit code */
-fw_gdt_end:
-	.align 16
-fw_gdt_ptr:
-	.word fw_gdt_end - fw_gdt - 1
-	.quad fw_gdt
 /* What Linux's boot protocol wants: flat 4 GiB __BOOT_CS/__BOOT_DS. */
 	.align 16
 linux_gdt:
@@ -250,6 +279,80 @@ mb_info:
 	.long 0
 ap_boot_lock:
 	.long 0
+
+
+/*
+ * The reset page: the version 1 reset vector and everything it reads before
+ * the firmware's own page tables are live, in one 4 KiB page (fw.ld checks).
+ *
+ * The OS jumps here the way Linux's asm_acpi_mp_play_dead does: 64-bit mode,
+ * interrupts off, CR4.PGE cleared, CR3 = tables the OS built that map its RAM
+ * and this page, nothing more.  RSP, the IDT and the GDT are the OS's and may
+ * be kernel addresses those tables do not map; CR4 may hold LA57 or PCIDE;
+ * the OS may already be overwriting its own memory (kexec).  So nothing
+ * outside this page is touched, and no stack, until paging has been turned
+ * off and on again with the firmware's CR4, CR3 and EFER, as TDVF's
+ * ApRunLoop does: that takes the CPU out of any paging mode the OS chose.
+ * The GDT every firmware CPU uses lives here too.
+ */
+	.section .reset, "awx"
+	.code64
+	.global fw_reset_vector
+fw_reset_vector:
+	cli
+	cmpb $0, fw_quirk_reset_on_os_stack(%rip)
+	je 1f
+	pushq %rax				/* quirk: the old firmware used the OS's stack here */
+	popq %rax
+1:	lgdt fw_gdt_ptr(%rip)
+	ljmpl *reset_to_compat(%rip)		/* far pointer in this page */
+
+	.code32
+reset_compat:
+	movl $SEL_DATA, %eax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movl %cr4, %eax				/* PCIDE must go before paging can */
+	andl $~(CR4_PCIDE | CR4_PGE), %eax
+	movl %eax, %cr4
+	movl %cr0, %eax
+	andl $~CR0_PG, %eax
+	movl %eax, %cr0				/* paging off: out of long mode */
+	movl $FW_CR4, %eax			/* LA57 off: 4-level paging */
+	movl %eax, %cr4
+	movl $fw_pml4, %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	movl $FW_EFER, %eax
+	xorl %edx, %edx
+	wrmsr
+	movl $FW_CR0, %eax
+	movl %eax, %cr0				/* paging on: long mode, compatibility */
+	ljmp $SEL_CODE64, $reset_long64
+
+	.code64
+	.align 8
+reset_to_compat:
+	.long reset_compat
+	.word SEL_CODE32
+	.global fw_quirk_reset_on_os_stack
+fw_quirk_reset_on_os_stack:
+	.byte 0
+	.align 16
+	.global fw_gdt
+fw_gdt:
+	.quad 0
+	.quad 0x00AF9A000000FFFF		/* 0x08: 64-bit code */
+	.quad 0x00CF92000000FFFF		/* 0x10: data */
+	.quad 0x00CF9A000000FFFF		/* 0x18: 32-bit code */
+fw_gdt_end:
+	.align 16
+fw_gdt_ptr:
+	.word fw_gdt_end - fw_gdt - 1
+	.quad fw_gdt
 
 	.section .bss
 	.align 4096

@@ -64,7 +64,7 @@ int madt_publish(struct acpi_rsdp *rsdp, const char **why)
 	w.length = v1 && !fw.quirks.v1_short_entry ? MADT_MP_WAKEUP_V1_LEN : MADT_MP_WAKEUP_V0_LEN;
 	w.mailbox_version = fw.mailbox_version;
 	w.mailbox_address = (u64)&fw_mailbox;
-	if (w.length == MADT_MP_WAKEUP_V1_LEN)
+	if (w.length == MADT_MP_WAKEUP_V1_LEN && !fw.quirks.reset_vector_zero)
 		w.reset_vector = fw.reset_vector = (u64)fw_reset_vector;
 
 	memcpy(madt_buf, old, len);

@@ -62,6 +62,52 @@ static u64 tsc_calibrate(void)
 	return (t1 - t0) / ms;
 }
 
+/* "NAME" or "NAME=VALUE" items of quirks=; VALUE is MS, or APIC:MS. */
+static bool quirk_flag(const char *q, size_t n)
+{
+	static const struct { const char *name; size_t off; } flags[] = {
+		{ "v1-short-entry", __builtin_offsetof(struct fw_quirks, v1_short_entry) },
+		{ "no-test-ack", __builtin_offsetof(struct fw_quirks, no_test_ack) },
+		{ "clear-vector", __builtin_offsetof(struct fw_quirks, clear_vector) },
+		{ "stale-checksum", __builtin_offsetof(struct fw_quirks, stale_checksum) },
+		{ "test-is-sleep", __builtin_offsetof(struct fw_quirks, test_is_sleep) },
+		{ "reset-vector-zero", __builtin_offsetof(struct fw_quirks, reset_vector_zero) },
+		{ "wakeup-no-nxe", __builtin_offsetof(struct fw_quirks, wakeup_no_nxe) },
+		{ "poll-early-command", __builtin_offsetof(struct fw_quirks, poll_early_command) },
+		{ "keep-irq-state", __builtin_offsetof(struct fw_quirks, keep_irq_state) },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (n == strlen(flags[i].name) && !strncmp(q, flags[i].name, n)) {
+			*(bool *)((u8 *)&fw.quirks + flags[i].off) = true;
+			return true;
+		}
+	if (n == 17 && !strncmp(q, "reset-on-os-stack", n)) {
+		fw_quirk_reset_on_os_stack = 1;	/* read by the reset page itself */
+		return true;
+	}
+	return false;
+}
+
+static bool quirk_value(const char *q, size_t n)
+{
+	u64 a = 0, b = 0;
+	size_t k;
+
+	if (n > 9 && !strncmp(q, "slow-ack=", 9)) {
+		parse_u64(q + 9, &a);
+		fw.quirks.slow_ack_ms = a;
+		return true;
+	}
+	if (n > 11 && !strncmp(q, "poll-stall=", 11) && (k = parse_u64(q + 11, &a)) &&
+	    q[11 + k] == ':' && parse_u64(q + 12 + k, &b)) {
+		fw.quirks.poll_stall_apic = a;
+		fw.quirks.poll_stall_ms = b;
+		return true;
+	}
+	return false;
+}
+
 static void parse_quirks(const char *cfg)
 {
 	char q[128];
@@ -74,24 +120,10 @@ static void parse_quirks(const char *cfg)
 		const char *e = strchr(p, ',');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
-		if (n == 14 && !strncmp(p, "v1-short-entry", n))
-			fw.quirks.v1_short_entry = true;
-		else if (n == 11 && !strncmp(p, "no-test-ack", n))
-			fw.quirks.no_test_ack = true;
-		else if (n == 12 && !strncmp(p, "clear-vector", n))
-			fw.quirks.clear_vector = true;
-		else if (n == 14 && !strncmp(p, "stale-checksum", n))
-			fw.quirks.stale_checksum = true;
-		else if (n > 9 && !strncmp(p, "slow-ack=", 9)) {
-			u64 ms = 0;
-
-			parse_u64(p + 9, &ms);
-			fw.quirks.slow_ack_ms = ms;
-		} else if (n)
-			{
+		if (n && !quirk_flag(p, n) && !quirk_value(p, n)) {
 			char bad[32];
 
-			snprintf(bad, sizeof(bad), "%s", p);
+			memcpy(bad, p, n < sizeof(bad) ? n : sizeof(bad) - 1);
 			bad[n < sizeof(bad) ? n : sizeof(bad) - 1] = 0;
 			report_error("firmware: unknown quirk %s ignored", bad);
 		}
@@ -158,7 +190,7 @@ static void start_aps(void)
 	u64 deadline;
 
 	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline, sipi_trampoline_end - sipi_trampoline);
-	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | 0x100);	/* APIC software enable */
+	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_APIC_ENABLE);
 	lapic_write(LAPIC_ICR_HI, 0);
 	lapic_write(LAPIC_ICR_LO, 0x000C4500);	/* INIT, assert, all excluding self */
 	delay_us(1000);

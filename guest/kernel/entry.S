@@ -9,6 +9,9 @@
  *                 one page); arrives on the firmware's page tables
  *   ap_start      the APs' path into C on the kernel's own tables and stack
  *   nmi_stub, exc_stub_N   interrupt entries
+ *
+ * Once the kernel's tables are loaded every CPU runs on a stack at its
+ * KERNEL_HALF address (layout.h), as Linux's do.
  */
 #include "../common/layout.h"
 
@@ -24,24 +27,51 @@ _start:
 	leaq __image_base(%rip), %rdi
 	call kernel_relocate			/* before any absolute address is used */
 	popq %rdi
+	call kearly				/* copies the boot information, loads our tables */
+	leaq boot_stack_top(%rip), %rsp
+	movabsq $KERNEL_HALF, %rax
+	addq %rax, %rsp
 	call kmain
 1:	hlt
 	jmp 1b
 
 	.text
-/* Copied to OS_TRAMPOLINE.  Switches to the kernel's page tables and jumps
- * to ap_start; both values are patched into the copy by the kernel. */
+/* Copied to OS_TRAMPOLINE: what Linux's trampoline_start64 does.  A zero
+ * IDT (a fault is a shutdown, never a jump back into the firmware), its own
+ * GDT, then the kernel's page tables, whose data entries are no-execute:
+ * the firmware must have left EFER.NXE on, we never write EFER here.  The
+ * CR3 and the target are patched into the copy by the kernel. */
 	.global ap_stub, ap_stub_end, ap_stub_cr3, ap_stub_target
 	.align 16
 ap_stub:
 	cli
+	lidt ap_stub_idt(%rip)
+	lgdt ap_stub_gdt_ptr(%rip)
+	ljmpl *ap_stub_far(%rip)
+ap_stub_cs:
+	movl $0x10, %eax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
 	movq ap_stub_cr3(%rip), %rax
 	movq %rax, %cr3
 	jmpq *ap_stub_target(%rip)
 	.align 8
 ap_stub_cr3:	.quad 0
 ap_stub_target:	.quad 0
+ap_stub_far:	.long 0			/* OS_TRAMPOLINE + (ap_stub_cs - ap_stub) */
+		.word 0x08
+ap_stub_idt:	.word 0
+		.quad 0
+	.align 8
+ap_stub_gdt:	.quad 0
+		.quad 0x00AF9A000000FFFF	/* 0x08: 64-bit code */
+		.quad 0x00CF92000000FFFF	/* 0x10: data */
+ap_stub_gdt_ptr:
+		.word 23
+		.quad 0			/* OS_TRAMPOLINE + (ap_stub_gdt - ap_stub) */
 ap_stub_end:
+	.global ap_stub_far, ap_stub_cs, ap_stub_gdt, ap_stub_gdt_ptr
 
 	.global ap_start
 ap_start:
@@ -53,6 +83,8 @@ ap_start:
 	leaq 1(%rbx), %rax
 	imulq $KSTACK_SIZE, %rax
 	leaq kstacks(%rip), %rsp
+	addq %rax, %rsp
+	movabsq $KERNEL_HALF, %rax		/* the first walk of a no-execute entry */
 	addq %rax, %rsp
 	call ap_main
 2:	cli
@@ -83,6 +115,36 @@ nmi_stub:
 	popq %rcx
 	popq %rax
 	iretq
+
+/* Interrupts with a handler in C (smp.c): Linux's REBOOT_VECTOR, which stops
+ * the CPU, and every vector nobody asked for. */
+	.macro irq_stub name, handler
+	.global \name
+\name:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call \handler
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+	.endm
+	irq_stub stop_stub, stop_ipi
+	irq_stub stray_stub, stray_irq
 
 /* CPU exceptions are kernel panics (and so trigger kdump when loaded). */
 	.macro exc_stub n

@@ -21,13 +21,17 @@ enum cpu_state {
 enum cpu_request {
 	REQ_NONE = 0,
 	REQ_OFFLINE,		/* play dead */
-	REQ_STOP,		/* kexec: leave the kernel */
 	REQ_PANIC,		/* the crash@CPU step */
 };
+
+#define STOP_VECTOR	0xF8	/* kexec's stop IPI: Linux's REBOOT_VECTOR */
 
 struct percpu {
 	volatile u32 state;
 	volatile u32 request;
+	volatile u32 callin;	/* woke and reached the kernel (sticky) */
+	volatile u32 ready;	/* done coming up, interrupts taken once */
+	bool booted_once;	/* online at least once in this kernel */
 	u64 wake_us;		/* when the wakeup command was sent */
 };
 
@@ -42,10 +46,12 @@ struct kernel {
 	struct acpi_madt *madt;
 	struct madt_mp_wakeup *wakeup;
 	u64 mailbox_paddr;		/* cached at boot, as Linux does */
-	u64 reset_vector;		/* 0: CPUs cannot be handed back */
-	bool offline_ok;		/* version 1 with a reset vector (6.11 policy) */
+	u64 reset_vector;		/* where CPUs are handed back (may be 0, as in Linux) */
+	bool offline_ok;		/* version 1 in a 24-byte entry (6.11 policy) */
 	bool errors;			/* an error record was emitted */
 	u32 kdump_cpus;			/* kdump kernel's CPU limit, 0 = none */
+	u64 mbox_gap_us;		/* mbox_gap_us=: pause between filling the mailbox
+					 * and publishing the command (a preempted vCPU) */
 	u64 crash_entry;		/* loaded crash kernel, 0 = none */
 };
 
@@ -62,13 +68,13 @@ void report_mailbox(void);
 
 /* smp.c */
 void smp_init_trampoline(void);
+void lapic_setup(void);
 int cpu_up(u32 apic_id);
 int cpu_down(u32 apic_id, const char **err);
 void bring_up_all(void);
 void stop_other_cpus(void);
 u32 cpus_online(u32 *ids);
 void report_online(void);
-NORETURN void jump_to_reset_vector(void);
 NORETURN void ap_main(void);
 
 /* kexec.c */
@@ -82,8 +88,12 @@ void kdump_report_notes(void);
 NORETURN void run_steps(void);
 
 /* cpu.c */
+void cpu_enable_nx(void);
 void cpu_tables_init(void);
 void cpu_tables_load(void);
+int reset_tables_build(u64 reset_vector);
+NORETURN void cpu_handback(u64 reset_vector);
+void cpu_drop_global_pages(void);
 void kerror(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 NORETURN void kexit(const char *status);
 

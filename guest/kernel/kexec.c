@@ -63,6 +63,7 @@ NORETURN void kexec_next(u32 policy_override)
 	}
 	fill_next(&next_bi, BOOT_KEXEC, policy_override);
 	klog("kexec: jumping to generation %u at 0x%lx", next_bi.gen, entry);
+	cpu_drop_global_pages();
 	((void (*)(struct bootinfo *))entry)(&next_bi);
 	halt_forever();
 }
@@ -75,12 +76,11 @@ static void save_note(struct crash_notes *cn, u32 apic_id, u64 rip, u64 rsp)
 		cn->note[i] = (struct crash_note){ .apic_id = apic_id, .rip = rip, .rsp = rsp };
 }
 
-static void send_nmi(u32 apic_id)
+/* Linux's nmi_shootdown_cpus: one NMI to every CPU but this one, whatever
+ * the kernel thinks of it, so CPUs parked in the firmware get it too. */
+static void nmi_all_but_self(void)
 {
-	lapic_write(LAPIC_ICR_HI, apic_id << 24);
-	lapic_write(LAPIC_ICR_LO, 0x4400);	/* delivery mode NMI, level assert, physical */
-	while (lapic_read(LAPIC_ICR_LO) & ICR_DELIVERY_PENDING)
-		cpu_relax();
+	lapic_ipi(ICR_ALL_BUT_SELF, 0, ICR_NMI | ICR_ASSERT);
 }
 
 NORETURN void panic(const char *reason)
@@ -112,11 +112,10 @@ NORETURN void panic(const char *reason)
 	for (u32 i = 0; i < k.ncpus; i++) {
 		u32 id = k.apic_ids[i];
 
-		if (id != self && READ_ONCE(k.cpu[id].state) == CPU_ONLINE) {
+		if (id != self && READ_ONCE(k.cpu[id].state) == CPU_ONLINE)
 			expected++;
-			send_nmi(id);
-		}
 	}
+	nmi_all_but_self();
 	deadline = time_us() + NOTES_TIMEOUT_US;
 	while (READ_ONCE(cn->count) < expected && time_us() < deadline)
 		cpu_relax();
@@ -131,6 +130,7 @@ NORETURN void panic(const char *reason)
 	kbi->step = k.bi.step + 1;
 	kbi->step_rep = 0;
 	klog("jumping to the crash kernel at 0x%lx", k.crash_entry);
+	cpu_drop_global_pages();
 	((void (*)(struct bootinfo *))k.crash_entry)(kbi);
 	halt_forever();
 }
@@ -141,12 +141,14 @@ void nmi_handler(u64 *frame)
 
 	if (READ_ONCE(crashing) == 0xFFFFFFFF || self == crashing)
 		return;	/* not a shoot-down: ignore */
+	if (self >= MAX_CPUS || READ_ONCE(k.cpu[self].state) != CPU_ONLINE)
+		return;	/* an offline CPU ignores NMIs, as Linux's do */
 	idle_timer_stop();
 	save_note((struct crash_notes *)CRASH_NOTES, self, frame[0], frame[3]);
 	/* 6.11: the crash kernel may need this CPU, so give it to the firmware. */
 	if (k.policy != POLICY_PRE611 && k.offline_ok) {
 		WRITE_ONCE(k.cpu[self].state, CPU_IN_FIRMWARE);
-		jump_to_reset_vector();
+		cpu_handback(k.reset_vector);
 	}
 	WRITE_ONCE(k.cpu[self].state, CPU_HALTED);
 	halt_forever();

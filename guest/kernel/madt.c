@@ -69,15 +69,20 @@ int madt_setup(void)
 		k.offline_ok = false;
 		return 0;
 	}
-	if (k.wakeup->mailbox_version >= 1 && k.wakeup->length >= MADT_MP_WAKEUP_V1_LEN &&
-	    k.wakeup->reset_vector) {
-		k.reset_vector = k.wakeup->reset_vector;
-		k.offline_ok = true;
-		return 0;
+	/* Like Linux, a reset vector of 0 is not refused: CPUs will be sent to
+	 * physical address 0 (the reset-vector-zero quirk shows what follows). */
+	if (k.wakeup->mailbox_version >= 1 && k.wakeup->length >= MADT_MP_WAKEUP_V1_LEN) {
+		if (reset_tables_build(k.wakeup->reset_vector) == 0) {
+			k.reset_vector = k.wakeup->reset_vector;
+			k.offline_ok = true;
+			return 0;
+		}
+		klog("Failed to setup MADT reset vector");
 	}
-	/* Version 0 (or a version 1 that is not usable): CPUs can never be
-	 * handed back, so stop the next kernel from trying.  Linux-only
-	 * convention; the checksum is left stale on purpose, as Linux does. */
+	/* Version 0 (or a version 1 whose reset tables could not be built):
+	 * CPUs can never be handed back, so stop the next kernel from trying.
+	 * Linux-only convention; the checksum is left stale on purpose, as
+	 * Linux does. */
 	k.offline_ok = false;
 	if (k.wakeup->mailbox_address) {
 		klog("mailbox cannot be reset: offlining disabled, MADT mailbox address invalidated");

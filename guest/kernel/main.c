@@ -37,28 +37,38 @@ static void report_boot(void)
 	rec_end(&r);
 }
 
-void kmain(const struct bootinfo *bi);
-void kmain(const struct bootinfo *bi)
+/* On the caller's stack: take the boot information, then our own tables;
+ * entry.S then moves to the kernel-half stack and calls kmain. */
+void kearly(const struct bootinfo *bi);
+void kearly(const struct bootinfo *bi)
+{
+	k.bi = *bi;	/* first: it lives in our caller's memory */
+	k.base = (u64)__image_base;
+	k.self = cpu_apic_id();
+	cpu_enable_nx();
+	cpu_tables_init();
+	cpu_tables_load();
+}
+
+void kmain(void);
+void kmain(void)
 {
 	char v[16];
 	u64 n;
 
-	k.bi = *bi;	/* first: it lives in our caller's memory */
-	k.base = (u64)__image_base;
-	k.self = cpu_apic_id();
 	report_setup((struct report_channel *)k.bi.report_channel, "os");
 	report_channel()->gen = k.bi.gen;
 	if (k.bi.magic != BOOTINFO_MAGIC) {
 		kerror("bad boot information");
 		kexit("error");
 	}
-	cpu_tables_init();
-	cpu_tables_load();
 	k.policy = k.bi.policy ? k.bi.policy : policy_from_cmdline();
 	idle_configure(k.bi.cmdline);
 	k.bi.policy = k.policy;
 	if (opt_get(k.bi.cmdline, "kdump_cpus", v, sizeof(v)) && parse_u64(v, &n))
 		k.kdump_cpus = n;
+	if (opt_get(k.bi.cmdline, "mbox_gap_us", v, sizeof(v)) && parse_u64(v, &n))
+		k.mbox_gap_us = n;
 	klog("generation %u (%s) on APIC ID %u, image at 0x%lx", k.bi.gen,
 	     kind_name(k.bi.kind), k.self, k.base);
 	report_boot();
@@ -69,6 +79,7 @@ void kmain(const struct bootinfo *bi)
 		kexit("error");
 	if (k.self < MAX_CPUS)
 		k.cpu[k.self].state = CPU_ONLINE;
+	lapic_setup();
 	smp_init_trampoline();
 	crash_kernel_load();
 	report_mailbox();

@@ -30,6 +30,8 @@ int mbox_wakeup_cpu(u32 apic_id, u64 vector)
 	}
 	WRITE_ONCE(mb->apic_id, apic_id);
 	WRITE_ONCE(mb->wakeup_vector, vector);
+	if (k.mbox_gap_us)
+		delay_us(k.mbox_gap_us);	/* legal: nothing is published yet */
 	store_release(&mb->command, MBOX_CMD_WAKEUP);
 	while (load_acquire(&mb->command))
 		cpu_relax();

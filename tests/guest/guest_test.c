@@ -32,6 +32,7 @@ struct gcase {
 	const char *verdict;
 	const char *failing;	/* comma-separated check names that must fail */
 	extra_fn extra;
+	int libvirt;		/* through libvirtd: MTTCG, parked CPUs halt (idle=halt) */
 	/* runtime */
 	pid_t pid;
 	int status;
@@ -123,6 +124,82 @@ static const char *v0_no_offline(const struct gcase *c, const json_t *recs, cons
 	return NULL;
 }
 
+static const char *fw_exception(const struct gcase *c, const json_t *recs, const json_t *ev)
+{
+	const json_t *e = find(recs, "error", 1);
+
+	return e && strstr(json_string_value(json_object_get(e, "msg")), "firmware: CPU 1 took an exception") ?
+	       NULL : "the firmware should report the exception it took";
+}
+
+/* Older TDVF's "sleep": the CPU stops, the test times out, the next wakeup
+ * of that CPU stands in the mailbox for good. */
+static const char *test_is_sleep(const struct gcase *c, const json_t *recs, const json_t *ev)
+{
+	const json_t *m = find(recs, "host-mailbox", -1), *s = find(recs, "fw-sleep", 1);
+	const json_t *e = find(recs, "error", 1);
+
+	if (!s || !e || !strstr(json_string_value(json_object_get(e, "msg")), "Failed to hand over CPU 1"))
+		return "expected a fw-sleep record and Linux's hand-over error";
+	if (geti(e, "t_us") - geti(s, "t_us") < 900000)
+		return "the test acknowledgement should be waited for about 1 s";
+	if (!m || geti(m, "command") != 1 || geti(m, "apic_id") != 1)
+		return "host-mailbox should show the wakeup of APIC ID 1 untaken";
+	return NULL;
+}
+
+/* The poll race: APIC ID 2 left on the stale wakeup of APIC ID 1 before
+ * its own was posted; the host sees that wakeup untaken. */
+static const char *poll_race(const struct gcase *c, const json_t *recs, const json_t *ev)
+{
+	const json_t *m = find(recs, "host-mailbox", -1), *r;
+	size_t i;
+	int woke2 = 0;
+
+	json_array_foreach(recs, i, r)
+		woke2 |= !strcmp(json_string_value(json_object_get(r, "ev")), "fw-wake") &&
+			 geti(r, "apic_id") == 2;
+	if (!woke2)
+		return "APIC ID 2 should have left the firmware (fw-wake)";
+	if (!m || geti(m, "command") != 1 || geti(m, "apic_id") != 2)
+		return "host-mailbox should show the wakeup of APIC ID 2 untaken";
+	return NULL;
+}
+
+/* The broadcast crash NMI reached the CPU parked in the firmware too: it
+ * stayed there (no crash note from it), and the kdump kernel, on APIC ID 1,
+ * woke it with the others but the real BSP (APIC ID 0). */
+static const char *nmi_parked(const struct gcase *c, const json_t *recs, const json_t *ev)
+{
+	const json_t *n = find(recs, "crash-notes", 2), *o = find(recs, "online", 2);
+	json_t *want = json_pack("[i,i,i]", 1, 2, 3);
+	int same = o && json_equal(json_object_get(o, "apic_ids"), want);
+
+	json_decref(want);
+	if (!n || geti(n, "count") != 3)
+		return "crash-notes should count the 3 CPUs online at the crash";
+	if (!same)
+		return "the kdump kernel should bring up APIC IDs 1, 2, 3 (not the real BSP)";
+	return NULL;
+}
+
+/* A stale stop IPI: the kexec'd kernel's first wakeup (APIC ID 1) goes back
+ * to the firmware at once, and the kernel waits for it for good. */
+static const char *stale_stop(const struct gcase *c, const json_t *recs, const json_t *ev)
+{
+	const json_t *r;
+	size_t i;
+	int woke = 0, back = 0;
+
+	json_array_foreach(recs, i, r) {
+		if (geti(r, "gen") != 2 || geti(r, "apic_id") != 1)
+			continue;
+		woke |= !strcmp(json_string_value(json_object_get(r, "ev")), "fw-wake");
+		back |= woke && !strcmp(json_string_value(json_object_get(r, "ev")), "fw-reset");
+	}
+	return woke && back ? NULL : "in generation 2, APIC ID 1 should be woken and come straight back";
+}
+
 /* --- the case table --- */
 
 static struct gcase *add(const char *name, int cpus, int ver, const char *steps)
@@ -165,8 +242,17 @@ static void build_cases(void)
 				add(n, N, v, "crash@1")->extra = kdump_on_ap;
 			}
 			if (N >= 4) {
+				/* v1: the old kernel's stop IPI (all-but-self) waits in the
+				 * parked CPUs and stops the first of them in the next one */
 				snprintf(n, sizeof(n), "v%d-%dcpu-kexec-after-offline", v, N);
-				add(n, N, v, "offline:1,offline:2,kexec");
+				c = add(n, N, v, "offline:1,offline:2,kexec");
+				if (v) {
+					c->rs.timeout_s = 4;
+					c->exit_status = 3;
+					c->verdict = "hang";
+					c->failing = "bring-up-finished";
+					c->extra = stale_stop;
+				}
 			}
 		}
 	add("v1-4cpu-kdump-limit-2", 4, 1, "crash@2")->rs.kdump_cpus = 2;
@@ -196,6 +282,57 @@ static void build_cases(void)
 	c = add("quirk-slow-ack", 2, 1, "");
 	strcpy(c->rs.quirks, "slow-ack=200");
 	c->extra = slow_ack;
+	c = add("quirk-test-is-sleep", 2, 1, "offline:1,online:1");
+	strcpy(c->rs.quirks, "test-is-sleep");
+	c->rs.timeout_s = 4;
+	c->exit_status = 3;
+	c->verdict = "hang";
+	c->failing = "mailbox-idle,no-kernel-errors";
+	c->extra = test_is_sleep;
+	/* Linux 6.11+ takes a version 1 reset vector of 0 as it is */
+	c = add("quirk-reset-vector-zero-cold", 2, 1, "");
+	strcpy(c->rs.quirks, "reset-vector-zero");
+	c->verdict = "fail";
+	c->failing = "reset-vector";
+	c = add("quirk-reset-vector-zero-offline", 2, 1, "offline:1");
+	strcpy(c->rs.quirks, "reset-vector-zero");
+	c->exit_status = 4;
+	c->verdict = "crash";
+	c->failing = "reset-vector";
+
+	/* the hand-off contract: each case fails when its firmware fix is
+	 * undone, here by the quirk that brings the old shim's defect back */
+	c = add("fix-wakeup-nxe-undone", 2, 1, "");
+	strcpy(c->rs.quirks, "wakeup-no-nxe");
+	c->exit_status = 4;
+	c->verdict = "crash";
+	c->failing = "bring-up-finished";
+	c = add("fix-reset-page-undone", 2, 1, "kexec");
+	strcpy(c->rs.quirks, "reset-on-os-stack");
+	c->exit_status = 4;
+	c->verdict = "crash";
+	c->failing = "generations";
+	c = add("mailbox-poll-race", 3, 1, "");
+	strcpy(c->rs.quirks, "slow-ack=20,poll-stall=2:40");
+	strcpy(c->rs.append, "mbox_gap_us=50000");
+	c = add("fix-poll-order-undone", 3, 1, "");
+	strcpy(c->rs.quirks, "slow-ack=20,poll-stall=2:40,poll-early-command");
+	strcpy(c->rs.append, "mbox_gap_us=50000");
+	c->rs.timeout_s = 4;
+	c->exit_status = 3;
+	c->verdict = "hang";
+	c->failing = "bring-up-finished";
+	c->extra = poll_race;
+	c = add("handback-irq-pending-halt", 2, 1, "cycle*2");
+	c->libvirt = 1;
+	c = add("fix-irq-reclaim-undone", 2, 1, "cycle*2");
+	strcpy(c->rs.quirks, "keep-irq-state");
+	c->libvirt = 1;
+	c->exit_status = 4;
+	c->verdict = "crash";
+	c->failing = "no-kernel-errors";
+	c->extra = fw_exception;
+	add("kdump-nmi-reaches-parked", 4, 1, "offline:2,crash@1")->extra = nmi_parked;
 
 	/* old kernels: the bug the farm exists to catch */
 	c = add("pre611-v1-kexec-hang", 2, 1, "kexec");
@@ -255,6 +392,14 @@ static void start(struct gcase *c, const char *outdir)
 		if (c->rs.quirks[0]) {
 			argv[a++] = "--quirk";
 			argv[a++] = c->rs.quirks;
+		}
+		if (c->rs.append[0]) {
+			argv[a++] = "--append";
+			argv[a++] = c->rs.append;
+		}
+		if (c->libvirt) {
+			argv[a++] = "--libvirt";
+			argv[a++] = "qemu:///system";
 		}
 		argv[a] = NULL;
 		freopen("/dev/null", "w", stderr);
