@@ -1,5 +1,5 @@
 #!/bin/bash
-# Farm throughput (issue: agent): the default nightly matrix through a real
+# Farm throughput (issue: agent): the 36-job matrix of bench/nightly-36 through a real
 # controller and one local agent with 2 slots on this machine, timed from
 # submission to the last verdict.  Prints jobs per minute and how many jobs
 # ended as expected.
@@ -24,6 +24,7 @@ db=$tmp/wf.db
 sub=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name bench-sub 2>/dev/null)
 agt=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name bench-agent 2>/dev/null)
 "$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
+	--scenarios "$top/bench/nightly-36" \
 	>"$tmp/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
@@ -39,5 +40,5 @@ t1=$(now)
 run=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$tmp/submit.log" | head -1)
 read -r total asexp < <(curl -fs "$url/api/v1/runs/$run" | jq -r '"\(.run.jobs_total) \(.run.jobs_as_expected)"')
 secs=$(echo "$t1 - $t0" | bc -l)
-printf 'farm: default nightly matrix, 1 agent x 2 slots: %d jobs in %.1f s = %.1f jobs/min (%d as expected)\n' \
+printf 'farm: bench/nightly-36 matrix, 1 agent x 2 slots: %d jobs in %.1f s = %.1f jobs/min (%d as expected)\n' \
 	"$total" "$secs" "$(echo "$total * 60 / $secs" | bc -l)" "$asexp"

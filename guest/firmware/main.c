@@ -297,6 +297,8 @@ void fw_main(u32 mbi_addr)
 	}
 	parse_quirks(bi.cmdline);
 	idle_configure(bi.cmdline);
+	if (fw.quirks.keep_irq_state)
+		idle_halts = true;	/* the old shim halted (with interrupts on) on every runner */
 	build_memory_map(mbi);
 
 	rsdp = acpi_find_rsdp();

@@ -302,11 +302,12 @@ static void build_cases(void)
 
 	/* the hand-off contract: each case fails when its firmware fix is
 	 * undone, here by the quirk that brings the old shim's defect back */
-	c = add("fix-wakeup-nxe-undone", 2, 1, "");
+	add("v1-2cpu-kexec", 2, 1, "kexec");
+	c = add("fix-wakeup-nxe-undone", 2, 1, "kexec");
 	strcpy(c->rs.quirks, "wakeup-no-nxe");
 	c->exit_status = 4;
 	c->verdict = "crash";
-	c->failing = "bring-up-finished";
+	c->failing = "bring-up-finished,generations";
 	c = add("fix-reset-page-undone", 2, 1, "kexec");
 	strcpy(c->rs.quirks, "reset-on-os-stack");
 	c->exit_status = 4;
