@@ -334,6 +334,15 @@ static void build_cases(void)
 	c->failing = "no-kernel-errors";
 	c->extra = fw_exception;
 	add("kdump-nmi-reaches-parked", 4, 1, "offline:2,crash@1")->extra = nmi_parked;
+	/* a halting parked CPU keeps the stop IPI for the next kernel, as a
+	 * spinning one does: the same hang as v1-4cpu-kexec-after-offline */
+	c = add("kexec-after-offline-halt", 4, 1, "offline:1,offline:2,kexec");
+	c->libvirt = 1;
+	c->rs.timeout_s = 4;
+	c->exit_status = 3;
+	c->verdict = "hang";
+	c->failing = "bring-up-finished";
+	c->extra = stale_stop;
 
 	/* old kernels: the bug the farm exists to catch */
 	c = add("pre611-v1-kexec-hang", 2, 1, "kexec");
