@@ -88,12 +88,12 @@ test('matrix: every case of the latest nightly has a cell, counts agree with the
 test('matrix: seeded verdicts are in the right cells (scenario row, kernel|version|CPUs column)', async () => {
 	await go('/', 'table.matrix td.cell[data-job]');
 	const want = [
-		['newfail', 'fail', 'false', 'cold-boot', '6.11|1|1'],
-		['crash', 'crash', 'false', 'kdump-on-ap', '6.11|1|2'],
-		['hang', 'hang', 'false', 'offline-kexec-online', '6.11|1|2'],
-		['known', 'known', 'false', 'offline-online-cycle', '6.11|1|4'],
-		['expectedHang', 'hang', 'true', 'pre611-kexec-hang', 'pre-6.11|1|2'],
-		['flaky', 'flaky', 'true', 'kexec-chain', '6.11|1|4'],
+		['newfail', 'fail', 'false', 'cold-boot', 'test-kernel 6.11|1|1'],
+		['crash', 'crash', 'false', 'kdump-on-ap', 'test-kernel 6.11|1|2'],
+		['hang', 'hang', 'false', 'offline-kexec-online', 'test-kernel 6.11|1|2'],
+		['known', 'known', 'false', 'offline-online-cycle', 'test-kernel 6.11|1|4'],
+		['expectedHang', 'hang', 'true', 'pre611-kexec-hang', 'test-kernel pre-6.11|1|2'],
+		['flaky', 'flaky', 'true', 'kexec-chain', 'test-kernel 6.11|1|4'],
 	];
 	for (const [k, verdict, asExp, scenario, col] of want) {
 		const sel = cellSel(info.special[k]);

@@ -24,13 +24,31 @@ export const tests = {
 			{ scenario: 'kexec-chain', cases: [job(1, 'kexec-chain', { cpus: 4, mailbox_version: 1 }, 'pass', 1),
 				job(2, 'kexec-chain', { cpus: 2, mailbox_version: 0 }, 'pass', 1)] },
 			{ scenario: 'x', cases: [job(3, 'x', {}, 'hang', 1)] }] }, bodies);
-		eq(m.cols.map((c) => `${c.kernel}|${c.mailbox_version}|${c.cpus}`), ['6.11|0|2', '6.11|1|4', 'pre-6.11|1|4'], 'columns');
+		eq(m.cols.map((c) => `${c.kernel}|${c.mailbox_version}|${c.cpus}`),
+			['test-kernel 6.11|0|2', 'test-kernel 6.11|1|4', 'test-kernel pre-6.11|1|4'], 'columns');
+	},
+	'unit: real kernels are columns of their own, named by the version they booted, after the test kernel': async () => {
+		const { matrixModel } = await web('matrix.js');
+		const { shortRelease } = await web('util.js');
+		const p = (pkg) => ({ cpus: 2, mailbox_version: 1, policy: '6.11', kernel_package: pkg });
+		const c = (id, pkg) => ({ ...job(id, 'linux-kexec', {}, 'pass', 1), params: p(pkg) });
+		const versions = new Map([['linux-image-6.12-cloud-amd64', '6.12.117+deb12-cloud-amd64'],
+			['linux-image-cloud-amd64', '6.1.0-57-cloud-amd64']]);
+		const m = matrixModel({ scenarios: [
+			{ scenario: 'linux-kexec', cases: [c(1, 'linux-image-6.12-cloud-amd64'), c(2, 'linux-image-cloud-amd64'),
+				c(3, 'linux-image-unbooted')] },
+			{ scenario: 'cold-boot', cases: [{ ...job(4, 'cold-boot', {}, 'pass', 1),
+				params: { cpus: 2, mailbox_version: 1, policy: '6.11', kernel_package: '' } }] }] }, new Map(), versions);
+		eq(m.cols.map((x) => x.kernel), ['test-kernel 6.11', 'linux 6.1.0-57', 'linux 6.12.117',
+			'linux linux-image-unbooted'], 'kernel columns');
+		eq(shortRelease('6.12.117+deb12-cloud-amd64'), '6.12.117', '6.12 release');
+		eq(shortRelease('6.1.0-57-cloud-amd64'), '6.1.0-57', '6.1 release');
 	},
 	'unit: compare finds regressions, fixes, still failing and flaky; infra is not a flip': async () => {
 		const { matrixModel, compare } = await web('matrix.js');
 		const b = new Map();
 		const M = (v, e) => matrixModel(night([job(1, 'kexec-chain', { cpus: 2 }, v, e)]), b);
-		const st = (now, ...prev) => compare(now, prev).status.get('kexec-chain\u00006.11|1|2') || null;
+		const st = (now, ...prev) => compare(now, prev).status.get('kexec-chain\u0000test-kernel 6.11|1|2') || null;
 		eq(st(M('fail', 0), M('pass', 1)), 'regression', 'pass then fail');
 		eq(st(M('pass', 1), M('fail', 0)), 'fixed', 'fail then pass');
 		eq(st(M('fail', 0), M('fail', 0)), 'still', 'fail twice');

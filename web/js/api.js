@@ -68,6 +68,7 @@ export const api = {
 	log: (id, port, params, o) => request(`/jobs/${id}/logs/${port}` + qs(params), { ...o, text: true }),
 	hosts: (o) => request('/hosts', o),
 	scenarios: (o) => request('/scenarios', o),
+	artifacts: (o) => request('/artifacts', o),
 	knownIssues: (o) => request('/known-issues', o),
 	regressions: (run, o) => request(`/runs/${run}/regressions`, o),
 	bisects: (params, o) => request('/bisects' + qs(params), o),
@@ -91,6 +92,27 @@ export function scenarioBodies() {
 		});
 	}
 	return scenarioCache;
+}
+
+// Kernel name (package or path) -> the `uname -r` a job saw it boot.
+let versionCache = null;
+let versionAt = 0;
+export function kernelVersions() {
+	// Refetched now and then: a kernel gets its version when a job boots it.
+	if (!versionCache || Date.now() - versionAt > 10000) {
+		versionAt = Date.now();
+		versionCache = api.artifacts().then((r) => {
+			const m = new Map();
+			for (const a of r.artifacts || [])
+				if (a.version)
+					m.set(a.name, a.version);
+			return m;
+		}).catch(() => {
+			versionCache = null;
+			return new Map();
+		});
+	}
+	return versionCache;
 }
 
 // Known issues as a predicate over jobs: an unexpected job whose failing

@@ -2,8 +2,8 @@
 // the run page reuses. Rows are scenarios, columns the matrix axes kernel ×
 // mailbox version × CPUs; a cell links to its job.
 
-import { api, knownMatcher, scenarioBodies } from './api.js';
-import { h, clear, fill, add, badge, jobClass, caseAxes, fmtTime, errorBox, VERDICTS, pct } from './util.js';
+import { api, knownMatcher, scenarioBodies, kernelVersions } from './api.js';
+import { h, clear, fill, add, badge, jobClass, caseAxes, cmpKernelLabels, fmtTime, errorBox, VERDICTS, pct } from './util.js';
 
 const HISTORY = 5;	// nightlies looked at for "flaky"
 
@@ -12,13 +12,13 @@ function colKey(a) {
 }
 
 function cmpCols(a, b) {
-	return String(a.kernel).localeCompare(String(b.kernel)) ||
+	return cmpKernelLabels(a.kernel, b.kernel) ||
 		a.mailbox_version - b.mailbox_version || a.cpus - b.cpus;
 }
 
 // {rows: [{scenario, cells: Map(colKey -> [job])}], cols: [axes]} of a
-// /runs/ID/matrix answer.
-export function matrixModel(m, bodies) {
+// /runs/ID/matrix answer; `versions` names real kernels by what they booted.
+export function matrixModel(m, bodies, versions) {
 	const cols = new Map();
 	const rows = [];
 	for (const g of m.scenarios || []) {
@@ -26,7 +26,8 @@ export function matrixModel(m, bodies) {
 		for (const c of g.cases) {
 			// Cases carry their params (newer controllers); else the
 			// scenario file fills in the fixed fields.
-			const a = caseAxes({ ...(c.params || {}), ...c.matrix }, c.params ? null : bodies.get(g.scenario));
+			const a = caseAxes({ ...(c.params || {}), ...c.matrix }, c.params ? null : bodies.get(g.scenario),
+				versions);
 			const k = colKey(a);
 			cols.set(k, a);
 			if (!row.cells.has(k))
@@ -153,7 +154,7 @@ export function matrixTable(model, known, cmp) {
 	};
 	const head = [
 		h('tr', h('th', { scope: 'col', rowspan: 3, class: 'rowhead' }, 'scenario'),
-			spans((c) => c.kernel).map((s) => h('th', { scope: 'colgroup', colspan: s.n }, `kernel ${s.c.kernel}`)),
+			spans((c) => c.kernel).map((s) => h('th', { scope: 'colgroup', colspan: s.n }, s.c.kernel)),
 			h('th', { scope: 'col', rowspan: 3 }, 'as expected')),
 		h('tr', spans((c) => `${c.kernel}|${c.mailbox_version}`).map((s) =>
 			h('th', { scope: 'colgroup', colspan: s.n }, `mailbox v${s.c.mailbox_version}`))),
@@ -243,15 +244,16 @@ function compareHeader(run, prev, cmp) {
 // Renders the matrix of run `id` into `box`, compared with `prevRuns`.
 // Renders the matrix of `run` into `box`, compared with `prevRuns`.
 export async function renderRunMatrix(box, run, prevRuns, ctx) {
-	const [bodies, known, m, ...prevs] = await Promise.all([scenarioBodies(), knownMatcher(),
-		api.matrix(run.id, ctx), ...prevRuns.map((r) => api.matrix(r.id, ctx).catch(() => null))]);
+	const [bodies, known, versions, m, ...prevs] = await Promise.all([scenarioBodies(), knownMatcher(),
+		kernelVersions(), api.matrix(run.id, ctx),
+		...prevRuns.map((r) => api.matrix(r.id, ctx).catch(() => null))]);
 	// A live redraw with nothing new keeps the DOM (and the keyboard focus).
 	const sig = JSON.stringify(m) + prevs.length + (known.issues || []).length;
 	if (box.wfSig === sig)
 		return box.wfResult;
 	box.wfSig = sig;
-	const model = matrixModel(m, bodies);
-	const prevModels = prevs.filter(Boolean).map((p) => matrixModel(p, bodies));
+	const model = matrixModel(m, bodies, versions);
+	const prevModels = prevs.filter(Boolean).map((p) => matrixModel(p, bodies, versions));
 	const cmp = compare(model, prevModels);
 	fill(box,
 		summaryLine(m.summary),

@@ -172,15 +172,40 @@ export function errorBox(err) {
 	return h('div.error', { role: 'alert' }, h('strong', 'Could not load: '), String(err.message || err));
 }
 
+// "6.12.117+deb12-cloud-amd64" -> "6.12.117", "6.1.0-57-cloud-amd64" -> "6.1.0-57".
+export function shortRelease(r) {
+	const m = /^(\d+\.\d+(?:\.\d+)?(?:-\d+)?)/.exec(String(r || ''));
+	return m ? m[1] : String(r || '');
+}
+
+// The OS of a case, for people: a real kernel by the version it booted
+// ("linux 6.12.117"; its package or path until a job has booted it), our
+// test kernel by the Linux behaviour it follows ("test-kernel 6.11").
+// `versions` maps a kernel's name (package or path) to its `uname -r`.
+export function kernelLabel(fields, versions) {
+	const k = fields.kernel || fields.kernel_package || '';
+	if (!k)
+		return `test-kernel ${fields.policy || '6.11'}`;
+	const v = versions && versions.get(k);
+	return `linux ${v ? shortRelease(v) : k}`;
+}
+
 // The mailbox as axes place it in a column: cpus, mailbox version, kernel.
-export function caseAxes(matrix, body) {
+export function caseAxes(matrix, body, versions) {
 	const get = (k, def) => matrix && matrix[k] !== undefined ? matrix[k] :
 		body && body[k] !== undefined ? body[k] : def;
 	return {
 		cpus: get('cpus', 1),
 		mailbox_version: get('mailbox_version', 1),
-		kernel: get('kernel', get('policy', '6.11')),
+		kernel: kernelLabel({ kernel: get('kernel', ''), kernel_package: get('kernel_package', ''),
+			policy: get('policy', '6.11') }, versions),
 	};
+}
+
+// Test-kernel columns first, then real kernels oldest first.
+export function cmpKernelLabels(a, b) {
+	const real = (s) => String(s).startsWith('linux ');
+	return real(a) - real(b) || String(a).localeCompare(String(b), undefined, { numeric: true });
 }
 
 export function table(cls, head, rows) {
