@@ -28,7 +28,7 @@ endif
 SAN     ?=
 OPT     ?= -O2 -g
 CFLAGS_HOST := -std=gnu11 $(OPT) $(WARN) $(SAN) -D_GNU_SOURCE -DWF_VERSION='"$(VERSION)"' \
-               -Ilib -MMD -MP
+               -Ilib -Ilib/runner -MMD -MP
 # pkg-config is asked lazily: `make deps` must work before the -dev packages exist.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -49,6 +49,7 @@ include lib/module.mk
 include guest/module.mk
 include controller/module.mk
 include agent/module.mk
+include cli/module.mk
 include tests/module.mk
 include tests/e2e/module.mk
 include tests/guest/module.mk

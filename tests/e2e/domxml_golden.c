@@ -38,8 +38,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "../../agent/libvirt_run.h"
-#include "../../agent/runcommon.h"
+#include "libvirt_run.h"
+#include "runner.h"
 #include "golden.h"
 #include "runspec.h"
 #include "util.h"

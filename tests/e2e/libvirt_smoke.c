@@ -27,7 +27,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "../../agent/domxml.h"
+#include "domxml.h"
 #include "golden.h"
 #include "util.h"
 

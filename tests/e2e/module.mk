@@ -7,7 +7,7 @@
 
 E2E_SMOKE_BIN   := $(BIN)/tests/libvirt-smoke
 E2E_SMOKE_GUEST := $(BUILD)/tests/smoke-guest.elf
-E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/tests/e2e/golden.o $(HOBJ)/agent/domxml.o
+E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/tests/e2e/golden.o
 
 $(E2E_SMOKE_BIN): $(E2E_SMOKE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
@@ -15,7 +15,7 @@ $(E2E_SMOKE_BIN): $(E2E_SMOKE_OBJS) $(LIBWF)
 
 # The agent's own XML builder (libvirt_run_domxml) and what it links.
 E2E_GOLDEN_BIN  := $(BIN)/tests/domxml-golden
-E2E_GOLDEN_OBJS := $(HOBJ)/tests/e2e/domxml_golden.o $(HOBJ)/tests/e2e/golden.o $(AGENT_CORE_OBJS)
+E2E_GOLDEN_OBJS := $(HOBJ)/tests/e2e/domxml_golden.o $(HOBJ)/tests/e2e/golden.o
 
 $(E2E_GOLDEN_BIN): $(E2E_GOLDEN_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
@@ -36,11 +36,6 @@ $(E2E_SMOKE_GUEST): $(BUILD)/tests/smoke-guest/smoke.o tests/e2e/smoke-guest/smo
 		{ echo "$@: multiboot header not in the first 8 KiB" >&2; rm -f $@.tmp; exit 1; }
 	chmod 0644 $@.tmp
 	mv -f $@.tmp $@
-
-# domxml's unit test links the agent module the unit-test pattern rule does not know.
-$(BIN)/unit/test_domxml: $(HOBJ)/tests/unit/test_domxml.o $(HOBJ)/agent/domxml.o $(LIBWF)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
 
 .PHONY: e2e-tests
 e2e-tests: $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST) $(E2E_GOLDEN_BIN)

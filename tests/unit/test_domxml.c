@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/domxml.h"
+#include "domxml.h"
 #include "test.h"
 
 static struct domxml_fw_cfg fw[2];

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "../../controller/expect.h"
+#include "expect.h"
 
 static json_t *
 load(const char *text)

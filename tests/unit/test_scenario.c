@@ -7,7 +7,7 @@
 
 #include "test.h"
 #include "util.h"
-#include "../../controller/scenario.h"
+#include "scenario.h"
 
 static struct scenario *
 parse(const char *text, char **cause)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/tail.h"
+#include "tail.h"
 #include "test.h"
 
 static char dir[64], path[128];

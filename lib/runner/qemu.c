@@ -34,7 +34,7 @@
 
 #include "linux.h"
 #include "qemu.h"
-#include "runcommon.h"
+#include "runner.h"
 #include "util.h"
 
 #define QEMU_EXIT(v) (((v) << 1) | 1)	/* isa-debug-exit: value v -> exit status */
@@ -235,7 +235,7 @@ int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_res
 	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
 	config = runspec_guest_config_idle(rs, !strcmp(o->accel ?: "tcg", "kvm") ? "halt" : "spin");
 	fw = qemu_escape(o->firmware);
-	kern = qemu_escape(rs->kernel[0] ? rs->kernel : runcommon_test_kernel(rs, o));
+	kern = qemu_escape(rs->kernel[0] ? rs->kernel : run_test_kernel(rs, o));
 	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {
 		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
 		res->outcome = RUN_INFRA;

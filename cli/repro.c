@@ -17,16 +17,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../controller/expect.h"
+#include "expect.h"
 #include "http.h"
 #include "invariants.h"
-#include "../libvirt_run.h"
-#include "../linux.h"
-#include "../qemu.h"
+#include "libvirt_run.h"
+#include "linux.h"
+#include "qemu.h"
 #include "records.h"
 #include "repro.h"
 #include "runspec_json.h"
-#include "../../controller/scenario.h"
+#include "scenario.h"
 #include "util.h"
 
 static const char *top;

@@ -30,7 +30,7 @@
 #include "libvirt_run.h"
 #include "lvevents.h"
 #include "linux.h"
-#include "runcommon.h"
+#include "runner.h"
 #include "tail.h"
 #include "util.h"
 
@@ -146,7 +146,7 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 	if (!c.out || !config || !fo.buf || write_text_file(s.config, config) < 0 ||
 	    (o->log && caplog_open(&fo.log, o->log, o->log_cap) < 0) ||
 	    !realpath(o->firmware, fwpath) ||
-	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : runcommon_test_kernel(rs, o), kpath)) {
+	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : run_test_kernel(rs, o), kpath)) {
 		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s: %s",
 			 RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ? "unresolved kernel package" : "a guest image",
 			 strerror(errno));

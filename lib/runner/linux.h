@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "runcommon.h"
+#include "runner.h"
 #include "runspec.h"
 
 /*

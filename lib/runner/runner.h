@@ -1,5 +1,5 @@
 /*
- * runcommon.h: shared by the runners (agent/qemu.c, agent/libvirt_run.c).
+ * runner.h: shared by the runners (agent/qemu.c, agent/libvirt_run.c).
  */
 #ifndef WF_RUNCOMMON_H
 #define WF_RUNCOMMON_H
@@ -27,7 +27,7 @@ int write_text_file(const char *path, const char *data);
 
 /* The test kernel image to boot: the job's own (rs->test_kernel, a path by
  * now: blobs are fetched before the run) or the runner's default. */
-const char *runcommon_test_kernel(const struct runspec *rs, const struct qemu_opts *o);
+const char *run_test_kernel(const struct runspec *rs, const struct qemu_opts *o);
 
 /* fork + exec argv in its own process group, stdout and stderr to errpath. */
 pid_t run_spawn(char **argv, const char *errpath);

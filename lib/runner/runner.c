@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "records.h"
-#include "runcommon.h"
+#include "runner.h"
 #include "tail.h"
 #include "util.h"
 
@@ -231,7 +231,7 @@ const char *run_outcome_name(enum run_outcome o)
 	return names[o];
 }
 
-const char *runcommon_test_kernel(const struct runspec *rs, const struct qemu_opts *o)
+const char *run_test_kernel(const struct runspec *rs, const struct qemu_opts *o)
 {
 	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
 }
