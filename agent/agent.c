@@ -5,6 +5,7 @@
  * their output waits in the outbox.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "job.h"
+#include "outbox.h"
+#include "state.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -21,111 +25,7 @@
 #define HEARTBEAT_S	5
 #define LEASE_WAIT_S	30
 
-static volatile sig_atomic_t stopping, reloading;
-
-/* The token requests carry; SIGHUP may bring another (a token file read again). */
-static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *token_now, *token_prev;
-static unsigned token_gen;
-
-static void wipe_free(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-int agent_set_token(const char *token)
-{
-	char *copy;
-	int changed;
-
-	for (const char *p = token; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f)
-			return -1;
-	if (!*token || !(copy = strdup(token)))
-		return -1;
-	pthread_mutex_lock(&token_lock);
-	changed = !token_now || strcmp(token_now, copy) != 0;
-	if (changed) {
-		wipe_free(token_prev);
-		token_prev = token_now;
-		token_now = copy;
-		token_gen++;
-		copy = NULL;
-	}
-	pthread_mutex_unlock(&token_lock);
-	wipe_free(copy);
-	return changed;
-}
-
-/* Back to the token before the last change (the controller refused the new one). */
-static void token_restore(void)
-{
-	pthread_mutex_lock(&token_lock);
-	if (token_prev) {
-		wipe_free(token_now);
-		token_now = token_prev;
-		token_prev = NULL;
-		token_gen++;
-	}
-	pthread_mutex_unlock(&token_lock);
-}
-
-struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen)
-{
-	struct wf_http *h;
-
-	pthread_mutex_lock(&token_lock);
-	h = wf_http_new(cfg->server, token_now);
-	*gen = token_gen;
-	pthread_mutex_unlock(&token_lock);
-	return h;
-}
-
-void agent_http_sync(struct wf_http *h, unsigned *gen)
-{
-	pthread_mutex_lock(&token_lock);
-	if (h && *gen != token_gen && wf_http_set_token(h, token_now) == 0)
-		*gen = token_gen;
-	pthread_mutex_unlock(&token_lock);
-}
-
-/* A few recent cancellations are enough: a slot checks its own job only. */
-static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t cancelled[64];
-static unsigned ncancelled;
-
-static int agent_cancelled_locked(int64_t job)
-{
-	for (unsigned i = 0; i < 64 && i < ncancelled; i++)
-		if (cancelled[i] == job)
-			return 1;
-	return 0;
-}
-
-int agent_stopping(void)
-{
-	return stopping;
-}
-
-int agent_cancelled(int64_t job)
-{
-	int r;
-
-	pthread_mutex_lock(&cancel_lock);
-	r = agent_cancelled_locked(job);
-	pthread_mutex_unlock(&cancel_lock);
-	return r;
-}
-
-void agent_cancel_add(int64_t job)
-{
-	pthread_mutex_lock(&cancel_lock);
-	if (!agent_cancelled_locked(job))
-		cancelled[ncancelled++ % 64] = job;
-	pthread_mutex_unlock(&cancel_lock);
-}
+static volatile sig_atomic_t reloading;
 
 struct agent {
 	struct agent_config	*cfg;
@@ -160,7 +60,7 @@ static void on_signal(int sig)
 	if (sig == SIGHUP)
 		reloading = 1;
 	else
-		stopping = 1;
+		agent_stop();
 }
 
 static void sleep_ms(long ms)
@@ -179,16 +79,6 @@ static struct wf_http *client(const struct agent_config *cfg, long total_ms, uns
 	return h;
 }
 
-static unsigned token_generation(void)
-{
-	unsigned g;
-
-	pthread_mutex_lock(&token_lock);
-	g = token_gen;
-	pthread_mutex_unlock(&token_lock);
-	return g;
-}
-
 static int register_host(struct agent *a, long *status);
 
 /*
@@ -200,21 +90,21 @@ static int register_host(struct agent *a, long *status);
  */
 static void sleep_reloading(struct agent *a, long ms)
 {
-	for (long t = 0; t < ms && !stopping; t += 100) {
+	for (long t = 0; t < ms && !agent_stopping(); t += 100) {
 		sleep_ms(100);
 		if (reloading) {
-			unsigned before = token_generation();
+			unsigned before = agent_token_generation();
 			long status = 0;
 
 			reloading = 0;
 			if (a->reload)
 				a->reload(a->reload_arg);
-			if (!a->registered || token_generation() == before)
+			if (!a->registered || agent_token_generation() == before)
 				continue;
 			if (register_host(a, &status) == 0) {
 				log_info("registered again as %s with the new token", a->cfg->name);
 			} else if (status == 409) {
-				token_restore();
+				agent_token_restore();
 				log_warnx("the controller keeps host %s with the old token: revoke"
 					  " that one first, then reload again; the old token stays in use",
 					  a->cfg->name);
@@ -300,7 +190,7 @@ static void *heartbeat(void *arg)
 	struct wf_http *h = client(a->cfg, 10000, &gen);
 	int64_t *jobs = calloc(a->cfg->slots, sizeof(*jobs));
 
-	while (!stopping) {
+	while (!agent_stopping()) {
 		int n = 0, spooled = outbox_pending(a->ob);
 
 		agent_http_sync(h, &gen);
@@ -315,7 +205,7 @@ static void *heartbeat(void *arg)
 			beat(a, h, jobs[i]);
 		if (spooled)
 			log_info("heartbeat: %d item(s) still spooled", spooled);
-		for (long t = 0; t < a->heartbeat_ms && !stopping; t += 100)
+		for (long t = 0; t < a->heartbeat_ms && !agent_stopping(); t += 100)
 			sleep_ms(100);
 	}
 	free(jobs);
@@ -336,7 +226,7 @@ static void *slot(void *arg)
 	me = a->next_slot++;
 	pthread_mutex_unlock(&a->lock);
 	snprintf(path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
-	while (!stopping) {
+	while (!agent_stopping()) {
 		json_t *lease = NULL;
 		char *cause = NULL;
 		long status = 0;
@@ -408,7 +298,7 @@ int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	}
 	job_recover_leftovers(cfg, a.ob);
 	/* A wrong token is fixed in its file and announced with SIGHUP. */
-	while (register_host(&a, NULL) < 0 && !stopping)
+	while (register_host(&a, NULL) < 0 && !agent_stopping())
 		sleep_reloading(&a, 2000);
 	a.registered = 1;
 	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s", cfg->name,
@@ -419,7 +309,7 @@ int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	slots = calloc(cfg->slots, sizeof(*slots));
 	for (int i = 0; i < cfg->slots; i++)
 		pthread_create(&slots[i], NULL, slot, &a);
-	while (!stopping)
+	while (!agent_stopping())
 		sleep_reloading(&a, 1000);
 	/* A signal ends the lease loops at their next turn; a slot in the
 	 * middle of a long-poll or a guest finishes that first. */

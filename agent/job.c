@@ -17,6 +17,7 @@
  * ended; the controller evaluates the records.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@
 
 #include <libvirt/libvirt.h>
 
-#include "agent.h"
+#include "job.h"
+#include "outbox.h"
+#include "state.h"
 #include "buf.h"
 #include "build.h"
 #include "http.h"
@@ -249,7 +252,7 @@ static void finish(struct outbox *ob, int64_t job, const char *outcome, const ch
  * from the controller once into work_dir/blobs/HEX, checked against its
  * digest, and the spec pointed at the file.
  */
-static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char *detail, size_t size)
+static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char **cause_out)
 {
 	const char *hex = runspec_blob_digest(rs->test_kernel);
 	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100], got[65], urlpath[128];
@@ -276,18 +279,18 @@ static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char
 	if (!(h = agent_http(cfg, &gen)) ||
 	    wf_http_request_raw(h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
 	    status != 200) {
-		snprintf(detail, size, "test kernel %.20s...: fetching from the controller: %s%s",
+		wf_set_cause(cause_out, "test kernel %.20s...: fetching from the controller: %s%s",
 			 rs->test_kernel, cause ? wf_cause_str(cause) : "HTTP ",
 			 cause ? "" : status == 404 ? "404 (no such blob)" : "error");
 		goto out;
 	}
 	if (!(f = fopen(tmp, "wb")) || fwrite(body.data, 1, body.len, f) != body.len || fclose(f)) {
-		snprintf(detail, size, "test kernel: writing %.200s: %s", tmp, strerror(errno));
+		wf_set_cause(cause_out, "test kernel: writing %.200s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (wf_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) || chmod(tmp, 0644) ||
 	    rename(tmp, path)) {
-		snprintf(detail, size, "test kernel: the blob fetched for %.20s... does not match its digest",
+		wf_set_cause(cause_out, "test kernel: the blob fetched for %.20s... does not match its digest",
 			 rs->test_kernel);
 		goto out;
 	}
@@ -309,7 +312,7 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 	struct stream st = { .ob = ob, .job = job, .batch = json_array(),
 			     .log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
 			     .buf = malloc(CHUNK_MAX + MARKER_MAX) };
-	struct qemu_opts o = { .firmware = cfg->firmware, .test_kernel = cfg->test_kernel,
+	struct run_opts o = { .firmware = cfg->firmware, .test_kernel = cfg->test_kernel,
 			       .reporter = cfg->reporter, .accel = cfg->accel, .log = NULL };
 	struct libvirt_opts lo = { .uri = cfg->libvirt_uri, .workdir = cfg->work_dir,
 				   .tick = tick, .tick_arg = &st };
@@ -334,17 +337,15 @@ void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *le
 	o.records = records;
 	/* A kernel package is resolved here, on this host; a path is used as is. */
 	if (rs.kernel_package[0]) {
-		char detail[sizeof(res.detail)];
-
 		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script, cfg->kernels_dir,
-					  rs.kernel, sizeof(rs.kernel), detail, sizeof(detail)) < 0) {
-			finish(ob, job, "infra", detail);
+					  rs.kernel, sizeof(rs.kernel), &cause) < 0) {
+			finish(ob, job, "infra", wf_cause_str(cause));
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
 	}
-	if (resolve_blob(cfg, &rs, res.detail, sizeof(res.detail)) < 0) {
-		finish(ob, job, "infra", res.detail);
+	if (resolve_blob(cfg, &rs, &cause) < 0) {
+		finish(ob, job, "infra", wf_cause_str(cause));
 		goto out;
 	}
 	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name, rs.cpus,

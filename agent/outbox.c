@@ -19,6 +19,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "outbox.h"
+#include "state.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"

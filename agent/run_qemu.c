@@ -96,137 +96,168 @@ static void print_checks(const json_t *ev)
 	       json_string_value(json_object_get(ev, "reason")));
 }
 
+/* What the command line asks for. */
+struct run_args {
+	struct runspec	 rs;
+	struct run_opts	 o;
+	const char	*libvirt_uri;
+	int		 check, memory_set;
+};
+
+static void parse_option(struct wf_flags *f, int id, const char *arg, struct run_args *ra)
+{
+	struct runspec *rs = &ra->rs;
+	struct run_opts *o = &ra->o;
+
+	switch (id) {
+	case OPT_CPUS: rs->cpus = wf_flags_int(f, "--cpus", arg, 1, RUNSPEC_MAX_CPUS); break;
+	case OPT_VERSION_MB: rs->mailbox_version = wf_flags_int(f, "--mailbox-version", arg, 0, 1); break;
+	case OPT_STEPS:
+		if (wf_strlcpy(rs->steps, arg, sizeof(rs->steps)) >= sizeof(rs->steps))
+			wf_flags_usage_error(f, "--steps: longer than %zu characters", sizeof(rs->steps) - 1);
+		break;
+	case OPT_QUIRK:
+		if (strlen(rs->quirks) + strlen(arg) + 2 > sizeof(rs->quirks))
+			wf_flags_usage_error(f, "--quirk: too many quirks");
+		if (rs->quirks[0])
+			strcat(rs->quirks, ",");
+		strcat(rs->quirks, arg);
+		break;
+	case OPT_POLICY: {
+		static const char *const p[] = { "6.11", "pre-6.11", NULL };
+
+		wf_strlcpy(rs->policy, p[wf_flags_choice(f, "--policy", arg, p)], sizeof(rs->policy));
+		break;
+	}
+	case OPT_MEMORY:
+		rs->memory_mb = wf_flags_int(f, "--memory", arg, 32, 16384);
+		ra->memory_set = 1;
+		break;
+	case OPT_KERNEL:
+	case OPT_INITRD:
+	case OPT_APPEND: {
+		char *dst = id == OPT_KERNEL ? rs->kernel : id == OPT_INITRD ? rs->initrd : rs->append;
+		size_t size = id == OPT_APPEND ? sizeof(rs->append) : sizeof(rs->kernel);
+		char abs[PATH_MAX];
+
+		/* a run spec holds absolute paths; a relative one is taken from here */
+		if (id != OPT_APPEND && arg[0] != '/' && realpath(arg, abs))
+			arg = abs;
+
+		if (wf_strlcpy(dst, arg, size) >= size)
+			wf_flags_usage_error(f, "%s: longer than %zu characters",
+					     id == OPT_KERNEL ? "--kernel" : id == OPT_INITRD ? "--initrd" : "--append",
+					     size - 1);
+		break;
+	}
+	case OPT_REPORTER: o->reporter = arg; break;
+	case OPT_TIMEOUT: rs->timeout_s = wf_flags_int(f, "--timeout", arg, 1, 86400); break;
+	case OPT_KDUMP: rs->kdump_cpus = wf_flags_int(f, "--kdump-cpus", arg, 0, RUNSPEC_MAX_CPUS); break;
+	case OPT_RECORDS: o->records = arg; break;
+	case OPT_LOG: o->log = arg; break;
+	case OPT_LOG_CAP: o->log_cap = wf_flags_int(f, "--log-cap", arg, 1024, 1LL << 40); break;
+	case OPT_ACCEL: {
+		static const char *const a[] = { "tcg", "kvm", NULL };
+
+		o->accel = a[wf_flags_choice(f, "--accel", arg, a)];
+		break;
+	}
+	case OPT_FIRMWARE: o->firmware = arg; break;
+	case OPT_TKERNEL: o->test_kernel = arg; break;
+	case OPT_QEMU: o->qemu = arg; break;
+	case OPT_CHECK: ra->check = 1; break;
+	case OPT_LIBVIRT: ra->libvirt_uri = arg; break;
+	}
+}
+
+/* The images a run needs, readable: 0, or -1 with the error printed. */
+static int check_images(const struct runspec *rs, const struct run_opts *o)
+{
+	if (rs->kernel[0] && (access(rs->kernel, R_OK) || (rs->initrd[0] && access(rs->initrd, R_OK)))) {
+		fprintf(stderr, "run-qemu: cannot read %s\n", access(rs->kernel, R_OK) ? rs->kernel : rs->initrd);
+		return -1;
+	}
+	if (rs->kernel[0] && access(o->reporter, X_OK)) {
+		fprintf(stderr, "run-qemu: reporter %s not found: run make first\n", o->reporter);
+		return -1;
+	}
+	if (access(o->firmware, R_OK) || access(o->test_kernel, R_OK)) {
+		fprintf(stderr, "run-qemu: guest images not found (%s, %s): run make first\n",
+			o->firmware, o->test_kernel);
+		return -1;
+	}
+	return 0;
+}
+
+/* How the run ended, on stderr; with --check, the verdict on stdout. */
+static void report(const struct run_args *ra, const struct run_result *res)
+{
+	fprintf(stderr, "run-qemu: %s after %.2f s, %d generation%s%s%s\n", run_outcome_name(res->outcome),
+		res->wall_s, res->generations, res->generations == 1 ? "" : "s",
+		res->detail[0] ? ": " : "", res->detail);
+	if (res->t_create_s > 0)
+		fprintf(stderr, "run-qemu: libvirt phases: prepared %.3f, created %.3f, resumed %.3f,"
+			" ended %.3f, done %.3f s\n", res->t_prepare_s, res->t_create_s, res->t_resume_s,
+			res->t_end_s, res->wall_s);
+	if (res->dropped)
+		fprintf(stderr, "run-qemu: warning: %lu guest output line(s) broke the record contract\n", res->dropped);
+	if (ra->check) {
+		struct rec_reader st;
+		char *cause = NULL;
+		json_t *recs = records_load_file(ra->o.records, &st, &cause), *ev;
+
+		if (recs) {
+			ev = inv_evaluate(&ra->rs, recs);
+			print_checks(ev);
+			json_decref(ev);
+			json_decref(recs);
+		}
+		free(cause);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct runspec rs;
-	struct qemu_opts o = { 0 };
+	struct run_args ra = { .o = { 0 } };
+	struct runspec *rs = &ra.rs;
+	struct run_opts *o = &ra.o;
 	struct run_result res;
 	struct wf_flags f;
 	const char *arg;
 	char *cause = NULL, *fw = NULL, *tk = NULL, *rp = NULL;
-	int id, check = 0, rc, memory_set = 0;
-	const char *libvirt_uri = NULL;
+	int id, rc;
 
-	runspec_init(&rs);
+	runspec_init(rs);
 	wf_flags_begin(&f, &run_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		switch (id) {
-		case OPT_CPUS: rs.cpus = wf_flags_int(&f, "--cpus", arg, 1, RUNSPEC_MAX_CPUS); break;
-		case OPT_VERSION_MB: rs.mailbox_version = wf_flags_int(&f, "--mailbox-version", arg, 0, 1); break;
-		case OPT_STEPS:
-			if (wf_strlcpy(rs.steps, arg, sizeof(rs.steps)) >= sizeof(rs.steps))
-				wf_flags_usage_error(&f, "--steps: longer than %zu characters", sizeof(rs.steps) - 1);
-			break;
-		case OPT_QUIRK:
-			if (strlen(rs.quirks) + strlen(arg) + 2 > sizeof(rs.quirks))
-				wf_flags_usage_error(&f, "--quirk: too many quirks");
-			if (rs.quirks[0])
-				strcat(rs.quirks, ",");
-			strcat(rs.quirks, arg);
-			break;
-		case OPT_POLICY: {
-			static const char *const p[] = { "6.11", "pre-6.11", NULL };
-
-			wf_strlcpy(rs.policy, p[wf_flags_choice(&f, "--policy", arg, p)], sizeof(rs.policy));
-			break;
-		}
-		case OPT_MEMORY:
-			rs.memory_mb = wf_flags_int(&f, "--memory", arg, 32, 16384);
-			memory_set = 1;
-			break;
-		case OPT_KERNEL:
-		case OPT_INITRD:
-		case OPT_APPEND: {
-			char *dst = id == OPT_KERNEL ? rs.kernel : id == OPT_INITRD ? rs.initrd : rs.append;
-			size_t size = id == OPT_APPEND ? sizeof(rs.append) : sizeof(rs.kernel);
-			char abs[PATH_MAX];
-
-			/* a run spec holds absolute paths; a relative one is taken from here */
-			if (id != OPT_APPEND && arg[0] != '/' && realpath(arg, abs))
-				arg = abs;
-
-			if (wf_strlcpy(dst, arg, size) >= size)
-				wf_flags_usage_error(&f, "%s: longer than %zu characters",
-						     id == OPT_KERNEL ? "--kernel" : id == OPT_INITRD ? "--initrd" : "--append",
-						     size - 1);
-			break;
-		}
-		case OPT_REPORTER: o.reporter = arg; break;
-		case OPT_TIMEOUT: rs.timeout_s = wf_flags_int(&f, "--timeout", arg, 1, 86400); break;
-		case OPT_KDUMP: rs.kdump_cpus = wf_flags_int(&f, "--kdump-cpus", arg, 0, RUNSPEC_MAX_CPUS); break;
-		case OPT_RECORDS: o.records = arg; break;
-		case OPT_LOG: o.log = arg; break;
-		case OPT_LOG_CAP: o.log_cap = wf_flags_int(&f, "--log-cap", arg, 1024, 1LL << 40); break;
-		case OPT_ACCEL: {
-			static const char *const a[] = { "tcg", "kvm", NULL };
-
-			o.accel = a[wf_flags_choice(&f, "--accel", arg, a)];
-			break;
-		}
-		case OPT_FIRMWARE: o.firmware = arg; break;
-		case OPT_TKERNEL: o.test_kernel = arg; break;
-		case OPT_QEMU: o.qemu = arg; break;
-		case OPT_CHECK: check = 1; break;
-		case OPT_LIBVIRT: libvirt_uri = arg; break;
-		}
-	}
+	while ((id = wf_flags_next(&f, &arg)) != -1)
+		parse_option(&f, id, arg, &ra);
 	wf_flags_args(&f, 0, 0, &id);
-	if (rs.kernel[0] && !memory_set)
-		rs.memory_mb = RUNSPEC_LINUX_MB;
-	if (runspec_validate(&rs, &cause) < 0)
+	if (rs->kernel[0] && !ra.memory_set)
+		rs->memory_mb = RUNSPEC_LINUX_MB;
+	if (runspec_validate(rs, &cause) < 0)
 		wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
-	if (!o.firmware)
-		o.firmware = fw = default_image("firmware.elf");
-	if (!o.test_kernel)
-		o.test_kernel = tk = default_image("kernel.elf");
-	if (!o.reporter)
-		o.reporter = rp = default_image("linux-init");
-	if (rs.kernel[0] && (access(rs.kernel, R_OK) || (rs.initrd[0] && access(rs.initrd, R_OK)))) {
-		fprintf(stderr, "run-qemu: cannot read %s\n", access(rs.kernel, R_OK) ? rs.kernel : rs.initrd);
+	if (!o->firmware)
+		o->firmware = fw = default_image("firmware.elf");
+	if (!o->test_kernel)
+		o->test_kernel = tk = default_image("kernel.elf");
+	if (!o->reporter)
+		o->reporter = rp = default_image("linux-init");
+	if (check_images(rs, o) < 0)
 		return 5;
-	}
-	if (rs.kernel[0] && access(o.reporter, X_OK)) {
-		fprintf(stderr, "run-qemu: reporter %s not found: run make first\n", o.reporter);
-		return 5;
-	}
-	if (access(o.firmware, R_OK) || access(o.test_kernel, R_OK)) {
-		fprintf(stderr, "run-qemu: guest images not found (%s, %s): run make first\n",
-			o.firmware, o.test_kernel);
-		return 5;
-	}
-	if (libvirt_uri) {
+	if (ra.libvirt_uri) {
 		char name[64];
-		struct libvirt_opts lo = { .uri = libvirt_uri, .domain = name };
+		struct libvirt_opts lo = { .uri = ra.libvirt_uri, .domain = name };
 
 		snprintf(name, sizeof(name), "wakefarm-run-qemu-%d", (int)getpid());
-		rc = libvirt_run(&rs, &o, &lo, &res);
+		rc = libvirt_run(rs, o, &lo, &res);
 	} else {
-		rc = qemu_run(&rs, &o, &res);
+		rc = qemu_run(rs, o, &res);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "run-qemu: %s\n", res.detail);
 		return 5;
 	}
-	fprintf(stderr, "run-qemu: %s after %.2f s, %d generation%s%s%s\n", run_outcome_name(res.outcome),
-		res.wall_s, res.generations, res.generations == 1 ? "" : "s",
-		res.detail[0] ? ": " : "", res.detail);
-	if (res.t_create_s > 0)
-		fprintf(stderr, "run-qemu: libvirt phases: prepared %.3f, created %.3f, resumed %.3f,"
-			" ended %.3f, done %.3f s\n", res.t_prepare_s, res.t_create_s, res.t_resume_s,
-			res.t_end_s, res.wall_s);
-	if (res.dropped)
-		fprintf(stderr, "run-qemu: warning: %lu guest output line(s) broke the record contract\n", res.dropped);
-	if (check) {
-		struct rec_reader st;
-		json_t *recs = records_load_file(o.records, &st, &cause), *ev;
-
-		if (recs) {
-			ev = inv_evaluate(&rs, recs);
-			print_checks(ev);
-			json_decref(ev);
-			json_decref(recs);
-		}
-	}
+	report(&ra, &res);
 	free(fw);
 	free(tk);
 	free(rp);

@@ -146,7 +146,7 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64], log[PATH_MAX + 64], name[64];
 	char rp[PATH_MAX + 32], fetch[PATH_MAX + 32], kernels[PATH_MAX + 32];
 	const char *label = json_string_value(json_object_get(c, "label"));
-	struct qemu_opts qo = { .firmware = fw, .test_kernel = tk, .reporter = rp, .accel = o->accel,
+	struct run_opts qo = { .firmware = fw, .test_kernel = tk, .reporter = rp, .accel = o->accel,
 				.records = records, .log = log };
 	struct libvirt_opts lo = { .uri = o->libvirt_uri, .domain = name, .workdir = workdir };
 	const json_t *expected = json_object_get(c, "expected");
@@ -176,8 +176,9 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	/* a kernel package is unpacked here, as the agent would */
 	if (rs.kernel_package[0]) {
 		if (linux_resolve_package(rs.kernel_package, fetch, kernels, rs.kernel, sizeof(rs.kernel),
-					  res.detail, sizeof(res.detail)) < 0) {
-			fprintf(stderr, "wakefarm repro: %s: %s\n", label, res.detail);
+					  &cause) < 0) {
+			fprintf(stderr, "wakefarm repro: %s: %s\n", label, wf_cause_str(cause));
+			free(cause);
 			return 2;
 		}
 		rs.kernel_package[0] = 0;

@@ -12,7 +12,7 @@
  * scratch directory stays small whatever the guest prints.
  *
  * With rs->kernel set the OS is that Linux bzImage, exactly as under bare
- * QEMU (agent/qemu.c): kernel, reporter initramfs and command line go to
+ * QEMU (qemu.c): kernel, reporter initramfs and command line go to
  * the firmware shim as fw_cfg files (linux.h), which libvirt's QEMU opens
  * as its own user.
  */
@@ -39,7 +39,7 @@
 /* The run's own readers of the serial files: records, and o->log. */
 struct follow {
 	struct tail	 com1, com2;
-	struct caplog	 log;
+	struct run_caplog log;
 	char		*buf;
 };
 
@@ -83,21 +83,21 @@ static void destroy_by_name(const struct libvirt_opts *lo, struct run_result *re
 
 /* What the guest wrote since the last look: COM2 into the records, COM1
  * into o->log (when there is one). */
-static void follow_output(struct follow *fo, struct collect *c)
+static void follow_output(struct follow *fo, struct run_collect *c)
 {
 	ssize_t n;
 
 	if (!fo->buf)
 		return;
 	while ((n = tail_read(&fo->com2, fo->buf, FOLLOW_BUF)) > 0)
-		collect_feed(c, fo->buf, (size_t)n);
+		run_collect_feed(c, fo->buf, (size_t)n);
 	while (fo->log.f && (n = tail_read(&fo->com1, fo->buf, FOLLOW_BUF)) > 0)
-		caplog_write(&fo->log, fo->buf, (size_t)n);
+		run_caplog_write(&fo->log, fo->buf, (size_t)n);
 }
 
-char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
+char *libvirt_run_domxml(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, const char *firmware, const char *kernel,
-    const struct scratch *s, char **cause)
+    const struct run_scratch *s, char **cause)
 {
 	struct domxml_fw_cfg fw_cfg[] = {
 		{ "opt/wakefarm/kernel", kernel },
@@ -118,78 +118,77 @@ char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
 /* Silence libvirt's default error printing: errors are reported once, here. */
 static void lv_quiet(void *arg, virErrorPtr e) { (void)arg; (void)e; }
 
-int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
-    const struct libvirt_opts *lo, struct run_result *res)
-{
-	struct scratch s;
-	struct collect c = { .done_status = -1 };
-	struct follow fo = { .buf = NULL };
-	char fwpath[PATH_MAX], kpath[PATH_MAX], *config = NULL, *xml = NULL, *cause = NULL;
-	virConnectPtr conn = NULL;
-	virDomainPtr dom = NULL;
-	int64_t t0 = wf_now_us(), deadline;
-	int timed_out = 0, rc = -1;
-	struct lv_end end = { .callback = -1 };
+/* One run's libvirt side. */
+struct lv_run {
+	virConnectPtr	 conn;
+	virDomainPtr	 dom;
+	struct lv_end	 end;
+	int		 timed_out;
+};
 
-	memset(res, 0, sizeof(*res));
-	virSetErrorFunc(NULL, lv_quiet);
-	if (make_scratch(&s, lo->workdir) < 0) {
-		snprintf(res->detail, sizeof(res->detail), "scratch directory: %s", strerror(errno));
-		res->outcome = RUN_INFRA;
-		return -1;
-	}
-	c.out = fopen(o->records, "w");
-	config = runspec_guest_config_idle(rs, "halt");	/* MTTCG or KVM */
-	tail_init(&fo.com1, s.com1);
-	tail_init(&fo.com2, s.com2);
-	fo.buf = malloc(FOLLOW_BUF);
-	if (!c.out || !config || !fo.buf || write_text_file(s.config, config) < 0 ||
-	    (o->log && caplog_open(&fo.log, o->log, o->log_cap) < 0) ||
+/* The images as absolute paths, the serial readers, the domain XML. */
+static char *lv_prepare(struct run_ctx *x, struct follow *fo, const struct runspec *rs,
+    const struct run_opts *o, const struct libvirt_opts *lo, struct run_result *res)
+{
+	char fwpath[PATH_MAX], kpath[PATH_MAX], *xml, *cause = NULL;
+
+	tail_init(&fo->com1, x->s.com1);
+	tail_init(&fo->com2, x->s.com2);
+	fo->buf = malloc(FOLLOW_BUF);
+	if (!fo->buf || (o->log && run_caplog_open(&fo->log, o->log, o->log_cap) < 0) ||
 	    !realpath(o->firmware, fwpath) ||
 	    !realpath(RUNSPEC_IS_LINUX(rs) ? rs->kernel : run_test_kernel(rs, o), kpath)) {
-		snprintf(res->detail, sizeof(res->detail), "preparing the run: %s: %s",
-			 RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ? "unresolved kernel package" : "a guest image",
-			 strerror(errno));
-		res->outcome = RUN_INFRA;
-		goto out;
+		run_infra(res, "preparing the run: %s: %s",
+			  RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ? "unresolved kernel package" : "a guest image",
+			  strerror(errno));
+		return NULL;
 	}
-	if (RUNSPEC_IS_LINUX(rs) && linux_files(rs, o->reporter, &s, res->detail, sizeof(res->detail)) < 0) {
-		res->outcome = RUN_INFRA;
-		goto out;
-	}
-	xml = libvirt_run_domxml(rs, o, lo, fwpath, kpath, &s, &cause);
-	if (!xml) {
-		snprintf(res->detail, sizeof(res->detail), "domain XML: %s", wf_cause_str(cause));
-		res->outcome = RUN_INFRA;
-		goto out;
-	}
+	xml = libvirt_run_domxml(rs, o, lo, fwpath, kpath, &x->s, &cause);
+	if (!xml)
+		run_infra(res, "domain XML: %s", wf_cause_str(cause));
+	free(cause);
+	return xml;
+}
+
+/* Connects and starts the domain, paused until the lifecycle watch is in
+ * place (a guest that ends at once must still tell us how it ended). */
+static int lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
+    int64_t t0, struct run_result *res)
+{
 	lvevents_init();	/* before the connection: its events go to our loop */
 	res->t_prepare_s = (wf_now_us() - t0) / 1e6;
-	conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
-	if (!conn) {
+	lv->conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
+	if (!lv->conn) {
 		lv_error(res, "cannot connect");
-		goto finish;
+		return -1;
 	}
-	/* Paused until the lifecycle watch is in place: a guest that ends
-	 * at once must still tell us how it ended. */
-	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED);
-	if (!dom) {
+	lv->dom = virDomainCreateXML(lv->conn, xml, VIR_DOMAIN_START_PAUSED);
+	if (!lv->dom) {
 		lv_error(res, "domain did not start");
-		goto finish;
+		return -1;
 	}
 	res->t_create_s = (wf_now_us() - t0) / 1e6;
-	lvevents_watch(conn, dom, &end);
-	if (virDomainResume(dom) < 0) {
+	lvevents_watch(lv->conn, lv->dom, &lv->end);
+	if (virDomainResume(lv->dom) < 0) {
 		lv_error(res, "domain did not resume");
-		goto finish;
+		return -1;
 	}
 	res->t_resume_s = (wf_now_us() - t0) / 1e6;
-	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
+	return 0;
+}
+
+/* Watches the domain to its end, the watchdog or a cancel, following its
+ * output and calling lo->tick every 200 ms. */
+static void lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+
 	for (int64_t next_tick = 0;;) {
 		struct timespec ts = { 0, 5000000 };
 		int state, reason;
 
-		if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+		if (virDomainGetState(lv->dom, &state, &reason, 0) < 0) {
 			/* A transient domain vanishes when QEMU exits; any
 			 * other error means libvirtd went away under us. */
 			if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
@@ -197,88 +196,110 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
 			break;
 		}
 		if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
-		    __atomic_load_n(&end.stopped, __ATOMIC_ACQUIRE))
+		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE))
 			break;
 		if (wf_now_ms() >= deadline) {
-			timed_out = 1;
+			lv->timed_out = 1;
 			break;
 		}
 		if (wf_now_ms() >= next_tick) {
-			follow_output(&fo, &c);
-			if (lo->tick && lo->tick(lo->tick_arg, s.com1, s.com2, 0)) {
-				snprintf(res->detail, sizeof(res->detail), "cancelled by the controller");
-				res->outcome = RUN_INFRA;
-				virDomainDestroy(dom);
+			follow_output(fo, &x->c);
+			if (lo->tick && lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 0)) {
+				run_infra(res, "cancelled by the controller");
+				virDomainDestroy(lv->dom);
 				break;
 			}
 			next_tick = wf_now_ms() + 200;
 		}
 		nanosleep(&ts, NULL);
 	}
-	res->t_end_s = (wf_now_us() - t0) / 1e6;
-finish:
-	/* Every record the guest wrote, before its end is judged. */
-	follow_output(&fo, &c);
-	if (fo.com2.gaps)
+}
+
+/* The domain ended by itself: how the guest ended. */
+static void lv_ended(struct lv_run *lv, struct run_ctx *x, struct run_result *res)
+{
+	int failed;
+
+	/* isa-debug-exit also ends the domain as "failed" (QEMU exits
+	 * non-zero), but then the guest wrote done or an error first.
+	 * Without either, QEMU itself died: the host's fault. */
+	for (int i = 0; i < 20 && !lv->end.stopped; i++)
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	if (lv->end.stopped)
+		snprintf(res->detail, sizeof(res->detail), "libvirt: domain stopped (%s)",
+			 lvevents_detail_name(lv->end.detail));
+	/* the guest ended its report: a done or an error record */
+	failed = lv->end.stopped && lv->end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
+		 x->c.done_status < 0 && !x->c.errors;
+	run_finish_records(x, res, failed ? "infra" : "exited", -1, NULL, NULL);
+	if (failed)
+		run_infra(res, "QEMU died without the guest's exit (libvirt: stopped, failed)");
+	else
+		res->outcome = x->c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
+}
+
+/* After the run: every record the guest wrote, then its end judged. */
+static void lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	follow_output(fo, &x->c);
+	if (fo->com2.gaps)
 		snprintf(res->detail + strlen(res->detail), sizeof(res->detail) - strlen(res->detail),
-			 "%sCOM2: %d file(s) rotated away unread", res->detail[0] ? "; " : "", fo.com2.gaps);
-	res->wall_s = (wf_now_us() - t0) / 1e6;
+			 "%sCOM2: %d file(s) rotated away unread", res->detail[0] ? "; " : "", fo->com2.gaps);
+	res->wall_s = (wf_now_us() - x->t0_us) / 1e6;
 	if (res->outcome == RUN_INFRA) {
-		finish_records(&c, res, "infra", -1, NULL, NULL);
-		if (dom)
+		run_finish_records(x, res, "infra", -1, NULL, NULL);
+		if (lv->dom)
 			destroy_by_name(lo, res);
-	} else if (timed_out) {
-		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
-		finish_records(&c, res, "timeout", -1, lv_peek, dom);
-		virDomainDestroy(dom);
+	} else if (lv->timed_out) {
+		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", timeout_s);
+		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+		virDomainDestroy(lv->dom);
 		res->outcome = RUN_HANG;
 	} else {
-		int failed;
-
-		/* isa-debug-exit also ends the domain as "failed" (QEMU exits
-		 * non-zero), but then the guest wrote done or an error first.
-		 * Without either, QEMU itself died: the host's fault. */
-		for (int i = 0; i < 20 && !end.stopped; i++)
-			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
-		if (end.stopped)
-			snprintf(res->detail, sizeof(res->detail), "libvirt: domain stopped (%s)",
-				 lvevents_detail_name(end.detail));
-		/* the guest ended its report: a done or an error record */
-		failed = end.stopped && end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
-			 c.done_status < 0 && !c.errors;
-		finish_records(&c, res, failed ? "infra" : "exited", -1, NULL, NULL);
-		if (failed) {
-			snprintf(res->detail, sizeof(res->detail),
-				 "QEMU died without the guest's exit (libvirt: stopped, failed)");
-			res->outcome = RUN_INFRA;
-		} else {
-			res->outcome = c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
-		}
+		lv_ended(lv, x, res);
 	}
 	/* The domain is gone: the streamer's last look, before the files go
 	 * (it may wait there for room to queue the output). */
 	if (lo->tick)
-		lo->tick(lo->tick_arg, s.com1, s.com2, 1);
+		lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 1);
+}
+
+int libvirt_run(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	struct run_ctx x;
+	struct follow fo = { .buf = NULL };
+	struct lv_run lv = { .end = { .callback = -1 } };
+	char *xml = NULL;
+	int rc = -1;
+
+	virSetErrorFunc(NULL, lv_quiet);
+	tail_init(&fo.com1, "");
+	tail_init(&fo.com2, "");
+	if (run_prepare(&x, rs, o, lo->workdir, "halt", res) < 0 ||	/* MTTCG or KVM */
+	    !(xml = lv_prepare(&x, &fo, rs, o, lo, res)))
+		goto out;
+	if (lv_start(&lv, xml, lo, x.t0_us, res) == 0) {
+		lv_watch(&lv, &x, &fo, rs->timeout_s, lo, res);
+		res->t_end_s = (wf_now_us() - x.t0_us) / 1e6;
+	}
+	lv_finish(&lv, &x, &fo, rs->timeout_s, lo, res);
 	rc = 0;
 out:
-	if (caplog_close(&fo.log) < 0 && rc == 0) {
+	if (run_caplog_close(&fo.log) < 0 && rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->log, strerror(errno));
 		rc = -1;
 	}
 	tail_close(&fo.com1);
 	tail_close(&fo.com2);
 	free(fo.buf);
-	if (c.out && fclose(c.out) && rc == 0)
-		rc = -1;
-	if (conn)
-		lvevents_unwatch(conn, &end);
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
+	if (lv.conn)
+		lvevents_unwatch(lv.conn, &lv.end);
+	if (lv.dom)
+		virDomainFree(lv.dom);
+	if (lv.conn)
+		virConnectClose(lv.conn);
 	free(xml);
-	free(cause);
-	free(config);
-	remove_scratch(&s);
-	return rc;
+	return run_end(&x, o, res, rc);
 }

@@ -9,7 +9,7 @@
 #ifndef WF_LIBVIRT_RUN_H
 #define WF_LIBVIRT_RUN_H
 
-#include "qemu.h"
+#include "runner.h"
 
 struct libvirt_opts {
 	const char	*uri;		/* default qemu:///system */
@@ -26,10 +26,10 @@ struct libvirt_opts {
 	void		*tick_arg;
 };
 
-struct scratch;
+struct run_scratch;
 
 /* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */
-int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
+int libvirt_run(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, struct run_result *res);
 
 /*
@@ -41,8 +41,8 @@ int libvirt_run(const struct runspec *rs, const struct qemu_opts *o,
  * s->cmdline.  firmware and kernel are absolute paths.  Malloc'd (the
  * caller frees it), or NULL with *cause as for domxml_build().
  */
-char *libvirt_run_domxml(const struct runspec *rs, const struct qemu_opts *o,
+char *libvirt_run_domxml(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, const char *firmware, const char *kernel,
-    const struct scratch *s, char **cause);
+    const struct run_scratch *s, char **cause);
 
 #endif

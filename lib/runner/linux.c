@@ -12,38 +12,38 @@
 
 #include "linux.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
-int linux_files(const struct runspec *rs, const char *reporter, const struct scratch *s,
-    char *detail, size_t dsize)
+int linux_files(const struct runspec *rs, const char *reporter, const struct run_scratch *s,
+    char **cause)
 {
-	char *argv[] = { (char *)reporter, "--pack", (char *)s->initrd, (char *)rs->kernel,
-			 rs->initrd[0] ? (char *)rs->initrd : NULL, NULL };
-	char *cmdline = NULL;
+	const char *argv[] = { reporter, "--pack", s->initrd, rs->kernel,
+			       rs->initrd[0] ? rs->initrd : NULL, NULL };
+	char *cmdline = NULL, head[512];
 	int rc = -1;
 
-	if (!reporter) {
-		snprintf(detail, dsize, "a Linux kernel needs the reporter /init (qemu_opts.reporter)");
-		return -1;
-	}
-	if (!rs->kernel[0]) {
-		snprintf(detail, dsize, "kernel package %s was not resolved to a file", rs->kernel_package);
-		return -1;
-	}
+	if (!reporter)
+		return wf_set_cause(cause, "a Linux kernel needs the reporter /init (run_opts.reporter)"), -1;
+	if (!rs->kernel[0])
+		return wf_set_cause(cause, "kernel package %s was not resolved to a file",
+				    rs->kernel_package), -1;
 	cmdline = runspec_linux_cmdline(rs);
-	if (!cmdline || write_text_file(s->cmdline, cmdline) < 0) {
-		snprintf(detail, dsize, "cannot write %s: %s", s->cmdline, strerror(errno));
+	if (!cmdline || run_write_file(s->cmdline, cmdline) < 0) {
+		wf_set_cause(cause, "cannot write %s: %s", s->cmdline, strerror(errno));
 		goto out;
 	}
-	if (run_wait(argv, s->err) != 0) {
-		run_read_tail(s->err, detail, dsize);
-		if (!detail[0])
-			snprintf(detail, dsize, "%s --pack failed", reporter);
+	if (wf_proc_wait(argv, s->err, NULL) != 0) {
+		run_read_head(s->err, head, sizeof(head));
+		if (head[0])
+			wf_set_cause(cause, "%s", head);
+		else
+			wf_set_cause(cause, "%s --pack failed", reporter);
 		goto out;
 	}
 	/* libvirt's QEMU (user libvirt-qemu) opens it through -fw_cfg */
 	if (chmod(s->initrd, 0644) < 0) {
-		snprintf(detail, dsize, "chmod %s: %s", s->initrd, strerror(errno));
+		wf_set_cause(cause, "chmod %s: %s", s->initrd, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -87,7 +87,7 @@ static void last_line(const char *path, char *out, size_t size)
 static void fetch_one(struct fetched *e, const char *script, const char *dir)
 {
 	char lock[RUNSPEC_PATH_MAX + 16], logf[RUNSPEC_PATH_MAX + 96], secs[16], path[RUNSPEC_PATH_MAX];
-	char *argv[] = { "flock", "-w", secs, lock, "timeout", secs, (char *)script, e->pkg, (char *)dir, NULL };
+	const char *argv[] = { "flock", "-w", secs, lock, "timeout", secs, script, e->pkg, dir, NULL };
 	int rc;
 
 	snprintf(secs, sizeof(secs), "%d", LINUX_FETCH_TIMEOUT_S);
@@ -98,7 +98,7 @@ static void fetch_one(struct fetched *e, const char *script, const char *dir)
 		return;
 	}
 	log_info("kernel package %s: fetching with %s", e->pkg, script);
-	rc = run_wait(argv, logf);
+	rc = wf_proc_wait(argv, logf, NULL);
 	last_line(logf, path, sizeof(path));
 	if (rc == 0 && path[0] == '/' && access(path, R_OK) == 0) {
 		e->ok = 1;
@@ -112,7 +112,7 @@ static void fetch_one(struct fetched *e, const char *script, const char *dir)
 }
 
 int linux_resolve_package(const char *pkg, const char *fetch_script, const char *kernels_dir,
-    char *out, size_t osize, char *detail, size_t dsize)
+    char *out, size_t osize, char **cause)
 {
 	struct fetched *e = NULL;
 	int rc;
@@ -133,7 +133,7 @@ int linux_resolve_package(const char *pkg, const char *fetch_script, const char 
 	if (e->ok)
 		wf_strlcpy(out, e->result, osize);
 	else
-		wf_strlcpy(detail, e->result, dsize);
+		wf_set_cause(cause, "%s", e->result);
 	pthread_mutex_unlock(&fetch_lock);
 	return rc;
 }

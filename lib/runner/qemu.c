@@ -34,6 +34,7 @@
 
 #include "linux.h"
 #include "qemu.h"
+#include "proc.h"
 #include "runner.h"
 #include "util.h"
 
@@ -62,7 +63,7 @@ static char *qemu_escape(const char *s)
 /* Reads 16 bytes of guest-physical memory through the HMP monitor. */
 static int qemu_peek(void *arg, unsigned long long addr, unsigned long long out[2])
 {
-	const char *sock = ((struct scratch *)arg)->mon;
+	const char *sock = ((struct run_scratch *)arg)->mon;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char cmd[64], buf[4096];
 	size_t len = 0;
@@ -108,8 +109,8 @@ out:
 /* Reads the serial FIFOs while QEMU runs (see above). */
 struct pump {
 	int		 fd[2];		/* read ends: COM1 (-1: discarded), COM2 */
-	struct caplog	 log;
-	struct collect	*c;
+	struct run_caplog log;
+	struct run_collect *c;
 	int		 stop;		/* QEMU is gone: drain and end (atomic) */
 	pthread_mutex_t	 lock;		/* c, while the thread feeds it */
 	pthread_t	 thread;
@@ -142,10 +143,10 @@ static void *pump_main(void *arg)
 			if (r > 0) {
 				got = 1;
 				if (port == 0)
-					caplog_write(&p->log, buf, (size_t)r);
+					run_caplog_write(&p->log, buf, (size_t)r);
 				else {
 					pthread_mutex_lock(&p->lock);
-					collect_feed(p->c, buf, (size_t)r);
+					run_collect_feed(p->c, buf, (size_t)r);
 					pthread_mutex_unlock(&p->lock);
 				}
 			} else if (r == 0 || errno != EAGAIN) {
@@ -161,7 +162,7 @@ static void *pump_main(void *arg)
 }
 
 /* The FIFOs QEMU will open (their read ends first, so its open does not block). */
-static int pump_open(struct pump *p, const struct scratch *s, const struct qemu_opts *o)
+static int pump_open(struct pump *p, const struct run_scratch *s, const struct run_opts *o)
 {
 	const char *path[2] = { o->log ? s->com1 : NULL, s->com2 };
 
@@ -173,7 +174,7 @@ static int pump_open(struct pump *p, const struct scratch *s, const struct qemu_
 		    (p->fd[i] = open(path[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 			return -1;
 	}
-	if (o->log && caplog_open(&p->log, o->log, o->log_cap) < 0)
+	if (o->log && run_caplog_open(&p->log, o->log, o->log_cap) < 0)
 		return -1;
 	if (pthread_create(&p->thread, NULL, pump_main, p) != 0)
 		return -1;
@@ -201,162 +202,167 @@ static int pump_close(struct pump *p)
 			close(p->fd[i]);
 			p->fd[i] = -1;
 		}
-	if (p->log.f && caplog_close(&p->log) < 0)
+	if (p->log.f && run_caplog_close(&p->log) < 0)
 		p->log_rc = -1;
 	return p->log_rc;
 }
 
-int qemu_run(const struct runspec *rs, const struct qemu_opts *o, struct run_result *res)
-{
-	struct scratch s;
-	struct collect c = { .done_status = -1 };
-	struct pump pump = { .fd = { -1, -1 }, .c = &c, .lock = PTHREAD_MUTEX_INITIALIZER };
-	unsigned long long mb[2];
-	char mailbox[32];
-	int peeked = 1;
-	char *config = NULL, *fw = NULL, *kern = NULL;
-	char smp[16], mem[16], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400], mon[400];
-	char fwcfg_i[400], fwcfg_l[400];
-	char *argv[48];
-	int a = 0;
-	char accel[32];
-	const char *how = "exited";
-	int status = -1, rc = -1, timed_out = 0;
-	int64_t t0 = wf_now_us(), deadline;
-	pid_t pid;
+/* The QEMU command line; its strings live in *a. */
+struct qemu_argv {
+	char *fw, *kern;
+	char smp[16], mem[16], accel[32], fwcfg_k[600], fwcfg_c[400], chr_log[600], chr_rec[400];
+	char mon[400], fwcfg_i[400], fwcfg_l[400];
+	const char *argv[48];
+};
 
-	memset(res, 0, sizeof(*res));
-	if (make_scratch(&s, NULL) < 0) {
-		snprintf(res->detail, sizeof(res->detail), "cannot make a scratch directory: %s", strerror(errno));
-		res->outcome = RUN_INFRA;
+static int qemu_argv_make(struct qemu_argv *a, const struct runspec *rs, const struct run_opts *o,
+    const struct run_scratch *s)
+{
+	int n = 0;
+
+	a->fw = qemu_escape(o->firmware);
+	a->kern = qemu_escape(rs->kernel[0] ? rs->kernel : run_test_kernel(rs, o));
+	if (!a->fw || !a->kern)
 		return -1;
-	}
-	c.out = fopen(o->records, "w");
-	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
-	config = runspec_guest_config_idle(rs, !strcmp(o->accel ?: "tcg", "kvm") ? "halt" : "spin");
-	fw = qemu_escape(o->firmware);
-	kern = qemu_escape(rs->kernel[0] ? rs->kernel : run_test_kernel(rs, o));
-	if (!c.out || !config || !fw || !kern || write_text_file(s.config, config) < 0) {
-		snprintf(res->detail, sizeof(res->detail), "cannot write %s: %s", o->records, strerror(errno));
-		res->outcome = RUN_INFRA;
-		goto out;
-	}
-	if (pump_open(&pump, &s, o) < 0) {
-		snprintf(res->detail, sizeof(res->detail), "serial FIFOs or %s: %s",
-			 o->log ? o->log : "the log", strerror(errno));
-		res->outcome = RUN_INFRA;
-		goto out;
-	}
-	if (RUNSPEC_IS_LINUX(rs)) {
-		if (linux_files(rs, o->reporter, &s, res->detail, sizeof(res->detail)) < 0) {
-			res->outcome = RUN_INFRA;
-			goto out;
-		}
-		snprintf(fwcfg_i, sizeof(fwcfg_i), "name=opt/wakefarm/initrd,file=%s", s.initrd);
-		snprintf(fwcfg_l, sizeof(fwcfg_l), "name=opt/wakefarm/cmdline,file=%s", s.cmdline);
-	}
-	snprintf(smp, sizeof(smp), "%d", rs->cpus);
-	snprintf(mem, sizeof(mem), "%d", rs->memory_mb);
+	snprintf(a->smp, sizeof(a->smp), "%d", rs->cpus);
+	snprintf(a->mem, sizeof(a->mem), "%d", rs->memory_mb);
 	/* Single-threaded TCG: parked CPUs spin on the mailbox, and with one
 	 * host thread per vCPU they would steal the 2 host cores from the CPU
 	 * doing the work.  PAUSE yields to the next vCPU in this mode. */
-	snprintf(accel, sizeof(accel), "%s", !strcmp(o->accel ?: "tcg", "kvm") ? "kvm" : "tcg,thread=single");
-	snprintf(fwcfg_k, sizeof(fwcfg_k), "name=opt/wakefarm/kernel,file=%s", kern);
-	snprintf(fwcfg_c, sizeof(fwcfg_c), "name=opt/wakefarm/config,file=%s", s.config);
-	snprintf(chr_log, sizeof(chr_log), "file,id=com1,path=%s", o->log ? s.com1 : "/dev/null");
-	snprintf(chr_rec, sizeof(chr_rec), "file,id=com2,path=%s", s.com2);
-	snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", s.mon);
+	snprintf(a->accel, sizeof(a->accel), "%s", !strcmp(o->accel ?: "tcg", "kvm") ? "kvm" : "tcg,thread=single");
+	snprintf(a->fwcfg_k, sizeof(a->fwcfg_k), "name=opt/wakefarm/kernel,file=%s", a->kern);
+	snprintf(a->fwcfg_c, sizeof(a->fwcfg_c), "name=opt/wakefarm/config,file=%s", s->config);
+	snprintf(a->chr_log, sizeof(a->chr_log), "file,id=com1,path=%s", o->log ? s->com1 : "/dev/null");
+	snprintf(a->chr_rec, sizeof(a->chr_rec), "file,id=com2,path=%s", s->com2);
+	snprintf(a->mon, sizeof(a->mon), "unix:%s,server=on,wait=off", s->mon);
+	snprintf(a->fwcfg_i, sizeof(a->fwcfg_i), "name=opt/wakefarm/initrd,file=%s", s->initrd);
+	snprintf(a->fwcfg_l, sizeof(a->fwcfg_l), "name=opt/wakefarm/cmdline,file=%s", s->cmdline);
 	{
-		char *fixed[] = {
-			(char *)(o->qemu ? o->qemu : "qemu-system-x86_64"),
-			"-machine", "q35", "-accel", accel, "-smp", smp, "-m", mem,
+		const char *fixed[] = {
+			o->qemu ? o->qemu : "qemu-system-x86_64",
+			"-machine", "q35", "-accel", a->accel, "-smp", a->smp, "-m", a->mem,
 			"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-			"-kernel", fw, "-fw_cfg", fwcfg_k, "-fw_cfg", fwcfg_c,
-			"-chardev", chr_log, "-serial", "chardev:com1",
-			"-chardev", chr_rec, "-serial", "chardev:com2",
+			"-kernel", a->fw, "-fw_cfg", a->fwcfg_k, "-fw_cfg", a->fwcfg_c,
+			"-chardev", a->chr_log, "-serial", "chardev:com1",
+			"-chardev", a->chr_rec, "-serial", "chardev:com2",
 			"-device", "isa-debug-exit,iobase=0xf4,iosize=1",
-			"-monitor", mon, NULL,
+			"-monitor", a->mon, NULL,
 		};
 
 		for (int i = 0; fixed[i]; i++)
-			argv[a++] = fixed[i];
-		if (RUNSPEC_IS_LINUX(rs)) {
-			argv[a++] = "-fw_cfg";
-			argv[a++] = fwcfg_i;
-			argv[a++] = "-fw_cfg";
-			argv[a++] = fwcfg_l;
-		}
-		argv[a] = NULL;
-		pid = run_spawn(argv, s.err);
+			a->argv[n++] = fixed[i];
 	}
-	if (pid < 0) {
-		snprintf(res->detail, sizeof(res->detail), "fork: %s", strerror(errno));
-		res->outcome = RUN_INFRA;
-		goto out;
+	if (RUNSPEC_IS_LINUX(rs)) {
+		a->argv[n++] = "-fw_cfg";
+		a->argv[n++] = a->fwcfg_i;
+		a->argv[n++] = "-fw_cfg";
+		a->argv[n++] = a->fwcfg_l;
 	}
-	deadline = wf_now_ms() + rs->timeout_s * 1000LL;
+	a->argv[n] = NULL;
+	return 0;
+}
+
+/* Waits for QEMU until the deadline: 1 it exited (*status), 0 timed out. */
+static int qemu_wait(pid_t pid, int timeout_s, int *status)
+{
+	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+
 	for (;;) {
 		struct timespec ts = { 0, 2000000 };
-		pid_t w = waitpid(pid, &status, WNOHANG);
 
-		if (w == pid)
-			break;
-		if (wf_now_ms() >= deadline) {
-			res->wall_s = (wf_now_us() - t0) / 1e6;
-			timed_out = 1;
-			break;
-		}
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		if (wf_now_ms() >= deadline)
+			return 0;
 		nanosleep(&ts, NULL);
 	}
-	res->wall_s = (wf_now_us() - t0) / 1e6;
-	if (timed_out) {
-		how = "timeout";
-		snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", rs->timeout_s);
-		/* read the mailbox while QEMU still runs (the pump keeps
-		 * it from blocking on its serial ports), then stop it */
-		pthread_mutex_lock(&pump.lock);
-		memcpy(mailbox, c.mailbox, sizeof(mailbox));
-		pthread_mutex_unlock(&pump.lock);
-		if (!mailbox[0] || qemu_peek(&s, strtoull(mailbox, NULL, 16), mb) < 0)
-			peeked = 0;
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		pump_close(&pump);
-		finish_records(&c, res, how, -1, peeked ? peek_done : NULL, mb);
-		res->outcome = RUN_HANG;
-		rc = 0;
-		goto out;
-	}
-	pump_close(&pump);
-	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The watchdog fired: read the mailbox while QEMU still runs (the pump
+ * keeps it from blocking on its serial ports), then stop it. */
+static void qemu_hang(struct run_ctx *x, struct pump *pump, pid_t pid, int timeout_s,
+    struct run_result *res)
+{
+	unsigned long long mb[2];
+	char mailbox[32];
+	int peeked = 1, status;
+
+	snprintf(res->detail, sizeof(res->detail), "watchdog: no end after %d s", timeout_s);
+	pthread_mutex_lock(&pump->lock);
+	memcpy(mailbox, x->c.mailbox, sizeof(mailbox));
+	pthread_mutex_unlock(&pump->lock);
+	if (!mailbox[0] || qemu_peek(&x->s, strtoull(mailbox, NULL, 16), mb) < 0)
+		peeked = 0;
+	kill(-pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	pump_close(pump);
+	run_finish_records(x, res, "timeout", -1, peeked ? peek_done : NULL, mb);
+	res->outcome = RUN_HANG;
+}
+
+/* QEMU exited with wstatus: how the guest ended. */
+static void qemu_exited(struct run_ctx *x, struct pump *pump, int wstatus, struct run_result *res)
+{
+	int status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	int infra = 0;
+
+	pump_close(pump);
 	if (status != QEMU_EXIT(0x10) && status != QEMU_EXIT(0x11) && status != QEMU_EXIT(0x12) &&
 	    status != QEMU_EXIT(0x13) && status != 0) {
-		how = "infra";
-		run_read_tail(s.err, res->detail, sizeof(res->detail));
+		infra = 1;
+		run_read_head(x->s.err, res->detail, sizeof(res->detail));
 		if (!res->detail[0])
 			snprintf(res->detail, sizeof(res->detail), "QEMU exited with status %d", status);
 	} else if (status == 0) {
 		snprintf(res->detail, sizeof(res->detail), "QEMU shut down without isa-debug-exit (triple fault?)");
 	}
-	finish_records(&c, res, how, status, NULL, NULL);
-	if (!strcmp(how, "infra"))
+	run_finish_records(x, res, infra ? "infra" : "exited", status, NULL, NULL);
+	if (infra)
 		res->outcome = RUN_INFRA;
 	else
-		res->outcome = c.done_status == 0 && status == QEMU_EXIT(0x10) ? RUN_COMPLETED : RUN_GUEST_ERROR;
+		res->outcome = x->c.done_status == 0 && status == QEMU_EXIT(0x10) ? RUN_COMPLETED : RUN_GUEST_ERROR;
+}
+
+int qemu_run(const struct runspec *rs, const struct run_opts *o, struct run_result *res)
+{
+	struct run_ctx x;
+	struct pump pump = { .fd = { -1, -1 }, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct qemu_argv a = { NULL };
+	char *cause = NULL;
+	int status = -1, rc = -1;
+	pid_t pid;
+
+	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
+	if (run_prepare(&x, rs, o, NULL, !strcmp(o->accel ?: "tcg", "kvm") ? "halt" : "spin", res) < 0)
+		goto out;
+	pump.c = &x.c;
+	if (qemu_argv_make(&a, rs, o, &x.s) < 0) {
+		run_infra(res, "cannot write %s: %s", o->records, strerror(errno));
+		goto out;
+	}
+	if (pump_open(&pump, &x.s, o) < 0) {
+		run_infra(res, "serial FIFOs or %s: %s", o->log ? o->log : "the log", strerror(errno));
+		goto out;
+	}
+	if ((pid = wf_proc_spawn(a.argv, NULL, x.s.err, &cause)) < 0) {
+		run_infra(res, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	if (!qemu_wait(pid, rs->timeout_s, &status)) {
+		res->wall_s = (wf_now_us() - x.t0_us) / 1e6;
+		qemu_hang(&x, &pump, pid, rs->timeout_s, res);
+	} else {
+		res->wall_s = (wf_now_us() - x.t0_us) / 1e6;
+		qemu_exited(&x, &pump, status, res);
+	}
 	rc = 0;
 out:
 	if (pump_close(&pump) < 0 && rc == 0) {
 		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->log, strerror(errno));
 		rc = -1;
 	}
-	if (c.out && fclose(c.out) && rc == 0) {
-		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->records, strerror(errno));
-		rc = -1;
-	}
-	free(config);
-	free(fw);
-	free(kern);
-	remove_scratch(&s);
-	return rc;
+	free(cause);
+	free(a.fw);
+	free(a.kern);
+	return run_end(&x, o, res, rc);
 }
-

@@ -1,25 +1,26 @@
 /*
- * runcommon.c: what the bare-QEMU and the libvirt runners share: the scratch
- * directory of one run, and turning the guest's COM2 output into the records
- * file with the runner's own host records appended.
+ * runner.c: what the bare-QEMU and the libvirt runners share (runner.h):
+ * the scratch directory of one run, the guest's COM2 output turned into the
+ * records file with the runner's own host records appended, the capped
+ * COM1 log, and the steps that begin and end every run.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "linux.h"
 #include "records.h"
 #include "runner.h"
 #include "tail.h"
 #include "util.h"
 
-int make_scratch(struct scratch *s, const char *parent)
+int run_scratch_make(struct run_scratch *s, const char *parent)
 {
 	const char *tmp = parent ? parent : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
@@ -39,7 +40,7 @@ int make_scratch(struct scratch *s, const char *parent)
 	return 0;
 }
 
-int write_text_file(const char *path, const char *data)
+int run_write_file(const char *path, const char *data)
 {
 	FILE *f = fopen(path, "w");
 	int rc;
@@ -53,10 +54,12 @@ int write_text_file(const char *path, const char *data)
 	return fclose(f) || rc ? -1 : 0;
 }
 
-void remove_scratch(struct scratch *s)
+void run_scratch_remove(struct run_scratch *s)
 {
 	char rotated[320];
 
+	if (!s->dir[0])
+		return;
 	for (int k = 0; k < TAIL_BACKUPS; k++) {
 		snprintf(rotated, sizeof(rotated), "%s.%d", s->com1, k);
 		unlink(rotated);
@@ -71,38 +74,10 @@ void remove_scratch(struct scratch *s)
 	unlink(s->initrd);
 	unlink(s->cmdline);
 	rmdir(s->dir);
+	s->dir[0] = 0;
 }
 
-pid_t run_spawn(char **argv, const char *errpath)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		setpgid(0, 0);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
-}
-
-int run_wait(char **argv, const char *errpath)
-{
-	pid_t pid = run_spawn(argv, errpath);
-	int status;
-
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-void run_read_tail(const char *path, char *out, size_t size)
+void run_read_head(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	size_t n = 0;
@@ -120,14 +95,79 @@ void run_read_tail(const char *path, char *out, size_t size)
 		*nl = 0;
 }
 
-void collect_feed(struct collect *c, const char *data, size_t n)
+static void append_record(FILE *f, json_t *rec)
+{
+	char *s = json_dumps(rec, JSON_COMPACT);
+
+	if (s)
+		fprintf(f, "%s\n", s);
+	free(s);
+	json_decref(rec);
+}
+
+static void collect_cb(void *arg, json_t *rec)
+{
+	struct run_collect *c = arg;
+	const char *ev = json_string_value(json_object_get(rec, "ev"));
+	int gen = json_integer_value(json_object_get(rec, "gen"));
+
+	if (gen > c->last_gen)
+		c->last_gen = gen;
+	if (!strcmp(ev, "fw-ready"))
+		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
+			   sizeof(c->mailbox));
+	if (!strcmp(ev, "error"))
+		c->errors++;
+	if (!strcmp(ev, "done"))
+		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
+	append_record(c->out, rec);
+}
+
+void run_collect_feed(struct run_collect *c, const char *data, size_t n)
 {
 	rec_reader_feed(&c->rd, data, n, collect_cb, c);
 }
 
-void finish_records(struct collect *c, struct run_result *res, const char *how, int status,
+int run_infra(struct run_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+	res->outcome = RUN_INFRA;
+	return -1;
+}
+
+int run_prepare(struct run_ctx *x, const struct runspec *rs, const struct run_opts *o,
+    const char *parent, const char *idle, struct run_result *res)
+{
+	char *cause = NULL;
+
+	memset(res, 0, sizeof(*res));
+	memset(x, 0, sizeof(*x));
+	x->c.done_status = -1;
+	x->t0_us = wf_now_us();
+	if (run_scratch_make(&x->s, parent) < 0) {
+		x->s.dir[0] = 0;
+		return run_infra(res, "cannot make a scratch directory: %s", strerror(errno));
+	}
+	x->c.out = fopen(o->records, "w");
+	x->config = runspec_guest_config_idle(rs, idle);
+	if (!x->c.out || !x->config || run_write_file(x->s.config, x->config) < 0)
+		return run_infra(res, "cannot write %s: %s", o->records, strerror(errno));
+	if (RUNSPEC_IS_LINUX(rs) && linux_files(rs, o->reporter, &x->s, &cause) < 0) {
+		run_infra(res, "%s", wf_cause_str(cause));
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+void run_finish_records(struct run_ctx *x, struct run_result *res, const char *how, int status,
     run_peek_fn peek, void *peek_arg)
 {
+	struct run_collect *c = &x->c;
 	unsigned long long mb[2];
 
 	rec_reader_finish(&c->rd);
@@ -150,7 +190,20 @@ void finish_records(struct collect *c, struct run_result *res, const char *how, 
 	res->generations = c->last_gen;
 }
 
-int caplog_open(struct caplog *l, const char *path, long long cap)
+int run_end(struct run_ctx *x, const struct run_opts *o, struct run_result *res, int rc)
+{
+	if (x->c.out && fclose(x->c.out) && rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->records, strerror(errno));
+		rc = -1;
+	}
+	x->c.out = NULL;
+	free(x->config);
+	x->config = NULL;
+	run_scratch_remove(&x->s);
+	return rc;
+}
+
+int run_caplog_open(struct run_caplog *l, const char *path, long long cap)
 {
 	memset(l, 0, sizeof(*l));
 	l->cap = cap > 0 ? cap : RUN_LOG_CAP;
@@ -158,7 +211,7 @@ int caplog_open(struct caplog *l, const char *path, long long cap)
 	return l->f ? 0 : -1;
 }
 
-void caplog_write(struct caplog *l, const char *data, size_t n)
+void run_caplog_write(struct run_caplog *l, const char *data, size_t n)
 {
 	size_t keep = l->kept >= l->cap ? 0 : (size_t)(l->cap - l->kept) < n ? (size_t)(l->cap - l->kept) : n;
 
@@ -169,7 +222,7 @@ void caplog_write(struct caplog *l, const char *data, size_t n)
 	l->dropped += (long long)(n - keep);
 }
 
-int caplog_close(struct caplog *l)
+int run_caplog_close(struct run_caplog *l)
 {
 	int rc = 0;
 
@@ -184,34 +237,6 @@ int caplog_close(struct caplog *l)
 		rc = -1;
 	l->f = NULL;
 	return rc;
-}
-
-void append_record(FILE *f, json_t *rec)
-{
-	char *s = json_dumps(rec, JSON_COMPACT);
-
-	if (s)
-		fprintf(f, "%s\n", s);
-	free(s);
-	json_decref(rec);
-}
-
-void collect_cb(void *arg, json_t *rec)
-{
-	struct collect *c = arg;
-	const char *ev = json_string_value(json_object_get(rec, "ev"));
-	int gen = json_integer_value(json_object_get(rec, "gen"));
-
-	if (gen > c->last_gen)
-		c->last_gen = gen;
-	if (!strcmp(ev, "fw-ready"))
-		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
-			   sizeof(c->mailbox));
-	if (!strcmp(ev, "error"))
-		c->errors++;
-	if (!strcmp(ev, "done"))
-		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
-	append_record(c->out, rec);
 }
 
 int run_outcome_exit(enum run_outcome o)
@@ -231,7 +256,7 @@ const char *run_outcome_name(enum run_outcome o)
 	return names[o];
 }
 
-const char *run_test_kernel(const struct runspec *rs, const struct qemu_opts *o)
+const char *run_test_kernel(const struct runspec *rs, const struct run_opts *o)
 {
 	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
 }

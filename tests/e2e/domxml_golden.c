@@ -124,7 +124,7 @@ gx_path(char *out, size_t size, const char *a, const char *b)
 
 /* The XML with the scratch directory's name as wakefarm-qemu.@RUN@ and the checkout as @TOP@. */
 static char *
-gx_normalise(const char *xml, const char *top, const struct scratch *s)
+gx_normalise(const char *xml, const char *top, const struct run_scratch *s)
 {
 	const char *base = strrchr(s->dir, '/');
 	char *a, *b;
@@ -140,7 +140,7 @@ gx_normalise(const char *xml, const char *top, const struct scratch *s)
 
 static void
 gx_check_golden(const struct gx_kind *k, const char *top, const char *xml,
-    const struct scratch *s)
+    const struct run_scratch *s)
 {
 	char name[64], path[PATH_MAX], *norm, *cause = NULL;
 	int regenerated;
@@ -203,7 +203,7 @@ gx_has_args(const char *argv, const char *a, const char *b)
 /* The QEMU driver's own parse and validation: the command line libvirtd would run. */
 static void
 gx_check_argv(const struct gx_kind *k, virConnectPtr qemu, const char *xml,
-    const char *kernel, const struct scratch *s)
+    const char *kernel, const struct run_scratch *s)
 {
 	const char *names[] = { "kernel", "config", "initrd", "cmdline" };
 	const char *paths[] = { kernel, s->config, s->initrd, s->cmdline };
@@ -240,9 +240,9 @@ gx_run_kind(const struct gx_kind *k, const char *top, virConnectPtr test,
     virConnectPtr qemu)
 {
 	struct runspec rs;
-	struct qemu_opts o;
+	struct run_opts o;
 	struct libvirt_opts lo;
-	struct scratch s;
+	struct run_scratch s;
 	char parent[PATH_MAX], firmware[PATH_MAX], kernel[PATH_MAX];
 	char *xml, *cause = NULL;
 
@@ -262,7 +262,7 @@ gx_run_kind(const struct gx_kind *k, const char *top, virConnectPtr test,
 	memset(&lo, 0, sizeof lo);
 	lo.domain = k->domain;
 
-	if (make_scratch(&s, parent) == -1) {
+	if (run_scratch_make(&s, parent) == -1) {
 		gx_fail(k->kind, "golden", "expected a scratch directory in %s, "
 		    "got: %s", parent, strerror(errno));
 		return;
@@ -284,7 +284,7 @@ gx_run_kind(const struct gx_kind *k, const char *top, virConnectPtr test,
 out:
 	free(xml);
 	free(cause);
-	remove_scratch(&s);
+	run_scratch_remove(&s);
 }
 
 /* libvirt prints every error by default; each is reported once, where it matters. */
