@@ -15,7 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bisect_cli.h"
+#include "bisect_local.h"
+#include "cli.h"
 #include "buf.h"
 #include "build.h"
 #include "util.h"
@@ -129,7 +130,7 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 	    l->o->artifact, &log, &cause);
 	l->builds++;
 	if (rc == -1) {
-		fprintf(stderr, "wakefarm bisect: %.12s: %s\n", r->id,
+		cli_error(CLI_FAIL, "bisect", "%.12s: %s", r->id,
 		    wf_cause_str(cause));
 	} else {
 		char art[PATH_MAX + 260];
@@ -142,8 +143,8 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 			fclose(f);
 		}
 		if (rc == 0 && copy_file(art, path) == -1) {
-			fprintf(stderr, "wakefarm bisect: cannot keep %s in %s:"
-			    " %s\n", art, l->cache, strerror(errno));
+			cli_error(CLI_FAIL, "bisect", "cannot keep %s in %s: %s",
+			    art, l->cache, strerror(errno));
 			rc = -1;
 		}
 		if (rc == 1 && (f = fopen(failed, "w")) != NULL)
@@ -313,7 +314,7 @@ bisect_local_main(struct bisect_opts *o)
 
 	if ((rc = setup(&l, &cause)) != 0) {
 		if (cause)
-			fprintf(stderr, "wakefarm bisect: %s\n", cause);
+			cli_error(rc, "bisect", "%s", cause);
 		goto out;
 	}
 	if (!o->json)

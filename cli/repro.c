@@ -3,12 +3,14 @@
  *
  * A job ID brings the exact parameters and expectation of that job from the
  * controller; a scenario (by name from scenarios/, or a file) is expanded
- * like the controller does.  Each case runs through the agent's runner (a
+ * like the controller does (lib/scenario.h).  Each case runs through the
+ * guest runner the agent uses (lib/runner/: a
  * transient libvirt domain, or bare QEMU with --qemu) and is judged with
- * the controller's code: the same records, checks and verdict you would
+ * the contract the controller judges by (lib/invariants.h, lib/expect.h): the same records, checks and verdict you would
  * see on the dashboard, without a controller.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "expect.h"
-#include "http.h"
 #include "invariants.h"
 #include "libvirt_run.h"
 #include "linux.h"
@@ -58,14 +60,12 @@ static int all_digits(const char *s)
 /* The job's one case: {"params", "expected", "label"}. */
 static json_t *job_case(const struct repro_opts *o, const char *id)
 {
-	struct wf_http *h = wf_http_new(o->server, NULL);
 	json_t *job = NULL, *c = NULL;
 	char path[64], *cause = NULL;
-	long status = 0;
 
 	snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
-	if (!h || wf_http_request(h, "GET", path, NULL, &status, &job, &cause) < 0) {
-		fprintf(stderr, "wakefarm repro: job %s from %s: %s\n", id, o->server, wf_cause_str(cause));
+	if (cli_request("GET", path, NULL, &job, &cause) < 0) {
+		cli_error(CLI_USAGE, "repro", "job %s from %s: %s", id, cli_server(), wf_cause_str(cause));
 		goto out;
 	}
 	c = json_pack("{s:O, s:{s:O, s:O}, s:s+}", "params", json_object_get(job, "params"),
@@ -75,7 +75,6 @@ static json_t *job_case(const struct repro_opts *o, const char *id)
 out:
 	free(cause);
 	json_decref(job);
-	wf_http_free(h);
 	return c;
 }
 
@@ -101,7 +100,7 @@ json_t *repro_scenario_cases(const struct repro_opts *o, const char *target)
 	if (sc && (!o->set || scenario_set(sc, o->set, &cause) == 0))
 		cases = scenario_expand(sc, &cause);
 	if (!cases)
-		fprintf(stderr, "wakefarm repro: %s\n", wf_cause_str(cause));
+		cli_error(CLI_USAGE, "repro", "%s", wf_cause_str(cause));
 	if (list)
 		scenario_list_free(list, n);
 	else
@@ -161,7 +160,7 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	if (verdict)
 		wf_strlcpy(verdict, "infra", vsz);
 	if (runspec_from_json(json_object_get(c, "params"), &rs, &cause) < 0) {
-		fprintf(stderr, "wakefarm repro: %s: %s\n", label, wf_cause_str(cause));
+		cli_error(CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
 		free(cause);
 		return 2;
 	}
@@ -177,7 +176,7 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	if (rs.kernel_package[0]) {
 		if (linux_resolve_package(rs.kernel_package, fetch, kernels, rs.kernel, sizeof(rs.kernel),
 					  &cause) < 0) {
-			fprintf(stderr, "wakefarm repro: %s: %s\n", label, wf_cause_str(cause));
+			cli_error(CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
 			free(cause);
 			return 2;
 		}
@@ -200,12 +199,12 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	}
 	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) : libvirt_run(&rs, &qo, &lo, &res);
 	if (rc < 0) {
-		fprintf(stderr, "wakefarm repro: %s\n", res.detail);
+		cli_error(CLI_USAGE, "repro", "%s", res.detail);
 		return 2;
 	}
 	recs = records_load_file(records, &st, &cause);
 	if (!recs) {
-		fprintf(stderr, "wakefarm repro: %s\n", wf_cause_str(cause));
+		cli_error(CLI_USAGE, "repro", "%s", wf_cause_str(cause));
 		free(cause);
 		return 2;
 	}
@@ -285,7 +284,7 @@ int repro_main(const struct repro_opts *o, const char *target)
 		return 2;
 	if (!workdir) {
 		if (!mkdtemp(tmpl)) {
-			perror("wakefarm repro: mkdtemp");
+			cli_error(CLI_USAGE, "repro", "mkdtemp: %s", strerror(errno));
 			json_decref(cases);
 			return 2;
 		}

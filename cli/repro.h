@@ -1,7 +1,8 @@
 /*
  * repro.h: `wakefarm repro`: one job or scenario case here, through the
- * agent's runner, judged by the controller's own evaluation code
- * (lib/invariants.c, controller/expect.c).
+ * guest runner the agent uses (lib/runner/), judged by the contract the
+ * controller judges by (lib/invariants.h, lib/expect.h). A job ID is
+ * fetched from the controller (cli.h's client).
  */
 #ifndef WF_CLI_REPRO_H
 #define WF_CLI_REPRO_H
@@ -9,7 +10,6 @@
 #include <jansson.h>
 
 struct repro_opts {
-	const char	*server;	/* for a job ID */
 	const char	*libvirt_uri;	/* NULL with bare_qemu */
 	int		 bare_qemu;	/* guest/run-qemu's runner instead of libvirt */
 	const char	*accel;

@@ -1,5 +1,6 @@
 /*
- * bisect_cmd.c: `wakefarm bisect start|show|list|cancel` (see bisect.h).
+ * cmd_bisect.c: `wakefarm bisect start|show|list|cancel` (the API:
+ * controller/README.md "Bisects").
  * start --local runs the bisect here (bisect_local.c); otherwise the
  * controller runs it and start prints its id (--wait follows it to the end).
  */
@@ -8,10 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bisect_cli.h"
+#include "bisect_local.h"
+#include "cli.h"
 #include "flags.h"
-#include "nightly.h"
-#include "remote.h"
 #include "util.h"
 
 enum {
@@ -22,16 +22,16 @@ enum {
 	OPT_JSON, OPT_WAIT, OPT_REG_RUN, OPT_REG_CASE,
 };
 
-static int cmd_start(int, char **);
-static int cmd_show(int, char **);
-static int cmd_list(int, char **);
-static int cmd_cancel(int, char **);
+static int bcmd_start(int, char **);
+static int bcmd_show(int, char **);
+static int bcmd_list(int, char **);
+static int bcmd_cancel(int, char **);
 
 static const struct wf_subcmd bisect_subcmds[] = {
-	{ "start", "start a bisect (on the controller, or --local)", cmd_start },
-	{ "show", "a bisect's steps, candidates and result", cmd_show },
-	{ "list", "the recent bisects", cmd_list },
-	{ "cancel", "cancel a running bisect", cmd_cancel },
+	{ "start", "start a bisect (on the controller, or --local)", bcmd_start },
+	{ "show", "a bisect's steps, candidates and result", bcmd_show },
+	{ "list", "the recent bisects", bcmd_list },
+	{ "cancel", "cancel a running bisect", bcmd_cancel },
 	{ NULL, NULL, NULL },
 };
 
@@ -90,20 +90,16 @@ static const struct wf_cmd start_cmd = {
 	" --artifacts. Exit status: 0 found, 1 the bisect failed, 2 bad input.",
 	start_flags, NULL,
 };
-static const struct wf_flag json_only[] = {
-	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
-	{ NULL, 0, NULL, NULL, 0 },
-};
 static const struct wf_cmd show_cmd = {
 	"wakefarm bisect show", "ID", "A bisect: result, steps with their runs"
-	" and jobs, candidates.", json_only, NULL,
+	" and jobs, candidates.", cli_json_only, NULL,
 };
 static const struct wf_cmd list_cmd = {
-	"wakefarm bisect list", NULL, "The recent bisects.", json_only, NULL,
+	"wakefarm bisect list", NULL, "The recent bisects.", cli_json_only, NULL,
 };
 static const struct wf_cmd cancel_cmd = {
 	"wakefarm bisect cancel", "ID", "Cancel a running bisect (and its open"
-	" step's jobs).", json_only, NULL,
+	" step's jobs).", cli_json_only, NULL,
 };
 
 int
@@ -199,19 +195,8 @@ follow(long long id, int json)
 	return rc;
 }
 
-static void
-add_list(json_t *list, const char *arg)
-{
-	char *copy = strdup(arg), *p, *save = NULL;
-
-	for (p = strtok_r(copy, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save))
-		json_array_append_new(list, json_string(p));
-	free(copy);
-}
-
 static int
-cmd_start(int argc, char **argv)
+bcmd_start(int argc, char **argv)
 {
 	struct bisect_opts o = { .build_timeout_s = 1800, .jobs = 2 };
 	json_t *body = json_object(), *set = json_object(), *arts = json_array();
@@ -232,14 +217,14 @@ cmd_start(int argc, char **argv)
 		case OPT_GOOD: o.good = arg; break;
 		case OPT_BAD: o.bad = arg; break;
 		case OPT_ARTIFACT: o.artifact = arg; break;
-		case OPT_ARTIFACTS: add_list(arts, arg); break;
+		case OPT_ARTIFACTS: cli_add_list(arts, arg); break;
 		case OPT_KIND: o.kind = arg; break;
 		case OPT_BUILD_TIMEOUT:
 			o.build_timeout_s = (int)wf_flags_int(&f,
 			    "--build-timeout", arg, 1, 86400);
 			break;
 		case OPT_SET:
-			if (remote_add_set(set, arg) == -1)
+			if (cli_add_set(set, arg) == -1)
 				goto out;
 			break;
 		case OPT_REPEAT:
@@ -360,7 +345,7 @@ out:
 }
 
 static int
-cmd_show(int argc, char **argv)
+bcmd_show(int argc, char **argv)
 {
 	struct wf_flags f;
 	const char *arg;
@@ -385,7 +370,7 @@ cmd_show(int argc, char **argv)
 }
 
 static int
-cmd_list(int argc, char **argv)
+bcmd_list(int argc, char **argv)
 {
 	struct wf_flags f;
 	const char *arg;
@@ -417,7 +402,7 @@ cmd_list(int argc, char **argv)
 }
 
 static int
-cmd_cancel(int argc, char **argv)
+bcmd_cancel(int argc, char **argv)
 {
 	struct wf_flags f;
 	const char *arg;

@@ -1,13 +1,13 @@
 /*
- * bisect_cli.h: `wakefarm bisect`: a flake-aware bisection of a scenario over
- * the revisions of a git repository (built by a command you give) or over
- * an ordered list of kernels. `--local` runs every build and guest here
- * (bare QEMU or libvirt), with no controller; otherwise the controller does
- * it through its agents (controller/bisect.c) and this only submits and
- * follows. The decisions are lib/bisect.c's either way.
+ * bisect_local.h: `wakefarm bisect start --local`: a flake-aware bisection
+ * of a scenario over the revisions of a git repository (built here by a
+ * command you give, lib/bisect_build.h), every guest run here (bare QEMU or
+ * libvirt, repro.h), with no controller. Without --local the controller
+ * does it through its agents (controller/bisect_worker.c) and cmd_bisect.c
+ * only submits and follows. The decisions are lib/bisect.c's either way.
  */
-#ifndef WF_CLI_BISECT_CLI_H
-#define WF_CLI_BISECT_CLI_H
+#ifndef WF_CLI_BISECT_LOCAL_H
+#define WF_CLI_BISECT_LOCAL_H
 
 #include <jansson.h>
 
@@ -33,8 +33,5 @@ struct bisect_opts {
 /* Exit status: 0 a first bad revision (or range) found, 1 the bisect
  * failed (the message says why), 2 bad input. */
 int bisect_local_main(struct bisect_opts *o);
-
-/* `wakefarm bisect ...` (bisect_cmd.c). */
-int cmd_bisect(int argc, char **argv);
 
 #endif
