@@ -90,12 +90,21 @@ static const struct route routes[] = {
 
 /* --- replies --- */
 
+static void
+reply_drop_fd(struct reply *out)
+{
+	if (out->has_fd)
+		close(out->fd);
+	out->has_fd = 0;
+}
+
 void
 reply_json(struct reply *out, unsigned int status, json_t *json)
 {
 	json_decref(out->json);
 	free(out->raw);
 	out->raw = NULL;
+	reply_drop_fd(out);
 	out->status = status;
 	out->json = json;
 }
@@ -137,10 +146,21 @@ reply_raw(struct reply *out, unsigned int status, const char *ctype,
 	json_decref(out->json);
 	out->json = NULL;
 	free(out->raw);
+	reply_drop_fd(out);
 	out->status = status;
 	out->raw = data;
 	out->rawlen = len;
 	out->ctype = ctype;
+}
+
+void
+reply_fd(struct reply *out, unsigned int status, const char *ctype, int fd,
+    uint64_t size)
+{
+	reply_raw(out, status, ctype, NULL, 0);
+	out->has_fd = 1;
+	out->fd = fd;
+	out->fdsize = size;
 }
 
 /* --- request helpers --- */
@@ -379,20 +399,31 @@ send_reply(struct req *r, struct reply *out)
 
 	if (out->status >= 400)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
-	if (out->raw != NULL || out->json == NULL) {
-		text = out->raw;
-		len = out->rawlen;
-		out->raw = NULL;
+	if (out->has_fd) {
+		/* libmicrohttpd closes the file with the response */
+		out->has_fd = 0;
+		resp = MHD_create_response_from_fd64(out->fdsize, out->fd);
+		if (resp == NULL) {
+			close(out->fd);
+			return MHD_NO;
+		}
 	} else {
-		text = json_dumps(out->json, JSON_COMPACT);
-		len = text != NULL ? strlen(text) : 0;
-		out->ctype = "application/json";
-	}
-	resp = MHD_create_response_from_buffer(len, text != NULL ? text : "",
-	    text != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		free(text);
-		return MHD_NO;
+		if (out->raw != NULL || out->json == NULL) {
+			text = out->raw;
+			len = out->rawlen;
+			out->raw = NULL;
+		} else {
+			text = json_dumps(out->json, JSON_COMPACT);
+			len = text != NULL ? strlen(text) : 0;
+			out->ctype = "application/json";
+		}
+		resp = MHD_create_response_from_buffer(len, text != NULL ?
+		    text : "", text != NULL ? MHD_RESPMEM_MUST_FREE :
+		    MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL) {
+			free(text);
+			return MHD_NO;
+		}
 	}
 	if (out->ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", out->ctype);

@@ -96,6 +96,9 @@ struct reply {
 	int		 suspended;	/* the handler suspended the connection */
 	const char	*hname;		/* one extra header, or NULL */
 	char		 hval[64];
+	int		 has_fd;	/* the body is the file fd (owned) */
+	int		 fd;
+	uint64_t	 fdsize;
 };
 
 typedef void (*api_handler)(struct req *r, struct reply *out);
@@ -167,6 +170,10 @@ void reply_db_full(struct reply *out);
 #define DB_FULL_RETRY_S	10
 void reply_raw(struct reply *out, unsigned int status, const char *ctype,
 	    char *data, size_t len);
+/* The body is the first size bytes of the open file fd (the reply owns
+ * it and closes it): libmicrohttpd sends it from there. */
+void reply_fd(struct reply *out, unsigned int status, const char *ctype,
+	    int fd, uint64_t size);
 
 /* The request body as a JSON object (NULL after replying 400). */
 json_t *req_body_object(struct req *r, struct reply *out);

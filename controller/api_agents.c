@@ -224,35 +224,26 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
     const json_t *records, int64_t lease_deadline)
 {
 	int64_t seq = 0, now = db_now_ms();
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st;
 	const json_t *rec;
+	char *text;
 	size_t i;
 	int rc = 0;
 
 	if (db_int(db, &seq, "SELECT next_seq FROM jobs WHERE id = ?", "i",
 	    job) != 1)
 		return -1;
-	if ((rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events (job_id,"
-	    " attempt, seq, record) VALUES (?, ?, ?, ?)", -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		db_failed(db, rc, "events insert");
+	if ((st = db_prepare(db, "INSERT INTO events (job_id, attempt, seq,"
+	    " record) VALUES (?, ?, ?, ?)")) == NULL)
 		return -1;
-	}
 	json_array_foreach(records, i, rec) {
-		sqlite3_bind_int64(st, 1, job);
-		sqlite3_bind_int64(st, 2, attempt);
-		sqlite3_bind_int64(st, 3, seq++);
-		sqlite3_bind_text(st, 4, json_dumps(rec, JSON_COMPACT), -1, free);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			db_failed(db, rc, "events insert");
-			sqlite3_reset(st);
-			rc = -1;
+		text = json_dumps(rec, JSON_COMPACT);
+		rc = db_stmt_exec(st, "iiit", job, attempt, seq++, text);
+		free(text);
+		if (rc == -1)
 			break;
-		}
-		rc = 0;
-		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (rc == -1)
 		return -1;
 	return db_exec(db, NULL, "INSERT INTO batches (job_id, attempt, batch,"

@@ -157,9 +157,7 @@ static int
 log_collect(struct db *db, int64_t job, int port, struct wf_buf *b)
 {
 	json_t *rows, *row;
-	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc;
 
 	if (port == 2) {
 		if ((rows = db_rows(db, "SELECT record FROM events WHERE"
@@ -172,19 +170,7 @@ log_collect(struct db *db, int64_t job, int port, struct wf_buf *b)
 		json_decref(rows);
 		return 0;
 	}
-	/* Blobs are read straight from the statement: logs may hold NULs. */
-	if (sqlite3_prepare_v2(db->sql, "SELECT data FROM logs WHERE job_id = ?"
-	    " AND port = ? ORDER BY chunk", -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_int(st, 2, port);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		wf_buf_append(b, sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_job_log(db, job, port, b);
 }
 
 void

@@ -82,25 +82,6 @@ api_metrics(struct req *r, struct reply *out)
 	    wf_buf_steal(&b), len);
 }
 
-static void
-xml_text(struct wf_buf *b, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '<': wf_buf_printf(b, "&lt;"); break;
-		case '>': wf_buf_printf(b, "&gt;"); break;
-		case '&': wf_buf_printf(b, "&amp;"); break;
-		case '"': wf_buf_printf(b, "&quot;"); break;
-		case '\'': wf_buf_printf(b, "&apos;"); break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				wf_buf_printf(b, "?");
-			else
-				wf_buf_append(b, s, 1);
-		}
-	}
-}
-
 /* A nightly case's class (regress.c) as testcase properties. */
 static void
 junit_class(struct wf_buf *b, const json_t *cls)
@@ -112,18 +93,18 @@ junit_class(struct wf_buf *b, const json_t *cls)
 		return;
 	wf_buf_printf(b, "   <properties>\n    <property name=\"class\""
 	    " value=\"");
-	xml_text(b, json_string_value(json_object_get(cls, "class")));
+	wf_buf_xml(b, json_string_value(json_object_get(cls, "class")));
 	wf_buf_printf(b, "\"/>\n    <property name=\"attempts\" value=\"%zu\"/>\n",
 	    json_array_size(json_object_get(cls, "attempts")));
 	json_array_foreach(json_object_get(cls, "known"), i, k) {
 		wf_buf_printf(b, "    <property name=\"known_issue\" value=\"#%lld ",
 		    (long long)json_integer_value(json_object_get(k, "id")));
-		xml_text(b, json_string_value(json_object_get(k, "description")));
+		wf_buf_xml(b, json_string_value(json_object_get(k, "description")));
 		if (json_is_object(json_object_get(k, "log"))) {
 			wf_buf_printf(b, "; log line %lld: ", (long long)
 			    json_integer_value(json_object_get(json_object_get(k,
 			    "log"), "line_no")));
-			xml_text(b, json_string_value(json_object_get(
+			wf_buf_xml(b, json_string_value(json_object_get(
 			    json_object_get(k, "log"), "line")));
 		}
 		wf_buf_printf(b, "\"/>\n");
@@ -144,10 +125,10 @@ junit_case(struct wf_buf *b, const json_t *job, const json_t *cls)
 	    JSON_COMPACT | JSON_ENCODE_ANY);
 
 	wf_buf_printf(b, "  <testcase classname=\"");
-	xml_text(b, json_string_value(json_object_get(job, "scenario")));
+	wf_buf_xml(b, json_string_value(json_object_get(job, "scenario")));
 	wf_buf_printf(b, "\" name=\"job %lld ", (long long)json_integer_value(
 	    json_object_get(job, "id")));
-	xml_text(b, matrix);
+	wf_buf_xml(b, matrix);
 	wf_buf_printf(b, "\">\n");
 	junit_class(b, cls);
 	if (strcmp(state, "cancelled") == 0 || strcmp(state, "done") != 0) {
@@ -157,17 +138,17 @@ junit_case(struct wf_buf *b, const json_t *job, const json_t *cls)
 		wf_buf_printf(b, "   <failure type=\"%s\" message=\"",
 		    verdict != NULL ? verdict : "none");
 		if (cls != NULL) {
-			xml_text(b, json_string_value(json_object_get(cls,
+			wf_buf_xml(b, json_string_value(json_object_get(cls,
 			    "class")));
 			wf_buf_printf(b, ": ");
 		}
 		wf_buf_printf(b, "verdict %s, failing ", verdict ? verdict : "-");
-		xml_text(b, failing);
+		wf_buf_xml(b, failing);
 		wf_buf_printf(b, "; expected %s, failing ", json_string_value(
 		    json_object_get(job, "expected_verdict")));
-		xml_text(b, expected);
+		wf_buf_xml(b, expected);
 		wf_buf_printf(b, "\">");
-		xml_text(b, json_string_value(json_object_get(job, "reason")));
+		wf_buf_xml(b, json_string_value(json_object_get(job, "reason")));
 		wf_buf_printf(b, "</failure>\n");
 	}
 	wf_buf_printf(b, "  </testcase>\n");

@@ -11,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -328,20 +329,15 @@ out:
 	return rc;
 }
 
-static sqlite3_stmt *
-prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
+/* Binds fmt's arguments (db.h) to st's parameters; SQLite's code. */
+static int
+bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = NULL;
 	const char *s;
 	const void *p;
 	size_t len;
 	int i, rc = SQLITE_OK;
 
-	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		db_failed(db, rc, sql);
-		return NULL;
-	}
 	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
 		switch (fmt[i]) {
 		case 'i':
@@ -369,12 +365,117 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 			break;
 		}
 	}
-	if (rc != SQLITE_OK) {
+	return rc;
+}
+
+static sqlite3_stmt *
+prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
+		return NULL;
+	}
+	if (bind_args(st, fmt, ap) != SQLITE_OK) {
 		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(db->sql), sql);
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
+}
+
+struct db_stmt {
+	struct db	*db;
+	sqlite3_stmt	*st;
+	const char	*sql;
+};
+
+struct db_stmt *
+db_prepare(struct db *db, const char *sql)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->db = db;
+	s->sql = sql;
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &s->st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+db_stmt_exec(struct db_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bind_args(s->st, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(s->db->sql),
+		    s->sql);
+		sqlite3_reset(s->st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s->st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(s->st);
+	if (rc != SQLITE_DONE) {
+		db_failed(s->db, rc, s->sql);
+		return -1;
+	}
+	if (sqlite3_get_autocommit(s->db->sql) &&
+	    sqlite3_changes(s->db->sql) > 0)
+		db_wrote(s->db);
+	return 0;
+}
+
+void
+db_stmt_free(struct db_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->st);
+	free(s);
+}
+
+int
+db_bytes(struct db *db, struct wf_buf *out, const char *sql, const char *fmt,
+    ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = prepare_bind(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		wf_buf_append(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+	if (rc != SQLITE_DONE)
+		db_failed(db, rc, sql);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out)
+{
+	return db_bytes(db, out, "SELECT data FROM logs WHERE job_id = ? AND"
+	    " port = ? ORDER BY chunk", "id", job, port);
 }
 
 int

@@ -31,27 +31,6 @@ regress_record_attempt(struct db *db, int64_t job, int64_t attempt,
 
 /* --- known issues --- */
 
-/* A port's whole log into b (blobs: logs may hold NULs). */
-static int
-read_log(struct db *db, int64_t job, int port, struct wf_buf *b)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db->sql, "SELECT data FROM logs WHERE job_id = ?"
-	    " AND port = ? ORDER BY chunk", -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_int(st, 2, port);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		wf_buf_append(b, sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /*
  * The first line of the job's logs (port 0, then 1) that re matches, as
  * {"port", "line_no", "line"}; json_null() when none, NULL on error.
@@ -66,7 +45,7 @@ log_match(struct db *db, int64_t job, const regex_t *re)
 
 	for (port = 0; port <= 1 && json_is_null(found); port++) {
 		wf_buf_init(&b, LOG_READ_MAX);
-		if (read_log(db, job, port, &b) == -1) {
+		if (db_job_log(db, job, port, &b) == -1) {
 			wf_buf_free(&b);
 			json_decref(found);
 			return NULL;

@@ -254,33 +254,6 @@ domxml_check(const struct domxml_spec *spec, char **cause)
 	return check_fw_cfg(spec, cause);
 }
 
-/* Appends s with the five XML special characters escaped (safe in text and in '...' attributes). */
-static int
-xml_esc(struct wf_buf *b, const char *s)
-{
-	const char *ent;
-	size_t run;
-	int rc = 0;
-
-	while (*s != '\0') {
-		run = strcspn(s, "&<>'\"");
-		rc |= wf_buf_append(b, s, run);
-		s += run;
-		if (*s == '\0')
-			break;
-		switch (*s) {
-		case '&':  ent = "&amp;"; break;
-		case '<':  ent = "&lt;"; break;
-		case '>':  ent = "&gt;"; break;
-		case '\'': ent = "&apos;"; break;
-		default:   ent = "&quot;"; break;
-		}
-		rc |= wf_buf_append(b, ent, strlen(ent));
-		s++;
-	}
-	return rc ? -1 : 0;
-}
-
 /* <pre>escaped value</post>: the shape of every line that carries a string. */
 static int
 xml_line(struct wf_buf *b, const char *pre, const char *value, const char *post)
@@ -288,7 +261,7 @@ xml_line(struct wf_buf *b, const char *pre, const char *value, const char *post)
 	int rc = 0;
 
 	rc |= wf_buf_append(b, pre, strlen(pre));
-	rc |= xml_esc(b, value);
+	rc |= wf_buf_xml(b, value);
 	rc |= wf_buf_append(b, post, strlen(post));
 	return rc ? -1 : 0;
 }
