@@ -89,7 +89,7 @@ struct agent_opts {
 	const char		*log_file;
 	const char		*log_level;
 	int			 cli_log_level;	/* fixed by a flag: a reload keeps it */
-	int			 cli_token;	/* --token or --token-file */
+	int			 cli_token;	/* --token and --token-file given */
 	struct wf_config	 conf;		/* the file as read at start */
 };
 
@@ -184,32 +184,40 @@ static int agent_set(void *arg, int id, const char *name, const char *v, char **
 }
 
 /*
- * The config file into o (fresh: a struct of its own), with the file-only
- * checks: a token in it needs a private file, and token and token-file
- * exclude each other. 0, or -1 with a cause "FILE:LINE: ...".
+ * The config file's own checks: a token in it needs a private file, and
+ * token and token-file exclude each other. 0, or -1 with "FILE:LINE: ...".
  */
-static int load_config(const char *path, struct wf_config *conf, struct agent_opts *o,
-		       char **cause)
+static int check_config(const struct wf_config *conf, void *arg, char **cause)
 {
-	if (wf_config_load(conf, path, agent_flags, cause) < 0)
-		return -1;
 	for (size_t i = 0; i < conf->n; i++) {
 		const struct wf_config_item *it = &conf->items[i];
 
 		if (it->flag->id == OPT_TOKEN && (conf->mode & 077)) {
 			wf_set_cause(cause, "%s:%d: a token in a file group or others may read"
-				     " (mode %04o): chmod 600 %s, or use token-file", path,
-				     it->line, (unsigned)(conf->mode & 07777), path);
+				     " (mode %04o): chmod 600 %s, or use token-file", conf->path,
+				     it->line, (unsigned)(conf->mode & 07777), conf->path);
 			return -1;
 		}
 		if (it->flag->id == OPT_TOKEN_FILE && wf_config_get(conf, "token")) {
 			wf_set_cause(cause, "%s:%d: token and token-file both given: keep one",
-				     path, it->line);
+				     conf->path, it->line);
 			return -1;
 		}
 	}
-	return wf_config_apply(conf, agent_set, o, cause);
+	return 0;
 }
+
+static void flag_seen(void *arg, int id)
+{
+	struct agent_opts *o = arg;
+
+	o->cli_log_level |= id == OPT_LOG_LEVEL;
+	o->cli_token += id == OPT_TOKEN || id == OPT_TOKEN_FILE;
+}
+
+static const struct wf_settings agent_settings = {
+	&agent_cmd, OPT_CONFIG, agent_set, check_config, flag_seen,
+};
 
 /*
  * The settings: the --config file first, then the flags over it, then the
@@ -217,35 +225,13 @@ static int load_config(const char *path, struct wf_config *conf, struct agent_op
  */
 static void parse_settings(struct agent_opts *o, int argc, char **argv)
 {
-	const struct wf_flag *fl;
 	enum wf_log_level level;
 	struct wf_flags f;
-	char name[64], *cause = NULL;
-	const char *arg;
-	int id, n, tokens = 0;
+	char *cause = NULL;
 
-	wf_flags_begin(&f, &agent_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1)
-		if (id == OPT_CONFIG)
-			o->config = arg;
-	wf_flags_args(&f, 0, 0, &n);
-	if (o->config && load_config(o->config, &o->conf, o, &cause) < 0) {
-		fprintf(stderr, "%s: %s\n", agent_cmd.prog, wf_cause_str(cause));
-		exit(2);
-	}
-	wf_flags_begin(&f, &agent_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_CONFIG || !(fl = wf_flags_find(&agent_cmd, id)))
-			continue;
-		snprintf(name, sizeof(name), "--%s", fl->name);
-		if (agent_set(o, id, name, arg, &cause) < 0)
-			wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
-		o->cli_log_level |= id == OPT_LOG_LEVEL;
-		tokens += id == OPT_TOKEN || id == OPT_TOKEN_FILE;
-	}
-	if (tokens > 1)
+	o->config = wf_settings_parse(&agent_settings, &f, argc, argv, &o->conf, o);
+	if (o->cli_token > 1)
 		wf_flags_usage_error(&f, "give one of --token and --token-file");
-	o->cli_token = tokens > 0;
 	if (!o->cfg.server || !o->cfg.name)
 		wf_flags_usage_error(&f, "missing --%s (a flag or a line of the --config file)",
 				     !o->cfg.server ? "server" : "name");
@@ -295,24 +281,13 @@ static void reload(void *arg)
 		free(cause);
 		cause = NULL;
 	}
-	if (o->config && load_config(o->config, &conf, &fresh, &cause) < 0) {
+	if (o->config && wf_settings_file(&agent_settings, o->config, &conf, &fresh, &cause) < 0) {
 		log_warnx("SIGHUP: %s; the configuration stays as it was", wf_cause_str(cause));
 		free(cause);
 		cause = NULL;
 		conf_ok = 0;
 	} else if (o->config) {
-		for (size_t i = 0; agent_flags[i].name; i++) {
-			const char *k = agent_flags[i].name;
-			const char *was = wf_config_get(&o->conf, k), *now = wf_config_get(&conf, k);
-			int j;
-
-			for (j = 0; live[j] && strcmp(live[j], k); j++)
-				;
-			if (live[j] || (!was && !now) || (was && now && !strcmp(was, now)))
-				continue;
-			log_warnx("SIGHUP: %s changed in %s: restart the agent to apply it", k,
-				  o->config);
-		}
+		wf_settings_changed(&agent_settings, &o->conf, &conf, live, "the agent");
 		if (!o->cli_log_level) {
 			if (fresh.log_level)
 				wf_log_parse_level(fresh.log_level, &level);

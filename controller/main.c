@@ -322,18 +322,18 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 	return rc;
 }
 
-/* Reads and applies the --config file; exits 2 with FILE:LINE on an error. */
 static void
-serve_load_config(struct serve_opts *o, struct wf_config *conf)
+serve_flag_seen(void *arg, int id)
 {
-	char *cause = NULL;
+	struct serve_opts *o = arg;
 
-	if (wf_config_load(conf, o->config, serve_flags, &cause) == -1 ||
-	    wf_config_apply(conf, serve_set, o, &cause) == -1) {
-		fprintf(stderr, "%s: %s\n", serve_cmd.prog, wf_cause_str(cause));
-		exit(2);
-	}
+	if (id == OPT_LOG_LEVEL)
+		o->cli_log_level = 1;
 }
+
+static const struct wf_settings serve_settings = {
+	&serve_cmd, OPT_CONFIG, serve_set, NULL, serve_flag_seen,
+};
 
 /*
  * The settings: the --config file first, then the flags over it, then the
@@ -343,32 +343,10 @@ static void
 serve_parse(struct serve_opts *o, struct wf_config *conf, int argc,
     char **argv)
 {
-	const struct wf_flag *fl;
 	enum wf_log_level level;
 	struct wf_flags f;
-	char name[64], *cause = NULL;
-	const char *arg;
-	int id, n;
 
-	wf_flags_begin(&f, &serve_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_CONFIG)
-			o->config = arg;
-	}
-	wf_flags_args(&f, 0, 0, &n);
-	if (o->config != NULL)
-		serve_load_config(o, conf);
-	wf_flags_begin(&f, &serve_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_CONFIG || (fl = wf_flags_find(&serve_cmd, id)) ==
-		    NULL)
-			continue;
-		snprintf(name, sizeof name, "--%s", fl->name);
-		if (serve_set(o, id, name, arg, &cause) == -1)
-			wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
-		if (id == OPT_LOG_LEVEL)
-			o->cli_log_level = 1;
-	}
+	o->config = wf_settings_parse(&serve_settings, &f, argc, argv, conf, o);
 	if (o->cfg.listen == NULL || o->cfg.db_path == NULL)
 		wf_flags_usage_error(&f, "missing --%s (a flag or a line of the"
 		    " --config file)", o->cfg.listen == NULL ? "listen" : "db");
@@ -392,9 +370,9 @@ serve_reload(struct serve_opts *o, const struct wf_config *running)
 {
 	struct serve_opts fresh = { .cfg = { 0 } };
 	enum wf_log_level level = base_level;
+	static const char *const live[] = { "log-level", NULL };
 	struct wf_config conf = { 0 };
 	char *cause = NULL;
-	size_t i;
 
 	if (wf_log_reopen(&cause) == -1) {
 		log_warnx("SIGHUP: %s; logging on to the old file",
@@ -407,22 +385,13 @@ serve_reload(struct serve_opts *o, const struct wf_config *running)
 		    o->log_file != NULL ? "" : " (none)");
 		return;
 	}
-	if (wf_config_load(&conf, o->config, serve_flags, &cause) == -1 ||
-	    wf_config_apply(&conf, serve_set, &fresh, &cause) == -1) {
+	if (wf_settings_file(&serve_settings, o->config, &conf, &fresh,
+	    &cause) == -1) {
 		log_warnx("SIGHUP: %s; nothing changed", wf_cause_str(cause));
 		goto out;
 	}
-	for (i = 0; serve_flags[i].name != NULL; i++) {
-		const char *k = serve_flags[i].name;
-		const char *was = wf_config_get(running, k);
-		const char *now = wf_config_get(&conf, k);
-
-		if (strcmp(k, "log-level") == 0 || (was == NULL && now == NULL) ||
-		    (was != NULL && now != NULL && strcmp(was, now) == 0))
-			continue;
-		log_warnx("SIGHUP: %s changed in %s: restart the controller to"
-		    " apply it", k, o->config);
-	}
+	wf_settings_changed(&serve_settings, running, &conf, live,
+	    "the controller");
 	if (!o->cli_log_level) {
 		if (fresh.log_level != NULL)
 			wf_log_parse_level(fresh.log_level, &level);

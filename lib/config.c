@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 static int
@@ -370,4 +371,70 @@ out:
 	explicit_bzero(data, len);
 	free(data);
 	return token;
+}
+
+int
+wf_settings_file(const struct wf_settings *s, const char *path,
+    struct wf_config *conf, void *arg, char **cause)
+{
+	if (wf_config_load(conf, path, s->cmd->flags, cause) == -1)
+		return -1;
+	if (s->check != NULL && s->check(conf, arg, cause) == -1)
+		return -1;
+	return wf_config_apply(conf, s->set, arg, cause);
+}
+
+const char *
+wf_settings_parse(const struct wf_settings *s, struct wf_flags *f, int argc,
+    char **argv, struct wf_config *conf, void *arg)
+{
+	const struct wf_flag *fl;
+	const char *opt, *path = NULL;
+	char name[64], *cause = NULL;
+	int id, n;
+
+	wf_flags_begin(f, s->cmd, argc, argv);
+	while ((id = wf_flags_next(f, &opt)) != -1) {
+		if (id == s->config_id)
+			path = opt;
+	}
+	wf_flags_args(f, 0, 0, &n);
+	if (path != NULL && wf_settings_file(s, path, conf, arg, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", s->cmd->prog, wf_cause_str(cause));
+		exit(2);
+	}
+	wf_flags_begin(f, s->cmd, argc, argv);
+	while ((id = wf_flags_next(f, &opt)) != -1) {
+		if (id == s->config_id || (fl = wf_flags_find(s->cmd, id)) ==
+		    NULL)
+			continue;
+		snprintf(name, sizeof(name), "--%s", fl->name);
+		if (s->set(arg, id, name, opt, &cause) == -1)
+			wf_flags_usage_error(f, "%s", wf_cause_str(cause));
+		if (s->flag_seen != NULL)
+			s->flag_seen(arg, id);
+	}
+	return path;
+}
+
+void
+wf_settings_changed(const struct wf_settings *s, const struct wf_config *was,
+    const struct wf_config *now, const char *const live[], const char *what)
+{
+	const struct wf_flag *fl;
+	const char *a, *b;
+	int j;
+
+	for (fl = s->cmd->flags; fl->name != NULL; fl++) {
+		a = wf_config_get(was, fl->name);
+		b = wf_config_get(now, fl->name);
+		for (j = 0; live[j] != NULL && strcmp(live[j], fl->name) != 0;
+		    j++)
+			;
+		if (live[j] != NULL || (a == NULL && b == NULL) ||
+		    (a != NULL && b != NULL && strcmp(a, b) == 0))
+			continue;
+		log_warnx("SIGHUP: %s changed in %s: restart %s to apply it",
+		    fl->name, now->path, what);
+	}
 }

@@ -73,6 +73,43 @@ int wf_config_apply(const struct wf_config *c, wf_config_set_fn set,
 	    void *arg, char **cause);
 
 /*
+ * Settings from a --config file and the command line, for a daemon whose
+ * flags are also its file's keys: the file first, then every flag over it,
+ * both through one setter, so a value is checked by the same code from
+ * either source.
+ */
+struct wf_settings {
+	const struct wf_cmd	*cmd;		/* its flags are the file's keys */
+	int			 config_id;	/* the id of its --config flag */
+	wf_config_set_fn	 set;		/* one setting, from either source */
+	/* file-only checks between parsing and applying (NULL: none) */
+	int			(*check)(const struct wf_config *c, void *arg,
+				    char **cause);
+	/* called for each flag applied from the command line (NULL: none) */
+	void			(*flag_seen)(void *arg, int id);
+};
+
+/* The file at path into conf, checked, then applied to arg through s->set;
+ * 0, or -1 with a cause "PATH:LINE: ...". Free conf in both cases. */
+int wf_settings_file(const struct wf_settings *s, const char *path,
+	    struct wf_config *conf, void *arg, char **cause);
+/*
+ * The command line of s->cmd into arg: the --config file (kept in conf;
+ * an error exits 2 with "PROG: PATH:LINE: why"), then the flags (an error
+ * is a usage error, exit 2). f is left for the caller's own checks
+ * (wf_flags_usage_error). Returns the config file's path, or NULL.
+ */
+const char *wf_settings_parse(const struct wf_settings *s, struct wf_flags *f,
+	    int argc, char **argv, struct wf_config *conf, void *arg);
+/*
+ * For a reload: logs a warning naming each key whose value differs between
+ * was and now, but those in live (NULL-terminated), as needing a restart of
+ * what ("the agent").
+ */
+void wf_settings_changed(const struct wf_settings *s, const struct wf_config *was,
+	    const struct wf_config *now, const char *const live[], const char *what);
+
+/*
  * Read a file that holds a secret: a regular file of at most max bytes that
  * neither group nor others may read, write or run (mode 0600 or stricter);
  * anything else is refused with a cause saying so. Returns the contents
