@@ -32,7 +32,7 @@
 #include "outbox.h"
 #include "state.h"
 #include "buf.h"
-#include "build.h"
+#include "bisect_build.h"
 #include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"

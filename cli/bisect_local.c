@@ -18,7 +18,7 @@
 #include "bisect_local.h"
 #include "cli.h"
 #include "buf.h"
-#include "build.h"
+#include "bisect_build.h"
 #include "util.h"
 
 struct local {

@@ -48,7 +48,7 @@ struct ctl_config {
 
 struct queue;
 struct sched;
-struct bisector;
+struct bisect_worker;
 struct ratelimit;
 
 struct api {
@@ -56,7 +56,7 @@ struct api {
 	struct db		*db;
 	struct queue		*queue;
 	struct sched		*sched;
-	struct bisector		*bisector;
+	struct bisect_worker	*bisect_worker;
 	struct ratelimit	*submits;	/* submissions per token */
 	struct MHD_Daemon	*mhd;
 	struct tls_server	*tls;		/* while mhd runs, with TLS */

@@ -14,7 +14,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
-#include "bisector.h"
+#include "bisect_worker.h"
 #include "db.h"
 #include "flags.h"
 #include "log.h"
@@ -462,7 +462,7 @@ cmd_serve(int argc, char **argv)
 		fatalx("%s", wf_cause_str(cause));
 	if (sched_start(&api) == NULL)
 		fatalx("cannot start the scheduler");
-	if (bisector_start(&api) == NULL)
+	if (bisect_worker_start(&api) == NULL)
 		fatalx("cannot start the bisect worker");
 	for (;;) {
 		sigwait(&sigs, &sig);
@@ -472,7 +472,7 @@ cmd_serve(int argc, char **argv)
 		api_tls_reload(&api);
 	}
 	log_info("signal %d: stopping", sig);
-	bisector_stop(api.bisector);
+	bisect_worker_stop(api.bisect_worker);
 	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);

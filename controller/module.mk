@@ -22,17 +22,19 @@ $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(CTL_CORE_OBJS) $(LIBWF) $(LDLIBS_HOST)
 
-# The controller suite (tests/controller/run): a client that drives a real
-# controller over HTTP.
-$(BIN)/tests/controller_test: $(HOBJ)/tests/controller/controller_test.o \
-		$(HOBJ)/tests/controller/ctest.o $(LIBWF)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
+# The controller suite (tests/controller/run): each tests/controller/ctest_*.c
+# is a test binary of its own that drives a real controller over HTTP
+# (suite.c starts it; ctest.c speaks HTTP).
+CTEST_SRCS := $(sort $(wildcard tests/controller/ctest_*.c))
+CTEST_BINS := $(CTEST_SRCS:tests/controller/%.c=$(BIN)/tests/controller/%)
+CTEST_LIB  := $(HOBJ)/tests/controller/suite.o $(HOBJ)/tests/controller/ctest.o
 
-ifneq ($(wildcard tests/controller/controller_test.c),)
-ALL_TARGETS += $(BIN)/tests/controller_test
-TEST_DEPS += $(BIN)/tests/controller_test
-endif
+$(CTEST_BINS): $(BIN)/tests/controller/%: $(HOBJ)/tests/controller/%.o $(CTEST_LIB) $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(CTEST_LIB) $(LIBWF) $(LDLIBS_HOST)
+
+ALL_TARGETS += $(CTEST_BINS)
+TEST_DEPS += $(CTEST_BINS)
 
 # Fuzz targets for the controller's parsers (tests/module.mk: FUZZ_LINK).
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_scenario $(BUILD)/fuzz/fuzz_events

@@ -1,8 +1,23 @@
 /*
  * ctest_lifecycle.inc: controller suite cases over whole runs and the
  * controller's life: the nightly matrix against real records, comparing
- * runs, vanished agents, SIGTERM (included by controller_test.c).
+ * runs, vanished agents, SIGTERM .
  */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 
 /* The guest suite's case name for a job's params (see data/nightly/). */
 static void
@@ -388,4 +403,10 @@ TEST(compare_with_the_previous_run)
 	j = jcall(&S, NULL, "GET", path, NULL, &st);
 	expect_error(st, j, 404, "no earlier finished run");
 	json_decref(j);
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_lifecycle", test_main);
 }

@@ -7,6 +7,20 @@
  * the CLI (included by controller_test.c, after ctest_cli.inc).
  */
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
+
 struct night {
 	struct ctl	 c;
 	char		 dir[300];
@@ -593,4 +607,10 @@ TEST(nightly_regressions_retries_flaky_known)
 		memcpy(S.base, base, sizeof(base));
 	}
 	night_stop(&n);
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_nightly", test_main);
 }

@@ -3,6 +3,21 @@
  * (included by controller_test.c, which holds the harness helpers).
  */
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
+
 TEST(roles_and_tokens)
 {
 	const char *body = "{\"scenario\": \"cold-boot\"}";
@@ -466,4 +481,10 @@ TEST(read_token_required_and_broken_scenario_file)
 	ctl_stop(&c, SIGTERM);
 	free(rd);
 	free(sb);
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_api", test_main);
 }

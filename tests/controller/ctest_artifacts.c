@@ -2,9 +2,23 @@
  * ctest_artifacts.inc: controller suite cases for Linux kernels as
  * artifacts: the scenario fields kernel/initrd/append in params, their
  * validation, GET /api/v1/artifacts with the version a job's boot record
- * reported, and the migration that made the table (included by
- * controller_test.c).
+ * reported, and the migration that made the table .
  */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 
 /* The first artifact named name in GET /api/v1/artifacts (new ref), or NULL. */
 static json_t *
@@ -165,4 +179,10 @@ TEST(cli_submit_kernel)
 	CHECK_EQ_INT(cli_wait(&c, out, sizeof(out)), 2);
 	CHECK_STR_CONTAINS(out, "no such file");
 	cancel_all();
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_artifacts", test_main);
 }

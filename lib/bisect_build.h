@@ -1,9 +1,10 @@
 /*
- * build.h: revisions of a git repository and builds of them, for bisects.
+ * bisect_build.h: the I/O of a bisect: revisions of a git repository, builds of
+ * them, and their images stored by digest (the decisions are bisect.h).
  * git and the build command run through wf_proc_run (argv lists, no shell).
  */
-#ifndef WF_BUILD_H
-#define WF_BUILD_H
+#ifndef WF_BISECT_BUILD_H
+#define WF_BISECT_BUILD_H
 
 #include "buf.h"
 

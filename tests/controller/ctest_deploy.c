@@ -1,8 +1,21 @@
 /*
- * ctest_deploy.inc: what a deployment relies on (included by
- * controller_test.c): a host's agent token can be rotated, a revoked
+ * ctest_deploy.inc: what a deployment relies on : a host's agent token can be rotated, a revoked
  * token handing its host over to the next agent token.
  */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 
 /* A new agent token through the API: its id into *id, the token (static). */
 static const char *
@@ -67,4 +80,10 @@ TEST(revoked_owner_token_hands_host_over)
 	    json_pack("{s:s}", "state", "maintenance"), &st);
 	CHECK_EQ_INT(st, 200);
 	json_decref(j);
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_deploy", test_main);
 }

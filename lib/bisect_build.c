@@ -1,5 +1,5 @@
 /*
- * build.c: git revisions and builds for bisects (see build.h).
+ * bisect_build.c: git revisions, builds and blobs of a bisect (bisect_build.h).
  */
 #include <sys/stat.h>
 
@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "build.h"
+#include "bisect_build.h"
 #include "proc.h"
 #include "util.h"
 

@@ -1,8 +1,23 @@
 /*
  * ctest_agents.inc: controller suite cases for the agent's calls: leases,
  * event batches, logs, finish and verdicts, retries, expiry, kill -9
- * (included by controller_test.c).
+ * .
  */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 
 /* Submits a one-job run of scenario and leases its job to tok. */
 static json_t *
@@ -641,4 +656,10 @@ TEST(host_with_repeated_infra_is_marked_bad)
 	CHECK(l != NULL && json_is_integer(json_object_get(l, "job")));
 	json_decref(l);
 	cancel_all();
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_agents", test_main);
 }

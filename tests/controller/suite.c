@@ -1,15 +1,9 @@
 /*
- * controller_test: the controller suite. Every endpoint through real HTTP
- * against a real wakefarm-controller (tests/controller/ctest.h): roles,
- * bad inputs answered with a precise 4xx and nothing stored, idempotent
- * event batches, leases (long-poll, renewal, expiry, retries), verdicts
- * from real guest records (tests/controller/data/), logs, admin, metrics,
- * JUnit, static files, kill -9 during ingest, a full disk under the
- * database and the submission rate limit.
- *
- * Usage: controller_test [TEST...]   (run from the top of the tree)
+ * suite.c: what every file of the controller suite shares (suite.h): one
+ * controller per test binary, started by suite_main on a fresh temporary
+ * database with its tokens and two registered hosts, and the helpers the
+ * cases call.
  */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,29 +12,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
-#include <curl/curl.h>
-
-#include "build.h"
-#include "ctest.h"
-#include "../unit/test.h"
+#include "bisect_build.h"
+#include "suite.h"
 
 #define LEASE_MS	"1500"
 
-static struct ctl S;
-static char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
-static char tmp[256];
+struct ctl S;
+char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
+char tmp[256];
 
-/* --- helpers --- */
-
-static json_int_t
+json_int_t
 jint(const json_t *o, const char *k)
 {
 	return json_integer_value(json_object_get(o, k));
 }
 
-static const char *
+const char *
 jstr(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -49,7 +36,7 @@ jstr(const json_t *o, const char *k)
 }
 
 /* Submits body; returns the run id (0 when refused). */
-static json_int_t
+json_int_t
 submit(const char *body, json_int_t *jobs)
 {
 	long st;
@@ -64,7 +51,7 @@ submit(const char *body, json_int_t *jobs)
 	return run;
 }
 
-static json_int_t
+json_int_t
 runs_total(void)
 {
 	long st;
@@ -76,7 +63,7 @@ runs_total(void)
 }
 
 /* Cancels every unfinished run, so the next test starts with an empty queue. */
-static void
+void
 cancel_all(void)
 {
 	json_t *j, *run;
@@ -97,7 +84,7 @@ cancel_all(void)
 }
 
 /* A lease for this agent (NULL: 204 / none). */
-static json_t *
+json_t *
 lease(const char *tok, int wait)
 {
 	char path[64];
@@ -113,7 +100,7 @@ lease(const char *tok, int wait)
 	return j;
 }
 
-static json_t *
+json_t *
 fixture(const char *name)
 {
 	char path[256], line[8192];
@@ -130,7 +117,7 @@ fixture(const char *name)
 }
 
 /* records is borrowed; NULL sends an empty batch. */
-static long
+long
 post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
     json_t *records, json_t **reply)
 {
@@ -150,7 +137,7 @@ post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
 	return st;
 }
 
-static long
+long
 finish(const char *tok, json_int_t job, const char *outcome, json_t **reply)
 {
 	char path[64], body[128];
@@ -168,7 +155,7 @@ finish(const char *tok, json_int_t job, const char *outcome, json_t **reply)
 	return st;
 }
 
-static json_t *
+json_t *
 get_job(json_int_t job)
 {
 	char path[64];
@@ -178,25 +165,83 @@ get_job(json_int_t job)
 	return jcall(&S, NULL, "GET", path, NULL, &st);
 }
 
-/* Expects status and an {"error"} body containing want. */
-static void
-expect_error(long st, const json_t *j, long want_st, const char *want)
+/* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */
+void
+cli_start(struct cli *c, const char *tok, const char *const args[])
 {
-	CHECK_EQ_INT(st, want_st);
-	CHECK(json_is_string(json_object_get(j, "error")));
-	CHECK_STR_CONTAINS(jstr(j, "error"), want);
+	const char *argv[32];
+	int fds[2], i = 0, j;
+
+	argv[i++] = "bin/wakefarm";
+	argv[i++] = "--server";
+	argv[i++] = S.base;
+	for (j = 0; args[j] != NULL && i < 31; j++)
+		argv[i++] = args[j];
+	argv[i] = NULL;
+	if (pipe(fds) == -1) {
+		c->pid = -1;
+		return;
+	}
+	if ((c->pid = fork()) == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		if (tok != NULL)
+			setenv("WAKEFARM_TOKEN", tok, 1);
+		else
+			unsetenv("WAKEFARM_TOKEN");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	c->fd = fds[0];
 }
 
-/* The cases, in two files that share this one test registry (test.h). */
-#include "ctest_api.inc"
-#include "ctest_agents.inc"
-#include "ctest_lifecycle.inc"
-#include "ctest_cli.inc"
-#include "ctest_nightly.inc"
-#include "ctest_artifacts.inc"
-#include "ctest_bisect.inc"
-#include "ctest_deploy.inc"
-#include "ctest_faults.inc"
+/* Waits for it; its output goes to out. Returns the exit status. */
+int
+cli_wait(struct cli *c, char *out, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+	int status = 0;
+
+	if (c->pid <= 0)
+		return -1;
+	while (got + 1 < size && (n = read(c->fd, out + got, size - got - 1)) >
+	    0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(c->fd);
+	waitpid(c->pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+cli(const char *tok, const char *const args[], char *out, size_t size)
+{
+	struct cli c;
+
+	cli_start(&c, tok, args);
+	return cli_wait(&c, out, size);
+}
+
+/* Plays the agent for the next job: its records, then finish. */
+json_int_t
+agent_runs_next(const char *records, const char *outcome)
+{
+	json_t *l = lease(ag1, 10), *recs;
+	json_int_t job;
+
+	if (l == NULL)
+		return 0;
+	job = jint(l, "job");
+	recs = fixture(records);
+	post_batch(&S, ag1, job, 0, recs, NULL);
+	finish(ag1, job, outcome, NULL);
+	json_decref(recs);
+	json_decref(l);
+	return job;
+}
 
 /* --- setup --- */
 
@@ -256,23 +301,23 @@ setup(void)
 }
 
 int
-main(int argc, char **argv)
+suite_main(int argc, char **argv, const char *name,
+    int (*run)(int, char **))
 {
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (setup() == -1) {
-		printf("controller_test: setup failed (see %s/controller.log)\n",
-		    tmp);
+		printf("%s: setup failed (see %s/controller.log)\n", name, tmp);
 		printf("0 passed, 1 failed\n");
 		ctl_stop(&S, SIGTERM);
 		return 1;
 	}
 	/* Before the closing line: tests/run reads the last line. */
-	printf("controller_test: controller and files in %s (kept if a test"
-	    " fails)\n", tmp);
-	rc = test_main(argc, argv);
+	printf("%s: controller and files in %s (kept if a test fails)\n",
+	    name, tmp);
+	rc = run(argc, argv);
 	ctl_stop(&S, SIGTERM);
 	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL)
 		wf_build_remove(tmp);	/* rm -rf as an argv: no shell */

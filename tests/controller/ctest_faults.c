@@ -1,9 +1,23 @@
 /*
  * ctest_faults.inc: the controller when something runs out: the disk under
  * its database fills up (a small tmpfs mounted for the test: needs root),
- * and a token submits faster than --submit-rate (included by
- * controller_test.c).
+ * and a token submits faster than --submit-rate .
  */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -325,4 +339,10 @@ TEST(submissions_are_rate_limited_per_token)
 	ctl_stop(&c, SIGTERM);
 	free(s1);
 	free(s2);
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_faults", test_main);
 }

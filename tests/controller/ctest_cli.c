@@ -1,93 +1,22 @@
 /*
  * ctest_cli.inc: the CLI's controller commands (bin/wakefarm submit,
  * status, show, logs, cancel, hosts) against the suite's controller, with
- * the test playing the agent (included by controller_test.c).
+ * the test playing the agent .
  */
-#include <fcntl.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-struct cli {
-	pid_t	 pid;
-	int	 fd;		/* its stdout and stderr */
-};
+#include <curl/curl.h>
 
-/* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */
-static void
-cli_start(struct cli *c, const char *tok, const char *const args[])
-{
-	const char *argv[32];
-	int fds[2], i = 0, j;
+#include "suite.h"
+#include "../unit/test.h"
 
-	argv[i++] = "bin/wakefarm";
-	argv[i++] = "--server";
-	argv[i++] = S.base;
-	for (j = 0; args[j] != NULL && i < 31; j++)
-		argv[i++] = args[j];
-	argv[i] = NULL;
-	if (pipe(fds) == -1) {
-		c->pid = -1;
-		return;
-	}
-	if ((c->pid = fork()) == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		if (tok != NULL)
-			setenv("WAKEFARM_TOKEN", tok, 1);
-		else
-			unsetenv("WAKEFARM_TOKEN");
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c->fd = fds[0];
-}
-
-/* Waits for it; its output goes to out. Returns the exit status. */
-static int
-cli_wait(struct cli *c, char *out, size_t size)
-{
-	size_t got = 0;
-	ssize_t n;
-	int status = 0;
-
-	if (c->pid <= 0)
-		return -1;
-	while (got + 1 < size && (n = read(c->fd, out + got, size - got - 1)) >
-	    0)
-		got += (size_t)n;
-	out[got] = '\0';
-	close(c->fd);
-	waitpid(c->pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int
-cli(const char *tok, const char *const args[], char *out, size_t size)
-{
-	struct cli c;
-
-	cli_start(&c, tok, args);
-	return cli_wait(&c, out, size);
-}
-
-/* Plays the agent for the next job: its records, then finish. */
-static json_int_t
-agent_runs_next(const char *records, const char *outcome)
-{
-	json_t *l = lease(ag1, 10), *recs;
-	json_int_t job;
-
-	if (l == NULL)
-		return 0;
-	job = jint(l, "job");
-	recs = fixture(records);
-	post_batch(&S, ag1, job, 0, recs, NULL);
-	finish(ag1, job, outcome, NULL);
-	json_decref(recs);
-	json_decref(l);
-	return job;
-}
 
 TEST(cli_submit_wait_and_read)
 {
@@ -175,4 +104,10 @@ TEST(cli_submit_wait_and_read)
 		CHECK_STR_CONTAINS(out, "no scenario named 'no-such-scenario'");
 	}
 	cancel_all();
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_cli", test_main);
 }

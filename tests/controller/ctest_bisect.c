@@ -4,9 +4,23 @@
  * bisect starts with the bad end as a run of `repeat` jobs booting that
  * candidate; cancelling stops it and its jobs; "bisect this" from the
  * dashboard: the link to the regression's run, build logs of every
- * candidate from 0 on (included by controller_test.c). The whole loop with
+ * candidate from 0 on . The whole loop with
  * agents and builds is in tests/bisect/run.
  */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "suite.h"
+#include "../unit/test.h"
+
 
 static json_int_t
 bisects_total(void)
@@ -91,7 +105,7 @@ TEST(bad_bisect_requests_store_nothing)
 TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 {
 	json_t *j, *b, *step, *job;
-	json_int_t id, run = 0;
+	json_int_t id, run = 0, adhoc;
 	char path[96];
 	long st;
 	int i;
@@ -136,11 +150,17 @@ TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 	j = jcall(&S, NULL, "GET", path, NULL, &st);
 	CHECK_EQ_INT(jint(json_object_get(j, "run"), "bisect"), id);
 	json_decref(j);
+	/* (an adhoc run of this test's own: the file runs on its own) */
+	adhoc = submit("{\"scenario\": \"kexec-chain\"}", NULL);
+	REQUIRE(adhoc > 0);
 	j = jcall(&S, NULL, "GET", "/api/v1/runs?kind=adhoc&limit=1", NULL,
 	    &st);
 	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(j,
 	    "runs"), 0), "bisect")));
 	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel",
+	    (long long)adhoc);
+	json_decref(jcall(&S, submitter, "POST", path, NULL, &st));
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/cancel",
 	    (long long)id);
 	j = jcall(&S, submitter, "POST", path, NULL, &st);
@@ -293,4 +313,10 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 	json_decref(jcall(&S, submitter, "POST", path, NULL, &st));
 	CHECK_EQ_INT(st, 200);
 	cancel_all();
+}
+
+int
+main(int argc, char **argv)
+{
+	return suite_main(argc, argv, "ctest_bisect", test_main);
 }
