@@ -51,6 +51,7 @@ include controller/module.mk
 include agent/module.mk
 include cli/module.mk
 include tests/module.mk
+include tests/golden/module.mk
 include tests/e2e/module.mk
 include tests/guest/module.mk
 include bench/module.mk

@@ -27,7 +27,8 @@ $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF
 # (suite.c starts it; ctest.c speaks HTTP).
 CTEST_SRCS := $(sort $(wildcard tests/controller/ctest_*.c))
 CTEST_BINS := $(CTEST_SRCS:tests/controller/%.c=$(BIN)/tests/controller/%)
-CTEST_LIB  := $(HOBJ)/tests/controller/suite.o $(HOBJ)/tests/controller/ctest.o
+CTEST_LIB  := $(HOBJ)/tests/controller/suite.o $(HOBJ)/tests/controller/ctest.o \
+	$(HOBJ)/tests/golden/golden.o
 
 $(CTEST_BINS): $(BIN)/tests/controller/%: $(HOBJ)/tests/controller/%.o $(CTEST_LIB) $(LIBWF)
 	@mkdir -p $(dir $@)

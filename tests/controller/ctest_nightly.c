@@ -17,7 +17,9 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "suite.h"
+#include "../golden/golden.h"
 #include "../unit/test.h"
 
 
@@ -189,7 +191,7 @@ golden_normalize(json_t *j)
  * rewrites the file.
  */
 static void
-golden_check(const char *name, json_t *j)
+json_golden(const char *name, json_t *j)
 {
 	char path[256];
 	char *text;
@@ -212,6 +214,41 @@ golden_check(const char *name, json_t *j)
 		CHECK(!"golden file matches");
 	}
 	json_decref(want);
+}
+
+/*
+ * A JUnit export against tests/controller/golden/NAME (golden.h; REGENERATE=1
+ * rewrites it), its run and job ids made @RUN@ and @JOB@: the file pins
+ * the shape, the classes and the messages.
+ */
+static void
+junit_golden(const char *name, const char *xml, json_int_t run)
+{
+	char path[256], want[64], *norm, *p, *q, *cause = NULL;
+	struct wf_buf b;
+	int regenerated = 0;
+
+	snprintf(want, sizeof(want), "wakefarm run %lld\"", (long long)run);
+	norm = golden_replace(xml, want, "wakefarm run @RUN@\"");
+	REQUIRE(norm != NULL);
+	/* name="job 123 ...": the digits go */
+	wf_buf_init(&b, 1 << 20);
+	for (p = norm; (q = strstr(p, "name=\"job ")) != NULL; p = q) {
+		wf_buf_append(&b, p, (size_t)(q - p) + 10);
+		wf_buf_append(&b, "@JOB@", 5);
+		for (q += 10; *q >= '0' && *q <= '9'; q++)
+			;
+	}
+	wf_buf_append(&b, p, strlen(p));
+	free(norm);
+	norm = wf_buf_steal(&b);
+	snprintf(path, sizeof(path), "tests/controller/golden/%s", name);
+	if (golden_check(path, path, norm, &regenerated, &cause) == -1) {
+		printf("  %s\n", cause ? cause : "out of memory");
+		CHECK(!"golden file matches");
+	}
+	free(cause);
+	free(norm);
 }
 
 #define GOOD	"quirk-v1-short-entry.records"
@@ -502,12 +539,14 @@ TEST(nightly_regressions_retries_flaky_known)
 		    (long long)run[2]);
 		http(&n.c, NULL, "GET", path, NULL, 0, &r);
 		CHECK_STR_CONTAINS(r.body, "value=\"regression\"");
+		junit_golden("junit-regression.xml", r.body, run[2]);
 		resp_free(&r);
 		snprintf(path, sizeof(path), "/api/v1/runs/%lld/junit.xml",
 		    (long long)run[6]);
 		http(&n.c, NULL, "GET", path, NULL, 0, &r);
 		CHECK_STR_CONTAINS(r.body, "value=\"known\"");
 		CHECK_STR_CONTAINS(r.body, "firmware bug 42");
+		junit_golden("junit-known.xml", r.body, run[6]);
 		resp_free(&r);
 	}
 	/* KCIDB: night 2 (judged) and night 7 (infra). */
@@ -548,7 +587,7 @@ TEST(nightly_regressions_retries_flaky_known)
 		CHECK_EQ_INT(fails + passes, json_array_size(json_object_get(j,
 		    "tests")));
 	}
-	golden_check("kcidb-regression.json", j);
+	json_golden("kcidb-regression.json", j);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld/kcidb.json",
 	    (long long)run[7]);
@@ -557,6 +596,7 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "tests")), 1);
 	CHECK_STR_EQ(jstr(c, "path"), "quirk-v1-short-entry.run");
 	CHECK_STR_EQ(jstr(c, "status"), "ERROR");
+	json_golden("kcidb-infra.json", j);
 	json_decref(j);
 	j = jcall(&n.c, NULL, "GET", "/api/v1/runs/99999/kcidb.json", NULL, &st);
 	expect_error(st, j, 404, "no run 99999");

@@ -28,7 +28,7 @@
 #include <libvirt/virterror.h>
 
 #include "domxml.h"
-#include "golden.h"
+#include "../golden/golden.h"
 #include "util.h"
 
 #define SMOKE_GOLDEN	"tests/e2e/golden/smoke-domain.xml"

@@ -1,13 +1,13 @@
 /*
  * domxml_golden.c: the domain XML of each kind of job, pinned by golden
- * files and checked by libvirt; run by tests/e2e/run.
+ * files and checked by libvirt; run by tests/golden/run (it starts no guest).
  *
  * For each kind (our test kernel under TCG, the same under KVM, a Linux
  * guest) the agent's own builder, libvirt_run_domxml(), makes the XML from
  * fixed inputs: a run spec, the agent's options and a scratch directory
  * made as a run makes it. With the checkout's path as @TOP@ and the scratch
  * directory's random part as @RUN@, the XML must equal
- * tests/e2e/golden/KIND-domain.xml (REGENERATE=1 rewrites the files). Then
+ * tests/golden/domxml/KIND-domain.xml (REGENERATE=1 rewrites the files). Then
  * libvirt must take it:
  *
  *   KIND-schema     defined with schema validation on the test driver
@@ -44,7 +44,7 @@
 #include "runspec.h"
 #include "util.h"
 
-#define GX_SCRATCH_PARENT	"build/tests/e2e"
+#define GX_SCRATCH_PARENT	"build/tests/golden"
 #define GX_FIRMWARE		"build/guest/firmware.elf"
 #define GX_TEST_KERNEL		"build/guest/kernel.elf"
 /* Where the agent unpacks a kernel package (lib/sh/fetch-kernel.sh); never opened here. */
@@ -52,7 +52,7 @@
 
 /* One kind of job: what the agent would be given for it. */
 struct gx_kind {
-	const char	*kind;		/* golden file tests/e2e/golden/KIND-domain.xml */
+	const char	*kind;		/* golden file tests/golden/domxml/KIND-domain.xml */
 	const char	*domain;	/* wakefarm-AGENT-JOB-ATTEMPT, as agent/job.c names it */
 	const char	*accel;
 	int		 cpus;
@@ -145,7 +145,7 @@ gx_check_golden(const struct gx_kind *k, const char *top, const char *xml,
 	char name[64], path[PATH_MAX], *norm, *cause = NULL;
 	int regenerated;
 
-	snprintf(name, sizeof name, "tests/e2e/golden/%s-domain.xml", k->kind);
+	snprintf(name, sizeof name, "tests/golden/domxml/%s-domain.xml", k->kind);
 	gx_path(path, sizeof path, top, name);
 	norm = gx_normalise(xml, top, s);
 	if (norm == NULL) {
@@ -323,6 +323,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	virSetErrorFunc(NULL, gx_on_error);
+	gx_path(parent, sizeof parent, top, "build/tests");
+	mkdir(parent, 0755);
 	gx_path(parent, sizeof parent, top, GX_SCRATCH_PARENT);
 	if (mkdir(parent, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "domxml-golden: mkdir %s: %s\n", parent,

@@ -1,13 +1,15 @@
 /*
- * golden.h: golden files for what the e2e tests generate (domain XML).
+ * golden.h: golden files for what the tests generate (domain XML, the JUnit
+ * export).
  *
  * A test makes its output independent of the checkout and of the run
  * (golden_replace: the checkout's path becomes @TOP@, a run's unique part
- * @RUN@), then compares it with its file under tests/e2e/golden/.  With
+ * @RUN@), then compares it with its golden file (tests/golden/, tests/e2e/golden/,
+ * tests/controller/golden/).  With
  * REGENERATE=1 in the environment the file is rewritten instead.
  */
-#ifndef WF_E2E_GOLDEN_H
-#define WF_E2E_GOLDEN_H
+#ifndef WF_TESTS_GOLDEN_H
+#define WF_TESTS_GOLDEN_H
 
 /* s with every occurrence of from (not empty) replaced by to; malloc'd, NULL if out of memory. */
 char *golden_replace(const char *s, const char *from, const char *to);
