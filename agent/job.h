@@ -12,7 +12,8 @@
 #include "state.h"
 
 /* Runs a leased job ({"job", "attempt", "params", ...}) to its finish. */
-void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease);
+void
+job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease);
 /* Destroys domains of this agent left by a previous run; reports their jobs as infra. */
 void job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob);
 

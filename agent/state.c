@@ -17,14 +17,16 @@ static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *token_now, *token_prev;
 static unsigned token_gen;
 
-static void wipe_free(char *s)
+static void
+wipe_free(char *s)
 {
 	if (s)
 		explicit_bzero(s, strlen(s));
 	free(s);
 }
 
-int agent_set_token(const char *token)
+int
+agent_set_token(const char *token)
 {
 	char *copy;
 	int changed;
@@ -48,7 +50,8 @@ int agent_set_token(const char *token)
 	return changed;
 }
 
-void agent_token_restore(void)
+void
+agent_token_restore(void)
 {
 	pthread_mutex_lock(&token_lock);
 	if (token_prev) {
@@ -60,7 +63,8 @@ void agent_token_restore(void)
 	pthread_mutex_unlock(&token_lock);
 }
 
-struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen)
+struct wf_http *
+agent_http(const struct agent_config *cfg, unsigned *gen)
 {
 	struct wf_http *h;
 
@@ -71,7 +75,8 @@ struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen)
 	return h;
 }
 
-void agent_http_sync(struct wf_http *h, unsigned *gen)
+void
+agent_http_sync(struct wf_http *h, unsigned *gen)
 {
 	pthread_mutex_lock(&token_lock);
 	if (h && *gen != token_gen && wf_http_set_token(h, token_now) == 0)
@@ -84,7 +89,8 @@ static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t cancelled[64];
 static unsigned ncancelled;
 
-static int agent_cancelled_locked(int64_t job)
+static int
+agent_cancelled_locked(int64_t job)
 {
 	for (unsigned i = 0; i < 64 && i < ncancelled; i++)
 		if (cancelled[i] == job)
@@ -92,17 +98,20 @@ static int agent_cancelled_locked(int64_t job)
 	return 0;
 }
 
-int agent_stopping(void)
+int
+agent_stopping(void)
 {
 	return stopping;
 }
 
-void agent_stop(void)
+void
+agent_stop(void)
 {
 	stopping = 1;
 }
 
-int agent_cancelled(int64_t job)
+int
+agent_cancelled(int64_t job)
 {
 	int r;
 
@@ -112,7 +121,8 @@ int agent_cancelled(int64_t job)
 	return r;
 }
 
-void agent_cancel_add(int64_t job)
+void
+agent_cancel_add(int64_t job)
 {
 	pthread_mutex_lock(&cancel_lock);
 	if (!agent_cancelled_locked(job))
@@ -120,7 +130,8 @@ void agent_cancel_add(int64_t job)
 	pthread_mutex_unlock(&cancel_lock);
 }
 
-unsigned agent_token_generation(void)
+unsigned
+agent_token_generation(void)
 {
 	unsigned g;
 

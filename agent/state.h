@@ -11,23 +11,24 @@
 struct wf_http;
 
 struct agent_config {
-	const char	*server;
-	const char	*token;		/* the first one; agent_set_token may replace it */
-	const char	*name;
-	const char	*libvirt_uri;
-	const char	*spool_dir;
-	const char	*work_dir;
-	const char	*accel;
-	const char	*firmware;	/* default: build/guest/ next to bin/ */
-	const char	*test_kernel;
-	const char	*reporter;	/* build/guest/linux-init: /init of Linux guests */
-	const char	*fetch_script;	/* lib/sh/fetch-kernel.sh: kernel packages */
-	const char	*kernels_dir;	/* build/kernels: where they are unpacked */
-	int		 slots;
-	long long	 log_cap;	/* guest output sent per job and port */
+	const char *server;
+	const char *token; /* the first one; agent_set_token may replace it */
+	const char *name;
+	const char *libvirt_uri;
+	const char *spool_dir;
+	const char *work_dir;
+	const char *accel;
+	const char *firmware; /* default: build/guest/ next to bin/ */
+	const char *test_kernel;
+	const char
+	    *reporter; /* build/guest/linux-init: /init of Linux guests */
+	const char *fetch_script; /* lib/sh/fetch-kernel.sh: kernel packages */
+	const char *kernels_dir; /* build/kernels: where they are unpacked */
+	int slots;
+	long long log_cap; /* guest output sent per job and port */
 };
 
-#define AGENT_LOG_CAP	(8LL << 20)
+#define AGENT_LOG_CAP (8LL << 20)
 
 /* 1 once SIGINT/SIGTERM came: what waits (for a spool with room) gives up. */
 int agent_stopping(void);

@@ -22,15 +22,15 @@
 #include "util.h"
 
 struct local {
-	struct bisect_opts	*o;
-	struct wf_rev		*revs;
-	struct bisect		 b;
-	json_t			*cases;		/* the one case */
-	char			 work[64];	/* temporary: runs and builds */
-	char			 cache[PATH_MAX];
-	char			 key[17];	/* of the build command */
-	json_t			*steps;
-	int			 builds, runs;
+	struct bisect_opts *o;
+	struct wf_rev *revs;
+	struct bisect b;
+	json_t *cases; /* the one case */
+	char work[64]; /* temporary: runs and builds */
+	char cache[PATH_MAX];
+	char key[17]; /* of the build command */
+	json_t *steps;
+	int builds, runs;
 };
 
 static uint64_t
@@ -50,7 +50,7 @@ build_key(struct local *l)
 	const char *s;
 
 	for (int i = 0; l->o->build_argv[i]; i++)
-		for (s = l->o->build_argv[i]; ; s++) {
+		for (s = l->o->build_argv[i];; s++) {
 			h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
 			if (*s == '\0')
 				break;
@@ -117,8 +117,8 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 	int rc;
 
 	snprintf(path, size, "%s/%s-%s.img", l->cache, r->id, l->key);
-	snprintf(failed, sizeof(failed), "%s/%s-%s.failed", l->cache, r->id,
-	    l->key);
+	snprintf(
+	    failed, sizeof(failed), "%s/%s-%s.failed", l->cache, r->id, l->key);
 	if (access(path, R_OK) == 0)
 		return 0;
 	if (access(failed, R_OK) == 0)
@@ -136,15 +136,16 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 		char art[PATH_MAX + 260];
 
 		snprintf(art, sizeof(art), "%s/%s", dir, l->o->artifact);
-		snprintf(logpath, sizeof(logpath), "%s.log", rc == 0 ? path :
-		    failed);
+		snprintf(logpath, sizeof(logpath), "%s.log",
+		    rc == 0 ? path : failed);
 		if ((f = fopen(logpath, "w")) != NULL) {
 			fputs(wf_buf_str(&log), f);
 			fclose(f);
 		}
 		if (rc == 0 && copy_file(art, path) == -1) {
-			cli_error(CLI_FAIL, "bisect", "cannot keep %s in %s: %s",
-			    art, l->cache, strerror(errno));
+			cli_error(CLI_FAIL, "bisect",
+			    "cannot keep %s in %s: %s", art, l->cache,
+			    strerror(errno));
 			rc = -1;
 		}
 		if (rc == 1 && (f = fopen(failed, "w")) != NULL)
@@ -170,14 +171,15 @@ one_run(struct local *l, const char *image, int idx, int runno)
 		_exit(2);
 	params = json_object_get(c, "params");
 	if (l->o->have_seed) {
-		const char *app = json_string_value(json_object_get(params,
-		    "append"));
+		const char *app = json_string_value(
+		    json_object_get(params, "append"));
 		char *s = NULL;
-		uint64_t seed = mix64(l->o->seed ^ mix64(((uint64_t)idx << 32) |
-		    (unsigned)runno));
+		uint64_t seed = mix64(l->o->seed ^
+		    mix64(((uint64_t)idx << 32) | (unsigned)runno));
 
-		if (asprintf(&s, "%s%sseed=%u", app ? app : "", app && *app ?
-		    " " : "", (unsigned)(seed % 4294967295u) + 1) < 0)
+		if (asprintf(&s, "%s%sseed=%u", app ? app : "",
+		        app && *app ? " " : "",
+		        (unsigned)(seed % 4294967295u) + 1) < 0)
 			_exit(2);
 		json_object_set_new(params, "append", json_string(s));
 		free(s);
@@ -222,9 +224,15 @@ run_batch(struct local *l, int idx, const char *image, int n, int *pass,
 		running--;
 		l->runs++;
 		switch (WIFEXITED(status) ? WEXITSTATUS(status) : 2) {
-		case 0: (*pass)++; break;
-		case 1: (*fail)++; break;
-		default: (*infra)++; break;
+		case 0:
+			(*pass)++;
+			break;
+		case 1:
+			(*fail)++;
+			break;
+		default:
+			(*infra)++;
+			break;
 		}
 	}
 	c->runs += *pass + *fail;
@@ -244,8 +252,8 @@ print_step(struct local *l, int idx, const char *what)
 {
 	const struct bisect_cand *c = &l->b.c[idx];
 
-	printf("step %zu: [%d/%d] %.12s %s: %s", json_array_size(l->steps),
-	    idx, l->b.n - 1, l->revs[idx].id, l->revs[idx].subject, what);
+	printf("step %zu: [%d/%d] %.12s %s: %s", json_array_size(l->steps), idx,
+	    l->b.n - 1, l->revs[idx].id, l->revs[idx].subject, what);
 	if (c->build_failed)
 		printf(" -> skip (build failed)\n");
 	else
@@ -265,13 +273,14 @@ setup(struct local *l, char **cause)
 	if ((l->cases = repro_scenario_cases(&o->ro, o->scenario)) == NULL)
 		return 2;
 	if (json_array_size(l->cases) != 1) {
-		wf_set_cause(cause, "a bisect runs one case, and %s expands to"
-		    " %zu: fix every axis with --set", o->scenario,
-		    json_array_size(l->cases));
+		wf_set_cause(cause,
+		    "a bisect runs one case, and %s expands to"
+		    " %zu: fix every axis with --set",
+		    o->scenario, json_array_size(l->cases));
 		return 2;
 	}
 	if (wf_git_candidates(o->repo, o->good, o->bad, BISECT_MAX_CANDIDATES,
-	    &l->revs, &n, cause) == -1)
+	        &l->revs, &n, cause) == -1)
 		return 2;
 	l->b.n = n;
 	l->b.cfg = o->cfg;
@@ -284,7 +293,7 @@ setup(struct local *l, char **cause)
 		wf_set_cause(cause, "mkdtemp: %s", strerror(errno));
 		return 2;
 	}
-	chmod(l->work, 0755);	/* QEMU under libvirt reads from here */
+	chmod(l->work, 0755); /* QEMU under libvirt reads from here */
 	if (o->cache)
 		wf_strlcpy(l->cache, o->cache, sizeof(l->cache));
 	else
@@ -319,16 +328,19 @@ bisect_local_main(struct bisect_opts *o)
 	}
 	if (!o->json)
 		printf("bisecting %s over %d revisions (%.12s good, %.12s bad),"
-		    " %d runs per step\n", o->scenario, l.b.n, l.revs[0].id,
-		    l.revs[l.b.n - 1].id, l.b.cfg.repeat);
+		       " %d runs per step\n",
+		    o->scenario, l.b.n, l.revs[0].id, l.revs[l.b.n - 1].id,
+		    l.b.cfg.repeat);
 	for (;;) {
 		bisect_next(&l.b, &next);
 		if (next.what != BISECT_TEST)
 			break;
 		rc = ensure_build(&l, next.idx, image, sizeof(image));
 		if (rc == -1) {
-			snprintf(next.why, sizeof(next.why), "cannot build"
-			    " %.12s (see above)", l.revs[next.idx].id);
+			snprintf(next.why, sizeof(next.why),
+			    "cannot build"
+			    " %.12s (see above)",
+			    l.revs[next.idx].id);
 			next.what = BISECT_FAILED;
 			break;
 		}
@@ -341,12 +353,14 @@ bisect_local_main(struct bisect_opts *o)
 			bisect_judge(&l.b, next.idx);
 			snprintf(what, sizeof(what), "%d run(s)", next.runs);
 		}
-		json_array_append_new(l.steps, json_pack("{s:o, s:i, s:i, s:i,"
-		    " s:i, s:b, s:s}", "candidate", rev_json(&l, next.idx),
-		    "runs", rc == 1 ? 0 : next.runs, "passes", rc == 1 ? 0 : pass,
-		    "fails", rc == 1 ? 0 : fail, "infra", rc == 1 ? 0 : infra,
-		    "build_failed", rc == 1, "verdict",
-		    bisect_verdict_name(l.b.c[next.idx].verdict)));
+		json_array_append_new(l.steps,
+		    json_pack("{s:o, s:i, s:i, s:i,"
+		              " s:i, s:b, s:s}",
+		        "candidate", rev_json(&l, next.idx), "runs",
+		        rc == 1 ? 0 : next.runs, "passes", rc == 1 ? 0 : pass,
+		        "fails", rc == 1 ? 0 : fail, "infra",
+		        rc == 1 ? 0 : infra, "build_failed", rc == 1, "verdict",
+		        bisect_verdict_name(l.b.c[next.idx].verdict)));
 		if (!o->json)
 			print_step(&l, next.idx, what);
 	}
@@ -357,12 +371,12 @@ bisect_local_main(struct bisect_opts *o)
 		    "seconds", (wf_now_ms() - t0) / 1000.0, "steps", l.steps);
 
 		if (next.what == BISECT_DONE) {
-			json_object_set_new(out, "first_bad",
-			    rev_json(&l, next.first_bad));
-			json_object_set_new(out, "last_good",
-			    rev_json(&l, next.last_good));
-			json_object_set_new(out, "confidence",
-			    json_real(next.confidence));
+			json_object_set_new(
+			    out, "first_bad", rev_json(&l, next.first_bad));
+			json_object_set_new(
+			    out, "last_good", rev_json(&l, next.last_good));
+			json_object_set_new(
+			    out, "confidence", json_real(next.confidence));
 			json_object_set_new(out, "flake_rate",
 			    json_real(bisect_flake_rate(&l.b)));
 		}
@@ -378,13 +392,14 @@ bisect_local_main(struct bisect_opts *o)
 			    l.revs[fb].subject);
 		else
 			printf("first bad revision is one of %d, %.12s..%.12s:"
-			    " the others could not be built or run\n",
+			       " the others could not be built or run\n",
 			    next.first_bad - next.last_good,
 			    l.revs[next.last_good + 1].id, l.revs[fb].id);
-		printf("confidence %.1f%% (failure rate of bad revisions %.0f%%),"
-		    " %d runs, %d builds, %.1f s\n", 100 * next.confidence,
-		    100 * bisect_flake_rate(&l.b), l.runs, l.builds,
-		    (wf_now_ms() - t0) / 1000.0);
+		printf(
+		    "confidence %.1f%% (failure rate of bad revisions %.0f%%),"
+		    " %d runs, %d builds, %.1f s\n",
+		    100 * next.confidence, 100 * bisect_flake_rate(&l.b),
+		    l.runs, l.builds, (wf_now_ms() - t0) / 1000.0);
 	} else {
 		printf("bisect failed: %s\n", next.why);
 	}

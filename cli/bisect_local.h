@@ -15,19 +15,19 @@
 #include "repro.h"
 
 struct bisect_opts {
-	const char		 *scenario;
-	const char		 *repo, *good, *bad;
-	const char		 *artifact;	/* the image, in the checkout */
-	const char		 *kind;		/* "test-kernel" | "linux" */
-	char			**build_argv;	/* NULL-terminated */
-	int			  build_timeout_s;
-	struct bisect_cfg	  cfg;
-	int			  jobs;		/* --local: runs at once */
-	unsigned long long	  seed;		/* --local: seed= for each run */
-	int			  have_seed;
-	const char		 *cache;	/* --local: builds kept here */
-	int			  json;
-	struct repro_opts	  ro;		/* runner; ro.set = --set */
+	const char *scenario;
+	const char *repo, *good, *bad;
+	const char *artifact; /* the image, in the checkout */
+	const char *kind; /* "test-kernel" | "linux" */
+	char **build_argv; /* NULL-terminated */
+	int build_timeout_s;
+	struct bisect_cfg cfg;
+	int jobs; /* --local: runs at once */
+	unsigned long long seed; /* --local: seed= for each run */
+	int have_seed;
+	const char *cache; /* --local: builds kept here */
+	int json;
+	struct repro_opts ro; /* runner; ro.set = --set */
 };
 
 /* Exit status: 0 a first bad revision (or range) found, 1 the bisect

@@ -52,21 +52,21 @@ static struct wf_http *
 get_client(char **cause)
 {
 	if (client == NULL && (client = wf_http_new(server, token)) == NULL)
-		wf_set_cause(cause, "cannot use server %s (or the token)",
-		    server);
+		wf_set_cause(
+		    cause, "cannot use server %s (or the token)", server);
 	return client;
 }
 
 int
-cli_request(const char *method, const char *path, json_t *body,
-    json_t **reply, char **cause)
+cli_request(const char *method, const char *path, json_t *body, json_t **reply,
+    char **cause)
 {
 	struct wf_http *c = get_client(cause);
 	long status = 0;
 
 	*reply = NULL;
-	if (c == NULL || wf_http_request(c, method, path, body, &status, reply,
-	    cause) == -1)
+	if (c == NULL ||
+	    wf_http_request(c, method, path, body, &status, reply, cause) == -1)
 		return -1;
 	if (*reply == NULL)
 		*reply = json_object();
@@ -103,10 +103,11 @@ cli_get_raw(const char *path, struct wf_buf *out)
 		free(cause);
 		return -1;
 	}
-	if (wf_http_request_raw(c, "GET", path, NULL, NULL, 0, &status, out,
-	    &cause) == -1 || status != 200) {
-		cli_error(CLI_FAIL, NULL, "GET %s: %s", path, cause ? cause :
-		    wf_buf_str(out));
+	if (wf_http_request_raw(
+	        c, "GET", path, NULL, NULL, 0, &status, out, &cause) == -1 ||
+	    status != 200) {
+		cli_error(CLI_FAIL, NULL, "GET %s: %s", path,
+		    cause ? cause : wf_buf_str(out));
 		free(cause);
 		return -1;
 	}
@@ -139,7 +140,7 @@ set_value(const char *key, const char *v)
 			return arr;
 		copy = strdup(v);
 		for (p = strtok_r(copy, "+", &save); p != NULL;
-		    p = strtok_r(NULL, "+", &save))
+		     p = strtok_r(NULL, "+", &save))
 			json_array_append_new(arr, json_string(p));
 		free(copy);
 		return arr;
@@ -150,7 +151,7 @@ set_value(const char *key, const char *v)
 	}
 	if (wf_parse_int(v, -(1LL << 40), 1LL << 40, &n) == 0)
 		return json_integer(n);
-	return json_string(v);	/* the controller names the type error */
+	return json_string(v); /* the controller names the type error */
 }
 
 int
@@ -167,11 +168,11 @@ cli_add_set(json_t *set, const char *arg)
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
 	if (strcmp(key, "steps") == 0)
-		sep = ";";	/* a step list has commas of its own */
+		sep = ";"; /* a step list has commas of its own */
 	list = json_array();
 	vals = strdup(eq + 1);
 	for (p = strtok_r(vals, sep, &save); p != NULL;
-	    p = strtok_r(NULL, sep, &save))
+	     p = strtok_r(NULL, sep, &save))
 		json_array_append_new(list, set_value(key, p));
 	if (json_array_size(list) == 0)
 		json_array_append_new(list, set_value(key, ""));
@@ -190,7 +191,7 @@ cli_add_list(json_t *list, const char *arg)
 	char *copy = strdup(arg), *p, *save = NULL;
 
 	for (p = strtok_r(copy, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save))
+	     p = strtok_r(NULL, ",", &save))
 		json_array_append_new(list, json_string(p));
 	free(copy);
 }
@@ -224,8 +225,10 @@ expected_word(const json_t *as_expected)
 {
 	if (!json_is_integer(as_expected) && !json_is_boolean(as_expected))
 		return "";
-	return json_is_true(as_expected) || json_integer_value(as_expected) ==
-	    1 ? " as expected" : " NOT as expected";
+	return json_is_true(as_expected) ||
+	        json_integer_value(as_expected) == 1 ?
+	    " as expected" :
+	    " NOT as expected";
 }
 
 void
@@ -241,13 +244,13 @@ cli_print_case(const char *cls, const json_t *c)
 	if (json_object_get(c, "previous_job") != NULL &&
 	    !json_is_null(json_object_get(c, "previous_job")))
 		printf(" (before: job %lld %s%s)", cli_num(c, "previous_job"),
-		    cli_str(c, "previous_verdict"), expected_word(json_object_get(c,
-		    "previous_as_expected")));
+		    cli_str(c, "previous_verdict"),
+		    expected_word(json_object_get(c, "previous_as_expected")));
 	if (json_array_size(json_object_get(c, "attempts")) > 1)
-		printf(", %zu attempts", json_array_size(json_object_get(c,
-		    "attempts")));
+		printf(", %zu attempts",
+		    json_array_size(json_object_get(c, "attempts")));
 	printf("\n");
-	json_array_foreach(json_object_get(c, "known"), i, k) {
+	json_array_foreach (json_object_get(c, "known"), i, k) {
 		printf("    known issue #%lld: %s", cli_num(k, "id"),
 		    cli_str(k, "description"));
 		if (json_is_object(json_object_get(k, "log")))

@@ -21,9 +21,13 @@
 #include "buf.h"
 #include "flags.h"
 
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum {
+	CLI_OK = 0,
+	CLI_FAIL = 1,
+	CLI_USAGE = 2
+};
 
-#define CLI_DEFAULT_SERVER	"http://127.0.0.1:8080"
+#define CLI_DEFAULT_SERVER "http://127.0.0.1:8080"
 
 /* The controller and token every request uses (main.c: global options). */
 void cli_init(const char *server, const char *token);
@@ -37,8 +41,8 @@ int cli_error(int status, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* One JSON request: the reply ({} when empty), or -1 with a cause. */
-int cli_request(const char *method, const char *path, json_t *body, json_t **reply,
-    char **cause);
+int cli_request(const char *method, const char *path, json_t *body,
+    json_t **reply, char **cause);
 /* The same, the error printed ("wakefarm: METHOD PATH: why"), NULL on failure. */
 json_t *cli_call(const char *method, const char *path, json_t *body);
 /* A GET whose answer is text (logs): 0 with the body in out, or -1 with
@@ -54,7 +58,7 @@ int cli_add_set(json_t *set, const char *arg);
 /* "A,B,C" appended to list as strings. */
 void cli_add_list(json_t *list, const char *arg);
 
-void cli_print_json(const json_t *j);	/* indented, sorted keys */
+void cli_print_json(const json_t *j); /* indented, sorted keys */
 /* For display: the string at key K of O or "-", the integer or 0. */
 const char *cli_str(const json_t *o, const char *k);
 long long cli_num(const json_t *o, const char *k);
@@ -64,8 +68,8 @@ void cli_print_case(const char *cls, const json_t *c);
 /* The flag table of a command whose only option is --json, and its
  * parsing: the arguments (min..max of them, else a usage error). */
 extern const struct wf_flag cli_json_only[];
-char **cli_json_args(struct wf_flags *f, const struct wf_cmd *cmd, int argc, char **argv,
-    int min, int max, int *n, int *json);
+char **cli_json_args(struct wf_flags *f, const struct wf_cmd *cmd, int argc,
+    char **argv, int min, int max, int *n, int *json);
 
 /* The commands (cmd_*.c), for main.c's table. */
 int cmd_submit(int argc, char **argv);

@@ -8,8 +8,11 @@
 #include "flags.h"
 
 static const struct wf_cmd cancel_cmd = {
-	"wakefarm cancel", "RUN", "Cancel every unfinished job of a run.",
-	cli_json_only, NULL,
+	"wakefarm cancel",
+	"RUN",
+	"Cancel every unfinished job of a run.",
+	cli_json_only,
+	NULL,
 };
 
 int

@@ -11,9 +11,12 @@
 #include "util.h"
 
 static const struct wf_cmd compare_cmd = {
-	"wakefarm compare", "RUN_A RUN_B", "Compare RUN_B with RUN_A, case by"
+	"wakefarm compare",
+	"RUN_A RUN_B",
+	"Compare RUN_B with RUN_A, case by"
 	" case: regressions, fixed, still failing, new failing, flaky.",
-	cli_json_only, NULL,
+	cli_json_only,
+	NULL,
 };
 int
 cmd_compare(int argc, char **argv)
@@ -34,10 +37,11 @@ cmd_compare(int argc, char **argv)
 	args = wf_flags_args(&f, 2, 2, &n);
 	if (wf_parse_int(args[0], 1, 1LL << 62, &a) == -1 ||
 	    wf_parse_int(args[1], 1, 1LL << 62, &b) == -1) {
-		return cli_error(CLI_USAGE, NULL, "RUN_A and RUN_B are run ids");
+		return cli_error(
+		    CLI_USAGE, NULL, "RUN_A and RUN_B are run ids");
 	}
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b,
-	    a);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b, a);
 	if ((j = cli_call("GET", path, NULL)) == NULL)
 		return CLI_FAIL;
 	if (json) {
@@ -46,14 +50,14 @@ cmd_compare(int argc, char **argv)
 		return CLI_OK;
 	}
 	printf("run %lld against run %lld: %zu regressions, %zu fixed, %zu"
-	    " still failing, %zu new failing, %zu flaky\n", b, a,
-	    json_array_size(json_object_get(j, "regressions")),
+	       " still failing, %zu new failing, %zu flaky\n",
+	    b, a, json_array_size(json_object_get(j, "regressions")),
 	    json_array_size(json_object_get(j, "fixed")),
 	    json_array_size(json_object_get(j, "still_failing")),
 	    json_array_size(json_object_get(j, "new_failing")),
 	    json_array_size(json_object_get(j, "flaky")));
 	for (k = 0; cats[k] != NULL; k++) {
-		json_array_foreach(json_object_get(j, cats[k]), i, c)
+		json_array_foreach (json_object_get(j, cats[k]), i, c)
 			cli_print_case(cats[k], c);
 	}
 	json_decref(j);

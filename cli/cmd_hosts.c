@@ -7,8 +7,11 @@
 #include "flags.h"
 
 static const struct wf_cmd hosts_cmd = {
-	"wakefarm hosts", NULL, "List the hosts, their slots and health.",
-	cli_json_only, NULL,
+	"wakefarm hosts",
+	NULL,
+	"List the hosts, their slots and health.",
+	cli_json_only,
+	NULL,
 };
 
 int
@@ -28,9 +31,10 @@ cmd_hosts(int argc, char **argv)
 	} else {
 		printf("%-20s %-12s %5s %5s  %s\n", "HOST", "STATE", "BUSY",
 		    "SLOTS", "LIBVIRT");
-		json_array_foreach(json_object_get(j, "hosts"), i, h)
-			printf("%-20s %-12s %5lld %5lld  %s\n", cli_str(h, "name"),
-			    cli_str(h, "state"), cli_num(h, "busy"), cli_num(h, "slots"),
+		json_array_foreach (json_object_get(j, "hosts"), i, h)
+			printf("%-20s %-12s %5lld %5lld  %s\n",
+			    cli_str(h, "name"), cli_str(h, "state"),
+			    cli_num(h, "busy"), cli_num(h, "slots"),
 			    cli_str(h, "libvirt_uri"));
 	}
 	json_decref(j);

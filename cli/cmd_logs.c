@@ -10,8 +10,8 @@
 #include "cli.h"
 #include "flags.h"
 
-#define POLL_US		1000000
-#define LOG_PAGE	(1024 * 1024)
+#define POLL_US 1000000
+#define LOG_PAGE (1024 * 1024)
 
 enum {
 	OPT_PORT = WF_FLAG_LONG,
@@ -19,7 +19,8 @@ enum {
 };
 
 static const struct wf_flag logs_flags[] = {
-	{ "port", OPT_PORT, "0|1|records", "which log (default: 0, the"
+	{ "port", OPT_PORT, "0|1|records",
+	    "which log (default: 0, the"
 	    " guest's human log; 1: its report port; records: stored events)",
 	    0 },
 	{ "follow", OPT_FOLLOW, NULL, "keep printing while the job runs", 0 },
@@ -27,7 +28,11 @@ static const struct wf_flag logs_flags[] = {
 };
 
 static const struct wf_cmd logs_cmd = {
-	"wakefarm logs", "JOB", "Print a job's log.", logs_flags, NULL,
+	"wakefarm logs",
+	"JOB",
+	"Print a job's log.",
+	logs_flags,
+	NULL,
 };
 
 static const char *
@@ -51,8 +56,10 @@ print_log_from(long long job, const char *port, size_t *offset)
 
 	for (;;) {
 		wf_buf_init(&b, LOG_PAGE + 1);
-		snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/%s?offset="
-		    "%zu&limit=%d", job, port, *offset, LOG_PAGE);
+		snprintf(path, sizeof(path),
+		    "/api/v1/jobs/%lld/logs/%s?offset="
+		    "%zu&limit=%d",
+		    job, port, *offset, LOG_PAGE);
 		if (cli_get_raw(path, &b) == -1) {
 			wf_buf_free(&b);
 			return -1;

@@ -17,15 +17,20 @@ enum {
 };
 
 static const struct wf_flag regressions_flags[] = {
-	{ "since", OPT_SINCE, "YYYY-MM-DD", "nights from this day on (default:"
-	    " the last 7 days)", 0 },
+	{ "since", OPT_SINCE, "YYYY-MM-DD",
+	    "nights from this day on (default:"
+	    " the last 7 days)",
+	    0 },
 	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 static const struct wf_cmd regressions_cmd = {
-	"wakefarm regressions", NULL, "The nightly runs' regressions, flaky,"
+	"wakefarm regressions",
+	NULL,
+	"The nightly runs' regressions, flaky,"
 	" fixed, still failing and known cases against the night before.",
-	regressions_flags, NULL,
+	regressions_flags,
+	NULL,
 };
 
 int
@@ -50,8 +55,8 @@ cmd_regressions(int argc, char **argv)
 	if (since != NULL && (strlen(since) > 32 || strpbrk(since, "&?#/ ")))
 		wf_flags_usage_error(&f, "--since: expected YYYY-MM-DD");
 	if (since != NULL)
-		snprintf(path, sizeof(path), "/api/v1/regressions?since=%s",
-		    since);
+		snprintf(
+		    path, sizeof(path), "/api/v1/regressions?since=%s", since);
 	else
 		snprintf(path, sizeof(path), "/api/v1/regressions");
 	if ((j = cli_call("GET", path, NULL)) == NULL)
@@ -64,16 +69,17 @@ cmd_regressions(int argc, char **argv)
 	printf("since %s: %zu nights, %zu regressions\n", cli_str(j, "since"),
 	    json_array_size(json_object_get(j, "runs")),
 	    json_array_size(json_object_get(j, "regressions")));
-	json_array_foreach(json_object_get(j, "runs"), i, run) {
-		printf("%s %s: run %lld", cli_str(run, "day"), cli_str(run, "schedule"),
-		    cli_num(run, "run"));
+	json_array_foreach (json_object_get(j, "runs"), i, run) {
+		printf("%s %s: run %lld", cli_str(run, "day"),
+		    cli_str(run, "schedule"), cli_num(run, "run"));
 		if (json_is_integer(json_object_get(run, "previous")))
 			printf(" against run %lld", cli_num(run, "previous"));
 		counts = json_object_get(run, "counts");
-		json_object_foreach(counts, k, v)
-			printf(", %lld %s", (long long)json_integer_value(v), k);
+		json_object_foreach (counts, k, v)
+			printf(
+			    ", %lld %s", (long long)json_integer_value(v), k);
 		printf("\n");
-		json_array_foreach(json_object_get(run, "cases"), x, c)
+		json_array_foreach (json_object_get(run, "cases"), x, c)
 			cli_print_case(cli_str(c, "class"), c);
 	}
 	json_decref(j);

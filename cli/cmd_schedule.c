@@ -24,38 +24,59 @@ static int cmd_schedule_rm(int, char **);
 
 static const struct wf_subcmd schedule_subcmds[] = {
 	{ "add", "add a nightly schedule", cmd_schedule_add },
-	{ "list", "list the schedules and their last night", cmd_schedule_list },
+	{ "list", "list the schedules and their last night",
+	    cmd_schedule_list },
 	{ "rm", "remove a schedule (its runs stay)", cmd_schedule_rm },
 	{ NULL, NULL, NULL },
 };
 
 static const struct wf_cmd schedule_cmd = {
-	"wakefarm schedule", NULL, "Nightly schedules: the controller starts"
-	" each once a day at its time (UTC).", NULL, schedule_subcmds,
+	"wakefarm schedule",
+	NULL,
+	"Nightly schedules: the controller starts"
+	" each once a day at its time (UTC).",
+	NULL,
+	schedule_subcmds,
 };
 
 static const struct wf_flag add_flags[] = {
 	{ "at", OPT_AT, "HH:MM", "time of day, UTC", 1 },
-	{ "matrix", OPT_MATRIX, "nightly|SCENARIO", "what to run: the nightly"
-	    " matrix (default) or scenarios (repeatable, or A,B)", 0 },
-	{ "set", OPT_SET, "KEY=VALUE", "override a scenario field or axis"
-	    " (repeatable)", 0 },
-	{ "retries", OPT_RETRIES, "N", "attempts after a failure before it is"
-	    " a regression (default 2)", 0 },
+	{ "matrix", OPT_MATRIX, "nightly|SCENARIO",
+	    "what to run: the nightly"
+	    " matrix (default) or scenarios (repeatable, or A,B)",
+	    0 },
+	{ "set", OPT_SET, "KEY=VALUE",
+	    "override a scenario field or axis"
+	    " (repeatable)",
+	    0 },
+	{ "retries", OPT_RETRIES, "N",
+	    "attempts after a failure before it is"
+	    " a regression (default 2)",
+	    0 },
 	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd add_cmd = {
-	"wakefarm schedule add", "NAME", "Add a schedule (admin token).",
-	add_flags, NULL,
+	"wakefarm schedule add",
+	"NAME",
+	"Add a schedule (admin token).",
+	add_flags,
+	NULL,
 };
 static const struct wf_cmd list_cmd = {
-	"wakefarm schedule list", NULL, "List the schedules.", cli_json_only, NULL,
+	"wakefarm schedule list",
+	NULL,
+	"List the schedules.",
+	cli_json_only,
+	NULL,
 };
 static const struct wf_cmd rm_cmd = {
-	"wakefarm schedule rm", "NAME", "Remove a schedule (admin token).",
-	cli_json_only, NULL,
+	"wakefarm schedule rm",
+	"NAME",
+	"Remove a schedule (admin token).",
+	cli_json_only,
+	NULL,
 };
 int
 cmd_schedule(int argc, char **argv)
@@ -95,8 +116,9 @@ cmd_schedule_add(int argc, char **argv)
 			}
 			break;
 		case OPT_RETRIES:
-			json_object_set_new(body, "retries", json_integer(
-			    wf_flags_int(&f, "--retries", arg, 0, 10)));
+			json_object_set_new(body, "retries",
+			    json_integer(
+			        wf_flags_int(&f, "--retries", arg, 0, 10)));
 			break;
 		case OPT_JSON:
 			json = 1;
@@ -117,8 +139,9 @@ cmd_schedule_add(int argc, char **argv)
 		cli_print_json(reply);
 	else
 		printf("schedule %s: %s UTC, %lld jobs a night, %lld retries"
-		    " before a regression\n", cli_str(reply, "name"), cli_str(reply,
-		    "at"), cli_num(reply, "jobs"), cli_num(reply, "retries"));
+		       " before a regression\n",
+		    cli_str(reply, "name"), cli_str(reply, "at"),
+		    cli_num(reply, "jobs"), cli_num(reply, "retries"));
 	json_decref(reply);
 	rc = CLI_OK;
 out:
@@ -150,18 +173,19 @@ cmd_schedule_list(int argc, char **argv)
 	}
 	printf("%-20s %-5s %-7s %-10s %-8s %s\n", "NAME", "AT", "RETRIES",
 	    "LAST DAY", "LAST RUN", "RUNS");
-	json_array_foreach(json_object_get(j, "schedules"), i, s) {
+	json_array_foreach (json_object_get(j, "schedules"), i, s) {
 		char *what, *set;
 
 		req = json_object_get(s, "request");
 		what = json_dumps(json_object_get(req, "scenarios") ?
-		    json_object_get(req, "scenarios") : json_object_get(req,
-		    "matrix"), JSON_COMPACT | JSON_ENCODE_ANY);
+		        json_object_get(req, "scenarios") :
+		        json_object_get(req, "matrix"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
 		set = json_dumps(json_object_get(req, "set"), JSON_COMPACT);
-		printf("%-20s %-5s %-7lld %-10s %-8lld %s%s%s\n", cli_str(s, "name"),
-		    cli_str(s, "at"), cli_num(s, "retries"), cli_str(s, "last_day"),
-		    cli_num(s, "last_run"), what ? what : "", set ? " set " : "",
-		    set ? set : "");
+		printf("%-20s %-5s %-7lld %-10s %-8lld %s%s%s\n",
+		    cli_str(s, "name"), cli_str(s, "at"), cli_num(s, "retries"),
+		    cli_str(s, "last_day"), cli_num(s, "last_run"),
+		    what ? what : "", set ? " set " : "", set ? set : "");
 		free(what);
 		free(set);
 	}
@@ -184,8 +208,8 @@ cmd_schedule_rm(int argc, char **argv)
 	args = wf_flags_args(&f, 1, 1, &n);
 	if (strlen(args[0]) > 64 || strchr(args[0], '/') != NULL ||
 	    strchr(args[0], '?') != NULL) {
-		return cli_error(CLI_USAGE, NULL, "'%s' is not a schedule name",
-		    args[0]);
+		return cli_error(
+		    CLI_USAGE, NULL, "'%s' is not a schedule name", args[0]);
 	}
 	snprintf(path, sizeof(path), "/api/v1/admin/schedules/%s", args[0]);
 	if ((j = cli_call("DELETE", path, NULL)) == NULL)

@@ -9,8 +9,10 @@
 #include "flags.h"
 
 static const struct wf_cmd status_cmd = {
-	"wakefarm status", "[RUN]",
-	"Show the progress of a run, or of the recent runs.", cli_json_only,
+	"wakefarm status",
+	"[RUN]",
+	"Show the progress of a run, or of the recent runs.",
+	cli_json_only,
 	NULL,
 };
 
@@ -22,7 +24,7 @@ print_runs(const json_t *j)
 
 	printf("%-6s %-8s %-10s %11s %10s\n", "RUN", "KIND", "STATE",
 	    "DONE/TOTAL", "UNEXPECTED");
-	json_array_foreach(json_object_get(j, "runs"), i, x)
+	json_array_foreach (json_object_get(j, "runs"), i, x)
 		printf("%-6lld %-8s %-10s %5lld/%-5lld %10lld\n",
 		    cli_num(x, "id"), cli_str(x, "kind"), cli_str(x, "state"),
 		    cli_num(x, "jobs_done"), cli_num(x, "jobs_total"),
@@ -36,20 +38,22 @@ print_run(const json_t *j)
 	size_t i;
 
 	printf("run %lld (%s): %s, %lld/%lld done, %lld as expected,"
-	    " %lld not\n", cli_num(x, "id"), cli_str(x, "kind"), cli_str(x, "state"),
+	       " %lld not\n",
+	    cli_num(x, "id"), cli_str(x, "kind"), cli_str(x, "state"),
 	    cli_num(x, "jobs_done"), cli_num(x, "jobs_total"),
 	    cli_num(x, "jobs_as_expected"), cli_num(x, "jobs_unexpected"));
-	json_array_foreach(json_object_get(j, "jobs"), i, x) {
-		char *m = json_dumps(json_object_get(x, "matrix"),
-		    JSON_COMPACT);
+	json_array_foreach (json_object_get(j, "jobs"), i, x) {
+		char *m = json_dumps(
+		    json_object_get(x, "matrix"), JSON_COMPACT);
 
 		printf("  job %-6lld %-24s %-28s %-9s %-6s %s\n",
 		    cli_num(x, "id"), cli_str(x, "scenario"), m ? m : "",
 		    cli_str(x, "state"), cli_str(x, "verdict"),
 		    json_is_null(json_object_get(x, "as_expected")) ||
-		    !json_object_get(x, "as_expected") ? "" :
-		    cli_num(x, "as_expected") ? "as expected" :
-		    "NOT as expected");
+		            !json_object_get(x, "as_expected") ?
+		        "" :
+		        cli_num(x, "as_expected") ? "as expected" :
+		                                    "NOT as expected");
 		free(m);
 	}
 }

@@ -14,7 +14,7 @@
 #include "json.h"
 #include "util.h"
 
-#define POLL_US		1000000
+#define POLL_US 1000000
 
 enum {
 	OPT_SET = WF_FLAG_LONG,
@@ -26,25 +26,33 @@ enum {
 };
 
 static const struct wf_flag submit_flags[] = {
-	{ "set", OPT_SET, "KEY=VALUE", "override a scenario field or matrix"
-	    " axis (repeatable)", 0 },
-	{ "kernel", OPT_KERNEL, "PKG|PATH", "boot this Linux kernel: a Debian"
+	{ "set", OPT_SET, "KEY=VALUE",
+	    "override a scenario field or matrix"
+	    " axis (repeatable)",
+	    0 },
+	{ "kernel", OPT_KERNEL, "PKG|PATH",
+	    "boot this Linux kernel: a Debian"
 	    " package (the agent unpacks it) or a bzImage path on the agent's"
-	    " host; PKG1,PKG2 is an axis", 0 },
+	    " host; PKG1,PKG2 is an axis",
+	    0 },
 	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
 	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
-	{ "wait", OPT_WAIT, NULL, "follow the run to its end; exit 0 only if"
-	    " every job was as expected", 0 },
+	{ "wait", OPT_WAIT, NULL,
+	    "follow the run to its end; exit 0 only if"
+	    " every job was as expected",
+	    0 },
 	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd submit_cmd = {
-	"wakefarm submit", "SCENARIO...|nightly|FILE.json",
+	"wakefarm submit",
+	"SCENARIO...|nightly|FILE.json",
 	"Submit scenarios by name (or the nightly matrix, or a scenario file);"
 	" each is expanded over its matrix into jobs. --set KEY=V1,V2 makes an"
 	" axis (steps: V1;V2, quirks: a+b or none).",
-	submit_flags, NULL,
+	submit_flags,
+	NULL,
 };
 
 static int
@@ -52,8 +60,8 @@ is_file(const char *t)
 {
 	size_t len = strlen(t);
 
-	return strchr(t, '/') != NULL || (len > 5 && strcmp(t + len - 5,
-	    ".json") == 0);
+	return strchr(t, '/') != NULL ||
+	    (len > 5 && strcmp(t + len - 5, ".json") == 0);
 }
 
 /* The targets as a POST /runs body: "matrix", "inline" or "scenarios". */
@@ -81,7 +89,8 @@ add_targets(json_t *body, char **targets, int n)
 	names = json_array();
 	for (i = 0; i < n; i++) {
 		if (is_file(targets[i]) || strcmp(targets[i], "nightly") == 0) {
-			cli_error(CLI_USAGE, NULL, "submit one file, or"
+			cli_error(CLI_USAGE, NULL,
+			    "submit one file, or"
 			    " 'nightly', or scenario names");
 			json_decref(names);
 			return -1;
@@ -125,21 +134,22 @@ print_unexpected(long long run)
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", run);
 	if ((j = cli_call("GET", path, NULL)) == NULL)
 		return;
-	json_array_foreach(json_object_get(j, "jobs"), i, job) {
+	json_array_foreach (json_object_get(j, "jobs"), i, job) {
 		char *m, *f, *e;
 
 		if (strcmp(cli_str(job, "state"), "done") != 0 ||
 		    cli_num(job, "as_expected") == 1)
 			continue;
 		m = json_dumps(json_object_get(job, "matrix"), JSON_COMPACT);
-		f = json_dumps(json_object_get(job, "failing"), JSON_COMPACT |
-		    JSON_ENCODE_ANY);
+		f = json_dumps(json_object_get(job, "failing"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
 		e = json_dumps(json_object_get(job, "expected_failing"),
 		    JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("  job %lld %s %s: %s %s, expected %s %s (%s)\n",
 		    cli_num(job, "id"), cli_str(job, "scenario"), m ? m : "",
-		    cli_str(job, "verdict"), f ? f : "", cli_str(job,
-		    "expected_verdict"), e ? e : "", cli_str(job, "reason"));
+		    cli_str(job, "verdict"), f ? f : "",
+		    cli_str(job, "expected_verdict"), e ? e : "",
+		    cli_str(job, "reason"));
 		free(m);
 		free(f);
 		free(e);
@@ -168,8 +178,8 @@ wait_run(long long run)
 			done = cli_num(rs, "jobs_done");
 			bad = cli_num(rs, "jobs_unexpected");
 			printf("run %lld: %lld/%lld jobs done, %lld not as"
-			    " expected (%s)\n", run, done, total, bad,
-			    cli_str(rs, "state"));
+			       " expected (%s)\n",
+			    run, done, total, bad, cli_str(rs, "state"));
 			fflush(stdout);
 		}
 		ok = strcmp(cli_str(rs, "state"), "done") == 0 && bad == 0;
@@ -184,8 +194,7 @@ wait_run(long long run)
 }
 
 static int
-submit(char **targets, int ntargets, char **sets, int nsets, int wait,
-    int json)
+submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 {
 	json_t *body, *reply;
 	int rc = CLI_FAIL;
@@ -216,14 +225,16 @@ os_set(const struct wf_flags *f, const char *key, const char *arg)
 {
 	char abs[PATH_MAX], *out = NULL;
 
-	if (arg[0] != '/' && strchr(arg, '/') != NULL && strchr(arg, ',') == NULL) {
+	if (arg[0] != '/' && strchr(arg, '/') != NULL &&
+	    strchr(arg, ',') == NULL) {
 		if (realpath(arg, abs) == NULL)
-			wf_flags_usage_error(f, "--%s %s: no such file", key, arg);
+			wf_flags_usage_error(
+			    f, "--%s %s: no such file", key, arg);
 		arg = abs;
 	}
 	if (asprintf(&out, "%s=%s", key, arg) < 0)
 		wf_flags_usage_error(f, "out of memory");
-	return out;	/* the caller frees it */
+	return out; /* the caller frees it */
 }
 
 int
@@ -243,18 +254,21 @@ cmd_submit(int argc, char **argv)
 		switch (id) {
 		case OPT_SET:
 			if (strchr(arg, '=') == NULL || arg[0] == '=')
-				wf_flags_usage_error(&f, "invalid value '%s'"
-				    " for --set: expected KEY=VALUE", arg);
+				wf_flags_usage_error(&f,
+				    "invalid value '%s'"
+				    " for --set: expected KEY=VALUE",
+				    arg);
 			sets[nsets++] = (char *)arg;
 			break;
 		case OPT_KERNEL:
 		case OPT_INITRD:
-			made[nmade] = os_set(&f, id == OPT_KERNEL ?
-			    "kernel" : "initrd", arg);
+			made[nmade] = os_set(
+			    &f, id == OPT_KERNEL ? "kernel" : "initrd", arg);
 			sets[nsets++] = made[nmade++];
 			break;
 		case OPT_NAME:
-			wf_flags_usage_error(&f, "--name is not supported by"
+			wf_flags_usage_error(&f,
+			    "--name is not supported by"
 			    " the controller yet");
 			break;
 		case OPT_WAIT:

@@ -37,28 +37,39 @@ static const struct wf_subcmd cli_subcmds[] = {
 	    cmd_repro },
 	{ "schedule", "nightly schedules: add, list, rm", cmd_schedule },
 	{ "compare", "compare two runs case by case", cmd_compare },
-	{ "regressions", "the nightly runs' regressions against the night"
-	    " before", cmd_regressions },
+	{ "regressions",
+	    "the nightly runs' regressions against the night"
+	    " before",
+	    cmd_regressions },
 	{ "bisect", "find the first bad revision: start, show, list, cancel",
 	    cmd_bisect },
 	{ NULL, NULL, NULL },
 };
 
 static const struct wf_flag cli_flags[] = {
-	{ "server", OPT_SERVER, "URL", "controller URL (default:"
-	    " $WAKEFARM_SERVER or " CLI_DEFAULT_SERVER ")", 0 },
+	{ "server", OPT_SERVER, "URL",
+	    "controller URL (default:"
+	    " $WAKEFARM_SERVER or " CLI_DEFAULT_SERVER ")",
+	    0 },
 	{ "token", OPT_TOKEN, "TOKEN", "API token (default: $WAKEFARM_TOKEN)",
 	    0 },
-	{ "token-file", OPT_TOKEN_FILE, "FILE", "read the API token from FILE"
-	    " (mode 0600)", 0 },
-	{ "ca-file", OPT_CA_FILE, "FILE", "verify an https:// server against"
+	{ "token-file", OPT_TOKEN_FILE, "FILE",
+	    "read the API token from FILE"
+	    " (mode 0600)",
+	    0 },
+	{ "ca-file", OPT_CA_FILE, "FILE",
+	    "verify an https:// server against"
 	    " the CA certificates in FILE (default: $WAKEFARM_CA_FILE, else"
-	    " the system's)", 0 },
+	    " the system's)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd cli_cmd = {
-	"wakefarm", NULL, "Submit and follow wakefarm runs.", cli_flags,
+	"wakefarm",
+	NULL,
+	"Submit and follow wakefarm runs.",
+	cli_flags,
 	cli_subcmds,
 };
 
@@ -79,8 +90,8 @@ global_secrets(struct wf_flags *f, const char *token, const char *token_file,
 	    ca_file[0] == '\0')
 		ca_file = NULL;
 	if (ca_file != NULL && access(ca_file, R_OK) == -1)
-		wf_flags_usage_error(f, "CA file %s: %s", ca_file,
-		    strerror(errno));
+		wf_flags_usage_error(
+		    f, "CA file %s: %s", ca_file, strerror(errno));
 	if (wf_http_default_ca_file(ca_file) == -1)
 		wf_flags_usage_error(f, "out of memory");
 	return token;
@@ -111,11 +122,14 @@ main(int argc, char **argv)
 		tokens += id == OPT_TOKEN || id == OPT_TOKEN_FILE;
 	}
 	if (tokens > 1)
-		wf_flags_usage_error(&f, "give one of --token and --token-file");
+		wf_flags_usage_error(
+		    &f, "give one of --token and --token-file");
 	if (strncmp(server, "http://", 7) != 0 &&
 	    strncmp(server, "https://", 8) != 0)
-		wf_flags_usage_error(&f, "the server must be an http:// or"
-		    " https:// URL, not '%s'", server);
+		wf_flags_usage_error(&f,
+		    "the server must be an http:// or"
+		    " https:// URL, not '%s'",
+		    server);
 	token = global_secrets(&f, token, token_file, ca_file);
 	cli_init(server, token);
 	return wf_flags_dispatch(&f);

@@ -33,7 +33,8 @@
 
 static const char *top;
 
-static void remove_flat_dir(const char *dir)
+static void
+remove_flat_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -49,7 +50,8 @@ static void remove_flat_dir(const char *dir)
 	rmdir(dir);
 }
 
-static int all_digits(const char *s)
+static int
+all_digits(const char *s)
 {
 	for (; *s; s++)
 		if (!isdigit((unsigned char)*s))
@@ -58,20 +60,22 @@ static int all_digits(const char *s)
 }
 
 /* The job's one case: {"params", "expected", "label"}. */
-static json_t *job_case(const struct repro_opts *o, const char *id)
+static json_t *
+job_case(const struct repro_opts *o, const char *id)
 {
 	json_t *job = NULL, *c = NULL;
 	char path[64], *cause = NULL;
 
 	snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
 	if (cli_request("GET", path, NULL, &job, &cause) < 0) {
-		cli_error(CLI_USAGE, "repro", "job %s from %s: %s", id, cli_server(), wf_cause_str(cause));
+		cli_error(CLI_USAGE, "repro", "job %s from %s: %s", id,
+		    cli_server(), wf_cause_str(cause));
 		goto out;
 	}
-	c = json_pack("{s:O, s:{s:O, s:O}, s:s+}", "params", json_object_get(job, "params"),
-		      "expected", "verdict", json_object_get(job, "expected_verdict"),
-		      "failing_checks", json_object_get(job, "expected_failing"),
-		      "label", "job ", id);
+	c = json_pack("{s:O, s:{s:O, s:O}, s:s+}", "params",
+	    json_object_get(job, "params"), "expected", "verdict",
+	    json_object_get(job, "expected_verdict"), "failing_checks",
+	    json_object_get(job, "expected_failing"), "label", "job ", id);
 out:
 	free(cause);
 	json_decref(job);
@@ -79,7 +83,8 @@ out:
 }
 
 /* Every case of a scenario (name or file) after --set. */
-json_t *repro_scenario_cases(const struct repro_opts *o, const char *target)
+json_t *
+repro_scenario_cases(const struct repro_opts *o, const char *target)
 {
 	struct scenario *sc = NULL, **list = NULL;
 	char dir[PATH_MAX + 16], *cause = NULL;
@@ -94,7 +99,9 @@ json_t *repro_scenario_cases(const struct repro_opts *o, const char *target)
 		if (scenario_load_dir(dir, &list, &n, &cause) == 0) {
 			sc = scenario_find(list, n, target);
 			if (!sc)
-				wf_set_cause(&cause, "no scenario '%s' in %s (nor a file of that name)", target, dir);
+				wf_set_cause(&cause,
+				    "no scenario '%s' in %s (nor a file of that name)",
+				    target, dir);
 		}
 	}
 	if (sc && (!o->set || scenario_set(sc, o->set, &cause) == 0))
@@ -109,45 +116,61 @@ json_t *repro_scenario_cases(const struct repro_opts *o, const char *target)
 	return cases;
 }
 
-static void print_result(const char *label, const json_t *eval, const char *verdict,
+static void
+print_result(const char *label, const json_t *eval, const char *verdict,
     int as_exp, const json_t *expected)
 {
 	const json_t *c;
 	size_t i;
 	int nok = 0, nfail = 0;
 
-	json_array_foreach(json_object_get(eval, "checks"), i, c) {
+	json_array_foreach (json_object_get(eval, "checks"), i, c) {
 		if (json_is_true(json_object_get(c, "ok"))) {
 			nok++;
 			continue;
 		}
 		nfail++;
-		char *e = json_dumps(json_object_get(c, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
-		char *ob = json_dumps(json_object_get(c, "observed"), JSON_COMPACT | JSON_ENCODE_ANY);
+		char *e = json_dumps(json_object_get(c, "expected"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		char *ob = json_dumps(json_object_get(c, "observed"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
 
-		printf("  FAIL %s", json_string_value(json_object_get(c, "check")));
+		printf("  FAIL %s",
+		    json_string_value(json_object_get(c, "check")));
 		if (json_object_get(c, "gen"))
-			printf(" (gen %lld)", (long long)json_integer_value(json_object_get(c, "gen")));
+			printf(" (gen %lld)",
+			    (long long)json_integer_value(
+			        json_object_get(c, "gen")));
 		printf(": expected %s, observed %s\n", e, ob);
 		free(e);
 		free(ob);
 	}
-	printf("%s: %d check(s) ok, %d failed; verdict %s%s%s; expected %s: %s\n", label, nok, nfail,
-	       verdict, *json_string_value(json_object_get(eval, "reason")) ? " — " : "",
-	       json_string_value(json_object_get(eval, "reason")),
-	       json_string_value(json_object_get(expected, "verdict")),
-	       as_exp ? "as expected" : "NOT AS EXPECTED");
+	printf(
+	    "%s: %d check(s) ok, %d failed; verdict %s%s%s; expected %s: %s\n",
+	    label, nok, nfail, verdict,
+	    *json_string_value(json_object_get(eval, "reason")) ? " — " : "",
+	    json_string_value(json_object_get(eval, "reason")),
+	    json_string_value(json_object_get(expected, "verdict")),
+	    as_exp ? "as expected" : "NOT AS EXPECTED");
 }
 
-int repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
+int
+repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
     char *verdict, size_t vsz)
 {
-	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64], log[PATH_MAX + 64], name[64];
+	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64],
+	    log[PATH_MAX + 64], name[64];
 	char rp[PATH_MAX + 32], fetch[PATH_MAX + 32], kernels[PATH_MAX + 32];
 	const char *label = json_string_value(json_object_get(c, "label"));
-	struct run_opts qo = { .firmware = fw, .test_kernel = tk, .reporter = rp, .accel = o->accel,
-				.records = records, .log = log };
-	struct libvirt_opts lo = { .uri = o->libvirt_uri, .domain = name, .workdir = workdir };
+	struct run_opts qo = { .firmware = fw,
+		.test_kernel = tk,
+		.reporter = rp,
+		.accel = o->accel,
+		.records = records,
+		.log = log };
+	struct libvirt_opts lo = {
+		.uri = o->libvirt_uri, .domain = name, .workdir = workdir
+	};
 	const json_t *expected = json_object_get(c, "expected");
 	struct run_result res;
 	struct runspec rs;
@@ -160,7 +183,8 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	if (verdict)
 		wf_strlcpy(verdict, "infra", vsz);
 	if (runspec_from_json(json_object_get(c, "params"), &rs, &cause) < 0) {
-		cli_error(CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
+		cli_error(
+		    CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
 		free(cause);
 		return 2;
 	}
@@ -174,9 +198,10 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	snprintf(kernels, sizeof(kernels), "%s/build/kernels", top);
 	/* a kernel package is unpacked here, as the agent would */
 	if (rs.kernel_package[0]) {
-		if (linux_resolve_package(rs.kernel_package, fetch, kernels, rs.kernel, sizeof(rs.kernel),
-					  &cause) < 0) {
-			cli_error(CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
+		if (linux_resolve_package(rs.kernel_package, fetch, kernels,
+		        rs.kernel, sizeof(rs.kernel), &cause) < 0) {
+			cli_error(CLI_USAGE, "repro", "%s: %s", label,
+			    wf_cause_str(cause));
 			free(cause);
 			return 2;
 		}
@@ -192,12 +217,15 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 		if (*p == ' ' || *p == '/')
 			*p = '_';
 	if (!o->quiet) {
-		printf("== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n", label, rs.cpus,
-		       rs.mailbox_version, rs.policy, rs.steps, rs.quirks[0] ? ", quirks " : "",
-		       rs.quirks, o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
+		printf(
+		    "== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n",
+		    label, rs.cpus, rs.mailbox_version, rs.policy, rs.steps,
+		    rs.quirks[0] ? ", quirks " : "", rs.quirks,
+		    o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
 		fflush(stdout);
 	}
-	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) : libvirt_run(&rs, &qo, &lo, &res);
+	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) :
+	                    libvirt_run(&rs, &qo, &lo, &res);
 	if (rc < 0) {
 		cli_error(CLI_USAGE, "repro", "%s", res.detail);
 		return 2;
@@ -212,7 +240,7 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 		size_t i;
 		const json_t *r;
 
-		json_array_foreach(recs, i, r) {
+		json_array_foreach (recs, i, r) {
 			char *s = json_dumps(r, JSON_COMPACT);
 
 			printf("  %s\n", s);
@@ -228,9 +256,10 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	if (o->quiet) {
 		/* nothing to print */
 	} else if (o->json) {
-		json_t *out = json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}", "case", label, "verdict", v,
-					"as_expected", as_exp, "expected", expected, "failing_checks", failing,
-					"checks", json_object_get(eval, "checks"), "records", records);
+		json_t *out = json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}",
+		    "case", label, "verdict", v, "as_expected", as_exp,
+		    "expected", expected, "failing_checks", failing, "checks",
+		    json_object_get(eval, "checks"), "records", records);
 		char *s = json_dumps(out, JSON_COMPACT);
 
 		printf("%s\n", s);
@@ -247,12 +276,14 @@ int repro_run_case(const struct repro_opts *o, const json_t *c, const char *work
 	return as_exp ? 0 : 1;
 }
 
-void repro_init(void)
+void
+repro_init(void)
 {
 	top = wf_tree_top();
 }
 
-int repro_main(const struct repro_opts *o, const char *target)
+int
+repro_main(const struct repro_opts *o, const char *target)
 {
 	char tmpl[] = "/tmp/wakefarm-repro.XXXXXX";
 	const char *workdir = o->work;
@@ -270,12 +301,14 @@ int repro_main(const struct repro_opts *o, const char *target)
 		}
 	} else {
 		cases = repro_scenario_cases(o, target);
-		json_array_foreach(cases, i, c) {
+		json_array_foreach (cases, i, c) {
 			char label[200];
-			char *m = json_dumps(json_object_get(c, "matrix"), JSON_COMPACT);
+			char *m = json_dumps(
+			    json_object_get(c, "matrix"), JSON_COMPACT);
 
 			snprintf(label, sizeof(label), "%s%s%s", target,
-				 m && strcmp(m, "{}") ? " " : "", m && strcmp(m, "{}") ? m : "");
+			    m && strcmp(m, "{}") ? " " : "",
+			    m && strcmp(m, "{}") ? m : "");
 			json_object_set_new(c, "label", json_string(label));
 			free(m);
 		}
@@ -284,14 +317,16 @@ int repro_main(const struct repro_opts *o, const char *target)
 		return 2;
 	if (!workdir) {
 		if (!mkdtemp(tmpl)) {
-			cli_error(CLI_USAGE, "repro", "mkdtemp: %s", strerror(errno));
+			cli_error(
+			    CLI_USAGE, "repro", "mkdtemp: %s", strerror(errno));
 			json_decref(cases);
 			return 2;
 		}
 		workdir = tmpl;
 	}
-	chmod(workdir, 0755);	/* QEMU under libvirt reads each run's config from here */
-	json_array_foreach(cases, i, c) {
+	chmod(workdir,
+	    0755); /* QEMU under libvirt reads each run's config from here */
+	json_array_foreach (cases, i, c) {
 		int r = repro_run_case(o, c, workdir, NULL, 0);
 
 		if (r > rc)

@@ -10,15 +10,15 @@
 #include <jansson.h>
 
 struct repro_opts {
-	const char	*libvirt_uri;	/* NULL with bare_qemu */
-	int		 bare_qemu;	/* guest/run-qemu's runner instead of libvirt */
-	const char	*accel;
-	const char	*work;		/* NULL: a temporary directory */
-	int		 keep;
-	int		 json;
-	json_t		*set;		/* --set overrides, scenario_set form */
-	const char	*test_kernel;	/* NULL: build/guest/kernel.elf */
-	int		 quiet;		/* print nothing (bisect) */
+	const char *libvirt_uri; /* NULL with bare_qemu */
+	int bare_qemu; /* guest/run-qemu's runner instead of libvirt */
+	const char *accel;
+	const char *work; /* NULL: a temporary directory */
+	int keep;
+	int json;
+	json_t *set; /* --set overrides, scenario_set form */
+	const char *test_kernel; /* NULL: build/guest/kernel.elf */
+	int quiet; /* print nothing (bisect) */
 };
 
 /* TARGET: a job ID, a scenario name, or a scenario file.  Exit status:
@@ -32,7 +32,7 @@ void repro_init(void);
 json_t *repro_scenario_cases(const struct repro_opts *o, const char *target);
 /* One case (c: {"params", "expected", "label"}) run and judged: 0 as
  * expected, 1 not, 2 the run could not be made; verdict gets the verdict. */
-int repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
-    char *verdict, size_t vsz);
+int repro_run_case(const struct repro_opts *o, const json_t *c,
+    const char *workdir, char *verdict, size_t vsz);
 
 #endif

@@ -31,8 +31,8 @@
 #include "ticker.h"
 #include "util.h"
 
-#define CTL_CANDIDATES_MAX	20000
-#define BLOB_MAX		(256u << 20)
+#define CTL_CANDIDATES_MAX 20000
+#define BLOB_MAX (256u << 20)
 
 /* ---- creating -------------------------------------------------------- */
 
@@ -49,7 +49,8 @@ repo_allowed(struct api *api, const char *repo, char **cause)
 	size_t n;
 
 	if (root == NULL) {
-		wf_set_cause(cause, "git bisects are off on this controller (it"
+		wf_set_cause(cause,
+		    "git bisects are off on this controller (it"
 		    " runs their build commands): start it with"
 		    " --bisect-repo-root DIR, or bisect --artifacts");
 		return -1;
@@ -57,8 +58,10 @@ repo_allowed(struct api *api, const char *repo, char **cause)
 	if (realpath(repo, real) == NULL || realpath(root, rroot) == NULL ||
 	    strncmp(real, rroot, (n = strlen(rroot))) != 0 ||
 	    (real[n] != '/' && real[n] != '\0' && strcmp(rroot, "/") != 0)) {
-		wf_set_cause(cause, "key 'repo': '%.200s' is not below the"
-		    " controller's --bisect-repo-root", repo);
+		wf_set_cause(cause,
+		    "key 'repo': '%.200s' is not below the"
+		    " controller's --bisect-repo-root",
+		    repo);
 		return -1;
 	}
 	return 0;
@@ -70,8 +73,8 @@ repo_allowed(struct api *api, const char *repo, char **cause)
  * exactly one case. Returns it (new), or NULL with a cause.
  */
 static json_t *
-parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
-    char **cause)
+parse_request(
+    struct api *api, const json_t *body, struct bisect_cfg *cfg, char **cause)
 {
 	json_t *req, *probe, *reply = NULL;
 	const char *repo;
@@ -82,16 +85,19 @@ parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
 		return NULL;
 	if ((repo = json_string_value(json_object_get(req, "repo"))) != NULL) {
 		if (stat(repo, &st) == -1 || !S_ISDIR(st.st_mode)) {
-			wf_set_cause(cause, "key 'repo': '%.200s' is not an"
+			wf_set_cause(cause,
+			    "key 'repo': '%.200s' is not an"
 			    " absolute path to a directory on the controller's"
-			    " host", repo);
+			    " host",
+			    repo);
 			goto fail;
 		}
 		if (repo_allowed(api, repo, cause) == -1)
 			goto fail;
 	}
-	probe = json_pack("{s:O, s:O, s:s}", "scenario", json_object_get(req,
-	    "scenario"), "set", json_object_get(req, "set"), "kind", "bisect");
+	probe = json_pack("{s:O, s:O, s:s}", "scenario",
+	    json_object_get(req, "scenario"), "set",
+	    json_object_get(req, "set"), "kind", "bisect");
 	if (runs_create(api, probe, NULL, 0, &reply, cause) < 0) {
 		json_decref(probe);
 		goto fail;
@@ -100,9 +106,11 @@ parse_request(struct api *api, const json_t *body, struct bisect_cfg *cfg,
 	jobs = json_integer_value(json_object_get(reply, "jobs"));
 	json_decref(reply);
 	if (jobs != 1) {
-		wf_set_cause(cause, "a bisect runs one case, and %s expands to"
-		    " %lld: fix every axis with 'set'", json_string_value(
-		    json_object_get(req, "scenario")), (long long)jobs);
+		wf_set_cause(cause,
+		    "a bisect runs one case, and %s expands to"
+		    " %lld: fix every axis with 'set'",
+		    json_string_value(json_object_get(req, "scenario")),
+		    (long long)jobs);
 		goto fail;
 	}
 	return req;
@@ -131,45 +139,55 @@ api_bisects_create(struct req *r, struct reply *out)
 		goto out;
 	}
 	arts = json_object_get(req, "artifacts");
-	if (arts == NULL && wf_git_candidates(json_string_value(
-	    json_object_get(req, "repo")), json_string_value(json_object_get(req,
-	    "good")), json_string_value(json_object_get(req, "bad")),
-	    CTL_CANDIDATES_MAX, &revs, &n, &cause) == -1) {
+	if (arts == NULL &&
+	    wf_git_candidates(json_string_value(json_object_get(req, "repo")),
+	        json_string_value(json_object_get(req, "good")),
+	        json_string_value(json_object_get(req, "bad")),
+	        CTL_CANDIDATES_MAX, &revs, &n, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
 	text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
 	db_lock(db);
 	reg = json_object_get(req, "regression");
-	if (db_begin(db) == -1 || db_exec(db, NULL, "INSERT INTO bisects"
-	    " (state, scenario, request, created_at) VALUES ('running', ?, ?,"
-	    " ?)", "tti", json_string_value(json_object_get(req, "scenario")),
-	    text, db_now_ms()) == -1) {
+	if (db_begin(db) == -1 ||
+	    db_exec(db, NULL,
+	        "INSERT INTO bisects"
+	        " (state, scenario, request, created_at) VALUES ('running', ?, ?,"
+	        " ?)",
+	        "tti", json_string_value(json_object_get(req, "scenario")),
+	        text, db_now_ms()) == -1) {
 		rc = -1;
 	} else {
 		id = db_last_id(db);
 		/* "bisect this": the run must exist (a foreign key) */
 		if (reg != NULL)
-			rc = db_exec(db, NULL, "UPDATE bisects SET regression_run"
+			rc = db_exec(db, NULL,
+			    "UPDATE bisects SET regression_run"
 			    " = (SELECT id FROM runs WHERE id = ?),"
-			    " regression_case = ? WHERE id = ?", "iti",
-			    (int64_t)json_integer_value(json_object_get(reg,
-			    "run")), json_string_value(json_object_get(reg,
-			    "case")), id);
+			    " regression_case = ? WHERE id = ?",
+			    "iti",
+			    (int64_t)json_integer_value(
+			        json_object_get(reg, "run")),
+			    json_string_value(json_object_get(reg, "case")),
+			    id);
 		if (arts != NULL) {
 			n = (int)json_array_size(arts);
-			json_array_foreach(arts, k, v)
+			json_array_foreach (arts, k, v)
 				if (rc == 0)
-					rc = db_exec(db, NULL, "INSERT INTO"
+					rc = db_exec(db, NULL,
+					    "INSERT INTO"
 					    " bisect_candidates (bisect_id, idx,"
-					    " rev) VALUES (?, ?, ?)", "idt", id,
-					    (int)k, json_string_value(v));
+					    " rev) VALUES (?, ?, ?)",
+					    "idt", id, (int)k,
+					    json_string_value(v));
 		} else {
 			for (i = 0; i < n && rc == 0; i++)
-				rc = db_exec(db, NULL, "INSERT INTO"
+				rc = db_exec(db, NULL,
+				    "INSERT INTO"
 				    " bisect_candidates (bisect_id, idx, rev,"
-				    " subject) VALUES (?, ?, ?, ?)", "idtt", id,
-				    i, revs[i].id, revs[i].subject);
+				    " subject) VALUES (?, ?, ?, ?)",
+				    "idtt", id, i, revs[i].id, revs[i].subject);
 		}
 	}
 	if (rc == -1 || db_commit(db) == -1) {
@@ -182,8 +200,9 @@ api_bisects_create(struct req *r, struct reply *out)
 	log_info("bisect %lld: %s over %d candidates", (long long)id,
 	    json_string_value(json_object_get(req, "scenario")), n);
 	bisect_worker_kick(r->api);
-	reply_json(out, 201, json_pack("{s:I, s:i, s:s}", "bisect",
-	    (json_int_t)id, "candidates", n, "state", "running"));
+	reply_json(out, 201,
+	    json_pack("{s:I, s:i, s:s}", "bisect", (json_int_t)id, "candidates",
+	        n, "state", "running"));
 out:
 	json_decref(body);
 	json_decref(req);
@@ -205,7 +224,8 @@ api_bisects_list(struct req *r, struct reply *out)
 	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
 		return;
 	db_lock(db);
-	rows = db_rows(db, "SELECT b.id, b.state, b.scenario, b.created_at,"
+	rows = db_rows(db,
+	    "SELECT b.id, b.state, b.scenario, b.created_at,"
 	    " b.finished_at, b.confidence, b.message, b.regression_run,"
 	    " (SELECT count(*) FROM bisect_candidates c WHERE c.bisect_id ="
 	    " b.id) AS candidates, (SELECT count(*) FROM bisect_steps s WHERE"
@@ -213,9 +233,10 @@ api_bisects_list(struct req *r, struct reply *out)
 	    " fb.subject AS first_bad_subject, b.first_bad - b.last_good AS"
 	    " range FROM bisects b LEFT JOIN bisect_candidates fb ON"
 	    " fb.bisect_id = b.id AND fb.idx = b.first_bad ORDER BY b.id DESC"
-	    " LIMIT ? OFFSET ?", "ii", limit, offset);
-	if (rows != NULL && db_int(db, &total, "SELECT count(*) FROM bisects",
-	    "") == -1) {
+	    " LIMIT ? OFFSET ?",
+	    "ii", limit, offset);
+	if (rows != NULL &&
+	    db_int(db, &total, "SELECT count(*) FROM bisects", "") == -1) {
 		json_decref(rows);
 		rows = NULL;
 	}
@@ -223,9 +244,10 @@ api_bisects_list(struct req *r, struct reply *out)
 	if (rows == NULL)
 		reply_db_error(out);
 	else
-		reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I}", "bisects",
-		    rows, "total", (json_int_t)total, "limit", (json_int_t)limit,
-		    "offset", (json_int_t)offset));
+		reply_json(out, 200,
+		    json_pack("{s:o, s:I, s:I, s:I}", "bisects", rows, "total",
+		        (json_int_t)total, "limit", (json_int_t)limit, "offset",
+		        (json_int_t)offset));
 }
 
 void
@@ -238,33 +260,40 @@ api_bisect_get(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	db_lock(db);
-	b = db_row(db, "SELECT id, state, scenario, request AS"
+	b = db_row(db,
+	    "SELECT id, state, scenario, request AS"
 	    " \"request:json\", created_at, finished_at, first_bad, last_good,"
 	    " confidence, flake_rate, message, regression_run, regression_case"
-	    " FROM bisects WHERE id = ?", "i", id);
+	    " FROM bisects WHERE id = ?",
+	    "i", id);
 	if (b != NULL && json_is_object(b)) {
-		cands = db_rows(db, "SELECT idx AS \"index\", rev, subject,"
+		cands = db_rows(db,
+		    "SELECT idx AS \"index\", rev, subject,"
 		    " verdict, runs, fails, infra, build, blob FROM"
-		    " bisect_candidates WHERE bisect_id = ? ORDER BY idx", "i", id);
-		steps = db_rows(db, "SELECT s.step, s.idx AS \"index\", c.rev,"
+		    " bisect_candidates WHERE bisect_id = ? ORDER BY idx",
+		    "i", id);
+		steps = db_rows(db,
+		    "SELECT s.step, s.idx AS \"index\", c.rev,"
 		    " c.subject, s.run_id AS run, s.runs, s.passes, s.fails,"
 		    " s.infra, s.verdict, s.why, s.started_at, s.finished_at,"
 		    " (SELECT group_concat(j.id) FROM jobs j WHERE j.run_id ="
 		    " s.run_id) AS jobs FROM bisect_steps s JOIN"
 		    " bisect_candidates c ON c.bisect_id = s.bisect_id AND c.idx ="
-		    " s.idx WHERE s.bisect_id = ? ORDER BY s.step", "i", id);
+		    " s.idx WHERE s.bisect_id = ? ORDER BY s.step",
+		    "i", id);
 	}
 	db_unlock(db);
-	if (b == NULL || (json_is_object(b) && (cands == NULL ||
-	    steps == NULL))) {
+	if (b == NULL ||
+	    (json_is_object(b) && (cands == NULL || steps == NULL))) {
 		reply_db_error(out);
 	} else if (!json_is_object(b)) {
 		reply_error(out, 404, "no bisect %lld", (long long)id);
 	} else {
 		json_t *fb = json_object_get(b, "first_bad"), *c;
 
-		if (json_is_integer(fb) && (c = json_array_get(cands,
-		    (size_t)json_integer_value(fb))) != NULL)
+		if (json_is_integer(fb) &&
+		    (c = json_array_get(
+		         cands, (size_t)json_integer_value(fb))) != NULL)
 			json_object_set(b, "first_bad_candidate", c);
 		json_object_set(b, "candidates", cands);
 		json_object_set(b, "steps", steps);
@@ -295,8 +324,10 @@ api_bisect_build_log(struct req *r, struct reply *out)
 		return;
 	}
 	db_lock(db);
-	row = db_row(db, "SELECT build, build_log FROM bisect_candidates WHERE"
-	    " bisect_id = ? AND idx = ?", "ii", id, (int64_t)idx);
+	row = db_row(db,
+	    "SELECT build, build_log FROM bisect_candidates WHERE"
+	    " bisect_id = ? AND idx = ?",
+	    "ii", id, (int64_t)idx);
 	db_unlock(db);
 	if (row == NULL) {
 		reply_db_error(out);
@@ -304,11 +335,13 @@ api_bisect_build_log(struct req *r, struct reply *out)
 	}
 	log = json_string_value(json_object_get(row, "build_log"));
 	if (!json_is_object(row) || log == NULL) {
-		reply_error(out, 404, "no build log for candidate %lld of bisect"
-		    " %lld", (long long)idx, (long long)id);
+		reply_error(out, 404,
+		    "no build log for candidate %lld of bisect"
+		    " %lld",
+		    (long long)idx, (long long)id);
 	} else if ((copy = strdup(log)) != NULL) {
-		reply_raw(out, 200, "text/plain; charset=utf-8", copy,
-		    strlen(copy));
+		reply_raw(
+		    out, 200, "text/plain; charset=utf-8", copy, strlen(copy));
 	}
 	json_decref(row);
 }
@@ -323,7 +356,8 @@ api_blob_get(struct req *r, struct reply *out)
 
 	snprintf(ref, sizeof(ref), RUNSPEC_BLOB_PREFIX "%.64s", hex);
 	if (strlen(hex) != 64 || runspec_blob_digest(ref) == NULL) {
-		reply_error(out, 400, "a blob is named by 64 lowercase hex"
+		reply_error(out, 400,
+		    "a blob is named by 64 lowercase hex"
 		    " digits (its SHA-256)");
 		return;
 	}
@@ -338,7 +372,8 @@ api_blob_get(struct req *r, struct reply *out)
 		return;
 	}
 	/* sent from the file by libmicrohttpd, which closes it */
-	reply_fd(out, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
+	reply_fd(
+	    out, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
 }
 
 /* ---- cancelling ------------------------------------------------------ */
@@ -355,12 +390,17 @@ api_bisect_cancel(struct req *r, struct reply *out)
 	db_lock(db);
 	rc = db_begin(db);
 	if (rc == 0)
-		rc = db_exec(db, &changes, "UPDATE bisects SET state ="
+		rc = db_exec(db, &changes,
+		    "UPDATE bisects SET state ="
 		    " 'cancelled', finished_at = ?, message = 'cancelled' WHERE"
-		    " id = ? AND state = 'running'", "ii", db_now_ms(), id);
-	if (rc == 0 && changes > 0 && db_int(db, &run, "SELECT run_id FROM"
-	    " bisect_steps WHERE bisect_id = ? AND finished_at IS NULL AND"
-	    " run_id IS NOT NULL", "i", id) == 1)
+		    " id = ? AND state = 'running'",
+		    "ii", db_now_ms(), id);
+	if (rc == 0 && changes > 0 &&
+	    db_int(db, &run,
+	        "SELECT run_id FROM"
+	        " bisect_steps WHERE bisect_id = ? AND finished_at IS NULL AND"
+	        " run_id IS NOT NULL",
+	        "i", id) == 1)
 		rc = runs_cancel(db, run, &jobs);
 	if (rc == -1 || db_commit(db) == -1) {
 		db_rollback(db);
@@ -370,11 +410,12 @@ api_bisect_cancel(struct req *r, struct reply *out)
 	}
 	db_unlock(db);
 	if (changes == 0)
-		reply_error(out, 409, "bisect %lld is not running (or does not"
-		    " exist)", (long long)id);
+		reply_error(out, 409,
+		    "bisect %lld is not running (or does not"
+		    " exist)",
+		    (long long)id);
 	else
-		reply_json(out, 200, json_pack("{s:I, s:s, s:i}", "bisect",
-		    (json_int_t)id, "state", "cancelled", "cancelled_jobs",
-		    jobs));
+		reply_json(out, 200,
+		    json_pack("{s:I, s:s, s:i}", "bisect", (json_int_t)id,
+		        "state", "cancelled", "cancelled_jobs", jobs));
 }
-

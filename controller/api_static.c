@@ -94,8 +94,8 @@ api_static_serve(const char *dir, struct req *r, struct reply *out)
 		reply_error(out, 404, "not found");
 		return;
 	}
-	if (strncmp(real, root, rootlen) != 0 || (real[rootlen] != '/' &&
-	    real[rootlen] != '\0')) {
+	if (strncmp(real, root, rootlen) != 0 ||
+	    (real[rootlen] != '/' && real[rootlen] != '\0')) {
 		reply_error(out, 400, "path traversal refused");
 		return;
 	}

@@ -43,7 +43,9 @@ sha256(const void *data, size_t len, unsigned char out[32])
 	unsigned int n = 0;
 
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 &&
-	    n == 32 ? 0 : -1;
+	        n == 32 ?
+	    0 :
+	    -1;
 }
 
 int64_t
@@ -64,16 +66,18 @@ auth_token_create(struct db *db, const char *name, enum role role,
 	wf_hex(token_out, raw, sizeof(raw));
 	if (sha256(token_out, AUTH_TOKEN_LEN, hash) == -1)
 		return -1;
-	if (db_exec(db, NULL, "INSERT INTO tokens (name, role, hash,"
-	    " created_at) VALUES (?, ?, ?, ?)", "ttbi", name,
-	    auth_role_name(role), hash, sizeof(hash), db_now_ms()) == -1)
+	if (db_exec(db, NULL,
+	        "INSERT INTO tokens (name, role, hash,"
+	        " created_at) VALUES (?, ?, ?, ?)",
+	        "ttbi", name, auth_role_name(role), hash, sizeof(hash),
+	        db_now_ms()) == -1)
 		return -1;
 	return db_last_id(db);
 }
 
 int
-auth_token_check(struct db *db, const char *token, enum role *role,
-    int64_t *token_id)
+auth_token_check(
+    struct db *db, const char *token, enum role *role, int64_t *token_id)
 {
 	unsigned char hash[32];
 	char hex[65];
@@ -90,9 +94,10 @@ auth_token_check(struct db *db, const char *token, enum role *role,
 	 * The lookup is by hash (an index); the constant-time compare keeps
 	 * the final equality from leaking anything either way.
 	 */
-	if ((row = db_row(db, "SELECT id, role, lower(hex(hash)) AS hash FROM"
-	    " tokens WHERE hash = ? AND revoked = 0", "b", hash,
-	    sizeof(hash))) == NULL)
+	if ((row = db_row(db,
+	         "SELECT id, role, lower(hex(hash)) AS hash FROM"
+	         " tokens WHERE hash = ? AND revoked = 0",
+	         "b", hash, sizeof(hash))) == NULL)
 		return -1;
 	wf_hex(hex, hash, sizeof(hash));
 	stored = json_string_value(json_object_get(row, "hash"));
@@ -100,8 +105,8 @@ auth_token_check(struct db *db, const char *token, enum role *role,
 	    CRYPTO_memcmp(stored, hex, 2 * sizeof(hash)) != 0)
 		goto out;
 	*token_id = json_integer_value(json_object_get(row, "id"));
-	*role = auth_role_parse(json_string_value(json_object_get(row,
-	    "role")));
+	*role = auth_role_parse(
+	    json_string_value(json_object_get(row, "role")));
 	rc = *role == ROLE_NONE ? -1 : 0;
 out:
 	json_decref(row);

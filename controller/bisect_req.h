@@ -20,7 +20,7 @@
  * when given; *cfg its checked bisect settings. NULL with a cause naming
  * the key at fault.
  */
-json_t *bisect_req_parse(const json_t *body, struct bisect_cfg *cfg,
-	    char **cause);
+json_t *
+bisect_req_parse(const json_t *body, struct bisect_cfg *cfg, char **cause);
 
 #endif

@@ -28,13 +28,13 @@
 #include "ticker.h"
 #include "util.h"
 
-#define BISECT_TICK_MS		1000
-#define BUILD_LOG_CAP		(1u << 20)
+#define BISECT_TICK_MS 1000
+#define BUILD_LOG_CAP (1u << 20)
 
 struct bisect_worker {
-	struct api	*api;
-	struct ticker	*ticker;
-	int		 stopping;	/* a build cut short is not stored */
+	struct api *api;
+	struct ticker *ticker;
+	int stopping; /* a build cut short is not stored */
 };
 
 /* ---- the worker ------------------------------------------------------ */
@@ -43,8 +43,10 @@ struct bisect_worker {
 static struct bisect_cand *
 load_cands(struct db *db, int64_t id, int *n)
 {
-	json_t *rows = db_rows(db, "SELECT verdict, runs, fails, infra, build"
-	    " FROM bisect_candidates WHERE bisect_id = ? ORDER BY idx", "i", id);
+	json_t *rows = db_rows(db,
+	    "SELECT verdict, runs, fails, infra, build"
+	    " FROM bisect_candidates WHERE bisect_id = ? ORDER BY idx",
+	    "i", id);
 	struct bisect_cand *c;
 	json_t *row;
 	size_t i;
@@ -56,16 +58,20 @@ load_cands(struct db *db, int64_t id, int *n)
 		json_decref(rows);
 		return NULL;
 	}
-	json_array_foreach(rows, i, row) {
-		int v = bisect_verdict_parse(json_string_value(json_object_get(row,
-		    "verdict")));
+	json_array_foreach (rows, i, row) {
+		int v = bisect_verdict_parse(
+		    json_string_value(json_object_get(row, "verdict")));
 
 		c[i].verdict = v < 0 ? BISECT_UNTESTED : v;
-		c[i].runs = (int)json_integer_value(json_object_get(row, "runs"));
-		c[i].fails = (int)json_integer_value(json_object_get(row, "fails"));
-		c[i].infra = (int)json_integer_value(json_object_get(row, "infra"));
-		c[i].build_failed = strcmp(json_string_value(json_object_get(row,
-		    "build")), "failed") == 0;
+		c[i].runs = (int)json_integer_value(
+		    json_object_get(row, "runs"));
+		c[i].fails = (int)json_integer_value(
+		    json_object_get(row, "fails"));
+		c[i].infra = (int)json_integer_value(
+		    json_object_get(row, "infra"));
+		c[i].build_failed = strcmp(json_string_value(
+		                               json_object_get(row, "build")),
+		                        "failed") == 0;
 	}
 	json_decref(rows);
 	return c;
@@ -88,9 +94,10 @@ req_cfg(const json_t *req)
 static int
 save_verdict(struct db *db, int64_t id, int idx, const struct bisect_cand *c)
 {
-	return db_exec(db, NULL, "UPDATE bisect_candidates SET verdict = ?"
-	    " WHERE bisect_id = ? AND idx = ?", "tid",
-	    bisect_verdict_name(c->verdict), id, idx);
+	return db_exec(db, NULL,
+	    "UPDATE bisect_candidates SET verdict = ?"
+	    " WHERE bisect_id = ? AND idx = ?",
+	    "tid", bisect_verdict_name(c->verdict), id, idx);
 }
 
 /*
@@ -109,19 +116,25 @@ close_step(struct db *db, int64_t id, const json_t *req, const json_t *open)
 	int64_t done = 0;
 	size_t i;
 
-	if (db_int(db, &done, "SELECT state IN ('done', 'cancelled') FROM runs"
-	    " WHERE id = ?", "i", run) != 1)
+	if (db_int(db, &done,
+	        "SELECT state IN ('done', 'cancelled') FROM runs"
+	        " WHERE id = ?",
+	        "i", run) != 1)
 		return -1;
 	if (!done)
 		return 1;
-	if ((jobs = db_rows(db, "SELECT state, verdict, as_expected FROM jobs"
-	    " WHERE run_id = ?", "i", run)) == NULL)
+	if ((jobs = db_rows(db,
+	         "SELECT state, verdict, as_expected FROM jobs"
+	         " WHERE run_id = ?",
+	         "i", run)) == NULL)
 		return -1;
-	json_array_foreach(jobs, i, j) {
-		const char *v = json_string_value(json_object_get(j, "verdict"));
+	json_array_foreach (jobs, i, j) {
+		const char *v = json_string_value(
+		    json_object_get(j, "verdict"));
 
 		if (strcmp(json_string_value(json_object_get(j, "state")),
-		    "done") != 0 || v == NULL || strcmp(v, "infra") == 0)
+		        "done") != 0 ||
+		    v == NULL || strcmp(v, "infra") == 0)
 			infra++;
 		else if (json_integer_value(json_object_get(j, "as_expected")))
 			pass++;
@@ -136,18 +149,24 @@ close_step(struct db *db, int64_t id, const json_t *req, const json_t *open)
 	b.c[idx].fails += fail;
 	b.c[idx].infra += infra;
 	bisect_judge(&b, idx);
-	if (db_exec(db, NULL, "UPDATE bisect_candidates SET runs = ?, fails ="
-	    " ?, infra = ? WHERE bisect_id = ? AND idx = ?", "dddid",
-	    b.c[idx].runs, b.c[idx].fails, b.c[idx].infra, id, idx) == -1 ||
+	if (db_exec(db, NULL,
+	        "UPDATE bisect_candidates SET runs = ?, fails ="
+	        " ?, infra = ? WHERE bisect_id = ? AND idx = ?",
+	        "dddid", b.c[idx].runs, b.c[idx].fails, b.c[idx].infra, id,
+	        idx) == -1 ||
 	    save_verdict(db, id, idx, &b.c[idx]) == -1 ||
-	    db_exec(db, NULL, "UPDATE bisect_steps SET passes = ?, fails = ?,"
-	    " infra = ?, verdict = ?, finished_at = ? WHERE bisect_id = ? AND"
-	    " step = ?", "dddtiii", pass, fail, infra,
-	    bisect_verdict_name(b.c[idx].verdict), db_now_ms(), id, step) == -1)
+	    db_exec(db, NULL,
+	        "UPDATE bisect_steps SET passes = ?, fails = ?,"
+	        " infra = ?, verdict = ?, finished_at = ? WHERE bisect_id = ? AND"
+	        " step = ?",
+	        "dddtiii", pass, fail, infra,
+	        bisect_verdict_name(b.c[idx].verdict), db_now_ms(), id,
+	        step) == -1)
 		goto out;
 	log_info("bisect %lld: step %lld, candidate %d: %d passed, %d failed,"
-	    " %d infra: %s", (long long)id, (long long)step, idx, pass, fail,
-	    infra, bisect_verdict_name(b.c[idx].verdict));
+	         " %d infra: %s",
+	    (long long)id, (long long)step, idx, pass, fail, infra,
+	    bisect_verdict_name(b.c[idx].verdict));
 	rc = 0;
 out:
 	free(b.c);
@@ -158,13 +177,15 @@ static void
 finish_bisect(struct db *db, int64_t id, const struct bisect *b,
     const struct bisect_next *next)
 {
-	if (db_exec(db, NULL, "UPDATE bisects SET state = ?, finished_at = ?,"
-	    " first_bad = ?, last_good = ?, confidence = ?, flake_rate = ?,"
-	    " message = ? WHERE id = ? AND state = 'running'", "tiiiffti",
-	    next->what == BISECT_DONE ? "done" : "failed", db_now_ms(),
-	    (int64_t)next->first_bad, (int64_t)next->last_good,
-	    next->confidence, bisect_flake_rate(b), next->why, id) == -1)
-		log_warnx("bisect %lld: could not store its end", (long long)id);
+	if (db_exec(db, NULL,
+	        "UPDATE bisects SET state = ?, finished_at = ?,"
+	        " first_bad = ?, last_good = ?, confidence = ?, flake_rate = ?,"
+	        " message = ? WHERE id = ? AND state = 'running'",
+	        "tiiiffti", next->what == BISECT_DONE ? "done" : "failed",
+	        db_now_ms(), (int64_t)next->first_bad, (int64_t)next->last_good,
+	        next->confidence, bisect_flake_rate(b), next->why, id) == -1)
+		log_warnx(
+		    "bisect %lld: could not store its end", (long long)id);
 	else
 		log_info("bisect %lld: %s: %s (confidence %.3f)", (long long)id,
 		    next->what == BISECT_DONE ? "done" : "failed", next->why,
@@ -188,7 +209,7 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 	size_t i;
 	int rc;
 
-	json_array_foreach(argvj, i, v)
+	json_array_foreach (argvj, i, v)
 		argv[i] = json_string_value(v);
 	argv[json_array_size(argvj)] = NULL;
 	snprintf(dir, sizeof(dir), "%s/%lld-%d", api->cfg->build_dir,
@@ -199,9 +220,9 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 	log_info("bisect %lld: building candidate %d (%.12s)", (long long)id,
 	    idx, rev);
 	rc = wf_build_rev(json_string_value(json_object_get(req, "repo")), rev,
-	    dir, argv, (int)json_integer_value(json_object_get(req,
-	    "build_timeout_s")), json_string_value(json_object_get(req,
-	    "artifact")), &log, &cause);
+	    dir, argv,
+	    (int)json_integer_value(json_object_get(req, "build_timeout_s")),
+	    json_string_value(json_object_get(req, "artifact")), &log, &cause);
 	if (__atomic_load_n(&api->bisect_worker->stopping, __ATOMIC_ACQUIRE)) {
 		/* cut short by a shutdown: built again after the restart */
 		wf_build_remove(dir);
@@ -210,8 +231,8 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 		return -2;
 	}
 	if (rc == 0) {
-		snprintf(art, sizeof(art), "%s/%s", dir, json_string_value(
-		    json_object_get(req, "artifact")));
+		snprintf(art, sizeof(art), "%s/%s", dir,
+		    json_string_value(json_object_get(req, "artifact")));
 		if (wf_blob_put(api->cfg->blob_dir, art, hex, &cause) == -1)
 			rc = -1;
 	}
@@ -219,10 +240,13 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 		snprintf(why, whysize, "building %.12s: %s", rev,
 		    wf_cause_str(cause));
 	db_lock(api->db);
-	if (db_exec(api->db, NULL, "UPDATE bisect_candidates SET build = ?,"
-	    " build_log = ?, blob = ? WHERE bisect_id = ? AND idx = ?", "tttid",
-	    rc == 0 ? "ok" : "failed", rc == -1 ? wf_cause_str(cause) :
-	    wf_buf_str(&log), rc == 0 ? hex : NULL, id, idx) == -1 && rc == 0)
+	if (db_exec(api->db, NULL,
+	        "UPDATE bisect_candidates SET build = ?,"
+	        " build_log = ?, blob = ? WHERE bisect_id = ? AND idx = ?",
+	        "tttid", rc == 0 ? "ok" : "failed",
+	        rc == -1 ? wf_cause_str(cause) : wf_buf_str(&log),
+	        rc == 0 ? hex : NULL, id, idx) == -1 &&
+	    rc == 0)
 		rc = -1;
 	db_unlock(api->db);
 	wf_build_remove(dir);
@@ -237,19 +261,21 @@ submit_step(struct api *api, int64_t id, int64_t step, int idx,
     const json_t *req, const json_t *cand, int runs, const char *why)
 {
 	json_t *set = json_deep_copy(json_object_get(req, "set")), *body,
-	    *reply = NULL;
-	struct run_link link = { .bisect = id, .bisect_step = step,
-		.bisect_idx = idx, .why = why };
+	       *reply = NULL;
+	struct run_link link = {
+		.bisect = id, .bisect_step = step, .bisect_idx = idx, .why = why
+	};
 	const char *rev = json_string_value(json_object_get(cand, "rev"));
 	char ref[80], *cause = NULL;
 	int64_t run;
 
-	if (strcmp(json_string_value(json_object_get(req, "mode")), "git") == 0) {
+	if (strcmp(json_string_value(json_object_get(req, "mode")), "git") ==
+	    0) {
 		snprintf(ref, sizeof(ref), RUNSPEC_BLOB_PREFIX "%s",
 		    json_string_value(json_object_get(cand, "blob")));
 		json_object_set_new(set, "test_kernel", json_string(ref));
 	} else if (strcmp(json_string_value(json_object_get(req, "kind")),
-	    "linux") == 0) {
+	               "linux") == 0) {
 		json_object_set_new(set, "kernel", json_string(rev));
 	} else {
 		json_object_set_new(set, "test_kernel", json_string(rev));
@@ -272,9 +298,10 @@ static void
 fail_bisect(struct db *db, int64_t id, const char *why)
 {
 	db_lock(db);
-	db_exec(db, NULL, "UPDATE bisects SET state = 'failed', finished_at ="
-	    " ?, message = ? WHERE id = ? AND state = 'running'", "iti",
-	    db_now_ms(), why, id);
+	db_exec(db, NULL,
+	    "UPDATE bisects SET state = 'failed', finished_at ="
+	    " ?, message = ? WHERE id = ? AND state = 'running'",
+	    "iti", db_now_ms(), why, id);
 	db_unlock(db);
 	log_warnx("bisect %lld: failed: %s", (long long)id, why);
 }
@@ -293,8 +320,10 @@ advance(struct api *api, int64_t id, const json_t *req)
 
 	for (int round = 0; round < 8; round++) {
 		db_lock(db);
-		open = db_row(db, "SELECT step, idx, run_id FROM bisect_steps"
-		    " WHERE bisect_id = ? AND finished_at IS NULL", "i", id);
+		open = db_row(db,
+		    "SELECT step, idx, run_id FROM bisect_steps"
+		    " WHERE bisect_id = ? AND finished_at IS NULL",
+		    "i", id);
 		if (open == NULL) {
 			db_unlock(db);
 			return;
@@ -311,15 +340,18 @@ advance(struct api *api, int64_t id, const json_t *req)
 			json_decref(open);
 			if (rc != 0) {
 				db_unlock(db);
-				return;	/* still running, or an error */
+				return; /* still running, or an error */
 			}
 		} else {
 			json_decref(open);
 		}
 		free(b.c);
 		b.c = load_cands(db, id, &b.n);
-		if (b.c == NULL || db_int(db, &step, "SELECT count(*) + 1 FROM"
-		    " bisect_steps WHERE bisect_id = ?", "i", id) != 1) {
+		if (b.c == NULL ||
+		    db_int(db, &step,
+		        "SELECT count(*) + 1 FROM"
+		        " bisect_steps WHERE bisect_id = ?",
+		        "i", id) != 1) {
 			db_unlock(db);
 			break;
 		}
@@ -329,21 +361,24 @@ advance(struct api *api, int64_t id, const json_t *req)
 			db_unlock(db);
 			break;
 		}
-		cand = db_row(db, "SELECT rev, build, blob FROM bisect_candidates"
-		    " WHERE bisect_id = ? AND idx = ?", "id", id, next.idx);
+		cand = db_row(db,
+		    "SELECT rev, build, blob FROM bisect_candidates"
+		    " WHERE bisect_id = ? AND idx = ?",
+		    "id", id, next.idx);
 		db_unlock(db);
 		if (cand == NULL || !json_is_object(cand))
 			break;
 		if (strcmp(json_string_value(json_object_get(req, "mode")),
-		    "git") == 0 && strcmp(json_string_value(json_object_get(cand,
-		    "build")), "none") == 0) {
+		        "git") == 0 &&
+		    strcmp(json_string_value(json_object_get(cand, "build")),
+		        "none") == 0) {
 			rc = build_candidate(api, id, next.idx, req,
-			    json_string_value(json_object_get(cand, "rev")), why,
-			    sizeof(why));
+			    json_string_value(json_object_get(cand, "rev")),
+			    why, sizeof(why));
 			if (rc == -2)
 				break;
 			if (rc == -1 && (db_failed_full() || db_full(db)))
-				break;	/* tried again once there is room */
+				break; /* tried again once there is room */
 			if (rc == -1) {
 				fail_bisect(db, id, why);
 				break;
@@ -355,34 +390,39 @@ advance(struct api *api, int64_t id, const json_t *req)
 				b.c[next.idx].verdict = BISECT_SKIP;
 				b.c[next.idx].build_failed = 1;
 				if (save_verdict(db, id, next.idx,
-				    &b.c[next.idx]) == -1 || db_exec(db, NULL,
-				    "INSERT INTO bisect_steps (bisect_id, step,"
-				    " idx, verdict, why, started_at, finished_at)"
-				    " VALUES (?, ?, ?, 'skip', 'the build"
-				    " failed', ?, ?)", "iidii", id, step,
-				    next.idx, db_now_ms(), db_now_ms()) == -1) {
+				        &b.c[next.idx]) == -1 ||
+				    db_exec(db, NULL,
+				        "INSERT INTO bisect_steps (bisect_id, step,"
+				        " idx, verdict, why, started_at, finished_at)"
+				        " VALUES (?, ?, ?, 'skip', 'the build"
+				        " failed', ?, ?)",
+				        "iidii", id, step, next.idx,
+				        db_now_ms(), db_now_ms()) == -1) {
 					db_unlock(db);
 					break;
 				}
 				db_unlock(db);
 			}
-			continue;	/* built: look again (cancelled?) */
+			continue; /* built: look again (cancelled?) */
 		}
-		run = submit_step(api, id, step, next.idx, req, cand, next.runs,
-		    next.why);
+		run = submit_step(
+		    api, id, step, next.idx, req, cand, next.runs, next.why);
 		if (run < 0 && (db_failed_full() || db_full(db))) {
 			/* not the bisect's fault: the next tick tries again */
 		} else if (run < 0) {
-			fail_bisect(db, id, "could not submit a step's run (see"
+			fail_bisect(db, id,
+			    "could not submit a step's run (see"
 			    " the controller's log)");
 		} else {
 			int64_t running = 0;
 
 			/* cancelled while this step was being submitted */
 			db_lock(db);
-			if (db_int(db, &running, "SELECT state = 'running' FROM"
-			    " bisects WHERE id = ?", "i", id) == 1 && !running &&
-			    db_begin(db) == 0) {
+			if (db_int(db, &running,
+			        "SELECT state = 'running' FROM"
+			        " bisects WHERE id = ?",
+			        "i", id) == 1 &&
+			    !running && db_begin(db) == 0) {
 				if (runs_cancel(db, run, NULL) == -1 ||
 				    db_commit(db) == -1)
 					db_rollback(db);
@@ -406,10 +446,12 @@ tick(struct api *api)
 		return;
 	db_error_clear();
 	db_lock(api->db);
-	rows = db_rows(api->db, "SELECT id, request AS \"request:json\" FROM"
-	    " bisects WHERE state = 'running' ORDER BY id", "");
+	rows = db_rows(api->db,
+	    "SELECT id, request AS \"request:json\" FROM"
+	    " bisects WHERE state = 'running' ORDER BY id",
+	    "");
 	db_unlock(api->db);
-	json_array_foreach(rows, i, row)
+	json_array_foreach (rows, i, row)
 		advance(api, json_integer_value(json_object_get(row, "id")),
 		    json_object_get(row, "request"));
 	json_decref(rows);
@@ -451,7 +493,7 @@ bisect_worker_stop(struct bisect_worker *b)
 	if (b == NULL)
 		return;
 	__atomic_store_n(&b->stopping, 1, __ATOMIC_RELEASE);
-	wf_proc_abort_all();	/* a build under way ends now */
+	wf_proc_abort_all(); /* a build under way ends now */
 	ticker_stop(b->ticker);
 	b->api->bisect_worker = NULL;
 	free(b);

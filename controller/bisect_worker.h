@@ -21,7 +21,7 @@
 struct bisect_worker;
 
 struct bisect_worker *bisect_worker_start(struct api *api);
-void bisect_worker_stop(struct bisect_worker *b);	/* NULL is a no-op */
-void bisect_worker_kick(struct api *api);	/* look now, not at the next tick */
+void bisect_worker_stop(struct bisect_worker *b); /* NULL is a no-op */
+void bisect_worker_kick(struct api *api); /* look now, not at the next tick */
 
 #endif

@@ -16,9 +16,9 @@
 #include "log.h"
 #include "util.h"
 
-#define DB_BUSY_TIMEOUT_MS	10000
-#define DB_SCHEMA_MAX		(1024 * 1024)
-#define DB_MIGRATIONS_MAX	999
+#define DB_BUSY_TIMEOUT_MS 10000
+#define DB_SCHEMA_MAX (1024 * 1024)
+#define DB_MIGRATIONS_MAX 999
 
 /* The calling thread's last failure was a full disk (see db.h). */
 static __thread int failed_full;
@@ -46,8 +46,8 @@ is_full(struct db *db, int rc)
 {
 	int e = sqlite3_system_errno(db->sql);
 
-	return (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR &&
-	    (e == ENOSPC || e == EDQUOT));
+	return (rc & 0xff) == SQLITE_FULL ||
+	    ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT));
 }
 
 /*
@@ -64,9 +64,10 @@ db_failed(struct db *db, int rc, const char *sql)
 	}
 	db->full_refused++;
 	if (!__atomic_exchange_n(&db->full, 1, __ATOMIC_ACQ_REL))
-		log_warnx("database %s: the disk is full (%s): writes are refused"
-		    " with 503 until space is freed; reads go on", db->path,
-		    sqlite3_errmsg(db->sql));
+		log_warnx(
+		    "database %s: the disk is full (%s): writes are refused"
+		    " with 503 until space is freed; reads go on",
+		    db->path, sqlite3_errmsg(db->sql));
 	else
 		log_debug("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
 }
@@ -86,8 +87,8 @@ db_wrote(struct db *db)
 		return;
 	__atomic_store_n(&db->full, 0, __ATOMIC_RELEASE);
 	log_info("database %s: there is disk space again: writes succeed (%llu"
-	    " statement(s) were refused while it was full)", db->path,
-	    (unsigned long long)db->full_refused);
+	         " statement(s) were refused while it was full)",
+	    db->path, (unsigned long long)db->full_refused);
 	db->full_refused = 0;
 }
 
@@ -109,8 +110,8 @@ skew_ms(void)
 
 	if (skew_file == NULL || (f = fopen(skew_file, "r")) == NULL)
 		return 0;
-	if (fgets(line, sizeof(line), f) == NULL || sscanf(line, "%lld",
-	    &s) != 1)
+	if (fgets(line, sizeof(line), f) == NULL ||
+	    sscanf(line, "%lld", &s) != 1)
 		s = 0;
 	fclose(f);
 	return s * 1000;
@@ -147,10 +148,13 @@ db_open(const char *path, char **cause)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->changed, &ca);
 	pthread_condattr_destroy(&ca);
-	if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		wf_set_cause(cause, "%s: %s", path, db->sql != NULL ?
-		    sqlite3_errmsg(db->sql) : "out of memory");
+	if (sqlite3_open_v2(path, &db->sql,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_FULLMUTEX,
+	        NULL) != SQLITE_OK) {
+		wf_set_cause(cause, "%s: %s", path,
+		    db->sql != NULL ? sqlite3_errmsg(db->sql) :
+		                      "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
@@ -207,8 +211,8 @@ migration_number(const char *name)
 
 	if (len < 9 || strcmp(name + len - 4, ".sql") != 0 || name[3] != '_')
 		return -1;
-	if (name[0] < '0' || name[0] > '9' || name[1] < '0' ||
-	    name[1] > '9' || name[2] < '0' || name[2] > '9')
+	if (name[0] < '0' || name[0] > '9' || name[1] < '0' || name[1] > '9' ||
+	    name[2] < '0' || name[2] > '9')
 		return -1;
 	n = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
 	return n > 0 ? n : -1;
@@ -256,10 +260,10 @@ apply_migration(struct db *db, const char *path, int n, char **cause)
 	/* PRAGMA takes no bound parameters; n is a parsed integer. */
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
 	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, text, NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, pragma, NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, "COMMIT", NULL, NULL, &err) !=
-	    SQLITE_OK) {
+	        SQLITE_OK ||
+	    sqlite3_exec(db->sql, text, NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_exec(db->sql, pragma, NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_exec(db->sql, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
 		wf_set_cause(cause, "%s: %s", path, err != NULL ? err : "?");
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
@@ -303,8 +307,10 @@ db_migrate(struct db *db, const char *schema_dir, char **cause)
 			latest = n;
 	}
 	if (version > latest) {
-		wf_set_cause(cause, "the database has schema version %d, newer"
-		    " than this controller's %d", version, latest);
+		wf_set_cause(cause,
+		    "the database has schema version %d, newer"
+		    " than this controller's %d",
+		    version, latest);
 		goto out;
 	}
 	for (n = version + 1; n <= latest; n++) {
@@ -352,13 +358,14 @@ bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 		case 't':
 			s = va_arg(ap, const char *);
 			rc = s != NULL ? sqlite3_bind_text(st, i + 1, s, -1,
-			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+			                     SQLITE_TRANSIENT) :
+			                 sqlite3_bind_null(st, i + 1);
 			break;
 		case 'b':
 			p = va_arg(ap, const void *);
 			len = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i + 1, p, len,
-			    SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob64(
+			    st, i + 1, p, len, SQLITE_TRANSIENT);
 			break;
 		default:
 			rc = sqlite3_bind_null(st, i + 1);
@@ -388,9 +395,9 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 }
 
 struct db_stmt {
-	struct db	*db;
-	sqlite3_stmt	*st;
-	const char	*sql;
+	struct db *db;
+	sqlite3_stmt *st;
+	const char *sql;
 };
 
 struct db_stmt *
@@ -422,8 +429,8 @@ db_stmt_exec(struct db_stmt *s, const char *fmt, ...)
 	rc = bind_args(s->st, fmt, ap);
 	va_end(ap);
 	if (rc != SQLITE_OK) {
-		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(s->db->sql),
-		    s->sql);
+		log_warnx(
+		    "sqlite bind: %s: %s", sqlite3_errmsg(s->db->sql), s->sql);
 		sqlite3_reset(s->st);
 		return -1;
 	}
@@ -450,8 +457,8 @@ db_stmt_free(struct db_stmt *s)
 }
 
 int
-db_bytes(struct db *db, struct wf_buf *out, const char *sql, const char *fmt,
-    ...)
+db_bytes(
+    struct db *db, struct wf_buf *out, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
@@ -474,8 +481,10 @@ db_bytes(struct db *db, struct wf_buf *out, const char *sql, const char *fmt,
 int
 db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out)
 {
-	return db_bytes(db, out, "SELECT data FROM logs WHERE job_id = ? AND"
-	    " port = ? ORDER BY chunk", "id", job, port);
+	return db_bytes(db, out,
+	    "SELECT data FROM logs WHERE job_id = ? AND"
+	    " port = ? ORDER BY chunk",
+	    "id", job, port);
 }
 
 int
@@ -582,8 +591,9 @@ column_json(sqlite3_stmt *st, int i, int parse)
 		text = (const char *)sqlite3_column_text(st, i);
 		if (text == NULL)
 			return json_null();
-		if (parse && (v = json_loads(text, JSON_DECODE_ANY |
-		    JSON_ALLOW_NUL, NULL)) != NULL)
+		if (parse &&
+		    (v = json_loads(
+		         text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)) != NULL)
 			return v;
 		return json_stringn(text, (size_t)sqlite3_column_bytes(st, i));
 	}
@@ -657,7 +667,7 @@ db_row(struct db *db, const char *sql, const char *fmt, ...)
 	if (rows == NULL)
 		return NULL;
 	row = json_array_size(rows) > 0 ? json_incref(json_array_get(rows, 0)) :
-	    json_null();
+	                                  json_null();
 	json_decref(rows);
 	return row;
 }

@@ -38,21 +38,21 @@
 
 struct wf_buf;
 
-#define DB_FULL_MARGIN	(1024 * 1024)	/* free bytes that end the full state */
+#define DB_FULL_MARGIN (1024 * 1024) /* free bytes that end the full state */
 
 struct db {
-	sqlite3		*sql;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 changed;	/* broadcast when a job may be runnable */
-	char		*path;
-	int		 full;		/* the disk is full (atomic) */
-	uint64_t	 full_refused;	/* statements refused since (under lock) */
-	int		 tx_changes;	/* sqlite3_total_changes at BEGIN */
+	sqlite3 *sql;
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* broadcast when a job may be runnable */
+	char *path;
+	int full; /* the disk is full (atomic) */
+	uint64_t full_refused; /* statements refused since (under lock) */
+	int tx_changes; /* sqlite3_total_changes at BEGIN */
 };
 
 /* Opens (creating) the file; NULL with a cause. */
 struct db *db_open(const char *path, char **cause);
-void db_close(struct db *db);	/* NULL is a no-op */
+void db_close(struct db *db); /* NULL is a no-op */
 
 /*
  * Applies every NNN_*.sql in schema_dir whose number is above PRAGMA
@@ -80,7 +80,7 @@ int64_t db_now_ms(void);
  * clock jump), re-read on every call. */
 void db_set_clock_skew_file(const char *path);
 
-int db_begin(struct db *db);	/* BEGIN IMMEDIATE */
+int db_begin(struct db *db); /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
@@ -96,8 +96,8 @@ json_t *db_rows(struct db *db, const char *sql, const char *fmt, ...);
 json_t *db_row(struct db *db, const char *sql, const char *fmt, ...);
 /* The first column of every row appended to out as bytes (blobs may hold
  * NULs); 0 or -1. */
-int db_bytes(struct db *db, struct wf_buf *out, const char *sql,
-    const char *fmt, ...);
+int db_bytes(
+    struct db *db, struct wf_buf *out, const char *sql, const char *fmt, ...);
 /* A job's log of one port (0, 1), its chunks in order, appended to out. */
 int db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out);
 
@@ -109,6 +109,6 @@ int db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out);
 struct db_stmt;
 struct db_stmt *db_prepare(struct db *db, const char *sql);
 int db_stmt_exec(struct db_stmt *st, const char *fmt, ...);
-void db_stmt_free(struct db_stmt *st);	/* NULL is a no-op */
+void db_stmt_free(struct db_stmt *st); /* NULL is a no-op */
 
 #endif

@@ -11,8 +11,8 @@
 struct ticker;
 
 /* NULL when the thread cannot start. */
-struct ticker *ticker_start(void (*fn)(void *arg), void *arg,
-	    int64_t period_ms);
+struct ticker *
+ticker_start(void (*fn)(void *arg), void *arg, int64_t period_ms);
 /* The next call comes now (or right after the one under way). */
 void ticker_kick(struct ticker *t);
 /* Whether ticker_stop has begun: for a long fn to cut itself short. */

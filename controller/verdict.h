@@ -20,7 +20,7 @@
  * {"job", "verdict", "as_expected", "expected", "failing_checks",
  * "reason", "requeued"} or NULL on a database error.
  */
-json_t *verdict_finish(struct api *api, int64_t job, const char *outcome,
-	    const char *detail);
+json_t *verdict_finish(
+    struct api *api, int64_t job, const char *outcome, const char *detail);
 
 #endif

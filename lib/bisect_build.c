@@ -16,8 +16,8 @@
 #include "proc.h"
 #include "util.h"
 
-#define GIT_TIMEOUT_S	120
-#define GIT_OUT_CAP	(16u << 20)
+#define GIT_TIMEOUT_S 120
+#define GIT_OUT_CAP (16u << 20)
 
 /* Runs git; 0 with its output, -1 with a cause naming the command. */
 static int
@@ -44,22 +44,25 @@ static int
 rev_ok(const char *what, const char *rev, char **cause)
 {
 	if (rev[0] == '\0' || rev[0] == '-' || strlen(rev) > 200) {
-		wf_set_cause(cause, "%s revision '%.60s': empty, too long or"
-		    " starts with '-'", what, rev);
+		wf_set_cause(cause,
+		    "%s revision '%.60s': empty, too long or"
+		    " starts with '-'",
+		    what, rev);
 		return -1;
 	}
 	for (const char *p = rev; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			wf_set_cause(cause, "%s revision: a space or control"
-			    " character in it", what);
+			wf_set_cause(cause,
+			    "%s revision: a space or control"
+			    " character in it",
+			    what);
 			return -1;
 		}
 	return 0;
 }
 
 static int
-parse_revs(const char *text, struct wf_rev *revs, int *n, int max,
-    char **cause)
+parse_revs(const char *text, struct wf_rev *revs, int *n, int max, char **cause)
 {
 	const char *p = text, *tab, *nl;
 
@@ -68,12 +71,13 @@ parse_revs(const char *text, struct wf_rev *revs, int *n, int max,
 		nl = nl ? nl : p + strlen(p);
 		tab = memchr(p, '\t', nl - p);
 		if (*n == max) {
-			wf_set_cause(cause, "more than %d revisions to bisect",
-			    max - 1);
+			wf_set_cause(
+			    cause, "more than %d revisions to bisect", max - 1);
 			return -1;
 		}
 		if (tab == NULL || tab - p != 40) {
-			wf_set_cause(cause, "git log: unexpected line '%.60s'", p);
+			wf_set_cause(
+			    cause, "git log: unexpected line '%.60s'", p);
 			return -1;
 		}
 		memcpy(revs[*n].id, p, 40);
@@ -87,8 +91,8 @@ parse_revs(const char *text, struct wf_rev *revs, int *n, int max,
 }
 
 int
-wf_git_candidates(const char *repo, const char *good, const char *bad,
-    int max, struct wf_rev **revsp, int *np, char **cause)
+wf_git_candidates(const char *repo, const char *good, const char *bad, int max,
+    struct wf_rev **revsp, int *np, char **cause)
 {
 	char range[420];
 	const char *anc[] = { "git", "-C", repo, "merge-base", "--is-ancestor",
@@ -103,7 +107,8 @@ wf_git_candidates(const char *repo, const char *good, const char *bad,
 
 	*revsp = NULL;
 	*np = 0;
-	if (rev_ok("good", good, cause) == -1 || rev_ok("bad", bad, cause) == -1)
+	if (rev_ok("good", good, cause) == -1 ||
+	    rev_ok("bad", bad, cause) == -1)
 		return -1;
 	snprintf(range, sizeof(range), "%s..%s", good, bad);
 	if ((revs = calloc(max, sizeof(*revs))) == NULL) {
@@ -113,9 +118,11 @@ wf_git_candidates(const char *repo, const char *good, const char *bad,
 	wf_buf_init(&out, GIT_OUT_CAP);
 	if (git("merge-base", anc, &out, cause) == -1) {
 		if (out.len == 0)
-			wf_set_cause(cause, "the good revision %s is not an"
+			wf_set_cause(cause,
+			    "the good revision %s is not an"
 			    " ancestor of the bad one %s (or one of them is"
-			    " unknown)", good, bad);
+			    " unknown)",
+			    good, bad);
 		goto fail;
 	}
 	wf_buf_reset(&out);
@@ -175,17 +182,19 @@ wf_build_rev(const char *repo, const char *rev, const char *dir,
 		return -1;
 	wf_proc_describe(&res, how, sizeof(how));
 	if (log->truncated)
-		wf_buf_printf(log, "\n[build output cut at %zu bytes]\n",
-		    log->cap);
+		wf_buf_printf(
+		    log, "\n[build output cut at %zu bytes]\n", log->cap);
 	if (res.status != 0) {
-		wf_buf_printf(log, "\nbuild failed: %s after %.1f s\n", how,
-		    res.wall_s);
+		wf_buf_printf(
+		    log, "\nbuild failed: %s after %.1f s\n", how, res.wall_s);
 		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, artifact);
 	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
-		wf_buf_printf(log, "\nbuild failed: it exited 0 but made no"
-		    " %s\n", artifact);
+		wf_buf_printf(log,
+		    "\nbuild failed: it exited 0 but made no"
+		    " %s\n",
+		    artifact);
 		return 1;
 	}
 	wf_buf_printf(log, "\nbuilt in %.1f s: %s, %lld bytes\n", res.wall_s,
@@ -255,10 +264,10 @@ wf_blob_put(const char *blobdir, const char *src, char hex[65], char **cause)
 	}
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", dst, (int)getpid());
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1) {
-		wf_set_cause(cause, "%s: %s", in == -1 ? src : tmp,
-		    strerror(errno));
+	    (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	        -1) {
+		wf_set_cause(
+		    cause, "%s: %s", in == -1 ? src : tmp, strerror(errno));
 		goto out;
 	}
 	while ((n = read(in, buf, sizeof(buf))) > 0)

@@ -8,11 +8,11 @@
 
 #include "buf.h"
 
-#define WF_REV_SUBJECT_MAX	160
+#define WF_REV_SUBJECT_MAX 160
 
 struct wf_rev {
-	char	id[41];				/* full commit id */
-	char	subject[WF_REV_SUBJECT_MAX];	/* first line, maybe cut */
+	char id[41]; /* full commit id */
+	char subject[WF_REV_SUBJECT_MAX]; /* first line, maybe cut */
 };
 
 /*
@@ -41,7 +41,7 @@ void wf_build_remove(const char *dir);
 int wf_sha256_file(const char *path, char hex[65], char **cause);
 
 /* Copies src to blobdir/<sha256> (atomically, mode 0644) unless there. */
-int wf_blob_put(const char *blobdir, const char *src, char hex[65],
-    char **cause);
+int
+wf_blob_put(const char *blobdir, const char *src, char hex[65], char **cause);
 
 #endif

@@ -124,7 +124,8 @@ wf_buf_xml(struct wf_buf *b, const char *s)
 	int rc = 0;
 
 	while (s != NULL && *s != '\0') {
-		run = strcspn(s, "&<>'\"\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
+		run = strcspn(s,
+		    "&<>'\"\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
 		    "\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
 		    "\x1a\x1b\x1c\x1d\x1e\x1f");
 		rc |= wf_buf_append(b, s, run);

@@ -125,25 +125,31 @@ parse_line(struct wf_config *c, const struct wf_flag *flags, const char *line,
 		wf_set_cause(cause, "unknown key '%.*s'%s",
 		    (int)(klen < 64 ? klen : 64), key,
 		    klen > 2 && key[0] == '-' && key[1] == '-' ?
-		    " (keys are flag names without the leading --)" : "");
+		        " (keys are flag names without the leading --)" :
+		        "");
 		return -1;
 	}
 	for (i = 0; i < c->n; i++) {
 		if (c->items[i].flag == fl) {
-			wf_set_cause(cause, "'%s' given twice (first on line"
-			    " %d)", fl->name, c->items[i].line);
+			wf_set_cause(cause,
+			    "'%s' given twice (first on line"
+			    " %d)",
+			    fl->name, c->items[i].line);
 			return -1;
 		}
 	}
-	if (fl->metavar == NULL && !(vlen == 4 && memcmp(val, "true", 4) == 0)
-	    && !(vlen == 5 && memcmp(val, "false", 5) == 0)) {
-		wf_set_cause(cause, "'%s' is a switch: expected true or false,"
-		    " not '%.*s'", fl->name, (int)(vlen < 64 ? vlen : 64), val);
+	if (fl->metavar == NULL &&
+	    !(vlen == 4 && memcmp(val, "true", 4) == 0) &&
+	    !(vlen == 5 && memcmp(val, "false", 5) == 0)) {
+		wf_set_cause(cause,
+		    "'%s' is a switch: expected true or false,"
+		    " not '%.*s'",
+		    fl->name, (int)(vlen < 64 ? vlen : 64), val);
 		return -1;
 	}
 	if (vlen == 0) {
-		wf_set_cause(cause, "'%s' needs a value (%s)", fl->name,
-		    fl->metavar);
+		wf_set_cause(
+		    cause, "'%s' needs a value (%s)", fl->name, fl->metavar);
 		return -1;
 	}
 	if ((c->items[c->n].value = strndup(val, vlen)) == NULL) {
@@ -167,8 +173,8 @@ wf_config_parse(struct wf_config *c, const char *path, const char *text,
 
 	memset(c, 0, sizeof *c);
 	if ((c->path = strdup(path)) == NULL ||
-	    (c->items = calloc(table_size(flags) + 1,
-	    sizeof *c->items)) == NULL) {
+	    (c->items = calloc(table_size(flags) + 1, sizeof *c->items)) ==
+	        NULL) {
 		wf_set_cause(cause, "out of memory");
 		goto fail;
 	}
@@ -282,8 +288,8 @@ wf_config_get(const struct wf_config *c, const char *key)
 }
 
 int
-wf_config_apply(const struct wf_config *c, wf_config_set_fn set, void *arg,
-    char **cause)
+wf_config_apply(
+    const struct wf_config *c, wf_config_set_fn set, void *arg, char **cause)
 {
 	const struct wf_config_item *it;
 	char *why = NULL;
@@ -291,10 +297,12 @@ wf_config_apply(const struct wf_config *c, wf_config_set_fn set, void *arg,
 
 	for (i = 0; i < c->n; i++) {
 		it = &c->items[i];
-		if (it->flag->metavar == NULL && strcmp(it->value, "false") == 0)
+		if (it->flag->metavar == NULL &&
+		    strcmp(it->value, "false") == 0)
 			continue;
 		if (set(arg, it->flag->id, it->flag->name,
-		    it->flag->metavar != NULL ? it->value : NULL, &why) == -1) {
+		        it->flag->metavar != NULL ? it->value : NULL,
+		        &why) == -1) {
 			wf_set_cause(cause, "%s:%d: %s", c->path, it->line,
 			    wf_cause_str(why));
 			free(why);
@@ -315,7 +323,8 @@ wf_secret_file_read(const char *path, size_t max, size_t *len, char **cause)
 		goto out;
 	/* Checked on the open file: a chmod after the check changes nothing. */
 	if ((st.st_mode & 077) != 0) {
-		wf_set_cause(cause, "%s: holds a secret but group or others may"
+		wf_set_cause(cause,
+		    "%s: holds a secret but group or others may"
 		    " access it (mode %04o); make it private: chmod 600 %s",
 		    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
@@ -349,19 +358,23 @@ wf_token_file_read(const char *path, char **cause)
 	if (len > 0 && data[len - 1] == '\r')
 		data[--len] = '\0';
 	if (len == 0) {
-		wf_set_cause(cause, "%s: empty: expected the token on one line",
-		    path);
+		wf_set_cause(
+		    cause, "%s: empty: expected the token on one line", path);
 		goto out;
 	}
 	if (memchr(data, '\n', len) != NULL) {
-		wf_set_cause(cause, "%s: more than one line: expected just the"
-		    " token", path);
+		wf_set_cause(cause,
+		    "%s: more than one line: expected just the"
+		    " token",
+		    path);
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
 		if (data[i] <= ' ' || data[i] >= 0x7f) {
-			wf_set_cause(cause, "%s: the token holds a blank, a"
-			    " control character or a non-ASCII byte", path);
+			wf_set_cause(cause,
+			    "%s: the token holds a blank, a"
+			    " control character or a non-ASCII byte",
+			    path);
 			goto out;
 		}
 	}
@@ -399,14 +412,15 @@ wf_settings_parse(const struct wf_settings *s, struct wf_flags *f, int argc,
 			path = opt;
 	}
 	wf_flags_args(f, 0, 0, &n);
-	if (path != NULL && wf_settings_file(s, path, conf, arg, &cause) == -1) {
+	if (path != NULL &&
+	    wf_settings_file(s, path, conf, arg, &cause) == -1) {
 		fprintf(stderr, "%s: %s\n", s->cmd->prog, wf_cause_str(cause));
 		exit(2);
 	}
 	wf_flags_begin(f, s->cmd, argc, argv);
 	while ((id = wf_flags_next(f, &opt)) != -1) {
-		if (id == s->config_id || (fl = wf_flags_find(s->cmd, id)) ==
-		    NULL)
+		if (id == s->config_id ||
+		    (fl = wf_flags_find(s->cmd, id)) == NULL)
 			continue;
 		snprintf(name, sizeof(name), "--%s", fl->name);
 		if (s->set(arg, id, name, opt, &cause) == -1)
@@ -429,7 +443,7 @@ wf_settings_changed(const struct wf_settings *s, const struct wf_config *was,
 		a = wf_config_get(was, fl->name);
 		b = wf_config_get(now, fl->name);
 		for (j = 0; live[j] != NULL && strcmp(live[j], fl->name) != 0;
-		    j++)
+		     j++)
 			;
 		if (live[j] != NULL || (a == NULL && b == NULL) ||
 		    (a != NULL && b != NULL && strcmp(a, b) == 0))

@@ -10,14 +10,30 @@
 
 /* What lib/invariants.c emits (keep in step with it). */
 static const char *const check_names[] = {
-	"apic-ids", "bring-up-finished", "cpus-online", "crash-notes",
-	"generations", "madt-entry", "madt-seen", "mailbox-address",
-	"mailbox-after-kexec", "mailbox-idle", "no-kernel-errors", "offline",
-	"reset-vector", "woken-through-mailbox", NULL,
+	"apic-ids",
+	"bring-up-finished",
+	"cpus-online",
+	"crash-notes",
+	"generations",
+	"madt-entry",
+	"madt-seen",
+	"mailbox-address",
+	"mailbox-after-kexec",
+	"mailbox-idle",
+	"no-kernel-errors",
+	"offline",
+	"reset-vector",
+	"woken-through-mailbox",
+	NULL,
 };
 
 static const char *const verdicts[] = {
-	"pass", "fail", "hang", "crash", "skip", NULL,
+	"pass",
+	"fail",
+	"hang",
+	"crash",
+	"skip",
+	NULL,
 };
 
 static int
@@ -58,7 +74,7 @@ sorted_set(const json_t *arr)
 	json_t *out = json_array(), *v;
 	size_t i, n = 0;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		if (json_is_string(v) && n < 64)
 			names[n++] = json_string_value(v);
 	}
@@ -75,7 +91,11 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
     const char **badkey, char **cause)
 {
 	static const char *const keys[] = {
-		"when", "verdict", "failing_checks", "note", NULL,
+		"when",
+		"verdict",
+		"failing_checks",
+		"note",
+		NULL,
 	};
 	const char *verdict = NULL, *note = NULL, *key;
 	const json_t *when, *fc, *v;
@@ -97,21 +117,27 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 		return -1;
 	*badkey = "verdict";
 	if (!expect_verdict_known(verdict)) {
-		wf_set_cause(cause, "key 'verdict': '%s' is not pass, fail,"
-		    " hang, crash or skip", verdict);
+		wf_set_cause(cause,
+		    "key 'verdict': '%s' is not pass, fail,"
+		    " hang, crash or skip",
+		    verdict);
 		return -1;
 	}
 	*badkey = "when";
 	if ((when = json_object_get(rule, "when")) != NULL) {
 		if (!json_is_object(when)) {
-			wf_set_cause(cause, "key 'when': expected an object,"
-			    " not %s", wf_json_type_name(when));
+			wf_set_cause(cause,
+			    "key 'when': expected an object,"
+			    " not %s",
+			    wf_json_type_name(when));
 			return -1;
 		}
-		json_object_foreach((json_t *)when, key, v) {
+		json_object_foreach ((json_t *)when, key, v) {
 			if (!in_list(fields, key)) {
-				wf_set_cause(cause, "key 'when': unknown field"
-				    " '%s'", key);
+				wf_set_cause(cause,
+				    "key 'when': unknown field"
+				    " '%s'",
+				    key);
 				return -1;
 			}
 		}
@@ -119,32 +145,40 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 	*badkey = "failing_checks";
 	fc = json_object_get(rule, "failing_checks");
 	if (fc != NULL && !json_is_array(fc)) {
-		wf_set_cause(cause, "key 'failing_checks': expected an array,"
-		    " not %s", wf_json_type_name(fc));
+		wf_set_cause(cause,
+		    "key 'failing_checks': expected an array,"
+		    " not %s",
+		    wf_json_type_name(fc));
 		return -1;
 	}
-	json_array_foreach(fc, i, v) {
-		if (!json_is_string(v) || !expect_check_known(
-		    json_string_value(v))) {
-			wf_set_cause(cause, "key 'failing_checks': element %zu"
-			    " is not a known check name", i);
+	json_array_foreach (fc, i, v) {
+		if (!json_is_string(v) ||
+		    !expect_check_known(json_string_value(v))) {
+			wf_set_cause(cause,
+			    "key 'failing_checks': element %zu"
+			    " is not a known check name",
+			    i);
 			return -1;
 		}
 		for (j = 0; j < i; j++) {
 			if (json_equal(v, json_array_get(fc, j))) {
-				wf_set_cause(cause, "key 'failing_checks': '%s'"
-				    " given twice", json_string_value(v));
+				wf_set_cause(cause,
+				    "key 'failing_checks': '%s'"
+				    " given twice",
+				    json_string_value(v));
 				return -1;
 			}
 		}
 	}
 	if (strcmp(verdict, "pass") == 0 && json_array_size(fc) > 0) {
-		wf_set_cause(cause, "key 'failing_checks': a pass expects no"
+		wf_set_cause(cause,
+		    "key 'failing_checks': a pass expects no"
 		    " failing check");
 		return -1;
 	}
 	if (strcmp(verdict, "fail") == 0 && json_array_size(fc) == 0) {
-		wf_set_cause(cause, "key 'failing_checks': a fail must name the"
+		wf_set_cause(cause,
+		    "key 'failing_checks': a fail must name the"
 		    " checks expected to fail");
 		return -1;
 	}
@@ -162,7 +196,7 @@ when_matches(const char *key, const json_t *want, const json_t *have)
 		return 1;
 	if (!json_is_array(want) || strcmp(key, "quirks") == 0)
 		return 0;
-	json_array_foreach(want, i, v) {
+	json_array_foreach (want, i, v) {
 		if (json_equal((json_t *)v, (json_t *)have))
 			return 1;
 	}
@@ -177,12 +211,12 @@ expect_for_case(const json_t *rules, const json_t *values)
 	size_t i;
 	int match;
 
-	json_array_foreach(rules, i, rule) {
+	json_array_foreach (rules, i, rule) {
 		match = 1;
 		when = json_object_get(rule, "when");
-		json_object_foreach((json_t *)when, key, want) {
-			if (!when_matches(key, want,
-			    json_object_get(values, key))) {
+		json_object_foreach ((json_t *)when, key, want) {
+			if (!when_matches(
+			        key, want, json_object_get(values, key))) {
 				match = 0;
 				break;
 			}
@@ -204,7 +238,7 @@ expect_failing_set(const json_t *checks)
 	const json_t *c;
 	size_t i;
 
-	json_array_foreach(checks, i, c) {
+	json_array_foreach (checks, i, c) {
 		if (json_is_false(json_object_get(c, "ok")))
 			json_array_append(names, json_object_get(c, "check"));
 	}
@@ -214,11 +248,11 @@ expect_failing_set(const json_t *checks)
 }
 
 int
-expect_as_expected(const char *verdict, const json_t *failing,
-    const json_t *expected)
+expect_as_expected(
+    const char *verdict, const json_t *failing, const json_t *expected)
 {
-	const char *want = json_string_value(json_object_get(expected,
-	    "verdict"));
+	const char *want = json_string_value(
+	    json_object_get(expected, "verdict"));
 	json_t *a, *b;
 	int eq;
 

@@ -20,7 +20,7 @@ int expect_verdict_known(const char *v);
  * the rule itself is wrong). fields: the keys "when" may use.
  */
 int expect_rule_validate(const json_t *rule, const char *const fields[],
-	    const char **badkey, char **cause);
+    const char **badkey, char **cause);
 
 /* {"verdict", "failing_checks"} for a case (new reference). */
 json_t *expect_for_case(const json_t *rules, const json_t *values);
@@ -29,7 +29,7 @@ json_t *expect_for_case(const json_t *rules, const json_t *values);
 json_t *expect_failing_set(const json_t *checks);
 
 /* 1 when verdict and failing (sorted set) meet expected. */
-int expect_as_expected(const char *verdict, const json_t *failing,
-	    const json_t *expected);
+int expect_as_expected(
+    const char *verdict, const json_t *failing, const json_t *expected);
 
 #endif

@@ -16,7 +16,7 @@
 #include "proc.h"
 #include "util.h"
 
-#define KILL_GRACE_MS	2000
+#define KILL_GRACE_MS 2000
 
 static int abort_all;
 
@@ -91,7 +91,7 @@ start(const char *const argv[], const char *cwd, int outfd, char **cause)
 	}
 	if (pid == 0)
 		child(argv, cwd, outfd, errp[1]);
-	setpgid(pid, pid);	/* both sides: whichever runs first */
+	setpgid(pid, pid); /* both sides: whichever runs first */
 	close(errp[1]);
 	/* exec succeeded iff the error pipe closes with nothing in it */
 	while ((n = read(errp[0], &e, sizeof(e))) == -1 && errno == EINTR)
@@ -173,7 +173,7 @@ wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
 				break;
 		}
 		if (((deadline >= 0 && now >= deadline) ||
-		    __atomic_load_n(&abort_all, __ATOMIC_ACQUIRE)) &&
+		        __atomic_load_n(&abort_all, __ATOMIC_ACQUIRE)) &&
 		    !res->timed_out) {
 			res->timed_out = 1;
 			kill(-pid, SIGTERM);
@@ -183,10 +183,12 @@ wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
 			kill(-pid, SIGKILL);
 			kill_at = -1;
 		}
-		if (deadline >= 0 && !res->timed_out && deadline - now < wait_ms)
+		if (deadline >= 0 && !res->timed_out &&
+		    deadline - now < wait_ms)
 			wait_ms = deadline - now;
 		if (open_out) {
-			if (poll(&pfd, 1, (int)(wait_ms < 1 ? 1 : wait_ms)) > 0) {
+			if (poll(&pfd, 1, (int)(wait_ms < 1 ? 1 : wait_ms)) >
+			    0) {
 				n = read(outp[0], data, sizeof(data));
 				if (n > 0)
 					keep(out, data, (size_t)n);

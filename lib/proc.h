@@ -14,10 +14,10 @@
 #include "buf.h"
 
 struct wf_proc_result {
-	int	 status;	/* exit status; -1 when killed by a signal */
-	int	 signal;	/* the signal that ended it, or 0 */
-	int	 timed_out;	/* killed for the time limit */
-	double	 wall_s;
+	int status; /* exit status; -1 when killed by a signal */
+	int signal; /* the signal that ended it, or 0 */
+	int timed_out; /* killed for the time limit */
+	double wall_s;
 };
 
 /*

@@ -23,15 +23,15 @@ int record_validate(const json_t *rec, char **cause);
 json_t *record_parse(const char *line, size_t len, char **cause);
 
 struct rec_reader {
-	char	 line[RECORD_MAX + 1];
-	size_t	 len;
-	int	 overlong;		/* the current line passed RECORD_MAX */
-	unsigned long	 records;	/* delivered */
-	unsigned long	 dropped_overlong;
-	unsigned long	 dropped_binary;	/* non-ASCII or control bytes */
-	unsigned long	 dropped_invalid;	/* not JSON or not the contract */
-	unsigned long	 dropped_partial;	/* a last line without its newline */
-	char	 last_cause[160];	/* why the last line was dropped */
+	char line[RECORD_MAX + 1];
+	size_t len;
+	int overlong; /* the current line passed RECORD_MAX */
+	unsigned long records; /* delivered */
+	unsigned long dropped_overlong;
+	unsigned long dropped_binary; /* non-ASCII or control bytes */
+	unsigned long dropped_invalid; /* not JSON or not the contract */
+	unsigned long dropped_partial; /* a last line without its newline */
+	char last_cause[160]; /* why the last line was dropped */
 };
 
 /* Called with each valid record; the callback owns the reference. */
@@ -39,12 +39,13 @@ typedef void (*rec_reader_cb)(void *arg, json_t *rec);
 
 void rec_reader_init(struct rec_reader *r);
 void rec_reader_feed(struct rec_reader *r, const char *data, size_t n,
-	    rec_reader_cb cb, void *arg);
+    rec_reader_cb cb, void *arg);
 /* End of stream: an unterminated last line is counted as partial. */
 void rec_reader_finish(struct rec_reader *r);
 unsigned long rec_reader_dropped(const struct rec_reader *r);
 
 /* Reads a whole records file into a JSON array (caller decrefs). */
-json_t *records_load_file(const char *path, struct rec_reader *stats, char **cause);
+json_t *
+records_load_file(const char *path, struct rec_reader *stats, char **cause);
 
 #endif

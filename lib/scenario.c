@@ -21,15 +21,19 @@
 #include "scenario.h"
 #include "util.h"
 
-#define AXIS_VALUES_MAX	64
+#define AXIS_VALUES_MAX 64
 #define EXPECT_RULES_MAX 64
 
-enum ftype { F_INT, F_STR, F_QUIRKS };
+enum ftype {
+	F_INT,
+	F_STR,
+	F_QUIRKS
+};
 
 struct field {
-	const char	*name;
-	enum ftype	 type;
-	int		 min, max;	/* F_INT range, F_STR max length */
+	const char *name;
+	enum ftype type;
+	int min, max; /* F_INT range, F_STR max length */
 };
 
 /* Every field that is a run spec field, and so may be a matrix axis. */
@@ -53,22 +57,47 @@ static const struct field fields[] = {
 };
 
 static const char *const field_names[] = {
-	"cpus", "mailbox_version", "policy", "steps", "quirks", "kdump_cpus",
-	"memory_mb", "timeout_s", "kernel", "initrd", "append", "test_kernel",
+	"cpus",
+	"mailbox_version",
+	"policy",
+	"steps",
+	"quirks",
+	"kdump_cpus",
+	"memory_mb",
+	"timeout_s",
+	"kernel",
+	"initrd",
+	"append",
+	"test_kernel",
 	NULL,
 };
 
 static const char *const top_keys[] = {
-	"name", "description", "nightly", "cpus", "mailbox_version", "policy",
-	"steps", "quirks", "kdump_cpus", "memory_mb", "timeout_s", "kernel",
-	"initrd", "append", "test_kernel", "matrix", "expect", NULL,
+	"name",
+	"description",
+	"nightly",
+	"cpus",
+	"mailbox_version",
+	"policy",
+	"steps",
+	"quirks",
+	"kdump_cpus",
+	"memory_mb",
+	"timeout_s",
+	"kernel",
+	"initrd",
+	"append",
+	"test_kernel",
+	"matrix",
+	"expect",
+	NULL,
 };
 
 /* Where errors point: the source label and text (text may be NULL). */
 struct src {
-	const char	*label;
-	const char	*text;
-	size_t		 len;
+	const char *label;
+	const char *text;
+	size_t len;
 };
 
 static const struct field *
@@ -108,7 +137,8 @@ key_pos(const struct src *s, size_t from, const char *key)
 		if (s->text[i] != '"')
 			continue;
 		j = skip_string(s, i);
-		if (j - i - 2 == klen && memcmp(s->text + i + 1, key, klen) == 0) {
+		if (j - i - 2 == klen &&
+		    memcmp(s->text + i + 1, key, klen) == 0) {
 			while (j < s->len && isspace((unsigned char)s->text[j]))
 				j++;
 			if (j < s->len && s->text[j] == ':')
@@ -189,8 +219,8 @@ src_error(const struct src *s, char **cause, const char *key, long index,
 	if (sub != NULL)
 		pos = key_pos(s, pos, sub);
 	if (s->text != NULL)
-		snprintf(where, sizeof(where), "%s:%d", s->label,
-		    line_of(s, pos));
+		snprintf(
+		    where, sizeof(where), "%s:%d", s->label, line_of(s, pos));
 	else
 		snprintf(where, sizeof(where), "%s", s->label);
 	if (key == NULL) {
@@ -240,30 +270,39 @@ check_value(const struct field *f, const json_t *v, char *msg, size_t size)
 		}
 		if (json_string_length(v) > (size_t)f->max ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
-			snprintf(msg, size, "longer than %d bytes or holds a"
-			    " NUL byte", f->max);
+			snprintf(msg, size,
+			    "longer than %d bytes or holds a"
+			    " NUL byte",
+			    f->max);
 			return -1;
 		}
 		return 0;
 	case F_QUIRKS:
 		if (!json_is_array(v)) {
-			snprintf(msg, size, "expected an array of quirk names,"
-			    " not %s", wf_json_type_name(v));
+			snprintf(msg, size,
+			    "expected an array of quirk names,"
+			    " not %s",
+			    wf_json_type_name(v));
 			return -1;
 		}
-		json_array_foreach(v, i, q) {
+		json_array_foreach (v, i, q) {
 			if (!json_is_string(q) || json_string_length(q) == 0 ||
-			    strlen(json_string_value(q)) != json_string_length(q) ||
+			    strlen(json_string_value(q)) !=
+			        json_string_length(q) ||
 			    strchr(json_string_value(q), ',') != NULL) {
-				snprintf(msg, size, "element %zu is not a quirk"
-				    " name", i);
+				snprintf(msg, size,
+				    "element %zu is not a quirk"
+				    " name",
+				    i);
 				return -1;
 			}
 			total += json_string_length(q) + 1;
 		}
 		if (total > (size_t)f->max) {
-			snprintf(msg, size, "the quirks are longer than %d"
-			    " bytes together", f->max);
+			snprintf(msg, size,
+			    "the quirks are longer than %d"
+			    " bytes together",
+			    f->max);
 			return -1;
 		}
 		return 0;
@@ -289,7 +328,8 @@ apply_value(struct runspec *rs, const struct field *f, const json_t *v)
 	else if (strcmp(f->name, "timeout_s") == 0)
 		rs->timeout_s = (int)json_integer_value(v);
 	else if (strcmp(f->name, "policy") == 0)
-		wf_strlcpy(rs->policy, json_string_value(v), sizeof(rs->policy));
+		wf_strlcpy(
+		    rs->policy, json_string_value(v), sizeof(rs->policy));
 	else if (strcmp(f->name, "steps") == 0)
 		wf_strlcpy(rs->steps, json_string_value(v), sizeof(rs->steps));
 	else if (strcmp(f->name, "kernel") == 0) {
@@ -297,16 +337,20 @@ apply_value(struct runspec *rs, const struct field *f, const json_t *v)
 		const char *k = json_string_value(v);
 
 		wf_strlcpy(k[0] == '/' ? rs->kernel : rs->kernel_package, k,
-		    k[0] == '/' ? sizeof(rs->kernel) : sizeof(rs->kernel_package));
+		    k[0] == '/' ? sizeof(rs->kernel) :
+		                  sizeof(rs->kernel_package));
 	} else if (strcmp(f->name, "initrd") == 0)
-		wf_strlcpy(rs->initrd, json_string_value(v), sizeof(rs->initrd));
+		wf_strlcpy(
+		    rs->initrd, json_string_value(v), sizeof(rs->initrd));
 	else if (strcmp(f->name, "test_kernel") == 0)
-		wf_strlcpy(rs->test_kernel, json_string_value(v), sizeof(rs->test_kernel));
+		wf_strlcpy(rs->test_kernel, json_string_value(v),
+		    sizeof(rs->test_kernel));
 	else if (strcmp(f->name, "append") == 0)
-		wf_strlcpy(rs->append, json_string_value(v), sizeof(rs->append));
+		wf_strlcpy(
+		    rs->append, json_string_value(v), sizeof(rs->append));
 	else {
 		rs->quirks[0] = '\0';
-		json_array_foreach(v, i, q) {
+		json_array_foreach (v, i, q) {
 			off += (size_t)snprintf(rs->quirks + off,
 			    sizeof(rs->quirks) - off, "%s%s", i ? "," : "",
 			    json_string_value(q));
@@ -324,12 +368,11 @@ default_values(void)
 
 	runspec_init(&rs);
 	return json_pack("{s:i, s:i, s:s, s:s, s:[], s:i, s:i, s:i, s:s, s:s,"
-	    " s:s, s:s}",
-	    "cpus", rs.cpus, "mailbox_version", rs.mailbox_version,
-	    "policy", rs.policy, "steps", rs.steps, "quirks",
-	    "kdump_cpus", rs.kdump_cpus, "memory_mb", rs.memory_mb,
-	    "timeout_s", rs.timeout_s, "kernel", "", "initrd", "",
-	    "append", "", "test_kernel", "");
+	                 " s:s, s:s}",
+	    "cpus", rs.cpus, "mailbox_version", rs.mailbox_version, "policy",
+	    rs.policy, "steps", rs.steps, "quirks", "kdump_cpus", rs.kdump_cpus,
+	    "memory_mb", rs.memory_mb, "timeout_s", rs.timeout_s, "kernel", "",
+	    "initrd", "", "append", "", "test_kernel", "");
 }
 
 /* An axis: a non-empty array of distinct valid values; msg on error. */
@@ -345,7 +388,7 @@ check_axis(const struct field *f, const json_t *arr, char *msg, size_t size)
 		    AXIS_VALUES_MAX);
 		return -1;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		if (check_value(f, v, msg, size) == -1) {
 			char inner[512];
 
@@ -355,8 +398,10 @@ check_axis(const struct field *f, const json_t *arr, char *msg, size_t size)
 		}
 		for (j = 0; j < i; j++) {
 			if (json_equal((json_t *)v, json_array_get(arr, j))) {
-				snprintf(msg, size, "value %zu repeats value"
-				    " %zu", i, j);
+				snprintf(msg, size,
+				    "value %zu repeats value"
+				    " %zu",
+				    i, j);
 				return -1;
 			}
 		}
@@ -371,28 +416,29 @@ valid_name(const char *name)
 {
 	size_t i, len = strlen(name);
 
-	if (len == 0 || len > SCENARIO_NAME_MAX || !(islower((unsigned char)
-	    name[0]) || isdigit((unsigned char)name[0])))
+	if (len == 0 || len > SCENARIO_NAME_MAX ||
+	    !(islower((unsigned char)name[0]) ||
+	        isdigit((unsigned char)name[0])))
 		return 0;
 	for (i = 0; i < len; i++) {
 		if (!islower((unsigned char)name[i]) &&
-		    !isdigit((unsigned char)name[i]) && strchr("._-",
-		    name[i]) == NULL)
+		    !isdigit((unsigned char)name[i]) &&
+		    strchr("._-", name[i]) == NULL)
 			return 0;
 	}
 	return 1;
 }
 
 static int
-validate_top(const struct src *s, const json_t *obj, struct scenario *sc,
-    char **cause)
+validate_top(
+    const struct src *s, const json_t *obj, struct scenario *sc, char **cause)
 {
 	const json_t *v;
 	const char *key;
 	char msg[512];
 	size_t i;
 
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		for (i = 0; top_keys[i] != NULL; i++) {
 			if (strcmp(top_keys[i], key) == 0)
 				break;
@@ -407,21 +453,25 @@ validate_top(const struct src *s, const json_t *obj, struct scenario *sc,
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		src_error(s, cause, v != NULL ? "name" : NULL, -1, NULL,
 		    v != NULL ? "expected 1 to %d of a-z 0-9 . _ -, starting"
-		    " with a letter or digit" : "the key 'name' is required",
+		                " with a letter or digit" :
+		                "the key 'name' is required",
 		    SCENARIO_NAME_MAX);
 		return -1;
 	}
 	wf_strlcpy(sc->name, json_string_value(v), sizeof(sc->name));
 	v = json_object_get(obj, "description");
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) > 4096)) {
-		src_error(s, cause, "description", -1, NULL, "expected a"
+		src_error(s, cause, "description", -1, NULL,
+		    "expected a"
 		    " string of at most 4096 bytes");
 		return -1;
 	}
 	v = json_object_get(obj, "nightly");
 	if (v != NULL && !json_is_boolean(v)) {
-		src_error(s, cause, "nightly", -1, NULL, "expected true or"
-		    " false, not %s", wf_json_type_name(v));
+		src_error(s, cause, "nightly", -1, NULL,
+		    "expected true or"
+		    " false, not %s",
+		    wf_json_type_name(v));
 		return -1;
 	}
 	sc->nightly = json_is_true(v);
@@ -429,7 +479,8 @@ validate_top(const struct src *s, const json_t *obj, struct scenario *sc,
 		if ((v = json_object_get(obj, fields[i].name)) == NULL)
 			continue;
 		if (check_value(&fields[i], v, msg, sizeof(msg)) == -1) {
-			src_error(s, cause, fields[i].name, -1, NULL, "%s", msg);
+			src_error(
+			    s, cause, fields[i].name, -1, NULL, "%s", msg);
 			return -1;
 		}
 		json_object_set(sc->values, fields[i].name, (json_t *)v);
@@ -438,8 +489,8 @@ validate_top(const struct src *s, const json_t *obj, struct scenario *sc,
 }
 
 static int
-validate_matrix(const struct src *s, const json_t *m, struct scenario *sc,
-    char **cause)
+validate_matrix(
+    const struct src *s, const json_t *m, struct scenario *sc, char **cause)
 {
 	const struct field *f;
 	const json_t *v;
@@ -449,13 +500,16 @@ validate_matrix(const struct src *s, const json_t *m, struct scenario *sc,
 	if (m == NULL)
 		return 0;
 	if (!json_is_object(m)) {
-		src_error(s, cause, "matrix", -1, NULL, "expected an object of"
-		    " axes, not %s", wf_json_type_name(m));
+		src_error(s, cause, "matrix", -1, NULL,
+		    "expected an object of"
+		    " axes, not %s",
+		    wf_json_type_name(m));
 		return -1;
 	}
-	json_object_foreach((json_t *)m, key, v) {
+	json_object_foreach ((json_t *)m, key, v) {
 		if ((f = field_find(key)) == NULL) {
-			src_error(s, cause, "matrix", -1, key, "not a field"
+			src_error(s, cause, "matrix", -1, key,
+			    "not a field"
 			    " that can be an axis (cpus, mailbox_version,"
 			    " policy, steps, quirks, kdump_cpus, memory_mb,"
 			    " timeout_s)");
@@ -471,8 +525,8 @@ validate_matrix(const struct src *s, const json_t *m, struct scenario *sc,
 }
 
 static int
-validate_expect(const struct src *s, const json_t *e, struct scenario *sc,
-    char **cause)
+validate_expect(
+    const struct src *s, const json_t *e, struct scenario *sc, char **cause)
 {
 	const char *badkey = NULL;
 	const json_t *rule;
@@ -482,11 +536,13 @@ validate_expect(const struct src *s, const json_t *e, struct scenario *sc,
 	if (e == NULL)
 		return 0;
 	if (!json_is_array(e) || json_array_size(e) > EXPECT_RULES_MAX) {
-		src_error(s, cause, "expect", -1, NULL, "expected an array of"
-		    " at most %d rules", EXPECT_RULES_MAX);
+		src_error(s, cause, "expect", -1, NULL,
+		    "expected an array of"
+		    " at most %d rules",
+		    EXPECT_RULES_MAX);
 		return -1;
 	}
-	json_array_foreach(e, i, rule) {
+	json_array_foreach (e, i, rule) {
 		if (expect_rule_validate(rule, field_names, &badkey, &why) ==
 		    -1) {
 			const char *msg = wf_cause_str(why), *p;
@@ -495,8 +551,8 @@ validate_expect(const struct src *s, const json_t *e, struct scenario *sc,
 			if (badkey != NULL && strncmp(msg, "key '", 5) == 0 &&
 			    (p = strstr(msg, "': ")) != NULL)
 				msg = p + 3;
-			src_error(s, cause, "expect", (long)i, badkey, "%s",
-			    msg);
+			src_error(
+			    s, cause, "expect", (long)i, badkey, "%s", msg);
 			free(why);
 			return -1;
 		}
@@ -514,8 +570,8 @@ canonical_sha256(const json_t *obj, char out[65])
 	char *text;
 	int rc;
 
-	if ((text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS |
-	    JSON_ENSURE_ASCII)) == NULL)
+	if ((text = json_dumps(obj,
+	         JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)) == NULL)
 		return -1;
 	rc = EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL);
 	free(text);
@@ -548,8 +604,8 @@ validate_cases(const struct src *s, struct scenario *sc, char **cause)
 	else if (strncmp(field, "step", 4) == 0)
 		wf_strlcpy(field, "steps", sizeof(field));
 	if (field_find(field) != NULL && json_object_get(sc->matrix, field))
-		src_error(s, cause, "matrix", -1, field, "%s",
-		    wf_cause_str(why));
+		src_error(
+		    s, cause, "matrix", -1, field, "%s", wf_cause_str(why));
 	else if (field_find(field) != NULL)
 		src_error(s, cause, field, -1, NULL, "%s", wf_cause_str(why));
 	else
@@ -564,8 +620,10 @@ parse_object(const struct src *s, const json_t *obj, char **cause)
 	struct scenario *sc;
 
 	if (!json_is_object(obj)) {
-		src_error(s, cause, NULL, -1, NULL, "a scenario is a JSON"
-		    " object, not %s", wf_json_type_name(obj));
+		src_error(s, cause, NULL, -1, NULL,
+		    "a scenario is a JSON"
+		    " object, not %s",
+		    wf_json_type_name(obj));
 		return NULL;
 	}
 	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
@@ -578,8 +636,10 @@ parse_object(const struct src *s, const json_t *obj, char **cause)
 	sc->body = json_deep_copy(obj);
 	if (validate_top(s, obj, sc, cause) == -1 ||
 	    validate_matrix(s, json_object_get(obj, "matrix"), sc, cause) ==
-	    -1 || validate_expect(s, json_object_get(obj, "expect"), sc,
-	    cause) == -1 || validate_cases(s, sc, cause) == -1)
+	        -1 ||
+	    validate_expect(s, json_object_get(obj, "expect"), sc, cause) ==
+	        -1 ||
+	    validate_cases(s, sc, cause) == -1)
 		goto fail;
 	if (canonical_sha256(obj, sc->sha256) == -1) {
 		wf_set_cause(cause, "%s: cannot hash the scenario", s->label);
@@ -606,8 +666,8 @@ scenario_parse(const char *label, const char *text, size_t len, char **cause)
 	}
 	if ((obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err)) ==
 	    NULL) {
-		wf_set_cause(cause, "%s:%d:%d: %s", label, err.line,
-		    err.column, err.text);
+		wf_set_cause(cause, "%s:%d:%d: %s", label, err.line, err.column,
+		    err.text);
 		return NULL;
 	}
 	sc = parse_object(&s, obj, cause);
@@ -679,19 +739,22 @@ scenario_set(struct scenario *sc, const json_t *set, char **cause)
 		    wf_json_type_name(set));
 		return -1;
 	}
-	json_object_foreach((json_t *)set, key, v) {
+	json_object_foreach ((json_t *)set, key, v) {
 		if ((f = field_find(key)) == NULL) {
-			wf_set_cause(cause, "set: '%.64s' is not a field (cpus,"
+			wf_set_cause(cause,
+			    "set: '%.64s' is not a field (cpus,"
 			    " mailbox_version, policy, steps, quirks,"
 			    " kdump_cpus, memory_mb, timeout_s, kernel, initrd,"
-			    " append)", key);
+			    " append)",
+			    key);
 			return -1;
 		}
 		/* quirks: a list of names is one value, a list of lists an axis. */
-		axis = json_is_array(v) && (f->type != F_QUIRKS ||
-		    json_is_array(json_array_get(v, 0)));
+		axis = json_is_array(v) &&
+		    (f->type != F_QUIRKS ||
+		        json_is_array(json_array_get(v, 0)));
 		if (axis ? check_axis(f, v, msg, sizeof(msg)) :
-		    check_value(f, v, msg, sizeof(msg))) {
+		           check_value(f, v, msg, sizeof(msg))) {
 			wf_set_cause(cause, "set: key '%s': %s", key, msg);
 			return -1;
 		}
@@ -717,25 +780,24 @@ expand_case(const struct scenario *sc, const char *const axes[],
 	values = json_deep_copy(sc->values);
 	matrix = json_object();
 	for (a = 0; a < naxes; a++) {
-		v = json_array_get(json_object_get(sc->matrix, axes[a]),
-		    pick[a]);
+		v = json_array_get(
+		    json_object_get(sc->matrix, axes[a]), pick[a]);
 		json_object_set(values, axes[a], v);
 		json_object_set(matrix, axes[a], v);
 	}
 	runspec_init(&rs);
 	for (i = 0; fields[i].name != NULL; i++)
-		apply_value(&rs, &fields[i], json_object_get(values,
-		    fields[i].name));
+		apply_value(
+		    &rs, &fields[i], json_object_get(values, fields[i].name));
 	/* The test kernel's 32 MiB cannot hold Linux: a kernel given to a
 	 * test-kernel scenario (submit --kernel) gets run-qemu's default. */
 	if (RUNSPEC_IS_LINUX(&rs) && rs.memory_mb < RUNSPEC_LINUX_MIN_MB)
 		rs.memory_mb = RUNSPEC_LINUX_MB;
 	if (runspec_validate(&rs, cause) == -1)
 		goto out;
-	out = json_pack("{s:I, s:O, s:O, s:o, s:o}", "index",
-	    (json_int_t)index, "matrix", matrix, "values", values,
-	    "params", runspec_to_json(&rs), "expected",
-	    expect_for_case(sc->expect, values));
+	out = json_pack("{s:I, s:O, s:O, s:o, s:o}", "index", (json_int_t)index,
+	    "matrix", matrix, "values", values, "params", runspec_to_json(&rs),
+	    "expected", expect_for_case(sc->expect, values));
 out:
 	json_decref(values);
 	json_decref(matrix);
@@ -759,8 +821,10 @@ scenario_expand(const struct scenario *sc, char **cause)
 		sizes[naxes] = json_array_size(axis);
 		total *= sizes[naxes];
 		if (sizes[naxes] == 0 || total > SCENARIO_CASES_MAX) {
-			wf_set_cause(cause, "matrix: more than %d cases (or an"
-			    " empty axis)", SCENARIO_CASES_MAX);
+			wf_set_cause(cause,
+			    "matrix: more than %d cases (or an"
+			    " empty axis)",
+			    SCENARIO_CASES_MAX);
 			return NULL;
 		}
 		naxes++;

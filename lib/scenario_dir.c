@@ -10,7 +10,7 @@
 #include "scenario.h"
 #include "util.h"
 
-#define SCENARIO_DIR_MAX	1024
+#define SCENARIO_DIR_MAX 1024
 
 static int
 cmp_name(const void *a, const void *b)
@@ -19,8 +19,8 @@ cmp_name(const void *a, const void *b)
 }
 
 int
-scenario_load_dir(const char *dir, struct scenario ***out, size_t *n,
-    char **cause)
+scenario_load_dir(
+    const char *dir, struct scenario ***out, size_t *n, char **cause)
 {
 	char *names[SCENARIO_DIR_MAX], path[4096];
 	struct scenario **list = NULL;
@@ -32,8 +32,8 @@ scenario_load_dir(const char *dir, struct scenario ***out, size_t *n,
 	*out = NULL;
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
-		wf_set_cause(cause, "scenario directory %s: %s", dir,
-		    strerror(errno));
+		wf_set_cause(
+		    cause, "scenario directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -64,9 +64,10 @@ scenario_load_dir(const char *dir, struct scenario ***out, size_t *n,
 		len = strlen(names[i]) - 5;
 		if (strlen(list[i]->name) != len ||
 		    strncmp(list[i]->name, names[i], len) != 0) {
-			wf_set_cause(cause, "%s: the scenario is named '%s';"
-			    " its file must be %s.json", path, list[i]->name,
-			    list[i]->name);
+			wf_set_cause(cause,
+			    "%s: the scenario is named '%s';"
+			    " its file must be %s.json",
+			    path, list[i]->name, list[i]->name);
 			goto out;
 		}
 	}

@@ -87,7 +87,8 @@ wf_cause_str(const char *cause)
 static char tree_top[4096];
 static pthread_once_t tree_once = PTHREAD_ONCE_INIT;
 
-static void find_tree_top(void)
+static void
+find_tree_top(void)
 {
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -99,7 +100,8 @@ static void find_tree_top(void)
 	wf_strlcpy(tree_top, dirname(dirname(exe)), sizeof(tree_top));
 }
 
-const char *wf_tree_top(void)
+const char *
+wf_tree_top(void)
 {
 	pthread_once(&tree_once, find_tree_top);
 	return tree_top;

@@ -30,7 +30,7 @@ void wf_hex(char *out, const void *data, size_t len);
  * print wf_cause_str(cause) rather than the pointer itself.
  */
 void wf_set_cause(char **cause, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 const char *wf_cause_str(const char *cause);
 
 /*

@@ -15,18 +15,18 @@
 #include "domxml.h"
 #include "util.h"
 
-#define DOMXML_CAP		(1024 * 1024)
-#define DOMXML_NAME_MAX		64
-#define DOMXML_MACHINE_MAX	32
-#define DOMXML_PATH_MAX		4095
+#define DOMXML_CAP (1024 * 1024)
+#define DOMXML_NAME_MAX 64
+#define DOMXML_MACHINE_MAX 32
+#define DOMXML_PATH_MAX 4095
 /* Linux x86's COMMAND_LINE_SIZE is 2048 with the NUL. */
-#define DOMXML_CMDLINE_MAX	2047
-#define DOMXML_MEMORY_MAX	(1024u * 1024u)
+#define DOMXML_CMDLINE_MAX 2047
+#define DOMXML_MEMORY_MAX (1024u * 1024u)
 /* q35's max_cpus in QEMU 7.2. */
-#define DOMXML_VCPUS_MAX	288
+#define DOMXML_VCPUS_MAX 288
 
 /* QEMU's namespace: the only way to add devices and -fw_cfg libvirt has no element for. */
-#define DOMXML_QEMU_NS		"http://libvirt.org/schemas/domain/qemu/1.0"
+#define DOMXML_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 const char *
 domxml_virt_name(enum domxml_virt v)
@@ -49,17 +49,21 @@ is_printable(int c)
 
 /* Names the offending byte without echoing unprintable input. */
 static void
-bad_char(char **cause, const char *field, const char *s, size_t i,
-    const char *what)
+bad_char(
+    char **cause, const char *field, const char *s, size_t i, const char *what)
 {
 	unsigned char c = (unsigned char)s[i];
 
 	if (is_printable(c))
-		wf_set_cause(cause, "%s: character '%c' at offset %zu is not "
-		    "allowed in %s", field, c, i, what);
+		wf_set_cause(cause,
+		    "%s: character '%c' at offset %zu is not "
+		    "allowed in %s",
+		    field, c, i, what);
 	else
-		wf_set_cause(cause, "%s: byte 0x%02x at offset %zu is not "
-		    "allowed in %s", field, c, i, what);
+		wf_set_cause(cause,
+		    "%s: byte 0x%02x at offset %zu is not "
+		    "allowed in %s",
+		    field, c, i, what);
 }
 
 static int
@@ -73,8 +77,8 @@ check_name(const char *s, char **cause)
 	}
 	len = strlen(s);
 	if (len > DOMXML_NAME_MAX) {
-		wf_set_cause(cause, "name: %zu characters, at most %d",
-		    len, DOMXML_NAME_MAX);
+		wf_set_cause(cause, "name: %zu characters, at most %d", len,
+		    DOMXML_NAME_MAX);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
@@ -101,7 +105,8 @@ check_machine(const char *s, char **cause)
 		if ((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= '0' && s[i] <= '9') || strchr("_.-", s[i]) != NULL)
 			continue;
-		bad_char(cause, "machine", s, i, "a machine type ([a-z0-9_.-])");
+		bad_char(
+		    cause, "machine", s, i, "a machine type ([a-z0-9_.-])");
 		return -1;
 	}
 	return 0;
@@ -132,8 +137,8 @@ check_path(const char *field, const char *s, int required, char **cause)
 	for (i = 0; i < len; i++) {
 		if (is_printable((unsigned char)s[i]) && s[i] != ',')
 			continue;
-		bad_char(cause, field, s, i,
-		    "a path (printable ASCII, no comma)");
+		bad_char(
+		    cause, field, s, i, "a path (printable ASCII, no comma)");
 		return -1;
 	}
 	return 0;
@@ -148,15 +153,15 @@ check_cmdline(const char *s, char **cause)
 		return 0;
 	len = strlen(s);
 	if (len > DOMXML_CMDLINE_MAX) {
-		wf_set_cause(cause, "cmdline: %zu characters, at most %d",
-		    len, DOMXML_CMDLINE_MAX);
+		wf_set_cause(cause, "cmdline: %zu characters, at most %d", len,
+		    DOMXML_CMDLINE_MAX);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		if (is_printable((unsigned char)s[i]))
 			continue;
-		bad_char(cause, "cmdline", s, i,
-		    "a command line (printable ASCII)");
+		bad_char(
+		    cause, "cmdline", s, i, "a command line (printable ASCII)");
 		return -1;
 	}
 	return 0;
@@ -166,13 +171,13 @@ check_cmdline(const char *s, char **cause)
 static int
 check_fw_cfg_name(size_t idx, const char *s, char **cause)
 {
-	char field[48];	/* "fw_cfg[" + 20 digits + "].name" fits */
+	char field[48]; /* "fw_cfg[" + 20 digits + "].name" fits */
 	size_t i, len;
 
 	snprintf(field, sizeof field, "fw_cfg[%zu].name", idx);
 	if (s == NULL || strncmp(s, "opt/", 4) != 0 || s[4] == '\0') {
-		wf_set_cause(cause, "%s: must start with \"opt/\" and name a file",
-		    field);
+		wf_set_cause(cause,
+		    "%s: must start with \"opt/\" and name a file", field);
 		return -1;
 	}
 	len = strlen(s);
@@ -184,8 +189,8 @@ check_fw_cfg_name(size_t idx, const char *s, char **cause)
 	for (i = 4; i < len; i++) {
 		if (is_alnum(s[i]) || strchr("_.-/", s[i]) != NULL)
 			continue;
-		bad_char(cause, field, s, i,
-		    "an fw_cfg name ([A-Za-z0-9_.-/])");
+		bad_char(
+		    cause, field, s, i, "an fw_cfg name ([A-Za-z0-9_.-/])");
 		return -1;
 	}
 	return 0;
@@ -194,7 +199,7 @@ check_fw_cfg_name(size_t idx, const char *s, char **cause)
 static int
 check_fw_cfg(const struct domxml_spec *spec, char **cause)
 {
-	char field[48];	/* "fw_cfg[" + 20 digits + "].name" fits */
+	char field[48]; /* "fw_cfg[" + 20 digits + "].name" fits */
 	size_t i, j;
 
 	if (spec->n_fw_cfg == 0)
@@ -213,10 +218,11 @@ check_fw_cfg(const struct domxml_spec *spec, char **cause)
 		/* QEMU refuses to start on a duplicate; say which one here. */
 		for (j = 0; j < i; j++) {
 			if (strcmp(spec->fw_cfg[i].name,
-			    spec->fw_cfg[j].name) == 0) {
-				wf_set_cause(cause, "fw_cfg[%zu].name: \"%s\" "
-				    "repeats fw_cfg[%zu]", i,
-				    spec->fw_cfg[i].name, j);
+			        spec->fw_cfg[j].name) == 0) {
+				wf_set_cause(cause,
+				    "fw_cfg[%zu].name: \"%s\" "
+				    "repeats fw_cfg[%zu]",
+				    i, spec->fw_cfg[i].name, j);
 				return -1;
 			}
 		}
@@ -235,8 +241,8 @@ domxml_check(const struct domxml_spec *spec, char **cause)
 		return -1;
 	}
 	if (spec->vcpus < 1 || spec->vcpus > DOMXML_VCPUS_MAX) {
-		wf_set_cause(cause, "vcpus: %u, 1 to %d expected",
-		    spec->vcpus, DOMXML_VCPUS_MAX);
+		wf_set_cause(cause, "vcpus: %u, 1 to %d expected", spec->vcpus,
+		    DOMXML_VCPUS_MAX);
 		return -1;
 	}
 	if (spec->virt != DOMXML_VIRT_QEMU && spec->virt != DOMXML_VIRT_KVM) {
@@ -278,7 +284,8 @@ emit_os(struct wf_buf *b, const struct domxml_spec *spec)
 	if (spec->initrd != NULL)
 		rc |= xml_line(b, "    <initrd>", spec->initrd, "</initrd>\n");
 	if (spec->cmdline != NULL)
-		rc |= xml_line(b, "    <cmdline>", spec->cmdline, "</cmdline>\n");
+		rc |= xml_line(
+		    b, "    <cmdline>", spec->cmdline, "</cmdline>\n");
 	rc |= wf_buf_printf(b, "  </os>\n");
 	return rc ? -1 : 0;
 }
@@ -294,13 +301,17 @@ emit_serial(struct wf_buf *b, int port, const char *path)
 	int rc = 0;
 
 	if (path == NULL)
-		return wf_buf_printf(b, "    <serial type='null'>\n"
+		return wf_buf_printf(b,
+		    "    <serial type='null'>\n"
 		    "      <target type='isa-serial' port='%d'/>\n"
-		    "    </serial>\n", port);
+		    "    </serial>\n",
+		    port);
 	rc |= wf_buf_printf(b, "    <serial type='file'>\n");
 	rc |= xml_line(b, "      <source path='", path, "' append='off'/>\n");
-	rc |= wf_buf_printf(b, "      <target type='isa-serial' port='%d'/>\n"
-	    "    </serial>\n", port);
+	rc |= wf_buf_printf(b,
+	    "      <target type='isa-serial' port='%d'/>\n"
+	    "    </serial>\n",
+	    port);
 	return rc ? -1 : 0;
 }
 
@@ -309,12 +320,14 @@ emit_devices(struct wf_buf *b, const struct domxml_spec *spec)
 {
 	int rc = 0;
 
-	rc |= wf_buf_printf(b, "  <devices>\n"
+	rc |= wf_buf_printf(b,
+	    "  <devices>\n"
 	    /* q35 would add an xHCI controller the guest never uses. */
 	    "    <controller type='usb' model='none'/>\n");
 	rc |= emit_serial(b, 0, spec->serial0);
 	rc |= emit_serial(b, 1, spec->serial1);
-	rc |= wf_buf_printf(b, "    <memballoon model='none'/>\n"
+	rc |= wf_buf_printf(b,
+	    "    <memballoon model='none'/>\n"
 	    "  </devices>\n");
 	return rc ? -1 : 0;
 }
@@ -332,13 +345,15 @@ emit_qemu_args(struct wf_buf *b, const struct domxml_spec *spec)
 	size_t i;
 	int rc = 0;
 
-	rc |= wf_buf_printf(b, "  <qemu:commandline>\n"
+	rc |= wf_buf_printf(b,
+	    "  <qemu:commandline>\n"
 	    "    <qemu:arg value='-device'/>\n"
 	    "    <qemu:arg value='isa-debug-exit,iobase=0xf4,iosize=1'/>\n");
 	for (i = 0; i < spec->n_fw_cfg; i++) {
 		f = &spec->fw_cfg[i];
 		rc |= wf_buf_printf(b, "    <qemu:arg value='-fw_cfg'/>\n");
-		rc |= xml_line(b, "    <qemu:arg value='name=", f->name, ",file=");
+		rc |= xml_line(
+		    b, "    <qemu:arg value='name=", f->name, ",file=");
 		rc |= xml_line(b, "", f->path, "'/>\n");
 	}
 	rc |= wf_buf_printf(b, "  </qemu:commandline>\n");
@@ -362,12 +377,14 @@ domxml_build(const struct domxml_spec *spec, char **cause)
 	rc |= wf_buf_printf(&b, "<domain type='%s' xmlns:qemu='%s'>\n",
 	    domxml_virt_name(spec->virt), DOMXML_QEMU_NS);
 	rc |= xml_line(&b, "  <name>", spec->name, "</name>\n");
-	rc |= wf_buf_printf(&b, "  <memory unit='MiB'>%u</memory>\n"
+	rc |= wf_buf_printf(&b,
+	    "  <memory unit='MiB'>%u</memory>\n"
 	    "  <vcpu placement='static'>%u</vcpu>\n",
 	    spec->memory_mib, spec->vcpus);
 	rc |= emit_os(&b, spec);
 	/* Without <acpi/> libvirt passes -no-acpi: no MADT for the shim to extend. */
-	rc |= wf_buf_printf(&b, "  <features>\n"
+	rc |= wf_buf_printf(&b,
+	    "  <features>\n"
 	    "    <acpi/>\n"
 	    "    <apic/>\n"
 	    "  </features>\n"

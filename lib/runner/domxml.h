@@ -18,18 +18,18 @@
 #include <stddef.h>
 
 /* QEMU's fw_cfg file names are at most 55 characters (56 with the NUL). */
-#define DOMXML_FW_CFG_NAME_MAX	55
-#define DOMXML_FW_CFG_MAX	32
+#define DOMXML_FW_CFG_NAME_MAX 55
+#define DOMXML_FW_CFG_MAX 32
 
 enum domxml_virt {
-	DOMXML_VIRT_QEMU = 0,	/* TCG: runs anywhere; the zero value */
-	DOMXML_VIRT_KVM,	/* needs /dev/kvm on the host */
+	DOMXML_VIRT_QEMU = 0, /* TCG: runs anywhere; the zero value */
+	DOMXML_VIRT_KVM, /* needs /dev/kvm on the host */
 };
 
 /* One -fw_cfg entry: QEMU reads the file when the domain starts. */
 struct domxml_fw_cfg {
-	const char	*name;	/* "opt/..." (QEMU's namespace for users) */
-	const char	*path;	/* absolute; readable by the QEMU user */
+	const char *name; /* "opt/..." (QEMU's namespace for users) */
+	const char *path; /* absolute; readable by the QEMU user */
 };
 
 /*
@@ -40,18 +40,18 @@ struct domxml_fw_cfg {
  * the path to build/, and the files themselves must be world-readable.
  */
 struct domxml_spec {
-	const char	*name;		/* [A-Za-z0-9_.-], starts alnum, <= 64 */
-	unsigned int	 memory_mib;	/* 1 .. 1048576 */
-	unsigned int	 vcpus;		/* 1 .. 288 (q35's limit in QEMU 7.2) */
+	const char *name; /* [A-Za-z0-9_.-], starts alnum, <= 64 */
+	unsigned int memory_mib; /* 1 .. 1048576 */
+	unsigned int vcpus; /* 1 .. 288 (q35's limit in QEMU 7.2) */
 	enum domxml_virt virt;
-	const char	*machine;	/* NULL: "q35" */
-	const char	*kernel;	/* required: multiboot ELF32 or bzImage */
-	const char	*initrd;	/* NULL: none */
-	const char	*cmdline;	/* NULL: none; printable ASCII, < 2048 */
-	const char	*serial0;	/* COM1 output file; NULL: discarded */
-	const char	*serial1;	/* COM2 output file; NULL: discarded */
+	const char *machine; /* NULL: "q35" */
+	const char *kernel; /* required: multiboot ELF32 or bzImage */
+	const char *initrd; /* NULL: none */
+	const char *cmdline; /* NULL: none; printable ASCII, < 2048 */
+	const char *serial0; /* COM1 output file; NULL: discarded */
+	const char *serial1; /* COM2 output file; NULL: discarded */
 	const struct domxml_fw_cfg *fw_cfg;
-	size_t		 n_fw_cfg;	/* <= DOMXML_FW_CFG_MAX */
+	size_t n_fw_cfg; /* <= DOMXML_FW_CFG_MAX */
 };
 
 /*

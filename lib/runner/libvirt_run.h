@@ -12,9 +12,10 @@
 #include "runner.h"
 
 struct libvirt_opts {
-	const char	*uri;		/* default qemu:///system */
-	const char	*domain;	/* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
-	const char	*workdir;	/* parent of the run's scratch dir; NULL: $TMPDIR */
+	const char *uri; /* default qemu:///system */
+	const char *domain; /* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
+	const char
+	    *workdir; /* parent of the run's scratch dir; NULL: $TMPDIR */
 	/* Called about every 200 ms while the guest runs and once after it
 	 * ended and the domain is gone (final = 1, before the files are
 	 * removed; it may take its time), with the files
@@ -22,8 +23,8 @@ struct libvirt_opts {
 	 * the agent streams from them.  NULL: nothing streams.  A non-zero
 	 * return stops the run (the job was cancelled): the domain is
 	 * destroyed. */
-	int		(*tick)(void *arg, const char *com1, const char *com2, int final);
-	void		*tick_arg;
+	int (*tick)(void *arg, const char *com1, const char *com2, int final);
+	void *tick_arg;
 };
 
 struct run_scratch;

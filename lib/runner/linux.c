@@ -15,22 +15,28 @@
 #include "proc.h"
 #include "util.h"
 
-int linux_files(const struct runspec *rs, const char *reporter, const struct run_scratch *s,
-    char **cause)
+int
+linux_files(const struct runspec *rs, const char *reporter,
+    const struct run_scratch *s, char **cause)
 {
 	const char *argv[] = { reporter, "--pack", s->initrd, rs->kernel,
-			       rs->initrd[0] ? rs->initrd : NULL, NULL };
+		rs->initrd[0] ? rs->initrd : NULL, NULL };
 	char *cmdline = NULL, head[512];
 	int rc = -1;
 
 	if (!reporter)
-		return wf_set_cause(cause, "a Linux kernel needs the reporter /init (run_opts.reporter)"), -1;
+		return wf_set_cause(cause,
+		           "a Linux kernel needs the reporter /init (run_opts.reporter)"),
+		       -1;
 	if (!rs->kernel[0])
-		return wf_set_cause(cause, "kernel package %s was not resolved to a file",
-				    rs->kernel_package), -1;
+		return wf_set_cause(cause,
+		           "kernel package %s was not resolved to a file",
+		           rs->kernel_package),
+		       -1;
 	cmdline = runspec_linux_cmdline(rs);
 	if (!cmdline || run_write_file(s->cmdline, cmdline) < 0) {
-		wf_set_cause(cause, "cannot write %s: %s", s->cmdline, strerror(errno));
+		wf_set_cause(
+		    cause, "cannot write %s: %s", s->cmdline, strerror(errno));
 		goto out;
 	}
 	if (wf_proc_wait(argv, s->err, NULL) != 0) {
@@ -54,12 +60,12 @@ out:
 
 /* --- kernel packages: fetched once per package and process --- */
 
-#define FETCH_CACHE_MAX	32
+#define FETCH_CACHE_MAX 32
 
 struct fetched {
-	char	 pkg[RUNSPEC_PACKAGE_MAX];
-	int	 ok;
-	char	 result[RUNSPEC_PATH_MAX];	/* the vmlinuz, or why not */
+	char pkg[RUNSPEC_PACKAGE_MAX];
+	int ok;
+	char result[RUNSPEC_PATH_MAX]; /* the vmlinuz, or why not */
 };
 
 static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,7 +73,8 @@ static struct fetched fetch_cache[FETCH_CACHE_MAX];
 static int fetch_n;
 
 /* The last non-empty line of a file (the script prints the path last). */
-static void last_line(const char *path, char *out, size_t size)
+static void
+last_line(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
@@ -84,17 +91,21 @@ static void last_line(const char *path, char *out, size_t size)
 }
 
 /* Runs the fetch script under a lock shared by every agent of this tree. */
-static void fetch_one(struct fetched *e, const char *script, const char *dir)
+static void
+fetch_one(struct fetched *e, const char *script, const char *dir)
 {
-	char lock[RUNSPEC_PATH_MAX + 16], logf[RUNSPEC_PATH_MAX + 96], secs[16], path[RUNSPEC_PATH_MAX];
-	const char *argv[] = { "flock", "-w", secs, lock, "timeout", secs, script, e->pkg, dir, NULL };
+	char lock[RUNSPEC_PATH_MAX + 16], logf[RUNSPEC_PATH_MAX + 96], secs[16],
+	    path[RUNSPEC_PATH_MAX];
+	const char *argv[] = { "flock", "-w", secs, lock, "timeout", secs,
+		script, e->pkg, dir, NULL };
 	int rc;
 
 	snprintf(secs, sizeof(secs), "%d", LINUX_FETCH_TIMEOUT_S);
 	snprintf(lock, sizeof(lock), "%s/.fetch.lock", dir);
 	snprintf(logf, sizeof(logf), "%s/%s.fetch.log", dir, e->pkg);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(e->result, sizeof(e->result), "cannot create %s: %s", dir, strerror(errno));
+		snprintf(e->result, sizeof(e->result), "cannot create %s: %s",
+		    dir, strerror(errno));
 		return;
 	}
 	log_info("kernel package %s: fetching with %s", e->pkg, script);
@@ -106,13 +117,16 @@ static void fetch_one(struct fetched *e, const char *script, const char *dir)
 		log_info("kernel package %s: %s", e->pkg, path);
 		return;
 	}
-	snprintf(e->result, sizeof(e->result), "fetching kernel package %s failed (%s %d): %.160s (log %.200s)",
-		 e->pkg, rc == 124 ? "timed out, status" : "exit status", rc, path, logf);
+	snprintf(e->result, sizeof(e->result),
+	    "fetching kernel package %s failed (%s %d): %.160s (log %.200s)",
+	    e->pkg, rc == 124 ? "timed out, status" : "exit status", rc, path,
+	    logf);
 	log_warnx("%s", e->result);
 }
 
-int linux_resolve_package(const char *pkg, const char *fetch_script, const char *kernels_dir,
-    char *out, size_t osize, char **cause)
+int
+linux_resolve_package(const char *pkg, const char *fetch_script,
+    const char *kernels_dir, char *out, size_t osize, char **cause)
 {
 	struct fetched *e = NULL;
 	int rc;
@@ -124,7 +138,9 @@ int linux_resolve_package(const char *pkg, const char *fetch_script, const char 
 		if (!strcmp(fetch_cache[i].pkg, pkg))
 			e = &fetch_cache[i];
 	if (!e) {
-		e = &fetch_cache[fetch_n < FETCH_CACHE_MAX ? fetch_n++ : FETCH_CACHE_MAX - 1];
+		e = &fetch_cache[fetch_n < FETCH_CACHE_MAX ?
+		        fetch_n++ :
+		        FETCH_CACHE_MAX - 1];
 		memset(e, 0, sizeof(*e));
 		wf_strlcpy(e->pkg, pkg, sizeof(e->pkg));
 		fetch_one(e, fetch_script, kernels_dir);

@@ -18,8 +18,8 @@
  * it kexecs) and s->cmdline (runspec_linux_cmdline), both world-readable:
  * libvirt's QEMU runs as another user.  0, or -1 with a cause.
  */
-int linux_files(const struct runspec *rs, const char *reporter, const struct run_scratch *s,
-    char **cause);
+int linux_files(const struct runspec *rs, const char *reporter,
+    const struct run_scratch *s, char **cause);
 
 /*
  * The vmlinuz of Debian package pkg, unpacked under kernels_dir by
@@ -28,10 +28,10 @@ int linux_files(const struct runspec *rs, const char *reporter, const struct run
  * A failure is remembered too (the agent reports those jobs infra).
  * 0 with the path in out, or -1 with a cause.  Thread-safe.
  */
-int linux_resolve_package(const char *pkg, const char *fetch_script, const char *kernels_dir,
-    char *out, size_t osize, char **cause);
+int linux_resolve_package(const char *pkg, const char *fetch_script,
+    const char *kernels_dir, char *out, size_t osize, char **cause);
 
 /* Seconds a fetch may take before it counts as failed. */
-#define LINUX_FETCH_TIMEOUT_S	600
+#define LINUX_FETCH_TIMEOUT_S 600
 
 #endif

@@ -9,7 +9,8 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loop_ok;
 
-static void *loop(void *arg)
+static void *
+loop(void *arg)
 {
 	(void)arg;
 	for (;;)
@@ -18,7 +19,8 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-static void start(void)
+static void
+start(void)
 {
 	pthread_t t;
 
@@ -30,12 +32,15 @@ static void start(void)
 	}
 }
 
-void lvevents_init(void)
+void
+lvevents_init(void)
 {
 	pthread_once(&once, start);
 }
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg)
+static int
+on_lifecycle(
+    virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg)
 {
 	struct lv_end *end = arg;
 
@@ -48,7 +53,8 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 	return 0;
 }
 
-int lvevents_watch(virConnectPtr conn, virDomainPtr dom, struct lv_end *end)
+int
+lvevents_watch(virConnectPtr conn, virDomainPtr dom, struct lv_end *end)
 {
 	end->stopped = 0;
 	end->detail = -1;
@@ -57,28 +63,39 @@ int lvevents_watch(virConnectPtr conn, virDomainPtr dom, struct lv_end *end)
 		return -1;
 	/* A dead libvirtd shows up within ~15 s even with no call in flight. */
 	virConnectSetKeepAlive(conn, 5, 3);
-	end->callback = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-							 VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), end, NULL);
+	end->callback = virConnectDomainEventRegisterAny(conn, dom,
+	    VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), end, NULL);
 	return end->callback < 0 ? -1 : 0;
 }
 
-void lvevents_unwatch(virConnectPtr conn, struct lv_end *end)
+void
+lvevents_unwatch(virConnectPtr conn, struct lv_end *end)
 {
 	if (end->callback >= 0)
 		virConnectDomainEventDeregisterAny(conn, end->callback);
 	end->callback = -1;
 }
 
-const char *lvevents_detail_name(int detail)
+const char *
+lvevents_detail_name(int detail)
 {
 	switch (detail) {
-	case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:		return "shutdown";
-	case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:	return "destroyed";
-	case VIR_DOMAIN_EVENT_STOPPED_CRASHED:		return "crashed";
-	case VIR_DOMAIN_EVENT_STOPPED_MIGRATED:		return "migrated";
-	case VIR_DOMAIN_EVENT_STOPPED_SAVED:		return "saved";
-	case VIR_DOMAIN_EVENT_STOPPED_FAILED:		return "failed";
-	case VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT:	return "from-snapshot";
-	default:					return "unknown";
+	case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+		return "shutdown";
+	case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+		return "destroyed";
+	case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+		return "migrated";
+	case VIR_DOMAIN_EVENT_STOPPED_SAVED:
+		return "saved";
+	case VIR_DOMAIN_EVENT_STOPPED_FAILED:
+		return "failed";
+	case VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT:
+		return "from-snapshot";
+	default:
+		return "unknown";
 	}
 }

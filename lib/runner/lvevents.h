@@ -12,9 +12,9 @@
 void lvevents_init(void);
 
 struct lv_end {
-	volatile int	 stopped;	/* a STOPPED lifecycle event arrived */
-	volatile int	 detail;	/* its virDomainEventStoppedDetailType */
-	int		 callback;	/* registration id, -1 when none */
+	volatile int stopped; /* a STOPPED lifecycle event arrived */
+	volatile int detail; /* its virDomainEventStoppedDetailType */
+	int callback; /* registration id, -1 when none */
 };
 
 /* Watches dom's lifecycle into *end; 0 or -1 (then *end stays empty). */

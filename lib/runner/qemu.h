@@ -14,6 +14,7 @@
 
 /* Runs the guest to its end or its watchdog; 0, or -1 when the records file
  * could not be written (the detail says why). */
-int qemu_run(const struct runspec *rs, const struct run_opts *o, struct run_result *res);
+int qemu_run(
+    const struct runspec *rs, const struct run_opts *o, struct run_result *res);
 
 #endif

@@ -20,9 +20,12 @@
 #include "tail.h"
 #include "util.h"
 
-int run_scratch_make(struct run_scratch *s, const char *parent)
+int
+run_scratch_make(struct run_scratch *s, const char *parent)
 {
-	const char *tmp = parent ? parent : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp = parent ? parent :
+	    getenv("TMPDIR")     ? getenv("TMPDIR") :
+	                           "/tmp";
 
 	snprintf(s->dir, sizeof(s->dir), "%s/wakefarm-qemu.XXXXXX", tmp);
 	if (!mkdtemp(s->dir))
@@ -40,7 +43,8 @@ int run_scratch_make(struct run_scratch *s, const char *parent)
 	return 0;
 }
 
-int run_write_file(const char *path, const char *data)
+int
+run_write_file(const char *path, const char *data)
 {
 	FILE *f = fopen(path, "w");
 	int rc;
@@ -54,7 +58,8 @@ int run_write_file(const char *path, const char *data)
 	return fclose(f) || rc ? -1 : 0;
 }
 
-void run_scratch_remove(struct run_scratch *s)
+void
+run_scratch_remove(struct run_scratch *s)
 {
 	char rotated[320];
 
@@ -77,7 +82,8 @@ void run_scratch_remove(struct run_scratch *s)
 	s->dir[0] = 0;
 }
 
-void run_read_head(const char *path, char *out, size_t size)
+void
+run_read_head(const char *path, char *out, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	size_t n = 0;
@@ -95,7 +101,8 @@ void run_read_head(const char *path, char *out, size_t size)
 		*nl = 0;
 }
 
-static void append_record(FILE *f, json_t *rec)
+static void
+append_record(FILE *f, json_t *rec)
 {
 	char *s = json_dumps(rec, JSON_COMPACT);
 
@@ -105,7 +112,8 @@ static void append_record(FILE *f, json_t *rec)
 	json_decref(rec);
 }
 
-static void collect_cb(void *arg, json_t *rec)
+static void
+collect_cb(void *arg, json_t *rec)
 {
 	struct run_collect *c = arg;
 	const char *ev = json_string_value(json_object_get(rec, "ev"));
@@ -114,21 +122,29 @@ static void collect_cb(void *arg, json_t *rec)
 	if (gen > c->last_gen)
 		c->last_gen = gen;
 	if (!strcmp(ev, "fw-ready"))
-		wf_strlcpy(c->mailbox, json_string_value(json_object_get(rec, "mailbox")) ?: "",
-			   sizeof(c->mailbox));
+		wf_strlcpy(c->mailbox,
+		    json_string_value(json_object_get(rec, "mailbox")) ?: "",
+		    sizeof(c->mailbox));
 	if (!strcmp(ev, "error"))
 		c->errors++;
 	if (!strcmp(ev, "done"))
-		c->done_status = strcmp(json_string_value(json_object_get(rec, "status")) ?: "", "ok") ? 1 : 0;
+		c->done_status =
+		    strcmp(
+		        json_string_value(json_object_get(rec, "status")) ?: "",
+		        "ok") ?
+		    1 :
+		    0;
 	append_record(c->out, rec);
 }
 
-void run_collect_feed(struct run_collect *c, const char *data, size_t n)
+void
+run_collect_feed(struct run_collect *c, const char *data, size_t n)
 {
 	rec_reader_feed(&c->rd, data, n, collect_cb, c);
 }
 
-int run_infra(struct run_result *res, const char *fmt, ...)
+int
+run_infra(struct run_result *res, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -139,8 +155,10 @@ int run_infra(struct run_result *res, const char *fmt, ...)
 	return -1;
 }
 
-int run_prepare(struct run_ctx *x, const struct runspec *rs, const struct run_opts *o,
-    const char *parent, const char *idle, struct run_result *res)
+int
+run_prepare(struct run_ctx *x, const struct runspec *rs,
+    const struct run_opts *o, const char *parent, const char *idle,
+    struct run_result *res)
 {
 	char *cause = NULL;
 
@@ -150,13 +168,17 @@ int run_prepare(struct run_ctx *x, const struct runspec *rs, const struct run_op
 	x->t0_us = wf_now_us();
 	if (run_scratch_make(&x->s, parent) < 0) {
 		x->s.dir[0] = 0;
-		return run_infra(res, "cannot make a scratch directory: %s", strerror(errno));
+		return run_infra(res, "cannot make a scratch directory: %s",
+		    strerror(errno));
 	}
 	x->c.out = fopen(o->records, "w");
 	x->config = runspec_guest_config_idle(rs, idle);
-	if (!x->c.out || !x->config || run_write_file(x->s.config, x->config) < 0)
-		return run_infra(res, "cannot write %s: %s", o->records, strerror(errno));
-	if (RUNSPEC_IS_LINUX(rs) && linux_files(rs, o->reporter, &x->s, &cause) < 0) {
+	if (!x->c.out || !x->config ||
+	    run_write_file(x->s.config, x->config) < 0)
+		return run_infra(
+		    res, "cannot write %s: %s", o->records, strerror(errno));
+	if (RUNSPEC_IS_LINUX(rs) &&
+	    linux_files(rs, o->reporter, &x->s, &cause) < 0) {
 		run_infra(res, "%s", wf_cause_str(cause));
 		free(cause);
 		return -1;
@@ -164,36 +186,45 @@ int run_prepare(struct run_ctx *x, const struct runspec *rs, const struct run_op
 	return 0;
 }
 
-void run_finish_records(struct run_ctx *x, struct run_result *res, const char *how, int status,
-    run_peek_fn peek, void *peek_arg)
+void
+run_finish_records(struct run_ctx *x, struct run_result *res, const char *how,
+    int status, run_peek_fn peek, void *peek_arg)
 {
 	struct run_collect *c = &x->c;
 	unsigned long long mb[2];
 
 	rec_reader_finish(&c->rd);
 	res->dropped = rec_reader_dropped(&c->rd);
-	if (peek && c->mailbox[0] && peek(peek_arg, strtoull(c->mailbox, NULL, 16), mb) == 0) {
+	if (peek && c->mailbox[0] &&
+	    peek(peek_arg, strtoull(c->mailbox, NULL, 16), mb) == 0) {
 		char vec[32];
 
 		snprintf(vec, sizeof(vec), "0x%llx", mb[1]);
-		append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:i, s:I, s:s}",
-			"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-mailbox",
-			"t_us", (json_int_t)(res->wall_s * 1e6), "address", c->mailbox,
-			"command", (int)(mb[0] & 0xffff), "reserved", (int)((mb[0] >> 16) & 0xffff),
-			"apic_id", (json_int_t)(mb[0] >> 32), "vector", vec));
+		append_record(c->out,
+		    json_pack(
+		        "{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:i, s:I, s:s}",
+		        "v", 1, "src", "host", "gen", c->last_gen, "ev",
+		        "host-mailbox", "t_us", (json_int_t)(res->wall_s * 1e6),
+		        "address", c->mailbox, "command", (int)(mb[0] & 0xffff),
+		        "reserved", (int)((mb[0] >> 16) & 0xffff), "apic_id",
+		        (json_int_t)(mb[0] >> 32), "vector", vec));
 	}
-	append_record(c->out, json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:I, s:s}",
-		"v", 1, "src", "host", "gen", c->last_gen, "ev", "host-exit",
-		"t_us", (json_int_t)(res->wall_s * 1e6), "how", how, "status", status,
-		"done_seen", c->done_status >= 0, "dropped", (json_int_t)res->dropped,
-		"detail", res->detail));
+	append_record(c->out,
+	    json_pack("{s:i, s:s, s:i, s:s, s:I, s:s, s:i, s:b, s:I, s:s}", "v",
+	        1, "src", "host", "gen", c->last_gen, "ev", "host-exit", "t_us",
+	        (json_int_t)(res->wall_s * 1e6), "how", how, "status", status,
+	        "done_seen", c->done_status >= 0, "dropped",
+	        (json_int_t)res->dropped, "detail", res->detail));
 	res->generations = c->last_gen;
 }
 
-int run_end(struct run_ctx *x, const struct run_opts *o, struct run_result *res, int rc)
+int
+run_end(
+    struct run_ctx *x, const struct run_opts *o, struct run_result *res, int rc)
 {
 	if (x->c.out && fclose(x->c.out) && rc == 0) {
-		snprintf(res->detail, sizeof(res->detail), "writing %s: %s", o->records, strerror(errno));
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s",
+		    o->records, strerror(errno));
 		rc = -1;
 	}
 	x->c.out = NULL;
@@ -203,7 +234,8 @@ int run_end(struct run_ctx *x, const struct run_opts *o, struct run_result *res,
 	return rc;
 }
 
-int run_caplog_open(struct run_caplog *l, const char *path, long long cap)
+int
+run_caplog_open(struct run_caplog *l, const char *path, long long cap)
 {
 	memset(l, 0, sizeof(*l));
 	l->cap = cap > 0 ? cap : RUN_LOG_CAP;
@@ -211,9 +243,12 @@ int run_caplog_open(struct run_caplog *l, const char *path, long long cap)
 	return l->f ? 0 : -1;
 }
 
-void run_caplog_write(struct run_caplog *l, const char *data, size_t n)
+void
+run_caplog_write(struct run_caplog *l, const char *data, size_t n)
 {
-	size_t keep = l->kept >= l->cap ? 0 : (size_t)(l->cap - l->kept) < n ? (size_t)(l->cap - l->kept) : n;
+	size_t keep = l->kept >= l->cap    ? 0 :
+	    (size_t)(l->cap - l->kept) < n ? (size_t)(l->cap - l->kept) :
+	                                     n;
 
 	if (!l->f)
 		return;
@@ -222,15 +257,17 @@ void run_caplog_write(struct run_caplog *l, const char *data, size_t n)
 	l->dropped += (long long)(n - keep);
 }
 
-int run_caplog_close(struct run_caplog *l)
+int
+run_caplog_close(struct run_caplog *l)
 {
 	int rc = 0;
 
 	if (!l->f)
 		return 0;
 	if (l->dropped)
-		fprintf(l->f, "\n[wakefarm: log truncated at %lld bytes; %lld more were not kept]\n",
-			l->cap, l->dropped);
+		fprintf(l->f,
+		    "\n[wakefarm: log truncated at %lld bytes; %lld more were not kept]\n",
+		    l->cap, l->dropped);
 	if (ferror(l->f))
 		rc = -1;
 	if (fclose(l->f))
@@ -239,24 +276,32 @@ int run_caplog_close(struct run_caplog *l)
 	return rc;
 }
 
-int run_outcome_exit(enum run_outcome o)
+int
+run_outcome_exit(enum run_outcome o)
 {
 	switch (o) {
-	case RUN_COMPLETED:	return 0;
-	case RUN_HANG:		return 3;
-	case RUN_GUEST_ERROR:	return 4;
-	default:		return 5;
+	case RUN_COMPLETED:
+		return 0;
+	case RUN_HANG:
+		return 3;
+	case RUN_GUEST_ERROR:
+		return 4;
+	default:
+		return 5;
 	}
 }
 
-const char *run_outcome_name(enum run_outcome o)
+const char *
+run_outcome_name(enum run_outcome o)
 {
-	static const char *const names[] = { "completed", "guest error", "hang (watchdog)", "QEMU failure" };
+	static const char *const names[] = { "completed", "guest error",
+		"hang (watchdog)", "QEMU failure" };
 
 	return names[o];
 }
 
-const char *run_test_kernel(const struct runspec *rs, const struct run_opts *o)
+const char *
+run_test_kernel(const struct runspec *rs, const struct run_opts *o)
 {
 	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
 }

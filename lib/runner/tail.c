@@ -13,12 +13,13 @@
 
 /* The files of a port, oldest first: PATH.9 .. PATH.0, PATH. */
 struct chain {
-	char	 name[TAIL_BACKUPS + 1][320];
-	ino_t	 ino[TAIL_BACKUPS + 1];
-	int	 n;
+	char name[TAIL_BACKUPS + 1][320];
+	ino_t ino[TAIL_BACKUPS + 1];
+	int n;
 };
 
-static void chain_scan(const struct tail *t, struct chain *c)
+static void
+chain_scan(const struct tail *t, struct chain *c)
 {
 	struct stat st;
 
@@ -36,7 +37,8 @@ static void chain_scan(const struct tail *t, struct chain *c)
 }
 
 /* Opens name if it is still the file with inode ino; 0 or -1. */
-static int open_checked(struct tail *t, const char *name, ino_t ino)
+static int
+open_checked(struct tail *t, const char *name, ino_t ino)
 {
 	struct stat st;
 	int fd = open(name, O_RDONLY | O_CLOEXEC);
@@ -44,7 +46,7 @@ static int open_checked(struct tail *t, const char *name, ino_t ino)
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || st.st_ino != ino) {
-		close(fd);	/* rotated again meanwhile */
+		close(fd); /* rotated again meanwhile */
 		return -1;
 	}
 	if (t->fd >= 0)
@@ -59,7 +61,8 @@ static int open_checked(struct tail *t, const char *name, ino_t ino)
  * Moves to the file after ours (the oldest there is, when ours is not
  * open yet). 1 moved, 0 ours is the newest (or there is none yet).
  */
-static int next_file(struct tail *t)
+static int
+next_file(struct tail *t)
 {
 	struct chain c;
 	int i;
@@ -91,26 +94,29 @@ static int next_file(struct tail *t)
 }
 
 /* Is the open file still PATH itself (nothing newer)? */
-static int is_newest(const struct tail *t)
+static int
+is_newest(const struct tail *t)
 {
 	struct stat st;
 
 	return stat(t->path, &st) < 0 || st.st_ino == t->ino;
 }
 
-void tail_init(struct tail *t, const char *path)
+void
+tail_init(struct tail *t, const char *path)
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
 	wf_strlcpy(t->path, path, sizeof(t->path));
 }
 
-ssize_t tail_read(struct tail *t, char *buf, size_t size)
+ssize_t
+tail_read(struct tail *t, char *buf, size_t size)
 {
 	ssize_t n;
 
 	if (t->fd < 0 && next_file(t) == 0)
-		return 0;	/* not there yet */
+		return 0; /* not there yet */
 	for (int files = 0; files <= TAIL_BACKUPS; files++) {
 		n = read(t->fd, buf, size);
 		if (n == 0 && !is_newest(t)) {
@@ -128,7 +134,8 @@ ssize_t tail_read(struct tail *t, char *buf, size_t size)
 	return 0;
 }
 
-void tail_unread(struct tail *t, size_t n)
+void
+tail_unread(struct tail *t, size_t n)
 {
 	if (t->fd < 0 || (long long)n > t->in_file)
 		return;
@@ -138,7 +145,8 @@ void tail_unread(struct tail *t, size_t n)
 	}
 }
 
-void tail_close(struct tail *t)
+void
+tail_close(struct tail *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);

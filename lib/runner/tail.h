@@ -17,15 +17,15 @@
 
 #include <sys/types.h>
 
-#define TAIL_BACKUPS	10	/* PATH.0 .. PATH.9 are looked at */
+#define TAIL_BACKUPS 10 /* PATH.0 .. PATH.9 are looked at */
 
 struct tail {
-	char		 path[300];
-	int		 fd;		/* -1: not open yet */
-	ino_t		 ino;
-	long long	 off;		/* bytes read, over every file */
-	long long	 in_file;	/* of those, from the open file */
-	int		 gaps;		/* files rotated away unread */
+	char path[300];
+	int fd; /* -1: not open yet */
+	ino_t ino;
+	long long off; /* bytes read, over every file */
+	long long in_file; /* of those, from the open file */
+	int gaps; /* files rotated away unread */
 };
 
 void tail_init(struct tail *t, const char *path);

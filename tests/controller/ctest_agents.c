@@ -18,7 +18,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 /* Submits a one-job run of scenario and leases its job to tok. */
 static json_t *
 one_job(const char *body, const char *tok)
@@ -67,10 +66,10 @@ TEST(verdicts_from_real_records)
 		REQUIRE(l != NULL);
 		job = jint(l, "job");
 		CHECK_EQ_INT(jint(l, "attempt"), 1);
-		CHECK(json_is_integer(json_object_get(json_object_get(l,
-		    "params"), "cpus")));
-		CHECK(json_is_string(json_object_get(json_object_get(l,
-		    "params"), "quirks")));
+		CHECK(json_is_integer(
+		    json_object_get(json_object_get(l, "params"), "cpus")));
+		CHECK(json_is_string(
+		    json_object_get(json_object_get(l, "params"), "quirks")));
 		recs = fixture(cases[i].records);
 		CHECK_EQ_INT(post_batch(&S, ag1, job, 0, recs, NULL), 200);
 		CHECK_EQ_INT(finish(ag1, job, cases[i].outcome, &rep), 200);
@@ -81,8 +80,8 @@ TEST(verdicts_from_real_records)
 			json_t *want = json_loads(cases[i].failing, 0, NULL);
 
 			CHECK_STR_EQ(jstr(rep, "verdict"), cases[i].verdict);
-			CHECK(json_equal(json_object_get(rep, "failing_checks"),
-			    want));
+			CHECK(json_equal(
+			    json_object_get(rep, "failing_checks"), want));
 			json_decref(want);
 		}
 		CHECK_EQ_INT(json_is_true(json_object_get(rep, "as_expected")),
@@ -103,7 +102,8 @@ TEST(verdicts_from_real_records)
 
 TEST(event_batches_idempotent_and_ordered)
 {
-	json_t *l = one_job("{\"inline\": {\"name\": \"b\", \"cpus\": 2}}", ag1);
+	json_t *l = one_job(
+	    "{\"inline\": {\"name\": \"b\", \"cpus\": 2}}", ag1);
 	json_t *recs = fixture("v1-2cpu-cold.records"), *part, *rep, *j;
 	json_int_t job;
 	size_t i;
@@ -128,7 +128,8 @@ TEST(event_batches_idempotent_and_ordered)
 	expect_error(st, rep, 409, "leased to another agent");
 	json_decref(rep);
 	/* A bad record refuses the whole batch; nothing of it is stored. */
-	json_array_append_new(part, json_pack("{s:i, s:s}", "v", 1, "src", "fw"));
+	json_array_append_new(
+	    part, json_pack("{s:i, s:s}", "v", 1, "src", "fw"));
 	st = post_batch(&S, ag1, job, 1, part, &rep);
 	expect_error(st, rep, 400, "records[3]");
 	json_decref(rep);
@@ -137,17 +138,21 @@ TEST(event_batches_idempotent_and_ordered)
 
 		snprintf(path, sizeof(path), "/api/v1/jobs/%lld/events",
 		    (long long)job);
-		rep = jcall(&S, ag1, "POST", path, "{\"batch\": -1, \"records\": []}",
-		    &st);
+		rep = jcall(&S, ag1, "POST", path,
+		    "{\"batch\": -1, \"records\": []}", &st);
 		expect_error(st, rep, 400, "batch");
 		json_decref(rep);
-		rep = jcall(&S, ag1, "POST", path, "{\"batch\": 1, \"records\": [],"
-		    " \"extra\": true}", &st);
+		rep = jcall(&S, ag1, "POST", path,
+		    "{\"batch\": 1, \"records\": [],"
+		    " \"extra\": true}",
+		    &st);
 		expect_error(st, rep, 400, "extra");
 		json_decref(rep);
-		rep = jcall(&S, ag1, "POST", path, "{\"batch\": 1, \"records\":"
+		rep = jcall(&S, ag1, "POST", path,
+		    "{\"batch\": 1, \"records\":"
 		    " [{\"v\": 1, \"src\": \"os\", \"gen\": 1, \"ev\": \"x\\u0000y\","
-		    " \"t_us\": 1}]}", &st);
+		    " \"t_us\": 1}]}",
+		    &st);
 		CHECK_EQ_INT(st, 400);
 		json_decref(rep);
 	}
@@ -179,8 +184,9 @@ TEST(finish_and_renewal_need_the_lease)
 	json_decref(rep);
 	rep = jcall(&S, ag1, "POST", "/api/v1/agents/heartbeat", body, &st);
 	CHECK_EQ_INT(st, 200);
-	CHECK_EQ_INT(json_integer_value(json_array_get(json_object_get(rep,
-	    "renewed"), 0)), job);
+	CHECK_EQ_INT(json_integer_value(
+	                 json_array_get(json_object_get(rep, "renewed"), 0)),
+	    job);
 	json_decref(rep);
 	rep = jcall(&S, ag1, "POST", "/api/v1/jobs/1/finish",
 	    "{\"outcome\": \"exploded\"}", &st);
@@ -209,13 +215,14 @@ TEST(finish_and_renewal_need_the_lease)
 		snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld",
 		    (long long)queued);
 		jobs = jcall(&S, NULL, "GET", path, NULL, &st);
-		qjob = jint(json_array_get(json_object_get(jobs, "jobs"), 0),
-		    "id");
+		qjob = jint(
+		    json_array_get(json_object_get(jobs, "jobs"), 0), "id");
 		json_decref(jobs);
 		/* Hosts in maintenance get nothing. */
 		CHECK(lease(ag1, 0) == NULL);
 		CHECK_EQ_INT(finish(ag1, qjob, "completed", &rep), 409);
-		CHECK_STR_CONTAINS(jstr(rep, "error"), "is not leased (it is"
+		CHECK_STR_CONTAINS(jstr(rep, "error"),
+		    "is not leased (it is"
 		    " queued)");
 		json_decref(rep);
 	}
@@ -227,9 +234,9 @@ TEST(finish_and_renewal_need_the_lease)
 }
 
 struct poller {
-	const char	*tok;
-	json_t		*lease;
-	long long	 at;	/* when the reply arrived */
+	const char *tok;
+	json_t *lease;
+	long long at; /* when the reply arrived */
 };
 
 static void *
@@ -262,8 +269,8 @@ TEST(long_poll_hands_out_at_once)
 		int waiting;
 
 		http(&S, NULL, "GET", "/metrics", NULL, 0, &r);
-		waiting = r.body != NULL && strstr(r.body,
-		    "wakefarm_lease_waiters 1") != NULL;
+		waiting = r.body != NULL &&
+		    strstr(r.body, "wakefarm_lease_waiters 1") != NULL;
 		resp_free(&r);
 		if (waiting)
 			break;
@@ -306,8 +313,8 @@ TEST(expired_lease_is_requeued_elsewhere)
 	CHECK(requeued);
 	CHECK_EQ_INT(post_batch(&S, ag1, job, 0, NULL, NULL), 409);
 	/* h2 is alive: h1 does not get the job back, h2 does. */
-	json_decref(jcall(&S, ag2, "POST", "/api/v1/agents/heartbeat", NULL,
-	    &(long){ 0 }));
+	json_decref(jcall(
+	    &S, ag2, "POST", "/api/v1/agents/heartbeat", NULL, &(long){ 0 }));
 	CHECK(lease(ag1, 0) == NULL);
 	l2 = lease(ag2, 0);
 	REQUIRE(l2 != NULL);
@@ -327,10 +334,10 @@ TEST(heartbeat_keeps_the_lease)
 
 	REQUIRE(l != NULL);
 	job = jint(l, "job");
-	end = ctest_now_ms() + 3000;	/* twice the lease */
+	end = ctest_now_ms() + 3000; /* twice the lease */
 	while (ctest_now_ms() < end) {
-		json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/heartbeat",
-		    "{}", &st));
+		json_decref(jcall(
+		    &S, ag1, "POST", "/api/v1/agents/heartbeat", "{}", &st));
 		CHECK_EQ_INT(st, 200);
 		usleep(300000);
 	}
@@ -386,13 +393,14 @@ TEST(logs_ranged_and_capped)
 
 	REQUIRE(l != NULL);
 	job = jint(l, "job");
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
 	memset(chunk, 'a', sizeof(chunk));
 	chunk[0] = 'S';
 	http(&S, ag1, "POST", path, chunk, sizeof(chunk), &r);
 	CHECK_EQ_INT(r.status, 200);
 	resp_free(&r);
-	http(&S, ag1, "POST", path, chunk, sizeof(chunk), &r);	/* over 2048 */
+	http(&S, ag1, "POST", path, chunk, sizeof(chunk), &r); /* over 2048 */
 	CHECK(json_is_true(json_object_get(r.json, "truncated")));
 	resp_free(&r);
 	http(&S, ag1, "POST", path, "more", 4, &r);
@@ -404,8 +412,8 @@ TEST(logs_ranged_and_capped)
 	CHECK_STR_CONTAINS(r.body, "[wakefarm: log truncated at 2048 bytes]");
 	CHECK(strstr(r.body, "more") == NULL);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/0?offset=1&limit=3",
-	    (long long)job);
+	snprintf(path, sizeof(path),
+	    "/api/v1/jobs/%lld/logs/0?offset=1&limit=3", (long long)job);
 	http(&S, NULL, "GET", path, NULL, 0, &r);
 	CHECK_EQ_INT(r.len, 3);
 	CHECK(r.len == 3 && memcmp(r.body, "aaa", 3) == 0);
@@ -415,10 +423,12 @@ TEST(logs_ranged_and_capped)
 	    (long long)job);
 	CHECK_EQ_INT(http(&S, ag1, "POST", path, "x", 1, &r), 404);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/2", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/2", (long long)job);
 	CHECK_EQ_INT(http(&S, NULL, "GET", path, NULL, 0, &r), 404);
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/1", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/1", (long long)job);
 	CHECK_EQ_INT(http(&S, ag2, "POST", path, "x", 1, &r), 409);
 	resp_free(&r);
 	/* The records port is the stored events, one per line. */
@@ -451,16 +461,18 @@ TEST(junit_report)
 	CHECK_EQ_INT(r.status, 200);
 	CHECK_STR_CONTAINS(r.body, "tests=\"1\" failures=\"1\"");
 	CHECK_STR_CONTAINS(r.body, "classname=\"quirk-v1-short-entry\"");
-	CHECK_STR_CONTAINS(r.body, "expected fail, failing [&quot;madt-entry&quot;]");
+	CHECK_STR_CONTAINS(
+	    r.body, "expected fail, failing [&quot;madt-entry&quot;]");
 	resp_free(&r);
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)jint(l,
-	    "run"));
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld", (long long)jint(l, "run"));
 	{
 		long st;
 		json_t *j = jcall(&S, NULL, "GET", path, NULL, &st);
 
 		CHECK_STR_EQ(jstr(json_object_get(j, "run"), "state"), "done");
-		CHECK_EQ_INT(jint(json_object_get(j, "run"), "jobs_unexpected"), 1);
+		CHECK_EQ_INT(
+		    jint(json_object_get(j, "run"), "jobs_unexpected"), 1);
 		json_decref(j);
 	}
 	/* A known issue naming a failing check is shown with the job. */
@@ -468,13 +480,17 @@ TEST(junit_report)
 		long st;
 		json_t *j;
 
-		json_decref(jcall(&S, admin, "POST", "/api/v1/admin/known-issues",
-		    "{\"scenario\": \"*\", \"check\": \"generations\","
-		    " \"description\": \"short entry\"}", &st));
+		json_decref(
+		    jcall(&S, admin, "POST", "/api/v1/admin/known-issues",
+		        "{\"scenario\": \"*\", \"check\": \"generations\","
+		        " \"description\": \"short entry\"}",
+		        &st));
 		CHECK_EQ_INT(st, 201);
 		j = get_job(jint(l, "job"));
-		CHECK_STR_EQ(jstr(json_array_get(json_object_get(j,
-		    "known_issues"), 0), "description"), "short entry");
+		CHECK_STR_EQ(
+		    jstr(json_array_get(json_object_get(j, "known_issues"), 0),
+		        "description"),
+		    "short entry");
 		json_decref(j);
 	}
 	json_decref(recs);
@@ -484,11 +500,11 @@ TEST(junit_report)
 /* --- kill -9 during ingest --- */
 
 struct ingest {
-	struct ctl	*c;
-	const char	*tok;
-	json_int_t	 job;
-	int		 acked;		/* batches acknowledged (200) */
-	int		 stop;
+	struct ctl *c;
+	const char *tok;
+	json_int_t job;
+	int acked; /* batches acknowledged (200) */
+	int stop;
 };
 
 static json_t *
@@ -498,9 +514,10 @@ numbered_batch(int batch)
 	int i;
 
 	for (i = 0; i < 20; i++)
-		json_array_append_new(recs, json_pack("{s:i, s:s, s:i, s:s, s:I}",
-		    "v", 1, "src", "os", "gen", 1, "ev", "step", "t_us",
-		    (json_int_t)batch * 1000 + i));
+		json_array_append_new(recs,
+		    json_pack("{s:i, s:s, s:i, s:s, s:I}", "v", 1, "src", "os",
+		        "gen", 1, "ev", "step", "t_us",
+		        (json_int_t)batch * 1000 + i));
 	return recs;
 }
 
@@ -548,7 +565,8 @@ TEST(kill9_during_ingest_keeps_every_acknowledged_event)
 
 		REQUIRE(sub != NULL && ctl_start(&c, dir, ex) == 0);
 		json_decref(jcall(&c, tok, "POST", "/api/v1/agents/register",
-		    "{\"name\": \"k\", \"slots\": 1, \"libvirt_uri\": \"x\"}", &st));
+		    "{\"name\": \"k\", \"slots\": 1, \"libvirt_uri\": \"x\"}",
+		    &st));
 		json_decref(jcall(&c, sub, "POST", "/api/v1/runs",
 		    "{\"inline\": {\"name\": \"k9\"}}", &st));
 		free(sub);
@@ -561,8 +579,8 @@ TEST(kill9_during_ingest_keeps_every_acknowledged_event)
 	json_decref(l);
 	pthread_create(&th, NULL, ingest_thread, &in);
 	/* Bounded: kill once 30 batches are acknowledged, mid-stream. */
-	for (i = 0; i < 2000 && __atomic_load_n(&in.acked, __ATOMIC_ACQUIRE) <
-	    30; i++)
+	for (i = 0;
+	     i < 2000 && __atomic_load_n(&in.acked, __ATOMIC_ACQUIRE) < 30; i++)
 		usleep(2000);
 	ctl_stop(&c, SIGKILL);
 	__atomic_store_n(&in.stop, 1, __ATOMIC_RELEASE);
@@ -579,12 +597,13 @@ TEST(kill9_during_ingest_keeps_every_acknowledged_event)
 	{
 		char path[64];
 
-		snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)in.job);
+		snprintf(
+		    path, sizeof(path), "/api/v1/jobs/%lld", (long long)in.job);
 		j = jcall(&c, NULL, "GET", path, NULL, &st);
 	}
 	n = (int)json_array_size(json_object_get(j, "events"));
 	CHECK(n == acked * 20 || n == (acked + 1) * 20);
-	json_array_foreach(json_object_get(j, "events"), i, ev) {
+	json_array_foreach (json_object_get(j, "events"), i, ev) {
 		json_int_t t = jint(json_object_get(ev, "record"), "t_us");
 
 		if (t != (json_int_t)(i / 20) * 1000 + (json_int_t)(i % 20) ||
@@ -603,11 +622,12 @@ TEST(kill9_during_ingest_keeps_every_acknowledged_event)
 	{
 		char path[64];
 
-		snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)in.job);
+		snprintf(
+		    path, sizeof(path), "/api/v1/jobs/%lld", (long long)in.job);
 		j = jcall(&c, NULL, "GET", path, NULL, &st);
 	}
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "events")),
-	    (acked + 2) * 20);
+	CHECK_EQ_INT(
+	    json_array_size(json_object_get(j, "events")), (acked + 2) * 20);
 	json_decref(j);
 	ctl_stop(&c, SIGTERM);
 	free(tok);
@@ -635,7 +655,7 @@ TEST(host_with_repeated_infra_is_marked_bad)
 	}
 	hosts = jcall(&S, reader, "GET", "/api/v1/hosts", NULL, &st);
 	REQUIRE(hosts != NULL);
-	json_array_foreach(json_object_get(hosts, "hosts"), i, h)
+	json_array_foreach (json_object_get(hosts, "hosts"), i, h)
 		if (!strcmp(jstr(h, "name"), "h1"))
 			state = jstr(h, "state");
 	CHECK_STR_EQ(state, "bad");

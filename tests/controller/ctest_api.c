@@ -17,7 +17,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 TEST(roles_and_tokens)
 {
 	const char *body = "{\"scenario\": \"cold-boot\"}";
@@ -28,7 +27,8 @@ TEST(roles_and_tokens)
 	j = jcall(&S, NULL, "POST", "/api/v1/runs", body, &st);
 	expect_error(st, j, 401, "token is required");
 	json_decref(j);
-	j = jcall(&S, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	j = jcall(&S,
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	    "POST", "/api/v1/runs", body, &st);
 	expect_error(st, j, 401, "unknown or revoked token");
 	json_decref(j);
@@ -84,7 +84,7 @@ TEST(roles_and_tokens)
 	CHECK_EQ_INT(st, 200);
 	CHECK(json_array_size(json_object_get(j, "tokens")) >= 7);
 	CHECK(json_object_get(json_array_get(json_object_get(j, "tokens"), 0),
-	    "hash") == NULL);
+	          "hash") == NULL);
 	json_decref(j);
 }
 
@@ -98,17 +98,21 @@ TEST(submit_and_read_runs)
 	run = submit("{\"scenario\": \"kexec-chain\", \"priority\": 5}", &jobs);
 	CHECK(run > 0);
 	CHECK_EQ_INT(jobs, 4);
-	run2 = submit("{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": [1, 2, 4],"
-	    " \"mailbox_version\": 1}}", &jobs);
+	run2 = submit(
+	    "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": [1, 2, 4],"
+	    " \"mailbox_version\": 1}}",
+	    &jobs);
 	CHECK(run2 > 0);
 	CHECK_EQ_INT(jobs, 3);
 	CHECK(submit("{\"scenarios\": [\"cold-boot\", \"kdump-cpu-limit\"]}",
-	    &jobs) > 0);
+	          &jobs) > 0);
 	CHECK_EQ_INT(jobs, 5);
 	CHECK(submit("{\"matrix\": \"nightly\"}", &nightly_jobs) > 0);
 	CHECK(nightly_jobs >= 30);
-	CHECK(submit("{\"inline\": {\"name\": \"mine\", \"cpus\": 2, \"matrix\":"
-	    " {\"quirks\": [[], [\"slow-ack=5\"]]}}}", &jobs) > 0);
+	CHECK(
+	    submit("{\"inline\": {\"name\": \"mine\", \"cpus\": 2, \"matrix\":"
+	           " {\"quirks\": [[], [\"slow-ack=5\"]]}}}",
+	        &jobs) > 0);
 	CHECK_EQ_INT(jobs, 2);
 
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run);
@@ -120,16 +124,20 @@ TEST(submit_and_read_runs)
 	job = jint(json_array_get(json_object_get(j, "jobs"), 0), "id");
 	json_decref(j);
 
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run);
 	j = jcall(&S, NULL, "GET", path, NULL, &st);
 	CHECK_EQ_INT(st, 200);
-	cases = json_object_get(json_array_get(json_object_get(j, "scenarios"),
-	    0), "cases");
+	cases = json_object_get(
+	    json_array_get(json_object_get(j, "scenarios"), 0), "cases");
 	CHECK_EQ_INT(json_array_size(cases), 4);
-	CHECK_EQ_INT(json_array_size(json_object_get(json_array_get(
-	    json_object_get(j, "scenarios"), 0), "axes")), 2);
-	CHECK_STR_EQ(jstr(json_object_get(json_array_get(cases, 0), "params"),
-	    "steps"), "kexec*5");
+	CHECK_EQ_INT(
+	    json_array_size(json_object_get(
+	        json_array_get(json_object_get(j, "scenarios"), 0), "axes")),
+	    2);
+	CHECK_STR_EQ(
+	    jstr(json_object_get(json_array_get(cases, 0), "params"), "steps"),
+	    "kexec*5");
 	json_decref(j);
 
 	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run2);
@@ -146,25 +154,26 @@ TEST(submit_and_read_runs)
 	CHECK_EQ_INT(strlen(jstr(j, "scenario_sha256")), 64);
 	json_decref(j);
 
-	j = jcall(&S, NULL, "GET", "/api/v1/runs?kind=nightly&limit=1", NULL,
-	    &st);
+	j = jcall(
+	    &S, NULL, "GET", "/api/v1/runs?kind=nightly&limit=1", NULL, &st);
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "runs")), 1);
 	CHECK_EQ_INT(jint(j, "total"), 1);
 	json_decref(j);
 	/* Filters, echoed back. */
-	j = jcall(&S, NULL, "GET", "/api/v1/runs?scenario=kdump-cpu-limit&since=1",
-	    NULL, &st);
-	CHECK_EQ_INT(jint(j, "total"), 2);	/* its own run and the nightly */
-	CHECK_STR_EQ(jstr(json_object_get(j, "filters"), "scenario"),
-	    "kdump-cpu-limit");
+	j = jcall(&S, NULL, "GET",
+	    "/api/v1/runs?scenario=kdump-cpu-limit&since=1", NULL, &st);
+	CHECK_EQ_INT(jint(j, "total"), 2); /* its own run and the nightly */
+	CHECK_STR_EQ(
+	    jstr(json_object_get(j, "filters"), "scenario"), "kdump-cpu-limit");
 	CHECK_EQ_INT(jint(json_object_get(j, "filters"), "since"), 1);
 	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/runs?verdict=pass&until=1", NULL, &st);
+	j = jcall(
+	    &S, NULL, "GET", "/api/v1/runs?verdict=pass&until=1", NULL, &st);
 	CHECK_EQ_INT(jint(j, "total"), 0);
 	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/jobs?scenario=cold-boot&state=queued",
-	    NULL, &st);
-	CHECK_EQ_INT(jint(j, "total"), 8);	/* 4 + 4 in the nightly */
+	j = jcall(&S, NULL, "GET",
+	    "/api/v1/jobs?scenario=cold-boot&state=queued", NULL, &st);
+	CHECK_EQ_INT(jint(j, "total"), 8); /* 4 + 4 in the nightly */
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "jobs")), 8);
 	json_decref(j);
 	j = jcall(&S, NULL, "GET", "/api/v1/jobs?host=nohost", NULL, &st);
@@ -190,7 +199,8 @@ TEST(submit_and_read_runs)
 	json_decref(j);
 
 	/* Cancel: every unfinished job of the run. */
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel", (long long)run);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/cancel", (long long)run);
 	j = jcall(&S, submitter, "POST", path, NULL, &st);
 	CHECK_EQ_INT(st, 200);
 	CHECK_EQ_INT(jint(j, "cancelled_jobs"), 4);
@@ -212,24 +222,38 @@ TEST(bad_submissions_store_nothing)
 		{ "{\"scenario\": ", 400, "invalid JSON" },
 		{ "[1, 2]", 400, "must be a JSON object" },
 		{ "{\"scenario\": 5}", 400, "expected a scenario name" },
-		{ "{\"scenario\": \"kexec-chain\", \"bogus\": 1}", 400, "bogus" },
-		{ "{\"scenario\": \"kexec-chain\", \"priority\": 99999999999999999999999}", 400, "" },
-		{ "{\"scenario\": \"kexec-chain\", \"priority\": 1e300}", 400, "priority" },
-		{ "{\"scenario\": \"kexec-chain\", \"priority\": 100000}", 400, "priority" },
+		{ "{\"scenario\": \"kexec-chain\", \"bogus\": 1}", 400,
+		    "bogus" },
+		{ "{\"scenario\": \"kexec-chain\", \"priority\": 99999999999999999999999}",
+		    400, "" },
+		{ "{\"scenario\": \"kexec-chain\", \"priority\": 1e300}", 400,
+		    "priority" },
+		{ "{\"scenario\": \"kexec-chain\", \"priority\": 100000}", 400,
+		    "priority" },
 		{ "{\"scenario\": \"no\\u0000pe\"}", 400, "" },
-		{ "{\"scenario\": \"x'); DROP TABLE runs; --\"}", 400, "no scenario named" },
-		{ "{\"scenario\": \"kexec-chain\", \"kind\": \"weekly\"}", 400, "key 'kind'" },
-		{ "{\"scenario\": \"kexec-chain\", \"matrix\": \"nightly\"}", 400, "exactly one" },
+		{ "{\"scenario\": \"x'); DROP TABLE runs; --\"}", 400,
+		    "no scenario named" },
+		{ "{\"scenario\": \"kexec-chain\", \"kind\": \"weekly\"}", 400,
+		    "key 'kind'" },
+		{ "{\"scenario\": \"kexec-chain\", \"matrix\": \"nightly\"}",
+		    400, "exactly one" },
 		{ "{}", 400, "exactly one" },
 		{ "{\"matrix\": \"weekly\"}", 400, "only matrix" },
-		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": [0]}}", 400, "set: key 'cpus': value 0: 0 is not in 1..64" },
-		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": \"4\"}}", 400, "set: key 'cpus'" },
-		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"steps\": \"dance\"}}", 400, "scenario kexec-chain" },
-		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"memory_mb\": [32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96]}}", 400, "1 to 64 values" },
-		{ "{\"inline\": {\"name\": \"x\", \"cpuz\": 2}}", 400, "inline: key 'cpuz': unknown key" },
+		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": [0]}}",
+		    400, "set: key 'cpus': value 0: 0 is not in 1..64" },
+		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": \"4\"}}",
+		    400, "set: key 'cpus'" },
+		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"steps\": \"dance\"}}",
+		    400, "scenario kexec-chain" },
+		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"memory_mb\": [32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96]}}",
+		    400, "1 to 64 values" },
+		{ "{\"inline\": {\"name\": \"x\", \"cpuz\": 2}}", 400,
+		    "inline: key 'cpuz': unknown key" },
 		{ "{\"scenarios\": [\"cold-boot\", \"kexec-chain\"], \"repeat\": 100,"
-		    " \"set\": {\"cpus\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64]}}", 400, "more than 20000 jobs" },
-		{ "{\"inline\": {\"name\": \"x\", \"expect\": [{\"verdict\": \"fail\"}]}}", 400, "inline: key 'expect[0].failing_checks'" },
+		  " \"set\": {\"cpus\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64]}}",
+		    400, "more than 20000 jobs" },
+		{ "{\"inline\": {\"name\": \"x\", \"expect\": [{\"verdict\": \"fail\"}]}}",
+		    400, "inline: key 'expect[0].failing_checks'" },
 	};
 	json_int_t before = runs_total();
 	size_t i;
@@ -237,8 +261,8 @@ TEST(bad_submissions_store_nothing)
 	json_t *j;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		j = jcall(&S, submitter, "POST", "/api/v1/runs", bad[i].body,
-		    &st);
+		j = jcall(
+		    &S, submitter, "POST", "/api/v1/runs", bad[i].body, &st);
 		if (st != bad[i].status)
 			printf("  case %zu: %ld %s\n", i, st, jstr(j, "error"));
 		expect_error(st, j, bad[i].status, bad[i].error);
@@ -267,16 +291,20 @@ TEST(body_limits)
 	CHECK_EQ_INT(r.status, 413);
 	resp_free(&r);
 	/* A 1 MB string field inside the cap: the field's own limit speaks. */
-	snprintf(body, big, "{\"inline\": {\"name\": \"x\", \"description\": \"");
+	snprintf(
+	    body, big, "{\"inline\": {\"name\": \"x\", \"description\": \"");
 	memset(body + strlen(body), 'd', field);
-	strcpy(body + strlen("{\"inline\": {\"name\": \"x\", \"description\": \"") +
-	    field, "\"}}");
+	strcpy(body +
+	        strlen("{\"inline\": {\"name\": \"x\", \"description\": \"") +
+	        field,
+	    "\"}}");
 	http(&S, submitter, "POST", "/api/v1/runs", body, strlen(body), &r);
 	CHECK_EQ_INT(r.status, 400);
 	CHECK_STR_CONTAINS(jstr(r.json, "error"), "key 'description'");
 	resp_free(&r);
 	/* An agent's event batch is capped the same way. */
-	http(&S, ag1, "POST", "/api/v1/jobs/1/events", body, 3 * 1024 * 1024, &r);
+	http(&S, ag1, "POST", "/api/v1/jobs/1/events", body, 3 * 1024 * 1024,
+	    &r);
 	CHECK_EQ_INT(r.status, 413);
 	resp_free(&r);
 	free(body);
@@ -286,8 +314,11 @@ TEST(body_limits)
 TEST(static_files_and_traversal)
 {
 	static const char *const refused[] = {
-		"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
-		"/escape/passwd", "/a/../../etc/passwd", "/..%2fetc%2fpasswd",
+		"/../../etc/passwd",
+		"/%2e%2e/%2e%2e/etc/passwd",
+		"/escape/passwd",
+		"/a/../../etc/passwd",
+		"/..%2fetc%2fpasswd",
 	};
 	struct resp r;
 	size_t i;
@@ -311,12 +342,12 @@ TEST(static_files_and_traversal)
 		resp_free(&r);
 	}
 	/* Log ports are names, not paths. */
-	http(&S, NULL, "GET", "/api/v1/jobs/1/logs/..%2f..%2fetc%2fpasswd", NULL,
-	    0, &r);
+	http(&S, NULL, "GET", "/api/v1/jobs/1/logs/..%2f..%2fetc%2fpasswd",
+	    NULL, 0, &r);
 	CHECK(r.status == 404);
 	resp_free(&r);
-	http(&S, NULL, "GET", "/api/v1/jobs/1/logs/../../../etc/passwd", NULL, 0,
-	    &r);
+	http(&S, NULL, "GET", "/api/v1/jobs/1/logs/../../../etc/passwd", NULL,
+	    0, &r);
 	CHECK(r.status == 404 || r.status == 400);
 	CHECK(r.body == NULL || strstr(r.body, "root:") == NULL);
 	resp_free(&r);
@@ -332,7 +363,7 @@ TEST(hosts_admin_known_issues)
 
 	j = jcall(&S, NULL, "GET", "/api/v1/hosts", NULL, &st);
 	CHECK_EQ_INT(st, 200);
-	json_array_foreach(json_object_get(j, "hosts"), i, h) {
+	json_array_foreach (json_object_get(j, "hosts"), i, h) {
 		if (strcmp(jstr(h, "name"), "h1") == 0) {
 			seen = 1;
 			CHECK_EQ_INT(jint(h, "slots"), 2);
@@ -357,12 +388,14 @@ TEST(hosts_admin_known_issues)
 	/* Text with SQL in it is stored as text, byte for byte. */
 	j = jcallj(&S, admin, "POST", "/api/v1/admin/known-issues",
 	    json_pack("{s:s, s:s, s:s}", "scenario", "quirk-no-test-ack",
-	    "check", "no-kernel-errors", "description", inj), &st);
+	        "check", "no-kernel-errors", "description", inj),
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
 	j = jcall(&S, NULL, "GET", "/api/v1/known-issues", NULL, &st);
-	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "known_issues"),
-	    0), "description"), inj);
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "known_issues"), 0),
+	                 "description"),
+	    inj);
 	json_decref(j);
 	j = jcall(&S, admin, "POST", "/api/v1/admin/known-issues",
 	    "{\"scenario\": \"a\", \"check\": \"b\", \"description\": \"c\\u0000d\"}",
@@ -371,7 +404,8 @@ TEST(hosts_admin_known_issues)
 	json_decref(j);
 	j = jcall(&S, ag3, "POST", "/api/v1/agents/register",
 	    "{\"name\": \"h1'; DROP TABLE hosts; --\", \"slots\": 1,"
-	    " \"libvirt_uri\": \"x\"}", &st);
+	    " \"libvirt_uri\": \"x\"}",
+	    &st);
 	expect_error(st, j, 400, "key 'name'");
 	json_decref(j);
 	j = jcall(&S, ag3, "POST", "/api/v1/agents/register",
@@ -379,7 +413,8 @@ TEST(hosts_admin_known_issues)
 	expect_error(st, j, 409, "registered with another agent token");
 	json_decref(j);
 	j = jcall(&S, ag3, "POST", "/api/v1/agents/register",
-	    "{\"name\": \"h3\", \"slots\": 99999, \"libvirt_uri\": \"x\"}", &st);
+	    "{\"name\": \"h3\", \"slots\": 99999, \"libvirt_uri\": \"x\"}",
+	    &st);
 	expect_error(st, j, 400, "slots");
 	json_decref(j);
 	j = jcall(&S, ag3, "POST", "/api/v1/agents/lease", NULL, &st);
@@ -465,7 +500,8 @@ TEST(read_token_required_and_broken_scenario_file)
 	j = jcall(&c, rd, "GET", "/api/v1/runs", NULL, &st);
 	CHECK_EQ_INT(st, 200);
 	json_decref(j);
-	j = jcall(&c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
+	j = jcall(
+	    &c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
 	/* Now break the directory: the submission names file, line and key. */
@@ -473,9 +509,11 @@ TEST(read_token_required_and_broken_scenario_file)
 	REQUIRE((f = fopen(file, "w")) != NULL);
 	fputs("{\n  \"name\": \"bad\",\n  \"cpus\": \"four\"\n}\n", f);
 	fclose(f);
-	j = jcall(&c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
+	j = jcall(
+	    &c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
 	CHECK_EQ_INT(st, 500);
-	CHECK_STR_CONTAINS(jstr(j, "error"), "bad.json:3: key 'cpus': expected"
+	CHECK_STR_CONTAINS(jstr(j, "error"),
+	    "bad.json:3: key 'cpus': expected"
 	    " an integer, not string");
 	json_decref(j);
 	ctl_stop(&c, SIGTERM);

@@ -19,7 +19,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 /* The first artifact named name in GET /api/v1/artifacts (new ref), or NULL. */
 static json_t *
 artifact(const char *name)
@@ -29,7 +28,7 @@ artifact(const char *name)
 	long st;
 
 	j = jcall(&S, reader, "GET", "/api/v1/artifacts", NULL, &st);
-	json_array_foreach(json_object_get(j, "artifacts"), i, a)
+	json_array_foreach (json_object_get(j, "artifacts"), i, a)
 		if (strcmp(jstr(a, "name"), name) == 0 && found == NULL)
 			found = json_incref(a);
 	json_decref(j);
@@ -41,12 +40,18 @@ TEST(kernel_fields_reach_params_and_are_validated)
 	static const struct {
 		const char *body, *want;
 	} bad[] = {
-		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"/a,b\"}}", "comma" },
-		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"Linux Image\"}}", "package" },
-		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"rel/vmlinuz\"}}", "kernel" },
-		{ "{\"scenario\": \"cold-boot\", \"set\": {\"initrd\": \"/x.cpio\"}}", "only with a Linux kernel" },
-		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": 5}}", "kernel" },
-		{ "{\"inline\": {\"name\": \"k\", \"kernel\": \"/k\", \"initrd\": \"x\"}}", "initrd" },
+		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"/a,b\"}}",
+		    "comma" },
+		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"Linux Image\"}}",
+		    "package" },
+		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": \"rel/vmlinuz\"}}",
+		    "kernel" },
+		{ "{\"scenario\": \"cold-boot\", \"set\": {\"initrd\": \"/x.cpio\"}}",
+		    "only with a Linux kernel" },
+		{ "{\"scenario\": \"cold-boot\", \"set\": {\"kernel\": 5}}",
+		    "kernel" },
+		{ "{\"inline\": {\"name\": \"k\", \"kernel\": \"/k\", \"initrd\": \"x\"}}",
+		    "initrd" },
 	};
 	json_int_t run, jobs = 0;
 	json_t *l, *p, *a;
@@ -54,8 +59,8 @@ TEST(kernel_fields_reach_params_and_are_validated)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		json_t *j = jcall(&S, submitter, "POST", "/api/v1/runs",
-		    bad[i].body, &st);
+		json_t *j = jcall(
+		    &S, submitter, "POST", "/api/v1/runs", bad[i].body, &st);
 
 		CHECK_EQ_INT(st, 400);
 		CHECK_STR_CONTAINS(jstr(j, "error"), bad[i].want);
@@ -63,7 +68,8 @@ TEST(kernel_fields_reach_params_and_are_validated)
 	}
 	cancel_all();
 	/* a kernels axis: a package and a path, each a job; 32 MiB becomes 512 */
-	run = submit("{\"scenario\": \"cold-boot\", \"priority\": 900, \"set\":"
+	run = submit(
+	    "{\"scenario\": \"cold-boot\", \"priority\": 900, \"set\":"
 	    " {\"kernel\": [\"linux-image-cloud-amd64\", \"/srv/k/vmlinuz-t\"],"
 	    " \"cpus\": 2, \"mailbox_version\": 1, \"append\": \"quiet\"}}",
 	    &jobs);
@@ -76,7 +82,7 @@ TEST(kernel_fields_reach_params_and_are_validated)
 	CHECK_STR_EQ(jstr(p, "append"), "quiet");
 	CHECK_EQ_INT(jint(p, "memory_mb"), 512);
 	json_decref(l);
-	REQUIRE((l = lease(ag1, 0)) != NULL);	/* h1 has 2 slots */
+	REQUIRE((l = lease(ag1, 0)) != NULL); /* h1 has 2 slots */
 	p = json_object_get(l, "params");
 	CHECK_STR_EQ(jstr(p, "kernel"), "/srv/k/vmlinuz-t");
 	CHECK(json_object_get(p, "kernel_package") == NULL);
@@ -92,7 +98,8 @@ TEST(kernel_fields_reach_params_and_are_validated)
 	json_decref(a);
 	/* a test-kernel job's params carry none of the OS fields */
 	run = submit("{\"scenario\": \"cold-boot\", \"priority\": 900, \"set\":"
-	    " {\"cpus\": 1, \"mailbox_version\": 1}}", &jobs);
+	             " {\"cpus\": 1, \"mailbox_version\": 1}}",
+	    &jobs);
 	REQUIRE((l = lease(ag1, 0)) != NULL);
 	p = json_object_get(l, "params");
 	CHECK(json_object_get(p, "kernel") == NULL &&
@@ -110,9 +117,11 @@ TEST(artifact_version_from_the_boot_record)
 	json_int_t jobs = 0;
 
 	cancel_all();
-	REQUIRE(submit("{\"scenario\": \"cold-boot\", \"priority\": 900,"
-	    " \"set\": {\"kernel\": \"/srv/k/vmlinuz-v\", \"cpus\": 2,"
-	    " \"mailbox_version\": 1}}", &jobs) > 0);
+	REQUIRE(
+	    submit("{\"scenario\": \"cold-boot\", \"priority\": 900,"
+	           " \"set\": {\"kernel\": \"/srv/k/vmlinuz-v\", \"cpus\": 2,"
+	           " \"mailbox_version\": 1}}",
+	        &jobs) > 0);
 	REQUIRE((a = artifact("/srv/k/vmlinuz-v")) != NULL);
 	CHECK(json_is_null(json_object_get(a, "version")));
 	json_decref(a);
@@ -146,11 +155,13 @@ TEST(migration_makes_the_artifacts_table)
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
 	CHECK(sqlite3_column_int(st, 0) >= 3);
 	sqlite3_finalize(st);
-	CHECK(sqlite3_exec(h, "SELECT name, kind, version FROM artifacts",
-	    NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, "SELECT name, kind, version FROM artifacts", NULL,
+	          NULL, NULL) == SQLITE_OK);
 	/* kind is checked by the schema */
-	CHECK(sqlite3_exec(h, "INSERT INTO artifacts (name, kind) VALUES"
-	    " ('x', 'rpm')", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(h,
+	          "INSERT INTO artifacts (name, kind) VALUES"
+	          " ('x', 'rpm')",
+	          NULL, NULL, NULL) != SQLITE_OK);
 	sqlite3_close(h);
 }
 
@@ -175,7 +186,7 @@ TEST(cli_submit_kernel)
 	REQUIRE((a = artifact("/srv/k/vmlinuz-cli")) != NULL);
 	CHECK_STR_EQ(jstr(a, "kind"), "path");
 	json_decref(a);
-	cli_start(&c, submitter, bad);	/* a relative path must exist here */
+	cli_start(&c, submitter, bad); /* a relative path must exist here */
 	CHECK_EQ_INT(cli_wait(&c, out, sizeof(out)), 2);
 	CHECK_STR_CONTAINS(out, "no such file");
 	cancel_all();

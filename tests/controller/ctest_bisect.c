@@ -21,13 +21,12 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 static json_int_t
 bisects_total(void)
 {
 	long st;
-	json_t *j = jcall(&S, NULL, "GET", "/api/v1/bisects?limit=1", NULL,
-	    &st);
+	json_t *j = jcall(
+	    &S, NULL, "GET", "/api/v1/bisects?limit=1", NULL, &st);
 	json_int_t n = jint(j, "total");
 
 	/* total counts them all; the page holds at most limit of them */
@@ -44,46 +43,57 @@ TEST(bad_bisect_requests_store_nothing)
 	} bad[] = {
 		{ "{}", "scenario" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}}", "either 'repo'" },
+		  " \"mailbox_version\": 1}}",
+		    "either 'repo'" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"artifacts\": [\"/a\"]}",
+		  " \"mailbox_version\": 1}, \"artifacts\": [\"/a\"]}",
 		    "2 to 1000" },
 		{ "{\"scenario\": \"kexec-chain\", \"artifacts\": [\"/a\","
-		    " \"/b\"]}", "expands to 4" },
+		  " \"/b\"]}",
+		    "expands to 4" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/nonexistent\","
-		    " \"good\": \"a\", \"bad\": \"b\", \"build\": [\"make\"],"
-		    " \"artifact\": \"k\"}", "not an absolute path to a directory" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/nonexistent\","
+		  " \"good\": \"a\", \"bad\": \"b\", \"build\": [\"make\"],"
+		  " \"artifact\": \"k\"}",
+		    "not an absolute path to a directory" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
-		    " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
-		    " \"../k\"}", "without '..'" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
+		  " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
+		  " \"../k\"}",
+		    "without '..'" },
 		/* build commands run on the controller: only below the root */
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/usr\", \"good\":"
-		    " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
-		    " \"k\"}", "not below the controller's --bisect-repo-root" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/usr\", \"good\":"
+		  " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
+		  " \"k\"}",
+		    "not below the controller's --bisect-repo-root" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
-		    " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
-		    " \"k\"}", "not a git repository" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
+		  " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
+		  " \"k\"}",
+		    "not a git repository" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
-		    " \"-x\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
-		    " \"k\"}", "starts with '-'" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
+		  " \"-x\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
+		  " \"k\"}",
+		    "starts with '-'" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
-		    " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
-		    " \"\"}", "key 'artifact': an empty string" },
+		  " \"mailbox_version\": 1}, \"repo\": \"/tmp\", \"good\":"
+		  " \"a\", \"bad\": \"b\", \"build\": [\"make\"], \"artifact\":"
+		  " \"\"}",
+		    "key 'artifact': an empty string" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
-		    " \"repeat\": 3, \"threshold\": 4}", "threshold: 4" },
+		  " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
+		  " \"repeat\": 3, \"threshold\": 4}",
+		    "threshold: 4" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
-		    " \"kind\": \"rpm\"}", "test-kernel or linux" },
+		  " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
+		  " \"kind\": \"rpm\"}",
+		    "test-kernel or linux" },
 		{ "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
-		    " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
-		    " \"sneaky\": 1}", "sneaky" },
+		  " \"mailbox_version\": 1}, \"artifacts\": [\"/a\", \"/b\"],"
+		  " \"sneaky\": 1}",
+		    "sneaky" },
 	};
 	json_int_t before = bisects_total();
 	size_t i;
@@ -91,8 +101,8 @@ TEST(bad_bisect_requests_store_nothing)
 	json_t *j;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		j = jcall(&S, submitter, "POST", "/api/v1/bisects", bad[i].body,
-		    &st);
+		j = jcall(
+		    &S, submitter, "POST", "/api/v1/bisects", bad[i].body, &st);
 		expect_error(st, j, 400, bad[i].want);
 		json_decref(j);
 	}
@@ -111,10 +121,12 @@ TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 	int i;
 
 	cancel_all();
-	j = jcall(&S, submitter, "POST", "/api/v1/bisects", "{\"scenario\":"
+	j = jcall(&S, submitter, "POST", "/api/v1/bisects",
+	    "{\"scenario\":"
 	    " \"kexec-chain\", \"set\": {\"cpus\": 2, \"mailbox_version\": 1},"
 	    " \"artifacts\": [\"/k/0.elf\", \"/k/1.elf\", \"/k/2.elf\"],"
-	    " \"kind\": \"test-kernel\", \"repeat\": 3}", &st);
+	    " \"kind\": \"test-kernel\", \"repeat\": 3}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	id = jint(j, "bisect");
 	CHECK_EQ_INT(jint(j, "candidates"), 3);
@@ -130,8 +142,9 @@ TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 			CHECK_STR_EQ(jstr(step, "rev"), "/k/2.elf");
 			CHECK_STR_CONTAINS(jstr(step, "why"), "bad");
 			CHECK_STR_EQ(jstr(b, "state"), "running");
-			CHECK_EQ_INT(json_array_size(json_object_get(b,
-			    "candidates")), 3);
+			CHECK_EQ_INT(
+			    json_array_size(json_object_get(b, "candidates")),
+			    3);
 		}
 		json_decref(b);
 		if (!run)
@@ -142,8 +155,8 @@ TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 	job = lease(ag1, 0);
 	REQUIRE(job != NULL);
 	CHECK_EQ_INT(jint(job, "run"), run);
-	CHECK_STR_EQ(jstr(json_object_get(job, "params"), "test_kernel"),
-	    "/k/2.elf");
+	CHECK_STR_EQ(
+	    jstr(json_object_get(job, "params"), "test_kernel"), "/k/2.elf");
 	json_decref(job);
 	/* The step's run links back to its bisect; other runs say null. */
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run);
@@ -153,16 +166,16 @@ TEST(artifacts_bisect_runs_the_bad_end_then_cancels)
 	/* (an adhoc run of this test's own: the file runs on its own) */
 	adhoc = submit("{\"scenario\": \"kexec-chain\"}", NULL);
 	REQUIRE(adhoc > 0);
-	j = jcall(&S, NULL, "GET", "/api/v1/runs?kind=adhoc&limit=1", NULL,
-	    &st);
-	CHECK(json_is_null(json_object_get(json_array_get(json_object_get(j,
-	    "runs"), 0), "bisect")));
+	j = jcall(
+	    &S, NULL, "GET", "/api/v1/runs?kind=adhoc&limit=1", NULL, &st);
+	CHECK(json_is_null(json_object_get(
+	    json_array_get(json_object_get(j, "runs"), 0), "bisect")));
 	json_decref(j);
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel",
-	    (long long)adhoc);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/cancel", (long long)adhoc);
 	json_decref(jcall(&S, submitter, "POST", path, NULL, &st));
-	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/cancel",
-	    (long long)id);
+	snprintf(
+	    path, sizeof(path), "/api/v1/bisects/%lld/cancel", (long long)id);
 	j = jcall(&S, submitter, "POST", path, NULL, &st);
 	CHECK_EQ_INT(st, 200);
 	CHECK_EQ_INT(jint(j, "cancelled_jobs"), 3);
@@ -191,9 +204,11 @@ bisect_repo(const char *dir, int n)
 	if (system(cmd) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		snprintf(cmd, sizeof(cmd), "cd '%s' && echo %d > state && git add"
+		snprintf(cmd, sizeof(cmd),
+		    "cd '%s' && echo %d > state && git add"
 		    " state && git -c user.name=t -c user.email=t@t.invalid"
-		    " commit -q -m 'change %d'", dir, i, i);
+		    " commit -q -m 'change %d'",
+		    dir, i, i);
 		if (system(cmd) != 0)
 			return -1;
 	}
@@ -215,8 +230,10 @@ build_log(json_int_t id, int idx, struct resp *r)
 {
 	char path[96];
 
-	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/candidates/%d/"
-	    "build-log", (long long)id, idx);
+	snprintf(path, sizeof(path),
+	    "/api/v1/bisects/%lld/candidates/%d/"
+	    "build-log",
+	    (long long)id, idx);
 	return http(&S, reader, "GET", path, NULL, 0, r);
 }
 
@@ -229,7 +246,8 @@ bisect_built(json_int_t id, int idx)
 
 	for (i = 0; i < 200 && !ok; i++) {
 		b = get_bisect(id);
-		c = json_array_get(json_object_get(b, "candidates"), (size_t)idx);
+		c = json_array_get(
+		    json_object_get(b, "candidates"), (size_t)idx);
 		ok = strcmp(jstr(c, "build"), "none") != 0;
 		json_decref(b);
 		if (!ok)
@@ -248,11 +266,13 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 
 	cancel_all();
 	/* A link to a run that is not there is no link. */
-	j = jcall(&S, submitter, "POST", "/api/v1/bisects", "{\"scenario\":"
+	j = jcall(&S, submitter, "POST", "/api/v1/bisects",
+	    "{\"scenario\":"
 	    " \"cold-boot\", \"set\": {\"cpus\": 2, \"mailbox_version\": 1},"
 	    " \"artifacts\": [\"/k/a\", \"/k/b\"], \"kind\": \"test-kernel\","
 	    " \"repeat\": 1, \"regression\": {\"run\": 999999, \"case\":"
-	    " \"x\"}}", &st);
+	    " \"x\"}}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	other = jint(j, "bisect");
 	json_decref(j);
@@ -267,17 +287,20 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 
 	/* "bisect this" on a run's case: a git range, linked. */
 	run = submit("{\"scenario\": \"cold-boot\", \"set\": {\"cpus\": 2,"
-	    " \"mailbox_version\": 1}}", NULL);
+	             " \"mailbox_version\": 1}}",
+	    NULL);
 	REQUIRE(run > 0);
 	cancel_all();
 	snprintf(repo, sizeof(repo), "%s/bisect-repo", tmp);
 	REQUIRE(bisect_repo(repo, 3) == 0);
-	snprintf(body, sizeof(body), "{\"scenario\": \"cold-boot\", \"set\":"
+	snprintf(body, sizeof(body),
+	    "{\"scenario\": \"cold-boot\", \"set\":"
 	    " {\"cpus\": 2, \"mailbox_version\": 1}, \"repo\": \"%s\", \"good\":"
 	    " \"HEAD~2\", \"bad\": \"HEAD\", \"build\": [\"sh\", \"-c\", \"echo"
 	    " building $(cat state); cp state kernel.elf\"], \"artifact\":"
 	    " \"kernel.elf\", \"repeat\": 1, \"regression\": {\"run\": %lld,"
-	    " \"case\": \"cold-boot {\\\"cpus\\\":2}\"}}", repo, (long long)run);
+	    " \"case\": \"cold-boot {\\\"cpus\\\":2}\"}}",
+	    repo, (long long)run);
 	j = jcall(&S, submitter, "POST", "/api/v1/bisects", body, &st);
 	CHECK_EQ_INT(st, 201);
 	CHECK_EQ_INT(jint(j, "candidates"), 3);
@@ -295,7 +318,8 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 	CHECK_STR_CONTAINS(r.body ? r.body : "", "building 2");
 	resp_free(&r);
 	CHECK_EQ_INT(build_log(id, 0, &r), 404);
-	CHECK_STR_CONTAINS(r.body ? r.body : "", "no build log for candidate 0");
+	CHECK_STR_CONTAINS(
+	    r.body ? r.body : "", "no build log for candidate 0");
 	resp_free(&r);
 	CHECK_EQ_INT(build_log(id, -1, &r), 404);
 	resp_free(&r);
@@ -309,7 +333,8 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 	CHECK_STR_CONTAINS(r.body ? r.body : "", "building 0");
 	resp_free(&r);
 
-	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/cancel", (long long)id);
+	snprintf(
+	    path, sizeof(path), "/api/v1/bisects/%lld/cancel", (long long)id);
 	json_decref(jcall(&S, submitter, "POST", path, NULL, &st));
 	CHECK_EQ_INT(st, 200);
 	cancel_all();

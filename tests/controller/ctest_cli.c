@@ -17,7 +17,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 TEST(cli_submit_wait_and_read)
 {
 	const char *const ok_args[] = { "submit", "quirk-v1-short-entry",
@@ -46,7 +45,8 @@ TEST(cli_submit_wait_and_read)
 	CHECK_EQ_INT(rc, 1);
 	CHECK_STR_CONTAINS(out, "1 not as expected");
 	CHECK_STR_CONTAINS(out, "madt-entry\"");
-	CHECK_STR_CONTAINS(out, "], expected pass [] (check madt-entry failed)");
+	CHECK_STR_CONTAINS(
+	    out, "], expected pass [] (check madt-entry failed)");
 
 	snprintf(jobarg, sizeof(jobarg), "%lld", (long long)job);
 	{
@@ -80,7 +80,7 @@ TEST(cli_submit_wait_and_read)
 		json_int_t run;
 
 		CHECK_EQ_INT(cli(submitter, a, out, sizeof(out)), 0);
-		run = atoll(out + 4);	/* "run N: ..." */
+		run = atoll(out + 4); /* "run N: ..." */
 		snprintf(runarg, sizeof(runarg), "%lld", (long long)run);
 	}
 	{

@@ -16,7 +16,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 /* A new agent token through the API: its id into *id, the token (static). */
 static const char *
 api_agent_token(const char *name, json_int_t *id)
@@ -38,7 +37,7 @@ api_agent_token(const char *name, json_int_t *id)
 TEST(revoked_owner_token_hands_host_over)
 {
 	const char *reg = "{\"name\": \"rotated\", \"slots\": 1,"
-	    " \"libvirt_uri\": \"qemu:///system\"}";
+	                  " \"libvirt_uri\": \"qemu:///system\"}";
 	json_int_t old_id, new_id, host;
 	char path[64], old[80], new[80];
 	long st;
@@ -63,7 +62,7 @@ TEST(revoked_owner_token_hands_host_over)
 	CHECK_EQ_INT(st, 200);
 	j = jcall(&S, new, "POST", "/api/v1/agents/register", reg, &st);
 	CHECK_EQ_INT(st, 200);
-	CHECK_EQ_INT(jint(j, "host"), host);	/* the same host, its history */
+	CHECK_EQ_INT(jint(j, "host"), host); /* the same host, its history */
 	json_decref(j);
 	j = jcall(&S, new, "POST", "/api/v1/agents/heartbeat", NULL, &st);
 	CHECK_EQ_INT(st, 200);

@@ -22,7 +22,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-#define FULL_TMPFS	"size=8m"
+#define FULL_TMPFS "size=8m"
 
 /* Lines of the controller's log. */
 static int
@@ -75,8 +75,8 @@ checkpoint_wal(const char *db)
 		sqlite3_close(h);
 		return -1;
 	}
-	rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(
+	    h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_close(h);
 	return rc == SQLITE_OK ? 0 : -1;
 }
@@ -88,7 +88,8 @@ post_log(const struct ctl *c, const char *tok, json_int_t job, const char *text)
 	struct resp r;
 	long st;
 
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
 	st = http(c, tok, "POST", path, text, strlen(text), &r);
 	resp_free(&r);
 	return st;
@@ -103,7 +104,8 @@ job_events(const struct ctl *c, json_int_t job, json_int_t *attempt)
 
 	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)job);
 	j = jcall(c, NULL, "GET", path, NULL, &st);
-	n = st == 200 ? (long)json_array_size(json_object_get(j, "events")) : -1;
+	n = st == 200 ? (long)json_array_size(json_object_get(j, "events")) :
+	                -1;
 	if (attempt != NULL)
 		*attempt = jint(j, "attempt");
 	json_decref(j);
@@ -156,7 +158,8 @@ disk_full_case(const char *dir)
 	CHECK_EQ_INT(st, 200);
 
 	/* Acknowledged before the disk fills: a run, half a job's records, a log. */
-	json_decref(jcall(&c, sub, "POST", "/api/v1/runs", "{\"scenario\":"
+	json_decref(jcall(&c, sub, "POST", "/api/v1/runs",
+	    "{\"scenario\":"
 	    " \"cold-boot\", \"set\": {\"cpus\": 2, \"mailbox_version\": 1}}",
 	    &st));
 	REQUIRE(st == 201);
@@ -168,7 +171,7 @@ disk_full_case(const char *dir)
 	recs = fixture("v1-2cpu-cold.records");
 	first = json_array();
 	rest = json_array();
-	json_array_foreach(recs, i, l)
+	json_array_foreach (recs, i, l)
 		json_array_append(i < 5 ? first : rest, l);
 	CHECK_EQ_INT(post_batch(&c, agent, job, 0, first, NULL), 200);
 	CHECK_EQ_INT(post_log(&c, agent, job, "before the disk filled\n"), 200);
@@ -185,20 +188,22 @@ disk_full_case(const char *dir)
 	/* Writes: 503 and nothing stored. */
 	snprintf(body, sizeof(body), "{\"scenario\": \"cold-boot\"}");
 	expect_503(&c, sub, "POST", "/api/v1/runs", body);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/events",
-	    (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
 	{
-		json_t *batch = json_pack("{s:i, s:O}", "batch", 1, "records",
-		    rest);
+		json_t *batch = json_pack(
+		    "{s:i, s:O}", "batch", 1, "records", rest);
 		char *b = json_dumps(batch, JSON_COMPACT);
 
 		expect_503(&c, agent, "POST", path, b);
 		free(b);
 		json_decref(batch);
 	}
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
 	expect_503(&c, agent, "POST", path, "while it was full\n");
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
 	expect_503(&c, agent, "POST", path, "{\"outcome\": \"completed\"}");
 	expect_503(&c, agent, "POST", "/api/v1/agents/heartbeat", NULL);
 
@@ -213,7 +218,8 @@ disk_full_case(const char *dir)
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "jobs")), 1);
 	json_decref(j);
 	CHECK_EQ_INT(job_events(&c, job, NULL), events_before);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
 	http(&c, NULL, "GET", path, NULL, 0, &r);
 	CHECK_EQ_INT(r.status, 200);
 	CHECK_STR_EQ(r.body, "before the disk filled\n");
@@ -233,20 +239,21 @@ disk_full_case(const char *dir)
 	 */
 	CHECK(unlink(filler) == 0);
 	usleep(1500 * 1000);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/events",
-	    (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
 	for (i = 0; i < 2; i++) {
 		json_t *rep = NULL;
 
 		CHECK_EQ_INT(post_batch(&c, agent, job, 1, rest, &rep), 200);
-		CHECK_EQ_INT(json_is_true(json_object_get(rep, "duplicate")),
-		    i == 1);
-		CHECK_EQ_INT(jint(rep, "stored"), i == 0 ?
-		    (json_int_t)json_array_size(rest) : 0);
+		CHECK_EQ_INT(
+		    json_is_true(json_object_get(rep, "duplicate")), i == 1);
+		CHECK_EQ_INT(jint(rep, "stored"),
+		    i == 0 ? (json_int_t)json_array_size(rest) : 0);
 		json_decref(rep);
 	}
 	CHECK_EQ_INT(post_log(&c, agent, job, "after\n"), 200);
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
 	j = jcall(&c, agent, "POST", path, "{\"outcome\": \"completed\"}", &st);
 	CHECK_EQ_INT(st, 200);
 	CHECK(json_is_true(json_object_get(j, "as_expected")));

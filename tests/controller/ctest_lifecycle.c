@@ -18,7 +18,6 @@
 #include "suite.h"
 #include "../unit/test.h"
 
-
 /* The guest suite's case name for a job's params (see data/nightly/). */
 static void
 guest_case_name(const json_t *p, char *out, size_t size)
@@ -26,9 +25,12 @@ guest_case_name(const json_t *p, char *out, size_t size)
 	static const struct {
 		const char *steps, *suffix;
 	} steps[] = {
-		{ "", "cold" }, { "kexec*5", "kexec-chain-5" },
-		{ "cycle*10", "cycle-10" }, { "crash@0", "kdump-boot-cpu" },
-		{ "crash@1", "kdump-on-ap" }, { "crash@2", "kdump-limit-2" },
+		{ "", "cold" },
+		{ "kexec*5", "kexec-chain-5" },
+		{ "cycle*10", "cycle-10" },
+		{ "crash@0", "kdump-boot-cpu" },
+		{ "crash@1", "kdump-on-ap" },
+		{ "crash@2", "kdump-limit-2" },
 		{ "offline:1,offline:2,kexec", "kexec-after-offline" },
 		{ "offline:1,kexec,online:1", "offline-online-kexec" },
 		{ NULL, NULL },
@@ -43,16 +45,18 @@ guest_case_name(const json_t *p, char *out, size_t size)
 	} else if (q[0] != '\0') {
 		snprintf(out, size, "quirk-%.*s", (int)strcspn(q, "="), q);
 	} else if (strcmp(jstr(p, "policy"), "pre-6.11") == 0) {
-		snprintf(out, size, v ? "pre611-v1-kexec-hang" :
-		    "pre611-v0-kdump-hang");
+		snprintf(out, size,
+		    v ? "pre611-v1-kexec-hang" : "pre611-v0-kdump-hang");
 	} else if (strcmp(s, "kexec:pre-6.11") == 0) {
 		snprintf(out, size, "mixed-611-then-pre611-v0-kexec-hang");
 	} else {
-		for (i = 0; steps[i].steps != NULL &&
-		    strcmp(steps[i].steps, s) != 0; i++)
+		for (i = 0;
+		     steps[i].steps != NULL && strcmp(steps[i].steps, s) != 0;
+		     i++)
 			;
-		snprintf(out, size, "v%d-%lldcpu-%s", v, (long long)jint(p,
-		    "cpus"), steps[i].suffix != NULL ? steps[i].suffix : "?");
+		snprintf(out, size, "v%d-%lldcpu-%s", v,
+		    (long long)jint(p, "cpus"),
+		    steps[i].suffix != NULL ? steps[i].suffix : "?");
 	}
 }
 
@@ -72,13 +76,15 @@ TEST(nightly_matrix_meets_real_records)
 	REQUIRE(run > 0);
 	while (n < jobs && (l = lease(ag1, 0)) != NULL) {
 		REQUIRE(jint(l, "run") == run);
-		guest_case_name(json_object_get(l, "params"), name, sizeof(name));
+		guest_case_name(
+		    json_object_get(l, "params"), name, sizeof(name));
 		snprintf(file, sizeof(file), "nightly/%s.records", name);
 		recs = fixture(file);
 		CHECK(json_array_size(recs) > 3);
-		CHECK_EQ_INT(post_batch(&S, ag1, jint(l, "job"), 0, recs, NULL),
-		    200);
-		CHECK_EQ_INT(finish(ag1, jint(l, "job"), "completed", &rep), 200);
+		CHECK_EQ_INT(
+		    post_batch(&S, ag1, jint(l, "job"), 0, recs, NULL), 200);
+		CHECK_EQ_INT(
+		    finish(ag1, jint(l, "job"), "completed", &rep), 200);
 		if (!json_is_true(json_object_get(rep, "as_expected"))) {
 			char *t = json_dumps(rep, JSON_COMPACT);
 
@@ -100,10 +106,10 @@ TEST(nightly_matrix_meets_real_records)
 }
 
 struct remote_poll {
-	struct ctl	*c;
-	const char	*tok;
-	long		 status;
-	long long	 at;
+	struct ctl *c;
+	const char *tok;
+	long status;
+	long long at;
 };
 
 static void *
@@ -112,8 +118,7 @@ remote_poll_thread(void *arg)
 	struct remote_poll *p = arg;
 	struct resp r;
 
-	http(p->c, p->tok, "POST", "/api/v1/agents/lease?wait=20", NULL, 0,
-	    &r);
+	http(p->c, p->tok, "POST", "/api/v1/agents/lease?wait=20", NULL, 0, &r);
 	p->status = r.status;
 	p->at = ctest_now_ms();
 	resp_free(&r);
@@ -149,8 +154,8 @@ TEST(sigterm_answers_waiting_long_polls)
 		int waiting;
 
 		http(&c, NULL, "GET", "/metrics", NULL, 0, &r);
-		waiting = r.body != NULL && strstr(r.body,
-		    "wakefarm_lease_waiters 1") != NULL;
+		waiting = r.body != NULL &&
+		    strstr(r.body, "wakefarm_lease_waiters 1") != NULL;
 		resp_free(&r);
 		if (waiting)
 			break;
@@ -187,8 +192,8 @@ TEST(lease_to_a_vanished_agent_is_released)
 		struct curl_slist *h = NULL;
 		char url[256], auth[128];
 
-		snprintf(url, sizeof(url), "%s/api/v1/agents/lease?wait=20",
-		    c.base);
+		snprintf(
+		    url, sizeof(url), "%s/api/v1/agents/lease?wait=20", c.base);
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ag1);
 		h = curl_slist_append(h, auth);
 		curl_easy_setopt(cu, CURLOPT_URL, url);
@@ -209,8 +214,8 @@ TEST(lease_to_a_vanished_agent_is_released)
 		int none;
 
 		http(&S, NULL, "GET", "/metrics", NULL, 0, &r);
-		none = r.body != NULL && strstr(r.body,
-		    "wakefarm_lease_waiters 0") != NULL;
+		none = r.body != NULL &&
+		    strstr(r.body, "wakefarm_lease_waiters 0") != NULL;
 		resp_free(&r);
 		if (none)
 			break;
@@ -218,8 +223,9 @@ TEST(lease_to_a_vanished_agent_is_released)
 	}
 	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run);
 	l = jcall(&S, NULL, "GET", path, NULL, &st);
-	CHECK_STR_EQ(jstr(json_array_get(json_object_get(l, "jobs"), 0),
-	    "state"), "queued");
+	CHECK_STR_EQ(
+	    jstr(json_array_get(json_object_get(l, "jobs"), 0), "state"),
+	    "queued");
 	json_decref(l);
 	l = lease(ag2, 0);
 	REQUIRE(l != NULL);
@@ -264,9 +270,9 @@ TEST(lease_survives_a_controller_restart)
 	job = jint(l, "job");
 	json_decref(l);
 	ctl_stop(&c, SIGTERM);
-	usleep(1500000);	/* the stored lease has expired */
+	usleep(1500000); /* the stored lease has expired */
 	REQUIRE(ctl_start(&c, dir, extra) == 0);
-	usleep(300000);		/* the reaper has run once at start */
+	usleep(300000); /* the reaper has run once at start */
 	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)job);
 	j = jcall(&c, NULL, "GET", path, NULL, &st);
 	CHECK_STR_EQ(jstr(j, "state"), "leased");
@@ -334,9 +340,9 @@ TEST(lease_ignores_wall_clock_jumps)
 	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)job);
 	for (i = 0; i < sizeof(jumps) / sizeof(jumps[0]); i++) {
 		write_skew(skew, jumps[i]);
-		usleep(1200000);	/* the reaper (every 1 s) has looked */
-		json_decref(jcall(&c, ag, "POST", "/api/v1/agents/heartbeat",
-		    "{}", &st));
+		usleep(1200000); /* the reaper (every 1 s) has looked */
+		json_decref(jcall(
+		    &c, ag, "POST", "/api/v1/agents/heartbeat", "{}", &st));
 		CHECK_EQ_INT(st, 200);
 	}
 	j = jcall(&c, NULL, "GET", path, NULL, &st);
@@ -344,7 +350,7 @@ TEST(lease_ignores_wall_clock_jumps)
 	CHECK_EQ_INT(jint(j, "attempt"), 1);
 	CHECK(jint(j, "lease_left_ms") > 0 && jint(j, "lease_left_ms") <= 1500);
 	json_decref(j);
-	usleep(3000000);	/* no heartbeat: lost one lease later */
+	usleep(3000000); /* no heartbeat: lost one lease later */
 	j = jcall(&c, NULL, "GET", path, NULL, &st);
 	CHECK_EQ_INT(jint(j, "attempt"), 2);
 	json_decref(j);
@@ -367,13 +373,16 @@ TEST(compare_with_the_previous_run)
 	cancel_all();
 	for (i = 0; i < 3; i++) {
 		runs[i] = submit("{\"scenario\": \"quirk-v1-short-entry\","
-		    " \"kind\": \"bisect\"}", NULL);
+		                 " \"kind\": \"bisect\"}",
+		    NULL);
 		REQUIRE(runs[i] > 0);
 		l = lease(ag1, 5);
 		REQUIRE(l != NULL);
 		r = fixture(recs[i]);
-		CHECK_EQ_INT(post_batch(&S, ag1, jint(l, "job"), 0, r, NULL), 200);
-		CHECK_EQ_INT(finish(ag1, jint(l, "job"), "completed", NULL), 200);
+		CHECK_EQ_INT(
+		    post_batch(&S, ag1, jint(l, "job"), 0, r, NULL), 200);
+		CHECK_EQ_INT(
+		    finish(ag1, jint(l, "job"), "completed", NULL), 200);
 		json_decref(r);
 		json_decref(l);
 	}

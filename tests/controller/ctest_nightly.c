@@ -22,12 +22,11 @@
 #include "../golden/golden.h"
 #include "../unit/test.h"
 
-
 struct night {
-	struct ctl	 c;
-	char		 dir[300];
-	char		 clock[320];
-	char		*admin, *agent;
+	struct ctl c;
+	char dir[300];
+	char clock[320];
+	char *admin, *agent;
 };
 
 static void
@@ -65,8 +64,8 @@ night_start(struct night *n, const char *name, const char *when)
 		n->admin = ctl_token(n->dir, "admin", "admin");
 		n->agent = ctl_token(n->dir, "agent", "nh");
 	}
-	if (n->admin == NULL || n->agent == NULL || ctl_start(&n->c, n->dir,
-	    extra) == -1)
+	if (n->admin == NULL || n->agent == NULL ||
+	    ctl_start(&n->c, n->dir, extra) == -1)
 		return -1;
 	json_decref(jcall(&n->c, n->agent, "POST", "/api/v1/agents/register",
 	    "{\"name\": \"nh\", \"slots\": 1, \"libvirt_uri\": \"x\"}", &st));
@@ -86,13 +85,13 @@ static json_int_t
 night_runs(struct night *n, json_int_t *newest)
 {
 	long st;
-	json_t *j = jcall(&n->c, NULL, "GET", "/api/v1/runs?kind=nightly",
-	    NULL, &st);
+	json_t *j = jcall(
+	    &n->c, NULL, "GET", "/api/v1/runs?kind=nightly", NULL, &st);
 	json_int_t total = jint(j, "total");
 
 	if (newest != NULL)
-		*newest = jint(json_array_get(json_object_get(j, "runs"), 0),
-		    "id");
+		*newest = jint(
+		    json_array_get(json_object_get(j, "runs"), 0), "id");
 	json_decref(j);
 	return total;
 }
@@ -119,8 +118,8 @@ night_attempt(struct night *n, const char *records, const char *outcome,
 	json_int_t job;
 	long st;
 
-	l = jcall(&n->c, n->agent, "POST", "/api/v1/agents/lease?wait=3",
-	    NULL, &st);
+	l = jcall(
+	    &n->c, n->agent, "POST", "/api/v1/agents/lease?wait=3", NULL, &st);
 	if (st != 200) {
 		json_decref(l);
 		return NULL;
@@ -140,7 +139,8 @@ night_attempt(struct night *n, const char *records, const char *outcome,
 		post_batch(&n->c, n->agent, job, 0, recs, NULL);
 		json_decref(recs);
 	}
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
 	snprintf(body, sizeof(body), "{\"outcome\": \"%s\", \"detail\": \"t\"}",
 	    outcome);
 	rep = jcall(&n->c, n->agent, "POST", path, body, &st);
@@ -174,12 +174,13 @@ golden_normalize(json_t *j)
 	size_t i;
 
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
+		json_array_foreach (j, i, v)
 			golden_normalize(v);
 	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v) {
+		json_object_foreach (j, k, v) {
 			if (strcmp(k, "start_time") == 0 && json_is_string(v))
-				json_object_set_new(j, k, json_string("<time>"));
+				json_object_set_new(
+				    j, k, json_string("<time>"));
 			else
 				golden_normalize(v);
 		}
@@ -201,14 +202,15 @@ json_golden(const char *name, json_t *j)
 	golden_normalize(j);
 	if (getenv("REGENERATE") != NULL) {
 		mkdir("tests/controller/golden", 0755);
-		CHECK(json_dump_file(j, path, JSON_INDENT(1) | JSON_SORT_KEYS) ==
-		    0);
+		CHECK(json_dump_file(
+		          j, path, JSON_INDENT(1) | JSON_SORT_KEYS) == 0);
 		return;
 	}
 	want = json_load_file(path, 0, NULL);
 	if (want == NULL || !json_equal(want, j)) {
 		text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
-		printf("  %s differs (REGENERATE=1 rewrites it); got:\n%.3000s\n",
+		printf(
+		    "  %s differs (REGENERATE=1 rewrites it); got:\n%.3000s\n",
 		    path, text ? text : "");
 		free(text);
 		CHECK(!"golden file matches");
@@ -251,8 +253,8 @@ junit_golden(const char *name, const char *xml, json_int_t run)
 	free(norm);
 }
 
-#define GOOD	"quirk-v1-short-entry.records"
-#define BAD	"v1-2cpu-cold.records"	/* the quirk expected, not seen */
+#define GOOD "quirk-v1-short-entry.records"
+#define BAD "v1-2cpu-cold.records" /* the quirk expected, not seen */
 
 TEST(nightly_schedule_fires_at_its_time_once)
 {
@@ -267,17 +269,20 @@ TEST(nightly_schedule_fires_at_its_time_once)
 	expect_error(st, j, 400, "not HH:MM");
 	json_decref(j);
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/schedules",
-	    "{\"name\": \"n1\", \"at\": \"02:00\", \"matrix\": [\"nope\"]}", &st);
+	    "{\"name\": \"n1\", \"at\": \"02:00\", \"matrix\": [\"nope\"]}",
+	    &st);
 	expect_error(st, j, 400, "no scenario named 'nope'");
 	json_decref(j);
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/schedules",
 	    "{\"name\": \"n1\", \"at\": \"02:00\", \"matrix\": \"cold-boot\","
-	    " \"set\": {\"cpuz\": 1}}", &st);
+	    " \"set\": {\"cpuz\": 1}}",
+	    &st);
 	expect_error(st, j, 400, "cpuz");
 	json_decref(j);
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/schedules",
 	    "{\"name\": \"n1\", \"at\": \"02:00\", \"matrix\": \"cold-boot\","
-	    " \"set\": {\"cpus\": 2}}", &st);
+	    " \"set\": {\"cpus\": 2}}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	CHECK_EQ_INT(jint(j, "jobs"), 2);
 	json_decref(j);
@@ -292,8 +297,9 @@ TEST(nightly_schedule_fires_at_its_time_once)
 	/* Readable without a token. */
 	j = jcall(&n.c, NULL, "GET", "/api/v1/admin/schedules", NULL, &st);
 	CHECK_EQ_INT(st, 200);
-	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "schedules"), 0),
-	    "at"), "02:00");
+	CHECK_STR_EQ(
+	    jstr(json_array_get(json_object_get(j, "schedules"), 0), "at"),
+	    "02:00");
 	CHECK_STR_EQ(jstr(j, "today"), "2026-01-01");
 	json_decref(j);
 
@@ -334,15 +340,16 @@ TEST(nightly_schedule_fires_at_its_time_once)
 	CHECK(night_wait_runs(&n, 2) > run);
 	j = jcall(&n.c, NULL, "GET", "/api/v1/admin/schedules", NULL, &st);
 	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "schedules"), 0),
-	    "last_day"), "2026-01-02");
+	                 "last_day"),
+	    "2026-01-02");
 	json_decref(j);
 	/* Removed: no more runs; its runs stay. */
-	j = jcall(&n.c, n.admin, "DELETE", "/api/v1/admin/schedules/n1", NULL,
-	    &st);
+	j = jcall(
+	    &n.c, n.admin, "DELETE", "/api/v1/admin/schedules/n1", NULL, &st);
 	CHECK_EQ_INT(st, 200);
 	json_decref(j);
-	j = jcall(&n.c, n.admin, "DELETE", "/api/v1/admin/schedules/n1", NULL,
-	    &st);
+	j = jcall(
+	    &n.c, n.admin, "DELETE", "/api/v1/admin/schedules/n1", NULL, &st);
 	expect_error(st, j, 404, "no schedule 'n1'");
 	json_decref(j);
 	night_clock(&n, "2026-01-03T02:00:00Z");
@@ -374,7 +381,8 @@ TEST(nightly_regressions_retries_flaky_known)
 	REQUIRE(night_start(&n, "regress", "2026-01-01T00:00:00Z") == 0);
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/schedules",
 	    "{\"name\": \"r\", \"at\": \"02:00\", \"matrix\":"
-	    " [\"quirk-v1-short-entry\"]}", &st);
+	    " [\"quirk-v1-short-entry\"]}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	CHECK_EQ_INT(jint(j, "retries"), 2);
 	json_decref(j);
@@ -393,8 +401,8 @@ TEST(nightly_regressions_retries_flaky_known)
 		REQUIRE(rep != NULL);
 		CHECK_EQ_INT(jint(rep, "attempt"), i);
 		CHECK(json_is_false(json_object_get(rep, "as_expected")));
-		CHECK_EQ_INT(json_is_true(json_object_get(rep, "requeued")),
-		    i < 3);
+		CHECK_EQ_INT(
+		    json_is_true(json_object_get(rep, "requeued")), i < 3);
 		json_decref(rep);
 	}
 	c = night_case(&n, run[2]);
@@ -440,12 +448,14 @@ TEST(nightly_regressions_retries_flaky_known)
 	 */
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
 	    "{\"scenario\": \"quirk-*\", \"check\": \"*\", \"description\":"
-	    " \"other\", \"log_regex\": \"never (seen|here)\"}", &st);
+	    " \"other\", \"log_regex\": \"never (seen|here)\"}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
 	    "{\"scenario\": \"*\", \"check\": \"*\", \"description\": \"x\","
-	    " \"log_regex\": \"(unclosed\"}", &st);
+	    " \"log_regex\": \"(unclosed\"}",
+	    &st);
 	expect_error(st, j, 400, "log_regex");
 	json_decref(j);
 	REQUIRE((run[6] = night_next(&n, 6, 6)) > 0);
@@ -456,7 +466,8 @@ TEST(nightly_regressions_retries_flaky_known)
 	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
 	    "{\"scenario\": \"quirk-v1-short-entry\", \"check\": \"*\","
 	    " \"description\": \"firmware bug 42\", \"url\": \"https://b/42\","
-	    " \"log_regex\": \"MADT wakeup entry v[0-9]+ len=16\"}", &st);
+	    " \"log_regex\": \"MADT wakeup entry v[0-9]+ len=16\"}",
+	    &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
 	rep = night_attempt(&n, BAD, "completed", NULL);
@@ -473,13 +484,14 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK_EQ_INT(jint(json_object_get(k, "log"), "port"), 0);
 	CHECK(json_array_size(json_object_get(k, "checks")) == 1);
 	/* The job's detail says so too (the issue whose regex missed: not). */
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)jint(c,
-	    "job"));
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld", (long long)jint(c, "job"));
 	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
 	CHECK(json_is_true(json_object_get(j, "known")));
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "known_issues")), 1);
 	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "known_issues"), 0),
-	    "description"), "firmware bug 42");
+	                 "description"),
+	    "firmware bug 42");
 	json_decref(j);
 	/* And the run's job summaries (run and matrix). */
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[6]);
@@ -488,11 +500,13 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK(json_is_true(json_object_get(k, "known")));
 	CHECK_EQ_INT(json_array_size(json_object_get(k, "known_issues")), 1);
 	json_decref(j);
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/matrix",
-	    (long long)run[6]);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run[6]);
 	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	k = json_array_get(json_object_get(json_array_get(json_object_get(j,
-	    "scenarios"), 0), "cases"), 0);
+	k = json_array_get(
+	    json_object_get(
+	        json_array_get(json_object_get(j, "scenarios"), 0), "cases"),
+	    0);
 	CHECK(json_is_true(json_object_get(k, "known")));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[3]);
@@ -516,10 +530,12 @@ TEST(nightly_regressions_retries_flaky_known)
 	    NULL, &st);
 	CHECK_EQ_INT(st, 200);
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "regressions")), 1);
-	CHECK_EQ_INT(jint(json_array_get(json_object_get(j, "regressions"), 0),
-	    "run"), run[2]);
-	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "regressions"), 0),
-	    "day"), "2026-01-02");
+	CHECK_EQ_INT(
+	    jint(json_array_get(json_object_get(j, "regressions"), 0), "run"),
+	    run[2]);
+	CHECK_STR_EQ(
+	    jstr(json_array_get(json_object_get(j, "regressions"), 0), "day"),
+	    "2026-01-02");
 	CHECK_EQ_INT(json_array_size(json_object_get(j, "runs")), 6);
 	json_decref(j);
 	j = jcall(&n.c, NULL, "GET", "/api/v1/regressions?since=2026-01-03",
@@ -570,22 +586,22 @@ TEST(nightly_regressions_retries_flaky_known)
 		CHECK_STR_EQ(jstr(b, "checkout_id"), jstr(co, "id"));
 		CHECK_STR_EQ(jstr(b, "origin"), "wakefarm");
 		CHECK(json_array_size(json_object_get(j, "tests")) > 5);
-		json_array_foreach(json_object_get(j, "tests"), x, t) {
+		json_array_foreach (json_object_get(j, "tests"), x, t) {
 			CHECK_STR_EQ(jstr(t, "origin"), "wakefarm");
 			CHECK_STR_EQ(jstr(t, "build_id"), jstr(b, "id"));
 			CHECK(strncmp(jstr(t, "path"), "quirk-v1-short-entry.",
-			    21) == 0);
+			          21) == 0);
 			CHECK_STR_EQ(jstr(json_object_get(t, "misc"), "class"),
 			    "regression");
 			fails += strcmp(jstr(t, "status"), "FAIL") == 0;
 			passes += strcmp(jstr(t, "status"), "PASS") == 0;
 			if (strcmp(jstr(t, "path"),
-			    "quirk-v1-short-entry.madt-entry") == 0)
+			        "quirk-v1-short-entry.madt-entry") == 0)
 				CHECK_STR_EQ(jstr(t, "status"), "FAIL");
 		}
 		CHECK(fails >= 1);
-		CHECK_EQ_INT(fails + passes, json_array_size(json_object_get(j,
-		    "tests")));
+		CHECK_EQ_INT(fails + passes,
+		    json_array_size(json_object_get(j, "tests")));
 	}
 	json_golden("kcidb-regression.json", j);
 	json_decref(j);
@@ -598,7 +614,8 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK_STR_EQ(jstr(c, "status"), "ERROR");
 	json_golden("kcidb-infra.json", j);
 	json_decref(j);
-	j = jcall(&n.c, NULL, "GET", "/api/v1/runs/99999/kcidb.json", NULL, &st);
+	j = jcall(
+	    &n.c, NULL, "GET", "/api/v1/runs/99999/kcidb.json", NULL, &st);
 	expect_error(st, j, 404, "no run 99999");
 	json_decref(j);
 

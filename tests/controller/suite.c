@@ -15,7 +15,7 @@
 #include "bisect_build.h"
 #include "suite.h"
 
-#define LEASE_MS	"1500"
+#define LEASE_MS "1500"
 
 struct ctl S;
 char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
@@ -72,7 +72,7 @@ cancel_all(void)
 	long st;
 
 	j = jcall(&S, NULL, "GET", "/api/v1/runs?limit=500", NULL, &st);
-	json_array_foreach(json_object_get(j, "runs"), i, run) {
+	json_array_foreach (json_object_get(j, "runs"), i, run) {
 		if (strcmp(jstr(run, "state"), "queued") != 0 &&
 		    strcmp(jstr(run, "state"), "running") != 0)
 			continue;
@@ -125,11 +125,12 @@ post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
 	long st;
 	json_t *j;
 
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/events",
-	    (long long)job);
-	j = jcallj(c, tok, "POST", path, json_pack("{s:i, s:o}", "batch",
-	    batch, "records", records != NULL ? json_incref(records) :
-	    json_array()), &st);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
+	j = jcallj(c, tok, "POST", path,
+	    json_pack("{s:i, s:o}", "batch", batch, "records",
+	        records != NULL ? json_incref(records) : json_array()),
+	    &st);
 	if (reply != NULL)
 		*reply = j;
 	else
@@ -144,7 +145,8 @@ finish(const char *tok, json_int_t job, const char *outcome, json_t **reply)
 	long st;
 	json_t *j;
 
-	snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
 	snprintf(body, sizeof(body), "{\"outcome\": \"%s\", \"detail\": \"t\"}",
 	    outcome);
 	j = jcall(&S, tok, "POST", path, body, &st);
@@ -207,8 +209,8 @@ cli_wait(struct cli *c, char *out, size_t size)
 
 	if (c->pid <= 0)
 		return -1;
-	while (got + 1 < size && (n = read(c->fd, out + got, size - got - 1)) >
-	    0)
+	while (
+	    got + 1 < size && (n = read(c->fd, out + got, size - got - 1)) > 0)
 		got += (size_t)n;
 	out[got] = '\0';
 	close(c->fd);
@@ -301,8 +303,7 @@ setup(void)
 }
 
 int
-suite_main(int argc, char **argv, const char *name,
-    int (*run)(int, char **))
+suite_main(int argc, char **argv, const char *name, int (*run)(int, char **))
 {
 	int rc;
 
@@ -315,11 +316,11 @@ suite_main(int argc, char **argv, const char *name,
 		return 1;
 	}
 	/* Before the closing line: tests/run reads the last line. */
-	printf("%s: controller and files in %s (kept if a test fails)\n",
-	    name, tmp);
+	printf("%s: controller and files in %s (kept if a test fails)\n", name,
+	    tmp);
 	rc = run(argc, argv);
 	ctl_stop(&S, SIGTERM);
 	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL)
-		wf_build_remove(tmp);	/* rm -rf as an argv: no shell */
+		wf_build_remove(tmp); /* rm -rf as an argv: no shell */
 	return rc;
 }

@@ -23,8 +23,8 @@ extern struct ctl S;
 extern char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
 extern char tmp[256];
 
-int suite_main(int argc, char **argv, const char *name,
-    int (*run)(int, char **));
+int
+suite_main(int argc, char **argv, const char *name, int (*run)(int, char **));
 
 json_int_t jint(const json_t *o, const char *k);
 const char *jstr(const json_t *o, const char *k);
@@ -40,20 +40,22 @@ json_t *fixture(const char *name);
 /* records is borrowed; NULL sends an empty batch. */
 long post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
     json_t *records, json_t **reply);
-long finish(const char *tok, json_int_t job, const char *outcome, json_t **reply);
+long
+finish(const char *tok, json_int_t job, const char *outcome, json_t **reply);
 json_t *get_job(json_int_t job);
 /* Expects status and an {"error"} body containing want (a macro: its
  * checks count in the test that uses it, tests/unit/test.h). */
-#define expect_error(st, j, want_st, want) do {				\
-		CHECK_EQ_INT((st), (want_st));				\
-		CHECK(json_is_string(json_object_get((j), "error")));	\
-		CHECK_STR_CONTAINS(jstr((j), "error"), (want));		\
+#define expect_error(st, j, want_st, want)                            \
+	do {                                                          \
+		CHECK_EQ_INT((st), (want_st));                        \
+		CHECK(json_is_string(json_object_get((j), "error"))); \
+		CHECK_STR_CONTAINS(jstr((j), "error"), (want));       \
 	} while (0)
 
 /* bin/wakefarm run against the suite's controller. */
 struct cli {
-	pid_t	 pid;
-	int	 fd;		/* its stdout and stderr */
+	pid_t pid;
+	int fd; /* its stdout and stderr */
 };
 
 /* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */

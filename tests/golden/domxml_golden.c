@@ -44,20 +44,21 @@
 #include "runspec.h"
 #include "util.h"
 
-#define GX_SCRATCH_PARENT	"build/tests/golden"
-#define GX_FIRMWARE		"build/guest/firmware.elf"
-#define GX_TEST_KERNEL		"build/guest/kernel.elf"
+#define GX_SCRATCH_PARENT "build/tests/golden"
+#define GX_FIRMWARE "build/guest/firmware.elf"
+#define GX_TEST_KERNEL "build/guest/kernel.elf"
 /* Where the agent unpacks a kernel package (lib/sh/fetch-kernel.sh); never opened here. */
-#define GX_LINUX_KERNEL		"build/kernels/linux-image-cloud-amd64/boot/vmlinuz"
+#define GX_LINUX_KERNEL "build/kernels/linux-image-cloud-amd64/boot/vmlinuz"
 
 /* One kind of job: what the agent would be given for it. */
 struct gx_kind {
-	const char	*kind;		/* golden file tests/golden/domxml/KIND-domain.xml */
-	const char	*domain;	/* wakefarm-AGENT-JOB-ATTEMPT, as agent/job.c names it */
-	const char	*accel;
-	int		 cpus;
-	int		 memory_mb;
-	int		 linux_guest;	/* a bzImage instead of our test kernel */
+	const char *kind; /* golden file tests/golden/domxml/KIND-domain.xml */
+	const char
+	    *domain; /* wakefarm-AGENT-JOB-ATTEMPT, as agent/job.c names it */
+	const char *accel;
+	int cpus;
+	int memory_mb;
+	int linux_guest; /* a bzImage instead of our test kernel */
 };
 
 static const struct gx_kind gx_kinds[] = {
@@ -75,9 +76,8 @@ gx_ok(const char *kind, const char *check)
 	gx_passed++;
 }
 
-static void
-gx_fail(const char *kind, const char *check, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void gx_fail(const char *kind, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 gx_fail(const char *kind, const char *check, const char *fmt, ...)
@@ -129,8 +129,8 @@ gx_normalise(const char *xml, const char *top, const struct run_scratch *s)
 	const char *base = strrchr(s->dir, '/');
 	char *a, *b;
 
-	a = golden_replace(xml, base != NULL ? base + 1 : s->dir,
-	    "wakefarm-qemu.@RUN@");
+	a = golden_replace(
+	    xml, base != NULL ? base + 1 : s->dir, "wakefarm-qemu.@RUN@");
 	if (a == NULL)
 		return NULL;
 	b = golden_replace(a, top, "@TOP@");
@@ -145,7 +145,8 @@ gx_check_golden(const struct gx_kind *k, const char *top, const char *xml,
 	char name[64], path[PATH_MAX], *norm, *cause = NULL;
 	int regenerated;
 
-	snprintf(name, sizeof name, "tests/golden/domxml/%s-domain.xml", k->kind);
+	snprintf(
+	    name, sizeof name, "tests/golden/domxml/%s-domain.xml", k->kind);
 	gx_path(path, sizeof path, top, name);
 	norm = gx_normalise(xml, top, s);
 	if (norm == NULL) {
@@ -167,14 +168,18 @@ gx_check_schema(const struct gx_kind *k, virConnectPtr test, const char *xml)
 	virDomainPtr dom;
 
 	if (test == NULL) {
-		gx_fail(k->kind, "schema", "expected a test:///default connection, "
-		    "got: %s", gx_lv_error());
+		gx_fail(k->kind, "schema",
+		    "expected a test:///default connection, "
+		    "got: %s",
+		    gx_lv_error());
 		return;
 	}
 	dom = virDomainDefineXMLFlags(test, xml, VIR_DOMAIN_DEFINE_VALIDATE);
 	if (dom == NULL) {
-		gx_fail(k->kind, "schema", "expected libvirt to accept the XML, "
-		    "got: %s", gx_lv_error());
+		gx_fail(k->kind, "schema",
+		    "expected libvirt to accept the XML, "
+		    "got: %s",
+		    gx_lv_error());
 		return;
 	}
 	virDomainUndefine(dom);
@@ -212,8 +217,8 @@ gx_check_argv(const struct gx_kind *k, virConnectPtr qemu, const char *xml,
 
 	argv = virConnectDomainXMLToNative(qemu, "qemu-argv", xml, 0);
 	if (argv == NULL) {
-		gx_fail(k->kind, "qemu-argv", "expected a QEMU command line, got: %s",
-		    gx_lv_error());
+		gx_fail(k->kind, "qemu-argv",
+		    "expected a QEMU command line, got: %s", gx_lv_error());
 		return;
 	}
 	if (!gx_has_args(argv, "-accel", k->accel)) {
@@ -225,8 +230,8 @@ gx_check_argv(const struct gx_kind *k, virConnectPtr qemu, const char *xml,
 		snprintf(entry, sizeof entry, "name=opt/wakefarm/%s,file=%s",
 		    names[i], paths[i]);
 		if (!gx_has_args(argv, "-fw_cfg", entry)) {
-			gx_fail(k->kind, "qemu-argv", "expected '-fw_cfg %s', got: %s",
-			    entry, argv);
+			gx_fail(k->kind, "qemu-argv",
+			    "expected '-fw_cfg %s', got: %s", entry, argv);
 			goto out;
 		}
 	}
@@ -263,8 +268,10 @@ gx_run_kind(const struct gx_kind *k, const char *top, virConnectPtr test,
 	lo.domain = k->domain;
 
 	if (run_scratch_make(&s, parent) == -1) {
-		gx_fail(k->kind, "golden", "expected a scratch directory in %s, "
-		    "got: %s", parent, strerror(errno));
+		gx_fail(k->kind, "golden",
+		    "expected a scratch directory in %s, "
+		    "got: %s",
+		    parent, strerror(errno));
 		return;
 	}
 	xml = libvirt_run_domxml(&rs, &o, &lo, firmware, kernel, &s, &cause);
@@ -275,8 +282,8 @@ gx_run_kind(const struct gx_kind *k, const char *top, virConnectPtr test,
 	}
 	gx_check_golden(k, top, xml, &s);
 	gx_check_schema(k, test, xml);
-	if (qemu != NULL && (strcmp(k->accel, "kvm") != 0 ||
-	    access("/dev/kvm", F_OK) == 0))
+	if (qemu != NULL &&
+	    (strcmp(k->accel, "kvm") != 0 || access("/dev/kvm", F_OK) == 0))
 		gx_check_argv(k, qemu, xml, kernel, &s);
 	else if (qemu != NULL)
 		printf("# %s-qemu-argv left out: no /dev/kvm on this host\n",

@@ -18,15 +18,15 @@
 #include "golden.h"
 #include "util.h"
 
-#define GOLDEN_FILE_MAX		(256 * 1024)
-#define GOLDEN_CAUSE_MAX	(64 * 1024)
-#define GOLDEN_CONTEXT		2	/* unchanged lines around the change */
-#define GOLDEN_SHOWN		40	/* diff lines shown; the rest are counted */
-#define GOLDEN_LCS_MAX		1000	/* lines a side for a minimal diff (4 MB table) */
+#define GOLDEN_FILE_MAX (256 * 1024)
+#define GOLDEN_CAUSE_MAX (64 * 1024)
+#define GOLDEN_CONTEXT 2 /* unchanged lines around the change */
+#define GOLDEN_SHOWN 40 /* diff lines shown; the rest are counted */
+#define GOLDEN_LCS_MAX 1000 /* lines a side for a minimal diff (4 MB table) */
 
 struct golden_line {
-	const char	*s;
-	int		 len;		/* without the newline */
+	const char *s;
+	int len; /* without the newline */
 };
 
 char *
@@ -131,12 +131,13 @@ golden_same(const struct golden_line *a, const struct golden_line *b)
 
 /* Where diff lines go: the first GOLDEN_SHOWN are printed, all are counted. */
 struct golden_out {
-	struct wf_buf	*b;
-	size_t		 lines;
+	struct wf_buf *b;
+	size_t lines;
 };
 
 static void
-golden_line_out(struct golden_out *out, char marker, const struct golden_line *l)
+golden_line_out(
+    struct golden_out *out, char marker, const struct golden_line *l)
 {
 	if (out->lines++ < GOLDEN_SHOWN)
 		wf_buf_printf(out->b, "%c%.*s\n", marker, l->len, l->s);
@@ -152,7 +153,7 @@ static void
 golden_edit(struct golden_out *out, const struct golden_line *g, size_t ng,
     const struct golden_line *t, size_t nt)
 {
-	unsigned int *lcs = NULL;	/* lcs[i * w + j]: of g[i..] and t[j..] */
+	unsigned int *lcs = NULL; /* lcs[i * w + j]: of g[i..] and t[j..] */
 	size_t i, j, w = nt + 1;
 
 	if (ng <= GOLDEN_LCS_MAX && nt <= GOLDEN_LCS_MAX)
@@ -178,8 +179,8 @@ golden_edit(struct golden_out *out, const struct golden_line *g, size_t ng,
 		if (i < ng && j < nt && golden_same(&g[i], &t[j])) {
 			golden_line_out(out, ' ', &g[i]);
 			i++, j++;
-		} else if (j == nt || (i < ng &&
-		    lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]))
+		} else if (j == nt ||
+		    (i < ng && lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]))
 			golden_line_out(out, '-', &g[i++]);
 		else
 			golden_line_out(out, '+', &t[j++]);
@@ -211,16 +212,19 @@ golden_diff(const char *name, const char *golden, const char *text)
 	    golden_same(&g[ng - 1 - post], &t[nt - 1 - post]))
 		post++;
 	if (pre == ng && pre == nt) {
-		wf_buf_printf(&b, "expected %s, got the same lines but a "
-		    "different end of file (newline at the end?)", name);
+		wf_buf_printf(&b,
+		    "expected %s, got the same lines but a "
+		    "different end of file (newline at the end?)",
+		    name);
 		msg = wf_buf_steal(&b);
 		goto out;
 	}
 	before = pre < GOLDEN_CONTEXT ? pre : GOLDEN_CONTEXT;
 	after = post < GOLDEN_CONTEXT ? post : GOLDEN_CONTEXT;
-	wf_buf_printf(&b, "expected %s, got output that differs from line %zu on "
-	    "(REGENERATE=1 rewrites the file if the change is meant):\n", name,
-	    pre + 1);
+	wf_buf_printf(&b,
+	    "expected %s, got output that differs from line %zu on "
+	    "(REGENERATE=1 rewrites the file if the change is meant):\n",
+	    name, pre + 1);
 	wf_buf_printf(&b, "--- %s\n+++ generated\n@@ -%zu,%zu +%zu,%zu @@\n",
 	    name, pre - before + 1, ng - pre - post + before + after,
 	    pre - before + 1, nt - pre - post + before + after);
@@ -230,7 +234,8 @@ golden_diff(const char *name, const char *golden, const char *text)
 	for (i = nt - post; i < nt - post + after; i++)
 		golden_line_out(&out, ' ', &t[i]);
 	if (out.lines > GOLDEN_SHOWN)
-		wf_buf_printf(&b, "... %zu more lines\n", out.lines - GOLDEN_SHOWN);
+		wf_buf_printf(
+		    &b, "... %zu more lines\n", out.lines - GOLDEN_SHOWN);
 	/* The message goes after "FAIL NAME: ", which adds the last newline. */
 	if (b.len > 0 && b.data[b.len - 1] == '\n')
 		b.data[--b.len] = '\0';
@@ -262,8 +267,10 @@ golden_check(const char *path, const char *name, const char *text,
 	golden = golden_read(path);
 	if (golden == NULL) {
 		if (errno == ENOENT)
-			wf_set_cause(cause, "expected %s, got no such file "
-			    "(REGENERATE=1 writes it)", name);
+			wf_set_cause(cause,
+			    "expected %s, got no such file "
+			    "(REGENERATE=1 writes it)",
+			    name);
 		else
 			wf_set_cause(cause, "expected %s, got: %s", name,
 			    strerror(errno));

@@ -19,10 +19,10 @@
 #include "util.h"
 
 struct fixture {
-	char			 dir[64];
-	struct ctl_config	 cfg;
-	struct api		 api;
-	struct db		*db;
+	char dir[64];
+	struct ctl_config cfg;
+	struct api api;
+	struct db *db;
 };
 
 /* A fresh migrated database; 0 or -1 (the cause printed). */
@@ -32,7 +32,7 @@ fixture_open(struct fixture *fx)
 	char path[128], *cause = NULL;
 
 	memset(fx, 0, sizeof(*fx));
-	wf_log_set_level(WF_LOG_WARN);	/* the modules log what they do */
+	wf_log_set_level(WF_LOG_WARN); /* the modules log what they do */
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/wf-unit-XXXXXX");
 	if (mkdtemp(fx->dir) == NULL)
 		return -1;
@@ -62,9 +62,10 @@ fixture_close(struct fixture *fx)
 static inline int64_t
 fixture_host(struct fixture *fx, const char *name, int slots)
 {
-	if (db_exec(fx->db, NULL, "INSERT INTO hosts (name, slots, libvirt_uri,"
-	    " registered_at, last_seen) VALUES (?, ?, 'test:///default', ?, ?)",
-	    "tdii", name, slots, db_now_ms(), db_now_ms()) == -1)
+	if (db_exec(fx->db, NULL,
+	        "INSERT INTO hosts (name, slots, libvirt_uri,"
+	        " registered_at, last_seen) VALUES (?, ?, 'test:///default', ?, ?)",
+	        "tdii", name, slots, db_now_ms(), db_now_ms()) == -1)
 		return -1;
 	return db_last_id(fx->db);
 }
@@ -78,23 +79,29 @@ fixture_run(struct fixture *fx, int njobs, const char *params,
 	int64_t run, scen;
 	int i;
 
-	if (db_exec(fx->db, NULL, "INSERT OR IGNORE INTO scenarios (name,"
-	    " sha256, body, created_at) VALUES ('s', 'x', '{}', ?)", "i",
-	    db_now_ms()) == -1 || db_int(fx->db, &scen, "SELECT id FROM"
-	    " scenarios WHERE sha256 = 'x'", "") != 1)
+	if (db_exec(fx->db, NULL,
+	        "INSERT OR IGNORE INTO scenarios (name,"
+	        " sha256, body, created_at) VALUES ('s', 'x', '{}', ?)",
+	        "i", db_now_ms()) == -1 ||
+	    db_int(fx->db, &scen,
+	        "SELECT id FROM"
+	        " scenarios WHERE sha256 = 'x'",
+	        "") != 1)
 		return -1;
-	if (db_exec(fx->db, NULL, "INSERT INTO runs (kind, state, request,"
-	    " created_at, jobs_total) VALUES ('adhoc', 'queued', '{}', ?, ?)",
-	    "ii", db_now_ms(), (int64_t)njobs) == -1)
+	if (db_exec(fx->db, NULL,
+	        "INSERT INTO runs (kind, state, request,"
+	        " created_at, jobs_total) VALUES ('adhoc', 'queued', '{}', ?, ?)",
+	        "ii", db_now_ms(), (int64_t)njobs) == -1)
 		return -1;
 	run = db_last_id(fx->db);
 	for (i = 0; i < njobs; i++) {
-		if (db_exec(fx->db, NULL, "INSERT INTO jobs (run_id, scenario_id,"
-		    " scenario, case_index, matrix, params, state,"
-		    " expected_verdict, expected_failing, created_at) VALUES"
-		    " (?, ?, 's', ?, '{}', ?, 'queued', ?, ?, ?)", "iiittti",
-		    run, scen, (int64_t)i, params, verdict, failing,
-		    db_now_ms()) == -1)
+		if (db_exec(fx->db, NULL,
+		        "INSERT INTO jobs (run_id, scenario_id,"
+		        " scenario, case_index, matrix, params, state,"
+		        " expected_verdict, expected_failing, created_at) VALUES"
+		        " (?, ?, 's', ?, '{}', ?, 'queued', ?, ?, ?)",
+		        "iiittti", run, scen, (int64_t)i, params, verdict,
+		        failing, db_now_ms()) == -1)
 			return -1;
 	}
 	return run;
@@ -102,20 +109,23 @@ fixture_run(struct fixture *fx, int njobs, const char *params,
 
 /* A column of a job, as text ("" for NULL). */
 static inline const char *
-fixture_job_str(struct fixture *fx, int64_t job, const char *col, char *out,
-    size_t size)
+fixture_job_str(
+    struct fixture *fx, int64_t job, const char *col, char *out, size_t size)
 {
 	char sql[128];
 	json_t *row;
 
-	snprintf(sql, sizeof(sql), "SELECT %s AS v FROM jobs WHERE id = ?", col);
+	snprintf(
+	    sql, sizeof(sql), "SELECT %s AS v FROM jobs WHERE id = ?", col);
 	row = db_row(fx->db, sql, "i", job);
-	snprintf(out, size, "%s", json_is_string(json_object_get(row, "v")) ?
-	    json_string_value(json_object_get(row, "v")) :
-	    json_is_integer(json_object_get(row, "v")) ? "" : "");
+	snprintf(out, size, "%s",
+	    json_is_string(json_object_get(row, "v")) ?
+	        json_string_value(json_object_get(row, "v")) :
+	        json_is_integer(json_object_get(row, "v")) ? "" :
+	                                                     "");
 	if (json_is_integer(json_object_get(row, "v")))
-		snprintf(out, size, "%lld", (long long)json_integer_value(
-		    json_object_get(row, "v")));
+		snprintf(out, size, "%lld",
+		    (long long)json_integer_value(json_object_get(row, "v")));
 	json_decref(row);
 	return out;
 }

@@ -47,8 +47,11 @@ TEST(only_the_hash_is_stored)
 
 	REQUIRE(fixture_open(&fx) == 0);
 	REQUIRE(auth_token_create(fx.db, "ci", ROLE_READER, tok) > 0);
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT count(*) FROM tokens WHERE"
-	    " length(hash) = 32 AND instr(lower(hex(hash)), ?) = 0", "t", tok),
+	CHECK_EQ_INT(
+	    db_int(fx.db, &n,
+	        "SELECT count(*) FROM tokens WHERE"
+	        " length(hash) = 32 AND instr(lower(hex(hash)), ?) = 0",
+	        "t", tok),
 	    1);
 	CHECK_EQ_INT(n, 1);
 	fixture_close(&fx);
@@ -68,10 +71,12 @@ TEST(unknown_revoked_and_malformed_tokens_are_refused)
 	CHECK_EQ_INT(auth_token_check(fx.db, other, &role, &got), -1);
 	CHECK_EQ_INT(auth_token_check(fx.db, "", &role, &got), -1);
 	CHECK_EQ_INT(auth_token_check(fx.db, "abc", &role, &got), -1);
-	other[5] = 'G';		/* not hex */
+	other[5] = 'G'; /* not hex */
 	CHECK_EQ_INT(auth_token_check(fx.db, other, &role, &got), -1);
-	REQUIRE(db_exec(fx.db, NULL, "UPDATE tokens SET revoked = 1 WHERE"
-	    " id = ?", "i", id) == 0);
+	REQUIRE(db_exec(fx.db, NULL,
+	            "UPDATE tokens SET revoked = 1 WHERE"
+	            " id = ?",
+	            "i", id) == 0);
 	CHECK_EQ_INT(auth_token_check(fx.db, tok, &role, &got), -1);
 	fixture_close(&fx);
 }

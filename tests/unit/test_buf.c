@@ -179,7 +179,7 @@ TEST(xml_escapes_the_five_and_control_characters)
 	CHECK_EQ_INT(b.len, 0);
 	wf_buf_free(&b);
 	wf_buf_init(&b, 4);
-	CHECK_EQ_INT(wf_buf_xml(&b, "&&"), -1);	/* over the cap */
+	CHECK_EQ_INT(wf_buf_xml(&b, "&&"), -1); /* over the cap */
 	CHECK(b.truncated);
 	wf_buf_free(&b);
 }

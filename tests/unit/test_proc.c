@@ -14,7 +14,8 @@
 
 TEST(a_program_runs_with_its_output_and_status)
 {
-	const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+	const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3",
+		NULL };
 	struct wf_proc_result res;
 	struct wf_buf out;
 	char *cause = NULL, how[64];
@@ -25,7 +26,7 @@ TEST(a_program_runs_with_its_output_and_status)
 	CHECK_EQ_INT(res.signal, 0);
 	CHECK_EQ_INT(res.timed_out, 0);
 	CHECK_STR_CONTAINS(wf_buf_str(&out), "out\n");
-	CHECK_STR_CONTAINS(wf_buf_str(&out), "err\n");	/* merged */
+	CHECK_STR_CONTAINS(wf_buf_str(&out), "err\n"); /* merged */
 	wf_proc_describe(&res, how, sizeof(how));
 	CHECK_STR_EQ(how, "exit status 3");
 	wf_buf_free(&out);
@@ -119,7 +120,7 @@ TEST(spawn_writes_the_output_to_a_file_and_makes_a_group)
 
 		pid = wf_proc_spawn(sl, NULL, NULL, &cause);
 		REQUIRE(pid > 0);
-		CHECK_EQ_INT(getpgid(pid), pid);	/* its own group */
+		CHECK_EQ_INT(getpgid(pid), pid); /* its own group */
 		CHECK_EQ_INT(kill(-pid, SIGKILL), 0);
 		CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
 		CHECK(WIFSIGNALED(status));

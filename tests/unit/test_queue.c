@@ -7,7 +7,7 @@
 
 #include "../../controller/queue.h"
 
-#define SPEC	"{\"cpus\": 2, \"mailbox_version\": 1, \"steps\": \"kexec\"}"
+#define SPEC "{\"cpus\": 2, \"mailbox_version\": 1, \"steps\": \"kexec\"}"
 
 TEST(a_host_leases_the_queued_jobs_up_to_its_slots)
 {
@@ -23,16 +23,20 @@ TEST(a_host_leases_the_queued_jobs_up_to_its_slots)
 	l2 = queue_try_lease(&fx.api, host);
 	l3 = queue_try_lease(&fx.api, host);
 	REQUIRE(json_is_object(l1) && json_is_object(l2));
-	CHECK(json_is_null(l3));	/* both slots busy */
+	CHECK(json_is_null(l3)); /* both slots busy */
 	CHECK_EQ_INT(json_integer_value(json_object_get(l1, "attempt")), 1);
 	CHECK_EQ_INT(json_integer_value(json_object_get(l1, "run")), run);
-	CHECK_EQ_INT(json_integer_value(json_object_get(l1, "lease_ms")), 60000);
-	CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(l1,
-	    "params"), "cpus")), 2);
+	CHECK_EQ_INT(
+	    json_integer_value(json_object_get(l1, "lease_ms")), 60000);
+	CHECK_EQ_INT(json_integer_value(json_object_get(
+	                 json_object_get(l1, "params"), "cpus")),
+	    2);
 	CHECK(json_integer_value(json_object_get(l1, "job")) !=
 	    json_integer_value(json_object_get(l2, "job")));
-	CHECK_STR_EQ(fixture_job_str(&fx, json_integer_value(json_object_get(l1,
-	    "job")), "state", v, sizeof(v)), "leased");
+	CHECK_STR_EQ(
+	    fixture_job_str(&fx, json_integer_value(json_object_get(l1, "job")),
+	        "state", v, sizeof(v)),
+	    "leased");
 	CHECK(queue_lease_deadline(&fx.api) > 0);
 	json_decref(l1);
 	json_decref(l2);
@@ -49,7 +53,8 @@ TEST(a_bad_host_or_an_unknown_one_gets_nothing)
 	REQUIRE(fixture_open(&fx) == 0);
 	REQUIRE((host = fixture_host(&fx, "h1", 1)) > 0);
 	REQUIRE(fixture_run(&fx, 1, SPEC, "pass", "[]") > 0);
-	REQUIRE(db_exec(fx.db, NULL, "UPDATE hosts SET state = 'bad'", "") == 0);
+	REQUIRE(
+	    db_exec(fx.db, NULL, "UPDATE hosts SET state = 'bad'", "") == 0);
 	l = queue_try_lease(&fx.api, host);
 	CHECK(json_is_null(l));
 	json_decref(l);
@@ -74,23 +79,27 @@ TEST(an_infra_attempt_is_retried_until_max_attempts)
 		l = queue_try_lease(&fx.api, host);
 		REQUIRE(json_is_object(l));
 		job = json_integer_value(json_object_get(l, "job"));
-		CHECK_EQ_INT(json_integer_value(json_object_get(l, "attempt")),
-		    i);
+		CHECK_EQ_INT(
+		    json_integer_value(json_object_get(l, "attempt")), i);
 		json_decref(l);
 		REQUIRE(db_begin(fx.db) == 0);
 		CHECK_EQ_INT(queue_retry(&fx.api, job, "libvirt went away"), 0);
 		REQUIRE(db_commit(fx.db) == 0);
 	}
 	CHECK_STR_EQ(fixture_job_str(&fx, job, "state", v, sizeof(v)), "done");
-	CHECK_STR_EQ(fixture_job_str(&fx, job, "verdict", v, sizeof(v)),
-	    "infra");
+	CHECK_STR_EQ(
+	    fixture_job_str(&fx, job, "verdict", v, sizeof(v)), "infra");
 	CHECK_STR_EQ(fixture_job_str(&fx, job, "reason", v, sizeof(v)),
 	    "libvirt went away");
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT count(*) FROM attempts WHERE"
-	    " job_id = ? AND verdict = 'infra'", "i", job), 1);
+	CHECK_EQ_INT(db_int(fx.db, &n,
+	                 "SELECT count(*) FROM attempts WHERE"
+	                 " job_id = ? AND verdict = 'infra'",
+	                 "i", job),
+	    1);
 	CHECK_EQ_INT(n, 3);
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT jobs_done FROM runs WHERE id = ?",
-	    "i", run), 1);
+	CHECK_EQ_INT(db_int(fx.db, &n,
+	                 "SELECT jobs_done FROM runs WHERE id = ?", "i", run),
+	    1);
 	CHECK_EQ_INT(n, 1);
 	fixture_close(&fx);
 }
@@ -111,7 +120,7 @@ TEST(a_requeued_job_prefers_another_good_host)
 	json_decref(l);
 	CHECK_EQ_INT(queue_requeue(&fx.api, job, "lease expired"), 0);
 	l = queue_try_lease(&fx.api, h1);
-	CHECK(json_is_null(l));		/* h2 was seen: it gets the job */
+	CHECK(json_is_null(l)); /* h2 was seen: it gets the job */
 	json_decref(l);
 	l = queue_try_lease(&fx.api, h2);
 	REQUIRE(json_is_object(l));
@@ -129,28 +138,39 @@ TEST(run_counts_and_its_end)
 
 	REQUIRE(fixture_open(&fx) == 0);
 	REQUIRE((run = fixture_run(&fx, 3, SPEC, "pass", "[]")) > 0);
-	REQUIRE(db_exec(fx.db, NULL, "UPDATE jobs SET state = 'done',"
-	    " as_expected = 1 WHERE id IN (SELECT id FROM jobs WHERE run_id = ?"
-	    " ORDER BY id LIMIT 1)", "i", run) == 0);
-	REQUIRE(db_exec(fx.db, NULL, "UPDATE jobs SET state = 'cancelled'"
-	    " WHERE id = (SELECT max(id) FROM jobs WHERE run_id = ?)", "i",
-	    run) == 0);
+	REQUIRE(
+	    db_exec(fx.db, NULL,
+	        "UPDATE jobs SET state = 'done',"
+	        " as_expected = 1 WHERE id IN (SELECT id FROM jobs WHERE run_id = ?"
+	        " ORDER BY id LIMIT 1)",
+	        "i", run) == 0);
+	REQUIRE(db_exec(fx.db, NULL,
+	            "UPDATE jobs SET state = 'cancelled'"
+	            " WHERE id = (SELECT max(id) FROM jobs WHERE run_id = ?)",
+	            "i", run) == 0);
 	CHECK_EQ_INT(queue_run_refresh(fx.db, run), 0);
-	row = db_row(fx.db, "SELECT state, jobs_done, jobs_as_expected,"
-	    " jobs_unexpected FROM runs WHERE id = ?", "i", run);
+	row = db_row(fx.db,
+	    "SELECT state, jobs_done, jobs_as_expected,"
+	    " jobs_unexpected FROM runs WHERE id = ?",
+	    "i", run);
 	CHECK_EQ_INT(json_integer_value(json_object_get(row, "jobs_done")), 2);
-	CHECK_EQ_INT(json_integer_value(json_object_get(row,
-	    "jobs_as_expected")), 1);
-	CHECK_EQ_INT(json_integer_value(json_object_get(row, "jobs_unexpected")),
-	    0);
-	CHECK_STR_EQ(json_string_value(json_object_get(row, "state")), "queued");
+	CHECK_EQ_INT(
+	    json_integer_value(json_object_get(row, "jobs_as_expected")), 1);
+	CHECK_EQ_INT(
+	    json_integer_value(json_object_get(row, "jobs_unexpected")), 0);
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(row, "state")), "queued");
 	json_decref(row);
-	REQUIRE(db_exec(fx.db, NULL, "UPDATE jobs SET state = 'done',"
-	    " as_expected = 0 WHERE run_id = ? AND state = 'queued'", "i",
-	    run) == 0);
+	REQUIRE(db_exec(fx.db, NULL,
+	            "UPDATE jobs SET state = 'done',"
+	            " as_expected = 0 WHERE run_id = ? AND state = 'queued'",
+	            "i", run) == 0);
 	CHECK_EQ_INT(queue_run_refresh(fx.db, run), 0);
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT jobs_unexpected FROM runs WHERE"
-	    " id = ? AND state = 'done' AND finished_at IS NOT NULL", "i", run),
+	CHECK_EQ_INT(
+	    db_int(fx.db, &n,
+	        "SELECT jobs_unexpected FROM runs WHERE"
+	        " id = ? AND state = 'done' AND finished_at IS NOT NULL",
+	        "i", run),
 	    1);
 	CHECK_EQ_INT(n, 1);
 	fixture_close(&fx);

@@ -9,25 +9,29 @@
 
 static json_t *got;
 
-static void collect(void *arg, json_t *rec)
+static void
+collect(void *arg, json_t *rec)
 {
 	(void)arg;
 	json_array_append_new(got, rec);
 }
 
-static struct rec_reader feed(const char *data, size_t n, size_t chunk)
+static struct rec_reader
+feed(const char *data, size_t n, size_t chunk)
 {
 	struct rec_reader r;
 
 	rec_reader_init(&r);
 	json_array_clear(got);
 	for (size_t i = 0; i < n; i += chunk)
-		rec_reader_feed(&r, data + i, n - i < chunk ? n - i : chunk, collect, NULL);
+		rec_reader_feed(
+		    &r, data + i, n - i < chunk ? n - i : chunk, collect, NULL);
 	rec_reader_finish(&r);
 	return r;
 }
 
-#define GOOD "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"kind\":\"cold\",\"cpu\":0}\n"
+#define GOOD \
+	"{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"kind\":\"cold\",\"cpu\":0}\n"
 
 TEST(good_records_in_any_chunking)
 {
@@ -52,8 +56,9 @@ TEST(garbage_is_dropped_and_counted)
 
 TEST(non_ascii_and_control_bytes)
 {
-	const char in[] = "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"x\":\"\xff\xfe\"}\n"
-			  "\x01\x02\x03\n" GOOD;
+	const char in[] =
+	    "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"x\":\"\xff\xfe\"}\n"
+	    "\x01\x02\x03\n" GOOD;
 	struct rec_reader r = feed(in, sizeof(in) - 1, 3);
 
 	CHECK_EQ_INT(json_array_size(got), 1);
@@ -112,7 +117,8 @@ TEST(contract_keys_are_checked)
 	}
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	int rc;
 

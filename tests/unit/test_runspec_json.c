@@ -37,10 +37,13 @@ TEST(fields_are_read)
 	struct runspec rs;
 	char *cause = NULL;
 
-	CHECK_EQ_INT(from("{\"cpus\": 4, \"mailbox_version\": 0, \"policy\":"
-	    " \"pre-6.11\", \"steps\": \"kexec*2\", \"quirks\": \"no-test-ack\","
-	    " \"memory_mb\": 64, \"timeout_s\": 9, \"kdump_cpus\": 1}", &rs,
-	    &cause), 0);
+	CHECK_EQ_INT(
+	    from(
+	        "{\"cpus\": 4, \"mailbox_version\": 0, \"policy\":"
+	        " \"pre-6.11\", \"steps\": \"kexec*2\", \"quirks\": \"no-test-ack\","
+	        " \"memory_mb\": 64, \"timeout_s\": 9, \"kdump_cpus\": 1}",
+	        &rs, &cause),
+	    0);
 	CHECK_EQ_INT(rs.cpus, 4);
 	CHECK_EQ_INT(rs.mailbox_version, 0);
 	CHECK_STR_EQ(rs.policy, "pre-6.11");
@@ -59,7 +62,8 @@ TEST(a_spec_survives_the_round_trip)
 	json_t *j;
 
 	REQUIRE(from("{\"cpus\": 3, \"mailbox_version\": 1, \"steps\":"
-	    " \"kexec,crash@1\", \"timeout_s\": 20}", &a, &cause) == 0);
+	             " \"kexec,crash@1\", \"timeout_s\": 20}",
+	            &a, &cause) == 0);
 	j = runspec_to_json(&a);
 	REQUIRE(j != NULL);
 	CHECK_EQ_INT(runspec_from_json(j, &b, &cause), 0);

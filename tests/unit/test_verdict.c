@@ -9,7 +9,7 @@
 #include "../../controller/queue.h"
 #include "../../controller/verdict.h"
 
-#define COLD2	"{\"cpus\": 2, \"mailbox_version\": 1}"
+#define COLD2 "{\"cpus\": 2, \"mailbox_version\": 1}"
 
 /* A leased job of a new run, with the records of data file name as events. */
 static int64_t
@@ -32,8 +32,10 @@ leased_job(struct fixture *fx, const char *params, const char *verdict,
 		return job;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
-		db_exec(fx->db, NULL, "INSERT INTO events (job_id, attempt, seq,"
-		    " record) VALUES (?, 1, ?, ?)", "iit", job, seq++, line);
+		db_exec(fx->db, NULL,
+		    "INSERT INTO events (job_id, attempt, seq,"
+		    " record) VALUES (?, 1, ?, ?)",
+		    "iit", job, seq++, line);
 	}
 	fclose(f);
 	return job;
@@ -62,26 +64,37 @@ TEST(a_clean_cold_boot_passes_as_expected)
 	char v[64];
 
 	REQUIRE(fixture_open(&fx) == 0);
-	REQUIRE((job = leased_job(&fx, COLD2, "pass", "[]",
-	    "v1-2cpu-cold.records")) > 0);
+	REQUIRE((job = leased_job(
+	             &fx, COLD2, "pass", "[]", "v1-2cpu-cold.records")) > 0);
 	res = finish(&fx, job, "completed");
 	REQUIRE(res != NULL);
-	CHECK_STR_EQ(json_string_value(json_object_get(res, "verdict")), "pass");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(res, "verdict")), "pass");
 	CHECK(json_is_true(json_object_get(res, "as_expected")));
 	CHECK(json_is_false(json_object_get(res, "requeued")));
-	CHECK_EQ_INT(json_array_size(json_object_get(res, "failing_checks")), 0);
+	CHECK_EQ_INT(
+	    json_array_size(json_object_get(res, "failing_checks")), 0);
 	CHECK_STR_EQ(fixture_job_str(&fx, job, "state", v, sizeof(v)), "done");
-	CHECK_STR_EQ(fixture_job_str(&fx, job, "as_expected", v, sizeof(v)),
-	    "1");
+	CHECK_STR_EQ(
+	    fixture_job_str(&fx, job, "as_expected", v, sizeof(v)), "1");
 	/* checks and generations are stored; the agent's end is a record */
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT count(*) FROM checks WHERE"
-	    " job_id = ?", "i", job), 1);
+	CHECK_EQ_INT(db_int(fx.db, &n,
+	                 "SELECT count(*) FROM checks WHERE"
+	                 " job_id = ?",
+	                 "i", job),
+	    1);
 	CHECK(n > 3);
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT count(*) FROM generations WHERE"
-	    " job_id = ?", "i", job), 1);
+	CHECK_EQ_INT(db_int(fx.db, &n,
+	                 "SELECT count(*) FROM generations WHERE"
+	                 " job_id = ?",
+	                 "i", job),
+	    1);
 	CHECK_EQ_INT(n, 1);
-	CHECK_EQ_INT(db_int(fx.db, &n, "SELECT count(*) FROM events WHERE"
-	    " job_id = ? AND record LIKE '%host-exit%'", "i", job), 1);
+	CHECK_EQ_INT(db_int(fx.db, &n,
+	                 "SELECT count(*) FROM events WHERE"
+	                 " job_id = ? AND record LIKE '%host-exit%'",
+	                 "i", job),
+	    1);
 	CHECK_EQ_INT(n, 1);
 	json_decref(res);
 	fixture_close(&fx);
@@ -96,13 +109,14 @@ TEST(the_right_records_against_the_wrong_expectation_fail)
 
 	REQUIRE(fixture_open(&fx) == 0);
 	REQUIRE((job = leased_job(&fx, COLD2, "fail", "[\"madt-entry\"]",
-	    "v1-2cpu-cold.records")) > 0);
+	             "v1-2cpu-cold.records")) > 0);
 	res = finish(&fx, job, "completed");
 	REQUIRE(res != NULL);
-	CHECK_STR_EQ(json_string_value(json_object_get(res, "verdict")), "pass");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(res, "verdict")), "pass");
 	CHECK(json_is_false(json_object_get(res, "as_expected")));
-	CHECK_STR_EQ(fixture_job_str(&fx, job, "as_expected", v, sizeof(v)),
-	    "0");
+	CHECK_STR_EQ(
+	    fixture_job_str(&fx, job, "as_expected", v, sizeof(v)), "0");
 	json_decref(res);
 	fixture_close(&fx);
 }
@@ -114,13 +128,16 @@ TEST(a_hang_is_judged_from_its_records)
 	json_t *res;
 
 	REQUIRE(fixture_open(&fx) == 0);
-	REQUIRE((job = leased_job(&fx, "{\"cpus\": 2, \"mailbox_version\": 1,"
-	    " \"policy\": \"pre-6.11\", \"steps\": \"kexec\", \"timeout_s\": 5}",
-	    "hang", "[\"bring-up-finished\"]",
-	    "pre611-v1-kexec-hang.records")) > 0);
+	REQUIRE(
+	    (job = leased_job(&fx,
+	         "{\"cpus\": 2, \"mailbox_version\": 1,"
+	         " \"policy\": \"pre-6.11\", \"steps\": \"kexec\", \"timeout_s\": 5}",
+	         "hang", "[\"bring-up-finished\"]",
+	         "pre611-v1-kexec-hang.records")) > 0);
 	res = finish(&fx, job, "hang");
 	REQUIRE(res != NULL);
-	CHECK_STR_EQ(json_string_value(json_object_get(res, "verdict")), "hang");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(res, "verdict")), "hang");
 	CHECK(json_is_true(json_object_get(res, "as_expected")));
 	json_decref(res);
 	fixture_close(&fx);
@@ -137,13 +154,13 @@ TEST(infra_requeues_the_job_without_a_verdict)
 	REQUIRE((job = leased_job(&fx, COLD2, "pass", "[]", NULL)) > 0);
 	res = finish(&fx, job, "infra");
 	REQUIRE(res != NULL);
-	CHECK_STR_EQ(json_string_value(json_object_get(res, "verdict")),
-	    "infra");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(res, "verdict")), "infra");
 	CHECK(json_is_true(json_object_get(res, "requeued")));
-	CHECK_STR_CONTAINS(json_string_value(json_object_get(res, "reason")),
-	    "infra: t");
-	CHECK_STR_EQ(fixture_job_str(&fx, job, "state", v, sizeof(v)),
-	    "queued");
+	CHECK_STR_CONTAINS(
+	    json_string_value(json_object_get(res, "reason")), "infra: t");
+	CHECK_STR_EQ(
+	    fixture_job_str(&fx, job, "state", v, sizeof(v)), "queued");
 	CHECK_STR_EQ(fixture_job_str(&fx, job, "attempt", v, sizeof(v)), "2");
 	json_decref(res);
 	fixture_close(&fx);
