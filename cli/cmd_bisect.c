@@ -265,168 +265,151 @@ follow(long long id, int json)
 	return rc;
 }
 
-static int
-bcmd_start(int argc, char **argv)
-{
-	struct bisect_opts o = { .build_timeout_s = 1800, .jobs = 2 };
-	json_t *body = json_object(), *set = json_object(),
-	       *arts = json_array();
-	json_t *reply = NULL, *argvj;
-	struct wf_flags f;
-	const char *arg;
-	char **args;
-	const char *reg_case = NULL;
-	int id, n, wait = 0, local = 0, rc = 2;
+/* What `bisect start` was given. */
+struct start_args {
+	struct bisect_opts o;
+	json_t *body, *set, *arts; /* the POST /bisects body so far */
+	const char *reg_case;
+	int wait, local;
+};
 
-	o.ro.libvirt_uri = "qemu:///system";
-	o.ro.accel = "tcg";
-	o.ro.set = set;
-	wf_flags_begin(&f, &start_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		switch (id) {
-		case OPT_REPO:
-			o.repo = arg;
-			break;
-		case OPT_GOOD:
-			o.good = arg;
-			break;
-		case OPT_BAD:
-			o.bad = arg;
-			break;
-		case OPT_ARTIFACT:
-			o.artifact = arg;
-			break;
-		case OPT_ARTIFACTS:
-			cli_add_list(arts, arg);
-			break;
-		case OPT_KIND:
-			o.kind = arg;
-			break;
-		case OPT_BUILD_TIMEOUT:
-			o.build_timeout_s = (int)wf_flags_int(
-			    &f, "--build-timeout", arg, 1, 86400);
-			break;
-		case OPT_SET:
-			if (cli_add_set(set, arg) == -1)
-				goto out;
-			break;
-		case OPT_REPEAT:
-			o.cfg.repeat = (int)wf_flags_int(
-			    &f, "--repeat", arg, 1, 100);
-			break;
-		case OPT_THRESHOLD:
-			o.cfg.threshold = (int)wf_flags_int(
-			    &f, "--threshold", arg, 1, 100);
-			break;
-		case OPT_MAX_RUNS:
-			o.cfg.max_runs = (int)wf_flags_int(
-			    &f, "--max-runs", arg, 1, 1000);
-			break;
-		case OPT_CONFIDENCE:
-			o.cfg.target = atof(arg);
-			break;
-		case OPT_REG_RUN:
-			json_object_set_new(body, "regression",
-			    json_pack("{s:I}", "run",
-			        (json_int_t)wf_flags_int(&f, "--regression-run",
-			            arg, 1, INT32_MAX)));
-			break;
-		case OPT_REG_CASE:
-			reg_case = arg;
-			break;
-		case OPT_LOCAL:
-			local = 1;
-			break;
-		case OPT_JOBS:
-			o.jobs = (int)wf_flags_int(&f, "--jobs", arg, 1, 64);
-			break;
-		case OPT_SEED:
-			o.seed = (unsigned long long)wf_flags_int(
-			    &f, "--seed", arg, 0, INT64_MAX);
-			o.have_seed = 1;
-			break;
-		case OPT_CACHE:
-			o.cache = arg;
-			break;
-		case OPT_QEMU:
-			o.ro.bare_qemu = 1;
-			break;
-		case OPT_LIBVIRT:
-			o.ro.libvirt_uri = arg;
-			break;
-		case OPT_WAIT:
-			wait = 1;
-			break;
-		case OPT_JSON:
-			o.json = 1;
-			break;
-		}
+/* One option into a; -1 (the error printed) for a bad --set. */
+static int
+start_option(struct wf_flags *f, int id, const char *arg, struct start_args *a)
+{
+	switch (id) {
+	case OPT_REPO:
+		a->o.repo = arg;
+		break;
+	case OPT_GOOD:
+		a->o.good = arg;
+		break;
+	case OPT_BAD:
+		a->o.bad = arg;
+		break;
+	case OPT_ARTIFACT:
+		a->o.artifact = arg;
+		break;
+	case OPT_ARTIFACTS:
+		cli_add_list(a->arts, arg);
+		break;
+	case OPT_KIND:
+		a->o.kind = arg;
+		break;
+	case OPT_BUILD_TIMEOUT:
+		a->o.build_timeout_s = (int)wf_flags_int(
+		    f, "--build-timeout", arg, 1, 86400);
+		break;
+	case OPT_SET:
+		if (cli_add_set(a->set, arg) == -1)
+			return -1;
+		break;
+	case OPT_REPEAT:
+		a->o.cfg.repeat = (int)wf_flags_int(f, "--repeat", arg, 1, 100);
+		break;
+	case OPT_THRESHOLD:
+		a->o.cfg.threshold = (int)wf_flags_int(
+		    f, "--threshold", arg, 1, 100);
+		break;
+	case OPT_MAX_RUNS:
+		a->o.cfg.max_runs = (int)wf_flags_int(
+		    f, "--max-runs", arg, 1, 1000);
+		break;
+	case OPT_CONFIDENCE:
+		a->o.cfg.target = atof(arg);
+		break;
+	case OPT_REG_RUN:
+		json_object_set_new(a->body, "regression",
+		    json_pack("{s:I}", "run",
+		        (json_int_t)wf_flags_int(
+		            f, "--regression-run", arg, 1, INT32_MAX)));
+		break;
+	case OPT_REG_CASE:
+		a->reg_case = arg;
+		break;
+	case OPT_LOCAL:
+		a->local = 1;
+		break;
+	case OPT_JOBS:
+		a->o.jobs = (int)wf_flags_int(f, "--jobs", arg, 1, 64);
+		break;
+	case OPT_SEED:
+		a->o.seed = (unsigned long long)wf_flags_int(
+		    f, "--seed", arg, 0, INT64_MAX);
+		a->o.have_seed = 1;
+		break;
+	case OPT_CACHE:
+		a->o.cache = arg;
+		break;
+	case OPT_QEMU:
+		a->o.ro.bare_qemu = 1;
+		break;
+	case OPT_LIBVIRT:
+		a->o.ro.libvirt_uri = arg;
+		break;
+	case OPT_WAIT:
+		a->wait = 1;
+		break;
+	case OPT_JSON:
+		a->o.json = 1;
+		break;
 	}
-	args = wf_flags_args(&f, 1, 66, &n);
-	o.scenario = args[0];
-	o.build_argv = n > 1 ? args + 1 : NULL;
-	if (reg_case != NULL) {
-		if (json_object_get(body, "regression") == NULL)
-			wf_flags_usage_error(&f,
-			    "--regression-case needs"
-			    " --regression-run");
-		json_object_set_new(json_object_get(body, "regression"), "case",
-		    json_string(reg_case));
-	}
-	if (json_array_size(arts) == 0 &&
-	    (!o.repo || !o.good || !o.bad || !o.artifact || !o.build_argv))
-		wf_flags_usage_error(&f,
-		    "give --repo, --good, --bad, --artifact"
-		    " and the build command after '--' (or --artifacts)");
-	if (local) {
-		if (json_array_size(arts) > 0)
-			wf_flags_usage_error(&f,
-			    "--local bisects a repository"
-			    " (--artifacts needs the controller)");
-		if (bisect_cfg_check(&o.cfg, NULL) == -1)
-			wf_flags_usage_error(&f,
-			    "--repeat, --threshold,"
-			    " --max-runs or --confidence out of range");
-		rc = bisect_local_main(&o);
-		goto out;
-	}
-	json_object_set_new(body, "scenario", json_string(o.scenario));
-	if (json_object_size(set) > 0)
-		json_object_set(body, "set", set);
-	if (json_array_size(arts) > 0) {
-		json_object_set(body, "artifacts", arts);
+	return 0;
+}
+
+/* The rest of the POST /bisects body from the options. */
+static void
+start_body(struct start_args *a)
+{
+	const struct bisect_opts *o = &a->o;
+	json_t *body = a->body, *argvj;
+
+	json_object_set_new(body, "scenario", json_string(o->scenario));
+	if (json_object_size(a->set) > 0)
+		json_object_set(body, "set", a->set);
+	if (json_array_size(a->arts) > 0) {
+		json_object_set(body, "artifacts", a->arts);
 	} else {
 		argvj = json_array();
-		for (int i = 0; o.build_argv[i]; i++)
+		for (int i = 0; o->build_argv[i]; i++)
 			json_array_append_new(
-			    argvj, json_string(o.build_argv[i]));
+			    argvj, json_string(o->build_argv[i]));
 		json_object_set_new(body, "build", argvj);
-		json_object_set_new(body, "repo", json_string(o.repo));
-		json_object_set_new(body, "good", json_string(o.good));
-		json_object_set_new(body, "bad", json_string(o.bad));
-		json_object_set_new(body, "artifact", json_string(o.artifact));
+		json_object_set_new(body, "repo", json_string(o->repo));
+		json_object_set_new(body, "good", json_string(o->good));
+		json_object_set_new(body, "bad", json_string(o->bad));
+		json_object_set_new(body, "artifact", json_string(o->artifact));
 		json_object_set_new(
-		    body, "build_timeout_s", json_integer(o.build_timeout_s));
+		    body, "build_timeout_s", json_integer(o->build_timeout_s));
 	}
-	if (o.kind)
-		json_object_set_new(body, "kind", json_string(o.kind));
-	if (o.cfg.repeat)
-		json_object_set_new(body, "repeat", json_integer(o.cfg.repeat));
-	if (o.cfg.threshold)
+	if (o->kind)
+		json_object_set_new(body, "kind", json_string(o->kind));
+	if (o->cfg.repeat)
 		json_object_set_new(
-		    body, "threshold", json_integer(o.cfg.threshold));
-	if (o.cfg.max_runs)
+		    body, "repeat", json_integer(o->cfg.repeat));
+	if (o->cfg.threshold)
 		json_object_set_new(
-		    body, "max_runs", json_integer(o.cfg.max_runs));
-	if (o.cfg.target)
+		    body, "threshold", json_integer(o->cfg.threshold));
+	if (o->cfg.max_runs)
 		json_object_set_new(
-		    body, "confidence", json_real(o.cfg.target));
-	if ((reply = cli_call("POST", "/api/v1/bisects", body)) == NULL) {
-		rc = 1;
-		goto out;
-	}
-	if (!wait) {
-		if (o.json)
+		    body, "max_runs", json_integer(o->cfg.max_runs));
+	if (o->cfg.target)
+		json_object_set_new(
+		    body, "confidence", json_real(o->cfg.target));
+}
+
+/* The bisect on the controller: submitted, and with --wait followed. */
+static int
+start_remote(struct start_args *a)
+{
+	json_t *reply;
+	int rc;
+
+	start_body(a);
+	if ((reply = cli_call("POST", "/api/v1/bisects", a->body)) == NULL)
+		return 1;
+	if (!a->wait) {
+		if (a->o.json)
 			cli_print_json(reply);
 		else
 			printf("bisect %lld: %lld candidates\n",
@@ -438,13 +421,66 @@ bcmd_start(int argc, char **argv)
 	} else {
 		rc = follow((long long)json_integer_value(
 		                json_object_get(reply, "bisect")),
-		    o.json);
+		    a->o.json);
+	}
+	json_decref(reply);
+	return rc;
+}
+
+static int
+bcmd_start(int argc, char **argv)
+{
+	struct start_args a = { .o = { .build_timeout_s = 1800, .jobs = 2 } };
+	struct bisect_opts *o = &a.o;
+	struct wf_flags f;
+	const char *arg;
+	char **args;
+	int id, n, rc = 2;
+
+	a.body = json_object();
+	a.set = json_object();
+	a.arts = json_array();
+	o->ro.libvirt_uri = "qemu:///system";
+	o->ro.accel = "tcg";
+	o->ro.set = a.set;
+	wf_flags_begin(&f, &start_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (start_option(&f, id, arg, &a) == -1)
+			goto out;
+	}
+	args = wf_flags_args(&f, 1, 66, &n);
+	o->scenario = args[0];
+	o->build_argv = n > 1 ? args + 1 : NULL;
+	if (a.reg_case != NULL) {
+		if (json_object_get(a.body, "regression") == NULL)
+			wf_flags_usage_error(&f,
+			    "--regression-case needs"
+			    " --regression-run");
+		json_object_set_new(json_object_get(a.body, "regression"),
+		    "case", json_string(a.reg_case));
+	}
+	if (json_array_size(a.arts) == 0 &&
+	    (!o->repo || !o->good || !o->bad || !o->artifact || !o->build_argv))
+		wf_flags_usage_error(&f,
+		    "give --repo, --good, --bad, --artifact"
+		    " and the build command after '--' (or --artifacts)");
+	if (a.local) {
+		if (json_array_size(a.arts) > 0)
+			wf_flags_usage_error(&f,
+			    "--local bisects a repository"
+			    " (--artifacts needs the controller)");
+		if (bisect_cfg_check(&o->cfg, NULL) == -1)
+			wf_flags_usage_error(&f,
+			    "--repeat, --threshold,"
+			    " --max-runs or --confidence out of range");
+		rc = bisect_local_main(o);
+	} else {
+		rc = start_remote(&a);
 	}
 out:
-	json_decref(reply);
-	json_decref(body);
-	json_decref(set);
-	json_decref(arts);
+	json_decref(a.body);
+	json_decref(a.set);
+	json_decref(a.arts);
 	return rc;
 }
 

@@ -80,6 +80,67 @@ get_regression(
 	return 0;
 }
 
+/*
+ * What is bisected: a git repository (with good, bad, build and artifact)
+ * or a list of artifacts, never both; *kind defaults from it. 0, or -1
+ * with a cause.
+ */
+static int
+check_source(const char *repo, const char *good, const char *bad,
+    const json_t *build, const char *artifact, const json_t *artifacts,
+    const char **kindp, char **cause)
+{
+	const char *kind = *kindp;
+
+	if ((repo != NULL) == (artifacts != NULL)) {
+		wf_set_cause(cause,
+		    "give either 'repo' (with good, bad, build"
+		    " and artifact) or 'artifacts', not %s",
+		    repo ? "both" : "neither");
+		return -1;
+	}
+	if (repo != NULL) {
+		if (!good || !bad || !build || !artifact) {
+			wf_set_cause(cause,
+			    "a git bisect needs 'good', 'bad',"
+			    " 'build' (an argv list) and 'artifact' (the image's"
+			    " path in the checkout)");
+			return -1;
+		}
+		if (repo[0] != '/') {
+			wf_set_cause(cause,
+			    "key 'repo': '%.200s' is not an"
+			    " absolute path to a directory on the controller's"
+			    " host",
+			    repo);
+			return -1;
+		}
+		if (artifact[0] == '/' || strstr(artifact, "..") != NULL) {
+			wf_set_cause(cause,
+			    "key 'artifact': a path inside the"
+			    " checkout, without '..'");
+			return -1;
+		}
+	}
+	if (kind == NULL)
+		kind = repo != NULL ? "test-kernel" : "linux";
+	if (strcmp(kind, "test-kernel") != 0 && strcmp(kind, "linux") != 0) {
+		wf_set_cause(cause,
+		    "key 'kind': '%s' is not test-kernel or"
+		    " linux",
+		    kind);
+		return -1;
+	}
+	if (repo != NULL && strcmp(kind, "linux") == 0) {
+		wf_set_cause(cause,
+		    "key 'kind': a git bisect builds our test"
+		    " kernel (linux builds are not supported yet)");
+		return -1;
+	}
+	*kindp = kind;
+	return 0;
+}
+
 json_t *
 bisect_req_parse(const json_t *body, struct bisect_cfg *cfg, char **cause)
 {
@@ -147,51 +208,9 @@ bisect_req_parse(const json_t *body, struct bisect_cfg *cfg, char **cause)
 		target };
 	if (bisect_cfg_check(cfg, cause) == -1)
 		return NULL;
-	if ((repo != NULL) == (artifacts != NULL)) {
-		wf_set_cause(cause,
-		    "give either 'repo' (with good, bad, build"
-		    " and artifact) or 'artifacts', not %s",
-		    repo ? "both" : "neither");
+	if (check_source(repo, good, bad, build, artifact, artifacts, &kind,
+	        cause) == -1)
 		return NULL;
-	}
-	if (repo != NULL) {
-		if (!good || !bad || !build || !artifact) {
-			wf_set_cause(cause,
-			    "a git bisect needs 'good', 'bad',"
-			    " 'build' (an argv list) and 'artifact' (the image's"
-			    " path in the checkout)");
-			return NULL;
-		}
-		if (repo[0] != '/') {
-			wf_set_cause(cause,
-			    "key 'repo': '%.200s' is not an"
-			    " absolute path to a directory on the controller's"
-			    " host",
-			    repo);
-			return NULL;
-		}
-		if (artifact[0] == '/' || strstr(artifact, "..") != NULL) {
-			wf_set_cause(cause,
-			    "key 'artifact': a path inside the"
-			    " checkout, without '..'");
-			return NULL;
-		}
-	}
-	if (kind == NULL)
-		kind = repo != NULL ? "test-kernel" : "linux";
-	if (strcmp(kind, "test-kernel") != 0 && strcmp(kind, "linux") != 0) {
-		wf_set_cause(cause,
-		    "key 'kind': '%s' is not test-kernel or"
-		    " linux",
-		    kind);
-		return NULL;
-	}
-	if (repo != NULL && strcmp(kind, "linux") == 0) {
-		wf_set_cause(cause,
-		    "key 'kind': a git bisect builds our test"
-		    " kernel (linux builds are not supported yet)");
-		return NULL;
-	}
 	req = json_pack("{s:s, s:o, s:s, s:i, s:i, s:i, s:f, s:I}", "scenario",
 	    scenario, "set", set != NULL ? json_incref(set) : json_object(),
 	    "kind", kind, "repeat", cfg->repeat, "threshold", cfg->threshold,

@@ -306,6 +306,57 @@ fail_bisect(struct db *db, int64_t id, const char *why)
 	log_warnx("bisect %lld: failed: %s", (long long)id, why);
 }
 
+/*
+ * The bisect's open step, if any, closed when its run has finished (db
+ * locked): 0 when no step is open any more, 1 while it runs, -1 on an
+ * error.
+ */
+static int
+close_open_step(struct db *db, int64_t id, const json_t *req)
+{
+	json_t *open;
+	int rc = 0;
+
+	open = db_row(db,
+	    "SELECT step, idx, run_id FROM bisect_steps"
+	    " WHERE bisect_id = ? AND finished_at IS NULL",
+	    "i", id);
+	if (open == NULL)
+		return -1;
+	if (json_is_object(open)) {
+		if (db_begin(db) == -1) {
+			rc = -1;
+		} else if ((rc = close_step(db, id, req, open)) == 0) {
+			if (db_commit(db) == -1)
+				rc = -1;
+		} else {
+			db_rollback(db);
+		}
+	}
+	json_decref(open);
+	return rc;
+}
+
+/* Candidate idx did not build: a skip, and a step saying so; 0 or -1. */
+static int
+build_failed(struct db *db, int64_t id, int64_t step, int idx, struct bisect *b)
+{
+	int rc;
+
+	db_lock(db);
+	b->c[idx].verdict = BISECT_SKIP;
+	b->c[idx].build_failed = 1;
+	rc = save_verdict(db, id, idx, &b->c[idx]);
+	if (rc == 0)
+		rc = db_exec(db, NULL,
+		    "INSERT INTO bisect_steps (bisect_id, step, idx, verdict, why,"
+		    " started_at, finished_at) VALUES (?, ?, ?, 'skip', 'the build"
+		    " failed', ?, ?)",
+		    "iidii", id, step, idx, db_now_ms(), db_now_ms());
+	db_unlock(db);
+	return rc;
+}
+
 /* One bisect as far as it goes now (no lock held on entry). */
 static void
 advance(struct api *api, int64_t id, const json_t *req)
@@ -313,37 +364,16 @@ advance(struct api *api, int64_t id, const json_t *req)
 	struct db *db = api->db;
 	struct bisect b = { .cfg = req_cfg(req) };
 	struct bisect_next next;
-	json_t *open, *cand = NULL;
+	json_t *cand = NULL;
 	int64_t step = 0, run;
 	char why[512];
 	int rc;
 
 	for (int round = 0; round < 8; round++) {
 		db_lock(db);
-		open = db_row(db,
-		    "SELECT step, idx, run_id FROM bisect_steps"
-		    " WHERE bisect_id = ? AND finished_at IS NULL",
-		    "i", id);
-		if (open == NULL) {
+		if (close_open_step(db, id, req) != 0) {
 			db_unlock(db);
-			return;
-		}
-		if (json_is_object(open)) {
-			if (db_begin(db) == -1) {
-				rc = -1;
-			} else if ((rc = close_step(db, id, req, open)) == 0) {
-				if (db_commit(db) == -1)
-					rc = -1;
-			} else {
-				db_rollback(db);
-			}
-			json_decref(open);
-			if (rc != 0) {
-				db_unlock(db);
-				return; /* still running, or an error */
-			}
-		} else {
-			json_decref(open);
+			return; /* still running, or an error */
 		}
 		free(b.c);
 		b.c = load_cands(db, id, &b.n);
@@ -385,24 +415,9 @@ advance(struct api *api, int64_t id, const json_t *req)
 			}
 			json_decref(cand);
 			cand = NULL;
-			if (rc == 1) {
-				db_lock(db);
-				b.c[next.idx].verdict = BISECT_SKIP;
-				b.c[next.idx].build_failed = 1;
-				if (save_verdict(db, id, next.idx,
-				        &b.c[next.idx]) == -1 ||
-				    db_exec(db, NULL,
-				        "INSERT INTO bisect_steps (bisect_id, step,"
-				        " idx, verdict, why, started_at, finished_at)"
-				        " VALUES (?, ?, ?, 'skip', 'the build"
-				        " failed', ?, ?)",
-				        "iidii", id, step, next.idx,
-				        db_now_ms(), db_now_ms()) == -1) {
-					db_unlock(db);
-					break;
-				}
-				db_unlock(db);
-			}
+			if (rc == 1 &&
+			    build_failed(db, id, step, next.idx, &b) == -1)
+				break;
 			continue; /* built: look again (cancelled?) */
 		}
 		run = submit_step(

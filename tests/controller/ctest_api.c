@@ -88,6 +88,31 @@ TEST(roles_and_tokens)
 	json_decref(j);
 }
 
+TEST(bad_queries_and_paths_are_named)
+{
+	json_t *j;
+	long st;
+
+	j = jcall(&S, NULL, "GET", "/api/v1/runs?limit=0", NULL, &st);
+	expect_error(st, j, 400, "query 'limit'");
+	json_decref(j);
+	j = jcall(&S, NULL, "GET", "/api/v1/runs/999999", NULL, &st);
+	expect_error(st, j, 404, "no run 999999");
+	json_decref(j);
+	j = jcall(&S, NULL, "GET", "/api/v1/jobs/abc", NULL, &st);
+	expect_error(st, j, 404, "not an id");
+	json_decref(j);
+	j = jcall(&S, NULL, "DELETE", "/api/v1/runs", NULL, &st);
+	expect_error(st, j, 405, "DELETE");
+	json_decref(j);
+	j = jcall(&S, NULL, "GET", "/api/v1/nope", NULL, &st);
+	expect_error(st, j, 404, "no such endpoint");
+	json_decref(j);
+	j = jcall(&S, NULL, "GET", "/api/v1/scenarios", NULL, &st);
+	CHECK(json_array_size(json_object_get(j, "scenarios")) >= 12);
+	json_decref(j);
+}
+
 TEST(submit_and_read_runs)
 {
 	json_int_t run, jobs = 0, run2, nightly_jobs = 0, job;
@@ -178,24 +203,6 @@ TEST(submit_and_read_runs)
 	json_decref(j);
 	j = jcall(&S, NULL, "GET", "/api/v1/jobs?host=nohost", NULL, &st);
 	CHECK_EQ_INT(jint(j, "total"), 0);
-	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/runs?limit=0", NULL, &st);
-	expect_error(st, j, 400, "query 'limit'");
-	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/runs/999999", NULL, &st);
-	expect_error(st, j, 404, "no run 999999");
-	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/jobs/abc", NULL, &st);
-	expect_error(st, j, 404, "not an id");
-	json_decref(j);
-	j = jcall(&S, NULL, "DELETE", "/api/v1/runs", NULL, &st);
-	expect_error(st, j, 405, "DELETE");
-	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/nope", NULL, &st);
-	expect_error(st, j, 404, "no such endpoint");
-	json_decref(j);
-	j = jcall(&S, NULL, "GET", "/api/v1/scenarios", NULL, &st);
-	CHECK(json_array_size(json_object_get(j, "scenarios")) >= 12);
 	json_decref(j);
 
 	/* Cancel: every unfinished job of the run. */

@@ -129,6 +129,64 @@ expect_503(const struct ctl *c, const char *tok, const char *method,
 	resp_free(&r);
 }
 
+/* While the disk is full: every write is a 503 and stores nothing. */
+static void
+writes_refused(struct ctl *cp, const char *sub, const char *agent,
+    json_int_t job, json_t *rest, const char *body)
+{
+	struct ctl c = *cp;
+	char path[96];
+
+	expect_503(&c, sub, "POST", "/api/v1/runs", body);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
+	{
+		json_t *batch = json_pack(
+		    "{s:i, s:O}", "batch", 1, "records", rest);
+		char *b = json_dumps(batch, JSON_COMPACT);
+
+		expect_503(&c, agent, "POST", path, b);
+		free(b);
+		json_decref(batch);
+	}
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	expect_503(&c, agent, "POST", path, "while it was full\n");
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	expect_503(&c, agent, "POST", path, "{\"outcome\": \"completed\"}");
+	expect_503(&c, agent, "POST", "/api/v1/agents/heartbeat", NULL);
+}
+
+/* ... while reads go on, and see everything acknowledged before. */
+static void
+reads_go_on(struct ctl *cp, json_int_t run, json_int_t job,
+    json_int_t runs_before, long events_before)
+{
+	struct ctl c = *cp;
+	char path[96];
+	struct resp r;
+	json_t *j;
+	long st;
+
+	j = jcall(&c, NULL, "GET", "/api/v1/runs", NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	CHECK_EQ_INT(jint(j, "total"), runs_before);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run);
+	j = jcall(&c, NULL, "GET", path, NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "jobs")), 1);
+	json_decref(j);
+	CHECK_EQ_INT(job_events(&c, job, NULL), events_before);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
+	http(&c, NULL, "GET", path, NULL, 0, &r);
+	CHECK_EQ_INT(r.status, 200);
+	CHECK_STR_EQ(r.body, "before the disk filled\n");
+	resp_free(&r);
+}
+
 static void
 disk_full_case(const char *dir)
 {
@@ -142,7 +200,6 @@ disk_full_case(const char *dir)
 	char *sub = NULL, *agent = NULL;
 	json_int_t run, job, runs_before, attempt = 0;
 	long st, events_before, warns_before, n;
-	struct resp r;
 	size_t i;
 
 	snprintf(db, sizeof(db), "%s/w.db", dir);
@@ -185,46 +242,9 @@ disk_full_case(const char *dir)
 	REQUIRE(fill_disk(filler) > 0);
 	warns_before = log_lines(&c, "WARN");
 
-	/* Writes: 503 and nothing stored. */
 	snprintf(body, sizeof(body), "{\"scenario\": \"cold-boot\"}");
-	expect_503(&c, sub, "POST", "/api/v1/runs", body);
-	snprintf(
-	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
-	{
-		json_t *batch = json_pack(
-		    "{s:i, s:O}", "batch", 1, "records", rest);
-		char *b = json_dumps(batch, JSON_COMPACT);
-
-		expect_503(&c, agent, "POST", path, b);
-		free(b);
-		json_decref(batch);
-	}
-	snprintf(
-	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
-	expect_503(&c, agent, "POST", path, "while it was full\n");
-	snprintf(
-	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
-	expect_503(&c, agent, "POST", path, "{\"outcome\": \"completed\"}");
-	expect_503(&c, agent, "POST", "/api/v1/agents/heartbeat", NULL);
-
-	/* Reads go on, and see everything acknowledged before. */
-	j = jcall(&c, NULL, "GET", "/api/v1/runs", NULL, &st);
-	CHECK_EQ_INT(st, 200);
-	CHECK_EQ_INT(jint(j, "total"), runs_before);
-	json_decref(j);
-	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run);
-	j = jcall(&c, NULL, "GET", path, NULL, &st);
-	CHECK_EQ_INT(st, 200);
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "jobs")), 1);
-	json_decref(j);
-	CHECK_EQ_INT(job_events(&c, job, NULL), events_before);
-	snprintf(
-	    path, sizeof(path), "/api/v1/jobs/%lld/logs/0", (long long)job);
-	http(&c, NULL, "GET", path, NULL, 0, &r);
-	CHECK_EQ_INT(r.status, 200);
-	CHECK_STR_EQ(r.body, "before the disk filled\n");
-	resp_free(&r);
-
+	writes_refused(&c, sub, agent, job, rest, body);
+	reads_go_on(&c, run, job, runs_before, events_before);
 	/* Longer than a lease: no lease may expire for want of a heartbeat. */
 	usleep(2500 * 1000);
 	CHECK(kill(c.pid, 0) == 0 && waitpid(c.pid, NULL, WNOHANG) == 0);

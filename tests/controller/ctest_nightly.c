@@ -369,12 +369,222 @@ night_next(struct night *n, int day, json_int_t nth)
 	return night_wait_runs(n, nth);
 }
 
+/*
+ * Night 6: a known issue whose log regex does not match leaves it a
+ * regression candidate (retried); one whose regex matches the job's log
+ * makes it known, explained, and not retried.
+ */
+static void
+night6_known(struct night *n, json_int_t run[8])
+{
+	json_t *rep, *c, *j, *k;
+	char path[96];
+	long st;
+
+	j = jcall(&n->c, n->admin, "POST", "/api/v1/admin/known-issues",
+	    "{\"scenario\": \"quirk-*\", \"check\": \"*\", \"description\":"
+	    " \"other\", \"log_regex\": \"never (seen|here)\"}",
+	    &st);
+	CHECK_EQ_INT(st, 201);
+	json_decref(j);
+	j = jcall(&n->c, n->admin, "POST", "/api/v1/admin/known-issues",
+	    "{\"scenario\": \"*\", \"check\": \"*\", \"description\": \"x\","
+	    " \"log_regex\": \"(unclosed\"}",
+	    &st);
+	expect_error(st, j, 400, "log_regex");
+	json_decref(j);
+	REQUIRE((run[6] = night_next(n, 6, 6)) > 0);
+	rep = night_attempt(n, BAD, "completed",
+	    "boot ok\nACPI: MADT wakeup entry v1 len=16 treated as v0\nend\n");
+	CHECK(json_is_true(json_object_get(rep, "requeued")));
+	json_decref(rep);
+	j = jcall(&n->c, n->admin, "POST", "/api/v1/admin/known-issues",
+	    "{\"scenario\": \"quirk-v1-short-entry\", \"check\": \"*\","
+	    " \"description\": \"firmware bug 42\", \"url\": \"https://b/42\","
+	    " \"log_regex\": \"MADT wakeup entry v[0-9]+ len=16\"}",
+	    &st);
+	CHECK_EQ_INT(st, 201);
+	json_decref(j);
+	rep = night_attempt(n, BAD, "completed", NULL);
+	CHECK(json_is_false(json_object_get(rep, "requeued")));
+	json_decref(rep);
+	c = night_case(n, run[6]);
+	CHECK_STR_EQ(jstr(c, "class"), "known");
+	k = json_array_get(json_object_get(c, "known"), 0);
+	CHECK_EQ_INT(json_array_size(json_object_get(c, "known")), 1);
+	CHECK_STR_EQ(jstr(k, "description"), "firmware bug 42");
+	CHECK_STR_EQ(jstr(json_object_get(k, "log"), "line"),
+	    "ACPI: MADT wakeup entry v1 len=16 treated as v0");
+	CHECK_EQ_INT(jint(json_object_get(k, "log"), "line_no"), 2);
+	CHECK_EQ_INT(jint(json_object_get(k, "log"), "port"), 0);
+	CHECK(json_array_size(json_object_get(k, "checks")) == 1);
+	/* The job's detail says so too (the issue whose regex missed: not). */
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld", (long long)jint(c, "job"));
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	CHECK(json_is_true(json_object_get(j, "known")));
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "known_issues")), 1);
+	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "known_issues"), 0),
+	                 "description"),
+	    "firmware bug 42");
+	json_decref(j);
+	/* And the run's job summaries (run and matrix). */
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[6]);
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	k = json_array_get(json_object_get(j, "jobs"), 0);
+	CHECK(json_is_true(json_object_get(k, "known")));
+	CHECK_EQ_INT(json_array_size(json_object_get(k, "known_issues")), 1);
+	json_decref(j);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run[6]);
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	k = json_array_get(
+	    json_object_get(
+	        json_array_get(json_object_get(j, "scenarios"), 0), "cases"),
+	    0);
+	CHECK(json_is_true(json_object_get(k, "known")));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[3]);
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	k = json_array_get(json_object_get(j, "jobs"), 0);
+	CHECK(json_is_false(json_object_get(k, "known")));
+	json_decref(j);
+	json_decref(c);
+}
+
+/* The exports of the nights: JUnit and KCIDB, against golden files. */
+static void
+nightly_exports(struct night *n, json_int_t run[8])
+{
+	json_t *c, *j;
+	char path[96];
+	long st;
+
+	/* JUnit of night 2 says regression; of night 6, known. */
+	{
+		struct resp r;
+
+		snprintf(path, sizeof(path), "/api/v1/runs/%lld/junit.xml",
+		    (long long)run[2]);
+		http(&n->c, NULL, "GET", path, NULL, 0, &r);
+		CHECK_STR_CONTAINS(r.body, "value=\"regression\"");
+		junit_golden("junit-regression.xml", r.body, run[2]);
+		resp_free(&r);
+		snprintf(path, sizeof(path), "/api/v1/runs/%lld/junit.xml",
+		    (long long)run[6]);
+		http(&n->c, NULL, "GET", path, NULL, 0, &r);
+		CHECK_STR_CONTAINS(r.body, "value=\"known\"");
+		CHECK_STR_CONTAINS(r.body, "firmware bug 42");
+		junit_golden("junit-known.xml", r.body, run[6]);
+		resp_free(&r);
+	}
+	/* KCIDB: night 2 (judged) and night 7 (infra). */
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld/kcidb.json",
+	    (long long)run[2]);
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	CHECK_EQ_INT(jint(json_object_get(j, "version"), "major"), 4);
+	CHECK_EQ_INT(jint(json_object_get(j, "version"), "minor"), 0);
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "checkouts")), 1);
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "builds")), 1);
+	{
+		json_t *co = json_array_get(json_object_get(j, "checkouts"), 0);
+		json_t *b = json_array_get(json_object_get(j, "builds"), 0), *t;
+		int fails = 0, passes = 0;
+		size_t x;
+
+		CHECK_STR_EQ(jstr(co, "origin"), "wakefarm");
+		CHECK_STR_EQ(jstr(co, "tree_name"), "r");
+		CHECK_STR_CONTAINS(jstr(co, "start_time"), "T");
+		CHECK_STR_EQ(jstr(b, "checkout_id"), jstr(co, "id"));
+		CHECK_STR_EQ(jstr(b, "origin"), "wakefarm");
+		CHECK(json_array_size(json_object_get(j, "tests")) > 5);
+		json_array_foreach (json_object_get(j, "tests"), x, t) {
+			CHECK_STR_EQ(jstr(t, "origin"), "wakefarm");
+			CHECK_STR_EQ(jstr(t, "build_id"), jstr(b, "id"));
+			CHECK(strncmp(jstr(t, "path"), "quirk-v1-short-entry.",
+			          21) == 0);
+			CHECK_STR_EQ(jstr(json_object_get(t, "misc"), "class"),
+			    "regression");
+			fails += strcmp(jstr(t, "status"), "FAIL") == 0;
+			passes += strcmp(jstr(t, "status"), "PASS") == 0;
+			if (strcmp(jstr(t, "path"),
+			        "quirk-v1-short-entry.madt-entry") == 0)
+				CHECK_STR_EQ(jstr(t, "status"), "FAIL");
+		}
+		CHECK(fails >= 1);
+		CHECK_EQ_INT(fails + passes,
+		    json_array_size(json_object_get(j, "tests")));
+	}
+	json_golden("kcidb-regression.json", j);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld/kcidb.json",
+	    (long long)run[7]);
+	j = jcall(&n->c, NULL, "GET", path, NULL, &st);
+	c = json_array_get(json_object_get(j, "tests"), 0);
+	CHECK_EQ_INT(json_array_size(json_object_get(j, "tests")), 1);
+	CHECK_STR_EQ(jstr(c, "path"), "quirk-v1-short-entry.run");
+	CHECK_STR_EQ(jstr(c, "status"), "ERROR");
+	json_golden("kcidb-infra.json", j);
+	json_decref(j);
+	j = jcall(
+	    &n->c, NULL, "GET", "/api/v1/runs/99999/kcidb.json", NULL, &st);
+	expect_error(st, j, 404, "no run 99999");
+	json_decref(j);
+}
+
+/* The CLI against the nights: schedules, compare, regressions. */
+static void
+nightly_cli(struct night *n, json_int_t run[8])
+{
+	char out[16384], base[80], a1[32], a2[32];
+	const char *const add[] = { "schedule", "add", "late", "--at", "23:30",
+		"--matrix", "cold-boot", "--matrix", "kexec-chain", "--set",
+		"cpus=2", NULL };
+	const char *const list[] = { "schedule", "list", NULL };
+	const char *const rm[] = { "schedule", "rm", "late", NULL };
+	const char *const regs[] = { "regressions", "--since", "2026-01-01",
+		NULL };
+	const char *const cmp[] = { "compare", a1, a2, NULL };
+
+	memcpy(base, S.base, sizeof(base));
+	memcpy(S.base, n->c.base, sizeof(S.base));
+	CHECK_EQ_INT(cli(n->admin, add, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "schedule late: 23:30 UTC");
+	CHECK_EQ_INT(cli(NULL, list, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "late");
+	CHECK_STR_CONTAINS(out, "kexec-chain");
+	CHECK_STR_CONTAINS(out, "2026-01-07");
+	CHECK_EQ_INT(cli(n->admin, rm, out, sizeof(out)), 0);
+	CHECK_EQ_INT(cli(n->admin, rm, out, sizeof(out)), 1);
+	CHECK_STR_CONTAINS(out, "no schedule 'late'");
+	CHECK_EQ_INT(cli(NULL, regs, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "regression");
+	CHECK_STR_CONTAINS(out, "known");
+	CHECK_STR_CONTAINS(out, "firmware bug 42");
+	snprintf(a1, sizeof(a1), "%lld", (long long)run[1]);
+	snprintf(a2, sizeof(a2), "%lld", (long long)run[2]);
+	CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "1 regressions");
+	CHECK_STR_CONTAINS(out, "quirk-v1-short-entry");
+	CHECK_STR_CONTAINS(out, "0 flaky");
+	/* Flaky: both outcomes across attempts; infra retries are not. */
+	snprintf(a1, sizeof(a1), "%lld", (long long)run[4]);
+	snprintf(a2, sizeof(a2), "%lld", (long long)run[5]);
+	CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "1 flaky");
+	snprintf(a1, sizeof(a1), "%lld", (long long)run[6]);
+	snprintf(a2, sizeof(a2), "%lld", (long long)run[7]);
+	CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "0 flaky");
+	memcpy(S.base, base, sizeof(base));
+}
+
 TEST(nightly_regressions_retries_flaky_known)
 {
 	struct night n = { 0 };
 	json_int_t run[8];
-	json_t *rep, *c, *prev, *j, *k;
-	char path[96];
+	json_t *rep, *c, *prev, *j;
 	long st;
 	int i;
 
@@ -441,80 +651,7 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK_STR_EQ(jstr(c, "class"), "flaky");
 	json_decref(c);
 
-	/*
-	 * Night 6: a known issue whose log regex does not match leaves it a
-	 * regression candidate (retried); one whose regex matches the job's
-	 * log makes it known, explained, and not retried.
-	 */
-	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
-	    "{\"scenario\": \"quirk-*\", \"check\": \"*\", \"description\":"
-	    " \"other\", \"log_regex\": \"never (seen|here)\"}",
-	    &st);
-	CHECK_EQ_INT(st, 201);
-	json_decref(j);
-	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
-	    "{\"scenario\": \"*\", \"check\": \"*\", \"description\": \"x\","
-	    " \"log_regex\": \"(unclosed\"}",
-	    &st);
-	expect_error(st, j, 400, "log_regex");
-	json_decref(j);
-	REQUIRE((run[6] = night_next(&n, 6, 6)) > 0);
-	rep = night_attempt(&n, BAD, "completed",
-	    "boot ok\nACPI: MADT wakeup entry v1 len=16 treated as v0\nend\n");
-	CHECK(json_is_true(json_object_get(rep, "requeued")));
-	json_decref(rep);
-	j = jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
-	    "{\"scenario\": \"quirk-v1-short-entry\", \"check\": \"*\","
-	    " \"description\": \"firmware bug 42\", \"url\": \"https://b/42\","
-	    " \"log_regex\": \"MADT wakeup entry v[0-9]+ len=16\"}",
-	    &st);
-	CHECK_EQ_INT(st, 201);
-	json_decref(j);
-	rep = night_attempt(&n, BAD, "completed", NULL);
-	CHECK(json_is_false(json_object_get(rep, "requeued")));
-	json_decref(rep);
-	c = night_case(&n, run[6]);
-	CHECK_STR_EQ(jstr(c, "class"), "known");
-	k = json_array_get(json_object_get(c, "known"), 0);
-	CHECK_EQ_INT(json_array_size(json_object_get(c, "known")), 1);
-	CHECK_STR_EQ(jstr(k, "description"), "firmware bug 42");
-	CHECK_STR_EQ(jstr(json_object_get(k, "log"), "line"),
-	    "ACPI: MADT wakeup entry v1 len=16 treated as v0");
-	CHECK_EQ_INT(jint(json_object_get(k, "log"), "line_no"), 2);
-	CHECK_EQ_INT(jint(json_object_get(k, "log"), "port"), 0);
-	CHECK(json_array_size(json_object_get(k, "checks")) == 1);
-	/* The job's detail says so too (the issue whose regex missed: not). */
-	snprintf(
-	    path, sizeof(path), "/api/v1/jobs/%lld", (long long)jint(c, "job"));
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	CHECK(json_is_true(json_object_get(j, "known")));
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "known_issues")), 1);
-	CHECK_STR_EQ(jstr(json_array_get(json_object_get(j, "known_issues"), 0),
-	                 "description"),
-	    "firmware bug 42");
-	json_decref(j);
-	/* And the run's job summaries (run and matrix). */
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[6]);
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	k = json_array_get(json_object_get(j, "jobs"), 0);
-	CHECK(json_is_true(json_object_get(k, "known")));
-	CHECK_EQ_INT(json_array_size(json_object_get(k, "known_issues")), 1);
-	json_decref(j);
-	snprintf(
-	    path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run[6]);
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	k = json_array_get(
-	    json_object_get(
-	        json_array_get(json_object_get(j, "scenarios"), 0), "cases"),
-	    0);
-	CHECK(json_is_true(json_object_get(k, "known")));
-	json_decref(j);
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run[3]);
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	k = json_array_get(json_object_get(j, "jobs"), 0);
-	CHECK(json_is_false(json_object_get(k, "known")));
-	json_decref(j);
-	json_decref(c);
+	night6_known(&n, run);
 
 	/* Night 7: only infra attempts: never counts. */
 	REQUIRE((run[7] = night_next(&n, 7, 7)) > 0);
@@ -547,122 +684,9 @@ TEST(nightly_regressions_retries_flaky_known)
 	expect_error(st, j, 400, "not a date");
 	json_decref(j);
 
-	/* JUnit of night 2 says regression; of night 6, known. */
-	{
-		struct resp r;
+	nightly_exports(&n, run);
 
-		snprintf(path, sizeof(path), "/api/v1/runs/%lld/junit.xml",
-		    (long long)run[2]);
-		http(&n.c, NULL, "GET", path, NULL, 0, &r);
-		CHECK_STR_CONTAINS(r.body, "value=\"regression\"");
-		junit_golden("junit-regression.xml", r.body, run[2]);
-		resp_free(&r);
-		snprintf(path, sizeof(path), "/api/v1/runs/%lld/junit.xml",
-		    (long long)run[6]);
-		http(&n.c, NULL, "GET", path, NULL, 0, &r);
-		CHECK_STR_CONTAINS(r.body, "value=\"known\"");
-		CHECK_STR_CONTAINS(r.body, "firmware bug 42");
-		junit_golden("junit-known.xml", r.body, run[6]);
-		resp_free(&r);
-	}
-	/* KCIDB: night 2 (judged) and night 7 (infra). */
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/kcidb.json",
-	    (long long)run[2]);
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	CHECK_EQ_INT(st, 200);
-	CHECK_EQ_INT(jint(json_object_get(j, "version"), "major"), 4);
-	CHECK_EQ_INT(jint(json_object_get(j, "version"), "minor"), 0);
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "checkouts")), 1);
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "builds")), 1);
-	{
-		json_t *co = json_array_get(json_object_get(j, "checkouts"), 0);
-		json_t *b = json_array_get(json_object_get(j, "builds"), 0), *t;
-		int fails = 0, passes = 0;
-		size_t x;
-
-		CHECK_STR_EQ(jstr(co, "origin"), "wakefarm");
-		CHECK_STR_EQ(jstr(co, "tree_name"), "r");
-		CHECK_STR_CONTAINS(jstr(co, "start_time"), "T");
-		CHECK_STR_EQ(jstr(b, "checkout_id"), jstr(co, "id"));
-		CHECK_STR_EQ(jstr(b, "origin"), "wakefarm");
-		CHECK(json_array_size(json_object_get(j, "tests")) > 5);
-		json_array_foreach (json_object_get(j, "tests"), x, t) {
-			CHECK_STR_EQ(jstr(t, "origin"), "wakefarm");
-			CHECK_STR_EQ(jstr(t, "build_id"), jstr(b, "id"));
-			CHECK(strncmp(jstr(t, "path"), "quirk-v1-short-entry.",
-			          21) == 0);
-			CHECK_STR_EQ(jstr(json_object_get(t, "misc"), "class"),
-			    "regression");
-			fails += strcmp(jstr(t, "status"), "FAIL") == 0;
-			passes += strcmp(jstr(t, "status"), "PASS") == 0;
-			if (strcmp(jstr(t, "path"),
-			        "quirk-v1-short-entry.madt-entry") == 0)
-				CHECK_STR_EQ(jstr(t, "status"), "FAIL");
-		}
-		CHECK(fails >= 1);
-		CHECK_EQ_INT(fails + passes,
-		    json_array_size(json_object_get(j, "tests")));
-	}
-	json_golden("kcidb-regression.json", j);
-	json_decref(j);
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld/kcidb.json",
-	    (long long)run[7]);
-	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
-	c = json_array_get(json_object_get(j, "tests"), 0);
-	CHECK_EQ_INT(json_array_size(json_object_get(j, "tests")), 1);
-	CHECK_STR_EQ(jstr(c, "path"), "quirk-v1-short-entry.run");
-	CHECK_STR_EQ(jstr(c, "status"), "ERROR");
-	json_golden("kcidb-infra.json", j);
-	json_decref(j);
-	j = jcall(
-	    &n.c, NULL, "GET", "/api/v1/runs/99999/kcidb.json", NULL, &st);
-	expect_error(st, j, 404, "no run 99999");
-	json_decref(j);
-
-	/* The CLI: schedules, compare, regressions. */
-	{
-		char out[16384], base[80], a1[32], a2[32];
-		const char *const add[] = { "schedule", "add", "late", "--at",
-			"23:30", "--matrix", "cold-boot", "--matrix",
-			"kexec-chain", "--set", "cpus=2", NULL };
-		const char *const list[] = { "schedule", "list", NULL };
-		const char *const rm[] = { "schedule", "rm", "late", NULL };
-		const char *const regs[] = { "regressions", "--since",
-			"2026-01-01", NULL };
-		const char *const cmp[] = { "compare", a1, a2, NULL };
-
-		memcpy(base, S.base, sizeof(base));
-		memcpy(S.base, n.c.base, sizeof(S.base));
-		CHECK_EQ_INT(cli(n.admin, add, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "schedule late: 23:30 UTC");
-		CHECK_EQ_INT(cli(NULL, list, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "late");
-		CHECK_STR_CONTAINS(out, "kexec-chain");
-		CHECK_STR_CONTAINS(out, "2026-01-07");
-		CHECK_EQ_INT(cli(n.admin, rm, out, sizeof(out)), 0);
-		CHECK_EQ_INT(cli(n.admin, rm, out, sizeof(out)), 1);
-		CHECK_STR_CONTAINS(out, "no schedule 'late'");
-		CHECK_EQ_INT(cli(NULL, regs, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "regression");
-		CHECK_STR_CONTAINS(out, "known");
-		CHECK_STR_CONTAINS(out, "firmware bug 42");
-		snprintf(a1, sizeof(a1), "%lld", (long long)run[1]);
-		snprintf(a2, sizeof(a2), "%lld", (long long)run[2]);
-		CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "1 regressions");
-		CHECK_STR_CONTAINS(out, "quirk-v1-short-entry");
-		CHECK_STR_CONTAINS(out, "0 flaky");
-		/* Flaky: both outcomes across attempts; infra retries are not. */
-		snprintf(a1, sizeof(a1), "%lld", (long long)run[4]);
-		snprintf(a2, sizeof(a2), "%lld", (long long)run[5]);
-		CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "1 flaky");
-		snprintf(a1, sizeof(a1), "%lld", (long long)run[6]);
-		snprintf(a2, sizeof(a2), "%lld", (long long)run[7]);
-		CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
-		CHECK_STR_CONTAINS(out, "0 flaky");
-		memcpy(S.base, base, sizeof(base));
-	}
+	nightly_cli(&n, run);
 	night_stop(&n);
 }
 

@@ -348,12 +348,56 @@ smoke_usage(void)
 	exit(2);
 }
 
+/* The smoke guest's domain: one CPU, 32 MiB, one fw_cfg file. */
+static char *
+smoke_domxml(const char *name, const char *kernel, const char *cfg,
+    const char *com1, const char *com2, char **cause)
+{
+	struct domxml_fw_cfg fw_cfg[1] = { { "opt/wakefarm/smoke", cfg } };
+	struct domxml_spec spec;
+
+	memset(&spec, 0, sizeof spec);
+	spec.name = name;
+	spec.memory_mib = 32;
+	spec.vcpus = 1;
+	spec.virt = DOMXML_VIRT_QEMU;
+	spec.kernel = kernel;
+	spec.serial0 = com1;
+	spec.serial1 = com2;
+	spec.fw_cfg = fw_cfg;
+	spec.n_fw_cfg = 1;
+	return domxml_build(&spec, cause);
+}
+
+/* How the domain ended, as libvirt reported it. */
+static void
+smoke_check_end(const struct smoke_run *run)
+{
+	/*
+	 * isa-debug-exit makes QEMU exit(3) at once, with no SHUTDOWN
+	 * event on its monitor: libvirt sees the monitor close and
+	 * reports STOPPED/FAILED (its log: "shutting down,
+	 * reason=crashed"). It never learns QEMU's exit status
+	 * ((0x31 << 1) | 1 = 99 here), so what we can observe is this
+	 * event plus the guest's complete output. Measured with this
+	 * guest changed: a triple fault ends as STOPPED/SHUTDOWN (log:
+	 * "reason=shutdown"), a guest that halts hits the timeout.
+	 */
+	if (run->event == VIR_DOMAIN_EVENT_STOPPED &&
+	    run->detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
+		smoke_ok("ended-by-debug-exit");
+	else
+		smoke_fail("ended-by-debug-exit",
+		    "expected STOPPED/failed "
+		    "(QEMU exited by itself), got %s (event %d, detail %d)",
+		    smoke_event_name(run->event, run->detail), run->event,
+		    run->detail);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct smoke_run run = { .event = -1, .detail = -1 };
-	struct domxml_fw_cfg fw_cfg[1];
-	struct domxml_spec spec;
 	const char *uri = "qemu:///system";
 	char top[PATH_MAX], dir[PATH_MAX], kernel[PATH_MAX], cfg[PATH_MAX];
 	char com1[PATH_MAX], com2[PATH_MAX], run_id[32], name[64];
@@ -405,19 +449,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&spec, 0, sizeof spec);
-	fw_cfg[0].name = "opt/wakefarm/smoke";
-	fw_cfg[0].path = cfg;
-	spec.name = name;
-	spec.memory_mib = 32;
-	spec.vcpus = 1;
-	spec.virt = DOMXML_VIRT_QEMU;
-	spec.kernel = kernel;
-	spec.serial0 = com1;
-	spec.serial1 = com2;
-	spec.fw_cfg = fw_cfg;
-	spec.n_fw_cfg = 1;
-	xml = domxml_build(&spec, &cause);
+	xml = smoke_domxml(name, kernel, cfg, com1, com2, &cause);
 	if (xml == NULL) {
 		smoke_fail("domxml-build", "expected XML, got: %s",
 		    wf_cause_str(cause));
@@ -429,27 +461,8 @@ main(int argc, char **argv)
 
 	if (smoke_run_domain(uri, xml, &run, timeout_s) == 0)
 		ran = 1;
-	if (ran) {
-		/*
-		 * isa-debug-exit makes QEMU exit(3) at once, with no SHUTDOWN
-		 * event on its monitor: libvirt sees the monitor close and
-		 * reports STOPPED/FAILED (its log: "shutting down,
-		 * reason=crashed"). It never learns QEMU's exit status
-		 * ((0x31 << 1) | 1 = 99 here), so what we can observe is this
-		 * event plus the guest's complete output. Measured with this
-		 * guest changed: a triple fault ends as STOPPED/SHUTDOWN (log:
-		 * "reason=shutdown"), a guest that halts hits the timeout.
-		 */
-		if (run.event == VIR_DOMAIN_EVENT_STOPPED &&
-		    run.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
-			smoke_ok("ended-by-debug-exit");
-		else
-			smoke_fail("ended-by-debug-exit",
-			    "expected STOPPED/failed "
-			    "(QEMU exited by itself), got %s (event %d, detail %d)",
-			    smoke_event_name(run.event, run.detail), run.event,
-			    run.detail);
-	}
+	if (ran)
+		smoke_check_end(&run);
 	/*
 	 * libvirt 9 opens the serial files itself and hands QEMU the fds
 	 * (-add-fd): QEMU's writes are in the files by the time it has exited,
