@@ -1,7 +1,7 @@
 /*
  * ticker.h: a thread that calls one function every period, or at once when
  * kicked, until stopped. The scheduler (schedule.c) and the bisect worker
- * (bisector.c) run on one each.
+ * (bisect_worker.c) run on one each.
  */
 #ifndef WF_CTL_TICKER_H
 #define WF_CTL_TICKER_H

@@ -1,5 +1,5 @@
 /*
- * ctest_agents.inc: controller suite cases for the agent's calls: leases,
+ * ctest_agents.c: controller suite cases for the agent's calls: leases,
  * event batches, logs, finish and verdicts, retries, expiry, kill -9
  * .
  */

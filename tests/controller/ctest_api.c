@@ -1,6 +1,6 @@
 /*
- * ctest_api.inc: controller suite cases for submitters, readers and admins
- * (included by controller_test.c, which holds the harness helpers).
+ * ctest_api.c: controller suite cases for submitters, readers and admins
+ * (a test binary of its own: suite.h).
  */
 
 #include <signal.h>

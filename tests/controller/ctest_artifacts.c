@@ -1,5 +1,5 @@
 /*
- * ctest_artifacts.inc: controller suite cases for Linux kernels as
+ * ctest_artifacts.c: controller suite cases for Linux kernels as
  * artifacts: the scenario fields kernel/initrd/append in params, their
  * validation, GET /api/v1/artifacts with the version a job's boot record
  * reported, and the migration that made the table .

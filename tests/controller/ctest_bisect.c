@@ -1,5 +1,5 @@
 /*
- * ctest_bisect.inc: bisects on the controller (controller/bisector.c):
+ * ctest_bisect.c: bisects on the controller (controller/api_bisects.c, bisect_worker.c):
  * bad requests refused with the reason and nothing stored; an artifacts
  * bisect starts with the bad end as a run of `repeat` jobs booting that
  * candidate; cancelling stops it and its jobs; "bisect this" from the

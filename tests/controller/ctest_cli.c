@@ -1,5 +1,5 @@
 /*
- * ctest_cli.inc: the CLI's controller commands (bin/wakefarm submit,
+ * ctest_cli.c: the CLI's controller commands (bin/wakefarm submit,
  * status, show, logs, cancel, hosts) against the suite's controller, with
  * the test playing the agent .
  */

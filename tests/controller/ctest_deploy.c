@@ -1,5 +1,5 @@
 /*
- * ctest_deploy.inc: what a deployment relies on : a host's agent token can be rotated, a revoked
+ * ctest_deploy.c: what a deployment relies on : a host's agent token can be rotated, a revoked
  * token handing its host over to the next agent token.
  */
 

@@ -1,5 +1,5 @@
 /*
- * ctest_faults.inc: the controller when something runs out: the disk under
+ * ctest_faults.c: the controller when something runs out: the disk under
  * its database fills up (a small tmpfs mounted for the test: needs root),
  * and a token submits faster than --submit-rate .
  */

@@ -1,5 +1,5 @@
 /*
- * ctest_lifecycle.inc: controller suite cases over whole runs and the
+ * ctest_lifecycle.c: controller suite cases over whole runs and the
  * controller's life: the nightly matrix against real records, comparing
  * runs, vanished agents, SIGTERM .
  */

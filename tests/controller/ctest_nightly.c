@@ -1,10 +1,10 @@
 /*
- * ctest_nightly.inc: nightly schedules and regressions against a
+ * ctest_nightly.c: nightly schedules and regressions against a
  * controller of their own, whose clock is a file (--clock-file) the tests
  * write to jump time: a schedule fires at its time and never twice a day;
  * a failure is retried before it is a regression; pass/fail transitions,
  * flaky, infra, known issues with a log regex; KCIDB and JUnit exports;
- * the CLI (included by controller_test.c, after ctest_cli.inc).
+ * the CLI (a test binary of its own: suite.h).
  */
 
 #include <signal.h>

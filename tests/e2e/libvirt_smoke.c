@@ -1,7 +1,7 @@
 /*
  * libvirt_smoke.c: proof that the real stack works, run by tests/e2e/run.
  *
- * agent/domxml builds the XML of a tiny guest (tests/e2e/smoke-guest/),
+ * lib/runner/domxml builds the XML of a tiny guest (tests/e2e/smoke-guest/),
  * checked against tests/e2e/golden/smoke-domain.xml; libvirtd on
  * qemu:///system starts it as a transient domain; the guest writes a line
  * to each serial port, copies an fw_cfg file to COM2 and leaves through

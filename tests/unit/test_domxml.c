@@ -1,5 +1,5 @@
 /*
- * test_domxml.c: unit tests for agent/domxml (domain XML generation).
+ * test_domxml.c: unit tests for lib/runner/domxml (domain XML generation).
  * The byte-exact output is pinned by the golden file that the libvirt smoke
  * test checks (tests/e2e/golden/smoke-domain.xml); these tests cover what
  * it cannot: every rejection, the escaping and the optional elements.

@@ -1,4 +1,4 @@
-/* test_tail.c: following a serial file across virtlogd-style rotations (agent/tail.c). */
+/* test_tail.c: following a serial file across virtlogd-style rotations (lib/runner/tail.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
