@@ -53,7 +53,7 @@ struct stream {
 	struct tail log[2]; /* COM1/COM2 as log chunks */
 	int cut[2]; /* the cap was reached (and said) */
 	struct tail rec; /* COM2 through the record reader */
-	struct rec_reader rd;
+	struct records_reader rd;
 	json_t *batch; /* records read, not queued yet */
 	int next_batch;
 	char *buf; /* CHUNK_MAX + MARKER_MAX */
@@ -184,7 +184,7 @@ stream_records(struct stream *st, int chunks)
 			return -1; /* COM2 is not read further meanwhile */
 		if ((n = tail_read(&st->rec, st->buf, CHUNK_MAX)) <= 0)
 			return 0;
-		rec_reader_feed(&st->rd, st->buf, (size_t)n, batch_cb, st);
+		records_reader_feed(&st->rd, st->buf, (size_t)n, batch_cb, st);
 	}
 	return flush_batch(st);
 }
@@ -243,7 +243,7 @@ outcome_word(enum run_outcome o)
 static void
 send_host_records(struct stream *st, const char *records)
 {
-	struct rec_reader rd;
+	struct records_reader rd;
 	json_t *all = records_load_file(records, &rd, NULL), *body;
 	size_t i;
 	json_t *r;
@@ -326,7 +326,7 @@ resolve_blob(
 		    strerror(errno));
 		goto out;
 	}
-	if (wf_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) ||
+	if (bisect_build_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) ||
 	    chmod(tmp, 0644) || rename(tmp, path)) {
 		wf_set_cause(cause_out,
 		    "test kernel: the blob fetched for %.20s... does not match its digest",
@@ -369,7 +369,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	char name[128], records[PATH_MAX], *cause = NULL;
 
 	wf_log_set_job(job);
-	rec_reader_init(&st.rd);
+	records_reader_init(&st.rd);
 	if (!st.buf) {
 		finish(ob, job, "infra", "agent: out of memory");
 		goto out;
@@ -405,12 +405,12 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
-	rec_reader_finish(&st.rd);
+	records_reader_finish(&st.rd);
 	send_host_records(&st, records);
-	if (rec_reader_dropped(&st.rd))
+	if (records_reader_dropped(&st.rd))
 		log_warnx(
 		    "%lu guest output line(s) broke the record contract (last: %s)",
-		    rec_reader_dropped(&st.rd), st.rd.last_cause);
+		    records_reader_dropped(&st.rd), st.rd.last_cause);
 	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
 	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
 	finish(ob, job, outcome_word(res.outcome), res.detail);

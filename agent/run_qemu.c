@@ -306,13 +306,13 @@ report(const struct run_args *ra, const struct run_result *res)
 		    "run-qemu: warning: %lu guest output line(s) broke the record contract\n",
 		    res->dropped);
 	if (ra->check) {
-		struct rec_reader st;
+		struct records_reader st;
 		char *cause = NULL;
 		json_t *recs = records_load_file(ra->o.records, &st, &cause),
 		       *ev;
 
 		if (recs) {
-			ev = inv_evaluate(&ra->rs, recs);
+			ev = invariants_evaluate(&ra->rs, recs);
 			print_checks(ev);
 			json_decref(ev);
 			json_decref(recs);

@@ -43,18 +43,19 @@ cb_opt_long(const struct cb_opts *o, const char *key, long dflt)
 int
 cb_records_load(const char *path, struct cb_records *r)
 {
-	struct rec_reader stats;
+	struct records_reader stats;
 	char *cause = NULL;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	/* Every line must be a contract record: nothing silently dropped. */
 	if ((r->recs = records_load_file(path, &stats, &cause)) == NULL ||
-	    json_array_size(r->recs) == 0 || rec_reader_dropped(&stats) > 0) {
+	    json_array_size(r->recs) == 0 ||
+	    records_reader_dropped(&stats) > 0) {
 		if (cause == NULL && r->recs != NULL &&
 		    json_array_size(r->recs) > 0)
 			wf_set_cause(&cause, "%lu lines dropped (%s)",
-			    rec_reader_dropped(&stats), stats.last_cause);
+			    records_reader_dropped(&stats), stats.last_cause);
 		fprintf(stderr, "ctlbench: records %s: %s\n", path,
 		    cause != NULL ? cause : "empty");
 		free(cause);

@@ -7,7 +7,7 @@
  *         baseline the HTTP ingest rate is compared with.
  *   seed  a large database for the latency benchmark (too slow to fill
  *         over HTTP): runs of done jobs, with events cycled from the real
- *         fixture, and the checks and generations inv_evaluate finds in it.
+ *         fixture, and the checks and generations invariants_evaluate finds in it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,7 +230,7 @@ seed_static(struct seed *s)
 	rs.cpus = 4;
 	rs.mailbox_version = 1;
 	snprintf(rs.steps, sizeof(rs.steps), "kexec*5");
-	s->eval = inv_evaluate(&rs, s->r.recs);
+	s->eval = invariants_evaluate(&rs, s->r.recs);
 	for (i = 0; i < SEED_NSCEN; i++) {
 		snprintf(sha, sizeof(sha), "%064zx", i + 1);
 		if (db_exec(s->db, NULL,

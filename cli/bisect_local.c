@@ -23,7 +23,7 @@
 
 struct local {
 	struct bisect_opts *o;
-	struct wf_rev *revs;
+	struct bisect_rev *revs;
 	struct bisect b;
 	json_t *cases; /* the one case */
 	char work[64]; /* temporary: runs and builds */
@@ -109,7 +109,7 @@ copy_file(const char *src, const char *dst)
 static int
 ensure_build(struct local *l, int idx, char *path, size_t size)
 {
-	const struct wf_rev *r = &l->revs[idx];
+	const struct bisect_rev *r = &l->revs[idx];
 	char failed[PATH_MAX * 2], dir[PATH_MAX], logpath[PATH_MAX * 3];
 	struct wf_buf log;
 	char *cause = NULL;
@@ -125,7 +125,7 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/build-%d", l->work, idx);
 	wf_buf_init(&log, 1u << 20);
-	rc = wf_build_rev(l->o->repo, r->id, dir,
+	rc = bisect_build_rev(l->o->repo, r->id, dir,
 	    (const char *const *)l->o->build_argv, l->o->build_timeout_s,
 	    l->o->artifact, &log, &cause);
 	l->builds++;
@@ -151,7 +151,7 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 		if (rc == 1 && (f = fopen(failed, "w")) != NULL)
 			fclose(f);
 	}
-	wf_build_remove(dir);
+	bisect_build_remove(dir);
 	wf_buf_free(&log);
 	free(cause);
 	return rc;
@@ -189,7 +189,7 @@ one_run(struct local *l, const char *image, int idx, int runno)
 	ro.quiet = 1;
 	ro.work = work;
 	rc = repro_run_case(&ro, c, work, verdict, sizeof(verdict));
-	wf_build_remove(work);
+	bisect_build_remove(work);
 	_exit(strcmp(verdict, "infra") == 0 || rc == 2 ? 2 : rc);
 }
 
@@ -279,8 +279,8 @@ setup(struct local *l, char **cause)
 		    o->scenario, json_array_size(l->cases));
 		return 2;
 	}
-	if (wf_git_candidates(o->repo, o->good, o->bad, BISECT_MAX_CANDIDATES,
-	        &l->revs, &n, cause) == -1)
+	if (bisect_build_candidates(o->repo, o->good, o->bad,
+	        BISECT_MAX_CANDIDATES, &l->revs, &n, cause) == -1)
 		return 2;
 	l->b.n = n;
 	l->b.cfg = o->cfg;
@@ -406,7 +406,7 @@ bisect_local_main(struct bisect_opts *o)
 	rc = next.what == BISECT_DONE ? 0 : 1;
 out:
 	if (l.work[0])
-		wf_build_remove(l.work);
+		bisect_build_remove(l.work);
 	json_decref(l.steps);
 	json_decref(l.cases);
 	free(l.revs);

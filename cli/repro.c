@@ -174,7 +174,7 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	const json_t *expected = json_object_get(c, "expected");
 	struct run_result res;
 	struct runspec rs;
-	struct rec_reader st;
+	struct records_reader st;
 	json_t *recs, *eval, *failing;
 	char *cause = NULL;
 	const char *v;
@@ -247,7 +247,7 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 			free(s);
 		}
 	}
-	eval = inv_evaluate(&rs, recs);
+	eval = invariants_evaluate(&rs, recs);
 	v = json_string_value(json_object_get(eval, "verdict"));
 	failing = expect_failing_set(json_object_get(eval, "checks"));
 	as_exp = strcmp(v, "infra") && expect_as_expected(v, failing, expected);

@@ -124,7 +124,7 @@ api_bisects_create(struct req *r, struct reply *out)
 {
 	struct db *db = r->api->db;
 	struct bisect_cfg cfg;
-	struct wf_rev *revs = NULL;
+	struct bisect_rev *revs = NULL;
 	json_t *body, *req, *arts, *v, *reg;
 	char *cause = NULL, *text = NULL;
 	int n = 0, i, rc = 0;
@@ -140,7 +140,8 @@ api_bisects_create(struct req *r, struct reply *out)
 	}
 	arts = json_object_get(req, "artifacts");
 	if (arts == NULL &&
-	    wf_git_candidates(json_string_value(json_object_get(req, "repo")),
+	    bisect_build_candidates(
+	        json_string_value(json_object_get(req, "repo")),
 	        json_string_value(json_object_get(req, "good")),
 	        json_string_value(json_object_get(req, "bad")),
 	        CTL_CANDIDATES_MAX, &revs, &n, &cause) == -1) {

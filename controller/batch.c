@@ -55,7 +55,7 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 			    i, RECORD_MAX);
 			goto out;
 		}
-		if (record_validate(rec, &why) == -1) {
+		if (records_validate(rec, &why) == -1) {
 			wf_set_cause(
 			    cause, "records[%zu]: %s", i, wf_cause_str(why));
 			free(why);

@@ -2,7 +2,7 @@
  * batch.h: the body of POST /api/v1/jobs/{id}/events,
  *   {"batch": N, "records": [RECORD...]}
  * N counts from 0 per job attempt; every record must meet the record
- * contract (record_validate, lib/records.h).
+ * contract (records_validate, lib/records.h).
  */
 #ifndef WF_CTL_BATCH_H
 #define WF_CTL_BATCH_H

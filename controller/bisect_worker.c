@@ -215,17 +215,17 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 	snprintf(dir, sizeof(dir), "%s/%lld-%d", api->cfg->build_dir,
 	    (long long)id, idx);
 	mkdir(api->cfg->build_dir, 0755);
-	wf_build_remove(dir);
+	bisect_build_remove(dir);
 	wf_buf_init(&log, BUILD_LOG_CAP);
 	log_info("bisect %lld: building candidate %d (%.12s)", (long long)id,
 	    idx, rev);
-	rc = wf_build_rev(json_string_value(json_object_get(req, "repo")), rev,
-	    dir, argv,
+	rc = bisect_build_rev(json_string_value(json_object_get(req, "repo")),
+	    rev, dir, argv,
 	    (int)json_integer_value(json_object_get(req, "build_timeout_s")),
 	    json_string_value(json_object_get(req, "artifact")), &log, &cause);
 	if (__atomic_load_n(&api->bisect_worker->stopping, __ATOMIC_ACQUIRE)) {
 		/* cut short by a shutdown: built again after the restart */
-		wf_build_remove(dir);
+		bisect_build_remove(dir);
 		wf_buf_free(&log);
 		free(cause);
 		return -2;
@@ -233,7 +233,8 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 	if (rc == 0) {
 		snprintf(art, sizeof(art), "%s/%s", dir,
 		    json_string_value(json_object_get(req, "artifact")));
-		if (wf_blob_put(api->cfg->blob_dir, art, hex, &cause) == -1)
+		if (bisect_build_blob_put(
+		        api->cfg->blob_dir, art, hex, &cause) == -1)
 			rc = -1;
 	}
 	if (rc == -1)
@@ -249,7 +250,7 @@ build_candidate(struct api *api, int64_t id, int idx, const json_t *req,
 	    rc == 0)
 		rc = -1;
 	db_unlock(api->db);
-	wf_build_remove(dir);
+	bisect_build_remove(dir);
 	wf_buf_free(&log);
 	free(cause);
 	return rc;

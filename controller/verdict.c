@@ -203,7 +203,7 @@ verdict_finish(
 		    wf_cause_str(cause));
 		goto out_expected;
 	}
-	eval = inv_evaluate(&rs, recs);
+	eval = invariants_evaluate(&rs, recs);
 	v = json_string_value(json_object_get(eval, "verdict"));
 	if (strcmp(v, "infra") == 0) {
 		snprintf(reason, sizeof(reason), "%.280s",

@@ -62,7 +62,8 @@ rev_ok(const char *what, const char *rev, char **cause)
 }
 
 static int
-parse_revs(const char *text, struct wf_rev *revs, int *n, int max, char **cause)
+parse_revs(
+    const char *text, struct bisect_rev *revs, int *n, int max, char **cause)
 {
 	const char *p = text, *tab, *nl;
 
@@ -91,8 +92,8 @@ parse_revs(const char *text, struct wf_rev *revs, int *n, int max, char **cause)
 }
 
 int
-wf_git_candidates(const char *repo, const char *good, const char *bad, int max,
-    struct wf_rev **revsp, int *np, char **cause)
+bisect_build_candidates(const char *repo, const char *good, const char *bad,
+    int max, struct bisect_rev **revsp, int *np, char **cause)
 {
 	char range[420];
 	const char *anc[] = { "git", "-C", repo, "merge-base", "--is-ancestor",
@@ -102,7 +103,7 @@ wf_git_candidates(const char *repo, const char *good, const char *bad, int max,
 	const char *list[] = { "git", "-C", repo, "log", "--reverse",
 		"--first-parent", "--format=%H%x09%s", range, "--", NULL };
 	struct wf_buf out;
-	struct wf_rev *revs;
+	struct bisect_rev *revs;
 	int n = 0;
 
 	*revsp = NULL;
@@ -148,7 +149,7 @@ fail:
 }
 
 int
-wf_build_rev(const char *repo, const char *rev, const char *dir,
+bisect_build_rev(const char *repo, const char *rev, const char *dir,
     const char *const argv[], int timeout_s, const char *artifact,
     struct wf_buf *log, char **cause)
 {
@@ -203,7 +204,7 @@ wf_build_rev(const char *repo, const char *rev, const char *dir,
 }
 
 void
-wf_build_remove(const char *dir)
+bisect_build_remove(const char *dir)
 {
 	const char *rm[] = { "rm", "-rf", "--", dir, NULL };
 	struct wf_proc_result res;
@@ -213,7 +214,7 @@ wf_build_remove(const char *dir)
 }
 
 int
-wf_sha256_file(const char *path, char hex[65], char **cause)
+bisect_build_sha256_file(const char *path, char hex[65], char **cause)
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -247,13 +248,14 @@ out:
 }
 
 int
-wf_blob_put(const char *blobdir, const char *src, char hex[65], char **cause)
+bisect_build_blob_put(
+    const char *blobdir, const char *src, char hex[65], char **cause)
 {
 	char dst[4096], tmp[4200], buf[65536];
 	int in = -1, out = -1, rc = -1;
 	ssize_t n;
 
-	if (wf_sha256_file(src, hex, cause) == -1)
+	if (bisect_build_sha256_file(src, hex, cause) == -1)
 		return -1;
 	snprintf(dst, sizeof(dst), "%s/%s", blobdir, hex);
 	if (access(dst, R_OK) == 0)

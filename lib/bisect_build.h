@@ -8,11 +8,11 @@
 
 #include "buf.h"
 
-#define WF_REV_SUBJECT_MAX 160
+#define BISECT_REV_SUBJECT_MAX 160
 
-struct wf_rev {
+struct bisect_rev {
 	char id[41]; /* full commit id */
-	char subject[WF_REV_SUBJECT_MAX]; /* first line, maybe cut */
+	char subject[BISECT_REV_SUBJECT_MAX]; /* first line, maybe cut */
 };
 
 /*
@@ -20,8 +20,8 @@ struct wf_rev {
  * oldest first (bad last). good must be an ancestor of bad. At most max
  * revisions. Returns 0 with *revs (caller frees) and *n, or -1 with a cause.
  */
-int wf_git_candidates(const char *repo, const char *good, const char *bad,
-    int max, struct wf_rev **revs, int *n, char **cause);
+int bisect_build_candidates(const char *repo, const char *good, const char *bad,
+    int max, struct bisect_rev **revs, int *n, char **cause);
 
 /*
  * Builds rev of repo in dir (created; must not exist): a shared clone
@@ -30,18 +30,18 @@ int wf_git_candidates(const char *repo, const char *good, const char *bad,
  * when the build failed (the log's last line says how), -1 with a cause
  * when the checkout itself failed.
  */
-int wf_build_rev(const char *repo, const char *rev, const char *dir,
+int bisect_build_rev(const char *repo, const char *rev, const char *dir,
     const char *const argv[], int timeout_s, const char *artifact,
     struct wf_buf *log, char **cause);
 
 /* Removes a build directory (rm -r, no shell). */
-void wf_build_remove(const char *dir);
+void bisect_build_remove(const char *dir);
 
 /* The SHA-256 of a file as 64 hex digits; -1 with a cause. */
-int wf_sha256_file(const char *path, char hex[65], char **cause);
+int bisect_build_sha256_file(const char *path, char hex[65], char **cause);
 
 /* Copies src to blobdir/<sha256> (atomically, mode 0644) unless there. */
-int
-wf_blob_put(const char *blobdir, const char *src, char hex[65], char **cause);
+int bisect_build_blob_put(
+    const char *blobdir, const char *src, char hex[65], char **cause);
 
 #endif

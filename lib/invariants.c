@@ -340,7 +340,7 @@ verdict(struct eval *e, char *reason, size_t rsz)
 }
 
 json_t *
-inv_evaluate(const struct runspec *rs, const json_t *records)
+invariants_evaluate(const struct runspec *rs, const json_t *records)
 {
 	struct eval *ep = calloc(1, sizeof(*ep));
 	const json_t *gr;

@@ -27,6 +27,9 @@
  *                     "madt_version", "madt_length", "mailbox", "reset_vector"}...]}
  * (caller decrefs).
  */
-json_t *inv_evaluate(const struct runspec *rs, const json_t *records);
+json_t *invariants_evaluate(const struct runspec *rs, const json_t *records);
+
+/* The old name, for tests/guest/guest_test.c until it moves over. */
+#define inv_evaluate invariants_evaluate
 
 #endif

@@ -12,7 +12,7 @@
 static const char *const record_srcs[] = { "fw", "os", "host", NULL };
 
 int
-record_validate(const json_t *rec, char **cause)
+records_validate(const json_t *rec, char **cause)
 {
 	const char *src = NULL, *ev = NULL;
 	json_int_t v = 0, gen = 0, t = 0;
@@ -50,7 +50,7 @@ record_validate(const json_t *rec, char **cause)
 }
 
 json_t *
-record_parse(const char *line, size_t len, char **cause)
+records_parse(const char *line, size_t len, char **cause)
 {
 	json_t *rec;
 
@@ -65,7 +65,7 @@ record_parse(const char *line, size_t len, char **cause)
 	rec = wf_json_loadb(line, len, RECORD_MAX, cause);
 	if (!rec)
 		return NULL;
-	if (record_validate(rec, cause) < 0) {
+	if (records_validate(rec, cause) < 0) {
 		json_decref(rec);
 		return NULL;
 	}
@@ -73,20 +73,20 @@ record_parse(const char *line, size_t len, char **cause)
 }
 
 void
-rec_reader_init(struct rec_reader *r)
+records_reader_init(struct records_reader *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
 static void
-drop(struct rec_reader *r, unsigned long *counter, const char *why)
+drop(struct records_reader *r, unsigned long *counter, const char *why)
 {
 	(*counter)++;
 	wf_strlcpy(r->last_cause, why, sizeof(r->last_cause));
 }
 
 static void
-end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
+end_line(struct records_reader *r, records_reader_cb cb, void *arg)
 {
 	char *cause = NULL;
 	json_t *rec;
@@ -97,7 +97,7 @@ end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
 	if (r->overlong) {
 		drop(r, &r->dropped_overlong, "line longer than 4096 bytes");
 	} else if (len) {
-		rec = record_parse(r->line, len, &cause);
+		rec = records_parse(r->line, len, &cause);
 		if (rec) {
 			r->records++;
 			cb(arg, rec);
@@ -115,8 +115,8 @@ end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
 }
 
 void
-rec_reader_feed(struct rec_reader *r, const char *data, size_t n,
-    rec_reader_cb cb, void *arg)
+records_reader_feed(struct records_reader *r, const char *data, size_t n,
+    records_reader_cb cb, void *arg)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] == '\n') {
@@ -132,7 +132,7 @@ rec_reader_feed(struct rec_reader *r, const char *data, size_t n,
 }
 
 void
-rec_reader_finish(struct rec_reader *r)
+records_reader_finish(struct records_reader *r)
 {
 	if (r->len || r->overlong)
 		drop(r, &r->dropped_partial,
@@ -142,7 +142,7 @@ rec_reader_finish(struct rec_reader *r)
 }
 
 unsigned long
-rec_reader_dropped(const struct rec_reader *r)
+records_reader_dropped(const struct records_reader *r)
 {
 	return r->dropped_overlong + r->dropped_binary + r->dropped_invalid +
 	    r->dropped_partial;
@@ -155,7 +155,7 @@ append_cb(void *arg, json_t *rec)
 }
 
 json_t *
-records_load_file(const char *path, struct rec_reader *stats, char **cause)
+records_load_file(const char *path, struct records_reader *stats, char **cause)
 {
 	char buf[65536];
 	json_t *arr;
@@ -168,10 +168,10 @@ records_load_file(const char *path, struct rec_reader *stats, char **cause)
 		return NULL;
 	}
 	arr = json_array();
-	rec_reader_init(stats);
+	records_reader_init(stats);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		rec_reader_feed(stats, buf, n, append_cb, arr);
-	rec_reader_finish(stats);
+		records_reader_feed(stats, buf, n, append_cb, arr);
+	records_reader_finish(stats);
 	fclose(f);
 	return arr;
 }

@@ -140,7 +140,7 @@ collect_cb(void *arg, json_t *rec)
 void
 run_collect_feed(struct run_collect *c, const char *data, size_t n)
 {
-	rec_reader_feed(&c->rd, data, n, collect_cb, c);
+	records_reader_feed(&c->rd, data, n, collect_cb, c);
 }
 
 int
@@ -193,8 +193,8 @@ run_finish_records(struct run_ctx *x, struct run_result *res, const char *how,
 	struct run_collect *c = &x->c;
 	unsigned long long mb[2];
 
-	rec_reader_finish(&c->rd);
-	res->dropped = rec_reader_dropped(&c->rd);
+	records_reader_finish(&c->rd);
+	res->dropped = records_reader_dropped(&c->rd);
 	if (peek && c->mailbox[0] &&
 	    peek(peek_arg, strtoull(c->mailbox, NULL, 16), mb) == 0) {
 		char vec[32];

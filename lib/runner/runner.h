@@ -96,7 +96,7 @@ int run_caplog_close(struct run_caplog *l);
 /* What the records gathered so far say, while they are copied out. */
 struct run_collect {
 	FILE *out;
-	struct rec_reader rd; /* COM2 as it comes (zeroed: a new reader) */
+	struct records_reader rd; /* COM2 as it comes (zeroed: a new reader) */
 	int last_gen;
 	char mailbox[32]; /* from fw-ready: where a hang's evidence is */
 	int done_status; /* -1 none, 0 ok, 1 error/panic */

@@ -321,6 +321,6 @@ suite_main(int argc, char **argv, const char *name, int (*run)(int, char **))
 	rc = run(argc, argv);
 	ctl_stop(&S, SIGTERM);
 	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL)
-		wf_build_remove(tmp); /* rm -rf as an argv: no shell */
+		bisect_build_remove(tmp); /* rm -rf as an argv: no shell */
 	return rc;
 }

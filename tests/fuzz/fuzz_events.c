@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (batch < 0 || batch > BATCH_NUMBER_MAX || !json_is_array(records))
 		abort();
 	json_array_foreach (records, i, rec) {
-		if (record_validate(rec, NULL) == -1)
+		if (records_validate(rec, NULL) == -1)
 			abort();
 	}
 	json_decref(records);

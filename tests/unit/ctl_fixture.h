@@ -55,7 +55,7 @@ static inline void
 fixture_close(struct fixture *fx)
 {
 	db_close(fx->db);
-	wf_build_remove(fx->dir);
+	bisect_build_remove(fx->dir);
 }
 
 /* A good host with slots; its id. */

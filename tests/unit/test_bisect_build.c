@@ -63,13 +63,14 @@ make_repo(void)
 
 TEST(candidates_are_good_then_the_commits_up_to_bad)
 {
-	struct wf_rev *revs = NULL;
+	struct bisect_rev *revs = NULL;
 	char *cause = NULL;
 	int n = 0;
 
 	REQUIRE(make_repo() == 0);
 	CHECK_EQ_INT(
-	    wf_git_candidates(top, "c2", "c5", 100, &revs, &n, &cause), 0);
+	    bisect_build_candidates(top, "c2", "c5", 100, &revs, &n, &cause),
+	    0);
 	REQUIRE(n == 4);
 	CHECK_STR_EQ(revs[0].subject, "c2");
 	CHECK_STR_EQ(revs[3].subject, "c5");
@@ -77,18 +78,20 @@ TEST(candidates_are_good_then_the_commits_up_to_bad)
 	free(revs);
 	/* bad before good, an option as a revision, too many */
 	CHECK_EQ_INT(
-	    wf_git_candidates(top, "c4", "c2", 100, &revs, &n, &cause), -1);
+	    bisect_build_candidates(top, "c4", "c2", 100, &revs, &n, &cause),
+	    -1);
 	CHECK(cause != NULL);
 	free(cause);
 	cause = NULL;
 	CHECK_EQ_INT(
-	    wf_git_candidates(top, "--all", "c2", 100, &revs, &n, &cause), -1);
+	    bisect_build_candidates(top, "--all", "c2", 100, &revs, &n, &cause),
+	    -1);
 	free(cause);
 	cause = NULL;
 	CHECK_EQ_INT(
-	    wf_git_candidates(top, "c1", "c5", 3, &revs, &n, &cause), -1);
+	    bisect_build_candidates(top, "c1", "c5", 3, &revs, &n, &cause), -1);
 	free(cause);
-	wf_build_remove(top);
+	bisect_build_remove(top);
 }
 
 TEST(a_revision_builds_in_its_own_checkout)
@@ -104,7 +107,7 @@ TEST(a_revision_builds_in_its_own_checkout)
 	snprintf(dir, sizeof(dir), "%s/b3", top);
 	wf_buf_init(&log, 1 << 16);
 	CHECK_EQ_INT(
-	    wf_build_rev(top, "c3", dir, ok, 30, "image", &log, &cause), 0);
+	    bisect_build_rev(top, "c3", dir, ok, 30, "image", &log, &cause), 0);
 	CHECK_STR_CONTAINS(wf_buf_str(&log), "built");
 	snprintf(img, sizeof(img), "%s/image", dir);
 	REQUIRE((f = fopen(img, "r")) != NULL);
@@ -113,28 +116,30 @@ TEST(a_revision_builds_in_its_own_checkout)
 	fclose(f);
 	/* the image into the blob store, by digest; twice is the same */
 	snprintf(blobs, sizeof(blobs), "%s/blobs", top);
-	CHECK_EQ_INT(wf_sha256_file(img, hex, &cause), 0);
-	CHECK_EQ_INT(wf_blob_put(blobs, img, hex2, &cause), 0);
+	CHECK_EQ_INT(bisect_build_sha256_file(img, hex, &cause), 0);
+	CHECK_EQ_INT(bisect_build_blob_put(blobs, img, hex2, &cause), 0);
 	CHECK_STR_EQ(hex, hex2);
-	CHECK_EQ_INT(wf_blob_put(blobs, img, hex2, &cause), 0);
+	CHECK_EQ_INT(bisect_build_blob_put(blobs, img, hex2, &cause), 0);
 	CHECK_STR_EQ(hex, SHA_3); /* sha256sum of "3\n" */
 	snprintf(img, sizeof(img), "%s/%s", blobs, hex);
 	CHECK(access(img, R_OK) == 0);
-	wf_build_remove(dir);
+	bisect_build_remove(dir);
 	CHECK(access(dir, F_OK) == -1);
 	/* a failing build is 1, its output kept */
 	wf_buf_reset(&log);
 	CHECK_EQ_INT(
-	    wf_build_rev(top, "c3", dir, bad, 30, "image", &log, &cause), 1);
+	    bisect_build_rev(top, "c3", dir, bad, 30, "image", &log, &cause),
+	    1);
 	CHECK_STR_CONTAINS(wf_buf_str(&log), "broken");
-	wf_build_remove(dir);
+	bisect_build_remove(dir);
 	/* a revision that does not exist: the checkout fails */
 	CHECK_EQ_INT(
-	    wf_build_rev(top, "nope", dir, ok, 30, "image", &log, &cause), -1);
+	    bisect_build_rev(top, "nope", dir, ok, 30, "image", &log, &cause),
+	    -1);
 	CHECK(cause != NULL);
 	free(cause);
 	wf_buf_free(&log);
-	wf_build_remove(top);
+	bisect_build_remove(top);
 }
 
 int

@@ -85,7 +85,7 @@ spec(int cpus, int version, const char *steps)
 static void
 eval(const struct runspec *rs, char *verdict, char *failing)
 {
-	json_t *ev = inv_evaluate(rs, recs);
+	json_t *ev = invariants_evaluate(rs, recs);
 	const json_t *c;
 	size_t i;
 
