@@ -166,13 +166,7 @@ static const struct wf_cmd cancel_cmd = {
 int
 cmd_bisect(int argc, char **argv)
 {
-	struct wf_flags f;
-	const char *arg;
-
-	wf_flags_begin(&f, &bisect_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		;
-	return wf_flags_dispatch(&f);
+	return wf_flags_run(&bisect_cmd, argc, argv);
 }
 
 static const char *

@@ -81,13 +81,7 @@ static const struct wf_cmd rm_cmd = {
 int
 cmd_schedule(int argc, char **argv)
 {
-	struct wf_flags f;
-	const char *arg;
-
-	wf_flags_begin(&f, &schedule_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		;
-	return wf_flags_dispatch(&f);
+	return wf_flags_run(&schedule_cmd, argc, argv);
 }
 
 static int

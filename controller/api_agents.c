@@ -19,21 +19,6 @@
 int api_job_check_lease(
     struct req *r, int64_t job, int64_t host, struct reply *out);
 
-static int
-valid_host_name(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 64)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr("._-", s[i]) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
 void
 api_agent_register(struct req *r, struct reply *out)
 {
@@ -56,7 +41,7 @@ api_agent_register(struct req *r, struct reply *out)
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
-	if (!valid_host_name(name)) {
+	if (!wf_name_ok(name, 64)) {
 		reply_error(
 		    out, 400, "key 'name': 1 to 64 of A-Z a-z 0-9 . _ -");
 		goto out;

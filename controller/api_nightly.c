@@ -19,21 +19,6 @@
 #define REGRESSIONS_RUNS_MAX 200
 #define DAY_MS (24LL * 3600 * 1000)
 
-static int
-name_ok(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > SCHEDULE_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) &&
-		    strchr("._-", s[i]) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * The POST /runs body a schedule submits: "matrix": "nightly" (every
  * nightly scenario), a scenario name or a list of names; "set" and
@@ -88,7 +73,7 @@ api_admin_schedule_add(struct req *r, struct reply *out)
 	    wf_json_get_str(body, "at", 1, 16, &at, &cause) == -1 ||
 	    wf_json_get_int(body, "retries", 0, 0, 10, &retries, &cause) == -1)
 		goto bad;
-	if (!name_ok(name)) {
+	if (!wf_name_ok(name, SCHEDULE_NAME_MAX)) {
 		wf_set_cause(&cause,
 		    "key 'name': 1 to %d letters, digits, '.',"
 		    " '_' or '-'",

@@ -394,6 +394,28 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 	return st;
 }
 
+/*
+ * Steps st (a statement that returns no rows) to its end; 0, or -1 logged.
+ * A write outside a transaction committed by itself: the full state may
+ * end (db_wrote).
+ */
+static int
+step_write(struct db *db, sqlite3_stmt *st, const char *sql)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		db_failed(db, rc, sql);
+		return -1;
+	}
+	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(db->sql) &&
+	    sqlite3_changes(db->sql) > 0)
+		db_wrote(db);
+	return 0;
+}
+
 struct db_stmt {
 	struct db *db;
 	sqlite3_stmt *st;
@@ -434,17 +456,9 @@ db_stmt_exec(struct db_stmt *s, const char *fmt, ...)
 		sqlite3_reset(s->st);
 		return -1;
 	}
-	while ((rc = sqlite3_step(s->st)) == SQLITE_ROW)
-		;
+	rc = step_write(s->db, s->st, s->sql);
 	sqlite3_reset(s->st);
-	if (rc != SQLITE_DONE) {
-		db_failed(s->db, rc, s->sql);
-		return -1;
-	}
-	if (sqlite3_get_autocommit(s->db->sql) &&
-	    sqlite3_changes(s->db->sql) > 0)
-		db_wrote(s->db);
-	return 0;
+	return rc;
 }
 
 void
@@ -499,21 +513,11 @@ db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rc != SQLITE_DONE) {
-		db_failed(db, rc, sql);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	if (changes != NULL)
+	rc = step_write(db, st, sql);
+	if (rc == 0 && changes != NULL)
 		*changes = sqlite3_changes(db->sql);
-	/* A write outside a transaction committed by itself. */
-	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(db->sql) &&
-	    sqlite3_changes(db->sql) > 0)
-		db_wrote(db);
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 int64_t

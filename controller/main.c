@@ -609,13 +609,7 @@ cmd_migrate(int argc, char **argv)
 static int
 cmd_token(int argc, char **argv)
 {
-	const char *arg;
-	struct wf_flags f;
-
-	wf_flags_begin(&f, &token_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		;
-	return wf_flags_dispatch(&f);
+	return wf_flags_run(&token_cmd, argc, argv);
 }
 
 static int

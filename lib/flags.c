@@ -389,3 +389,15 @@ wf_flags_find(const struct wf_cmd *cmd, int id)
 	}
 	return NULL;
 }
+
+int
+wf_flags_run(const struct wf_cmd *cmd, int argc, char **argv)
+{
+	struct wf_flags f;
+	const char *arg;
+
+	wf_flags_begin(&f, cmd, argc, argv);
+	while (wf_flags_next(&f, &arg) != -1)
+		;
+	return wf_flags_dispatch(&f);
+}

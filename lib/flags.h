@@ -75,6 +75,9 @@ int wf_flags_next(struct wf_flags *f, const char **arg);
 char **wf_flags_args(struct wf_flags *f, int min, int max, int *n);
 /* Run the subcommand named by the first positional argument. */
 int wf_flags_dispatch(struct wf_flags *f);
+/* A command that only holds subcommands (no options of its own but --help
+ * and --version): parse argv, then run the named subcommand. */
+int wf_flags_run(const struct wf_cmd *cmd, int argc, char **argv);
 
 void wf_flags_help(const struct wf_cmd *cmd, FILE *out);
 void wf_flags_usage_error(const struct wf_flags *f, const char *fmt, ...)

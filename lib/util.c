@@ -1,6 +1,7 @@
 /*
  * util.c: small helpers shared by the library and the binaries; see util.h.
  */
+#include <ctype.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <libgen.h>
@@ -105,4 +106,19 @@ wf_tree_top(void)
 {
 	pthread_once(&tree_once, find_tree_top);
 	return tree_top;
+}
+
+int
+wf_name_ok(const char *s, size_t max)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("._-", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
 }

@@ -40,4 +40,8 @@ const char *wf_cause_str(const char *cause);
  */
 const char *wf_tree_top(void);
 
+/* 1 when s is a name: 1 to max characters of [A-Za-z0-9._-] (hosts,
+ * schedules). */
+int wf_name_ok(const char *s, size_t max);
+
 #endif

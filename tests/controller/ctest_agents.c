@@ -256,7 +256,6 @@ TEST(long_poll_hands_out_at_once)
 	pthread_t th;
 	long st;
 	json_t *j;
-	int i;
 
 	/* Nothing queued: the poll returns 204 at its deadline, not before. */
 	t0 = ctest_now_ms();
@@ -264,18 +263,7 @@ TEST(long_poll_hands_out_at_once)
 	CHECK(ctest_now_ms() - t0 >= 900);
 	pthread_create(&th, NULL, poll_thread, &p);
 	/* Bounded: until the controller counts the waiter. */
-	for (i = 0; i < 500; i++) {
-		struct resp r;
-		int waiting;
-
-		http(&S, NULL, "GET", "/metrics", NULL, 0, &r);
-		waiting = r.body != NULL &&
-		    strstr(r.body, "wakefarm_lease_waiters 1") != NULL;
-		resp_free(&r);
-		if (waiting)
-			break;
-		usleep(5000);
-	}
+	wait_metric(&S, "wakefarm_lease_waiters 1", 500);
 	j = jcall(&S, submitter, "POST", "/api/v1/runs",
 	    "{\"inline\": {\"name\": \"lp\"}}", &st);
 	submitted = ctest_now_ms();

@@ -136,7 +136,7 @@ TEST(sigterm_answers_waiting_long_polls)
 	long long t0;
 	pthread_t th;
 	char *tok;
-	int i, status = -1;
+	int status = -1;
 	long st;
 
 	snprintf(dir, sizeof(dir), "%s/term", tmp);
@@ -149,18 +149,7 @@ TEST(sigterm_answers_waiting_long_polls)
 	    "{\"name\": \"t\", \"slots\": 1, \"libvirt_uri\": \"x\"}", &st));
 	p.tok = tok;
 	pthread_create(&th, NULL, remote_poll_thread, &p);
-	for (i = 0; i < 500; i++) {
-		struct resp r;
-		int waiting;
-
-		http(&c, NULL, "GET", "/metrics", NULL, 0, &r);
-		waiting = r.body != NULL &&
-		    strstr(r.body, "wakefarm_lease_waiters 1") != NULL;
-		resp_free(&r);
-		if (waiting)
-			break;
-		usleep(5000);
-	}
+	wait_metric(&c, "wakefarm_lease_waiters 1", 500);
 	t0 = ctest_now_ms();
 	kill(c.pid, SIGTERM);
 	waitpid(c.pid, &status, 0);
@@ -183,7 +172,6 @@ TEST(lease_to_a_vanished_agent_is_released)
 	char path[64];
 	json_t *l;
 	long st;
-	int i;
 
 	cancel_all();
 	{
@@ -209,18 +197,7 @@ TEST(lease_to_a_vanished_agent_is_released)
 	run = submit("{\"inline\": {\"name\": \"gone\"}}", NULL);
 	REQUIRE(run > 0);
 	/* Bounded: the dead poll is dropped, not handed the job. */
-	for (i = 0; i < 200; i++) {
-		struct resp r;
-		int none;
-
-		http(&S, NULL, "GET", "/metrics", NULL, 0, &r);
-		none = r.body != NULL &&
-		    strstr(r.body, "wakefarm_lease_waiters 0") != NULL;
-		resp_free(&r);
-		if (none)
-			break;
-		usleep(5000);
-	}
+	wait_metric(&S, "wakefarm_lease_waiters 0", 200);
 	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run);
 	l = jcall(&S, NULL, "GET", path, NULL, &st);
 	CHECK_STR_EQ(

@@ -245,6 +245,24 @@ agent_runs_next(const char *records, const char *outcome)
 	return job;
 }
 
+/* Polls c's /metrics every 5 ms, at most tries times, for line: 1 seen. */
+int
+wait_metric(const struct ctl *c, const char *line, int tries)
+{
+	for (int i = 0; i < tries; i++) {
+		struct resp r;
+		int seen;
+
+		http(c, NULL, "GET", "/metrics", NULL, 0, &r);
+		seen = r.body != NULL && strstr(r.body, line) != NULL;
+		resp_free(&r);
+		if (seen)
+			return 1;
+		usleep(5000);
+	}
+	return 0;
+}
+
 /* --- setup --- */
 
 static int

@@ -52,6 +52,10 @@ json_t *get_job(json_int_t job);
 		CHECK_STR_CONTAINS(jstr((j), "error"), (want));       \
 	} while (0)
 
+/* Polls c's /metrics every 5 ms, at most tries times, for line (as
+ * "wakefarm_lease_waiters 1"): 1 once seen, 0 not. */
+int wait_metric(const struct ctl *c, const char *line, int tries);
+
 /* bin/wakefarm run against the suite's controller. */
 struct cli {
 	pid_t pid;
