@@ -91,6 +91,23 @@ cli_call(const char *method, const char *path, json_t *body)
 	return reply;
 }
 
+json_t *
+cli_get_or_print(const char *path, int json, int *rc)
+{
+	json_t *j;
+
+	*rc = CLI_FAIL;
+	if ((j = cli_call("GET", path, NULL)) == NULL)
+		return NULL;
+	if (json) {
+		cli_print_json(j);
+		json_decref(j);
+		*rc = CLI_OK;
+		return NULL;
+	}
+	return j;
+}
+
 int
 cli_get_raw(const char *path, struct wf_buf *out)
 {

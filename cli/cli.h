@@ -45,6 +45,10 @@ int cli_request(const char *method, const char *path, json_t *body,
     json_t **reply, char **cause);
 /* The same, the error printed ("wakefarm: METHOD PATH: why"), NULL on failure. */
 json_t *cli_call(const char *method, const char *path, json_t *body);
+/* A GET for a command with --json: when json, the reply is printed and
+ * NULL comes back with *rc CLI_OK; NULL with *rc CLI_FAIL on an error
+ * (printed); else the reply. */
+json_t *cli_get_or_print(const char *path, int json, int *rc);
 /* A GET whose answer is text (logs): 0 with the body in out, or -1 with
  * the error printed. */
 int cli_get_raw(const char *path, struct wf_buf *out);

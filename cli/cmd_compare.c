@@ -29,7 +29,7 @@ cmd_compare(int argc, char **argv)
 	char path[128], **args;
 	json_t *j, *c;
 	size_t i;
-	int n, k, json = 0;
+	int n, k, rc, json = 0;
 
 	wf_flags_begin(&f, &compare_cmd, argc, argv);
 	while (wf_flags_next(&f, &arg) != -1)
@@ -42,13 +42,8 @@ cmd_compare(int argc, char **argv)
 	}
 	snprintf(
 	    path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b, a);
-	if ((j = cli_call("GET", path, NULL)) == NULL)
-		return CLI_FAIL;
-	if (json) {
-		cli_print_json(j);
-		json_decref(j);
-		return CLI_OK;
-	}
+	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+		return rc;
 	printf("run %lld against run %lld: %zu regressions, %zu fixed, %zu"
 	       " still failing, %zu new failing, %zu flaky\n",
 	    b, a, json_array_size(json_object_get(j, "regressions")),

@@ -42,7 +42,7 @@ cmd_regressions(int argc, char **argv)
 	json_t *j, *run, *c, *counts, *v;
 	const char *k;
 	size_t i, x;
-	int id, n, json = 0;
+	int id, n, rc, json = 0;
 
 	wf_flags_begin(&f, &regressions_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
@@ -59,13 +59,8 @@ cmd_regressions(int argc, char **argv)
 		    path, sizeof(path), "/api/v1/regressions?since=%s", since);
 	else
 		snprintf(path, sizeof(path), "/api/v1/regressions");
-	if ((j = cli_call("GET", path, NULL)) == NULL)
-		return CLI_FAIL;
-	if (json) {
-		cli_print_json(j);
-		json_decref(j);
-		return CLI_OK;
-	}
+	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+		return rc;
 	printf("since %s: %zu nights, %zu regressions\n", cli_str(j, "since"),
 	    json_array_size(json_object_get(j, "runs")),
 	    json_array_size(json_object_get(j, "regressions")));

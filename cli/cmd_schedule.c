@@ -152,19 +152,15 @@ cmd_schedule_list(int argc, char **argv)
 	json_t *j, *s, *req;
 	const char *arg;
 	size_t i;
-	int n, json = 0;
+	int n, rc, json = 0;
 
 	wf_flags_begin(&f, &list_cmd, argc, argv);
 	while (wf_flags_next(&f, &arg) != -1)
 		json = 1;
 	wf_flags_args(&f, 0, 0, &n);
-	if ((j = cli_call("GET", "/api/v1/admin/schedules", NULL)) == NULL)
-		return CLI_FAIL;
-	if (json) {
-		cli_print_json(j);
-		json_decref(j);
-		return CLI_OK;
-	}
+	if ((j = cli_get_or_print("/api/v1/admin/schedules", json, &rc)) ==
+	    NULL)
+		return rc;
 	printf("%-20s %-5s %-7s %-10s %-8s %s\n", "NAME", "AT", "RETRIES",
 	    "LAST DAY", "LAST RUN", "RUNS");
 	json_array_foreach (json_object_get(j, "schedules"), i, s) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -218,36 +219,6 @@ migration_number(const char *name)
 	return n > 0 ? n : -1;
 }
 
-static char *
-read_text(const char *path, char **cause)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	long len;
-
-	if (f == NULL) {
-		wf_set_cause(cause, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-	    len > DB_SCHEMA_MAX || fseek(f, 0, SEEK_SET) != 0) {
-		wf_set_cause(cause, "%s: cannot read (or over %d bytes)", path,
-		    DB_SCHEMA_MAX);
-		goto out;
-	}
-	if ((text = malloc((size_t)len + 1)) == NULL ||
-	    fread(text, 1, (size_t)len, f) != (size_t)len) {
-		wf_set_cause(cause, "%s: read error", path);
-		free(text);
-		text = NULL;
-		goto out;
-	}
-	text[len] = '\0';
-out:
-	fclose(f);
-	return text;
-}
-
 /* Applies one migration file and sets user_version to n, atomically. */
 static int
 apply_migration(struct db *db, const char *path, int n, char **cause)
@@ -255,7 +226,7 @@ apply_migration(struct db *db, const char *path, int n, char **cause)
 	char *text, *err = NULL, pragma[64];
 	int rc = -1;
 
-	if ((text = read_text(path, cause)) == NULL)
+	if ((text = wf_file_read(path, DB_SCHEMA_MAX, NULL, cause)) == NULL)
 		return -1;
 	/* PRAGMA takes no bound parameters; n is a parsed integer. */
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);

@@ -35,36 +35,6 @@ struct tls_pem {
 
 static void tls_free(struct tls_pem *t);
 
-/* A certificate chain is public: any readable file will do. */
-static char *
-read_public(const char *path, char **cause)
-{
-	char *buf = NULL;
-	size_t len;
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		wf_set_cause(cause, "--tls-cert %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(TLS_CERT_MAX + 1)) == NULL) {
-		wf_set_cause(cause, "out of memory");
-		goto out;
-	}
-	len = fread(buf, 1, TLS_CERT_MAX + 1, f);
-	if (ferror(f) || len > TLS_CERT_MAX) {
-		wf_set_cause(cause, "--tls-cert %s: %s", path,
-		    ferror(f) ? "read error" : "larger than 1 MiB");
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[len] = '\0';
-out:
-	fclose(f);
-	return buf;
-}
-
 /* OpenSSL would prompt on the terminal for a passphrase: say there is none. */
 static int
 no_passphrase(char *buf, int size, int rwflag, void *arg)
@@ -108,8 +78,12 @@ tls_load(const char *cert_path, const char *key_path, struct tls_pem *out,
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
-	if ((out->cert = read_public(cert_path, cause)) == NULL)
+	/* A certificate chain is public: any readable file will do. */
+	if ((out->cert = wf_file_read(cert_path, TLS_CERT_MAX, NULL, &why)) ==
+	    NULL) {
+		wf_set_cause(cause, "--tls-cert %s", wf_cause_str(why));
 		goto out;
+	}
 	if ((out->key = wf_secret_file_read(
 	         key_path, WF_SECRET_MAX, &keylen, &why)) == NULL) {
 		wf_set_cause(cause, "--tls-key %s", wf_cause_str(why));

@@ -250,6 +250,29 @@ open_regular(const char *path, struct stat *st, char **cause)
 	return -1;
 }
 
+char *
+wf_file_read(const char *path, size_t max, size_t *lenp, char **cause)
+{
+	struct stat st;
+	char *text;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open_regular(path, &st, cause)) == -1)
+		return NULL;
+	if ((text = read_fd(fd, max, &len)) == NULL)
+		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+	else if (len > max) {
+		wf_set_cause(cause, "%s: larger than %zu bytes", path, max);
+		free(text);
+		text = NULL;
+	}
+	close(fd);
+	if (text != NULL && lenp != NULL)
+		*lenp = len;
+	return text;
+}
+
 int
 wf_config_load(struct wf_config *c, const char *path,
     const struct wf_flag *flags, char **cause)

@@ -110,6 +110,12 @@ wf_settings_changed(const struct wf_settings *s, const struct wf_config *was,
     const struct wf_config *now, const char *const live[], const char *what);
 
 /*
+ * Read a whole regular file of at most max bytes (NUL-terminated; *len
+ * bytes when len is not NULL). NULL with a cause "PATH: why".
+ */
+char *wf_file_read(const char *path, size_t max, size_t *len, char **cause);
+
+/*
  * Read a file that holds a secret: a regular file of at most max bytes that
  * neither group nor others may read, write or run (mode 0600 or stricter);
  * anything else is refused with a cause saying so. Returns the contents
