@@ -203,6 +203,14 @@ cli_add_set(json_t *set, const char *arg)
 }
 
 void
+cli_check_set(const struct wf_flags *f, const char *arg)
+{
+	if (strchr(arg, '=') == NULL || arg[0] == '=')
+		wf_flags_usage_error(
+		    f, "invalid value '%s' for --set: expected KEY=VALUE", arg);
+}
+
+void
 cli_add_list(json_t *list, const char *arg)
 {
 	char *copy = strdup(arg), *p, *save = NULL;

@@ -59,6 +59,8 @@ int cli_parse_id(const char *what, const char *s, long long *id);
 /* --set KEY=V1,V2 into an API "set" object (an axis when several values;
  * steps: V1;V2, quirks: a+b or none); 0 or -1 with the error printed. */
 int cli_add_set(json_t *set, const char *arg);
+/* A --set value's form (KEY=...), else a usage error (exit 2). */
+void cli_check_set(const struct wf_flags *f, const char *arg);
 /* "A,B,C" appended to list as strings. */
 void cli_add_list(json_t *list, const char *arg);
 

@@ -67,11 +67,7 @@ cmd_repro(int argc, char **argv)
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		switch (id) {
 		case OPT_SET:
-			if (strchr(arg, '=') == NULL || arg[0] == '=')
-				wf_flags_usage_error(&f,
-				    "invalid value '%s'"
-				    " for --set: expected KEY=VALUE",
-				    arg);
+			cli_check_set(&f, arg);
 			if (cli_add_set(o.set, arg) == -1)
 				goto out;
 			break;

@@ -253,11 +253,7 @@ cmd_submit(int argc, char **argv)
 			wf_flags_usage_error(&f, "too many --set");
 		switch (id) {
 		case OPT_SET:
-			if (strchr(arg, '=') == NULL || arg[0] == '=')
-				wf_flags_usage_error(&f,
-				    "invalid value '%s'"
-				    " for --set: expected KEY=VALUE",
-				    arg);
+			cli_check_set(&f, arg);
 			sets[nsets++] = (char *)arg;
 			break;
 		case OPT_KERNEL:
