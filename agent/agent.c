@@ -5,6 +5,7 @@
  * their output waits in the outbox.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,132 +15,32 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "job.h"
+#include "outbox.h"
+#include "state.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
 
-#define HEARTBEAT_S	5
-#define LEASE_WAIT_S	30
+#define HEARTBEAT_S 5
+#define LEASE_WAIT_S 30
 
-static volatile sig_atomic_t stopping, reloading;
-
-/* The token requests carry; SIGHUP may bring another (a token file read again). */
-static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *token_now, *token_prev;
-static unsigned token_gen;
-
-static void wipe_free(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-int agent_set_token(const char *token)
-{
-	char *copy;
-	int changed;
-
-	for (const char *p = token; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f)
-			return -1;
-	if (!*token || !(copy = strdup(token)))
-		return -1;
-	pthread_mutex_lock(&token_lock);
-	changed = !token_now || strcmp(token_now, copy) != 0;
-	if (changed) {
-		wipe_free(token_prev);
-		token_prev = token_now;
-		token_now = copy;
-		token_gen++;
-		copy = NULL;
-	}
-	pthread_mutex_unlock(&token_lock);
-	wipe_free(copy);
-	return changed;
-}
-
-/* Back to the token before the last change (the controller refused the new one). */
-static void token_restore(void)
-{
-	pthread_mutex_lock(&token_lock);
-	if (token_prev) {
-		wipe_free(token_now);
-		token_now = token_prev;
-		token_prev = NULL;
-		token_gen++;
-	}
-	pthread_mutex_unlock(&token_lock);
-}
-
-struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen)
-{
-	struct wf_http *h;
-
-	pthread_mutex_lock(&token_lock);
-	h = wf_http_new(cfg->server, token_now);
-	*gen = token_gen;
-	pthread_mutex_unlock(&token_lock);
-	return h;
-}
-
-void agent_http_sync(struct wf_http *h, unsigned *gen)
-{
-	pthread_mutex_lock(&token_lock);
-	if (h && *gen != token_gen && wf_http_set_token(h, token_now) == 0)
-		*gen = token_gen;
-	pthread_mutex_unlock(&token_lock);
-}
-
-/* A few recent cancellations are enough: a slot checks its own job only. */
-static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t cancelled[64];
-static unsigned ncancelled;
-
-static int agent_cancelled_locked(int64_t job)
-{
-	for (unsigned i = 0; i < 64 && i < ncancelled; i++)
-		if (cancelled[i] == job)
-			return 1;
-	return 0;
-}
-
-int agent_stopping(void)
-{
-	return stopping;
-}
-
-int agent_cancelled(int64_t job)
-{
-	int r;
-
-	pthread_mutex_lock(&cancel_lock);
-	r = agent_cancelled_locked(job);
-	pthread_mutex_unlock(&cancel_lock);
-	return r;
-}
-
-void agent_cancel_add(int64_t job)
-{
-	pthread_mutex_lock(&cancel_lock);
-	if (!agent_cancelled_locked(job))
-		cancelled[ncancelled++ % 64] = job;
-	pthread_mutex_unlock(&cancel_lock);
-}
+static volatile sig_atomic_t reloading;
 
 struct agent {
-	struct agent_config	*cfg;
-	struct outbox		*ob;
-	void			(*reload)(void *);
-	void			*reload_arg;
-	int			 registered;	/* once: a new token re-registers */
-	volatile long		 heartbeat_ms;	/* as the controller asks at registration */
-	pthread_mutex_t		 lock;
-	int64_t			*running;	/* per slot: the job it runs, 0 = none */
-	int			 next_slot;
+	struct agent_config *cfg;
+	struct outbox *ob;
+	void (*reload)(void *);
+	void *reload_arg;
+	int registered; /* once: a new token re-registers */
+	volatile long heartbeat_ms; /* as the controller asks at registration */
+	pthread_mutex_t lock;
+	int64_t *running; /* per slot: the job it runs, 0 = none */
+	int next_slot;
 };
 
-static int mkdir_p(const char *path)
+static int
+mkdir_p(const char *path)
 {
 	char buf[4096];
 
@@ -155,38 +56,31 @@ static int mkdir_p(const char *path)
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reloading = 1;
 	else
-		stopping = 1;
+		agent_stop();
 }
 
-static void sleep_ms(long ms)
+static void
+sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-static struct wf_http *client(const struct agent_config *cfg, long total_ms, unsigned *gen)
+static struct wf_http *
+client(const struct agent_config *cfg, long total_ms, unsigned *gen)
 {
 	struct wf_http *h = agent_http(cfg, gen);
 
 	if (h)
 		wf_http_set_timeouts(h, 5000, total_ms);
 	return h;
-}
-
-static unsigned token_generation(void)
-{
-	unsigned g;
-
-	pthread_mutex_lock(&token_lock);
-	g = token_gen;
-	pthread_mutex_unlock(&token_lock);
-	return g;
 }
 
 static int register_host(struct agent *a, long *status);
@@ -198,54 +92,64 @@ static int register_host(struct agent *a, long *status);
  * that one is revoked. Until then (409) the old token stays in use, so the
  * leases of running guests are still renewed.
  */
-static void sleep_reloading(struct agent *a, long ms)
+static void
+sleep_reloading(struct agent *a, long ms)
 {
-	for (long t = 0; t < ms && !stopping; t += 100) {
+	for (long t = 0; t < ms && !agent_stopping(); t += 100) {
 		sleep_ms(100);
 		if (reloading) {
-			unsigned before = token_generation();
+			unsigned before = agent_token_generation();
 			long status = 0;
 
 			reloading = 0;
 			if (a->reload)
 				a->reload(a->reload_arg);
-			if (!a->registered || token_generation() == before)
+			if (!a->registered ||
+			    agent_token_generation() == before)
 				continue;
 			if (register_host(a, &status) == 0) {
-				log_info("registered again as %s with the new token", a->cfg->name);
+				log_info(
+				    "registered again as %s with the new token",
+				    a->cfg->name);
 			} else if (status == 409) {
-				token_restore();
-				log_warnx("the controller keeps host %s with the old token: revoke"
-					  " that one first, then reload again; the old token stays in use",
-					  a->cfg->name);
+				agent_token_restore();
+				log_warnx(
+				    "the controller keeps host %s with the old token: revoke"
+				    " that one first, then reload again; the old token stays in use",
+				    a->cfg->name);
 			}
 		}
 	}
 }
 
-static int register_host(struct agent *a, long *statusp)
+static int
+register_host(struct agent *a, long *statusp)
 {
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, 10000, &gen);
-	json_t *body = json_pack("{s:s, s:i, s:s}", "name", a->cfg->name, "slots", a->cfg->slots,
-				 "libvirt_uri", a->cfg->libvirt_uri);
+	json_t *body = json_pack("{s:s, s:i, s:s}", "name", a->cfg->name,
+	    "slots", a->cfg->slots, "libvirt_uri", a->cfg->libvirt_uri);
 	long status = 0;
 	char *cause = NULL;
 	json_t *reply = NULL;
 	int rc = -1;
 
 	if (!h)
-		wf_set_cause(&cause, "cannot make an HTTP client for %s", a->cfg->server);
+		wf_set_cause(&cause, "cannot make an HTTP client for %s",
+		    a->cfg->server);
 	else
-		rc = wf_http_request(h, "POST", "/api/v1/agents/register", body, &status, &reply, &cause);
+		rc = wf_http_request(h, "POST", "/api/v1/agents/register", body,
+		    &status, &reply, &cause);
 	if (statusp)
 		*statusp = status;
 	if (rc < 0)
 		log_warnx("register: %s", wf_cause_str(cause));
 	else {
 		/* renew well inside the lease, whatever the controller's settings */
-		json_int_t hb = json_integer_value(json_object_get(reply, "heartbeat_ms"));
-		json_int_t lease = json_integer_value(json_object_get(reply, "lease_ms"));
+		json_int_t hb = json_integer_value(
+		    json_object_get(reply, "heartbeat_ms"));
+		json_int_t lease = json_integer_value(
+		    json_object_get(reply, "lease_ms"));
 
 		a->heartbeat_ms = HEARTBEAT_S * 1000;
 		if (hb > 0 && hb < a->heartbeat_ms)
@@ -262,29 +166,35 @@ static int register_host(struct agent *a, long *statusp)
 
 /* One heartbeat: renews `job`'s lease (0: every lease of this host) and
  * learns whether the job was cancelled or is no longer ours. */
-static void beat(struct agent *a, struct wf_http *h, int64_t job)
+static void
+beat(struct agent *a, struct wf_http *h, int64_t job)
 {
-	json_t *body = job ? json_pack("{s:[I]}", "jobs", (json_int_t)job) : NULL;
+	json_t *body = job ? json_pack("{s:[I]}", "jobs", (json_int_t)job) :
+	                     NULL;
 	json_t *reply = NULL, *v;
 	char *cause = NULL;
 	long status = 0;
 	size_t i;
 	int64_t prev = wf_log_set_job(job);
 
-	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body, &status, &reply, &cause) < 0) {
+	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body,
+	        &status, &reply, &cause) < 0) {
 		if (status == 409 && job) {
 			/* requeued while we could not renew it: another host
 			 * runs it now, so stop ours */
-			log_warnx("job %lld: %s; stopping it here", (long long)job, wf_cause_str(cause));
+			log_warnx("job %lld: %s; stopping it here",
+			    (long long)job, wf_cause_str(cause));
 			agent_cancel_add(job);
 		} else {
 			log_warnx("heartbeat: %s", wf_cause_str(cause));
 		}
 	}
-	json_array_foreach(json_object_get(reply, "cancel"), i, v)
-		if (json_is_integer(v) && !agent_cancelled(json_integer_value(v))) {
+	json_array_foreach (json_object_get(reply, "cancel"), i, v)
+		if (json_is_integer(v) &&
+		    !agent_cancelled(json_integer_value(v))) {
 			wf_log_set_job(json_integer_value(v));
-			log_info("job %lld cancelled by the controller", (long long)json_integer_value(v));
+			log_info("job %lld cancelled by the controller",
+			    (long long)json_integer_value(v));
 			agent_cancel_add(json_integer_value(v));
 		}
 	wf_log_set_job(prev);
@@ -293,14 +203,15 @@ static void beat(struct agent *a, struct wf_http *h, int64_t job)
 	free(cause);
 }
 
-static void *heartbeat(void *arg)
+static void *
+heartbeat(void *arg)
 {
 	struct agent *a = arg;
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, 10000, &gen);
 	int64_t *jobs = calloc(a->cfg->slots, sizeof(*jobs));
 
-	while (!stopping) {
+	while (!agent_stopping()) {
 		int n = 0, spooled = outbox_pending(a->ob);
 
 		agent_http_sync(h, &gen);
@@ -314,8 +225,10 @@ static void *heartbeat(void *arg)
 		for (int i = 0; i < n; i++)
 			beat(a, h, jobs[i]);
 		if (spooled)
-			log_info("heartbeat: %d item(s) still spooled", spooled);
-		for (long t = 0; t < a->heartbeat_ms && !stopping; t += 100)
+			log_info(
+			    "heartbeat: %d item(s) still spooled", spooled);
+		for (long t = 0; t < a->heartbeat_ms && !agent_stopping();
+		     t += 100)
 			sleep_ms(100);
 	}
 	free(jobs);
@@ -323,7 +236,8 @@ static void *heartbeat(void *arg)
 	return NULL;
 }
 
-static void *slot(void *arg)
+static void *
+slot(void *arg)
 {
 	struct agent *a = arg;
 	unsigned gen;
@@ -335,8 +249,9 @@ static void *slot(void *arg)
 	pthread_mutex_lock(&a->lock);
 	me = a->next_slot++;
 	pthread_mutex_unlock(&a->lock);
-	snprintf(path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
-	while (!stopping) {
+	snprintf(
+	    path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
+	while (!agent_stopping()) {
 		json_t *lease = NULL;
 		char *cause = NULL;
 		long status = 0;
@@ -349,21 +264,27 @@ static void *slot(void *arg)
 			sleep_ms(2000);
 			continue;
 		}
-		rc = wf_http_request(h, "POST", path, NULL, &status, &lease, &cause);
+		rc = wf_http_request(
+		    h, "POST", path, NULL, &status, &lease, &cause);
 
 		if (rc < 0) {
 			log_warnx("lease: %s", wf_cause_str(cause));
 			free(cause);
-			backoff = backoff ? (backoff * 2 > 10000 ? 10000 : backoff * 2) : 500;
+			backoff = backoff ?
+			    (backoff * 2 > 10000 ? 10000 : backoff * 2) :
+			    500;
 			sleep_ms(backoff / 2 + rand() % (backoff / 2 + 1));
-			if (status == 403 || status == 409)	/* not registered (controller restarted?) */
+			if (status == 403 ||
+			    status ==
+			        409) /* not registered (controller restarted?) */
 				register_host(a, NULL);
 			continue;
 		}
 		backoff = 0;
 		if (lease && json_is_integer(json_object_get(lease, "job"))) {
 			pthread_mutex_lock(&a->lock);
-			a->running[me] = json_integer_value(json_object_get(lease, "job"));
+			a->running[me] = json_integer_value(
+			    json_object_get(lease, "job"));
 			pthread_mutex_unlock(&a->lock);
 			job_run(a->cfg, a->ob, lease);
 			pthread_mutex_lock(&a->lock);
@@ -376,10 +297,13 @@ static void *slot(void *arg)
 	return NULL;
 }
 
-int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
+int
+agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 {
-	struct agent a = { .cfg = cfg, .heartbeat_ms = HEARTBEAT_S * 1000,
-			   .reload = reload, .reload_arg = arg };
+	struct agent a = { .cfg = cfg,
+		.heartbeat_ms = HEARTBEAT_S * 1000,
+		.reload = reload,
+		.reload_arg = arg };
 	pthread_t hb, *slots;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *cause = NULL;
@@ -408,18 +332,18 @@ int agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	}
 	job_recover_leftovers(cfg, a.ob);
 	/* A wrong token is fixed in its file and announced with SIGHUP. */
-	while (register_host(&a, NULL) < 0 && !stopping)
+	while (register_host(&a, NULL) < 0 && !agent_stopping())
 		sleep_reloading(&a, 2000);
 	a.registered = 1;
-	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s", cfg->name,
-		 cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
+	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s",
+	    cfg->name, cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
 	pthread_mutex_init(&a.lock, NULL);
 	a.running = calloc(cfg->slots, sizeof(*a.running));
 	pthread_create(&hb, NULL, heartbeat, &a);
 	slots = calloc(cfg->slots, sizeof(*slots));
 	for (int i = 0; i < cfg->slots; i++)
 		pthread_create(&slots[i], NULL, slot, &a);
-	while (!stopping)
+	while (!agent_stopping())
 		sleep_reloading(&a, 1000);
 	/* A signal ends the lease loops at their next turn; a slot in the
 	 * middle of a long-poll or a guest finishes that first. */

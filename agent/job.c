@@ -17,6 +17,7 @@
  * ended; the controller evaluates the records.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -27,9 +28,11 @@
 
 #include <libvirt/libvirt.h>
 
-#include "agent.h"
+#include "job.h"
+#include "outbox.h"
+#include "state.h"
 #include "buf.h"
-#include "build.h"
+#include "bisect_build.h"
 #include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"
@@ -39,26 +42,27 @@
 #include "tail.h"
 #include "util.h"
 
-#define CHUNK_MAX	(256 << 10)	/* one log chunk, or COM2 read for one batch */
-#define MARKER_MAX	128
-#define TICK_CHUNKS	64		/* per port and tick: 16 MiB */
+#define CHUNK_MAX (256 << 10) /* one log chunk, or COM2 read for one batch */
+#define MARKER_MAX 128
+#define TICK_CHUNKS 64 /* per port and tick: 16 MiB */
 
 struct stream {
-	struct outbox	*ob;
-	int64_t		 job;
-	long long	 log_cap;
-	struct tail	 log[2];	/* COM1/COM2 as log chunks */
-	int		 cut[2];	/* the cap was reached (and said) */
-	struct tail	 rec;		/* COM2 through the record reader */
-	struct rec_reader rd;
-	json_t		*batch;		/* records read, not queued yet */
-	int		 next_batch;
-	char		*buf;		/* CHUNK_MAX + MARKER_MAX */
-	int		 opened;	/* the tails know their files */
-	unsigned long	 guest_records;	/* valid guest records read */
+	struct outbox *ob;
+	int64_t job;
+	long long log_cap;
+	struct tail log[2]; /* COM1/COM2 as log chunks */
+	int cut[2]; /* the cap was reached (and said) */
+	struct tail rec; /* COM2 through the record reader */
+	struct records_reader rd;
+	json_t *batch; /* records read, not queued yet */
+	int next_batch;
+	char *buf; /* CHUNK_MAX + MARKER_MAX */
+	int opened; /* the tails know their files */
+	unsigned long guest_records; /* valid guest records read */
 };
 
-static void batch_cb(void *arg, json_t *rec)
+static void
+batch_cb(void *arg, json_t *rec)
 {
 	struct stream *st = arg;
 
@@ -67,12 +71,14 @@ static void batch_cb(void *arg, json_t *rec)
 }
 
 /* 0: the batch is queued (or empty); -1: kept, to try again. */
-static int flush_batch(struct stream *st)
+static int
+flush_batch(struct stream *st)
 {
 	if (!json_array_size(st->batch))
 		return 0;
 	if (outbox_put(st->ob, st->job, "events",
-		       json_pack("{s:i, s:O}", "batch", st->next_batch, "records", st->batch)) < 0)
+	        json_pack("{s:i, s:O}", "batch", st->next_batch, "records",
+	            st->batch)) < 0)
 		return -1;
 	st->next_batch++;
 	json_array_clear(st->batch);
@@ -80,25 +86,30 @@ static int flush_batch(struct stream *st)
 }
 
 /* Gives up waiting for room: the agent stops or the job was cancelled. */
-static int give_up(int64_t job)
+static int
+give_up(int64_t job)
 {
 	return agent_stopping() || agent_cancelled(job);
 }
 
 /* Queues body (a reference is kept), waiting as long as nothing can take it. */
-static int put_wait(struct outbox *ob, int64_t job, const char *kind, json_t *body)
+static int
+put_wait(struct outbox *ob, int64_t job, const char *kind, json_t *body)
 {
 	int said = 0;
 
 	while (outbox_put(ob, job, kind, json_incref(body)) < 0) {
 		if (give_up(job)) {
-			log_warnx("job %lld: %s not queued: the spool is full and the controller"
-				  " cannot take it", (long long)job, kind);
+			log_warnx(
+			    "job %lld: %s not queued: the spool is full and the controller"
+			    " cannot take it",
+			    (long long)job, kind);
 			return -1;
 		}
 		if (!said++)
-			log_info("job %lld: %s waits for room in the spool or the controller",
-				 (long long)job, kind);
+			log_info(
+			    "job %lld: %s waits for room in the spool or the controller",
+			    (long long)job, kind);
 		sleep(1);
 	}
 	return 0;
@@ -106,10 +117,12 @@ static int put_wait(struct outbox *ob, int64_t job, const char *kind, json_t *bo
 
 /* Log text must be valid JSON strings: bytes outside printable ASCII
  * (but newline and tab) become '?'. */
-static void sanitize(char *p, size_t n)
+static void
+sanitize(char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') ||
+		if (((unsigned char)p[i] < 0x20 && p[i] != '\n' &&
+		        p[i] != '\t') ||
 		    (unsigned char)p[i] > 0x7e)
 			p[i] = '?';
 }
@@ -118,7 +131,8 @@ static void sanitize(char *p, size_t n)
  * COM1 or COM2 as log chunks, up to the cap; chunks at most per tick
  * (0: to the end). 0 done for now, -1 a chunk waits (not read yet).
  */
-static int ship_log(struct stream *st, int port, int chunks)
+static int
+ship_log(struct stream *st, int port, int chunks)
 {
 	char kind[8];
 	int i;
@@ -137,40 +151,46 @@ static int ship_log(struct stream *st, int port, int chunks)
 			keep = (size_t)(st->log_cap - off);
 		sanitize(st->buf, keep);
 		if (cut)
-			keep += (size_t)snprintf(st->buf + keep, MARKER_MAX, "\n[wakefarm agent: COM%d"
-						 " log truncated at %lld bytes]\n", port + 1, st->log_cap);
+			keep += (size_t)snprintf(st->buf + keep, MARKER_MAX,
+			    "\n[wakefarm agent: COM%d"
+			    " log truncated at %lld bytes]\n",
+			    port + 1, st->log_cap);
 		if (outbox_put(st->ob, st->job, kind,
-			       json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)off, "data",
-					 st->buf, keep, "truncated", cut)) < 0) {
+		        json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)off,
+		            "data", st->buf, keep, "truncated", cut)) < 0) {
 			tail_unread(&st->log[port], (size_t)n);
 			return -1;
 		}
 		if (cut) {
 			st->cut[port] = 1;
-			tail_close(&st->log[port]);	/* the rest is not read */
-			log_info("COM%d: the guest wrote more than %lld bytes: the rest of its log is"
-				 " not sent", port + 1, st->log_cap);
+			tail_close(&st->log[port]); /* the rest is not read */
+			log_info(
+			    "COM%d: the guest wrote more than %lld bytes: the rest of its log is"
+			    " not sent",
+			    port + 1, st->log_cap);
 		}
 	}
 	return 0;
 }
 
 /* COM2 through the record reader, a batch per chunk read. 0 or -1 as above. */
-static int stream_records(struct stream *st, int chunks)
+static int
+stream_records(struct stream *st, int chunks)
 {
 	for (int i = 0; !chunks || i < chunks; i++) {
 		ssize_t n;
 
 		if (flush_batch(st) < 0)
-			return -1;	/* COM2 is not read further meanwhile */
+			return -1; /* COM2 is not read further meanwhile */
 		if ((n = tail_read(&st->rec, st->buf, CHUNK_MAX)) <= 0)
 			return 0;
-		rec_reader_feed(&st->rd, st->buf, (size_t)n, batch_cb, st);
+		records_reader_feed(&st->rd, st->buf, (size_t)n, batch_cb, st);
 	}
 	return flush_batch(st);
 }
 
-static int tick(void *arg, const char *com1, const char *com2, int final)
+static int
+tick(void *arg, const char *com1, const char *com2, int final)
 {
 	struct stream *st = arg;
 	int said = 0;
@@ -188,47 +208,57 @@ static int tick(void *arg, const char *com1, const char *com2, int final)
 		return agent_cancelled(st->job);
 	}
 	/* The files go after this: all of it, waiting for room if need be. */
-	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) | stream_records(st, 0)) < 0) {
+	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) |
+	           stream_records(st, 0)) < 0) {
 		if (give_up(st->job)) {
-			log_warnx("the guest's output from byte %lld of COM2 was not queued: the spool"
-				  " is full and the controller cannot take it", st->rec.off);
+			log_warnx(
+			    "the guest's output from byte %lld of COM2 was not queued: the spool"
+			    " is full and the controller cannot take it",
+			    st->rec.off);
 			break;
 		}
 		if (!said++)
-			log_info("the guest ended; the rest of its output waits for room in the"
-				 " spool or the controller");
+			log_info(
+			    "the guest ended; the rest of its output waits for room in the"
+			    " spool or the controller");
 		sleep(1);
 	}
 	if (st->rec.gaps || st->log[0].gaps || st->log[1].gaps)
-		log_warnx("%d serial file(s) were rotated away by virtlogd before they were read",
-			  st->rec.gaps + st->log[0].gaps + st->log[1].gaps);
+		log_warnx(
+		    "%d serial file(s) were rotated away by virtlogd before they were read",
+		    st->rec.gaps + st->log[0].gaps + st->log[1].gaps);
 	return agent_cancelled(st->job);
 }
 
-static const char *outcome_word(enum run_outcome o)
+static const char *
+outcome_word(enum run_outcome o)
 {
-	static const char *const w[] = { "completed", "guest-error", "hang", "infra" };
+	static const char *const w[] = { "completed", "guest-error", "hang",
+		"infra" };
 
 	return w[o];
 }
 
 /* Queues the runner's host records (after the guest records already sent). */
-static void send_host_records(struct stream *st, const char *records)
+static void
+send_host_records(struct stream *st, const char *records)
 {
-	struct rec_reader rd;
+	struct records_reader rd;
 	json_t *all = records_load_file(records, &rd, NULL), *body;
 	size_t i;
 	json_t *r;
 
 	if (!all)
 		return;
-	json_array_foreach(all, i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "src")), "host"))
+	json_array_foreach (all, i, r)
+		if (!strcmp(
+		        json_string_value(json_object_get(r, "src")), "host"))
 			json_array_append(st->batch, r);
 	json_decref(all);
 	if (!json_array_size(st->batch))
 		return;
-	body = json_pack("{s:i, s:O}", "batch", st->next_batch, "records", st->batch);
+	body = json_pack(
+	    "{s:i, s:O}", "batch", st->next_batch, "records", st->batch);
 	if (put_wait(st->ob, st->job, "events", body) == 0) {
 		st->next_batch++;
 		json_array_clear(st->batch);
@@ -236,9 +266,11 @@ static void send_host_records(struct stream *st, const char *records)
 	json_decref(body);
 }
 
-static void finish(struct outbox *ob, int64_t job, const char *outcome, const char *detail)
+static void
+finish(struct outbox *ob, int64_t job, const char *outcome, const char *detail)
 {
-	json_t *body = json_pack("{s:s, s:s}", "outcome", outcome, "detail", detail);
+	json_t *body = json_pack(
+	    "{s:s, s:s}", "outcome", outcome, "detail", detail);
 
 	put_wait(ob, job, "finish", body);
 	json_decref(body);
@@ -249,10 +281,13 @@ static void finish(struct outbox *ob, int64_t job, const char *outcome, const ch
  * from the controller once into work_dir/blobs/HEX, checked against its
  * digest, and the spec pointed at the file.
  */
-static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char *detail, size_t size)
+static int
+resolve_blob(
+    const struct agent_config *cfg, struct runspec *rs, char **cause_out)
 {
 	const char *hex = runspec_blob_digest(rs->test_kernel);
-	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100], got[65], urlpath[128];
+	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100], got[65],
+	    urlpath[128];
 	struct wf_http *h = NULL;
 	struct wf_buf body;
 	char *cause = NULL;
@@ -274,21 +309,28 @@ static int resolve_blob(const struct agent_config *cfg, struct runspec *rs, char
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	wf_buf_init(&body, 256u << 20);
 	if (!(h = agent_http(cfg, &gen)) ||
-	    wf_http_request_raw(h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
+	    wf_http_request_raw(
+	        h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
 	    status != 200) {
-		snprintf(detail, size, "test kernel %.20s...: fetching from the controller: %s%s",
-			 rs->test_kernel, cause ? wf_cause_str(cause) : "HTTP ",
-			 cause ? "" : status == 404 ? "404 (no such blob)" : "error");
+		wf_set_cause(cause_out,
+		    "test kernel %.20s...: fetching from the controller: %s%s",
+		    rs->test_kernel, cause ? wf_cause_str(cause) : "HTTP ",
+		    cause             ? "" :
+		        status == 404 ? "404 (no such blob)" :
+		                        "error");
 		goto out;
 	}
-	if (!(f = fopen(tmp, "wb")) || fwrite(body.data, 1, body.len, f) != body.len || fclose(f)) {
-		snprintf(detail, size, "test kernel: writing %.200s: %s", tmp, strerror(errno));
+	if (!(f = fopen(tmp, "wb")) ||
+	    fwrite(body.data, 1, body.len, f) != body.len || fclose(f)) {
+		wf_set_cause(cause_out, "test kernel: writing %.200s: %s", tmp,
+		    strerror(errno));
 		goto out;
 	}
-	if (wf_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) || chmod(tmp, 0644) ||
-	    rename(tmp, path)) {
-		snprintf(detail, size, "test kernel: the blob fetched for %.20s... does not match its digest",
-			 rs->test_kernel);
+	if (bisect_build_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) ||
+	    chmod(tmp, 0644) || rename(tmp, path)) {
+		wf_set_cause(cause_out,
+		    "test kernel: the blob fetched for %.20s... does not match its digest",
+		    rs->test_kernel);
 		goto out;
 	}
 	log_info("fetched test kernel blob %.12s (%zu bytes)", hex, body.len);
@@ -302,62 +344,75 @@ out:
 	return rc;
 }
 
-void job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
+void
+job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 {
 	json_int_t job = json_integer_value(json_object_get(lease, "job"));
-	json_int_t attempt = json_integer_value(json_object_get(lease, "attempt"));
-	struct stream st = { .ob = ob, .job = job, .batch = json_array(),
-			     .log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
-			     .buf = malloc(CHUNK_MAX + MARKER_MAX) };
-	struct qemu_opts o = { .firmware = cfg->firmware, .test_kernel = cfg->test_kernel,
-			       .reporter = cfg->reporter, .accel = cfg->accel, .log = NULL };
-	struct libvirt_opts lo = { .uri = cfg->libvirt_uri, .workdir = cfg->work_dir,
-				   .tick = tick, .tick_arg = &st };
+	json_int_t attempt = json_integer_value(
+	    json_object_get(lease, "attempt"));
+	struct stream st = { .ob = ob,
+		.job = job,
+		.batch = json_array(),
+		.log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
+		.buf = malloc(CHUNK_MAX + MARKER_MAX) };
+	struct run_opts o = { .firmware = cfg->firmware,
+		.test_kernel = cfg->test_kernel,
+		.reporter = cfg->reporter,
+		.accel = cfg->accel,
+		.log = NULL };
+	struct libvirt_opts lo = { .uri = cfg->libvirt_uri,
+		.workdir = cfg->work_dir,
+		.tick = tick,
+		.tick_arg = &st };
 	struct runspec rs;
 	struct run_result res;
 	char name[128], records[PATH_MAX], *cause = NULL;
 
 	wf_log_set_job(job);
-	rec_reader_init(&st.rd);
+	records_reader_init(&st.rd);
 	if (!st.buf) {
 		finish(ob, job, "infra", "agent: out of memory");
 		goto out;
 	}
-	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) < 0) {
+	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) <
+	    0) {
 		log_warnx("bad job parameters: %s", wf_cause_str(cause));
 		finish(ob, job, "infra", cause ? cause : "bad job parameters");
 		goto out;
 	}
-	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name, (long long)job, (long long)attempt);
-	snprintf(records, sizeof(records), "%s/%s.records", cfg->work_dir, name);
+	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name,
+	    (long long)job, (long long)attempt);
+	snprintf(
+	    records, sizeof(records), "%s/%s.records", cfg->work_dir, name);
 	lo.domain = name;
 	o.records = records;
 	/* A kernel package is resolved here, on this host; a path is used as is. */
 	if (rs.kernel_package[0]) {
-		char detail[sizeof(res.detail)];
-
-		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script, cfg->kernels_dir,
-					  rs.kernel, sizeof(rs.kernel), detail, sizeof(detail)) < 0) {
-			finish(ob, job, "infra", detail);
+		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script,
+		        cfg->kernels_dir, rs.kernel, sizeof(rs.kernel),
+		        &cause) < 0) {
+			finish(ob, job, "infra", wf_cause_str(cause));
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
 	}
-	if (resolve_blob(cfg, &rs, res.detail, sizeof(res.detail)) < 0) {
-		finish(ob, job, "infra", res.detail);
+	if (resolve_blob(cfg, &rs, &cause) < 0) {
+		finish(ob, job, "infra", wf_cause_str(cause));
 		goto out;
 	}
-	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name, rs.cpus,
-		 rs.mailbox_version, rs.steps, rs.kernel[0] ? ", kernel " : "", rs.kernel);
+	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name,
+	    rs.cpus, rs.mailbox_version, rs.steps,
+	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
-	rec_reader_finish(&st.rd);
+	records_reader_finish(&st.rd);
 	send_host_records(&st, records);
-	if (rec_reader_dropped(&st.rd))
-		log_warnx("%lu guest output line(s) broke the record contract (last: %s)",
-			  rec_reader_dropped(&st.rd), st.rd.last_cause);
-	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome), res.wall_s,
-		 res.detail[0] ? ": " : "", res.detail);
+	if (records_reader_dropped(&st.rd))
+		log_warnx(
+		    "%lu guest output line(s) broke the record contract (last: %s)",
+		    records_reader_dropped(&st.rd), st.rd.last_cause);
+	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
+	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
 	finish(ob, job, outcome_word(res.outcome), res.detail);
 	unlink(records);
 out:
@@ -372,7 +427,8 @@ out:
 	wf_log_set_job(0);
 }
 
-void job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
+void
+job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 {
 	virConnectPtr conn = virConnectOpen(cfg->libvirt_uri);
 	virDomainPtr *doms = NULL;
@@ -380,7 +436,9 @@ void job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 	int n;
 
 	if (!conn) {
-		log_warnx("libvirt %s: cannot connect to look for leftover domains", cfg->libvirt_uri);
+		log_warnx(
+		    "libvirt %s: cannot connect to look for leftover domains",
+		    cfg->libvirt_uri);
 		return;
 	}
 	snprintf(prefix, sizeof(prefix), "wakefarm-%s-", cfg->name);
@@ -391,9 +449,12 @@ void job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 		char detail[200];
 
 		if (dn && !strncmp(dn, prefix, strlen(prefix)) &&
-		    sscanf(dn + strlen(prefix), "%lld-%lld", &job, &attempt) == 2) {
+		    sscanf(dn + strlen(prefix), "%lld-%lld", &job, &attempt) ==
+		        2) {
 			virDomainDestroy(doms[i]);
-			snprintf(detail, sizeof(detail), "agent restarted: domain %s left from a previous run", dn);
+			snprintf(detail, sizeof(detail),
+			    "agent restarted: domain %s left from a previous run",
+			    dn);
 			log_warnx("%s", detail);
 			finish(ob, job, "infra", detail);
 		}

@@ -19,6 +19,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "outbox.h"
+#include "state.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
@@ -36,17 +38,19 @@
 
 struct outbox {
 	const struct agent_config *cfg;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	pthread_t	 thread;
-	int		 stop;
-	uint64_t	 seq;
-	int		 dirty;	/* items were queued since the last pass */
-	int		 full;	/* the last spool write failed */
-	unsigned long	 direct, held;	/* items delivered at once, not taken, while full */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int stop;
+	uint64_t seq;
+	int dirty; /* items were queued since the last pass */
+	int full; /* the last spool write failed */
+	unsigned long direct,
+	    held; /* items delivered at once, not taken, while full */
 };
 
-static int item_cmp(const void *a, const void *b)
+static int
+item_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -56,7 +60,8 @@ static int item_cmp(const void *a, const void *b)
  * their number, *out a malloc'd array of malloc'd names (NULL when none);
  * -1 (and *out NULL) when the directory cannot be read or memory runs out.
  */
-static int list_items(const char *dir, char ***out)
+static int
+list_items(const char *dir, char ***out)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -67,7 +72,8 @@ static int list_items(const char *dir, char ***out)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] != 'S' || !strstr(e->d_name, ".json") || strstr(e->d_name, ".tmp"))
+		if (e->d_name[0] != 'S' || !strstr(e->d_name, ".json") ||
+		    strstr(e->d_name, ".tmp"))
 			continue;
 		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
 			goto fail;
@@ -77,7 +83,7 @@ static int list_items(const char *dir, char ***out)
 		n++;
 	}
 	closedir(d);
-	if (n > 0)	/* qsort's base must not be NULL, even for no items */
+	if (n > 0) /* qsort's base must not be NULL, even for no items */
 		qsort(v, n, sizeof(*v), item_cmp);
 	*out = v;
 	return n;
@@ -91,8 +97,9 @@ fail:
 
 /* One request: 0 delivered (or refused for good), -1 try again later
  * (said unless quiet). */
-static int deliver_item(struct wf_http *http, long long job, const char *kind, json_t *item,
-			int quiet)
+static int
+deliver_item(struct wf_http *http, long long job, const char *kind,
+    json_t *item, int quiet)
 {
 	char url[128];
 	json_t *reply = NULL;
@@ -106,29 +113,37 @@ static int deliver_item(struct wf_http *http, long long job, const char *kind, j
 	else if (!strcmp(kind, "finish"))
 		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/finish", job);
 	else
-		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/logs/%c", job, kind[3]);
-	if (kind[0] == 'l') {	/* logs go as raw text */
-		const char *data = json_string_value(json_object_get(item, "data"));
+		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/logs/%c", job,
+		    kind[3]);
+	if (kind[0] == 'l') { /* logs go as raw text */
+		const char *data = json_string_value(
+		    json_object_get(item, "data"));
 		struct wf_buf ignored;
 
 		wf_buf_init(&ignored, 4096);
-		rc = wf_http_request_raw(http, "POST", url, "text/plain", data ? data : "",
-					 data ? strlen(data) : 0, &status, &ignored, &cause);
+		rc = wf_http_request_raw(http, "POST", url, "text/plain",
+		    data ? data : "", data ? strlen(data) : 0, &status,
+		    &ignored, &cause);
 		wf_buf_free(&ignored);
 	} else {
-		rc = wf_http_request(http, "POST", url, item, &status, &reply, &cause);
+		rc = wf_http_request(
+		    http, "POST", url, item, &status, &reply, &cause);
 	}
 	json_decref(reply);
 	prev = wf_log_set_job(job);
-	if (rc == 0 || (status >= 400 && status < 500 && status != 401 && status != 408 && status != 429)) {
+	if (rc == 0 ||
+	    (status >= 400 && status < 500 && status != 401 && status != 408 &&
+	        status != 429)) {
 		if (rc != 0)
-			log_warnx("outbox: job %lld: controller refused %s for good: %s",
-				  job, kind, wf_cause_str(cause));
+			log_warnx(
+			    "outbox: job %lld: controller refused %s for good: %s",
+			    job, kind, wf_cause_str(cause));
 		rc = 0;
 	} else {
 		if (!quiet)
-			log_warnx("outbox: job %lld: %s not delivered, will retry: %s", job, kind,
-				  wf_cause_str(cause));
+			log_warnx(
+			    "outbox: job %lld: %s not delivered, will retry: %s",
+			    job, kind, wf_cause_str(cause));
 		rc = -1;
 	}
 	wf_log_set_job(prev);
@@ -137,7 +152,8 @@ static int deliver_item(struct wf_http *http, long long job, const char *kind, j
 }
 
 /* One spooled item: 0 delivered (or refused for good) and removed, -1 try again later. */
-static int deliver(struct outbox *ob, struct wf_http *http, const char *name)
+static int
+deliver(struct outbox *ob, struct wf_http *http, const char *name)
 {
 	char path[512], kind[16] = "";
 	long long job = 0;
@@ -159,15 +175,18 @@ static int deliver(struct outbox *ob, struct wf_http *http, const char *name)
 	return rc;
 }
 
-static void backoff_sleep(long ms)
+static void
+backoff_sleep(long ms)
 {
-	long j = ms / 2 + rand() % (ms / 2 + 1);	/* jitter: agents don't retry in step */
+	long j = ms / 2 +
+	    rand() % (ms / 2 + 1); /* jitter: agents don't retry in step */
 	struct timespec ts = { j / 1000, (j % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-int outbox_full(struct outbox *ob)
+int
+outbox_full(struct outbox *ob)
 {
 	int full;
 
@@ -177,7 +196,8 @@ int outbox_full(struct outbox *ob)
 	return full;
 }
 
-static void *sender(void *arg)
+static void *
+sender(void *arg)
 {
 	struct outbox *ob = arg;
 	unsigned gen;
@@ -208,7 +228,9 @@ static void *sender(void *arg)
 		}
 		free(items);
 		if (failed) {
-			backoff_ms = backoff_ms ? (backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2) : 250;
+			backoff_ms = backoff_ms ?
+			    (backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2) :
+			    250;
 			backoff_sleep(backoff_ms);
 		} else {
 			backoff_ms = 0;
@@ -218,7 +240,8 @@ static void *sender(void *arg)
 	return NULL;
 }
 
-struct outbox *outbox_open(const struct agent_config *cfg, char **cause)
+struct outbox *
+outbox_open(const struct agent_config *cfg, char **cause)
 {
 	struct outbox *ob = calloc(1, sizeof(*ob));
 	char **items = NULL;
@@ -230,7 +253,8 @@ struct outbox *outbox_open(const struct agent_config *cfg, char **cause)
 	pthread_mutex_init(&ob->lock, NULL);
 	pthread_cond_init(&ob->cond, NULL);
 	if (mkdir(cfg->spool_dir, 0700) < 0 && errno != EEXIST) {
-		wf_set_cause(cause, "spool directory %s: %s", cfg->spool_dir, strerror(errno));
+		wf_set_cause(cause, "spool directory %s: %s", cfg->spool_dir,
+		    strerror(errno));
 		free(ob);
 		return NULL;
 	}
@@ -246,7 +270,8 @@ struct outbox *outbox_open(const struct agent_config *cfg, char **cause)
 	free(items);
 	ob->dirty = n > 0;
 	if (n > 0)
-		log_info("outbox: %d item(s) from a previous run to deliver", n);
+		log_info(
+		    "outbox: %d item(s) from a previous run to deliver", n);
 	pthread_create(&ob->thread, NULL, sender, ob);
 	return ob;
 }
@@ -256,7 +281,8 @@ struct outbox *outbox_open(const struct agent_config *cfg, char **cause)
  * what a delivered item freed) proves little, and would make the state
  * flap in the log. 1 MiB, or a quarter of a smaller file system.
  */
-static int spool_has_room(const struct outbox *ob)
+static int
+spool_has_room(const struct outbox *ob)
 {
 	struct statvfs sv;
 	unsigned long long avail, margin;
@@ -271,20 +297,23 @@ static int spool_has_room(const struct outbox *ob)
 }
 
 /* The spool's state after a write: one line when it changes. */
-static void set_full(struct outbox *ob, int full, int err)
+static void
+set_full(struct outbox *ob, int full, int err)
 {
 	if (!full && outbox_full(ob) && !spool_has_room(ob))
 		return;
 	pthread_mutex_lock(&ob->lock);
 	if (full && !ob->full)
-		log_warnx("outbox: cannot write to the spool %s (%s): delivering directly what"
-			  " can be; the rest waits in the guests' serial files; no new job is"
-			  " leased until the spool has room again", ob->cfg->spool_dir,
-			  strerror(err));
+		log_warnx(
+		    "outbox: cannot write to the spool %s (%s): delivering directly what"
+		    " can be; the rest waits in the guests' serial files; no new job is"
+		    " leased until the spool has room again",
+		    ob->cfg->spool_dir, strerror(err));
 	else if (!full && ob->full)
-		log_info("outbox: the spool %s can be written again (%lu item(s) were delivered"
-			 " directly, %lu attempt(s) waited meanwhile)", ob->cfg->spool_dir,
-			 ob->direct, ob->held);
+		log_info(
+		    "outbox: the spool %s can be written again (%lu item(s) were delivered"
+		    " directly, %lu attempt(s) waited meanwhile)",
+		    ob->cfg->spool_dir, ob->direct, ob->held);
 	if (full != ob->full)
 		ob->direct = ob->held = 0;
 	ob->full = full;
@@ -292,7 +321,8 @@ static void set_full(struct outbox *ob, int full, int err)
 }
 
 /* Does anything of this job wait in the spool? */
-static int job_waiting(struct outbox *ob, int64_t job)
+static int
+job_waiting(struct outbox *ob, int64_t job)
 {
 	char **items = NULL, tag[40];
 	int n = list_items(ob->cfg->spool_dir, &items), found = n < 0;
@@ -307,12 +337,14 @@ static int job_waiting(struct outbox *ob, int64_t job)
 }
 
 /* The spool is full: the item straight to the controller, when that keeps the order. */
-static int put_direct(struct outbox *ob, int64_t job, const char *kind, json_t *body)
+static int
+put_direct(struct outbox *ob, int64_t job, const char *kind, json_t *body)
 {
 	struct wf_http *http;
 	int rc = -1;
 
-	if (!job_waiting(ob, job) && (http = wf_http_new(ob->cfg->server, ob->cfg->token))) {
+	if (!job_waiting(ob, job) &&
+	    (http = wf_http_new(ob->cfg->server, ob->cfg->token))) {
 		wf_http_set_timeouts(http, 5000, 30000);
 		/* quiet: the caller tries again every tick; set_full said why */
 		rc = deliver_item(http, job, kind, body, 1);
@@ -327,7 +359,8 @@ static int put_direct(struct outbox *ob, int64_t job, const char *kind, json_t *
 	return rc;
 }
 
-int outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body)
+int
+outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body)
 {
 	char tmp[520], path[512];
 	uint64_t seq;
@@ -336,8 +369,8 @@ int outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body)
 	pthread_mutex_lock(&ob->lock);
 	seq = ob->seq++;
 	pthread_mutex_unlock(&ob->lock);
-	snprintf(path, sizeof(path), "%s/S%012llu-J%lld-%s.json", ob->cfg->spool_dir,
-		 (unsigned long long)seq, (long long)job, kind);
+	snprintf(path, sizeof(path), "%s/S%012llu-J%lld-%s.json",
+	    ob->cfg->spool_dir, (unsigned long long)seq, (long long)job, kind);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	errno = 0;
 	rc = json_dump_file(body, tmp, JSON_COMPACT);
@@ -358,7 +391,8 @@ int outbox_put(struct outbox *ob, int64_t job, const char *kind, json_t *body)
 	return 0;
 }
 
-int outbox_probe(struct outbox *ob)
+int
+outbox_probe(struct outbox *ob)
 {
 	static const char block[4096];
 	char path[520];
@@ -366,7 +400,8 @@ int outbox_probe(struct outbox *ob)
 
 	snprintf(path, sizeof(path), "%s/.probe", ob->cfg->spool_dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write(fd, block, sizeof(block)) == (ssize_t)sizeof(block);
+	ok = fd >= 0 &&
+	    write(fd, block, sizeof(block)) == (ssize_t)sizeof(block);
 	if (fd >= 0 && close(fd) < 0)
 		ok = 0;
 	unlink(path);
@@ -375,7 +410,8 @@ int outbox_probe(struct outbox *ob)
 	return ok && !outbox_full(ob) ? 0 : -1;
 }
 
-int outbox_pending(struct outbox *ob)
+int
+outbox_pending(struct outbox *ob)
 {
 	char **items = NULL;
 	int n = list_items(ob->cfg->spool_dir, &items);
@@ -386,7 +422,8 @@ int outbox_pending(struct outbox *ob)
 	return n < 0 ? 0 : n;
 }
 
-void outbox_close(struct outbox *ob)
+void
+outbox_close(struct outbox *ob)
 {
 	if (!ob)
 		return;

@@ -16,8 +16,8 @@
 #include "records.h"
 #include "util.h"
 
-#define INGEST_CLIENTS_MAX	64
-#define TOKEN_MAX		128
+#define INGEST_CLIENTS_MAX 64
+#define TOKEN_MAX 128
 
 const char *
 cb_opt(const struct cb_opts *o, const char *key, const char *dflt)
@@ -43,18 +43,19 @@ cb_opt_long(const struct cb_opts *o, const char *key, long dflt)
 int
 cb_records_load(const char *path, struct cb_records *r)
 {
-	struct rec_reader stats;
+	struct records_reader stats;
 	char *cause = NULL;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	/* Every line must be a contract record: nothing silently dropped. */
 	if ((r->recs = records_load_file(path, &stats, &cause)) == NULL ||
-	    json_array_size(r->recs) == 0 || rec_reader_dropped(&stats) > 0) {
+	    json_array_size(r->recs) == 0 ||
+	    records_reader_dropped(&stats) > 0) {
 		if (cause == NULL && r->recs != NULL &&
 		    json_array_size(r->recs) > 0)
 			wf_set_cause(&cause, "%lu lines dropped (%s)",
-			    rec_reader_dropped(&stats), stats.last_cause);
+			    records_reader_dropped(&stats), stats.last_cause);
 		fprintf(stderr, "ctlbench: records %s: %s\n", path,
 		    cause != NULL ? cause : "empty");
 		free(cause);
@@ -65,8 +66,8 @@ cb_records_load(const char *path, struct cb_records *r)
 	r->n = json_array_size(r->recs);
 	r->text = calloc(r->n, sizeof(*r->text));
 	for (i = 0; i < r->n; i++)
-		r->text[i] = json_dumps(json_array_get(r->recs, i),
-		    JSON_COMPACT);
+		r->text[i] = json_dumps(
+		    json_array_get(r->recs, i), JSON_COMPACT);
 	return 0;
 }
 
@@ -123,8 +124,8 @@ call(struct wf_http *c, const char *method, const char *path, json_t *body,
 
 	if (wf_http_request(c, method, path, body, NULL, reply, &cause) == 0)
 		return 0;
-	fprintf(stderr, "ctlbench: %s %s: %s\n", method, path,
-	    wf_cause_str(cause));
+	fprintf(
+	    stderr, "ctlbench: %s %s: %s\n", method, path, wf_cause_str(cause));
 	free(cause);
 	return -1;
 }
@@ -132,20 +133,20 @@ call(struct wf_http *c, const char *method, const char *path, json_t *body,
 /* --- ingest ------------------------------------------------------------ */
 
 struct ingest {
-	const char		*url;
-	long			 jobs, batches;
-	char			**bodies;	/* by batch number */
-	size_t			*lens;
-	pthread_barrier_t	 ready;
-	int			 failed;
+	const char *url;
+	long jobs, batches;
+	char **bodies; /* by batch number */
+	size_t *lens;
+	pthread_barrier_t ready;
+	int failed;
 };
 
 struct agent {
-	struct ingest	*in;
-	char		 token[TOKEN_MAX];
-	int		 index;
-	int64_t		*job;
-	pthread_t	 thread;
+	struct ingest *in;
+	char token[TOKEN_MAX];
+	int index;
+	int64_t *job;
+	pthread_t thread;
 };
 
 /* Registers the host and leases every job it will post events for. */
@@ -164,7 +165,7 @@ agent_setup(struct agent *a, struct wf_http *c)
 	json_decref(body);
 	for (i = 0; rc == 0 && i < a->in->jobs; i++) {
 		if ((rc = call(c, "POST", "/api/v1/agents/lease?wait=0", NULL,
-		    &reply)) == -1)
+		         &reply)) == -1)
 			break;
 		if (reply == NULL) {
 			fprintf(stderr, "ctlbench: agent %d: no job to lease\n",
@@ -199,13 +200,14 @@ agent_main(void *arg)
 		for (b = 0; b < in->batches; b++) {
 			wf_buf_reset(&out);
 			if (wf_http_request_raw(c, "POST", path,
-			    "application/json", in->bodies[b], in->lens[b],
-			    &status, &out, &cause) == -1 || status != 200) {
+			        "application/json", in->bodies[b], in->lens[b],
+			        &status, &out, &cause) == -1 ||
+			    status != 200) {
 				fprintf(stderr, "ctlbench: POST %s: %s\n", path,
 				    cause != NULL ? cause : wf_buf_str(&out));
 				free(cause);
-				__atomic_store_n(&in->failed, 1,
-				    __ATOMIC_RELAXED);
+				__atomic_store_n(
+				    &in->failed, 1, __ATOMIC_RELAXED);
 				ok = 0;
 				break;
 			}
@@ -226,10 +228,9 @@ batch_body(const struct cb_records *r, long b, long size)
 	long k;
 
 	for (k = 0; k < size; k++)
-		json_array_append(recs, json_array_get(r->recs,
-		    (size_t)(b * size + k) % r->n));
-	body = json_pack("{s:I, s:o}", "batch", (json_int_t)b, "records",
-	    recs);
+		json_array_append(recs,
+		    json_array_get(r->recs, (size_t)(b * size + k) % r->n));
+	body = json_pack("{s:I, s:o}", "batch", (json_int_t)b, "records", recs);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	return text;
@@ -270,9 +271,9 @@ cb_ingest(const struct cb_opts *o)
 	memset(agents, 0, sizeof(agents));
 	in.jobs = cb_opt_long(o, "jobs", 64);
 	in.batches = cb_opt_long(o, "batches", 4);
-	if ((n = read_tokens(cb_opt(o, "tokens", ""), agents,
-	    INGEST_CLIENTS_MAX)) < 1 || cb_records_load(cb_opt(o, "records",
-	    ""), &r) == -1)
+	if ((n = read_tokens(
+	         cb_opt(o, "tokens", ""), agents, INGEST_CLIENTS_MAX)) < 1 ||
+	    cb_records_load(cb_opt(o, "records", ""), &r) == -1)
 		return -1;
 	in.bodies = calloc((size_t)in.batches, sizeof(*in.bodies));
 	in.lens = calloc((size_t)in.batches, sizeof(*in.lens));
@@ -284,13 +285,14 @@ cb_ingest(const struct cb_opts *o)
 	if ((admin = client(in.url, cb_opt(o, "admin-token", ""))) == NULL)
 		goto out;
 	sub = json_loads(cb_opt(o, "submit", "{}"), 0, NULL);
-	if (sub == NULL || call(admin, "POST", "/api/v1/runs", sub, &reply) ==
-	    -1)
+	if (sub == NULL ||
+	    call(admin, "POST", "/api/v1/runs", sub, &reply) == -1)
 		goto out;
 	if (json_integer_value(json_object_get(reply, "jobs")) < n * in.jobs) {
 		fprintf(stderr, "ctlbench: the run has %lld jobs, %ld needed\n",
-		    (long long)json_integer_value(json_object_get(reply,
-		    "jobs")), n * in.jobs);
+		    (long long)json_integer_value(
+		        json_object_get(reply, "jobs")),
+		    n * in.jobs);
 		goto out;
 	}
 	pthread_barrier_init(&in.ready, NULL, (unsigned)n + 1);
@@ -301,9 +303,9 @@ cb_ingest(const struct cb_opts *o)
 		pthread_create(&agents[i].thread, NULL, agent_main, &agents[i]);
 		started++;
 	}
-	pthread_barrier_wait(&in.ready);	/* every job leased */
+	pthread_barrier_wait(&in.ready); /* every job leased */
 	t0 = wf_now_us();
-	pthread_barrier_wait(&in.ready);	/* every batch acknowledged */
+	pthread_barrier_wait(&in.ready); /* every batch acknowledged */
 	t1 = wf_now_us();
 	for (i = 0; i < started; i++) {
 		pthread_join(agents[i].thread, NULL);
@@ -354,7 +356,8 @@ time_gets(struct wf_http *c, const char *name, const char *fmt, long runs,
 		wf_buf_reset(&out);
 		t0 = wf_now_us();
 		if (wf_http_request_raw(c, "GET", path, NULL, NULL, 0, &status,
-		    &out, &cause) == -1 || status != 200) {
+		        &out, &cause) == -1 ||
+		    status != 200) {
 			fprintf(stderr, "ctlbench: GET %s: %s (%ld)\n", path,
 			    cause != NULL ? cause : wf_buf_str(&out), status);
 			free(cause);
@@ -385,13 +388,12 @@ cb_latency(const struct cb_opts *o)
 		return -1;
 	/* A short warm-up: the first reads fault the file into the cache. */
 	if (time_gets(c, "warmup", "/api/v1/runs/%1$lld/matrix", runs, per,
-	    runs < 20 ? runs : 20) == 0 &&
-	    time_gets(c, "matrix", "/api/v1/runs/%1$lld/matrix", runs, per,
-	    n) == 0 &&
-	    time_gets(c, "jobs", "/api/v1/jobs?run=%1$lld&limit=100", runs,
-	    per, n) == 0 &&
-	    time_gets(c, "job", "/api/v1/jobs/%2$lld", runs, per,
-	    n) == 0)
+	        runs < 20 ? runs : 20) == 0 &&
+	    time_gets(
+	        c, "matrix", "/api/v1/runs/%1$lld/matrix", runs, per, n) == 0 &&
+	    time_gets(c, "jobs", "/api/v1/jobs?run=%1$lld&limit=100", runs, per,
+	        n) == 0 &&
+	    time_gets(c, "job", "/api/v1/jobs/%2$lld", runs, per, n) == 0)
 		rc = 0;
 	wf_http_free(c);
 	return rc;
@@ -400,15 +402,15 @@ cb_latency(const struct cb_opts *o)
 /* --- lease hand-out ---------------------------------------------------- */
 
 struct waiting {
-	const char	*url, *token;
-	long		 n;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	long		 polls;		/* long-polls about to be sent */
-	long		 got;		/* leases received */
-	int64_t		 at;		/* when the last one arrived, us */
-	int64_t		 run;		/* of the last one */
-	int		 failed;
+	const char *url, *token;
+	long n;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	long polls; /* long-polls about to be sent */
+	long got; /* leases received */
+	int64_t at; /* when the last one arrived, us */
+	int64_t run; /* of the last one */
+	int failed;
 };
 
 static void *
@@ -422,8 +424,8 @@ waiter_main(void *arg)
 
 	body = json_pack("{s:s, s:I, s:s}", "name", "bench-lease", "slots",
 	    (json_int_t)w->n + 1, "libvirt_uri", "qemu:///system");
-	ok = c != NULL && call(c, "POST", "/api/v1/agents/register", body,
-	    NULL) == 0;
+	ok = c != NULL &&
+	    call(c, "POST", "/api/v1/agents/register", body, NULL) == 0;
 	json_decref(body);
 	if (c != NULL)
 		wf_http_set_timeouts(c, 0, 40000);
@@ -436,8 +438,8 @@ waiter_main(void *arg)
 			json_decref(reply);
 			reply = NULL;
 			ok = call(c, "POST", "/api/v1/agents/lease?wait=30",
-			    NULL, &reply) == 0;
-		} while (ok && reply == NULL);	/* 204 at the deadline */
+			         NULL, &reply) == 0;
+		} while (ok && reply == NULL); /* 204 at the deadline */
 		pthread_mutex_lock(&w->lock);
 		w->at = wf_now_us();
 		w->run = json_integer_value(json_object_get(reply, "run"));
@@ -459,8 +461,8 @@ waiter_main(void *arg)
 static int
 cb_lease(const struct cb_opts *o)
 {
-	struct waiting w = { .url = cb_opt(o, "url", ""), .token = cb_opt(o,
-	    "agent-token", "") };
+	struct waiting w = { .url = cb_opt(o, "url", ""),
+		.token = cb_opt(o, "agent-token", "") };
 	struct wf_http *admin = client(w.url, cb_opt(o, "admin-token", ""));
 	json_t *sub = json_loads(cb_opt(o, "submit", "{}"), 0, NULL);
 	double *from_submit, *from_reply;
@@ -501,7 +503,8 @@ cb_lease(const struct cb_opts *o)
 			goto join;
 		/* Some other job (an expired lease put back) would not count. */
 		if (w.run != run) {
-			fprintf(stderr, "ctlbench: leased a job of run %lld, not"
+			fprintf(stderr,
+			    "ctlbench: leased a job of run %lld, not"
 			    " of the run just submitted (%lld)\n",
 			    (long long)w.run, (long long)run);
 			goto join;
@@ -530,7 +533,8 @@ out:
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ctlbench ingest|bare|seed|latency|lease"
+	fprintf(stderr,
+	    "usage: ctlbench ingest|bare|seed|latency|lease"
 	    " [--key value]... (see bench/controller.sh)\n");
 }
 

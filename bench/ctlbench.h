@@ -17,12 +17,11 @@
 
 /* Command-line options: --key value pairs. */
 struct cb_opts {
-	int	  argc;
-	char	**argv;
+	int argc;
+	char **argv;
 };
 
-const char *cb_opt(const struct cb_opts *o, const char *key,
-	    const char *dflt);
+const char *cb_opt(const struct cb_opts *o, const char *key, const char *dflt);
 long cb_opt_long(const struct cb_opts *o, const char *key, long dflt);
 
 /*
@@ -31,9 +30,9 @@ long cb_opt_long(const struct cb_opts *o, const char *key, long dflt);
  * with cb_records_free.
  */
 struct cb_records {
-	json_t	 *recs;		/* array of parsed records */
-	char	**text;		/* compact line of each */
-	size_t	  n;
+	json_t *recs; /* array of parsed records */
+	char **text; /* compact line of each */
+	size_t n;
 };
 
 int cb_records_load(const char *path, struct cb_records *r);
@@ -42,7 +41,7 @@ void cb_records_free(struct cb_records *r);
 /* Percentile p (0..100) of n samples, sorted in place. */
 double cb_percentile(double *v, size_t n, double p);
 
-int cb_bare(const struct cb_opts *o);	/* ctlbench_db.c */
+int cb_bare(const struct cb_opts *o); /* ctlbench_db.c */
 int cb_seed(const struct cb_opts *o);
 
 #endif

@@ -17,9 +17,7 @@ mkdir -p "$out/initrd"
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
 
-kernel=$("$top/lib/sh/fetch-kernel.sh" linux-image-cloud-amd64 "$top/build/kernels")
-gcc -static -O2 -o "$out/initrd/init" "$top/bench/poweroff_init.c"
-(cd "$out/initrd" && echo init | cpio -o -H newc --quiet > "$out/poweroff.cpio")
+cloud_kernel_and_poweroff	# sets kernel; $out/poweroff.cpio
 append="console=ttyS0 panic=-1"
 printf '%s' "$append" > "$out/linux.cmdline"
 echo "mailbox_version=1" > "$out/linux.config"

@@ -3,7 +3,8 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
-int main(void)
+int
+main(void)
 {
 	static const char msg[] = "wakefarm-bench: /init reached\n";
 

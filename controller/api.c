@@ -16,7 +16,8 @@
 #include "api.h"
 #include "api_artifacts.h"
 #include "api_static.h"
-#include "bisector.h"
+#include "api_bisects.h"
+#include "bisect_worker.h"
 #include "flags.h"
 #include "json.h"
 #include "log.h"
@@ -25,17 +26,17 @@
 #include "util.h"
 
 enum access {
-	ACCESS_READ,		/* open unless --read-token-required */
+	ACCESS_READ, /* open unless --read-token-required */
 	ACCESS_AGENT,
 	ACCESS_SUBMIT,
 	ACCESS_ADMIN,
 };
 
 struct route {
-	const char	*method;
-	const char	*path;		/* "*" matches one segment */
-	enum access	 access;
-	api_handler	 fn;
+	const char *method;
+	const char *path; /* "*" matches one segment */
+	enum access access;
+	api_handler fn;
 };
 
 static const struct route routes[] = {
@@ -53,7 +54,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/bisects", ACCESS_READ, api_bisects_list },
 	{ "POST", "/api/v1/bisects", ACCESS_SUBMIT, api_bisects_create },
 	{ "GET", "/api/v1/bisects/*", ACCESS_READ, api_bisect_get },
-	{ "POST", "/api/v1/bisects/*/cancel", ACCESS_SUBMIT, api_bisect_cancel },
+	{ "POST", "/api/v1/bisects/*/cancel", ACCESS_SUBMIT,
+	    api_bisect_cancel },
 	{ "GET", "/api/v1/bisects/*/candidates/*/build-log", ACCESS_READ,
 	    api_bisect_build_log },
 	{ "GET", "/api/v1/blobs/*", ACCESS_READ, api_blob_get },
@@ -90,12 +92,21 @@ static const struct route routes[] = {
 
 /* --- replies --- */
 
+static void
+reply_drop_fd(struct reply *out)
+{
+	if (out->has_fd)
+		close(out->fd);
+	out->has_fd = 0;
+}
+
 void
 reply_json(struct reply *out, unsigned int status, json_t *json)
 {
 	json_decref(out->json);
 	free(out->raw);
 	out->raw = NULL;
+	reply_drop_fd(out);
 	out->status = status;
 	out->json = json;
 }
@@ -118,29 +129,42 @@ reply_db_error(struct reply *out)
 	if (db_failed_full())
 		reply_db_full(out);
 	else
-		reply_error(out, 500, "database error (see the controller's log)");
+		reply_error(
+		    out, 500, "database error (see the controller's log)");
 }
 
 void
 reply_db_full(struct reply *out)
 {
-	reply_error(out, 503, "the controller's disk is full: nothing was"
+	reply_error(out, 503,
+	    "the controller's disk is full: nothing was"
 	    " stored; try again later");
 	out->hname = "Retry-After";
 	snprintf(out->hval, sizeof(out->hval), "%d", DB_FULL_RETRY_S);
 }
 
 void
-reply_raw(struct reply *out, unsigned int status, const char *ctype,
-    char *data, size_t len)
+reply_raw(struct reply *out, unsigned int status, const char *ctype, char *data,
+    size_t len)
 {
 	json_decref(out->json);
 	out->json = NULL;
 	free(out->raw);
+	reply_drop_fd(out);
 	out->status = status;
 	out->raw = data;
 	out->rawlen = len;
 	out->ctype = ctype;
+}
+
+void
+reply_fd(struct reply *out, unsigned int status, const char *ctype, int fd,
+    uint64_t size)
+{
+	reply_raw(out, status, ctype, NULL, 0);
+	out->has_fd = 1;
+	out->fd = fd;
+	out->fdsize = size;
 }
 
 /* --- request helpers --- */
@@ -171,8 +195,8 @@ req_id(struct req *r, int i, struct reply *out)
 	long long v;
 
 	if (i >= r->nseg || wf_parse_int(r->seg[i], 1, INT64_MAX, &v) == -1) {
-		reply_error(out, 404, "'%.64s' is not an id", i < r->nseg ?
-		    r->seg[i] : "");
+		reply_error(out, 404, "'%.64s' is not an id",
+		    i < r->nseg ? r->seg[i] : "");
 		return -1;
 	}
 	return v;
@@ -181,8 +205,8 @@ req_id(struct req *r, int i, struct reply *out)
 const char *
 req_arg(struct req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
+	return MHD_lookup_connection_value(
+	    r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 int
@@ -196,8 +220,10 @@ req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
 	if (s == NULL)
 		return 0;
 	if (wf_parse_int(s, min, max, &v) == -1) {
-		reply_error(out, 400, "query '%s': expected an integer in"
-		    " %lld..%lld", name, (long long)min, (long long)max);
+		reply_error(out, 400,
+		    "query '%s': expected an integer in"
+		    " %lld..%lld",
+		    name, (long long)min, (long long)max);
 		return -1;
 	}
 	*val = v;
@@ -210,12 +236,13 @@ req_submit_allowed(struct req *r, struct reply *out)
 	const struct ctl_config *cfg = r->api->cfg;
 	int64_t wait_s;
 
-	if ((wait_s = ratelimit_take(r->api->submits, r->token_id,
-	    wf_now_ms())) == 0)
+	if ((wait_s = ratelimit_take(
+	         r->api->submits, r->token_id, wf_now_ms())) == 0)
 		return 0;
-	reply_error(out, 429, "too many submissions with this token (at most"
-	    " %s, %g at once): try again in %lld s", cfg->submit_rate,
-	    cfg->submit_burst, (long long)wait_s);
+	reply_error(out, 429,
+	    "too many submissions with this token (at most"
+	    " %s, %g at once): try again in %lld s",
+	    cfg->submit_rate, cfg->submit_burst, (long long)wait_s);
 	out->hname = "Retry-After";
 	snprintf(out->hval, sizeof(out->hval), "%lld", (long long)wait_s);
 	return -1;
@@ -227,14 +254,17 @@ req_host(struct req *r, struct reply *out)
 	int64_t id;
 	int rc;
 
-	rc = db_int(r->api->db, &id, "SELECT id FROM hosts WHERE token_id = ?"
-	    " ORDER BY last_seen DESC LIMIT 1", "i", r->token_id);
+	rc = db_int(r->api->db, &id,
+	    "SELECT id FROM hosts WHERE token_id = ?"
+	    " ORDER BY last_seen DESC LIMIT 1",
+	    "i", r->token_id);
 	if (rc == -1) {
 		reply_db_error(out);
 		return -1;
 	}
 	if (rc == 0) {
-		reply_error(out, 409, "this agent token has no registered host:"
+		reply_error(out, 409,
+		    "this agent token has no registered host:"
 		    " POST /api/v1/agents/register first");
 		return -1;
 	}
@@ -250,9 +280,9 @@ split_path(struct req *r, const char *url)
 
 	wf_strlcpy(r->url, url, sizeof(r->url));
 	r->nseg = 0;
-	for (p = strtok_r(r->url, "/", &save); p != NULL && r->nseg <
-	    (int)(sizeof(r->seg) / sizeof(r->seg[0]));
-	    p = strtok_r(NULL, "/", &save))
+	for (p = strtok_r(r->url, "/", &save);
+	     p != NULL && r->nseg < (int)(sizeof(r->seg) / sizeof(r->seg[0]));
+	     p = strtok_r(NULL, "/", &save))
 		r->seg[r->nseg++] = p;
 }
 
@@ -264,9 +294,9 @@ route_matches(const struct route *rt, const struct req *r)
 
 	wf_strlcpy(path, rt->path, sizeof(path));
 	for (p = strtok_r(path, "/", &save); p != NULL;
-	    p = strtok_r(NULL, "/", &save), i++) {
-		if (i >= r->nseg || (strcmp(p, "*") != 0 &&
-		    strcmp(p, r->seg[i]) != 0))
+	     p = strtok_r(NULL, "/", &save), i++) {
+		if (i >= r->nseg ||
+		    (strcmp(p, "*") != 0 && strcmp(p, r->seg[i]) != 0))
 			return 0;
 	}
 	return i == r->nseg;
@@ -276,24 +306,27 @@ route_matches(const struct route *rt, const struct req *r)
 static int
 authorize(struct req *r, enum access access, struct reply *out)
 {
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *h = MHD_lookup_connection_value(
+	    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	static const enum role needs[] = {
-		[ACCESS_READ] = ROLE_READER, [ACCESS_AGENT] = ROLE_AGENT,
-		[ACCESS_SUBMIT] = ROLE_SUBMITTER, [ACCESS_ADMIN] = ROLE_ADMIN,
+		[ACCESS_READ] = ROLE_READER,
+		[ACCESS_AGENT] = ROLE_AGENT,
+		[ACCESS_SUBMIT] = ROLE_SUBMITTER,
+		[ACCESS_ADMIN] = ROLE_ADMIN,
 	};
 	int rc;
 
 	r->role = ROLE_NONE;
 	if (h != NULL) {
 		if (strncmp(h, "Bearer ", 7) != 0) {
-			reply_error(out, 401, "the Authorization header must"
+			reply_error(out, 401,
+			    "the Authorization header must"
 			    " be 'Bearer TOKEN'");
 			return -1;
 		}
 		db_lock(r->api->db);
-		rc = auth_token_check(r->api->db, h + 7, &r->role,
-		    &r->token_id);
+		rc = auth_token_check(
+		    r->api->db, h + 7, &r->role, &r->token_id);
 		db_unlock(r->api->db);
 		if (rc == -1) {
 			reply_error(out, 401, "unknown or revoked token");
@@ -379,26 +412,38 @@ send_reply(struct req *r, struct reply *out)
 
 	if (out->status >= 400)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
-	if (out->raw != NULL || out->json == NULL) {
-		text = out->raw;
-		len = out->rawlen;
-		out->raw = NULL;
+	if (out->has_fd) {
+		/* libmicrohttpd closes the file with the response */
+		out->has_fd = 0;
+		resp = MHD_create_response_from_fd64(out->fdsize, out->fd);
+		if (resp == NULL) {
+			close(out->fd);
+			return MHD_NO;
+		}
 	} else {
-		text = json_dumps(out->json, JSON_COMPACT);
-		len = text != NULL ? strlen(text) : 0;
-		out->ctype = "application/json";
-	}
-	resp = MHD_create_response_from_buffer(len, text != NULL ? text : "",
-	    text != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		free(text);
-		return MHD_NO;
+		if (out->raw != NULL || out->json == NULL) {
+			text = out->raw;
+			len = out->rawlen;
+			out->raw = NULL;
+		} else {
+			text = json_dumps(out->json, JSON_COMPACT);
+			len = text != NULL ? strlen(text) : 0;
+			out->ctype = "application/json";
+		}
+		resp = MHD_create_response_from_buffer(len,
+		    text != NULL ? text : "",
+		    text != NULL ? MHD_RESPMEM_MUST_FREE :
+		                   MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL) {
+			free(text);
+			return MHD_NO;
+		}
 	}
 	if (out->ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", out->ctype);
 	if (out->status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    "Bearer realm=\"wakefarm\"");
+		MHD_add_response_header(
+		    resp, "WWW-Authenticate", "Bearer realm=\"wakefarm\"");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (out->hname != NULL)
 		MHD_add_response_header(resp, out->hname, out->hval);
@@ -429,10 +474,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		wf_buf_init(&r->body, api->cfg->max_body);
 		*con_cls = r;
 		__atomic_add_fetch(&api->requests, 1, __ATOMIC_RELAXED);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && (wf_parse_int(cl, 0, INT64_MAX, &n) == -1 ||
-		    (unsigned long long)n > api->cfg->max_body)) {
+		cl = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL &&
+		    (wf_parse_int(cl, 0, INT64_MAX, &n) == -1 ||
+		        (unsigned long long)n > api->cfg->max_body)) {
 			/* Refused before a byte of the body is read. */
 			r->too_big = 1;
 			reply_error(&out, 413, "the body is over %zu bytes",
@@ -442,8 +488,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!r->too_big && wf_buf_append(&r->body, upload_data,
-		    *upload_data_size) == -1) {
+		if (!r->too_big &&
+		    wf_buf_append(&r->body, upload_data, *upload_data_size) ==
+		        -1) {
 			r->too_big = 1;
 			wf_buf_free(&r->body);
 		}
@@ -458,8 +505,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			json_decref(lease);
 			reply_raw(&out, 204, NULL, NULL, 0);
 		} else if (lease != NULL) {
-			r->lease_job = json_integer_value(json_object_get(lease,
-			    "job"));
+			r->lease_job = json_integer_value(
+			    json_object_get(lease, "job"));
 			reply_json(&out, 200, lease);
 		} else if (db_full(api->db)) {
 			/* the dispatcher's lease failed: its thread knew why */
@@ -496,7 +543,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->lease_job > 0 && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		queue_release(r->api, r->lease_job, r->lease_host);
-	queue_waiter_drop(r);	/* a long-poll that never got its answer out */
+	queue_waiter_drop(r); /* a long-poll that never got its answer out */
 	if (r->polled)
 		__atomic_sub_fetch(&r->api->polls, 1, __ATOMIC_RELAXED);
 	wf_buf_free(&r->body);
@@ -539,7 +586,8 @@ resolve_listen(const char *listen, struct sockaddr_storage *ss,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0) {
-		wf_set_cause(cause, "--listen %s: %s", listen, gai_strerror(rc));
+		wf_set_cause(
+		    cause, "--listen %s: %s", listen, gai_strerror(rc));
 		return -1;
 	}
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -556,15 +604,17 @@ write_port_file(const char *path, const struct sockaddr_storage *ss,
 	FILE *f;
 
 	if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
-		    addr, sizeof(addr));
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, addr,
+		    sizeof(addr));
 	else
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
 		    addr, sizeof(addr));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) == NULL ||
 	    fprintf(f, ss->ss_family == AF_INET6 ? "[%s]:%u\n" : "%s:%u\n",
-	    addr, port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+	        addr, port) < 0 ||
+	    fclose(f) != 0 || rename(tmp, path) != 0) {
 		wf_set_cause(cause, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -578,7 +628,7 @@ is_loopback(const struct sockaddr_storage *ss)
 		return IN6_IS_ADDR_LOOPBACK(
 		    &((const struct sockaddr_in6 *)ss)->sin6_addr);
 	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
-	    24) == 127;
+	           24) == 127;
 }
 
 /*
@@ -591,19 +641,20 @@ tls_setup(struct api *api, struct MHD_OptionItem *opts, char **cause)
 {
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
 	    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) !=
-	    MHD_YES) {
-		wf_set_cause(cause, "--tls-cert: this libmicrohttpd (%s) was"
+	        MHD_YES) {
+		wf_set_cause(cause,
+		    "--tls-cert: this libmicrohttpd (%s) was"
 		    " built without TLS or its certificate callback",
 		    MHD_get_version());
 		return -1;
 	}
-	if ((api->tls = tls_server_new(api->cfg->tls_cert, api->cfg->tls_key,
-	    cause)) == NULL)
+	if ((api->tls = tls_server_new(
+	         api->cfg->tls_cert, api->cfg->tls_key, cause)) == NULL)
 		return -1;
 	opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
-	    tls_server_callback() };
+		tls_server_callback() };
 	opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
-	    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+		(void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
 	opts[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	return 0;
 }
@@ -618,7 +669,8 @@ api_tls_reload(struct api *api)
 	switch (tls_server_reload(api->tls, &cause)) {
 	case 1:
 		log_info("SIGHUP: TLS: new handshakes get certificate %s, valid"
-		    " until %s", tls_server_subject(api->tls),
+		         " until %s",
+		    tls_server_subject(api->tls),
 		    tls_server_not_after(api->tls));
 		break;
 	case 0:
@@ -626,7 +678,8 @@ api_tls_reload(struct api *api)
 		break;
 	default:
 		log_warnx("SIGHUP: TLS: %s; serving the certificate loaded"
-		    " before", wf_cause_str(cause));
+		          " before",
+		    wf_cause_str(cause));
 		break;
 	}
 	free(cause);
@@ -654,25 +707,26 @@ api_start(struct api *api, char **cause)
 			return -1;
 		flags |= MHD_USE_TLS;
 		log_info("TLS: certificate %s, valid until %s",
-		    tls_server_subject(api->tls), tls_server_not_after(api->tls));
+		    tls_server_subject(api->tls),
+		    tls_server_not_after(api->tls));
 	} else if (!is_loopback(&ss)) {
-		log_warnx("serving plain HTTP on %s: tokens and results cross"
+		log_warnx(
+		    "serving plain HTTP on %s: tokens and results cross"
 		    " the network in clear (give --tls-cert and --tls-key)",
 		    api->cfg->listen);
 	}
 	api->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, api,
-	    MHD_OPTION_ARRAY, tls_opts,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+	    api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg->threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-	    MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		wf_set_cause(cause, "cannot listen on %s%s", api->cfg->listen,
 		    tls ? " with TLS (the libmicrohttpd lines of --log-level"
-		    " debug say why)" : "");
+		          " debug say why)" :
+		          "");
 		tls_server_free(api->tls);
 		api->tls = NULL;
 		return -1;

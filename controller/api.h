@@ -22,80 +22,84 @@
 #include "tls.h"
 
 struct ctl_config {
-	const char	*listen;	/* ADDR:PORT */
-	const char	*db_path;
-	const char	*schema_dir;
-	const char	*scenario_dir;
-	const char	*web_dir;	/* NULL: no static files */
-	const char	*port_file;	/* NULL, or where to write ADDR:PORT */
-	size_t		 max_body;	/* request bodies, bytes */
-	size_t		 log_cap;	/* per job and port, bytes */
-	int64_t		 lease_ms;	/* lease duration */
-	int		 max_attempts;	/* infra retries end here */
-	int		 threads;	/* HTTP thread pool size */
-	int		 read_token_required;
-	const char	*clock_file;	/* NULL: the real clock (schedule.h) */
-	int		 sched_tick_ms;	/* how often schedules are looked at */
-	const char	*submit_rate;	/* per token: "N/min" (ratelimit.h) */
-	double		 submit_per_min;	/* 0: no limit */
-	double		 submit_burst;		/* 0: submit_per_min */
-	const char	*blob_dir;	/* bisect builds by SHA-256 (agents fetch) */
-	const char	*build_dir;	/* bisect checkouts while they build */
-	const char	*bisect_repo_root; /* git bisects only below it; NULL: none */
-	const char	*tls_cert;	/* NULL: plain HTTP; else HTTPS only */
-	const char	*tls_key;
+	const char *listen; /* ADDR:PORT */
+	const char *db_path;
+	const char *schema_dir;
+	const char *scenario_dir;
+	const char *web_dir; /* NULL: no static files */
+	const char *port_file; /* NULL, or where to write ADDR:PORT */
+	size_t max_body; /* request bodies, bytes */
+	size_t log_cap; /* per job and port, bytes */
+	int64_t lease_ms; /* lease duration */
+	int max_attempts; /* infra retries end here */
+	int threads; /* HTTP thread pool size */
+	int read_token_required;
+	const char *clock_file; /* NULL: the real clock (schedule.h) */
+	int sched_tick_ms; /* how often schedules are looked at */
+	const char *submit_rate; /* per token: "N/min" (ratelimit.h) */
+	double submit_per_min; /* 0: no limit */
+	double submit_burst; /* 0: submit_per_min */
+	const char *blob_dir; /* bisect builds by SHA-256 (agents fetch) */
+	const char *build_dir; /* bisect checkouts while they build */
+	const char
+	    *bisect_repo_root; /* git bisects only below it; NULL: none */
+	const char *tls_cert; /* NULL: plain HTTP; else HTTPS only */
+	const char *tls_key;
 };
 
 struct queue;
 struct sched;
-struct bisector;
+struct bisect_worker;
 struct ratelimit;
 
 struct api {
-	const struct ctl_config	*cfg;
-	struct db		*db;
-	struct queue		*queue;
-	struct sched		*sched;
-	struct bisector		*bisector;
-	struct ratelimit	*submits;	/* submissions per token */
-	struct MHD_Daemon	*mhd;
-	struct tls_server	*tls;		/* while mhd runs, with TLS */
-	uint64_t		 requests;	/* counters for /metrics */
-	uint64_t		 errors;
-	int			 polls;		/* long-polls not yet completed */
+	const struct ctl_config *cfg;
+	struct db *db;
+	struct queue *queue;
+	struct sched *sched;
+	struct bisect_worker *bisect_worker;
+	struct ratelimit *submits; /* submissions per token */
+	struct MHD_Daemon *mhd;
+	struct tls_server *tls; /* while mhd runs, with TLS */
+	uint64_t requests; /* counters for /metrics */
+	uint64_t errors;
+	int polls; /* long-polls not yet completed */
 };
 
 struct waiter;
 
 /* One request, alive from its first callback to its completion. */
 struct req {
-	struct api		*api;
-	struct MHD_Connection	*conn;
-	const char		*method;
-	char			 url[1024];
-	char			*seg[12];	/* URL path segments */
-	int			 nseg;
-	struct wf_buf		 body;
-	int			 too_big;	/* over cfg->max_body */
-	int			 started;	/* handler ran (or suspended) */
-	enum role		 role;
-	int64_t			 token_id;
-	struct waiter		*waiter;	/* a suspended lease long-poll */
-	int			 polled;	/* counted in api->polls */
-	int64_t			 lease_job;	/* a job this reply hands out */
-	int64_t			 lease_host;
+	struct api *api;
+	struct MHD_Connection *conn;
+	const char *method;
+	char url[1024];
+	char *seg[12]; /* URL path segments */
+	int nseg;
+	struct wf_buf body;
+	int too_big; /* over cfg->max_body */
+	int started; /* handler ran (or suspended) */
+	enum role role;
+	int64_t token_id;
+	struct waiter *waiter; /* a suspended lease long-poll */
+	int polled; /* counted in api->polls */
+	int64_t lease_job; /* a job this reply hands out */
+	int64_t lease_host;
 };
 
 /* What a handler answers: JSON, or raw bytes with a content type. */
 struct reply {
-	unsigned int	 status;
-	json_t		*json;
-	char		*raw;		/* malloc'd */
-	size_t		 rawlen;
-	const char	*ctype;
-	int		 suspended;	/* the handler suspended the connection */
-	const char	*hname;		/* one extra header, or NULL */
-	char		 hval[64];
+	unsigned int status;
+	json_t *json;
+	char *raw; /* malloc'd */
+	size_t rawlen;
+	const char *ctype;
+	int suspended; /* the handler suspended the connection */
+	const char *hname; /* one extra header, or NULL */
+	char hval[64];
+	int has_fd; /* the body is the file fd (owned) */
+	int fd;
+	uint64_t fdsize;
 };
 
 typedef void (*api_handler)(struct req *r, struct reply *out);
@@ -135,12 +139,12 @@ void api_run_kcidb(struct req *r, struct reply *out);
 
 /* A run started by a schedule (schedule.c), for its day. */
 struct run_link {
-	const char	*schedule;	/* NULL: not a nightly */
-	const char	*day;		/* YYYY-MM-DD */
-	int		 retries;	/* attempts after a failure (regress.c) */
-	int64_t		 bisect;	/* > 0: a step of this bisect */
-	int64_t		 bisect_step, bisect_idx;
-	const char	*why;		/* the step's reason */
+	const char *schedule; /* NULL: not a nightly */
+	const char *day; /* YYYY-MM-DD */
+	int retries; /* attempts after a failure (regress.c) */
+	int64_t bisect; /* > 0: a step of this bisect */
+	int64_t bisect_step, bisect_idx;
+	const char *why; /* the step's reason */
 };
 
 /*
@@ -150,8 +154,7 @@ struct run_link {
  * cause for a bad body (400), -2 for a server error (500).
  */
 int64_t runs_create(struct api *api, const json_t *body,
-	    const struct run_link *link, int store, json_t **reply,
-	    char **cause);
+    const struct run_link *link, int store, json_t **reply, char **cause);
 
 /* Cancels a run's unfinished jobs and the run (db locked, in a
  * transaction); *changes = jobs cancelled. */
@@ -160,13 +163,17 @@ int runs_cancel(struct db *db, int64_t run, int *changes);
 /* Reply helpers: the reply takes the json reference. */
 void reply_json(struct reply *out, unsigned int status, json_t *json);
 void reply_error(struct reply *out, unsigned int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* 500, or 503 with Retry-After when the call failed on a full disk (db.h). */
 void reply_db_error(struct reply *out);
 void reply_db_full(struct reply *out);
-#define DB_FULL_RETRY_S	10
+#define DB_FULL_RETRY_S 10
 void reply_raw(struct reply *out, unsigned int status, const char *ctype,
-	    char *data, size_t len);
+    char *data, size_t len);
+/* The body is the first size bytes of the open file fd (the reply owns
+ * it and closes it): libmicrohttpd sends it from there. */
+void reply_fd(struct reply *out, unsigned int status, const char *ctype, int fd,
+    uint64_t size);
 
 /* The request body as a JSON object (NULL after replying 400). */
 json_t *req_body_object(struct req *r, struct reply *out);
@@ -176,7 +183,7 @@ int64_t req_id(struct req *r, int i, struct reply *out);
 const char *req_arg(struct req *r, const char *name);
 /* A query argument as an integer in [min, max] (def when absent); -1 after 400. */
 int req_arg_int(struct req *r, const char *name, int64_t min, int64_t max,
-	    int64_t def, int64_t *out_val, struct reply *out);
+    int64_t def, int64_t *out_val, struct reply *out);
 /* A submission with this token is within --submit-rate: 0, or -1 after a 429. */
 int req_submit_allowed(struct req *r, struct reply *out);
 /* The host registered with this agent token (-1 after replying 409). */

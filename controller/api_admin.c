@@ -18,10 +18,12 @@ api_hosts_list(struct req *r, struct reply *out)
 	json_t *rows;
 
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT h.id, h.name, h.slots,"
+	rows = db_rows(r->api->db,
+	    "SELECT h.id, h.name, h.slots,"
 	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen, (SELECT"
 	    " count(*) FROM jobs j WHERE j.lease_host = h.id AND j.state IN"
-	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name", "");
+	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name",
+	    "");
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);
@@ -48,14 +50,18 @@ api_admin_host(struct req *r, struct reply *out)
 	}
 	if (strcmp(state, "good") && strcmp(state, "bad") &&
 	    strcmp(state, "maintenance")) {
-		reply_error(out, 400, "key 'state': '%.16s' is not good, bad or"
-		    " maintenance", state);
+		reply_error(out, 400,
+		    "key 'state': '%.16s' is not good, bad or"
+		    " maintenance",
+		    state);
 		goto out;
 	}
 	db_lock(r->api->db);
 	/* putting a host back gives it a clean infra record */
-	if (db_exec(r->api->db, &changes, "UPDATE hosts SET state = ?,"
-	    " infra_streak = 0 WHERE name = ?", "tt", state, r->seg[4]) == -1) {
+	if (db_exec(r->api->db, &changes,
+	        "UPDATE hosts SET state = ?,"
+	        " infra_streak = 0 WHERE name = ?",
+	        "tt", state, r->seg[4]) == -1) {
 		db_unlock(r->api->db);
 		reply_db_error(out);
 		goto out;
@@ -65,8 +71,8 @@ api_admin_host(struct req *r, struct reply *out)
 	if (changes == 0)
 		reply_error(out, 404, "no host '%.64s'", r->seg[4]);
 	else
-		reply_json(out, 200, json_pack("{s:s, s:s}", "name", r->seg[4],
-		    "state", state));
+		reply_json(out, 200,
+		    json_pack("{s:s, s:s}", "name", r->seg[4], "state", state));
 out:
 	json_decref(body);
 	free(cause);
@@ -93,7 +99,7 @@ api_admin_token_create(struct req *r, struct reply *out)
 	if ((rl = auth_role_parse(role)) == ROLE_NONE || name[0] == '\0') {
 		reply_error(out, 400, "key '%s': %s", name[0] ? "role" : "name",
 		    name[0] ? "expected admin, submitter, agent or reader" :
-		    "must not be empty");
+		              "must not be empty");
 		goto out;
 	}
 	db_lock(r->api->db);
@@ -104,8 +110,9 @@ api_admin_token_create(struct req *r, struct reply *out)
 		goto out;
 	}
 	log_info("token %lld created for %s (%s)", (long long)id, name, role);
-	reply_json(out, 201, json_pack("{s:I, s:s, s:s, s:s}", "id",
-	    (json_int_t)id, "name", name, "role", role, "token", token));
+	reply_json(out, 201,
+	    json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name",
+	        name, "role", role, "token", token));
 out:
 	json_decref(body);
 	free(cause);
@@ -117,8 +124,10 @@ api_admin_tokens_list(struct req *r, struct reply *out)
 	json_t *rows;
 
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT id, name, role, created_at, revoked"
-	    " FROM tokens ORDER BY id", "");
+	rows = db_rows(r->api->db,
+	    "SELECT id, name, role, created_at, revoked"
+	    " FROM tokens ORDER BY id",
+	    "");
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);
@@ -135,16 +144,19 @@ api_admin_token_revoke(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	db_lock(r->api->db);
-	rc = db_exec(r->api->db, &changes, "UPDATE tokens SET revoked = 1"
-	    " WHERE id = ?", "i", id);
+	rc = db_exec(r->api->db, &changes,
+	    "UPDATE tokens SET revoked = 1"
+	    " WHERE id = ?",
+	    "i", id);
 	db_unlock(r->api->db);
 	if (rc == -1)
 		reply_db_error(out);
 	else if (changes == 0)
 		reply_error(out, 404, "no token %lld", (long long)id);
 	else
-		reply_json(out, 200, json_pack("{s:I, s:b}", "id",
-		    (json_int_t)id, "revoked", 1));
+		reply_json(out, 200,
+		    json_pack(
+		        "{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
 void
@@ -153,9 +165,11 @@ api_known_issues_list(struct req *r, struct reply *out)
 	json_t *rows;
 
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT id, scenario, check_name AS"
+	rows = db_rows(r->api->db,
+	    "SELECT id, scenario, check_name AS"
 	    " \"check\", description, url, log_regex, created_at FROM"
-	    " known_issues ORDER BY id", "");
+	    " known_issues ORDER BY id",
+	    "");
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);
@@ -170,8 +184,8 @@ api_known_issues_list(struct req *r, struct reply *out)
 void
 api_admin_known_issue(struct req *r, struct reply *out)
 {
-	static const char *const keys[] = { "scenario", "check",
-		"description", "url", "log_regex", NULL };
+	static const char *const keys[] = { "scenario", "check", "description",
+		"url", "log_regex", NULL };
 	const char *sc = NULL, *check = NULL, *desc = NULL, *url = "", *rx = "";
 	regex_t re;
 	int rc;
@@ -185,7 +199,8 @@ api_admin_known_issue(struct req *r, struct reply *out)
 	    wf_json_get_str(body, "scenario", 1, 64, &sc, &cause) == -1 ||
 	    wf_json_get_str(body, "check", 1, 64, &check, &cause) == -1 ||
 	    wf_json_get_str(body, "description", 1, 4096, &desc, &cause) ==
-	    -1 || wf_json_get_str(body, "url", 0, 1024, &url, &cause) == -1 ||
+	        -1 ||
+	    wf_json_get_str(body, "url", 0, 1024, &url, &cause) == -1 ||
 	    wf_json_get_str(body, "log_regex", 0, 1024, &rx, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
@@ -201,10 +216,11 @@ api_admin_known_issue(struct req *r, struct reply *out)
 		regfree(&re);
 	}
 	db_lock(r->api->db);
-	if (db_exec(r->api->db, NULL, "INSERT INTO known_issues (scenario,"
-	    " check_name, description, url, log_regex, created_at) VALUES (?,"
-	    " ?, ?, ?, ?, ?)", "ttttti", sc, check, desc, url, rx,
-	    db_now_ms()) == -1) {
+	if (db_exec(r->api->db, NULL,
+	        "INSERT INTO known_issues (scenario,"
+	        " check_name, description, url, log_regex, created_at) VALUES (?,"
+	        " ?, ?, ?, ?, ?)",
+	        "ttttti", sc, check, desc, url, rx, db_now_ms()) == -1) {
 		db_unlock(r->api->db);
 		reply_db_error(out);
 		goto out;

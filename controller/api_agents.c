@@ -14,24 +14,10 @@
 #include "util.h"
 #include "verdict.h"
 
-#define LEASE_WAIT_MAX_S	30
+#define LEASE_WAIT_MAX_S 30
 
-int api_job_check_lease(struct req *r, int64_t job, int64_t host,
-	    struct reply *out);
-
-static int
-valid_host_name(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 64)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
-			return 0;
-	}
-	return 1;
-}
+int api_job_check_lease(
+    struct req *r, int64_t job, int64_t host, struct reply *out);
 
 void
 api_agent_register(struct req *r, struct reply *out)
@@ -55,8 +41,9 @@ api_agent_register(struct req *r, struct reply *out)
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
-	if (!valid_host_name(name)) {
-		reply_error(out, 400, "key 'name': 1 to 64 of A-Z a-z 0-9 . _ -");
+	if (!wf_name_ok(name, 64)) {
+		reply_error(
+		    out, 400, "key 'name': 1 to 64 of A-Z a-z 0-9 . _ -");
 		goto out;
 	}
 	db_lock(db);
@@ -65,40 +52,52 @@ api_agent_register(struct req *r, struct reply *out)
 	 * revoked: then another agent token may take it over (a rotated token,
 	 * read again by the agent on SIGHUP), with the host's history.
 	 */
-	rc = db_int(db, &owner, "SELECT coalesce(h.token_id, 0) FROM hosts h"
+	rc = db_int(db, &owner,
+	    "SELECT coalesce(h.token_id, 0) FROM hosts h"
 	    " LEFT JOIN tokens t ON t.id = h.token_id WHERE h.name = ? AND"
-	    " coalesce(t.revoked, 0) = 0", "t", name);
+	    " coalesce(t.revoked, 0) = 0",
+	    "t", name);
 	if (rc == 1 && owner != r->token_id) {
 		db_unlock(db);
-		reply_error(out, 409, "host '%s' is registered with another"
-		    " agent token", name);
+		reply_error(out, 409,
+		    "host '%s' is registered with another"
+		    " agent token",
+		    name);
 		goto out;
 	}
-	if (rc == 0 && db_int(db, &owner, "SELECT token_id FROM hosts WHERE"
-	    " name = ?", "t", name) == 1)
+	if (rc == 0 &&
+	    db_int(db, &owner,
+	        "SELECT token_id FROM hosts WHERE"
+	        " name = ?",
+	        "t", name) == 1)
 		log_info("host %s: its agent token %lld was revoked; token %lld"
-		    " takes it over", name, (long long)owner,
-		    (long long)r->token_id);
-	if (rc == -1 || db_exec(db, NULL, "INSERT INTO hosts (name, slots,"
-	    " libvirt_uri, token_id, registered_at, last_seen) VALUES (?, ?,"
-	    " ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET slots ="
-	    " excluded.slots, libvirt_uri = excluded.libvirt_uri, token_id ="
-	    " excluded.token_id, last_seen = excluded.last_seen", "titiii",
-	    name, (int64_t)slots, uri,
-	    r->token_id, now, now) == -1 || db_int(db, &id, "SELECT id FROM"
-	    " hosts WHERE name = ?", "t", name) != 1) {
+		         " takes it over",
+		    name, (long long)owner, (long long)r->token_id);
+	if (rc == -1 ||
+	    db_exec(db, NULL,
+	        "INSERT INTO hosts (name, slots,"
+	        " libvirt_uri, token_id, registered_at, last_seen) VALUES (?, ?,"
+	        " ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET slots ="
+	        " excluded.slots, libvirt_uri = excluded.libvirt_uri, token_id ="
+	        " excluded.token_id, last_seen = excluded.last_seen",
+	        "titiii", name, (int64_t)slots, uri, r->token_id, now,
+	        now) == -1 ||
+	    db_int(db, &id,
+	        "SELECT id FROM"
+	        " hosts WHERE name = ?",
+	        "t", name) != 1) {
 		db_unlock(db);
 		reply_db_error(out);
 		goto out;
 	}
 	queue_kick(r->api);
 	db_unlock(db);
-	log_info("host %s registered (%lld slots, %s)", name,
-	    (long long)slots, uri);
-	reply_json(out, 200, json_pack("{s:I, s:s, s:I, s:I}", "host",
-	    (json_int_t)id, "name", name, "lease_ms",
-	    (json_int_t)r->api->cfg->lease_ms, "heartbeat_ms",
-	    (json_int_t)(r->api->cfg->lease_ms / 3)));
+	log_info(
+	    "host %s registered (%lld slots, %s)", name, (long long)slots, uri);
+	reply_json(out, 200,
+	    json_pack("{s:I, s:s, s:I, s:I}", "host", (json_int_t)id, "name",
+	        name, "lease_ms", (json_int_t)r->api->cfg->lease_ms,
+	        "heartbeat_ms", (json_int_t)(r->api->cfg->lease_ms / 3)));
 out:
 	json_decref(body);
 	free(cause);
@@ -127,27 +126,31 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 		goto out;
 	}
 	jobs = json_object_get(body, "jobs");
-	if (jobs != NULL && (!json_is_array(jobs) || json_array_size(jobs) >
-	    1024)) {
-		reply_error(out, 400, "key 'jobs': expected an array of job ids");
+	if (jobs != NULL &&
+	    (!json_is_array(jobs) || json_array_size(jobs) > 1024)) {
+		reply_error(
+		    out, 400, "key 'jobs': expected an array of job ids");
 		goto out;
 	}
-	json_array_foreach(jobs, i, v) {
+	json_array_foreach (jobs, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1) {
-			reply_error(out, 400, "key 'jobs': element %zu is not a"
-			    " job id", i);
+			reply_error(out, 400,
+			    "key 'jobs': element %zu is not a"
+			    " job id",
+			    i);
 			goto out;
 		}
 	}
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1)
 		goto unlock;
-	json_array_foreach(jobs, i, v) {
+	json_array_foreach (jobs, i, v) {
 		id = json_integer_value(v);
-		row = db_row(db, "SELECT state FROM jobs WHERE id = ?", "i", id);
-		if (row != NULL && !json_is_null(row) && strcmp(
-		    json_string_value(json_object_get(row, "state")),
-		    "cancelled") == 0) {
+		row = db_row(
+		    db, "SELECT state FROM jobs WHERE id = ?", "i", id);
+		if (row != NULL && !json_is_null(row) &&
+		    strcmp(json_string_value(json_object_get(row, "state")),
+		        "cancelled") == 0) {
 			json_array_append_new(cancel, json_integer(id));
 			json_decref(row);
 			continue;
@@ -157,20 +160,25 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 			goto unlock;
 	}
 	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
-	    "ii", now, host) == -1 || db_exec(db, NULL, "UPDATE jobs SET"
-	    " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
-	    " 'running')", "ii", queue_lease_deadline(r->api), host) == -1 ||
-	    (row = db_rows(db, "SELECT id FROM jobs WHERE lease_host = ? AND"
-	    " state IN ('leased', 'running') ORDER BY id", "i", host)) ==
-	    NULL) {
+	        "ii", now, host) == -1 ||
+	    db_exec(db, NULL,
+	        "UPDATE jobs SET"
+	        " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
+	        " 'running')",
+	        "ii", queue_lease_deadline(r->api), host) == -1 ||
+	    (row = db_rows(db,
+	         "SELECT id FROM jobs WHERE lease_host = ? AND"
+	         " state IN ('leased', 'running') ORDER BY id",
+	         "i", host)) == NULL) {
 		reply_db_error(out);
 		goto unlock;
 	}
-	json_array_foreach(row, i, v)
+	json_array_foreach (row, i, v)
 		json_array_append(renewed, json_object_get(v, "id"));
 	json_decref(row);
-	reply_json(out, 200, json_pack("{s:O, s:O, s:I}", "renewed", renewed,
-	    "cancel", cancel, "lease_ms", (json_int_t)r->api->cfg->lease_ms));
+	reply_json(out, 200,
+	    json_pack("{s:O, s:O, s:I}", "renewed", renewed, "cancel", cancel,
+	        "lease_ms", (json_int_t)r->api->cfg->lease_ms));
 unlock:
 	db_unlock(db);
 out:
@@ -197,13 +205,15 @@ api_agent_lease(struct req *r, struct reply *out)
 	if ((lease = queue_try_lease(r->api, host)) == NULL) {
 		reply_db_error(out);
 	} else if (!json_is_null(lease)) {
-		r->lease_job = json_integer_value(json_object_get(lease, "job"));
+		r->lease_job = json_integer_value(
+		    json_object_get(lease, "job"));
 		r->lease_host = host;
 		reply_json(out, 200, lease);
 	} else if (wait_s == 0) {
 		reply_raw(out, 204, NULL, NULL, 0);
 	} else if (queue_wait(r->api, r, host, wait_s * 1000) == -1) {
-		reply_error(out, 503, "the controller is stopping (or out of"
+		reply_error(out, 503,
+		    "the controller is stopping (or out of"
 		    " memory)");
 	} else {
 		out->suspended = 1;
@@ -224,44 +234,41 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
     const json_t *records, int64_t lease_deadline)
 {
 	int64_t seq = 0, now = db_now_ms();
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st;
 	const json_t *rec;
+	char *text;
 	size_t i;
 	int rc = 0;
 
 	if (db_int(db, &seq, "SELECT next_seq FROM jobs WHERE id = ?", "i",
-	    job) != 1)
+	        job) != 1)
 		return -1;
-	if ((rc = sqlite3_prepare_v2(db->sql, "INSERT INTO events (job_id,"
-	    " attempt, seq, record) VALUES (?, ?, ?, ?)", -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		db_failed(db, rc, "events insert");
+	if ((st = db_prepare(db,
+	         "INSERT INTO events (job_id, attempt, seq,"
+	         " record) VALUES (?, ?, ?, ?)")) == NULL)
 		return -1;
-	}
-	json_array_foreach(records, i, rec) {
-		sqlite3_bind_int64(st, 1, job);
-		sqlite3_bind_int64(st, 2, attempt);
-		sqlite3_bind_int64(st, 3, seq++);
-		sqlite3_bind_text(st, 4, json_dumps(rec, JSON_COMPACT), -1, free);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			db_failed(db, rc, "events insert");
-			sqlite3_reset(st);
-			rc = -1;
+	json_array_foreach (records, i, rec) {
+		text = json_dumps(rec, JSON_COMPACT);
+		rc = db_stmt_exec(st, "iiit", job, attempt, seq++, text);
+		free(text);
+		if (rc == -1)
 			break;
-		}
-		rc = 0;
-		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	db_stmt_free(st);
 	if (rc == -1)
 		return -1;
-	return db_exec(db, NULL, "INSERT INTO batches (job_id, attempt, batch,"
-	    " records, received_at) VALUES (?, ?, ?, ?, ?)", "iiiii", job,
-	    attempt, batch, (int64_t)json_array_size(records), now) == -1 ||
-	    db_exec(db, NULL, "UPDATE jobs SET next_batch = ?, next_seq = ?,"
-	    " state = 'running', started_at = coalesce(started_at, ?),"
-	    " lease_expires = ? WHERE id = ?", "iiiii", batch + 1, seq, now,
-	    lease_deadline, job) == -1 ? -1 : 0;
+	return db_exec(db, NULL,
+	           "INSERT INTO batches (job_id, attempt, batch,"
+	           " records, received_at) VALUES (?, ?, ?, ?, ?)",
+	           "iiiii", job, attempt, batch,
+	           (int64_t)json_array_size(records), now) == -1 ||
+	        db_exec(db, NULL,
+	            "UPDATE jobs SET next_batch = ?, next_seq = ?,"
+	            " state = 'running', started_at = coalesce(started_at, ?),"
+	            " lease_expires = ? WHERE id = ?",
+	            "iiiii", batch + 1, seq, now, lease_deadline, job) == -1 ?
+	    -1 :
+	    0;
 }
 
 void
@@ -275,7 +282,7 @@ api_job_events(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	if (batch_parse(r->body.len ? r->body.data : "", r->body.len,
-	    r->api->cfg->max_body, &batch, &records, &cause) == -1) {
+	        r->api->cfg->max_body, &batch, &records, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		free(cause);
 		return;
@@ -285,31 +292,39 @@ api_job_events(struct req *r, struct reply *out)
 	    api_job_check_lease(r, id, host, out) == -1)
 		goto out;
 	if (db_int(db, &next, "SELECT next_batch FROM jobs WHERE id = ?", "i",
-	    id) != 1 || db_int(db, &attempt, "SELECT attempt FROM jobs WHERE"
-	    " id = ?", "i", id) != 1) {
+	        id) != 1 ||
+	    db_int(db, &attempt,
+	        "SELECT attempt FROM jobs WHERE"
+	        " id = ?",
+	        "i", id) != 1) {
 		reply_db_error(out);
 		goto out;
 	}
 	if (batch < next) {
 		/* Acknowledged before (the reply was lost): nothing to store. */
-		reply_json(out, 200, json_pack("{s:I, s:i, s:b}", "batch",
-		    (json_int_t)batch, "stored", 0, "duplicate", 1));
+		reply_json(out, 200,
+		    json_pack("{s:I, s:i, s:b}", "batch", (json_int_t)batch,
+		        "stored", 0, "duplicate", 1));
 		goto out;
 	}
 	if (batch > next) {
-		reply_error(out, 409, "batch %lld is out of order: expected"
-		    " batch %lld", (long long)batch, (long long)next);
+		reply_error(out, 409,
+		    "batch %lld is out of order: expected"
+		    " batch %lld",
+		    (long long)batch, (long long)next);
 		goto out;
 	}
-	if (db_begin(db) == -1 || store_batch(db, id, attempt, batch, records,
-	    queue_lease_deadline(r->api)) == -1 || db_commit(db) == -1) {
+	if (db_begin(db) == -1 ||
+	    store_batch(db, id, attempt, batch, records,
+	        queue_lease_deadline(r->api)) == -1 ||
+	    db_commit(db) == -1) {
 		db_rollback(db);
 		reply_db_error(out);
 		goto out;
 	}
-	reply_json(out, 200, json_pack("{s:I, s:I, s:b}", "batch",
-	    (json_int_t)batch, "stored", (json_int_t)json_array_size(records),
-	    "duplicate", 0));
+	reply_json(out, 200,
+	    json_pack("{s:I, s:I, s:b}", "batch", (json_int_t)batch, "stored",
+	        (json_int_t)json_array_size(records), "duplicate", 0));
 out:
 	db_unlock(db);
 	json_decref(records);
@@ -320,7 +335,11 @@ api_job_finish(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "outcome", "detail", NULL };
 	static const char *const outcomes[] = {
-		"completed", "guest-error", "hang", "infra", NULL,
+		"completed",
+		"guest-error",
+		"hang",
+		"infra",
+		NULL,
 	};
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
@@ -340,8 +359,10 @@ api_job_finish(struct req *r, struct reply *out)
 	for (i = 0; outcomes[i] != NULL && strcmp(outcomes[i], outcome); i++)
 		;
 	if (outcomes[i] == NULL) {
-		reply_error(out, 400, "key 'outcome': '%.16s' is not completed,"
-		    " guest-error, hang or infra", outcome);
+		reply_error(out, 400,
+		    "key 'outcome': '%.16s' is not completed,"
+		    " guest-error, hang or infra",
+		    outcome);
 		goto out;
 	}
 	db_lock(db);
@@ -350,8 +371,9 @@ api_job_finish(struct req *r, struct reply *out)
 		db_unlock(db);
 		goto out;
 	}
-	if (db_begin(db) == -1 || (result = verdict_finish(r->api, id, outcome,
-	    detail)) == NULL || db_commit(db) == -1) {
+	if (db_begin(db) == -1 ||
+	    (result = verdict_finish(r->api, id, outcome, detail)) == NULL ||
+	    db_commit(db) == -1) {
 		db_rollback(db);
 		db_unlock(db);
 		json_decref(result);

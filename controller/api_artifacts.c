@@ -13,8 +13,10 @@ api_artifacts_list(struct req *r, struct reply *out)
 	json_t *rows;
 
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT name, kind, version FROM artifacts"
-	    " ORDER BY name", "");
+	rows = db_rows(r->api->db,
+	    "SELECT name, kind, version FROM artifacts"
+	    " ORDER BY name",
+	    "");
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);

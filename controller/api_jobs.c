@@ -12,23 +12,25 @@
 #include "regress.h"
 #include "util.h"
 
-#define LOG_READ_DEFAULT	(64 * 1024)
-#define LOG_READ_MAX		(4 * 1024 * 1024)
+#define LOG_READ_DEFAULT (64 * 1024)
+#define LOG_READ_MAX (4 * 1024 * 1024)
 
 /* Filters: run, state, verdict, scenario, host (name); with a total. */
 /* Two texts, so that a run filter can use the jobs_run index. */
 #define JOBS_WHERE_RUN " WHERE j.run_id = ?1" JOBS_WHERE_REST
 #define JOBS_WHERE_ALL " WHERE ?1 = 0" JOBS_WHERE_REST
-#define JOBS_WHERE_REST " AND (?2 IS NULL OR" \
+#define JOBS_WHERE_REST                                                        \
+	" AND (?2 IS NULL OR"                                                  \
 	" j.state = ?2) AND (?3 IS NULL OR j.verdict = ?3) AND (?4 IS NULL OR" \
 	" j.scenario = ?4) AND (?5 IS NULL OR h.name = ?5)"
 
 void
 api_jobs_list(struct req *r, struct reply *out)
 {
-	const char *state = req_arg(r, "state"), *verdict = req_arg(r,
-	    "verdict"), *scenario = req_arg(r, "scenario"), *host = req_arg(r,
-	    "host");
+	const char *state = req_arg(r, "state"),
+	           *verdict = req_arg(r, "verdict"),
+	           *scenario = req_arg(r, "scenario"),
+	           *host = req_arg(r, "host");
 	int64_t run, limit, offset, total = 0;
 	json_t *rows;
 
@@ -37,21 +39,24 @@ api_jobs_list(struct req *r, struct reply *out)
 	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1)
 		return;
 	db_lock(r->api->db);
-#define JOBS_PAGE(w) "SELECT j.id, j.run_id AS run, j.scenario," \
-	    " j.case_index, j.matrix AS \"matrix:json\", j.state, j.attempt," \
-	    " j.verdict, j.expected_verdict, j.as_expected, j.reason, h.name AS" \
-	    " host, j.finished_at FROM jobs j LEFT JOIN hosts h ON h.id =" \
-	    " coalesce(j.lease_host, j.last_host)" w " ORDER BY j.id" \
-	    " LIMIT ?6 OFFSET ?7"
-#define JOBS_COUNT(w) "SELECT count(*) FROM" \
-	    " jobs j LEFT JOIN hosts h ON h.id = coalesce(j.lease_host," \
-	    " j.last_host)" w
-	rows = db_rows(r->api->db, run ? JOBS_PAGE(JOBS_WHERE_RUN) :
-	    JOBS_PAGE(JOBS_WHERE_ALL), "ittttii", run, state, verdict, scenario,
-	    host, limit, offset);
-	if (rows != NULL && db_int(r->api->db, &total, run ?
-	    JOBS_COUNT(JOBS_WHERE_RUN) : JOBS_COUNT(JOBS_WHERE_ALL), "itttt", run, state, verdict, scenario,
-	    host) == -1) {
+#define JOBS_PAGE(w)                                                         \
+	"SELECT j.id, j.run_id AS run, j.scenario,"                          \
+	" j.case_index, j.matrix AS \"matrix:json\", j.state, j.attempt,"    \
+	" j.verdict, j.expected_verdict, j.as_expected, j.reason, h.name AS" \
+	" host, j.finished_at FROM jobs j LEFT JOIN hosts h ON h.id ="       \
+	" coalesce(j.lease_host, j.last_host)" w " ORDER BY j.id"            \
+	" LIMIT ?6 OFFSET ?7"
+#define JOBS_COUNT(w)                                                \
+	"SELECT count(*) FROM"                                       \
+	" jobs j LEFT JOIN hosts h ON h.id = coalesce(j.lease_host," \
+	" j.last_host)" w
+	rows = db_rows(r->api->db,
+	    run ? JOBS_PAGE(JOBS_WHERE_RUN) : JOBS_PAGE(JOBS_WHERE_ALL),
+	    "ittttii", run, state, verdict, scenario, host, limit, offset);
+	if (rows != NULL &&
+	    db_int(r->api->db, &total,
+	        run ? JOBS_COUNT(JOBS_WHERE_RUN) : JOBS_COUNT(JOBS_WHERE_ALL),
+	        "itttt", run, state, verdict, scenario, host) == -1) {
 		json_decref(rows);
 		rows = NULL;
 	}
@@ -59,8 +64,9 @@ api_jobs_list(struct req *r, struct reply *out)
 	if (rows == NULL)
 		reply_db_error(out);
 	else
-		reply_json(out, 200, json_pack("{s:o, s:I}", "jobs", rows,
-		    "total", (json_int_t)total));
+		reply_json(out, 200,
+		    json_pack("{s:o, s:I}", "jobs", rows, "total",
+		        (json_int_t)total));
 }
 
 void
@@ -68,13 +74,15 @@ api_job_get(struct req *r, struct reply *out)
 {
 	int64_t id = req_id(r, 3, out);
 	struct db *db = r->api->db;
-	json_t *job, *checks = NULL, *gens = NULL, *events = NULL, *known = NULL;
+	json_t *job, *checks = NULL, *gens = NULL, *events = NULL,
+	             *known = NULL;
 	int known_all = 0;
 
 	if (id == -1)
 		return;
 	db_lock(db);
-	job = db_row(db, "SELECT j.id, j.run_id AS run, j.scenario,"
+	job = db_row(db,
+	    "SELECT j.id, j.run_id AS run, j.scenario,"
 	    " s.sha256 AS scenario_sha256, j.case_index, j.matrix AS"
 	    " \"matrix:json\", j.params AS \"params:json\", j.state,"
 	    " j.attempt, h.name AS host, j.lease_expires - ? AS lease_left_ms,"
@@ -84,32 +92,41 @@ api_job_get(struct req *r, struct reply *out)
 	    " \"expected_failing:json\", j.created_at, j.leased_at,"
 	    " j.started_at, j.finished_at FROM jobs j JOIN scenarios s ON"
 	    " s.id = j.scenario_id LEFT JOIN hosts h ON h.id ="
-	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?", "ii",
-	    wf_now_ms(), id);
+	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?",
+	    "ii", wf_now_ms(), id);
 	if (job != NULL && !json_is_null(job)) {
-		checks = db_rows(db, "SELECT gen, check_name AS \"check\", ok,"
+		checks = db_rows(db,
+		    "SELECT gen, check_name AS \"check\", ok,"
 		    " expected AS \"expected:json\", observed AS"
 		    " \"observed:json\" FROM checks WHERE job_id = ? ORDER BY"
-		    " id", "i", id);
-		gens = db_rows(db, "SELECT data AS \"data:json\" FROM"
-		    " generations WHERE job_id = ? ORDER BY gen", "i", id);
-		events = db_rows(db, "SELECT seq, attempt, record AS"
+		    " id",
+		    "i", id);
+		gens = db_rows(db,
+		    "SELECT data AS \"data:json\" FROM"
+		    " generations WHERE job_id = ? ORDER BY gen",
+		    "i", id);
+		events = db_rows(db,
+		    "SELECT seq, attempt, record AS"
 		    " \"record:json\" FROM events WHERE job_id = ? ORDER BY"
-		    " seq", "i", id);
+		    " seq",
+		    "i", id);
 		/* Issues naming a failing check (globs, log regex: regress.h). */
 		if (json_array_size(json_object_get(job, "failing")) > 0 ||
 		    json_integer_value(json_object_get(job, "as_expected")) ==
-		    0)
-			known = regress_known_any(db, id, json_string_value(
-			    json_object_get(job, "scenario")), json_object_get(
-			    job, "failing"), json_string_value(json_object_get(
-			    job, "verdict")), &known_all);
+		        0)
+			known = regress_known_any(db, id,
+			    json_string_value(json_object_get(job, "scenario")),
+			    json_object_get(job, "failing"),
+			    json_string_value(json_object_get(job, "verdict")),
+			    &known_all);
 		else
 			known = json_array();
 	}
 	db_unlock(db);
-	if (job == NULL || (!json_is_null(job) && (checks == NULL ||
-	    gens == NULL || events == NULL || known == NULL))) {
+	if (job == NULL ||
+	    (!json_is_null(job) &&
+	        (checks == NULL || gens == NULL || events == NULL ||
+	            known == NULL))) {
 		reply_db_error(out);
 	} else if (json_is_null(job)) {
 		reply_error(out, 404, "no job %lld", (long long)id);
@@ -117,12 +134,13 @@ api_job_get(struct req *r, struct reply *out)
 		json_t *g, *rows = json_array();
 		size_t i;
 
-		json_array_foreach(gens, i, g)
+		json_array_foreach (gens, i, g)
 			json_array_append(rows, json_object_get(g, "data"));
-		json_object_set_new(job, "expected", json_pack("{s:O, s:O}",
-		    "verdict", json_object_get(job, "expected_verdict"),
-		    "failing_checks", json_object_get(job,
-		    "expected_failing")));
+		json_object_set_new(job, "expected",
+		    json_pack("{s:O, s:O}", "verdict",
+		        json_object_get(job, "expected_verdict"),
+		        "failing_checks",
+		        json_object_get(job, "expected_failing")));
 		json_object_set(job, "checks", checks);
 		json_object_set_new(job, "generations", rows);
 		json_object_set(job, "events", events);
@@ -147,8 +165,8 @@ log_port(struct req *r, int records_ok, struct reply *out)
 		return p[0] - '0';
 	if (records_ok && strcmp(p, "records") == 0)
 		return 2;
-	reply_error(out, 404, "no log port '%.32s' (0, 1%s)", p, records_ok ?
-	    " or records" : "");
+	reply_error(out, 404, "no log port '%.32s' (0, 1%s)", p,
+	    records_ok ? " or records" : "");
 	return -1;
 }
 
@@ -157,34 +175,22 @@ static int
 log_collect(struct db *db, int64_t job, int port, struct wf_buf *b)
 {
 	json_t *rows, *row;
-	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc;
 
 	if (port == 2) {
-		if ((rows = db_rows(db, "SELECT record FROM events WHERE"
-		    " job_id = ? ORDER BY seq", "i", job)) == NULL)
+		if ((rows = db_rows(db,
+		         "SELECT record FROM events WHERE"
+		         " job_id = ? ORDER BY seq",
+		         "i", job)) == NULL)
 			return -1;
-		json_array_foreach(rows, i, row) {
-			wf_buf_printf(b, "%s\n", json_string_value(
-			    json_object_get(row, "record")));
+		json_array_foreach (rows, i, row) {
+			wf_buf_printf(b, "%s\n",
+			    json_string_value(json_object_get(row, "record")));
 		}
 		json_decref(rows);
 		return 0;
 	}
-	/* Blobs are read straight from the statement: logs may hold NULs. */
-	if (sqlite3_prepare_v2(db->sql, "SELECT data FROM logs WHERE job_id = ?"
-	    " AND port = ? ORDER BY chunk", -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_int(st, 2, port);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		wf_buf_append(b, sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_job_log(db, job, port, b);
 }
 
 void
@@ -199,12 +205,14 @@ api_job_logs_get(struct req *r, struct reply *out)
 	if (id == -1 || (port = log_port(r, 1, out)) == -1 ||
 	    req_arg_int(r, "offset", 0, INT64_MAX, 0, &offset, out) == -1 ||
 	    req_arg_int(r, "limit", 1, LOG_READ_MAX, LOG_READ_DEFAULT, &limit,
-	    out) == -1)
+	        out) == -1)
 		return;
 	wf_buf_init(&b, (size_t)-1);
 	db_lock(r->api->db);
-	rc = db_int(r->api->db, &exists, "SELECT count(*) FROM jobs WHERE"
-	    " id = ?", "i", id);
+	rc = db_int(r->api->db, &exists,
+	    "SELECT count(*) FROM jobs WHERE"
+	    " id = ?",
+	    "i", id);
 	if (rc == 1 && exists)
 		rc = log_collect(r->api->db, id, port, &b);
 	db_unlock(r->api->db);
@@ -220,7 +228,8 @@ api_job_logs_get(struct req *r, struct reply *out)
 			reply_error(out, 500, "out of memory");
 		} else {
 			memcpy(data, b.data != NULL ? b.data + off : "", n);
-			reply_raw(out, 200, "text/plain; charset=utf-8", data, n);
+			reply_raw(
+			    out, 200, "text/plain; charset=utf-8", data, n);
 			/* The total lets a reader page on. */
 			out->hname = "X-Log-Size";
 			snprintf(out->hval, sizeof(out->hval), "%zu", b.len);
@@ -230,15 +239,16 @@ api_job_logs_get(struct req *r, struct reply *out)
 }
 
 /* Job leased (or running) by this agent's host: 0, or -1 after a reply. */
-int api_job_check_lease(struct req *r, int64_t job, int64_t host,
-	    struct reply *out);
+int api_job_check_lease(
+    struct req *r, int64_t job, int64_t host, struct reply *out);
 
 int
-api_job_check_lease(struct req *r, int64_t job, int64_t host,
-    struct reply *out)
+api_job_check_lease(struct req *r, int64_t job, int64_t host, struct reply *out)
 {
-	json_t *row = db_row(r->api->db, "SELECT state, lease_host FROM jobs"
-	    " WHERE id = ?", "i", job);
+	json_t *row = db_row(r->api->db,
+	    "SELECT state, lease_host FROM jobs"
+	    " WHERE id = ?",
+	    "i", job);
 	const char *state;
 	int rc = -1;
 
@@ -269,8 +279,8 @@ out:
 
 /* Appends data to a job's log of port, capped with a truncation marker. */
 static int
-log_append(struct api *api, int64_t job, int port, const char *data,
-    size_t len, int *truncated)
+log_append(struct api *api, int64_t job, int port, const char *data, size_t len,
+    int *truncated)
 {
 	struct db *db = api->db;
 	json_t *st;
@@ -278,15 +288,17 @@ log_append(struct api *api, int64_t job, int port, const char *data,
 	char marker[96];
 	int rc = -1;
 
-	st = db_row(db, "SELECT size, chunks, truncated FROM log_ports WHERE"
-	    " job_id = ? AND port = ?", "id", job, port);
+	st = db_row(db,
+	    "SELECT size, chunks, truncated FROM log_ports WHERE"
+	    " job_id = ? AND port = ?",
+	    "id", job, port);
 	if (st == NULL)
 		return -1;
 	if (!json_is_null(st)) {
 		size = json_integer_value(json_object_get(st, "size"));
 		chunks = json_integer_value(json_object_get(st, "chunks"));
-		*truncated = (int)json_integer_value(json_object_get(st,
-		    "truncated"));
+		*truncated = (int)json_integer_value(
+		    json_object_get(st, "truncated"));
 	}
 	json_decref(st);
 	if (*truncated || len == 0)
@@ -296,25 +308,32 @@ log_append(struct api *api, int64_t job, int port, const char *data,
 		len = room > 0 ? (size_t)room : 0;
 		*truncated = 1;
 	}
-	if (len > 0 && db_exec(db, NULL, "INSERT INTO logs (job_id, port,"
-	    " chunk, data) VALUES (?, ?, ?, ?)", "idib", job, port, chunks++,
-	    data, len) == -1)
+	if (len > 0 &&
+	    db_exec(db, NULL,
+	        "INSERT INTO logs (job_id, port,"
+	        " chunk, data) VALUES (?, ?, ?, ?)",
+	        "idib", job, port, chunks++, data, len) == -1)
 		goto out;
 	size += (int64_t)len;
 	if (*truncated) {
-		snprintf(marker, sizeof(marker), "\n[wakefarm: log truncated"
-		    " at %zu bytes]\n", api->cfg->log_cap);
-		if (db_exec(db, NULL, "INSERT INTO logs (job_id, port, chunk,"
-		    " data) VALUES (?, ?, ?, ?)", "idib", job, port, chunks++,
-		    marker, strlen(marker)) == -1)
+		snprintf(marker, sizeof(marker),
+		    "\n[wakefarm: log truncated"
+		    " at %zu bytes]\n",
+		    api->cfg->log_cap);
+		if (db_exec(db, NULL,
+		        "INSERT INTO logs (job_id, port, chunk,"
+		        " data) VALUES (?, ?, ?, ?)",
+		        "idib", job, port, chunks++, marker,
+		        strlen(marker)) == -1)
 			goto out;
 		size += (int64_t)strlen(marker);
 	}
-	rc = db_exec(db, NULL, "INSERT INTO log_ports (job_id, port, size,"
+	rc = db_exec(db, NULL,
+	    "INSERT INTO log_ports (job_id, port, size,"
 	    " chunks, truncated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id,"
 	    " port) DO UPDATE SET size = excluded.size, chunks ="
-	    " excluded.chunks, truncated = excluded.truncated", "idiid", job,
-	    port, size, chunks, *truncated);
+	    " excluded.chunks, truncated = excluded.truncated",
+	    "idiid", job, port, size, chunks, *truncated);
 out:
 	return rc;
 }
@@ -332,14 +351,17 @@ api_job_logs_post(struct req *r, struct reply *out)
 	if ((host = req_host(r, out)) == -1 ||
 	    api_job_check_lease(r, id, host, out) == -1)
 		goto out;
-	if (db_begin(db) == -1 || log_append(r->api, id, port, r->body.data,
-	    r->body.len, &truncated) == -1 || db_commit(db) == -1) {
+	if (db_begin(db) == -1 ||
+	    log_append(r->api, id, port, r->body.data, r->body.len,
+	        &truncated) == -1 ||
+	    db_commit(db) == -1) {
 		db_rollback(db);
 		reply_db_error(out);
 		goto out;
 	}
-	reply_json(out, 200, json_pack("{s:I, s:b}", "stored",
-	    (json_int_t)r->body.len, "truncated", truncated));
+	reply_json(out, 200,
+	    json_pack("{s:I, s:b}", "stored", (json_int_t)r->body.len,
+	        "truncated", truncated));
 out:
 	db_unlock(db);
 }

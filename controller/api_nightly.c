@@ -15,24 +15,9 @@
 #include "schedule.h"
 #include "util.h"
 
-#define SCHEDULE_NAME_MAX	64
-#define REGRESSIONS_RUNS_MAX	200
-#define DAY_MS			(24LL * 3600 * 1000)
-
-static int
-name_ok(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > SCHEDULE_NAME_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) ==
-		    NULL)
-			return 0;
-	}
-	return 1;
-}
+#define SCHEDULE_NAME_MAX 64
+#define REGRESSIONS_RUNS_MAX 200
+#define DAY_MS (24LL * 3600 * 1000)
 
 /*
  * The POST /runs body a schedule submits: "matrix": "nightly" (every
@@ -45,15 +30,16 @@ schedule_request(const json_t *body, char **cause)
 	const json_t *m = json_object_get(body, "matrix"), *v;
 	json_t *req = json_pack("{s:s}", "kind", "nightly");
 
-	if (m == NULL || (json_is_string(m) && strcmp(json_string_value(m),
-	    "nightly") == 0))
+	if (m == NULL ||
+	    (json_is_string(m) && strcmp(json_string_value(m), "nightly") == 0))
 		json_object_set_new(req, "matrix", json_string("nightly"));
 	else if (json_is_string(m))
 		json_object_set_new(req, "scenarios", json_pack("[O]", m));
 	else if (json_is_array(m))
 		json_object_set(req, "scenarios", (json_t *)m);
 	else {
-		wf_set_cause(cause, "key 'matrix': expected \"nightly\", a"
+		wf_set_cause(cause,
+		    "key 'matrix': expected \"nightly\", a"
 		    " scenario name or a list of names, not %s",
 		    wf_json_type_name(m));
 		json_decref(req);
@@ -87,13 +73,16 @@ api_admin_schedule_add(struct req *r, struct reply *out)
 	    wf_json_get_str(body, "at", 1, 16, &at, &cause) == -1 ||
 	    wf_json_get_int(body, "retries", 0, 0, 10, &retries, &cause) == -1)
 		goto bad;
-	if (!name_ok(name)) {
-		wf_set_cause(&cause, "key 'name': 1 to %d letters, digits, '.',"
-		    " '_' or '-'", SCHEDULE_NAME_MAX);
+	if (!wf_name_ok(name, SCHEDULE_NAME_MAX)) {
+		wf_set_cause(&cause,
+		    "key 'name': 1 to %d letters, digits, '.',"
+		    " '_' or '-'",
+		    SCHEDULE_NAME_MAX);
 		goto bad;
 	}
 	if ((minute = sched_parse_hhmm(at)) == -1) {
-		wf_set_cause(&cause, "key 'at': '%.16s' is not HH:MM (UTC)", at);
+		wf_set_cause(
+		    &cause, "key 'at': '%.16s' is not HH:MM (UTC)", at);
 		goto bad;
 	}
 	if ((request = schedule_request(body, &cause)) == NULL)
@@ -108,25 +97,34 @@ api_admin_schedule_add(struct req *r, struct reply *out)
 	}
 	text = json_dumps(request, JSON_COMPACT | JSON_SORT_KEYS);
 	db_lock(r->api->db);
-	rc = db_int(r->api->db, &exists, "SELECT count(*) FROM schedules WHERE"
-	    " name = ?", "t", name);
-	if (rc == 1 && !exists && db_exec(r->api->db, NULL, "INSERT INTO"
-	    " schedules (name, request, at_minute, retries, created_at) VALUES"
-	    " (?, ?, ?, ?, ?)", "ttdii", name, text, minute, (int64_t)retries,
-	    sched_now_ms(r->api->cfg)) == -1)
+	rc = db_int(r->api->db, &exists,
+	    "SELECT count(*) FROM schedules WHERE"
+	    " name = ?",
+	    "t", name);
+	if (rc == 1 && !exists &&
+	    db_exec(r->api->db, NULL,
+	        "INSERT INTO"
+	        " schedules (name, request, at_minute, retries, created_at) VALUES"
+	        " (?, ?, ?, ?, ?)",
+	        "ttdii", name, text, minute, (int64_t)retries,
+	        sched_now_ms(r->api->cfg)) == -1)
 		rc = -1;
 	db_unlock(r->api->db);
 	if (rc == -1) {
 		reply_db_error(out);
 	} else if (exists) {
-		reply_error(out, 409, "a schedule named '%s' exists (remove it"
-		    " first)", name);
+		reply_error(out, 409,
+		    "a schedule named '%s' exists (remove it"
+		    " first)",
+		    name);
 	} else {
 		log_info("schedule %s: at %s UTC, %lld jobs a night", name, at,
-		    (long long)json_integer_value(json_object_get(dry, "jobs")));
-		reply_json(out, 201, json_pack("{s:s, s:s, s:O, s:I, s:O}",
-		    "name", name, "at", at, "request", request, "retries",
-		    retries, "jobs", json_object_get(dry, "jobs")));
+		    (long long)json_integer_value(
+		        json_object_get(dry, "jobs")));
+		reply_json(out, 201,
+		    json_pack("{s:s, s:s, s:O, s:I, s:O}", "name", name, "at",
+		        at, "request", request, "retries", retries, "jobs",
+		        json_object_get(dry, "jobs")));
 	}
 	goto out;
 bad:
@@ -148,17 +146,19 @@ api_schedules_list(struct req *r, struct reply *out)
 	int m;
 
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT s.name, s.at_minute, s.request AS"
+	rows = db_rows(r->api->db,
+	    "SELECT s.name, s.at_minute, s.request AS"
 	    " \"request:json\", s.retries, s.created_at, (SELECT run_id FROM"
 	    " schedule_runs WHERE schedule = s.name ORDER BY day DESC LIMIT 1)"
 	    " AS last_run, (SELECT max(day) FROM schedule_runs WHERE schedule"
-	    " = s.name) AS last_day FROM schedules s ORDER BY s.name", "");
+	    " = s.name) AS last_day FROM schedules s ORDER BY s.name",
+	    "");
 	db_unlock(r->api->db);
 	if (rows == NULL) {
 		reply_db_error(out);
 		return;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach (rows, i, row) {
 		char at[8];
 
 		m = (int)json_integer_value(json_object_get(row, "at_minute"));
@@ -167,8 +167,8 @@ api_schedules_list(struct req *r, struct reply *out)
 		json_object_del(row, "at_minute");
 	}
 	sched_day(sched_now_ms(r->api->cfg), day);
-	reply_json(out, 200, json_pack("{s:o, s:s}", "schedules", rows,
-	    "today", day));
+	reply_json(
+	    out, 200, json_pack("{s:o, s:s}", "schedules", rows, "today", day));
 }
 
 /* DELETE /api/v1/admin/schedules/{name}: its runs stay. */
@@ -178,16 +178,18 @@ api_admin_schedule_rm(struct req *r, struct reply *out)
 	int changes = 0, rc;
 
 	db_lock(r->api->db);
-	rc = db_exec(r->api->db, &changes, "DELETE FROM schedules WHERE"
-	    " name = ?", "t", r->seg[4]);
+	rc = db_exec(r->api->db, &changes,
+	    "DELETE FROM schedules WHERE"
+	    " name = ?",
+	    "t", r->seg[4]);
 	db_unlock(r->api->db);
 	if (rc == -1)
 		reply_db_error(out);
 	else if (changes == 0)
 		reply_error(out, 404, "no schedule '%.64s'", r->seg[4]);
 	else
-		reply_json(out, 200, json_pack("{s:s, s:b}", "name", r->seg[4],
-		    "deleted", 1));
+		reply_json(out, 200,
+		    json_pack("{s:s, s:b}", "name", r->seg[4], "deleted", 1));
 }
 
 /* GET /api/v1/runs/{id}/regressions: every case of one run, classified. */
@@ -217,9 +219,9 @@ notable(const json_t *cases)
 	json_t *keep = json_array(), *c;
 	size_t i;
 
-	json_array_foreach(cases, i, c) {
+	json_array_foreach (cases, i, c) {
 		if (strcmp(json_string_value(json_object_get(c, "class")),
-		    "pass") != 0)
+		        "pass") != 0)
 			json_array_append(keep, c);
 	}
 	return keep;
@@ -241,8 +243,10 @@ api_regressions(struct req *r, struct reply *out)
 	size_t i, k;
 
 	if (s != NULL && sched_parse_time(s, &ms) == -1) {
-		reply_error(out, 400, "query 'since': '%.32s' is not a date"
-		    " (YYYY-MM-DD)", s);
+		reply_error(out, 400,
+		    "query 'since': '%.32s' is not a date"
+		    " (YYYY-MM-DD)",
+		    s);
 		return;
 	}
 	if (s == NULL)
@@ -251,31 +255,33 @@ api_regressions(struct req *r, struct reply *out)
 	list = json_array();
 	regs = json_array();
 	db_lock(r->api->db);
-	runs = db_rows(r->api->db, "SELECT run_id FROM schedule_runs WHERE day"
-	    " >= ? ORDER BY day DESC, run_id DESC LIMIT ?", "ti", since,
-	    (int64_t)REGRESSIONS_RUNS_MAX);
-	json_array_foreach(runs, i, run) {
-		one = regress_run(r->api->db, json_integer_value(
-		    json_object_get(run, "run_id")));
+	runs = db_rows(r->api->db,
+	    "SELECT run_id FROM schedule_runs WHERE day"
+	    " >= ? ORDER BY day DESC, run_id DESC LIMIT ?",
+	    "ti", since, (int64_t)REGRESSIONS_RUNS_MAX);
+	json_array_foreach (runs, i, run) {
+		one = regress_run(r->api->db,
+		    json_integer_value(json_object_get(run, "run_id")));
 		if (one == NULL || json_is_null(one)) {
 			json_decref(one);
 			json_decref(runs);
 			runs = NULL;
 			break;
 		}
-		json_array_foreach(json_object_get(one, "cases"), k, c) {
-			if (strcmp(json_string_value(json_object_get(c,
-			    "class")), "regression") != 0)
+		json_array_foreach (json_object_get(one, "cases"), k, c) {
+			if (strcmp(
+			        json_string_value(json_object_get(c, "class")),
+			        "regression") != 0)
 				continue;
 			c = json_deep_copy(c);
 			json_object_set(c, "run", json_object_get(one, "run"));
-			json_object_set(c, "schedule", json_object_get(one,
-			    "schedule"));
+			json_object_set(
+			    c, "schedule", json_object_get(one, "schedule"));
 			json_object_set(c, "day", json_object_get(one, "day"));
 			json_array_append_new(regs, c);
 		}
-		json_object_set_new(one, "cases", notable(json_object_get(one,
-		    "cases")));
+		json_object_set_new(
+		    one, "cases", notable(json_object_get(one, "cases")));
 		json_array_append_new(list, one);
 	}
 	db_unlock(r->api->db);

@@ -33,58 +33,75 @@ store_run(struct api *api, const json_t *body, const struct run_req *rr,
 		free(request);
 		return -1;
 	}
-	if (db_exec(db, NULL, "INSERT INTO runs (kind, state, priority,"
-	    " request, created_at, jobs_total) VALUES (?, 'queued', ?, ?, ?,"
-	    " ?)", "titii", rr->kind, (int64_t)rr->priority, request,
-	    db_now_ms(), (int64_t)rr->njobs) == -1)
+	if (db_exec(db, NULL,
+	        "INSERT INTO runs (kind, state, priority,"
+	        " request, created_at, jobs_total) VALUES (?, 'queued', ?, ?, ?,"
+	        " ?)",
+	        "titii", rr->kind, (int64_t)rr->priority, request, db_now_ms(),
+	        (int64_t)rr->njobs) == -1)
 		goto fail;
 	run = db_last_id(db);
 	/* In the same transaction: a schedule never fires twice a day. */
-	if (link != NULL && link->schedule != NULL && db_exec(db, NULL,
-	    "INSERT INTO schedule_runs (run_id, schedule, day, retries) VALUES"
-	    " (?, ?, ?, ?)", "ittd", run, link->schedule, link->day,
-	    link->retries) == -1)
+	if (link != NULL && link->schedule != NULL &&
+	    db_exec(db, NULL,
+	        "INSERT INTO schedule_runs (run_id, schedule, day, retries) VALUES"
+	        " (?, ?, ?, ?)",
+	        "ittd", run, link->schedule, link->day, link->retries) == -1)
 		goto fail;
-	if (link != NULL && link->bisect > 0 && db_exec(db, NULL, "INSERT"
-	    " INTO bisect_steps (bisect_id, step, idx, run_id, runs, why,"
-	    " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "iiiiiti",
-	    link->bisect, link->bisect_step, link->bisect_idx, run,
-	    (int64_t)rr->njobs, link->why ? link->why : "", db_now_ms()) ==
-	    -1)
+	if (link != NULL && link->bisect > 0 &&
+	    db_exec(db, NULL,
+	        "INSERT"
+	        " INTO bisect_steps (bisect_id, step, idx, run_id, runs, why,"
+	        " started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	        "iiiiiti", link->bisect, link->bisect_step, link->bisect_idx,
+	        run, (int64_t)rr->njobs, link->why ? link->why : "",
+	        db_now_ms()) == -1)
 		goto fail;
 	for (i = 0; i < rr->n && rc == 0; i++) {
 		sc = rr->sc[i];
 		text = json_dumps(sc->body, JSON_COMPACT | JSON_SORT_KEYS);
-		rc = db_exec(db, NULL, "INSERT OR IGNORE INTO scenarios (name,"
-		    " sha256, body, created_at) VALUES (?, ?, ?, ?)", "ttti",
-		    sc->name, sc->sha256, text, db_now_ms());
+		rc = db_exec(db, NULL,
+		    "INSERT OR IGNORE INTO scenarios (name,"
+		    " sha256, body, created_at) VALUES (?, ?, ?, ?)",
+		    "ttti", sc->name, sc->sha256, text, db_now_ms());
 		free(text);
-		if (rc == -1 || db_int(db, &scen, "SELECT id FROM scenarios"
-		    " WHERE sha256 = ?", "t", sc->sha256) != 1)
+		if (rc == -1 ||
+		    db_int(db, &scen,
+		        "SELECT id FROM scenarios"
+		        " WHERE sha256 = ?",
+		        "t", sc->sha256) != 1)
 			goto fail;
-		json_array_foreach(rr->cases[i], k, c) for (r = 0; r < rr->repeat;
-		    r++) {
-			matrix = json_dumps(json_object_get(c, "matrix"),
-			    JSON_COMPACT | JSON_SORT_KEYS);
-			params = json_dumps(json_object_get(c, "params"),
-			    JSON_COMPACT);
-			failing = json_dumps(json_object_get(json_object_get(c,
-			    "expected"), "failing_checks"), JSON_COMPACT);
-			rc = db_exec(db, NULL, "INSERT INTO jobs (run_id,"
-			    " scenario_id, scenario, case_index, matrix, params,"
-			    " priority, state, expected_verdict,"
-			    " expected_failing, created_at) VALUES (?, ?, ?, ?,"
-			    " ?, ?, ?, 'queued', ?, ?, ?)", "iitittitti", run,
-			    scen, sc->name, (int64_t)k, matrix, params,
-			    (int64_t)rr->priority, json_string_value(
-			    json_object_get(json_object_get(c, "expected"),
-			    "verdict")), failing, db_now_ms());
-			free(matrix);
-			free(params);
-			free(failing);
-			if (rc == -1)
-				goto fail;
-		}
+		json_array_foreach (rr->cases[i], k, c)
+			for (r = 0; r < rr->repeat; r++) {
+				matrix = json_dumps(
+				    json_object_get(c, "matrix"),
+				    JSON_COMPACT | JSON_SORT_KEYS);
+				params = json_dumps(
+				    json_object_get(c, "params"), JSON_COMPACT);
+				failing = json_dumps(
+				    json_object_get(
+				        json_object_get(c, "expected"),
+				        "failing_checks"),
+				    JSON_COMPACT);
+				rc = db_exec(db, NULL,
+				    "INSERT INTO jobs (run_id,"
+				    " scenario_id, scenario, case_index, matrix, params,"
+				    " priority, state, expected_verdict,"
+				    " expected_failing, created_at) VALUES (?, ?, ?, ?,"
+				    " ?, ?, ?, 'queued', ?, ?, ?)",
+				    "iitittitti", run, scen, sc->name,
+				    (int64_t)k, matrix, params,
+				    (int64_t)rr->priority,
+				    json_string_value(json_object_get(
+				        json_object_get(c, "expected"),
+				        "verdict")),
+				    failing, db_now_ms());
+				free(matrix);
+				free(params);
+				free(failing);
+				if (rc == -1)
+					goto fail;
+			}
 	}
 	free(request);
 	if (db_commit(db) == -1)
@@ -110,8 +127,8 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 	*reply = NULL;
 	if (run_req_check(body, &rr, cause) == -1)
 		return -1;
-	if (scenario_load_dir(api->cfg->scenario_dir, &all, &nall,
-	    &why) == -1) {
+	if (scenario_load_dir(api->cfg->scenario_dir, &all, &nall, &why) ==
+	    -1) {
 		log_warnx("%s", wf_cause_str(why));
 		wf_set_cause(cause, "scenarios: %s", wf_cause_str(why));
 		run = -2;
@@ -126,7 +143,8 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 		run = store_run(api, body, &rr, link);
 		db_unlock(api->db);
 		if (run == -1) {
-			wf_set_cause(cause, "database error (see the"
+			wf_set_cause(cause,
+			    "database error (see the"
 			    " controller's log)");
 			run = -2;
 			goto out;
@@ -159,8 +177,8 @@ api_runs_submit(struct req *r, struct reply *out)
 	else if (run == -2 && db_failed_full())
 		reply_db_full(out);
 	else
-		reply_error(out, run == -2 ? 500 : 400, "%s",
-		    wf_cause_str(cause));
+		reply_error(
+		    out, run == -2 ? 500 : 400, "%s", wf_cause_str(cause));
 	json_decref(body);
 	free(cause);
 }
@@ -182,10 +200,13 @@ api_scenarios_list(struct req *r, struct reply *out)
 	}
 	for (i = 0; i < n; i++) {
 		cases = scenario_expand(all[i], NULL);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:I,"
-		    " s:O}", "name", all[i]->name, "sha256", all[i]->sha256,
-		    "nightly", all[i]->nightly, "cases", (json_int_t)
-		    json_array_size(cases), "scenario", all[i]->body));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:b, s:I,"
+		              " s:O}",
+		        "name", all[i]->name, "sha256", all[i]->sha256,
+		        "nightly", all[i]->nightly, "cases",
+		        (json_int_t)json_array_size(cases), "scenario",
+		        all[i]->body));
 		json_decref(cases);
 	}
 	scenario_list_free(all, n);
@@ -193,7 +214,8 @@ api_scenarios_list(struct req *r, struct reply *out)
 }
 
 /* bisect: the bisect a run of kind bisect is a step of (else null). */
-#define RUN_COLUMNS "id, kind, state, priority, created_at, finished_at," \
+#define RUN_COLUMNS                                                          \
+	"id, kind, state, priority, created_at, finished_at,"                \
 	" jobs_total, jobs_done, jobs_as_expected, jobs_unexpected, (SELECT" \
 	" bisect_id FROM bisect_steps WHERE run_id = runs.id LIMIT 1) AS bisect"
 
@@ -202,9 +224,10 @@ api_scenarios_list(struct req *r, struct reply *out)
  * it), since/until (created_at, ms, [since, until)). Each applied filter is
  * echoed in "filters".
  */
-#define RUNS_WHERE " WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR" \
-	" state = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE" \
-	" j.run_id = runs.id AND j.verdict = ?3)) AND (?4 IS NULL OR EXISTS" \
+#define RUNS_WHERE                                                              \
+	" WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR"                   \
+	" state = ?2) AND (?3 IS NULL OR EXISTS (SELECT 1 FROM jobs j WHERE"    \
+	" j.run_id = runs.id AND j.verdict = ?3)) AND (?4 IS NULL OR EXISTS"    \
 	" (SELECT 1 FROM jobs j WHERE j.run_id = runs.id AND j.scenario = ?4))" \
 	" AND created_at >= ?5 AND created_at < ?6"
 
@@ -220,13 +243,14 @@ api_runs_list(struct req *r, struct reply *out)
 
 	for (i = 0; names[i] != NULL; i++) {
 		if ((f[i] = req_arg(r, names[i])) != NULL)
-			json_object_set_new(filters, names[i], json_string(f[i]));
+			json_object_set_new(
+			    filters, names[i], json_string(f[i]));
 	}
 	if (req_arg_int(r, "limit", 1, 500, 50, &limit, out) == -1 ||
 	    req_arg_int(r, "offset", 0, INT32_MAX, 0, &offset, out) == -1 ||
 	    req_arg_int(r, "since", 0, INT64_MAX, 0, &since, out) == -1 ||
 	    req_arg_int(r, "until", 0, INT64_MAX, INT64_MAX, &until, out) ==
-	    -1) {
+	        -1) {
 		json_decref(filters);
 		return;
 	}
@@ -235,12 +259,15 @@ api_runs_list(struct req *r, struct reply *out)
 	if (req_arg(r, "until") != NULL)
 		json_object_set_new(filters, "until", json_integer(until));
 	db_lock(r->api->db);
-	rows = db_rows(r->api->db, "SELECT " RUN_COLUMNS " FROM runs"
-	    RUNS_WHERE " ORDER BY id DESC LIMIT ?7 OFFSET ?8", "ttttiiii", f[0],
-	    f[1], f[2], f[3], since, until, limit, offset);
-	if (rows != NULL && db_int(r->api->db, &total, "SELECT count(*) FROM"
-	    " runs" RUNS_WHERE, "ttttii", f[0], f[1], f[2], f[3], since,
-	    until) == -1) {
+	rows = db_rows(r->api->db,
+	    "SELECT " RUN_COLUMNS " FROM runs" RUNS_WHERE
+	    " ORDER BY id DESC LIMIT ?7 OFFSET ?8",
+	    "ttttiiii", f[0], f[1], f[2], f[3], since, until, limit, offset);
+	if (rows != NULL &&
+	    db_int(r->api->db, &total,
+	        "SELECT count(*) FROM"
+	        " runs" RUNS_WHERE,
+	        "ttttii", f[0], f[1], f[2], f[3], since, until) == -1) {
 		json_decref(rows);
 		rows = NULL;
 	}
@@ -250,22 +277,26 @@ api_runs_list(struct req *r, struct reply *out)
 		reply_db_error(out);
 		return;
 	}
-	reply_json(out, 200, json_pack("{s:o, s:I, s:I, s:I, s:o}", "runs",
-	    rows, "total", (json_int_t)total, "limit", (json_int_t)limit,
-	    "offset", (json_int_t)offset, "filters", filters));
+	reply_json(out, 200,
+	    json_pack("{s:o, s:I, s:I, s:I, s:o}", "runs", rows, "total",
+	        (json_int_t)total, "limit", (json_int_t)limit, "offset",
+	        (json_int_t)offset, "filters", filters));
 }
 
 /* The run row (json_null() when absent, NULL on error). Caller locks. */
 static json_t *
 run_row(struct db *db, int64_t id)
 {
-	return db_row(db, "SELECT " RUN_COLUMNS ", request AS"
-	    " \"request:json\" FROM runs WHERE id = ?", "i", id);
+	return db_row(db,
+	    "SELECT " RUN_COLUMNS ", request AS"
+	    " \"request:json\" FROM runs WHERE id = ?",
+	    "i", id);
 }
 
-#define JOB_SUMMARY "id, scenario, case_index, matrix AS \"matrix:json\"," \
+#define JOB_SUMMARY                                                       \
+	"id, scenario, case_index, matrix AS \"matrix:json\","            \
 	" state, attempt, verdict, expected_verdict, expected_failing AS" \
-	" \"expected_failing:json\", failing AS \"failing:json\"," \
+	" \"expected_failing:json\", failing AS \"failing:json\","        \
 	" as_expected, reason"
 
 void
@@ -278,8 +309,10 @@ api_run_get(struct req *r, struct reply *out)
 		return;
 	db_lock(r->api->db);
 	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
-		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY " FROM jobs"
-		    " WHERE run_id = ? ORDER BY id", "i", id);
+		jobs = db_rows(r->api->db,
+		    "SELECT " JOB_SUMMARY " FROM jobs"
+		    " WHERE run_id = ? ORDER BY id",
+		    "i", id);
 	if (jobs != NULL && regress_mark_known(r->api->db, jobs) == -1) {
 		json_decref(jobs);
 		jobs = NULL;
@@ -290,8 +323,8 @@ api_run_get(struct req *r, struct reply *out)
 	else if (json_is_null(run))
 		reply_error(out, 404, "no run %lld", (long long)id);
 	else
-		reply_json(out, 200, json_pack("{s:O, s:O}", "run", run, "jobs",
-		    jobs));
+		reply_json(out, 200,
+		    json_pack("{s:O, s:O}", "run", run, "jobs", jobs));
 	json_decref(run);
 	json_decref(jobs);
 }
@@ -308,9 +341,11 @@ api_run_matrix(struct req *r, struct reply *out)
 		return;
 	db_lock(r->api->db);
 	if ((run = run_row(r->api->db, id)) != NULL && !json_is_null(run))
-		jobs = db_rows(r->api->db, "SELECT " JOB_SUMMARY ", params AS"
+		jobs = db_rows(r->api->db,
+		    "SELECT " JOB_SUMMARY ", params AS"
 		    " \"params:json\" FROM jobs WHERE run_id = ? ORDER BY"
-		    " scenario, case_index", "i", id);
+		    " scenario, case_index",
+		    "i", id);
 	if (jobs != NULL && regress_mark_known(r->api->db, jobs) == -1) {
 		json_decref(jobs);
 		jobs = NULL;
@@ -325,9 +360,9 @@ api_run_matrix(struct req *r, struct reply *out)
 		goto out;
 	}
 	groups = json_array();
-	json_array_foreach(jobs, i, job) {
-		const char *name = json_string_value(json_object_get(job,
-		    "scenario"));
+	json_array_foreach (jobs, i, job) {
+		const char *name = json_string_value(
+		    json_object_get(job, "scenario"));
 
 		if (g == NULL || strcmp(name, last) != 0) {
 			g = json_pack("{s:s, s:o, s:[]}", "scenario", name,
@@ -337,17 +372,19 @@ api_run_matrix(struct req *r, struct reply *out)
 				const char *axis;
 				json_t *v;
 
-				json_object_foreach(json_object_get(job,
-				    "matrix"), axis, v)
-					json_array_append_new(json_object_get(g,
-					    "axes"), json_string(axis));
+				json_object_foreach (
+				    json_object_get(job, "matrix"), axis, v)
+					json_array_append_new(
+					    json_object_get(g, "axes"),
+					    json_string(axis));
 			}
 			last = name;
 		}
 		json_array_append(json_object_get(g, "cases"), job);
 	}
-	reply_json(out, 200, json_pack("{s:I, s:O, s:o}", "run", (json_int_t)id,
-	    "summary", run, "scenarios", groups));
+	reply_json(out, 200,
+	    json_pack("{s:I, s:O, s:o}", "run", (json_int_t)id, "summary", run,
+	        "scenarios", groups));
 out:
 	json_decref(run);
 	json_decref(jobs);
@@ -356,12 +393,15 @@ out:
 int
 runs_cancel(struct db *db, int64_t id, int *changes)
 {
-	if (db_exec(db, changes, "UPDATE jobs SET state = 'cancelled',"
-	    " lease_expires = NULL, finished_at = ? WHERE run_id = ? AND state"
-	    " IN ('queued', 'leased', 'running')", "ii", db_now_ms(), id) == -1 ||
-	    db_exec(db, NULL, "UPDATE runs SET state = 'cancelled', finished_at"
-	    " = ? WHERE id = ? AND state IN ('queued', 'running')", "ii",
-	    db_now_ms(), id) == -1)
+	if (db_exec(db, changes,
+	        "UPDATE jobs SET state = 'cancelled',"
+	        " lease_expires = NULL, finished_at = ? WHERE run_id = ? AND state"
+	        " IN ('queued', 'leased', 'running')",
+	        "ii", db_now_ms(), id) == -1 ||
+	    db_exec(db, NULL,
+	        "UPDATE runs SET state = 'cancelled', finished_at"
+	        " = ? WHERE id = ? AND state IN ('queued', 'running')",
+	        "ii", db_now_ms(), id) == -1)
 		return -1;
 	return queue_run_refresh(db, id);
 }
@@ -376,8 +416,8 @@ api_run_cancel(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	db_lock(db);
-	rc = db_int(db, &exists, "SELECT count(*) FROM runs WHERE id = ?", "i",
-	    id);
+	rc = db_int(
+	    db, &exists, "SELECT count(*) FROM runs WHERE id = ?", "i", id);
 	if (rc == 1 && exists) {
 		if (db_begin(db) == -1 || runs_cancel(db, id, &changes) == -1 ||
 		    db_commit(db) == -1) {
@@ -391,6 +431,7 @@ api_run_cancel(struct req *r, struct reply *out)
 	else if (!exists)
 		reply_error(out, 404, "no run %lld", (long long)id);
 	else
-		reply_json(out, 200, json_pack("{s:I, s:i}", "run",
-		    (json_int_t)id, "cancelled_jobs", changes));
+		reply_json(out, 200,
+		    json_pack("{s:I, s:i}", "run", (json_int_t)id,
+		        "cancelled_jobs", changes));
 }

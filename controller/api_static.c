@@ -2,7 +2,8 @@
  * api_static.c: static files for the dashboard (see api_static.h).
  * The URL arrives percent-decoded; any "." or ".." segment, backslash or
  * control byte is refused, and the resolved path must stay inside dir
- * (symbolic links included).
+ * (symbolic links included). A file is sent from its descriptor
+ * (libmicrohttpd reads it as it sends), whatever its size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,6 @@
 
 #include "api_static.h"
 #include "util.h"
-
-#define STATIC_FILE_MAX	(32 * 1024 * 1024)
 
 static const struct {
 	const char *ext, *type;
@@ -65,11 +64,10 @@ safe_segments(const struct req *r)
 void
 api_static_serve(const char *dir, struct req *r, struct reply *out)
 {
-	char path[PATH_MAX], real[PATH_MAX], root[PATH_MAX], *data = NULL;
-	size_t off = 0, rootlen;
+	char path[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+	size_t rootlen;
 	struct stat st;
 	int i, fd = -1;
-	ssize_t n;
 
 	if (!safe_segments(r)) {
 		reply_error(out, 400, "path traversal refused");
@@ -96,28 +94,18 @@ api_static_serve(const char *dir, struct req *r, struct reply *out)
 		reply_error(out, 404, "not found");
 		return;
 	}
-	if (strncmp(real, root, rootlen) != 0 || (real[rootlen] != '/' &&
-	    real[rootlen] != '\0')) {
+	if (strncmp(real, root, rootlen) != 0 ||
+	    (real[rootlen] != '/' && real[rootlen] != '\0')) {
 		reply_error(out, 400, "path traversal refused");
 		return;
 	}
 	if ((fd = open(real, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > STATIC_FILE_MAX) {
+	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		reply_error(out, 404, "not found");
-		goto out;
+		if (fd != -1)
+			close(fd);
+		return;
 	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
-		reply_error(out, 500, "out of memory");
-		goto out;
-	}
-	while (off < (size_t)st.st_size &&
-	    (n = read(fd, data + off, (size_t)st.st_size - off)) > 0)
-		off += (size_t)n;
-	reply_raw(out, 200, content_type(real), data, off);
-	data = NULL;
-out:
-	free(data);
-	if (fd != -1)
-		close(fd);
+	/* sent from the file as it is: nothing is read into memory here */
+	reply_fd(out, 200, content_type(real), fd, (uint64_t)st.st_size);
 }

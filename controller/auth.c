@@ -43,7 +43,9 @@ sha256(const void *data, size_t len, unsigned char out[32])
 	unsigned int n = 0;
 
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 &&
-	    n == 32 ? 0 : -1;
+	        n == 32 ?
+	    0 :
+	    -1;
 }
 
 int64_t
@@ -64,20 +66,23 @@ auth_token_create(struct db *db, const char *name, enum role role,
 	wf_hex(token_out, raw, sizeof(raw));
 	if (sha256(token_out, AUTH_TOKEN_LEN, hash) == -1)
 		return -1;
-	if (db_exec(db, NULL, "INSERT INTO tokens (name, role, hash,"
-	    " created_at) VALUES (?, ?, ?, ?)", "ttbi", name,
-	    auth_role_name(role), hash, sizeof(hash), db_now_ms()) == -1)
+	if (db_exec(db, NULL,
+	        "INSERT INTO tokens (name, role, hash,"
+	        " created_at) VALUES (?, ?, ?, ?)",
+	        "ttbi", name, auth_role_name(role), hash, sizeof(hash),
+	        db_now_ms()) == -1)
 		return -1;
 	return db_last_id(db);
 }
 
 int
-auth_token_check(struct db *db, const char *token, enum role *role,
-    int64_t *token_id)
+auth_token_check(
+    struct db *db, const char *token, enum role *role, int64_t *token_id)
 {
 	unsigned char hash[32];
-	const void *stored;
-	sqlite3_stmt *st = NULL;
+	char hex[65];
+	const char *stored;
+	json_t *row;
 	int rc = -1;
 
 	if (strlen(token) != AUTH_TOKEN_LEN ||
@@ -89,23 +94,21 @@ auth_token_check(struct db *db, const char *token, enum role *role,
 	 * The lookup is by hash (an index); the constant-time compare keeps
 	 * the final equality from leaking anything either way.
 	 */
-	if (sqlite3_prepare_v2(db->sql, "SELECT id, role, hash FROM tokens"
-	    " WHERE hash = ? AND revoked = 0", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT) !=
-	    SQLITE_OK) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
+	if ((row = db_row(db,
+	         "SELECT id, role, lower(hex(hash)) AS hash FROM"
+	         " tokens WHERE hash = ? AND revoked = 0",
+	         "b", hash, sizeof(hash))) == NULL)
+		return -1;
+	wf_hex(hex, hash, sizeof(hash));
+	stored = json_string_value(json_object_get(row, "hash"));
+	if (stored == NULL || strlen(stored) != 2 * sizeof(hash) ||
+	    CRYPTO_memcmp(stored, hex, 2 * sizeof(hash)) != 0)
 		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	stored = sqlite3_column_blob(st, 2);
-	if (stored == NULL || sqlite3_column_bytes(st, 2) != sizeof(hash) ||
-	    CRYPTO_memcmp(stored, hash, sizeof(hash)) != 0)
-		goto out;
-	*token_id = sqlite3_column_int64(st, 0);
-	*role = auth_role_parse((const char *)sqlite3_column_text(st, 1));
+	*token_id = json_integer_value(json_object_get(row, "id"));
+	*role = auth_role_parse(
+	    json_string_value(json_object_get(row, "role")));
 	rc = *role == ROLE_NONE ? -1 : 0;
 out:
-	sqlite3_finalize(st);
+	json_decref(row);
 	return rc;
 }

@@ -10,10 +10,10 @@
 
 #include "db.h"
 
-#define AUTH_TOKEN_LEN	64	/* hex digits */
+#define AUTH_TOKEN_LEN 64 /* hex digits */
 
 enum role {
-	ROLE_NONE = 0,		/* no token given */
+	ROLE_NONE = 0, /* no token given */
 	ROLE_READER,
 	ROLE_AGENT,
 	ROLE_SUBMITTER,
@@ -29,13 +29,13 @@ enum role auth_role_parse(const char *name);
  * is never stored. Returns the token id or -1. Caller holds the db lock.
  */
 int64_t auth_token_create(struct db *db, const char *name, enum role role,
-	    char token_out[AUTH_TOKEN_LEN + 1]);
+    char token_out[AUTH_TOKEN_LEN + 1]);
 
 /*
  * Looks up a presented token: 0 with its role and id, or -1 when it is
  * unknown, revoked or malformed. Caller holds the db lock.
  */
-int auth_token_check(struct db *db, const char *token, enum role *role,
-	    int64_t *token_id);
+int auth_token_check(
+    struct db *db, const char *token, enum role *role, int64_t *token_id);
 
 #endif

@@ -29,8 +29,8 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 		goto out;
 	}
 	if (wf_json_check_keys(body, keys, cause) == -1 ||
-	    wf_json_get_int(body, "batch", 1, 0, BATCH_NUMBER_MAX, &n,
-	    cause) == -1)
+	    wf_json_get_int(body, "batch", 1, 0, BATCH_NUMBER_MAX, &n, cause) ==
+	        -1)
 		goto out;
 	recs = json_object_get(body, "records");
 	if (!json_is_array(recs)) {
@@ -43,19 +43,21 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 		    BATCH_RECORDS_MAX);
 		goto out;
 	}
-	json_array_foreach(recs, i, rec) {
+	json_array_foreach (recs, i, rec) {
 		char *text = json_dumps(rec, JSON_COMPACT);
 		size_t tlen = text != NULL ? strlen(text) : RECORD_MAX + 1;
 
 		free(text);
 		if (tlen > RECORD_MAX) {
-			wf_set_cause(cause, "records[%zu]: longer than %d"
-			    " bytes as one line", i, RECORD_MAX);
+			wf_set_cause(cause,
+			    "records[%zu]: longer than %d"
+			    " bytes as one line",
+			    i, RECORD_MAX);
 			goto out;
 		}
-		if (record_validate(rec, &why) == -1) {
-			wf_set_cause(cause, "records[%zu]: %s", i,
-			    wf_cause_str(why));
+		if (records_validate(rec, &why) == -1) {
+			wf_set_cause(
+			    cause, "records[%zu]: %s", i, wf_cause_str(why));
 			free(why);
 			goto out;
 		}

@@ -2,7 +2,7 @@
  * batch.h: the body of POST /api/v1/jobs/{id}/events,
  *   {"batch": N, "records": [RECORD...]}
  * N counts from 0 per job attempt; every record must meet the record
- * contract (record_validate, lib/records.h).
+ * contract (records_validate, lib/records.h).
  */
 #ifndef WF_CTL_BATCH_H
 #define WF_CTL_BATCH_H
@@ -12,14 +12,14 @@
 
 #include <jansson.h>
 
-#define BATCH_RECORDS_MAX	4096
-#define BATCH_NUMBER_MAX	1000000000
+#define BATCH_RECORDS_MAX 4096
+#define BATCH_NUMBER_MAX 1000000000
 
 /*
  * Parses and validates len bytes (at most max). 0 with *batch and *records
  * (a new array reference), or -1 with a cause naming the record and key.
  */
 int batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
-	    json_t **records, char **cause);
+    json_t **records, char **cause);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * bisect_req.h: the body of POST /api/v1/bisects (controller/README.md),
  * checked and normalised without touching anything: no file system, no
- * database, no scenario directory. bisector.c adds what needs the host
+ * database, no scenario directory. api_bisects.c adds what needs the host
  * (the repository exists below --bisect-repo-root, the scenario expands to
  * one case); tests/fuzz/fuzz_bisect_body.c runs this on any bytes.
  */
@@ -20,7 +20,7 @@
  * when given; *cfg its checked bisect settings. NULL with a cause naming
  * the key at fault.
  */
-json_t *bisect_req_parse(const json_t *body, struct bisect_cfg *cfg,
-	    char **cause);
+json_t *
+bisect_req_parse(const json_t *body, struct bisect_cfg *cfg, char **cause);
 
 #endif

@@ -8,11 +8,15 @@
 #include "classify.h"
 
 static const char *const names[] = {
-	[CLASS_PENDING] = "pending", [CLASS_PASS] = "pass",
-	[CLASS_REGRESSION] = "regression", [CLASS_FIXED] = "fixed",
+	[CLASS_PENDING] = "pending",
+	[CLASS_PASS] = "pass",
+	[CLASS_REGRESSION] = "regression",
+	[CLASS_FIXED] = "fixed",
 	[CLASS_STILL_FAILING] = "still_failing",
-	[CLASS_NEW_FAILING] = "new_failing", [CLASS_FLAKY] = "flaky",
-	[CLASS_INFRA] = "infra", [CLASS_KNOWN] = "known",
+	[CLASS_NEW_FAILING] = "new_failing",
+	[CLASS_FLAKY] = "flaky",
+	[CLASS_INFRA] = "infra",
+	[CLASS_KNOWN] = "known",
 };
 
 const char *

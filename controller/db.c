@@ -11,13 +11,15 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "buf.h"
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
 
-#define DB_BUSY_TIMEOUT_MS	10000
-#define DB_SCHEMA_MAX		(1024 * 1024)
-#define DB_MIGRATIONS_MAX	999
+#define DB_BUSY_TIMEOUT_MS 10000
+#define DB_SCHEMA_MAX (1024 * 1024)
+#define DB_MIGRATIONS_MAX 999
 
 /* The calling thread's last failure was a full disk (see db.h). */
 static __thread int failed_full;
@@ -45,8 +47,8 @@ is_full(struct db *db, int rc)
 {
 	int e = sqlite3_system_errno(db->sql);
 
-	return (rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR &&
-	    (e == ENOSPC || e == EDQUOT));
+	return (rc & 0xff) == SQLITE_FULL ||
+	    ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT));
 }
 
 /*
@@ -63,9 +65,10 @@ db_failed(struct db *db, int rc, const char *sql)
 	}
 	db->full_refused++;
 	if (!__atomic_exchange_n(&db->full, 1, __ATOMIC_ACQ_REL))
-		log_warnx("database %s: the disk is full (%s): writes are refused"
-		    " with 503 until space is freed; reads go on", db->path,
-		    sqlite3_errmsg(db->sql));
+		log_warnx(
+		    "database %s: the disk is full (%s): writes are refused"
+		    " with 503 until space is freed; reads go on",
+		    db->path, sqlite3_errmsg(db->sql));
 	else
 		log_debug("sqlite: %s: %s", sqlite3_errmsg(db->sql), sql);
 }
@@ -85,8 +88,8 @@ db_wrote(struct db *db)
 		return;
 	__atomic_store_n(&db->full, 0, __ATOMIC_RELEASE);
 	log_info("database %s: there is disk space again: writes succeed (%llu"
-	    " statement(s) were refused while it was full)", db->path,
-	    (unsigned long long)db->full_refused);
+	         " statement(s) were refused while it was full)",
+	    db->path, (unsigned long long)db->full_refused);
 	db->full_refused = 0;
 }
 
@@ -108,8 +111,8 @@ skew_ms(void)
 
 	if (skew_file == NULL || (f = fopen(skew_file, "r")) == NULL)
 		return 0;
-	if (fgets(line, sizeof(line), f) == NULL || sscanf(line, "%lld",
-	    &s) != 1)
+	if (fgets(line, sizeof(line), f) == NULL ||
+	    sscanf(line, "%lld", &s) != 1)
 		s = 0;
 	fclose(f);
 	return s * 1000;
@@ -146,10 +149,13 @@ db_open(const char *path, char **cause)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->changed, &ca);
 	pthread_condattr_destroy(&ca);
-	if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		wf_set_cause(cause, "%s: %s", path, db->sql != NULL ?
-		    sqlite3_errmsg(db->sql) : "out of memory");
+	if (sqlite3_open_v2(path, &db->sql,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_FULLMUTEX,
+	        NULL) != SQLITE_OK) {
+		wf_set_cause(cause, "%s: %s", path,
+		    db->sql != NULL ? sqlite3_errmsg(db->sql) :
+		                      "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->sql, DB_BUSY_TIMEOUT_MS);
@@ -206,41 +212,11 @@ migration_number(const char *name)
 
 	if (len < 9 || strcmp(name + len - 4, ".sql") != 0 || name[3] != '_')
 		return -1;
-	if (name[0] < '0' || name[0] > '9' || name[1] < '0' ||
-	    name[1] > '9' || name[2] < '0' || name[2] > '9')
+	if (name[0] < '0' || name[0] > '9' || name[1] < '0' || name[1] > '9' ||
+	    name[2] < '0' || name[2] > '9')
 		return -1;
 	n = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
 	return n > 0 ? n : -1;
-}
-
-static char *
-read_text(const char *path, char **cause)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	long len;
-
-	if (f == NULL) {
-		wf_set_cause(cause, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-	    len > DB_SCHEMA_MAX || fseek(f, 0, SEEK_SET) != 0) {
-		wf_set_cause(cause, "%s: cannot read (or over %d bytes)", path,
-		    DB_SCHEMA_MAX);
-		goto out;
-	}
-	if ((text = malloc((size_t)len + 1)) == NULL ||
-	    fread(text, 1, (size_t)len, f) != (size_t)len) {
-		wf_set_cause(cause, "%s: read error", path);
-		free(text);
-		text = NULL;
-		goto out;
-	}
-	text[len] = '\0';
-out:
-	fclose(f);
-	return text;
 }
 
 /* Applies one migration file and sets user_version to n, atomically. */
@@ -250,15 +226,15 @@ apply_migration(struct db *db, const char *path, int n, char **cause)
 	char *text, *err = NULL, pragma[64];
 	int rc = -1;
 
-	if ((text = read_text(path, cause)) == NULL)
+	if ((text = wf_file_read(path, DB_SCHEMA_MAX, NULL, cause)) == NULL)
 		return -1;
 	/* PRAGMA takes no bound parameters; n is a parsed integer. */
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
 	if (sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, text, NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, pragma, NULL, NULL, &err) !=
-	    SQLITE_OK || sqlite3_exec(db->sql, "COMMIT", NULL, NULL, &err) !=
-	    SQLITE_OK) {
+	        SQLITE_OK ||
+	    sqlite3_exec(db->sql, text, NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_exec(db->sql, pragma, NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_exec(db->sql, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
 		wf_set_cause(cause, "%s: %s", path, err != NULL ? err : "?");
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
@@ -302,8 +278,10 @@ db_migrate(struct db *db, const char *schema_dir, char **cause)
 			latest = n;
 	}
 	if (version > latest) {
-		wf_set_cause(cause, "the database has schema version %d, newer"
-		    " than this controller's %d", version, latest);
+		wf_set_cause(cause,
+		    "the database has schema version %d, newer"
+		    " than this controller's %d",
+		    version, latest);
 		goto out;
 	}
 	for (n = version + 1; n <= latest; n++) {
@@ -328,20 +306,15 @@ out:
 	return rc;
 }
 
-static sqlite3_stmt *
-prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
+/* Binds fmt's arguments (db.h) to st's parameters; SQLite's code. */
+static int
+bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = NULL;
 	const char *s;
 	const void *p;
 	size_t len;
 	int i, rc = SQLITE_OK;
 
-	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		db_failed(db, rc, sql);
-		return NULL;
-	}
 	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
 		switch (fmt[i]) {
 		case 'i':
@@ -356,25 +329,147 @@ prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 		case 't':
 			s = va_arg(ap, const char *);
 			rc = s != NULL ? sqlite3_bind_text(st, i + 1, s, -1,
-			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+			                     SQLITE_TRANSIENT) :
+			                 sqlite3_bind_null(st, i + 1);
 			break;
 		case 'b':
 			p = va_arg(ap, const void *);
 			len = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i + 1, p, len,
-			    SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob64(
+			    st, i + 1, p, len, SQLITE_TRANSIENT);
 			break;
 		default:
 			rc = sqlite3_bind_null(st, i + 1);
 			break;
 		}
 	}
-	if (rc != SQLITE_OK) {
+	return rc;
+}
+
+static sqlite3_stmt *
+prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
+		return NULL;
+	}
+	if (bind_args(st, fmt, ap) != SQLITE_OK) {
 		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(db->sql), sql);
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
+}
+
+/*
+ * Steps st (a statement that returns no rows) to its end; 0, or -1 logged.
+ * A write outside a transaction committed by itself: the full state may
+ * end (db_wrote).
+ */
+static int
+step_write(struct db *db, sqlite3_stmt *st, const char *sql)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		db_failed(db, rc, sql);
+		return -1;
+	}
+	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(db->sql) &&
+	    sqlite3_changes(db->sql) > 0)
+		db_wrote(db);
+	return 0;
+}
+
+struct db_stmt {
+	struct db *db;
+	sqlite3_stmt *st;
+	const char *sql;
+};
+
+struct db_stmt *
+db_prepare(struct db *db, const char *sql)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->db = db;
+	s->sql = sql;
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &s->st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+db_stmt_exec(struct db_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = bind_args(s->st, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		log_warnx(
+		    "sqlite bind: %s: %s", sqlite3_errmsg(s->db->sql), s->sql);
+		sqlite3_reset(s->st);
+		return -1;
+	}
+	rc = step_write(s->db, s->st, s->sql);
+	sqlite3_reset(s->st);
+	return rc;
+}
+
+void
+db_stmt_free(struct db_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->st);
+	free(s);
+}
+
+int
+db_bytes(
+    struct db *db, struct wf_buf *out, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = prepare_bind(db, sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		wf_buf_append(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+	if (rc != SQLITE_DONE)
+		db_failed(db, rc, sql);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out)
+{
+	return db_bytes(db, out,
+	    "SELECT data FROM logs WHERE job_id = ? AND"
+	    " port = ? ORDER BY chunk",
+	    "id", job, port);
 }
 
 int
@@ -389,21 +484,11 @@ db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rc != SQLITE_DONE) {
-		db_failed(db, rc, sql);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	if (changes != NULL)
+	rc = step_write(db, st, sql);
+	if (rc == 0 && changes != NULL)
 		*changes = sqlite3_changes(db->sql);
-	/* A write outside a transaction committed by itself. */
-	if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(db->sql) &&
-	    sqlite3_changes(db->sql) > 0)
-		db_wrote(db);
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 int64_t
@@ -481,8 +566,9 @@ column_json(sqlite3_stmt *st, int i, int parse)
 		text = (const char *)sqlite3_column_text(st, i);
 		if (text == NULL)
 			return json_null();
-		if (parse && (v = json_loads(text, JSON_DECODE_ANY |
-		    JSON_ALLOW_NUL, NULL)) != NULL)
+		if (parse &&
+		    (v = json_loads(
+		         text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)) != NULL)
 			return v;
 		return json_stringn(text, (size_t)sqlite3_column_bytes(st, i));
 	}
@@ -556,7 +642,7 @@ db_row(struct db *db, const char *sql, const char *fmt, ...)
 	if (rows == NULL)
 		return NULL;
 	row = json_array_size(rows) > 0 ? json_incref(json_array_get(rows, 0)) :
-	    json_null();
+	                                  json_null();
 	json_decref(rows);
 	return row;
 }

@@ -15,7 +15,9 @@
  * Result rows become JSON objects keyed by column name; a column named
  * "KEY:json" holds JSON text and is parsed into KEY.
  *
- * Every SQLite error is logged here, once; callers get -1 / NULL.
+ * Every SQL statement of the controller runs through these functions (no
+ * other file calls sqlite3_*), and every SQLite error is logged here,
+ * once; callers get -1 / NULL.
  *
  * A full disk (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT) is not a
  * fault of the statement: the write is rolled back and nothing is stored.
@@ -34,21 +36,23 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#define DB_FULL_MARGIN	(1024 * 1024)	/* free bytes that end the full state */
+struct wf_buf;
+
+#define DB_FULL_MARGIN (1024 * 1024) /* free bytes that end the full state */
 
 struct db {
-	sqlite3		*sql;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 changed;	/* broadcast when a job may be runnable */
-	char		*path;
-	int		 full;		/* the disk is full (atomic) */
-	uint64_t	 full_refused;	/* statements refused since (under lock) */
-	int		 tx_changes;	/* sqlite3_total_changes at BEGIN */
+	sqlite3 *sql;
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* broadcast when a job may be runnable */
+	char *path;
+	int full; /* the disk is full (atomic) */
+	uint64_t full_refused; /* statements refused since (under lock) */
+	int tx_changes; /* sqlite3_total_changes at BEGIN */
 };
 
 /* Opens (creating) the file; NULL with a cause. */
 struct db *db_open(const char *path, char **cause);
-void db_close(struct db *db);	/* NULL is a no-op */
+void db_close(struct db *db); /* NULL is a no-op */
 
 /*
  * Applies every NNN_*.sql in schema_dir whose number is above PRAGMA
@@ -76,7 +80,7 @@ int64_t db_now_ms(void);
  * clock jump), re-read on every call. */
 void db_set_clock_skew_file(const char *path);
 
-int db_begin(struct db *db);	/* BEGIN IMMEDIATE */
+int db_begin(struct db *db); /* BEGIN IMMEDIATE */
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
@@ -90,5 +94,21 @@ int db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...);
 json_t *db_rows(struct db *db, const char *sql, const char *fmt, ...);
 /* The first row as an object, json_null() when none, NULL on error. */
 json_t *db_row(struct db *db, const char *sql, const char *fmt, ...);
+/* The first column of every row appended to out as bytes (blobs may hold
+ * NULs); 0 or -1. */
+int db_bytes(
+    struct db *db, struct wf_buf *out, const char *sql, const char *fmt, ...);
+/* A job's log of one port (0, 1), its chunks in order, appended to out. */
+int db_job_log(struct db *db, int64_t job, int port, struct wf_buf *out);
+
+/*
+ * A statement prepared once and run many times (a batch of INSERTs):
+ * db_stmt_exec binds fmt's arguments, steps it to its end and resets it;
+ * 0 or -1 (logged here like every other failure).
+ */
+struct db_stmt;
+struct db_stmt *db_prepare(struct db *db, const char *sql);
+int db_stmt_exec(struct db_stmt *st, const char *fmt, ...);
+void db_stmt_free(struct db_stmt *st); /* NULL is a no-op */
 
 #endif

@@ -14,7 +14,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
-#include "bisector.h"
+#include "bisect_worker.h"
 #include "db.h"
 #include "flags.h"
 #include "log.h"
@@ -54,8 +54,10 @@ enum {
 #define TOKEN_NAME_MAX 64
 
 static const struct wf_flag global_flags[] = {
-	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn"
-	    " (default: $WF_LOG_LEVEL or info)", 0 },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL",
+	    "debug, info or warn"
+	    " (default: $WF_LOG_LEVEL or info)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -77,9 +79,11 @@ static const struct wf_subcmd controller_subcmds[] = {
 };
 
 static const struct wf_cmd controller_cmd = {
-	"wakefarm-controller", NULL,
+	"wakefarm-controller",
+	NULL,
 	"The wakefarm controller: HTTP API, scheduler, verdicts and dashboard.",
-	global_flags, controller_subcmds,
+	global_flags,
+	controller_subcmds,
 };
 
 /*
@@ -87,74 +91,117 @@ static const struct wf_cmd controller_cmd = {
  * and db are required from one or the other.
  */
 static const struct wf_flag serve_flags[] = {
-	{ "config", OPT_CONFIG, "FILE", "read settings from FILE (KEY = VALUE"
-	    " lines, keys are these flags' names); flags given here win", 0 },
-	{ "listen", OPT_LISTEN, "ADDR:PORT", "address to serve on, e.g."
+	{ "config", OPT_CONFIG, "FILE",
+	    "read settings from FILE (KEY = VALUE"
+	    " lines, keys are these flags' names); flags given here win",
+	    0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT",
+	    "address to serve on, e.g."
 	    " 127.0.0.1:8080 or [::1]:8080 (port 0: any free port); required",
 	    0 },
 	{ "db", OPT_DB, "FILE", "SQLite database file; required", 0 },
-	{ "tls-cert", OPT_TLS_CERT, "FILE", "serve HTTPS only, with this PEM"
-	    " certificate (and its chain)", 0 },
-	{ "tls-key", OPT_TLS_KEY, "FILE", "the certificate's PEM private key"
-	    " (a file only its user may read); both read again on SIGHUP", 0 },
-	{ "log-level", OPT_LOG_LEVEL, "LEVEL", "debug, info or warn (default:"
-	    " $WF_LOG_LEVEL or info)", 0 },
-	{ "log-file", OPT_LOG_FILE, "FILE", "log to FILE (appended; reopened on"
-	    " SIGHUP) instead of stderr", 0 },
+	{ "tls-cert", OPT_TLS_CERT, "FILE",
+	    "serve HTTPS only, with this PEM"
+	    " certificate (and its chain)",
+	    0 },
+	{ "tls-key", OPT_TLS_KEY, "FILE",
+	    "the certificate's PEM private key"
+	    " (a file only its user may read); both read again on SIGHUP",
+	    0 },
+	{ "log-level", OPT_LOG_LEVEL, "LEVEL",
+	    "debug, info or warn (default:"
+	    " $WF_LOG_LEVEL or info)",
+	    0 },
+	{ "log-file", OPT_LOG_FILE, "FILE",
+	    "log to FILE (appended; reopened on"
+	    " SIGHUP) instead of stderr",
+	    0 },
 	{ "web", OPT_WEB, "DIR", "serve the dashboard's static files from DIR",
 	    0 },
-	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
-	    " to bin/)", 0 },
-	{ "scenarios", OPT_SCENARIOS, "DIR", "scenario files (default:"
-	    " scenarios/ next to bin/)", 0 },
-	{ "port-file", OPT_PORT_FILE, "FILE", "write ADDR:PORT here once"
-	    " listening", 0 },
-	{ "max-body", OPT_MAX_BODY, "BYTES", "request body limit (default"
-	    " 1048576)", 0 },
-	{ "log-cap", OPT_LOG_CAP, "BYTES", "guest log kept per job and port"
-	    " (default 4194304)", 0 },
-	{ "lease-ms", OPT_LEASE_MS, "MS", "lease duration (default 60000)",
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR",
+	    "migrations (default: db/ next"
+	    " to bin/)",
 	    0 },
-	{ "max-attempts", OPT_MAX_ATTEMPTS, "N", "attempts before a job is"
-	    " infra (default 3)", 0 },
+	{ "scenarios", OPT_SCENARIOS, "DIR",
+	    "scenario files (default:"
+	    " scenarios/ next to bin/)",
+	    0 },
+	{ "port-file", OPT_PORT_FILE, "FILE",
+	    "write ADDR:PORT here once"
+	    " listening",
+	    0 },
+	{ "max-body", OPT_MAX_BODY, "BYTES",
+	    "request body limit (default"
+	    " 1048576)",
+	    0 },
+	{ "log-cap", OPT_LOG_CAP, "BYTES",
+	    "guest log kept per job and port"
+	    " (default 4194304)",
+	    0 },
+	{ "lease-ms", OPT_LEASE_MS, "MS", "lease duration (default 60000)", 0 },
+	{ "max-attempts", OPT_MAX_ATTEMPTS, "N",
+	    "attempts before a job is"
+	    " infra (default 3)",
+	    0 },
 	{ "threads", OPT_THREADS, "N", "HTTP thread pool size (default 8)", 0 },
-	{ "read-token-required", OPT_READ_TOKEN, NULL, "reads need a token"
-	    " too", 0 },
-	{ "clock-file", OPT_CLOCK_FILE, "FILE", "the schedules' clock: read"
+	{ "read-token-required", OPT_READ_TOKEN, NULL,
+	    "reads need a token"
+	    " too",
+	    0 },
+	{ "clock-file", OPT_CLOCK_FILE, "FILE",
+	    "the schedules' clock: read"
 	    " FILE (epoch seconds or YYYY-MM-DDTHH:MM:SSZ) at every tick;"
-	    " for tests", 0 },
-	{ "clock-skew-file", OPT_CLOCK_SKEW_FILE, "FILE", "seconds added to"
+	    " for tests",
+	    0 },
+	{ "clock-skew-file", OPT_CLOCK_SKEW_FILE, "FILE",
+	    "seconds added to"
 	    " the wall clock, read from FILE at every use: a clock jump, for"
-	    " tests", 0 },
-	{ "bisect-repo-root", OPT_BISECT_ROOT, "DIR", "allow git bisects of"
+	    " tests",
+	    0 },
+	{ "bisect-repo-root", OPT_BISECT_ROOT, "DIR",
+	    "allow git bisects of"
 	    " repositories below DIR (their build commands run on this host;"
-	    " default: none)", 0 },
-	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS", "how often schedules are"
-	    " looked at (default 1000)", 0 },
-	{ "submit-rate", OPT_SUBMIT_RATE, "N/min", "submissions (runs, bisects)"
-	    " per token, also N/s or N/h; off: no limit (default "
-	    RATELIMIT_DEFAULT ")", 0 },
-	{ "submit-burst", OPT_SUBMIT_BURST, "N", "submissions a token may make"
-	    " at once (default: the rate's N per minute)", 0 },
+	    " default: none)",
+	    0 },
+	{ "schedule-tick-ms", OPT_SCHED_TICK, "MS",
+	    "how often schedules are"
+	    " looked at (default 1000)",
+	    0 },
+	{ "submit-rate", OPT_SUBMIT_RATE, "N/min",
+	    "submissions (runs, bisects)"
+	    " per token, also N/s or N/h; off: no limit (default " RATELIMIT_DEFAULT
+	    ")",
+	    0 },
+	{ "submit-burst", OPT_SUBMIT_BURST, "N",
+	    "submissions a token may make"
+	    " at once (default: the rate's N per minute)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd serve_cmd = {
-	"wakefarm-controller serve", NULL,
+	"wakefarm-controller serve",
+	NULL,
 	"Serve the JSON API (/api/v1) and the dashboard on one port.",
-	serve_flags, NULL,
+	serve_flags,
+	NULL,
 };
 
 static const struct wf_flag db_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
-	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
-	    " to bin/)", 0 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR",
+	    "migrations (default: db/ next"
+	    " to bin/)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd migrate_cmd = {
-	"wakefarm-controller migrate", NULL,
-	"Create the database or bring its schema up to date.", db_flags, NULL,
+	"wakefarm-controller migrate",
+	NULL,
+	"Create the database or bring its schema up to date.",
+	db_flags,
+	NULL,
 };
 
 static const struct wf_subcmd token_subcmds[] = {
@@ -163,7 +210,10 @@ static const struct wf_subcmd token_subcmds[] = {
 };
 
 static const struct wf_cmd token_cmd = {
-	"wakefarm-controller token", NULL, "Manage API tokens.", NULL,
+	"wakefarm-controller token",
+	NULL,
+	"Manage API tokens.",
+	NULL,
 	token_subcmds,
 };
 
@@ -171,15 +221,19 @@ static const struct wf_flag token_create_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
 	{ "role", OPT_ROLE, "ROLE", "admin, submitter, agent or reader", 1 },
 	{ "name", OPT_NAME, "NAME", "who the token is for (shown in logs)", 1 },
-	{ "schema-dir", OPT_SCHEMA_DIR, "DIR", "migrations (default: db/ next"
-	    " to bin/)", 0 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR",
+	    "migrations (default: db/ next"
+	    " to bin/)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd token_create_cmd = {
-	"wakefarm-controller token create", NULL,
+	"wakefarm-controller token create",
+	NULL,
 	"Create an API token with a role; it is printed once and stored hashed.",
-	token_create_flags, NULL,
+	token_create_flags,
+	NULL,
 };
 
 /*
@@ -195,13 +249,15 @@ check_listen(const char *name, const char *arg, char **cause)
 	long long port;
 
 	if (colon == NULL) {
-		wf_set_cause(cause, "invalid value '%s' for %s: expected"
-		    " ADDR:PORT", arg, name);
+		wf_set_cause(cause,
+		    "invalid value '%s' for %s: expected"
+		    " ADDR:PORT",
+		    arg, name);
 		return -1;
 	}
 	hostlen = (size_t)(colon - arg);
-	if (hostlen == 0 || hostlen > 255 || (arg[0] == '[' &&
-	    (hostlen < 3 || arg[hostlen - 1] != ']'))) {
+	if (hostlen == 0 || hostlen > 255 ||
+	    (arg[0] == '[' && (hostlen < 3 || arg[hostlen - 1] != ']'))) {
 		wf_set_cause(cause, "invalid address in %s '%s'", name, arg);
 		return -1;
 	}
@@ -217,7 +273,8 @@ beside_bin(const char *name)
 	static int next;
 	char *out = paths[next++ % 2];
 
-	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", wf_tree_top(), name) >= PATH_MAX)
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", wf_tree_top(), name) >=
+	    PATH_MAX)
 		return name;
 	return out;
 }
@@ -237,11 +294,11 @@ open_db(const char *path, const char *schema_dir)
 
 /* What serve runs with, and what a reload (SIGHUP) needs to know. */
 struct serve_opts {
-	struct ctl_config	 cfg;
-	const char		*config;	/* --config FILE */
-	const char		*log_file;
-	const char		*log_level;
-	int			 cli_log_level;	/* fixed by a flag: a reload keeps it */
+	struct ctl_config cfg;
+	const char *config; /* --config FILE */
+	const char *log_file;
+	const char *log_level;
+	int cli_log_level; /* fixed by a flag: a reload keeps it */
 };
 
 /*
@@ -262,22 +319,48 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 		rc = check_listen(name, v, cause);
 		cfg->listen = v;
 		break;
-	case OPT_DB: cfg->db_path = v; break;
-	case OPT_WEB: cfg->web_dir = v; break;
-	case OPT_SCHEMA_DIR: cfg->schema_dir = v; break;
-	case OPT_SCENARIOS: cfg->scenario_dir = v; break;
-	case OPT_PORT_FILE: cfg->port_file = v; break;
-	case OPT_TLS_CERT: cfg->tls_cert = v; break;
-	case OPT_TLS_KEY: cfg->tls_key = v; break;
-	case OPT_LOG_FILE: o->log_file = v; break;
-	case OPT_CLOCK_FILE: cfg->clock_file = v; break;
-	case OPT_CLOCK_SKEW_FILE: db_set_clock_skew_file(v); break;
-	case OPT_BISECT_ROOT: cfg->bisect_repo_root = v; break;
-	case OPT_READ_TOKEN: cfg->read_token_required = 1; break;
+	case OPT_DB:
+		cfg->db_path = v;
+		break;
+	case OPT_WEB:
+		cfg->web_dir = v;
+		break;
+	case OPT_SCHEMA_DIR:
+		cfg->schema_dir = v;
+		break;
+	case OPT_SCENARIOS:
+		cfg->scenario_dir = v;
+		break;
+	case OPT_PORT_FILE:
+		cfg->port_file = v;
+		break;
+	case OPT_TLS_CERT:
+		cfg->tls_cert = v;
+		break;
+	case OPT_TLS_KEY:
+		cfg->tls_key = v;
+		break;
+	case OPT_LOG_FILE:
+		o->log_file = v;
+		break;
+	case OPT_CLOCK_FILE:
+		cfg->clock_file = v;
+		break;
+	case OPT_CLOCK_SKEW_FILE:
+		db_set_clock_skew_file(v);
+		break;
+	case OPT_BISECT_ROOT:
+		cfg->bisect_repo_root = v;
+		break;
+	case OPT_READ_TOKEN:
+		cfg->read_token_required = 1;
+		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(v, &level) == -1) {
-			wf_set_cause(cause, "invalid value '%s' for %s: expected"
-			    " debug, info or warn", v, name);
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: expected"
+			    " debug, info or warn",
+			    v, name);
 			return -1;
 		}
 		o->log_level = v;
@@ -308,8 +391,10 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 		break;
 	case OPT_SUBMIT_RATE:
 		if (ratelimit_parse(v, &cfg->submit_per_min, cause) == -1) {
-			wf_set_cause(cause, "invalid value '%s' for %s: N/s,"
-			    " N/min, N/h or off", v, name);
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: N/s,"
+			    " N/min, N/h or off",
+			    v, name);
 			return -1;
 		}
 		cfg->submit_rate = v;
@@ -322,60 +407,44 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 	return rc;
 }
 
-/* Reads and applies the --config file; exits 2 with FILE:LINE on an error. */
 static void
-serve_load_config(struct serve_opts *o, struct wf_config *conf)
+serve_flag_seen(void *arg, int id)
 {
-	char *cause = NULL;
+	struct serve_opts *o = arg;
 
-	if (wf_config_load(conf, o->config, serve_flags, &cause) == -1 ||
-	    wf_config_apply(conf, serve_set, o, &cause) == -1) {
-		fprintf(stderr, "%s: %s\n", serve_cmd.prog, wf_cause_str(cause));
-		exit(2);
-	}
+	if (id == OPT_LOG_LEVEL)
+		o->cli_log_level = 1;
 }
+
+static const struct wf_settings serve_settings = {
+	&serve_cmd,
+	OPT_CONFIG,
+	serve_set,
+	NULL,
+	serve_flag_seen,
+};
 
 /*
  * The settings: the --config file first, then the flags over it, then the
  * checks that need both. Exits 2 on a usage or config error.
  */
 static void
-serve_parse(struct serve_opts *o, struct wf_config *conf, int argc,
-    char **argv)
+serve_parse(struct serve_opts *o, struct wf_config *conf, int argc, char **argv)
 {
-	const struct wf_flag *fl;
 	enum wf_log_level level;
 	struct wf_flags f;
-	char name[64], *cause = NULL;
-	const char *arg;
-	int id, n;
 
-	wf_flags_begin(&f, &serve_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_CONFIG)
-			o->config = arg;
-	}
-	wf_flags_args(&f, 0, 0, &n);
-	if (o->config != NULL)
-		serve_load_config(o, conf);
-	wf_flags_begin(&f, &serve_cmd, argc, argv);
-	while ((id = wf_flags_next(&f, &arg)) != -1) {
-		if (id == OPT_CONFIG || (fl = wf_flags_find(&serve_cmd, id)) ==
-		    NULL)
-			continue;
-		snprintf(name, sizeof name, "--%s", fl->name);
-		if (serve_set(o, id, name, arg, &cause) == -1)
-			wf_flags_usage_error(&f, "%s", wf_cause_str(cause));
-		if (id == OPT_LOG_LEVEL)
-			o->cli_log_level = 1;
-	}
+	o->config = wf_settings_parse(&serve_settings, &f, argc, argv, conf, o);
 	if (o->cfg.listen == NULL || o->cfg.db_path == NULL)
-		wf_flags_usage_error(&f, "missing --%s (a flag or a line of the"
-		    " --config file)", o->cfg.listen == NULL ? "listen" : "db");
+		wf_flags_usage_error(&f,
+		    "missing --%s (a flag or a line of the"
+		    " --config file)",
+		    o->cfg.listen == NULL ? "listen" : "db");
 	if ((o->cfg.tls_cert == NULL) != (o->cfg.tls_key == NULL))
-		wf_flags_usage_error(&f, "--tls-cert and --tls-key go together");
+		wf_flags_usage_error(
+		    &f, "--tls-cert and --tls-key go together");
 	if (log_level_arg != NULL)
-		o->cli_log_level = 1;	/* the global flag, already applied */
+		o->cli_log_level = 1; /* the global flag, already applied */
 	else if (o->log_level != NULL &&
 	    wf_log_parse_level(o->log_level, &level) == 0)
 		wf_log_set_level(level);
@@ -392,9 +461,9 @@ serve_reload(struct serve_opts *o, const struct wf_config *running)
 {
 	struct serve_opts fresh = { .cfg = { 0 } };
 	enum wf_log_level level = base_level;
+	static const char *const live[] = { "log-level", NULL };
 	struct wf_config conf = { 0 };
 	char *cause = NULL;
-	size_t i;
 
 	if (wf_log_reopen(&cause) == -1) {
 		log_warnx("SIGHUP: %s; logging on to the old file",
@@ -407,22 +476,13 @@ serve_reload(struct serve_opts *o, const struct wf_config *running)
 		    o->log_file != NULL ? "" : " (none)");
 		return;
 	}
-	if (wf_config_load(&conf, o->config, serve_flags, &cause) == -1 ||
-	    wf_config_apply(&conf, serve_set, &fresh, &cause) == -1) {
+	if (wf_settings_file(
+	        &serve_settings, o->config, &conf, &fresh, &cause) == -1) {
 		log_warnx("SIGHUP: %s; nothing changed", wf_cause_str(cause));
 		goto out;
 	}
-	for (i = 0; serve_flags[i].name != NULL; i++) {
-		const char *k = serve_flags[i].name;
-		const char *was = wf_config_get(running, k);
-		const char *now = wf_config_get(&conf, k);
-
-		if (strcmp(k, "log-level") == 0 || (was == NULL && now == NULL) ||
-		    (was != NULL && now != NULL && strcmp(was, now) == 0))
-			continue;
-		log_warnx("SIGHUP: %s changed in %s: restart the controller to"
-		    " apply it", k, o->config);
-	}
+	wf_settings_changed(
+	    &serve_settings, running, &conf, live, "the controller");
 	if (!o->cli_log_level) {
 		if (fresh.log_level != NULL)
 			wf_log_parse_level(fresh.log_level, &level);
@@ -440,10 +500,14 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { .cfg = {
-		.max_body = 1024 * 1024, .log_cap = 4 * 1024 * 1024,
-		.lease_ms = 60000, .max_attempts = 3, .threads = 8,
-		.sched_tick_ms = 1000, .submit_rate = RATELIMIT_DEFAULT,
-	} };
+		                    .max_body = 1024 * 1024,
+		                    .log_cap = 4 * 1024 * 1024,
+		                    .lease_ms = 60000,
+		                    .max_attempts = 3,
+		                    .threads = 8,
+		                    .sched_tick_ms = 1000,
+		                    .submit_rate = RATELIMIT_DEFAULT,
+		                } };
 	struct api api = { .cfg = &o.cfg };
 	struct wf_config conf = { 0 };
 	MHD_socket listen_fd;
@@ -456,16 +520,19 @@ cmd_serve(int argc, char **argv)
 	serve_parse(&o, &conf, argc, argv);
 	if (o.log_file != NULL && wf_log_open_file(o.log_file, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
-	log_info("wakefarm-controller %s%s%s", WF_VERSION, o.config != NULL ?
-	    ", config " : "", o.config != NULL ? o.config : "");
-	if (o.cfg.submit_per_min == 0 && ratelimit_parse(o.cfg.submit_rate,
-	    &o.cfg.submit_per_min, &cause) == -1)
+	log_info("wakefarm-controller %s%s%s", WF_VERSION,
+	    o.config != NULL ? ", config " : "",
+	    o.config != NULL ? o.config : "");
+	if (o.cfg.submit_per_min == 0 &&
+	    ratelimit_parse(o.cfg.submit_rate, &o.cfg.submit_per_min, &cause) ==
+	        -1)
 		fatalx("--submit-rate: %s", wf_cause_str(cause));
 	if (o.cfg.submit_burst == 0)
 		o.cfg.submit_burst = o.cfg.submit_per_min >= 1 ?
-		    (double)(int64_t)o.cfg.submit_per_min : 1;
-	if ((api.submits = ratelimit_new(o.cfg.submit_per_min,
-	    o.cfg.submit_burst)) == NULL)
+		    (double)(int64_t)o.cfg.submit_per_min :
+		    1;
+	if ((api.submits = ratelimit_new(
+	         o.cfg.submit_per_min, o.cfg.submit_burst)) == NULL)
 		fatalx("out of memory");
 	/* Signals go to sigwait below, not to the server's threads. */
 	sigemptyset(&sigs);
@@ -493,7 +560,7 @@ cmd_serve(int argc, char **argv)
 		fatalx("%s", wf_cause_str(cause));
 	if (sched_start(&api) == NULL)
 		fatalx("cannot start the scheduler");
-	if (bisector_start(&api) == NULL)
+	if (bisect_worker_start(&api) == NULL)
 		fatalx("cannot start the bisect worker");
 	for (;;) {
 		sigwait(&sigs, &sig);
@@ -503,7 +570,7 @@ cmd_serve(int argc, char **argv)
 		api_tls_reload(&api);
 	}
 	log_info("signal %d: stopping", sig);
-	bisector_stop(api.bisector);
+	bisect_worker_stop(api.bisect_worker);
 	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);
@@ -542,20 +609,18 @@ cmd_migrate(int argc, char **argv)
 static int
 cmd_token(int argc, char **argv)
 {
-	const char *arg;
-	struct wf_flags f;
-
-	wf_flags_begin(&f, &token_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		;
-	return wf_flags_dispatch(&f);
+	return wf_flags_run(&token_cmd, argc, argv);
 }
 
 static int
 cmd_token_create(int argc, char **argv)
 {
 	static const char *const roles[] = {
-		"admin", "submitter", "agent", "reader", NULL,
+		"admin",
+		"submitter",
+		"agent",
+		"reader",
+		NULL,
 	};
 	const char *arg, *path = NULL, *role = NULL, *name = NULL;
 	const char *schema_dir = beside_bin("db");
@@ -579,8 +644,10 @@ cmd_token_create(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			if (arg[0] == '\0' || strlen(arg) > TOKEN_NAME_MAX)
-				wf_flags_usage_error(&f, "--name must be 1 to"
-				    " %d characters", TOKEN_NAME_MAX);
+				wf_flags_usage_error(&f,
+				    "--name must be 1 to"
+				    " %d characters",
+				    TOKEN_NAME_MAX);
 			name = arg;
 			break;
 		}
@@ -611,7 +678,8 @@ main(int argc, char **argv)
 		log_level_arg = arg;
 	if (log_level_arg != NULL) {
 		if (wf_log_parse_level(log_level_arg, &level) == -1)
-			wf_flags_usage_error(&f, "invalid value '%s' for"
+			wf_flags_usage_error(&f,
+			    "invalid value '%s' for"
 			    " --log-level: expected debug, info or warn",
 			    log_level_arg);
 		wf_log_set_level(level);

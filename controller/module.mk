@@ -1,8 +1,7 @@
 # controller: bin/wakefarm-controller (HTTP API, scheduler, verdicts, dashboard).
 #
-# CTL_CORE_SRCS are the controller's modules; the binary, its unit tests
-# (tests/unit/test_scenario*.c, test_expect*.c) and the controller suite's
-# client link them. The schema lives in db/*.sql, found at run time.
+# CTL_CORE_SRCS are the controller's modules; the binary and the unit tests
+# of its modules link them. The schema lives in db/*.sql, found at run time.
 
 CTL_CORE_SRCS := $(filter-out controller/main.c,$(wildcard controller/*.c))
 CTL_CORE_OBJS := $(CTL_CORE_SRCS:%.c=$(HOBJ)/%.o)
@@ -17,29 +16,32 @@ ALL_TARGETS += $(BIN)/wakefarm-controller
 # Unit tests of controller modules link the controller's objects too (this
 # explicit rule wins over tests/module.mk's pattern rule).
 CTL_UNIT_BINS := $(patsubst tests/unit/%.c,$(BIN)/unit/%,\
-	$(wildcard tests/unit/test_scenario*.c tests/unit/test_expect*.c \
-	tests/unit/test_classify*.c tests/unit/test_schedule*.c \
-	tests/unit/test_ratelimit*.c))
+	$(wildcard tests/unit/test_classify*.c tests/unit/test_schedule*.c \
+	tests/unit/test_ratelimit*.c tests/unit/test_queue*.c \
+	tests/unit/test_verdict*.c tests/unit/test_auth*.c))
 $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(CTL_CORE_OBJS) $(LIBWF) $(LDLIBS_HOST)
 
-# The controller suite (tests/controller/run): a client that drives a real
-# controller over HTTP.
-$(BIN)/tests/controller_test: $(HOBJ)/tests/controller/controller_test.o \
-		$(HOBJ)/tests/controller/ctest.o $(LIBWF)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
+# The controller suite (tests/controller/run): each tests/controller/ctest_*.c
+# is a test binary of its own that drives a real controller over HTTP
+# (suite.c starts it; ctest.c speaks HTTP).
+CTEST_SRCS := $(sort $(wildcard tests/controller/ctest_*.c))
+CTEST_BINS := $(CTEST_SRCS:tests/controller/%.c=$(BIN)/tests/controller/%)
+CTEST_LIB  := $(HOBJ)/tests/controller/suite.o $(HOBJ)/tests/controller/ctest.o \
+	$(HOBJ)/tests/golden/golden.o
 
-ifneq ($(wildcard tests/controller/controller_test.c),)
-ALL_TARGETS += $(BIN)/tests/controller_test
-TEST_DEPS += $(BIN)/tests/controller_test
-endif
+$(CTEST_BINS): $(BIN)/tests/controller/%: $(HOBJ)/tests/controller/%.o $(CTEST_LIB) $(LIBWF)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(CTEST_LIB) $(LIBWF) $(LDLIBS_HOST)
+
+ALL_TARGETS += $(CTEST_BINS)
+TEST_DEPS += $(CTEST_BINS)
 
 # Fuzz targets for the controller's parsers (tests/module.mk: FUZZ_LINK).
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_scenario $(BUILD)/fuzz/fuzz_events
-$(BUILD)/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c controller/scenario.c \
-		controller/expect.c $(wildcard lib/*.c lib/*.h controller/*.h)
+$(BUILD)/fuzz/fuzz_scenario: tests/fuzz/fuzz_scenario.c lib/scenario.c \
+		lib/expect.c $(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
 $(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
 		$(wildcard lib/*.c lib/*.h controller/*.h)
@@ -49,14 +51,9 @@ $(BUILD)/fuzz/fuzz_events: tests/fuzz/fuzz_events.c controller/batch.c \
 # scenarios/) and POST /bisects.
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_run_body $(BUILD)/fuzz/fuzz_bisect_body
 $(BUILD)/fuzz/fuzz_run_body: tests/fuzz/fuzz_run_body.c controller/run_req.c \
-		controller/scenario.c controller/scenario_dir.c controller/expect.c \
+		lib/scenario.c lib/scenario_dir.c lib/expect.c \
 		$(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
 $(BUILD)/fuzz/fuzz_bisect_body: tests/fuzz/fuzz_bisect_body.c \
 		controller/bisect_req.c $(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
-
-# The CLI's controller commands (submit, status, show, logs, cancel, hosts)
-# live in agent/cli/remote.c, owned with the controller. agent/module.mk's
-# link recipe for bin/wakefarm takes every .o prerequisite, so this adds it.
-$(BIN)/wakefarm: $(HOBJ)/agent/cli/remote.o $(HOBJ)/agent/cli/nightly.o

@@ -14,25 +14,25 @@
 #include "regress.h"
 #include "util.h"
 
-#define QUEUE_REAP_MS	1000
+#define QUEUE_REAP_MS 1000
 
 struct waiter {
-	struct req		*req;
-	struct MHD_Connection	*conn;
-	int64_t			 host_id;
-	int64_t			 deadline;	/* wf_now_ms */
-	json_t			*lease;		/* json_null(): none; NULL: error */
-	int			 done;
-	struct waiter		*next;
+	struct req *req;
+	struct MHD_Connection *conn;
+	int64_t host_id;
+	int64_t deadline; /* wf_now_ms */
+	json_t *lease; /* json_null(): none; NULL: error */
+	int done;
+	struct waiter *next;
 };
 
 struct queue {
-	struct api	*api;
-	pthread_t	 thread;
-	int		 stopping;
-	int		 held;		/* the disk was full: no lease expires */
-	struct waiter	*waiters;	/* not yet done; under db->lock */
-	int		 nwaiters;
+	struct api *api;
+	pthread_t thread;
+	int stopping;
+	int held; /* the disk was full: no lease expires */
+	struct waiter *waiters; /* not yet done; under db->lock */
+	int nwaiters;
 };
 
 void
@@ -44,18 +44,22 @@ queue_kick(struct api *api)
 int
 queue_run_refresh(struct db *db, int64_t run_id)
 {
-	if (db_exec(db, NULL, "UPDATE runs SET"
-	    " jobs_done = (SELECT count(*) FROM jobs WHERE run_id = ?1 AND"
-	    "  state IN ('done', 'cancelled')),"
-	    " jobs_as_expected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
-	    "  AND state = 'done' AND as_expected = 1),"
-	    " jobs_unexpected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
-	    "  AND state = 'done' AND as_expected = 0)"
-	    " WHERE id = ?1", "i", run_id) == -1)
+	if (db_exec(db, NULL,
+	        "UPDATE runs SET"
+	        " jobs_done = (SELECT count(*) FROM jobs WHERE run_id = ?1 AND"
+	        "  state IN ('done', 'cancelled')),"
+	        " jobs_as_expected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
+	        "  AND state = 'done' AND as_expected = 1),"
+	        " jobs_unexpected = (SELECT count(*) FROM jobs WHERE run_id = ?1"
+	        "  AND state = 'done' AND as_expected = 0)"
+	        " WHERE id = ?1",
+	        "i", run_id) == -1)
 		return -1;
-	return db_exec(db, NULL, "UPDATE runs SET state = 'done',"
+	return db_exec(db, NULL,
+	    "UPDATE runs SET state = 'done',"
 	    " finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"
-	    " AND jobs_done = jobs_total", "ii", db_now_ms(), run_id);
+	    " AND jobs_done = jobs_total",
+	    "ii", db_now_ms(), run_id);
 }
 
 json_t *
@@ -66,7 +70,8 @@ queue_try_lease(struct api *api, int64_t host_id)
 	json_t *row, *lease = NULL;
 	int rc, changes = 0;
 
-	rc = db_int(db, &free_slots, "SELECT h.slots - (SELECT count(*) FROM"
+	rc = db_int(db, &free_slots,
+	    "SELECT h.slots - (SELECT count(*) FROM"
 	    " jobs j WHERE j.lease_host = h.id AND j.state IN ('leased',"
 	    " 'running')) FROM hosts h WHERE h.id = ? AND h.state = 'good'",
 	    "i", host_id);
@@ -78,7 +83,8 @@ queue_try_lease(struct api *api, int64_t host_id)
 	 * A retried job prefers another host: this host skips it while some
 	 * other good host was seen within a lease period.
 	 */
-	rc = db_int(db, &job, "SELECT j.id FROM jobs j JOIN runs r ON"
+	rc = db_int(db, &job,
+	    "SELECT j.id FROM jobs j JOIN runs r ON"
 	    " r.id = j.run_id WHERE j.state = 'queued' AND r.state IN"
 	    " ('queued', 'running') AND NOT (j.last_host IS ?1 AND EXISTS"
 	    " (SELECT 1 FROM hosts h WHERE h.id != ?1 AND h.state = 'good'"
@@ -90,15 +96,20 @@ queue_try_lease(struct api *api, int64_t host_id)
 		return json_null();
 	if (db_begin(db) == -1)
 		return NULL;
-	if (db_exec(db, &changes, "UPDATE jobs SET state = 'leased',"
-	    " lease_host = ?, lease_expires = ?, leased_at = ?, next_batch = 0"
-	    " WHERE id = ? AND state = 'queued'", "iiii", host_id,
-	    queue_lease_deadline(api), now, job) == -1 || db_exec(db, NULL,
-	    "UPDATE runs SET state = 'running' WHERE id = (SELECT run_id FROM"
-	    " jobs WHERE id = ?) AND state = 'queued'", "i", job) == -1)
+	if (db_exec(db, &changes,
+	        "UPDATE jobs SET state = 'leased',"
+	        " lease_host = ?, lease_expires = ?, leased_at = ?, next_batch = 0"
+	        " WHERE id = ? AND state = 'queued'",
+	        "iiii", host_id, queue_lease_deadline(api), now, job) == -1 ||
+	    db_exec(db, NULL,
+	        "UPDATE runs SET state = 'running' WHERE id = (SELECT run_id FROM"
+	        " jobs WHERE id = ?) AND state = 'queued'",
+	        "i", job) == -1)
 		goto fail;
-	row = db_row(db, "SELECT id AS job, attempt, run_id AS run, scenario,"
-	    " params AS \"params:json\" FROM jobs WHERE id = ?", "i", job);
+	row = db_row(db,
+	    "SELECT id AS job, attempt, run_id AS run, scenario,"
+	    " params AS \"params:json\" FROM jobs WHERE id = ?",
+	    "i", job);
 	if (row == NULL || db_commit(db) == -1) {
 		json_decref(row);
 		goto fail;
@@ -119,10 +130,13 @@ fail:
 int
 queue_requeue(struct api *api, int64_t job_id, const char *reason)
 {
-	if (api->db == NULL || db_exec(api->db, NULL, "UPDATE jobs SET state ="
-	    " 'queued', attempt = attempt + 1, last_host = coalesce(lease_host,"
-	    " last_host), lease_host = NULL, lease_expires = NULL, next_batch ="
-	    " 0, reason = ? WHERE id = ?", "ti", reason, job_id) == -1)
+	if (api->db == NULL ||
+	    db_exec(api->db, NULL,
+	        "UPDATE jobs SET state ="
+	        " 'queued', attempt = attempt + 1, last_host = coalesce(lease_host,"
+	        " last_host), lease_host = NULL, lease_expires = NULL, next_batch ="
+	        " 0, reason = ? WHERE id = ?",
+	        "ti", reason, job_id) == -1)
 		return -1;
 	queue_kick(api);
 	return 0;
@@ -135,34 +149,42 @@ queue_retry(struct api *api, int64_t job_id, const char *reason)
 	int64_t attempt = 0, run = 0, infra = 0, prev;
 
 	if (db_int(db, &attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
-	    job_id) != 1 || db_int(db, &run, "SELECT run_id FROM jobs WHERE"
-	    " id = ?", "i", job_id) != 1)
+	        job_id) != 1 ||
+	    db_int(db, &run,
+	        "SELECT run_id FROM jobs WHERE"
+	        " id = ?",
+	        "i", job_id) != 1)
 		return -1;
 	/*
 	 * Attempts without a verdict count; judged ones (nightly retries,
 	 * regress.c) do not. Counted as attempt - judged, so attempts made
 	 * before the attempts table existed count too.
 	 */
-	if (regress_record_attempt(db, job_id, attempt, "infra", 0, "[]",
-	    reason) == -1 || db_int(db, &infra, "SELECT ? - count(*) FROM"
-	    " attempts WHERE job_id = ? AND verdict != 'infra'", "ii", attempt,
-	    job_id) != 1)
+	if (regress_record_attempt(
+	        db, job_id, attempt, "infra", 0, "[]", reason) == -1 ||
+	    db_int(db, &infra,
+	        "SELECT ? - count(*) FROM"
+	        " attempts WHERE job_id = ? AND verdict != 'infra'",
+	        "ii", attempt, job_id) != 1)
 		return -1;
 	prev = wf_log_set_job(job_id);
 	if (infra < api->cfg->max_attempts) {
 		log_info("job %lld: attempt %lld ended without a verdict (%s);"
-		    " requeued", (long long)job_id, (long long)attempt, reason);
+		         " requeued",
+		    (long long)job_id, (long long)attempt, reason);
 		wf_log_set_job(prev);
 		return queue_requeue(api, job_id, reason);
 	}
 	log_info("job %lld: attempt %lld ended without a verdict (%s); no"
-	    " attempts left", (long long)job_id, (long long)attempt, reason);
+	         " attempts left",
+	    (long long)job_id, (long long)attempt, reason);
 	wf_log_set_job(prev);
-	if (db_exec(db, NULL, "UPDATE jobs SET state = 'done', verdict ="
-	    " 'infra', as_expected = 0, failing = '[]', reason = ?,"
-	    " last_host = lease_host, lease_host = NULL, lease_expires = NULL,"
-	    " finished_at = ? WHERE id = ?", "tii", reason, db_now_ms(),
-	    job_id) == -1)
+	if (db_exec(db, NULL,
+	        "UPDATE jobs SET state = 'done', verdict ="
+	        " 'infra', as_expected = 0, failing = '[]', reason = ?,"
+	        " last_host = lease_host, lease_host = NULL, lease_expires = NULL,"
+	        " finished_at = ? WHERE id = ?",
+	        "tii", reason, db_now_ms(), job_id) == -1)
 		return -1;
 	return queue_run_refresh(db, run);
 }
@@ -173,14 +195,18 @@ queue_release(struct api *api, int64_t job, int64_t host)
 	int changes = 0;
 
 	db_lock(api->db);
-	if (db_exec(api->db, &changes, "UPDATE jobs SET state = 'queued',"
-	    " lease_host = NULL, lease_expires = NULL, leased_at = NULL WHERE"
-	    " id = ? AND lease_host = ? AND state = 'leased' AND next_batch ="
-	    " 0", "ii", job, host) == 0 && changes > 0) {
+	if (db_exec(api->db, &changes,
+	        "UPDATE jobs SET state = 'queued',"
+	        " lease_host = NULL, lease_expires = NULL, leased_at = NULL WHERE"
+	        " id = ? AND lease_host = ? AND state = 'leased' AND next_batch ="
+	        " 0",
+	        "ii", job, host) == 0 &&
+	    changes > 0) {
 		int64_t prev = wf_log_set_job(job);
 
 		log_info("job %lld: the lease reply did not reach host %lld;"
-		    " queued again", (long long)job, (long long)host);
+		         " queued again",
+		    (long long)job, (long long)host);
 		wf_log_set_job(prev);
 		queue_kick(api);
 	}
@@ -198,14 +224,20 @@ extend_leases(struct api *api, const char *why, int reset)
 	int changes = 0;
 
 	/* reset: deadlines from another process's monotonic clock */
-	if (db_exec(api->db, &changes, reset ? "UPDATE jobs SET lease_expires"
-	    " = ? WHERE state IN ('leased', 'running')" : "UPDATE jobs SET"
-	    " lease_expires = max(lease_expires, ?) WHERE state IN ('leased',"
-	    " 'running')", "i", queue_lease_deadline(api)) == -1)
+	if (db_exec(api->db, &changes,
+	        reset ?
+	            "UPDATE jobs SET lease_expires"
+	            " = ? WHERE state IN ('leased', 'running')" :
+	            "UPDATE jobs SET"
+	            " lease_expires = max(lease_expires, ?) WHERE state IN ('leased',"
+	            " 'running')",
+	        "i", queue_lease_deadline(api)) == -1)
 		return -1;
 	if (changes > 0)
-		log_info("%d lease(s) held across %s: extended by one lease period"
-		    " (%lld ms)", changes, why, (long long)api->cfg->lease_ms);
+		log_info(
+		    "%d lease(s) held across %s: extended by one lease period"
+		    " (%lld ms)",
+		    changes, why, (long long)api->cfg->lease_ms);
 	return 0;
 }
 
@@ -229,14 +261,18 @@ queue_reap(struct api *api)
 		q->held = 0;
 		return 0;
 	}
-	rows = db_rows(db, "SELECT id FROM jobs WHERE state IN ('leased',"
-	    " 'running') AND lease_expires < ?", "i", wf_now_ms());
+	rows = db_rows(db,
+	    "SELECT id FROM jobs WHERE state IN ('leased',"
+	    " 'running') AND lease_expires < ?",
+	    "i", wf_now_ms());
 	if (rows == NULL)
 		return -1;
-	json_array_foreach(rows, i, row) {
-		if (db_begin(db) == -1 || queue_retry(api,
-		    json_integer_value(json_object_get(row, "id")),
-		    "lease expired") == -1 || db_commit(db) == -1) {
+	json_array_foreach (rows, i, row) {
+		if (db_begin(db) == -1 ||
+		    queue_retry(api,
+		        json_integer_value(json_object_get(row, "id")),
+		        "lease expired") == -1 ||
+		    db_commit(db) == -1) {
 			db_rollback(db);
 			rc = -1;
 		}
@@ -295,7 +331,7 @@ queue_waiter_drop(struct req *r)
 	if (w == NULL)
 		return;
 	db_lock(r->api->db);
-	if (!w->done && q != NULL) {	/* still listed: MHD gave up on it */
+	if (!w->done && q != NULL) { /* still listed: MHD gave up on it */
 		for (pw = &q->waiters; *pw != NULL; pw = &(*pw)->next) {
 			if (*pw == w) {
 				*pw = w->next;
@@ -330,8 +366,8 @@ waiter_gone(const struct waiter *w)
 	const union MHD_ConnectionInfo *ci;
 	char c;
 
-	ci = MHD_get_connection_info(w->conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	ci = MHD_get_connection_info(
+	    w->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL)
 		return 0;
 	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
@@ -345,10 +381,11 @@ serve_waiters(struct queue *q, int64_t now)
 	int64_t next = now + QUEUE_REAP_MS;
 
 	while ((w = *pw) != NULL) {
-		w->lease = q->stopping || waiter_gone(w) ? json_null() :
+		w->lease = q->stopping || waiter_gone(w) ?
+		    json_null() :
 		    queue_try_lease(q->api, w->host_id);
 		if (json_is_null(w->lease) && !q->stopping && waiter_gone(w))
-			w->deadline = now;	/* answer it: MHD cleans up */
+			w->deadline = now; /* answer it: MHD cleans up */
 		if (json_is_null(w->lease) && now < w->deadline &&
 		    !q->stopping) {
 			json_decref(w->lease);

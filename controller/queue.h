@@ -36,8 +36,8 @@ json_t *queue_try_lease(struct api *api, int64_t host_id);
  * pass; the dispatcher then resumes it with r->waiter done. Caller holds
  * db->lock. 0, or -1 when stopping or out of memory.
  */
-int queue_wait(struct api *api, struct req *r, int64_t host_id,
-	    int64_t wait_ms);
+int
+queue_wait(struct api *api, struct req *r, int64_t host_id, int64_t wait_ms);
 /* The lease a resumed waiter got (json_null(): none); frees the waiter. */
 json_t *queue_waiter_take(struct req *r);
 /*

@@ -10,17 +10,17 @@
 #include "util.h"
 
 struct bucket {
-	int64_t	 id;
-	double	 tokens;
-	int64_t	 last_ms;	/* when tokens was computed */
+	int64_t id;
+	double tokens;
+	int64_t last_ms; /* when tokens was computed */
 };
 
 struct ratelimit {
-	pthread_mutex_t	 lock;
-	double		 per_ms;	/* refill */
-	double		 burst;
-	struct bucket	*b;		/* one per token seen; tokens are few */
-	size_t		 n, cap;
+	pthread_mutex_t lock;
+	double per_ms; /* refill */
+	double burst;
+	struct bucket *b; /* one per token seen; tokens are few */
+	size_t n, cap;
 };
 
 struct ratelimit *
@@ -81,10 +81,10 @@ ratelimit_take(struct ratelimit *rl, int64_t token_id, int64_t now_ms)
 		return 0;
 	pthread_mutex_lock(&rl->lock);
 	if ((b = bucket_of(rl, token_id, now_ms)) == NULL)
-		goto out;	/* no memory for a bucket: do not refuse for that */
+		goto out; /* no memory for a bucket: do not refuse for that */
 	if (now_ms > b->last_ms) {
-		b->tokens = fmin(rl->burst, b->tokens + (double)(now_ms -
-		    b->last_ms) * rl->per_ms);
+		b->tokens = fmin(rl->burst,
+		    b->tokens + (double)(now_ms - b->last_ms) * rl->per_ms);
 		b->last_ms = now_ms;
 	}
 	if (b->tokens >= 1) {
@@ -103,8 +103,8 @@ int
 ratelimit_parse(const char *s, double *per_min, char **cause)
 {
 	static const struct {
-		const char	*unit;
-		double		 to_min;
+		const char *unit;
+		double to_min;
 	} units[] = { { "s", 60 }, { "sec", 60 }, { "min", 1 }, { "m", 1 },
 		{ "h", 1.0 / 60 }, { "hour", 1.0 / 60 }, { NULL, 0 } };
 	char *end;
@@ -125,7 +125,9 @@ ratelimit_parse(const char *s, double *per_min, char **cause)
 		}
 	}
 bad:
-	wf_set_cause(cause, "'%.32s' is not N/s, N/min or N/h (N > 0), nor"
-	    " off", s);
+	wf_set_cause(cause,
+	    "'%.32s' is not N/s, N/min or N/h (N > 0), nor"
+	    " off",
+	    s);
 	return -1;
 }

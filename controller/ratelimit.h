@@ -11,13 +11,13 @@
 
 #include <stdint.h>
 
-#define RATELIMIT_DEFAULT	"60/min"	/* and a burst of the same */
+#define RATELIMIT_DEFAULT "60/min" /* and a burst of the same */
 
 struct ratelimit;
 
 /* per_min 0: no limit; burst 0: the same as per_min (at least 1). NULL: out of memory. */
 struct ratelimit *ratelimit_new(double per_min, double burst);
-void ratelimit_free(struct ratelimit *rl);	/* NULL is a no-op */
+void ratelimit_free(struct ratelimit *rl); /* NULL is a no-op */
 
 /*
  * Takes one submission for token_id at now_ms (a monotonic clock): 0 when

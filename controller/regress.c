@@ -14,43 +14,24 @@
 #include "regress.h"
 #include "util.h"
 
-#define LOG_LINE_SHOWN	300
-#define LOG_READ_MAX	(64 * 1024 * 1024)
+#define LOG_LINE_SHOWN 300
+#define LOG_READ_MAX (64 * 1024 * 1024)
 
 int
 regress_record_attempt(struct db *db, int64_t job, int64_t attempt,
     const char *verdict, int as_expected, const char *failing,
     const char *reason)
 {
-	return db_exec(db, NULL, "INSERT OR REPLACE INTO attempts (job_id,"
+	return db_exec(db, NULL,
+	    "INSERT OR REPLACE INTO attempts (job_id,"
 	    " attempt, verdict, as_expected, failing, reason, finished_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?)", "iitdtti", job, attempt, verdict,
-	    as_expected, failing != NULL ? failing : "[]", reason != NULL ?
-	    reason : "", db_now_ms());
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "iitdtti", job, attempt, verdict, as_expected,
+	    failing != NULL ? failing : "[]", reason != NULL ? reason : "",
+	    db_now_ms());
 }
 
 /* --- known issues --- */
-
-/* A port's whole log into b (blobs: logs may hold NULs). */
-static int
-read_log(struct db *db, int64_t job, int port, struct wf_buf *b)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db->sql, "SELECT data FROM logs WHERE job_id = ?"
-	    " AND port = ? ORDER BY chunk", -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sqlite: %s", sqlite3_errmsg(db->sql));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_int(st, 2, port);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		wf_buf_append(b, sqlite3_column_blob(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
 
 /*
  * The first line of the job's logs (port 0, then 1) that re matches, as
@@ -66,7 +47,7 @@ log_match(struct db *db, int64_t job, const regex_t *re)
 
 	for (port = 0; port <= 1 && json_is_null(found); port++) {
 		wf_buf_init(&b, LOG_READ_MAX);
-		if (read_log(db, job, port, &b) == -1) {
+		if (db_job_log(db, job, port, &b) == -1) {
 			wf_buf_free(&b);
 			json_decref(found);
 			return NULL;
@@ -79,13 +60,14 @@ log_match(struct db *db, int64_t job, const regex_t *re)
 				nl = end;
 			/* NULs inside a line would end it early: harmless. */
 			line = strndup(p, (size_t)(nl - p));
-			if (line != NULL && regexec(re, line, 0, NULL, 0) == 0) {
+			if (line != NULL &&
+			    regexec(re, line, 0, NULL, 0) == 0) {
 				line[strcspn(line, "\r")] = '\0';
 				if (strlen(line) > LOG_LINE_SHOWN)
 					line[LOG_LINE_SHOWN] = '\0';
 				json_decref(found);
-				found = json_pack("{s:i, s:i, s:s}", "port", port,
-				    "line_no", line_no, "line", line);
+				found = json_pack("{s:i, s:i, s:s}", "port",
+				    port, "line_no", line_no, "line", line);
 				free(line);
 				break;
 			}
@@ -105,7 +87,7 @@ issue_covers(const json_t *issue, const json_t *checks)
 	json_t *out = json_array(), *c;
 	size_t i;
 
-	json_array_foreach(checks, i, c) {
+	json_array_foreach (checks, i, c) {
 		if (fnmatch(pat, json_string_value(c), 0) == 0)
 			json_array_append(out, c);
 	}
@@ -119,8 +101,9 @@ regress_known(struct db *db, int64_t job, const char *scenario,
 	json_t *m;
 	int all = 0;
 
-	if ((m = regress_known_any(db, job, scenario, failing, verdict, &all))
-	    != NULL && !all)
+	if ((m = regress_known_any(
+	         db, job, scenario, failing, verdict, &all)) != NULL &&
+	    !all)
 		json_array_clear(m);
 	return m;
 }
@@ -134,17 +117,21 @@ regress_known_any(struct db *db, int64_t job, const char *scenario,
 	regex_t re;
 	size_t i, k;
 
-	issues = db_rows(db, "SELECT id, description, url, scenario, check_name"
-	    " AS \"check\", log_regex FROM known_issues ORDER BY id", "");
+	issues = db_rows(db,
+	    "SELECT id, description, url, scenario, check_name"
+	    " AS \"check\", log_regex FROM known_issues ORDER BY id",
+	    "");
 	if (issues == NULL)
 		return NULL;
-	checks = json_array_size(failing) > 0 ? json_incref((json_t *)failing)
-	    : json_pack("[s]", verdict != NULL ? verdict : "fail");
+	checks = json_array_size(failing) > 0 ?
+	    json_incref((json_t *)failing) :
+	    json_pack("[s]", verdict != NULL ? verdict : "fail");
 	matched = json_array();
 	covered = json_object();
-	json_array_foreach(issues, i, issue) {
-		if (fnmatch(json_string_value(json_object_get(issue,
-		    "scenario")), scenario, 0) != 0)
+	json_array_foreach (issues, i, issue) {
+		if (fnmatch(
+		        json_string_value(json_object_get(issue, "scenario")),
+		        scenario, 0) != 0)
 			continue;
 		covers = issue_covers(issue, checks);
 		if (json_array_size(covers) == 0) {
@@ -171,12 +158,13 @@ regress_known_any(struct db *db, int64_t job, const char *scenario,
 		json_object_set_new(issue, "checks", covers);
 		json_object_set_new(issue, "log", m);
 		json_array_append(matched, issue);
-		json_array_foreach(covers, k, m)
-			json_object_set(covered, json_string_value(m), json_true());
+		json_array_foreach (covers, k, m)
+			json_object_set(
+			    covered, json_string_value(m), json_true());
 	}
 	/* Known only when every failing check is explained. */
-	*all = json_array_size(matched) > 0 && json_object_size(covered) >=
-	    json_array_size(checks);
+	*all = json_array_size(matched) > 0 &&
+	    json_object_size(covered) >= json_array_size(checks);
 	json_decref(issues);
 	json_decref(checks);
 	json_decref(covered);
@@ -195,29 +183,34 @@ regress_mark_known(struct db *db, json_t *jobs)
 	json_t *job, *m, *ids, *k;
 	size_t i, x;
 
-	json_array_foreach(jobs, i, job) {
-		const char *st = json_string_value(json_object_get(job, "state"));
+	json_array_foreach (jobs, i, job) {
+		const char *st = json_string_value(
+		    json_object_get(job, "state"));
 
 		ids = json_array();
-		if (st != NULL && strcmp(st, "done") == 0 && json_integer_value(
-		    json_object_get(job, "as_expected")) == 0 &&
+		if (st != NULL && strcmp(st, "done") == 0 &&
+		    json_integer_value(json_object_get(job, "as_expected")) ==
+		        0 &&
 		    strcmp(json_string_value(json_object_get(job, "verdict")) ?
-		    json_string_value(json_object_get(job, "verdict")) : "",
-		    "infra") != 0) {
-			m = regress_known(db, json_integer_value(json_object_get(
-			    job, "id")), json_string_value(json_object_get(job,
-			    "scenario")), json_object_get(job, "failing"),
+		            json_string_value(json_object_get(job, "verdict")) :
+		            "",
+		        "infra") != 0) {
+			m = regress_known(db,
+			    json_integer_value(json_object_get(job, "id")),
+			    json_string_value(json_object_get(job, "scenario")),
+			    json_object_get(job, "failing"),
 			    json_string_value(json_object_get(job, "verdict")));
 			if (m == NULL) {
 				json_decref(ids);
 				return -1;
 			}
-			json_array_foreach(m, x, k)
-				json_array_append(ids, json_object_get(k, "id"));
+			json_array_foreach (m, x, k)
+				json_array_append(
+				    ids, json_object_get(k, "id"));
 			json_decref(m);
 		}
-		json_object_set_new(job, "known", json_boolean(
-		    json_array_size(ids) > 0));
+		json_object_set_new(
+		    job, "known", json_boolean(json_array_size(ids) > 0));
 		json_object_set_new(job, "known_issues", ids);
 	}
 	return 0;
@@ -232,22 +225,28 @@ previous_run(struct db *db, int64_t run, int64_t *prev)
 	int rc;
 
 	*prev = 0;
-	rc = db_int(db, prev, "SELECT p.run_id FROM schedule_runs p,"
+	rc = db_int(db, prev,
+	    "SELECT p.run_id FROM schedule_runs p,"
 	    " schedule_runs c WHERE c.run_id = ?1 AND p.schedule = c.schedule"
-	    " AND p.day < c.day ORDER BY p.day DESC LIMIT 1", "i", run);
+	    " AND p.day < c.day ORDER BY p.day DESC LIMIT 1",
+	    "i", run);
 	if (rc != 0)
 		return rc;
 	/* Not started by a schedule: the previous finished run of its kind. */
-	if (db_int(db, prev, "SELECT count(*) FROM schedule_runs WHERE"
-	    " run_id = ?", "i", run) != 1)
+	if (db_int(db, prev,
+	        "SELECT count(*) FROM schedule_runs WHERE"
+	        " run_id = ?",
+	        "i", run) != 1)
 		return -1;
 	if (*prev > 0) {
 		*prev = 0;
 		return 0;
 	}
-	return db_int(db, prev, "SELECT p.id FROM runs p, runs c WHERE c.id ="
+	return db_int(db, prev,
+	    "SELECT p.id FROM runs p, runs c WHERE c.id ="
 	    " ?1 AND p.kind = c.kind AND p.id < c.id AND p.state = 'done'"
-	    " ORDER BY p.id DESC LIMIT 1", "i", run);
+	    " ORDER BY p.id DESC LIMIT 1",
+	    "i", run);
 }
 
 int
@@ -257,26 +256,32 @@ regress_retry_wanted(struct db *db, int64_t job)
 	int64_t prev = 0, prev_ok = 0, failed = 0;
 	int rc = -1;
 
-	row = db_row(db, "SELECT j.run_id, j.scenario, j.matrix, j.verdict,"
+	row = db_row(db,
+	    "SELECT j.run_id, j.scenario, j.matrix, j.verdict,"
 	    " j.failing AS \"failing:json\", r.retries FROM jobs j JOIN"
-	    " schedule_runs r ON r.run_id = j.run_id WHERE j.id = ?", "i", job);
+	    " schedule_runs r ON r.run_id = j.run_id WHERE j.id = ?",
+	    "i", job);
 	if (row == NULL)
 		return -1;
 	if (json_is_null(row)) {
 		rc = 0;
 		goto out;
 	}
-	if (db_int(db, &failed, "SELECT count(*) FROM attempts WHERE job_id = ?"
-	    " AND verdict != 'infra' AND as_expected = 0", "i", job) != 1)
+	if (db_int(db, &failed,
+	        "SELECT count(*) FROM attempts WHERE job_id = ?"
+	        " AND verdict != 'infra' AND as_expected = 0",
+	        "i", job) != 1)
 		goto out;
 	if (failed > json_integer_value(json_object_get(row, "retries"))) {
 		rc = 0;
 		goto out;
 	}
-	if ((rc = previous_run(db, json_integer_value(json_object_get(row,
-	    "run_id")), &prev)) != 1)
+	if ((rc = previous_run(db,
+	         json_integer_value(json_object_get(row, "run_id")), &prev)) !=
+	    1)
 		goto out;
-	rc = db_int(db, &prev_ok, "SELECT as_expected = 1 FROM jobs WHERE"
+	rc = db_int(db, &prev_ok,
+	    "SELECT as_expected = 1 FROM jobs WHERE"
 	    " run_id = ? AND scenario = ? AND matrix = ? AND state = 'done'",
 	    "itt", prev, json_string_value(json_object_get(row, "scenario")),
 	    json_string_value(json_object_get(row, "matrix")));
@@ -284,8 +289,9 @@ regress_retry_wanted(struct db *db, int64_t job)
 		rc = rc == -1 ? -1 : 0;
 		goto out;
 	}
-	known = regress_known(db, job, json_string_value(json_object_get(row,
-	    "scenario")), json_object_get(row, "failing"),
+	known = regress_known(db, job,
+	    json_string_value(json_object_get(row, "scenario")),
+	    json_object_get(row, "failing"),
 	    json_string_value(json_object_get(row, "verdict")));
 	rc = known == NULL ? -1 : json_array_size(known) == 0;
 out:
@@ -304,17 +310,20 @@ run_attempts(struct db *db, int64_t run)
 	char key[32];
 	size_t i;
 
-	rows = db_rows(db, "SELECT a.job_id, a.attempt, a.verdict,"
+	rows = db_rows(db,
+	    "SELECT a.job_id, a.attempt, a.verdict,"
 	    " a.as_expected, a.failing AS \"failing:json\", a.reason FROM"
 	    " attempts a JOIN jobs j ON j.id = a.job_id WHERE j.run_id = ?"
-	    " ORDER BY a.job_id, a.attempt", "i", run);
+	    " ORDER BY a.job_id, a.attempt",
+	    "i", run);
 	if (rows == NULL) {
 		json_decref(by);
 		return NULL;
 	}
-	json_array_foreach(rows, i, row) {
-		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
-		    json_object_get(row, "job_id")));
+	json_array_foreach (rows, i, row) {
+		snprintf(key, sizeof(key), "%lld",
+		    (long long)json_integer_value(
+		        json_object_get(row, "job_id")));
 		if ((list = json_object_get(by, key)) == NULL) {
 			list = json_array();
 			json_object_set_new(by, key, list);
@@ -336,22 +345,23 @@ outcome_of(const json_t *job, const json_t *attempts, struct case_outcome *o)
 	memset(o, 0, sizeof(*o));
 	o->present = 1;
 	o->finished = strcmp(json_string_value(json_object_get(job, "state")),
-	    "done") == 0;
+	                  "done") == 0;
 	if (attempts == NULL || json_array_size(attempts) == 0) {
 		if (!o->finished)
 			return;
-		attempts = json_pack("[O]", job);	/* verdict, as_expected */
+		attempts = json_pack("[O]", job); /* verdict, as_expected */
 		outcome_of(job, attempts, o);
 		json_decref((json_t *)attempts);
 		return;
 	}
-	json_array_foreach(attempts, i, a) {
-		const char *v = json_string_value(json_object_get(a, "verdict"));
+	json_array_foreach (attempts, i, a) {
+		const char *v = json_string_value(
+		    json_object_get(a, "verdict"));
 
 		if (v == NULL || strcmp(v, "infra") == 0) {
 			o->n_infra++;
-		} else if (json_integer_value(json_object_get(a,
-		    "as_expected")) == 1) {
+		} else if (json_integer_value(
+		               json_object_get(a, "as_expected")) == 1) {
 			o->n_ok++;
 			o->last_ok = 1;
 		} else {
@@ -361,7 +371,8 @@ outcome_of(const json_t *job, const json_t *attempts, struct case_outcome *o)
 	}
 }
 
-#define CASE_COLUMNS "id, scenario, matrix, state, verdict, as_expected," \
+#define CASE_COLUMNS                                         \
+	"id, scenario, matrix, state, verdict, as_expected," \
 	" failing AS \"failing:json\", attempt"
 
 /* scenario + matrix text: how a case is found in another run. */
@@ -369,8 +380,9 @@ static void
 case_key(const json_t *job, struct wf_buf *b)
 {
 	b->len = 0;
-	wf_buf_printf(b, "%s\n%s", json_string_value(json_object_get(job,
-	    "scenario")), json_string_value(json_object_get(job, "matrix")));
+	wf_buf_printf(b, "%s\n%s",
+	    json_string_value(json_object_get(job, "scenario")),
+	    json_string_value(json_object_get(job, "matrix")));
 }
 
 static json_t *
@@ -387,58 +399,64 @@ classify_jobs(struct db *db, const json_t *jobs, const json_t *att,
 	int n;
 
 	wf_buf_init(&key, 1 << 20);
-	json_array_foreach(prev_jobs, i, job) {
+	json_array_foreach (prev_jobs, i, job) {
 		case_key(job, &key);
 		json_object_set(prev_by, wf_buf_str(&key), job);
 	}
-	json_array_foreach(jobs, i, job) {
+	json_array_foreach (jobs, i, job) {
 		case_key(job, &key);
 		p = json_object_get(prev_by, wf_buf_str(&key));
-		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(
-		    json_object_get(job, "id")));
+		snprintf(id, sizeof(id), "%lld",
+		    (long long)json_integer_value(json_object_get(job, "id")));
 		outcome_of(job, json_object_get(att, id), &cur);
 		if (p != NULL) {
-			snprintf(id, sizeof(id), "%lld", (long long)
-			    json_integer_value(json_object_get(p, "id")));
+			snprintf(id, sizeof(id), "%lld",
+			    (long long)json_integer_value(
+			        json_object_get(p, "id")));
 			outcome_of(p, json_object_get(prev_att, id), &before);
 		}
 		known = NULL;
 		if (cur.finished && cur.n_bad > 0 && cur.n_ok == 0) {
-			known = regress_known(db, json_integer_value(
-			    json_object_get(job, "id")), json_string_value(
-			    json_object_get(job, "scenario")), json_object_get(
-			    job, "failing"), json_string_value(json_object_get(
-			    job, "verdict")));
+			known = regress_known(db,
+			    json_integer_value(json_object_get(job, "id")),
+			    json_string_value(json_object_get(job, "scenario")),
+			    json_object_get(job, "failing"),
+			    json_string_value(json_object_get(job, "verdict")));
 			if (known == NULL)
 				goto fail;
 			cur.known = json_array_size(known) > 0;
 		}
 		cls = classify_case(p != NULL ? &before : NULL, &cur);
-		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(
-		    json_object_get(job, "id")));
+		snprintf(id, sizeof(id), "%lld",
+		    (long long)json_integer_value(json_object_get(job, "id")));
 		c = json_pack("{s:O, s:O, s:o, s:s, s:O, s:O, s:O, s:O, s:O,"
-		    " s:O, s:O}", "job", json_object_get(job, "id"), "scenario",
-		    json_object_get(job, "scenario"), "matrix", json_loads(
-		    json_string_value(json_object_get(job, "matrix")), 0, NULL),
-		    "class", classify_name(cls), "verdict", json_object_get(job,
-		    "verdict"), "as_expected", json_object_get(job,
-		    "as_expected"), "failing", json_object_get(job, "failing"),
-		    "attempts", json_object_get(att, id) ? json_object_get(att,
-		    id) : json_array(), "previous_job", p ? json_object_get(p,
-		    "id") : json_null(), "previous_verdict", p ?
-		    json_object_get(p, "verdict") : json_null(),
-		    "previous_as_expected", p ? json_object_get(p,
-		    "as_expected") : json_null());
+		              " s:O, s:O}",
+		    "job", json_object_get(job, "id"), "scenario",
+		    json_object_get(job, "scenario"), "matrix",
+		    json_loads(
+		        json_string_value(json_object_get(job, "matrix")), 0,
+		        NULL),
+		    "class", classify_name(cls), "verdict",
+		    json_object_get(job, "verdict"), "as_expected",
+		    json_object_get(job, "as_expected"), "failing",
+		    json_object_get(job, "failing"), "attempts",
+		    json_object_get(att, id) ? json_object_get(att, id) :
+		                               json_array(),
+		    "previous_job", p ? json_object_get(p, "id") : json_null(),
+		    "previous_verdict",
+		    p ? json_object_get(p, "verdict") : json_null(),
+		    "previous_as_expected",
+		    p ? json_object_get(p, "as_expected") : json_null());
 		if (json_object_get(att, id) == NULL)
 			json_decref(json_object_get(c, "attempts"));
 		if (cur.known)
 			json_object_set(c, "known", known);
 		json_decref(known);
 		json_array_append_new(cases, c);
-		n = (int)json_integer_value(json_object_get(counts,
-		    classify_name(cls)));
-		json_object_set_new(counts, classify_name(cls),
-		    json_integer(n + 1));
+		n = (int)json_integer_value(
+		    json_object_get(counts, classify_name(cls)));
+		json_object_set_new(
+		    counts, classify_name(cls), json_integer(n + 1));
 	}
 	wf_buf_free(&key);
 	json_decref(prev_by);
@@ -457,16 +475,23 @@ regress_run(struct db *db, int64_t run)
 	json_t *cases, *counts, *res = NULL;
 	int64_t prev = 0;
 
-	head = db_row(db, "SELECT r.id AS run, r.kind, r.state, s.schedule,"
+	head = db_row(db,
+	    "SELECT r.id AS run, r.kind, r.state, s.schedule,"
 	    " s.day FROM runs r LEFT JOIN schedule_runs s ON s.run_id = r.id"
-	    " WHERE r.id = ?", "i", run);
+	    " WHERE r.id = ?",
+	    "i", run);
 	if (head == NULL || json_is_null(head))
 		return head;
-	if (previous_run(db, run, &prev) == -1 || (jobs = db_rows(db, "SELECT "
-	    CASE_COLUMNS " FROM jobs WHERE run_id = ? ORDER BY id", "i",
-	    run)) == NULL || (att = run_attempts(db, run)) == NULL ||
-	    (pjobs = db_rows(db, "SELECT " CASE_COLUMNS " FROM jobs WHERE"
-	    " run_id = ? ORDER BY id", "i", prev)) == NULL ||
+	if (previous_run(db, run, &prev) == -1 ||
+	    (jobs = db_rows(db,
+	         "SELECT " CASE_COLUMNS
+	         " FROM jobs WHERE run_id = ? ORDER BY id",
+	         "i", run)) == NULL ||
+	    (att = run_attempts(db, run)) == NULL ||
+	    (pjobs = db_rows(db,
+	         "SELECT " CASE_COLUMNS " FROM jobs WHERE"
+	         " run_id = ? ORDER BY id",
+	         "i", prev)) == NULL ||
 	    (patt = run_attempts(db, prev)) == NULL)
 		goto out;
 	counts = json_object();
@@ -475,8 +500,8 @@ regress_run(struct db *db, int64_t run)
 		json_decref(counts);
 		goto out;
 	}
-	json_object_set_new(head, "previous", prev > 0 ? json_integer(prev) :
-	    json_null());
+	json_object_set_new(
+	    head, "previous", prev > 0 ? json_integer(prev) : json_null());
 	json_object_set_new(head, "counts", counts);
 	json_object_set_new(head, "cases", cases);
 	res = json_incref(head);

@@ -17,8 +17,8 @@
 
 /* Stores one attempt's outcome (failing: JSON text). 0 or -1. */
 int regress_record_attempt(struct db *db, int64_t job, int64_t attempt,
-	    const char *verdict, int as_expected, const char *failing,
-	    const char *reason);
+    const char *verdict, int as_expected, const char *failing,
+    const char *reason);
 
 /*
  * 1 when this job's latest attempt (judged, not as expected) is to be run
@@ -36,14 +36,14 @@ int regress_retry_wanted(struct db *db, int64_t job);
  * failing check (or the verdict, when no check failed). NULL on error.
  */
 json_t *regress_known(struct db *db, int64_t job, const char *scenario,
-	    const json_t *failing, const char *verdict);
+    const json_t *failing, const char *verdict);
 
 /*
  * The same, but every issue that matches some failing check (new array);
  * *all = 1 when together they explain the whole failure.
  */
 json_t *regress_known_any(struct db *db, int64_t job, const char *scenario,
-	    const json_t *failing, const char *verdict, int *all);
+    const json_t *failing, const char *verdict, int *all);
 
 /*
  * Sets "known" (bool) and "known_issues" (ids) on each job summary of a

@@ -13,10 +13,18 @@ int
 run_req_check(const json_t *body, struct run_req *rr, char **cause)
 {
 	static const char *const keys[] = {
-		"scenario", "scenarios", "matrix", "inline", "set", "priority",
-		"kind", "repeat", NULL,
+		"scenario",
+		"scenarios",
+		"matrix",
+		"inline",
+		"set",
+		"priority",
+		"kind",
+		"repeat",
+		NULL,
 	};
-	static const char *const kinds[] = { "adhoc", "nightly", "bisect", NULL };
+	static const char *const kinds[] = { "adhoc", "nightly", "bisect",
+		NULL };
 	const char *kind = NULL;
 	int k;
 
@@ -28,19 +36,22 @@ run_req_check(const json_t *body, struct run_req *rr, char **cause)
 		return -1;
 	}
 	if (wf_json_check_keys(body, keys, cause) == -1 ||
-	    wf_json_get_int(body, "priority", 0, -1000, 1000, &rr->priority,
-	    cause) == -1 || wf_json_get_int(body, "repeat", 0, 1, 100,
-	    &rr->repeat, cause) == -1 || wf_json_get_str(body, "kind", 0, 16,
-	    &kind, cause) == -1)
+	    wf_json_get_int(
+	        body, "priority", 0, -1000, 1000, &rr->priority, cause) == -1 ||
+	    wf_json_get_int(body, "repeat", 0, 1, 100, &rr->repeat, cause) ==
+	        -1 ||
+	    wf_json_get_str(body, "kind", 0, 16, &kind, cause) == -1)
 		return -1;
 	if (kind == NULL)
 		kind = json_object_get(body, "matrix") != NULL ? "nightly" :
-		    "adhoc";
+		                                                 "adhoc";
 	for (k = 0; kinds[k] != NULL && strcmp(kinds[k], kind) != 0; k++)
 		;
 	if (kinds[k] == NULL) {
-		wf_set_cause(cause, "key 'kind': '%.16s' is not adhoc, nightly"
-		    " or bisect", kind);
+		wf_set_cause(cause,
+		    "key 'kind': '%.16s' is not adhoc, nightly"
+		    " or bisect",
+		    kind);
 		return -1;
 	}
 	rr->kind = kinds[k];
@@ -52,7 +63,8 @@ pick_copy(struct run_req *rr, const struct scenario *sc, const char *label,
     char **cause)
 {
 	if (rr->n == RUN_SCENARIOS_MAX) {
-		wf_set_cause(cause, "more than %d scenarios", RUN_SCENARIOS_MAX);
+		wf_set_cause(
+		    cause, "more than %d scenarios", RUN_SCENARIOS_MAX);
 		return -1;
 	}
 	if ((rr->sc[rr->n] = scenario_from_json(label, sc->body, cause)) ==
@@ -69,8 +81,10 @@ pick_named(struct run_req *rr, struct scenario **all, size_t nall,
 	const struct scenario *sc;
 
 	if (!json_is_string(name)) {
-		wf_set_cause(cause, "key '%s': expected a scenario name (a"
-		    " string), not %s", key, wf_json_type_name(name));
+		wf_set_cause(cause,
+		    "key '%s': expected a scenario name (a"
+		    " string), not %s",
+		    key, wf_json_type_name(name));
 		return -1;
 	}
 	if ((sc = scenario_find(all, nall, json_string_value(name))) == NULL) {
@@ -83,8 +97,8 @@ pick_named(struct run_req *rr, struct scenario **all, size_t nall,
 
 /* Fills rr->sc from the body's one of scenario|scenarios|matrix|inline. */
 static int
-pick(struct run_req *rr, const json_t *body, struct scenario **all,
-    size_t nall, char **cause)
+pick(struct run_req *rr, const json_t *body, struct scenario **all, size_t nall,
+    char **cause)
 {
 	const json_t *v, *name;
 	const char *m = NULL;
@@ -95,7 +109,8 @@ pick(struct run_req *rr, const json_t *body, struct scenario **all,
 	given += json_object_get(body, "matrix") != NULL;
 	given += json_object_get(body, "inline") != NULL;
 	if (given != 1) {
-		wf_set_cause(cause, "give exactly one of 'scenario',"
+		wf_set_cause(cause,
+		    "give exactly one of 'scenario',"
 		    " 'scenarios', 'matrix' or 'inline'");
 		return -1;
 	}
@@ -103,19 +118,21 @@ pick(struct run_req *rr, const json_t *body, struct scenario **all,
 		return pick_named(rr, all, nall, v, "scenario", cause);
 	if ((v = json_object_get(body, "scenarios")) != NULL) {
 		if (!json_is_array(v) || json_array_size(v) == 0) {
-			wf_set_cause(cause, "key 'scenarios': expected a"
+			wf_set_cause(cause,
+			    "key 'scenarios': expected a"
 			    " non-empty array of names");
 			return -1;
 		}
-		json_array_foreach(v, i, name) {
-			if (pick_named(rr, all, nall, name, "scenarios", cause)
-			    == -1)
+		json_array_foreach (v, i, name) {
+			if (pick_named(
+			        rr, all, nall, name, "scenarios", cause) == -1)
 				return -1;
 		}
 		return 0;
 	}
 	if ((v = json_object_get(body, "inline")) != NULL) {
-		if ((rr->sc[0] = scenario_from_json("inline", v, cause)) == NULL)
+		if ((rr->sc[0] = scenario_from_json("inline", v, cause)) ==
+		    NULL)
 			return -1;
 		rr->n = 1;
 		return 0;
@@ -123,13 +140,14 @@ pick(struct run_req *rr, const json_t *body, struct scenario **all,
 	if (wf_json_get_str(body, "matrix", 1, 64, &m, cause) == -1)
 		return -1;
 	if (strcmp(m, "nightly") != 0) {
-		wf_set_cause(cause, "key 'matrix': the only matrix is"
+		wf_set_cause(cause,
+		    "key 'matrix': the only matrix is"
 		    " 'nightly'");
 		return -1;
 	}
 	for (i = 0; i < nall; i++) {
-		if (all[i]->nightly && pick_copy(rr, all[i], all[i]->name,
-		    cause) == -1)
+		if (all[i]->nightly &&
+		    pick_copy(rr, all[i], all[i]->name, cause) == -1)
 			return -1;
 	}
 	if (rr->n == 0) {
@@ -159,8 +177,7 @@ run_req_expand(const json_t *body, struct scenario **all, size_t nall,
 			    wf_cause_str(why));
 			goto out;
 		}
-		rr->njobs += json_array_size(rr->cases[i]) *
-		    (size_t)rr->repeat;
+		rr->njobs += json_array_size(rr->cases[i]) * (size_t)rr->repeat;
 		if (rr->njobs > RUN_JOBS_MAX) {
 			wf_set_cause(cause, "more than %d jobs in one run",
 			    RUN_JOBS_MAX);

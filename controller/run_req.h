@@ -13,17 +13,17 @@
 
 #include "scenario.h"
 
-#define RUN_JOBS_MAX		20000
-#define RUN_SCENARIOS_MAX	256
+#define RUN_JOBS_MAX 20000
+#define RUN_SCENARIOS_MAX 256
 
 struct run_req {
-	const char	*kind;		/* adhoc, nightly or bisect (static) */
-	json_int_t	 priority;
-	json_int_t	 repeat;	/* jobs per case */
-	size_t		 n;		/* scenarios picked */
-	struct scenario	*sc[RUN_SCENARIOS_MAX];	/* copies, "set" applied */
-	json_t		*cases[RUN_SCENARIOS_MAX]; /* scenario_expand of each */
-	size_t		 njobs;		/* cases x repeat, at most RUN_JOBS_MAX */
+	const char *kind; /* adhoc, nightly or bisect (static) */
+	json_int_t priority;
+	json_int_t repeat; /* jobs per case */
+	size_t n; /* scenarios picked */
+	struct scenario *sc[RUN_SCENARIOS_MAX]; /* copies, "set" applied */
+	json_t *cases[RUN_SCENARIOS_MAX]; /* scenario_expand of each */
+	size_t njobs; /* cases x repeat, at most RUN_JOBS_MAX */
 };
 
 /*
@@ -39,7 +39,7 @@ int run_req_check(const json_t *body, struct run_req *rr, char **cause);
  * run_req_free releases what it made, whatever it returned.
  */
 int run_req_expand(const json_t *body, struct scenario **all, size_t nall,
-	    struct run_req *rr, char **cause);
+    struct run_req *rr, char **cause);
 void run_req_free(struct run_req *rr);
 
 #endif

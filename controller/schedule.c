@@ -13,12 +13,12 @@
 #include "ticker.h"
 #include "util.h"
 
-#define DAY_MS		(24LL * 3600 * 1000)
+#define DAY_MS (24LL * 3600 * 1000)
 
 struct sched {
-	struct api	*api;
-	char		 failed[96];	/* "NAME DAY" last refused: warned once */
-	struct ticker	*ticker;
+	struct api *api;
+	char failed[96]; /* "NAME DAY" last refused: warned once */
+	struct ticker *ticker;
 };
 
 int
@@ -46,9 +46,10 @@ sched_parse_time(const char *s, int64_t *ms)
 	}
 	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL)
 		return -1;
-	if (*end == 'T' && ((end = strptime(end + 1, "%H:%M", &tm)) == NULL ||
-	    (*end == ':' && (end = strptime(end + 1, "%S", &tm)) == NULL) ||
-	    *end++ != 'Z'))
+	if (*end == 'T' &&
+	    ((end = strptime(end + 1, "%H:%M", &tm)) == NULL ||
+	        (*end == ':' && (end = strptime(end + 1, "%S", &tm)) == NULL) ||
+	        *end++ != 'Z'))
 		return -1;
 	if (*end != '\0')
 		return -1;
@@ -97,14 +98,15 @@ fire(struct api *api, const json_t *s, const char *day, char *failed,
 	struct run_link link = {
 		.schedule = json_string_value(json_object_get(s, "name")),
 		.day = day,
-		.retries = (int)json_integer_value(json_object_get(s, "retries")),
+		.retries = (int)json_integer_value(
+		    json_object_get(s, "retries")),
 	};
 	json_t *reply = NULL;
 	char *cause = NULL;
 	int64_t run;
 
-	run = runs_create(api, json_object_get(s, "request"), &link, 1, &reply,
-	    &cause);
+	run = runs_create(
+	    api, json_object_get(s, "request"), &link, 1, &reply, &cause);
 	snprintf(key, sizeof(key), "%s %s", link.schedule, day);
 	if (run > 0) {
 		log_info("schedule %s: run %lld for %s", link.schedule,
@@ -133,18 +135,20 @@ sched_tick(struct api *api)
 	sched_day(now, day);
 	/* Due: its time today has come, it existed then, not run today. */
 	db_lock(api->db);
-	due = db_rows(api->db, "SELECT name, request AS \"request:json\","
+	due = db_rows(api->db,
+	    "SELECT name, request AS \"request:json\","
 	    " retries FROM schedules s WHERE ?1 + at_minute * 60000 <= ?2 AND"
 	    " created_at <= ?1 + at_minute * 60000 AND NOT EXISTS (SELECT 1"
 	    " FROM schedule_runs r WHERE r.schedule = s.name AND r.day = ?3)"
-	    " ORDER BY at_minute, name", "iit", start, now, day);
+	    " ORDER BY at_minute, name",
+	    "iit", start, now, day);
 	db_unlock(api->db);
 	if (due == NULL)
 		return -1;
-	json_array_foreach(due, i, s) {
-		if ((rc = fire(api, s, day, api->sched != NULL ?
-		    api->sched->failed : NULL, sizeof(api->sched->failed))) ==
-		    -1) {
+	json_array_foreach (due, i, s) {
+		if ((rc = fire(api, s, day,
+		         api->sched != NULL ? api->sched->failed : NULL,
+		         sizeof(api->sched->failed))) == -1) {
 			n = -1;
 			break;
 		}
@@ -171,8 +175,8 @@ sched_start(struct api *api)
 		return NULL;
 	s->api = api;
 	api->sched = s;
-	if ((s->ticker = ticker_start(sched_run, s,
-	    api->cfg->sched_tick_ms)) == NULL) {
+	if ((s->ticker = ticker_start(sched_run, s, api->cfg->sched_tick_ms)) ==
+	    NULL) {
 		api->sched = NULL;
 		free(s);
 		return NULL;

@@ -29,6 +29,6 @@ int sched_parse_time(const char *s, int64_t *ms);
 int sched_tick(struct api *api);
 
 struct sched *sched_start(struct api *api);
-void sched_stop(struct sched *s);	/* NULL is a no-op */
+void sched_stop(struct sched *s); /* NULL is a no-op */
 
 #endif

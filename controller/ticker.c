@@ -8,13 +8,13 @@
 #include "ticker.h"
 
 struct ticker {
-	void		(*fn)(void *);
-	void		*arg;
-	int64_t		 period_ms;
-	pthread_t	 thread;
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 wake;
-	int		 stopping, kicked;
+	void (*fn)(void *);
+	void *arg;
+	int64_t period_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping, kicked;
 };
 
 static void *

@@ -1,7 +1,7 @@
 /*
  * ticker.h: a thread that calls one function every period, or at once when
  * kicked, until stopped. The scheduler (schedule.c) and the bisect worker
- * (bisector.c) run on one each.
+ * (bisect_worker.c) run on one each.
  */
 #ifndef WF_CTL_TICKER_H
 #define WF_CTL_TICKER_H
@@ -11,8 +11,8 @@
 struct ticker;
 
 /* NULL when the thread cannot start. */
-struct ticker *ticker_start(void (*fn)(void *arg), void *arg,
-	    int64_t period_ms);
+struct ticker *
+ticker_start(void (*fn)(void *arg), void *arg, int64_t period_ms);
 /* The next call comes now (or right after the one under way). */
 void ticker_kick(struct ticker *t);
 /* Whether ticker_stop has begun: for a long fn to cut itself short. */

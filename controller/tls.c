@@ -23,47 +23,17 @@
 #include "tls.h"
 #include "util.h"
 
-#define TLS_CERT_MAX	(1024 * 1024)
+#define TLS_CERT_MAX (1024 * 1024)
 
 /* The two files as read and checked by tls_load. */
 struct tls_pem {
-	char	*cert;		/* PEM: the server certificate, then its chain */
-	char	*key;		/* PEM: its private key, not encrypted */
-	char	 subject[256];	/* of the server certificate, for the log */
-	char	 not_after[64];
+	char *cert; /* PEM: the server certificate, then its chain */
+	char *key; /* PEM: its private key, not encrypted */
+	char subject[256]; /* of the server certificate, for the log */
+	char not_after[64];
 };
 
 static void tls_free(struct tls_pem *t);
-
-/* A certificate chain is public: any readable file will do. */
-static char *
-read_public(const char *path, char **cause)
-{
-	char *buf = NULL;
-	size_t len;
-	FILE *f;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		wf_set_cause(cause, "--tls-cert %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(TLS_CERT_MAX + 1)) == NULL) {
-		wf_set_cause(cause, "out of memory");
-		goto out;
-	}
-	len = fread(buf, 1, TLS_CERT_MAX + 1, f);
-	if (ferror(f) || len > TLS_CERT_MAX) {
-		wf_set_cause(cause, "--tls-cert %s: %s", path, ferror(f) ?
-		    "read error" : "larger than 1 MiB");
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[len] = '\0';
-out:
-	fclose(f);
-	return buf;
-}
 
 /* OpenSSL would prompt on the terminal for a passphrase: say there is none. */
 static int
@@ -78,18 +48,21 @@ describe(X509 *x, struct tls_pem *out)
 	BIO *b = BIO_new(BIO_s_mem());
 	int n = 0;
 
-	X509_NAME_oneline(X509_get_subject_name(x), out->subject,
-	    sizeof out->subject);
+	X509_NAME_oneline(
+	    X509_get_subject_name(x), out->subject, sizeof out->subject);
 	if (b != NULL && ASN1_TIME_print(b, X509_get0_notAfter(x)) == 1)
 		n = BIO_read(b, out->not_after, sizeof out->not_after - 1);
 	out->not_after[n > 0 ? n : 0] = '\0';
 	BIO_free(b);
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
-		log_warnx("TLS: the certificate (%s) expired on %s: clients will"
-		    " refuse it", out->subject, out->not_after);
+		log_warnx(
+		    "TLS: the certificate (%s) expired on %s: clients will"
+		    " refuse it",
+		    out->subject, out->not_after);
 	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
 		log_warnx("TLS: the certificate (%s) is not valid yet: clients"
-		    " will refuse it", out->subject);
+		          " will refuse it",
+		    out->subject);
 }
 
 /* Reads and checks both files into out: 0, or -1 with a cause. */
@@ -105,33 +78,42 @@ tls_load(const char *cert_path, const char *key_path, struct tls_pem *out,
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
-	if ((out->cert = read_public(cert_path, cause)) == NULL)
+	/* A certificate chain is public: any readable file will do. */
+	if ((out->cert = wf_file_read(cert_path, TLS_CERT_MAX, NULL, &why)) ==
+	    NULL) {
+		wf_set_cause(cause, "--tls-cert %s", wf_cause_str(why));
 		goto out;
-	if ((out->key = wf_secret_file_read(key_path, WF_SECRET_MAX, &keylen,
-	    &why)) == NULL) {
+	}
+	if ((out->key = wf_secret_file_read(
+	         key_path, WF_SECRET_MAX, &keylen, &why)) == NULL) {
 		wf_set_cause(cause, "--tls-key %s", wf_cause_str(why));
 		goto out;
 	}
 	if ((b = BIO_new_mem_buf(out->cert, -1)) == NULL ||
 	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
-		wf_set_cause(cause, "--tls-cert %s: no PEM certificate"
-		    " (-----BEGIN CERTIFICATE-----) in it", cert_path);
+		wf_set_cause(cause,
+		    "--tls-cert %s: no PEM certificate"
+		    " (-----BEGIN CERTIFICATE-----) in it",
+		    cert_path);
 		goto out;
 	}
 	BIO_free(b);
 	if ((b = BIO_new_mem_buf(out->key, (int)keylen)) == NULL ||
-	    (pkey = PEM_read_bio_PrivateKey(b, NULL, no_passphrase,
-	    NULL)) == NULL) {
+	    (pkey = PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL)) ==
+	        NULL) {
 		wf_set_cause(cause, "--tls-key %s: %s", key_path,
-		    strstr(out->key, "ENCRYPTED") != NULL ? "the key is"
-		    " encrypted; give it without a passphrase (openssl pkey -in"
-		    " KEY -out PLAIN) in a file only its user can read" :
-		    "no PEM private key in it");
+		    strstr(out->key, "ENCRYPTED") != NULL ?
+		        "the key is"
+		        " encrypted; give it without a passphrase (openssl pkey -in"
+		        " KEY -out PLAIN) in a file only its user can read" :
+		        "no PEM private key in it");
 		goto out;
 	}
 	if (X509_check_private_key(x, pkey) != 1) {
-		wf_set_cause(cause, "--tls-key %s is not the key of the"
-		    " certificate in --tls-cert %s", key_path, cert_path);
+		wf_set_cause(cause,
+		    "--tls-key %s is not the key of the"
+		    " certificate in --tls-cert %s",
+		    key_path, cert_path);
 		goto out;
 	}
 	describe(x, out);
@@ -168,23 +150,23 @@ tls_free(struct tls_pem *t)
  * (retrieve_function2 returns no "free this" flag), so generations replaced
  * by a reload stay until tls_server_free: a few KiB per renewal.
  */
-#define TLS_CHAIN_MAX	16
+#define TLS_CHAIN_MAX 16
 
 struct tls_gen {
-	struct tls_gen		*older;
-	gnutls_pcert_st		 pcert[TLS_CHAIN_MAX];
-	unsigned int		 npcert;
-	gnutls_privkey_t	 key;
-	unsigned char		 digest[32];	/* of the PEM texts */
-	char			 subject[256];
-	char			 not_after[64];
+	struct tls_gen *older;
+	gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+	unsigned int npcert;
+	gnutls_privkey_t key;
+	unsigned char digest[32]; /* of the PEM texts */
+	char subject[256];
+	char not_after[64];
 };
 
 struct tls_server {
-	char			*cert_path;
-	char			*key_path;
-	pthread_mutex_t		 lock;
-	struct tls_gen		*cur;		/* then ->older ones */
+	char *cert_path;
+	char *key_path;
+	pthread_mutex_t lock;
+	struct tls_gen *cur; /* then ->older ones */
 };
 
 static struct tls_server *serving;
@@ -231,23 +213,25 @@ gen_load(const char *cert_path, const char *key_path, char **cause)
 	memcpy(g->not_after, pem.not_after, sizeof g->not_after);
 	pem_digest(&pem, g->digest);
 	d = (gnutls_datum_t){ (unsigned char *)pem.cert,
-	    (unsigned int)strlen(pem.cert) };
+		(unsigned int)strlen(pem.cert) };
 	g->npcert = TLS_CHAIN_MAX;
-	if ((rc = gnutls_pcert_list_import_x509_raw(g->pcert, &g->npcert, &d,
-	    GNUTLS_X509_FMT_PEM, 0)) < 0) {
+	if ((rc = gnutls_pcert_list_import_x509_raw(
+	         g->pcert, &g->npcert, &d, GNUTLS_X509_FMT_PEM, 0)) < 0) {
 		g->npcert = 0;
 		wf_set_cause(cause, "--tls-cert %s: %s", cert_path,
-		    rc == GNUTLS_E_SHORT_MEMORY_BUFFER ? "more than 16"
-		    " certificates in the chain" : gnutls_strerror(rc));
+		    rc == GNUTLS_E_SHORT_MEMORY_BUFFER ?
+		        "more than 16"
+		        " certificates in the chain" :
+		        gnutls_strerror(rc));
 		goto fail;
 	}
 	d = (gnutls_datum_t){ (unsigned char *)pem.key,
-	    (unsigned int)strlen(pem.key) };
+		(unsigned int)strlen(pem.key) };
 	if ((rc = gnutls_privkey_init(&g->key)) < 0 ||
-	    (rc = gnutls_privkey_import_x509_raw(g->key, &d,
-	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		wf_set_cause(cause, "--tls-key %s: %s", key_path,
-		    gnutls_strerror(rc));
+	    (rc = gnutls_privkey_import_x509_raw(
+	         g->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		wf_set_cause(
+		    cause, "--tls-key %s: %s", key_path, gnutls_strerror(rc));
 		goto fail;
 	}
 	tls_free(&pem);

@@ -25,8 +25,8 @@ struct tls_server;
  * cause. A certificate past its end date is logged, not refused (clients
  * refuse it).
  */
-struct tls_server *tls_server_new(const char *cert_path, const char *key_path,
-	    char **cause);
+struct tls_server *
+tls_server_new(const char *cert_path, const char *key_path, char **cause);
 /*
  * Reads the same two files again, checked as above. 1: new handshakes get
  * the new certificate; 0: the files hold what is served already; -1 with a

@@ -1,7 +1,7 @@
 /*
  * verdict.h: judging a finished job. The controller, never the agent,
  * decides: the stored events of the job's current attempt go through
- * inv_evaluate (lib/invariants.h), the failing checks are compared with the
+ * invariants_evaluate (lib/invariants.h), the failing checks are compared with the
  * scenario's expectation, and checks and generations are stored.
  */
 #ifndef WF_CTL_VERDICT_H
@@ -20,7 +20,7 @@
  * {"job", "verdict", "as_expected", "expected", "failing_checks",
  * "reason", "requeued"} or NULL on a database error.
  */
-json_t *verdict_finish(struct api *api, int64_t job, const char *outcome,
-	    const char *detail);
+json_t *verdict_finish(
+    struct api *api, int64_t job, const char *outcome, const char *detail);
 
 #endif

@@ -10,12 +10,14 @@
 #include "bisect.h"
 #include "util.h"
 
-#define FLAKE_ASSUMED_MAX	0.5	/* a flaky failure: at most a coin flip */
-#define GOOD_SIDE_FAIL		1e-3	/* a good revision failing: the model's slack */
+#define FLAKE_ASSUMED_MAX 0.5 /* a flaky failure: at most a coin flip */
+#define GOOD_SIDE_FAIL 1e-3 /* a good revision failing: the model's slack */
 
 static const char *const verdict_names[] = {
-	[BISECT_UNTESTED] = "untested", [BISECT_GOOD] = "good",
-	[BISECT_BAD] = "bad", [BISECT_SKIP] = "skip",
+	[BISECT_UNTESTED] = "untested",
+	[BISECT_GOOD] = "good",
+	[BISECT_BAD] = "bad",
+	[BISECT_SKIP] = "skip",
 };
 
 const char *
@@ -49,8 +51,10 @@ bisect_cfg_check(struct bisect_cfg *cfg, char **cause)
 		return -1;
 	}
 	if (cfg->threshold < 1 || cfg->threshold > cfg->repeat) {
-		wf_set_cause(cause, "threshold: %d is not in 1..%d (the repeat"
-		    " count)", cfg->threshold, cfg->repeat);
+		wf_set_cause(cause,
+		    "threshold: %d is not in 1..%d (the repeat"
+		    " count)",
+		    cfg->threshold, cfg->repeat);
 		return -1;
 	}
 	if (cfg->max_runs < cfg->repeat || cfg->max_runs > 1000) {
@@ -59,8 +63,8 @@ bisect_cfg_check(struct bisect_cfg *cfg, char **cause)
 		return -1;
 	}
 	if (!(cfg->target >= 0.5 && cfg->target < 1)) {
-		wf_set_cause(cause, "confidence target: %g is not in 0.5..0.9999",
-		    cfg->target);
+		wf_set_cause(cause,
+		    "confidence target: %g is not in 0.5..0.9999", cfg->target);
 		return -1;
 	}
 	return 0;
@@ -94,7 +98,7 @@ bisect_good_runs(const struct bisect *b)
 	double p = bisect_flake_rate(b), k;
 
 	if (p >= 1.0)
-		return cfg->repeat;	/* no bad revision ever passed */
+		return cfg->repeat; /* no bad revision ever passed */
 	if (p > FLAKE_ASSUMED_MAX)
 		p = FLAKE_ASSUMED_MAX;
 	if (p <= 0)
@@ -131,12 +135,13 @@ bisect_judge(struct bisect *b, int idx)
 	}
 	/* The bad end must really pass max_runs times to be called good. */
 	need_good = idx == b->n - 1 ? cfg->max_runs :
-	    idx == 0 ? cfg->repeat : bisect_good_runs(b);
+	    idx == 0                ? cfg->repeat :
+	                              bisect_good_runs(b);
 	if (c->fails == 0 && c->runs >= need_good)
 		c->verdict = BISECT_GOOD;
 	else if (c->runs + c->infra >= cfg->max_runs ||
 	    (c->runs == 0 && c->infra > 0))
-		c->verdict = BISECT_SKIP;	/* undecided, or only infra */
+		c->verdict = BISECT_SKIP; /* undecided, or only infra */
 }
 
 /* More runs of a started, undecided candidate: up to one step's worth. */
@@ -150,15 +155,16 @@ runs_wanted(const struct bisect *b, int idx)
 	if (c->runs == 0 && c->infra == 0)
 		return cfg->repeat;
 	want = (c->fails == 0 ? (idx == b->n - 1 ? cfg->max_runs :
-	    idx == 0 ? cfg->repeat : bisect_good_runs(b)) : cfg->max_runs) -
+	                                idx == 0 ? cfg->repeat :
+	                                           bisect_good_runs(b)) :
+	                        cfg->max_runs) -
 	    c->runs - c->infra;
 	if (want > cfg->repeat)
 		want = cfg->repeat;
 	return want < 1 ? 1 : want;
 }
 
-static void
-failed(struct bisect_next *next, const char *fmt, ...)
+static void failed(struct bisect_next *next, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -183,26 +189,33 @@ end_checked(const struct bisect *b, int idx, const char *name,
 		next->what = BISECT_TEST;
 		next->idx = idx;
 		next->runs = runs_wanted(b, idx);
-		snprintf(next->why, sizeof(next->why), "checking the %s"
-		    " revision", name);
+		snprintf(next->why, sizeof(next->why),
+		    "checking the %s"
+		    " revision",
+		    name);
 		return 0;
 	case BISECT_SKIP:
 		if (c->build_failed)
 			failed(next, "the %s revision does not build", name);
 		else if (c->runs == 0)
-			failed(next, "the %s revision: only infrastructure"
-			    " errors in %d runs", name, c->infra);
+			failed(next,
+			    "the %s revision: only infrastructure"
+			    " errors in %d runs",
+			    name, c->infra);
 		else
-			failed(next, "the %s revision is undecided: %d of %d"
-			    " runs failed, under the threshold of %d", name,
-			    c->fails, c->runs, b->cfg.threshold);
+			failed(next,
+			    "the %s revision is undecided: %d of %d"
+			    " runs failed, under the threshold of %d",
+			    name, c->fails, c->runs, b->cfg.threshold);
 		return 0;
 	default:
 		if (c->verdict == want)
 			return 1;
 		if (want == BISECT_BAD)
-			failed(next, "the bad revision passed all %d runs:"
-			    " nothing to bisect", c->runs);
+			failed(next,
+			    "the bad revision passed all %d runs:"
+			    " nothing to bisect",
+			    c->runs);
 		else
 			failed(next, "the good revision failed %d of %d runs",
 			    c->fails, c->runs);
@@ -235,8 +248,10 @@ bisect_next(const struct bisect *b, struct bisect_next *next)
 			next->what = BISECT_TEST;
 			next->idx = i;
 			next->runs = runs_wanted(b, i);
-			snprintf(next->why, sizeof(next->why), "more runs: %d"
-			    " of %d failed so far", b->c[i].fails, b->c[i].runs);
+			snprintf(next->why, sizeof(next->why),
+			    "more runs: %d"
+			    " of %d failed so far",
+			    b->c[i].fails, b->c[i].runs);
 			return;
 		}
 	mid = lo + (hi - lo) / 2;
@@ -258,10 +273,13 @@ bisect_next(const struct bisect *b, struct bisect_next *next)
 	next->first_bad = hi;
 	next->confidence = bisect_confidence(b, lo, hi);
 	if (hi - lo == 1)
-		snprintf(next->why, sizeof(next->why), "first bad: candidate"
-		    " %d", hi);
+		snprintf(next->why, sizeof(next->why),
+		    "first bad: candidate"
+		    " %d",
+		    hi);
 	else
-		snprintf(next->why, sizeof(next->why), "first bad within %d"
+		snprintf(next->why, sizeof(next->why),
+		    "first bad within %d"
 		    " candidates (%d..%d): those between could not be tested",
 		    hi - lo, lo + 1, hi);
 }
@@ -286,8 +304,8 @@ bisect_confidence(const struct bisect *b, int last_good, int first_bad)
 	/* ll[b]: log-likelihood of the runs if the first bad is b (1..n-1):
 	 * candidates before b good, from b on bad. */
 	for (j = 0; j < n; j++)
-		bad_side_sum += b->c[j].fails * lp + (b->c[j].runs -
-		    b->c[j].fails) * lq;
+		bad_side_sum += b->c[j].fails * lp +
+		    (b->c[j].runs - b->c[j].fails) * lq;
 	for (j = 0; j < n; j++) {
 		const struct bisect_cand *c = &b->c[j];
 

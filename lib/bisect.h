@@ -44,41 +44,41 @@ enum bisect_verdict {
 };
 
 struct bisect_cand {
-	enum bisect_verdict	verdict;
-	int			runs;		/* runs with a pass or fail verdict */
-	int			fails;		/* of those: fail, hang or crash */
-	int			infra;		/* runs lost to infrastructure */
-	int			build_failed;
+	enum bisect_verdict verdict;
+	int runs; /* runs with a pass or fail verdict */
+	int fails; /* of those: fail, hang or crash */
+	int infra; /* runs lost to infrastructure */
+	int build_failed;
 };
 
 struct bisect_cfg {
-	int	repeat;		/* R: runs per step (default 5) */
-	int	threshold;	/* failures that make a candidate bad (default 1) */
-	int	max_runs;	/* most runs of one candidate (default 4 R) */
-	double	target;		/* per-verdict confidence aimed at (default 0.99) */
+	int repeat; /* R: runs per step (default 5) */
+	int threshold; /* failures that make a candidate bad (default 1) */
+	int max_runs; /* most runs of one candidate (default 4 R) */
+	double target; /* per-verdict confidence aimed at (default 0.99) */
 };
 
 struct bisect {
-	struct bisect_cfg	 cfg;
-	int			 n;
-	struct bisect_cand	*c;	/* n candidates, borrowed */
+	struct bisect_cfg cfg;
+	int n;
+	struct bisect_cand *c; /* n candidates, borrowed */
 };
 
 enum bisect_action {
-	BISECT_TEST,	/* run candidate idx `runs` more times */
-	BISECT_DONE,	/* first bad within (last_good, first_bad] */
-	BISECT_FAILED,	/* cannot bisect: why says */
+	BISECT_TEST, /* run candidate idx `runs` more times */
+	BISECT_DONE, /* first bad within (last_good, first_bad] */
+	BISECT_FAILED, /* cannot bisect: why says */
 };
 
 struct bisect_next {
-	enum bisect_action	 what;
-	int			 idx, runs;		/* BISECT_TEST */
-	int			 last_good, first_bad;	/* BISECT_DONE */
-	double			 confidence;		/* BISECT_DONE */
-	char			 why[256];
+	enum bisect_action what;
+	int idx, runs; /* BISECT_TEST */
+	int last_good, first_bad; /* BISECT_DONE */
+	double confidence; /* BISECT_DONE */
+	char why[256];
 };
 
-#define BISECT_MAX_CANDIDATES	100000
+#define BISECT_MAX_CANDIDATES 100000
 
 /* Defaults for zero fields; -1 with a cause when a value is out of range. */
 int bisect_cfg_check(struct bisect_cfg *cfg, char **cause);
@@ -97,6 +97,6 @@ int bisect_good_runs(const struct bisect *b);
 double bisect_confidence(const struct bisect *b, int last_good, int first_bad);
 
 const char *bisect_verdict_name(enum bisect_verdict v);
-int bisect_verdict_parse(const char *s);	/* -1 if unknown */
+int bisect_verdict_parse(const char *s); /* -1 if unknown */
 
 #endif

@@ -115,3 +115,45 @@ wf_buf_free(struct wf_buf *b)
 	free(b->data);
 	wf_buf_init(b, b->cap);
 }
+
+int
+wf_buf_xml(struct wf_buf *b, const char *s)
+{
+	const char *ent;
+	size_t run;
+	int rc = 0;
+
+	while (s != NULL && *s != '\0') {
+		run = strcspn(s,
+		    "&<>'\"\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
+		    "\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
+		    "\x1a\x1b\x1c\x1d\x1e\x1f");
+		rc |= wf_buf_append(b, s, run);
+		s += run;
+		if (*s == '\0')
+			break;
+		switch (*s) {
+		case '&':
+			ent = "&amp;";
+			break;
+		case '<':
+			ent = "&lt;";
+			break;
+		case '>':
+			ent = "&gt;";
+			break;
+		case '\'':
+			ent = "&apos;";
+			break;
+		case '"':
+			ent = "&quot;";
+			break;
+		default:
+			ent = "?";
+			break;
+		}
+		rc |= wf_buf_append(b, ent, strlen(ent));
+		s++;
+	}
+	return rc ? -1 : 0;
+}

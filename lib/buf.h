@@ -13,11 +13,11 @@
 #include <stddef.h>
 
 struct wf_buf {
-	char	*data;		/* NULL until the first append; see wf_buf_str */
-	size_t	 len;		/* bytes stored, not counting the NUL */
-	size_t	 alloc;		/* bytes allocated */
-	size_t	 cap;		/* the most len may ever be */
-	int	 truncated;	/* an append was refused for the cap */
+	char *data; /* NULL until the first append; see wf_buf_str */
+	size_t len; /* bytes stored, not counting the NUL */
+	size_t alloc; /* bytes allocated */
+	size_t cap; /* the most len may ever be */
+	int truncated; /* an append was refused for the cap */
 };
 
 /* Start empty with a cap of cap bytes; allocates nothing. */
@@ -25,7 +25,14 @@ void wf_buf_init(struct wf_buf *b, size_t cap);
 /* Append n bytes (may contain NULs): 0, or -1 over the cap or out of memory. */
 int wf_buf_append(struct wf_buf *b, const void *data, size_t n);
 int wf_buf_printf(struct wf_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
+/*
+ * Append s (NULL: nothing) as XML text, safe in text and in '...' or
+ * "..." attributes: the five special characters as entities, a control
+ * character other than newline and tab (not allowed in XML) as '?'.
+ * 0, or -1 as for wf_buf_append.
+ */
+int wf_buf_xml(struct wf_buf *b, const char *s);
 /* The contents as a NUL-terminated string; "" when empty, never NULL. */
 const char *wf_buf_str(const struct wf_buf *b);
 /* Empty the buffer (keeping its memory and cap) and clear `truncated`. */

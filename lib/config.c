@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 static int
@@ -124,25 +125,31 @@ parse_line(struct wf_config *c, const struct wf_flag *flags, const char *line,
 		wf_set_cause(cause, "unknown key '%.*s'%s",
 		    (int)(klen < 64 ? klen : 64), key,
 		    klen > 2 && key[0] == '-' && key[1] == '-' ?
-		    " (keys are flag names without the leading --)" : "");
+		        " (keys are flag names without the leading --)" :
+		        "");
 		return -1;
 	}
 	for (i = 0; i < c->n; i++) {
 		if (c->items[i].flag == fl) {
-			wf_set_cause(cause, "'%s' given twice (first on line"
-			    " %d)", fl->name, c->items[i].line);
+			wf_set_cause(cause,
+			    "'%s' given twice (first on line"
+			    " %d)",
+			    fl->name, c->items[i].line);
 			return -1;
 		}
 	}
-	if (fl->metavar == NULL && !(vlen == 4 && memcmp(val, "true", 4) == 0)
-	    && !(vlen == 5 && memcmp(val, "false", 5) == 0)) {
-		wf_set_cause(cause, "'%s' is a switch: expected true or false,"
-		    " not '%.*s'", fl->name, (int)(vlen < 64 ? vlen : 64), val);
+	if (fl->metavar == NULL &&
+	    !(vlen == 4 && memcmp(val, "true", 4) == 0) &&
+	    !(vlen == 5 && memcmp(val, "false", 5) == 0)) {
+		wf_set_cause(cause,
+		    "'%s' is a switch: expected true or false,"
+		    " not '%.*s'",
+		    fl->name, (int)(vlen < 64 ? vlen : 64), val);
 		return -1;
 	}
 	if (vlen == 0) {
-		wf_set_cause(cause, "'%s' needs a value (%s)", fl->name,
-		    fl->metavar);
+		wf_set_cause(
+		    cause, "'%s' needs a value (%s)", fl->name, fl->metavar);
 		return -1;
 	}
 	if ((c->items[c->n].value = strndup(val, vlen)) == NULL) {
@@ -166,8 +173,8 @@ wf_config_parse(struct wf_config *c, const char *path, const char *text,
 
 	memset(c, 0, sizeof *c);
 	if ((c->path = strdup(path)) == NULL ||
-	    (c->items = calloc(table_size(flags) + 1,
-	    sizeof *c->items)) == NULL) {
+	    (c->items = calloc(table_size(flags) + 1, sizeof *c->items)) ==
+	        NULL) {
 		wf_set_cause(cause, "out of memory");
 		goto fail;
 	}
@@ -243,6 +250,29 @@ open_regular(const char *path, struct stat *st, char **cause)
 	return -1;
 }
 
+char *
+wf_file_read(const char *path, size_t max, size_t *lenp, char **cause)
+{
+	struct stat st;
+	char *text;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open_regular(path, &st, cause)) == -1)
+		return NULL;
+	if ((text = read_fd(fd, max, &len)) == NULL)
+		wf_set_cause(cause, "%s: %s", path, strerror(errno));
+	else if (len > max) {
+		wf_set_cause(cause, "%s: larger than %zu bytes", path, max);
+		free(text);
+		text = NULL;
+	}
+	close(fd);
+	if (text != NULL && lenp != NULL)
+		*lenp = len;
+	return text;
+}
+
 int
 wf_config_load(struct wf_config *c, const char *path,
     const struct wf_flag *flags, char **cause)
@@ -281,8 +311,8 @@ wf_config_get(const struct wf_config *c, const char *key)
 }
 
 int
-wf_config_apply(const struct wf_config *c, wf_config_set_fn set, void *arg,
-    char **cause)
+wf_config_apply(
+    const struct wf_config *c, wf_config_set_fn set, void *arg, char **cause)
 {
 	const struct wf_config_item *it;
 	char *why = NULL;
@@ -290,10 +320,12 @@ wf_config_apply(const struct wf_config *c, wf_config_set_fn set, void *arg,
 
 	for (i = 0; i < c->n; i++) {
 		it = &c->items[i];
-		if (it->flag->metavar == NULL && strcmp(it->value, "false") == 0)
+		if (it->flag->metavar == NULL &&
+		    strcmp(it->value, "false") == 0)
 			continue;
 		if (set(arg, it->flag->id, it->flag->name,
-		    it->flag->metavar != NULL ? it->value : NULL, &why) == -1) {
+		        it->flag->metavar != NULL ? it->value : NULL,
+		        &why) == -1) {
 			wf_set_cause(cause, "%s:%d: %s", c->path, it->line,
 			    wf_cause_str(why));
 			free(why);
@@ -314,7 +346,8 @@ wf_secret_file_read(const char *path, size_t max, size_t *len, char **cause)
 		goto out;
 	/* Checked on the open file: a chmod after the check changes nothing. */
 	if ((st.st_mode & 077) != 0) {
-		wf_set_cause(cause, "%s: holds a secret but group or others may"
+		wf_set_cause(cause,
+		    "%s: holds a secret but group or others may"
 		    " access it (mode %04o); make it private: chmod 600 %s",
 		    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
@@ -348,19 +381,23 @@ wf_token_file_read(const char *path, char **cause)
 	if (len > 0 && data[len - 1] == '\r')
 		data[--len] = '\0';
 	if (len == 0) {
-		wf_set_cause(cause, "%s: empty: expected the token on one line",
-		    path);
+		wf_set_cause(
+		    cause, "%s: empty: expected the token on one line", path);
 		goto out;
 	}
 	if (memchr(data, '\n', len) != NULL) {
-		wf_set_cause(cause, "%s: more than one line: expected just the"
-		    " token", path);
+		wf_set_cause(cause,
+		    "%s: more than one line: expected just the"
+		    " token",
+		    path);
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
 		if (data[i] <= ' ' || data[i] >= 0x7f) {
-			wf_set_cause(cause, "%s: the token holds a blank, a"
-			    " control character or a non-ASCII byte", path);
+			wf_set_cause(cause,
+			    "%s: the token holds a blank, a"
+			    " control character or a non-ASCII byte",
+			    path);
 			goto out;
 		}
 	}
@@ -370,4 +407,71 @@ out:
 	explicit_bzero(data, len);
 	free(data);
 	return token;
+}
+
+int
+wf_settings_file(const struct wf_settings *s, const char *path,
+    struct wf_config *conf, void *arg, char **cause)
+{
+	if (wf_config_load(conf, path, s->cmd->flags, cause) == -1)
+		return -1;
+	if (s->check != NULL && s->check(conf, arg, cause) == -1)
+		return -1;
+	return wf_config_apply(conf, s->set, arg, cause);
+}
+
+const char *
+wf_settings_parse(const struct wf_settings *s, struct wf_flags *f, int argc,
+    char **argv, struct wf_config *conf, void *arg)
+{
+	const struct wf_flag *fl;
+	const char *opt, *path = NULL;
+	char name[64], *cause = NULL;
+	int id, n;
+
+	wf_flags_begin(f, s->cmd, argc, argv);
+	while ((id = wf_flags_next(f, &opt)) != -1) {
+		if (id == s->config_id)
+			path = opt;
+	}
+	wf_flags_args(f, 0, 0, &n);
+	if (path != NULL &&
+	    wf_settings_file(s, path, conf, arg, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", s->cmd->prog, wf_cause_str(cause));
+		exit(2);
+	}
+	wf_flags_begin(f, s->cmd, argc, argv);
+	while ((id = wf_flags_next(f, &opt)) != -1) {
+		if (id == s->config_id ||
+		    (fl = wf_flags_find(s->cmd, id)) == NULL)
+			continue;
+		snprintf(name, sizeof(name), "--%s", fl->name);
+		if (s->set(arg, id, name, opt, &cause) == -1)
+			wf_flags_usage_error(f, "%s", wf_cause_str(cause));
+		if (s->flag_seen != NULL)
+			s->flag_seen(arg, id);
+	}
+	return path;
+}
+
+void
+wf_settings_changed(const struct wf_settings *s, const struct wf_config *was,
+    const struct wf_config *now, const char *const live[], const char *what)
+{
+	const struct wf_flag *fl;
+	const char *a, *b;
+	int j;
+
+	for (fl = s->cmd->flags; fl->name != NULL; fl++) {
+		a = wf_config_get(was, fl->name);
+		b = wf_config_get(now, fl->name);
+		for (j = 0; live[j] != NULL && strcmp(live[j], fl->name) != 0;
+		     j++)
+			;
+		if (live[j] != NULL || (a == NULL && b == NULL) ||
+		    (a != NULL && b != NULL && strcmp(a, b) == 0))
+			continue;
+		log_warnx("SIGHUP: %s changed in %s: restart %s to apply it",
+		    fl->name, now->path, what);
+	}
 }

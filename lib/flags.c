@@ -39,8 +39,8 @@ print_program(const struct wf_cmd *cmd, FILE *out)
 }
 
 void
-wf_flags_begin(struct wf_flags *f, const struct wf_cmd *cmd, int argc,
-    char **argv)
+wf_flags_begin(
+    struct wf_flags *f, const struct wf_cmd *cmd, int argc, char **argv)
 {
 	memset(f, 0, sizeof *f);
 	f->cmd = cmd;
@@ -79,8 +79,8 @@ find_flag(const struct wf_flags *f, int id, int *index)
 
 /* Build getopt_long's tables: "+" stops at a subcommand, ":" tells a missing argument apart. */
 static void
-build_options(const struct wf_flags *f, struct option *longopts,
-    char *shortopts)
+build_options(
+    const struct wf_flags *f, struct option *longopts, char *shortopts)
 {
 	const struct wf_flag *tables[2] = { f->cmd->flags, builtin_flags };
 	size_t t, i, n = 0, s = 0;
@@ -94,7 +94,8 @@ build_options(const struct wf_flags *f, struct option *longopts,
 
 			longopts[n].name = fl->name;
 			longopts[n].has_arg = fl->metavar != NULL ?
-			    required_argument : no_argument;
+			    required_argument :
+			    no_argument;
 			longopts[n].flag = NULL;
 			longopts[n].val = fl->id;
 			n++;
@@ -114,7 +115,8 @@ static void
 spelled_flag(const struct wf_flags *f, char *out, size_t size)
 {
 	const char *word = optind > 0 && optind <= f->argc ?
-	    f->argv[optind - 1] : "";
+	    f->argv[optind - 1] :
+	    "";
 	const struct wf_flag *fl;
 	int index;
 
@@ -145,8 +147,10 @@ wf_flags_next(struct wf_flags *f, const char **arg)
 		for (i = 0; i < flag_count(f->cmd->flags); i++) {
 			fl = &f->cmd->flags[i];
 			if (fl->required && !(f->seen & (1u << i)))
-				wf_flags_usage_error(f, "missing required option"
-				    " --%s", fl->name);
+				wf_flags_usage_error(f,
+				    "missing required option"
+				    " --%s",
+				    fl->name);
 		}
 		return -1;
 	case WF_FLAG_HELP:
@@ -158,8 +162,8 @@ wf_flags_next(struct wf_flags *f, const char **arg)
 		exit(0);
 	case ':':
 		spelled_flag(f, shown, sizeof shown);
-		wf_flags_usage_error(f, "option '%s' requires an argument",
-		    shown);
+		wf_flags_usage_error(
+		    f, "option '%s' requires an argument", shown);
 	case '?':
 		/*
 		 * glibc sets optopt to 0 for an unknown long option, to the
@@ -168,8 +172,10 @@ wf_flags_next(struct wf_flags *f, const char **arg)
 		 */
 		spelled_flag(f, shown, sizeof shown);
 		if (optopt != 0 && find_flag(f, optopt, &index) != NULL)
-			wf_flags_usage_error(f, "option '%s' doesn't take an"
-			    " argument", shown);
+			wf_flags_usage_error(f,
+			    "option '%s' doesn't take an"
+			    " argument",
+			    shown);
 		wf_flags_usage_error(f, "unknown option '%s'", shown);
 	}
 	if (find_flag(f, c, &index) != NULL && index >= 0)
@@ -188,8 +194,8 @@ wf_flags_args(struct wf_flags *f, int min, int max, int *n)
 		    f->cmd->args != NULL ? ": expected " : "",
 		    f->cmd->args != NULL ? f->cmd->args : "");
 	if (max >= 0 && count > max)
-		wf_flags_usage_error(f, "unexpected argument '%s'",
-		    f->argv[f->ind + max]);
+		wf_flags_usage_error(
+		    f, "unexpected argument '%s'", f->argv[f->ind + max]);
 	*n = count;
 	return f->argv + f->ind;
 }
@@ -237,8 +243,8 @@ help_width(const struct wf_flag *flags, int width)
 	size_t i;
 
 	for (i = 0; i < flag_count(flags); i++) {
-		int w = 2 + (int)strlen(flags[i].name) + (flags[i].metavar ?
-		    1 + (int)strlen(flags[i].metavar) : 0);
+		int w = 2 + (int)strlen(flags[i].name) +
+		    (flags[i].metavar ? 1 + (int)strlen(flags[i].metavar) : 0);
 
 		if (w > width)
 			width = w;
@@ -270,7 +276,8 @@ wf_flags_help(const struct wf_cmd *cmd, FILE *out)
 	fprintf(out, "\nCommands:\n");
 	for (sub = cmd->subcmds; sub->name != NULL; sub++)
 		fprintf(out, "  %-*s  %s\n", subwidth, sub->name, sub->summary);
-	fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n",
+	fprintf(out,
+	    "\nRun '%s COMMAND --help' for the options of a command.\n",
 	    cmd->prog);
 }
 
@@ -283,8 +290,8 @@ wf_flags_usage_error(const struct wf_flags *f, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n",
-	    f->cmd->prog);
+	fprintf(
+	    stderr, "\nTry '%s --help' for more information.\n", f->cmd->prog);
 	exit(2);
 }
 
@@ -302,8 +309,9 @@ wf_parse_int(const char *s, long long min, long long max, long long *out)
 	char *end;
 
 	/* strtoll would skip leading blanks and accept an empty string. */
-	if (s == NULL || !((s[0] >= '0' && s[0] <= '9') ||
-	    ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9')))
+	if (s == NULL ||
+	    !((s[0] >= '0' && s[0] <= '9') ||
+	        ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -319,8 +327,10 @@ wf_flag_int(const char *name, const char *arg, long long min, long long max,
 {
 	if (wf_parse_int(arg, min, max, out) == 0)
 		return 0;
-	wf_set_cause(cause, "invalid value '%s' for %s: expected an integer"
-	    " from %lld to %lld", arg, name, min, max);
+	wf_set_cause(cause,
+	    "invalid value '%s' for %s: expected an integer"
+	    " from %lld to %lld",
+	    arg, name, min, max);
 	return -1;
 }
 
@@ -378,4 +388,16 @@ wf_flags_find(const struct wf_cmd *cmd, int id)
 			return &cmd->flags[i];
 	}
 	return NULL;
+}
+
+int
+wf_flags_run(const struct wf_cmd *cmd, int argc, char **argv)
+{
+	struct wf_flags f;
+	const char *arg;
+
+	wf_flags_begin(&f, cmd, argc, argv);
+	while (wf_flags_next(&f, &arg) != -1)
+		;
+	return wf_flags_dispatch(&f);
 }

@@ -16,27 +16,27 @@
 #endif
 
 struct wf_http {
-	CURL	*curl;
-	char	*base;		/* without a trailing "/" */
-	char	*auth;		/* "Authorization: Bearer ..." or NULL */
-	char	*ca_file;
-	long	 connect_ms;
-	long	 total_ms;
-	size_t	 max_response;
-	char	 errbuf[CURL_ERROR_SIZE];
+	CURL *curl;
+	char *base; /* without a trailing "/" */
+	char *auth; /* "Authorization: Bearer ..." or NULL */
+	char *ca_file;
+	long connect_ms;
+	long total_ms;
+	size_t max_response;
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* What the write callback needs: where to put the body and when to stop. */
 struct http_sink {
-	struct wf_buf	*out;
-	size_t		 start;	/* out->len before this reply */
-	size_t		 max;
-	int		 oversized;
+	struct wf_buf *out;
+	size_t start; /* out->len before this reply */
+	size_t max;
+	int oversized;
 };
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
-static char *http_default_ca;	/* wf_http_default_ca_file */
+static char *http_default_ca; /* wf_http_default_ca_file */
 
 static void
 http_global_init(void)
@@ -173,7 +173,7 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 	if (n > sink->max - (sink->out->len - sink->start) ||
 	    wf_buf_append(sink->out, data, n) == -1) {
 		sink->oversized = 1;
-		return 0;	/* makes curl abort with CURLE_WRITE_ERROR */
+		return 0; /* makes curl abort with CURLE_WRITE_ERROR */
 	}
 	return n;
 }
@@ -199,17 +199,21 @@ http_setup(struct wf_http *c, const char *url, struct http_sink *sink,
 	curl_easy_reset(h);
 	c->errbuf[0] = '\0';
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	        CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) !=
+	        CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->total_ms) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, "wakefarm/" WF_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT, "wakefarm/" WF_VERSION) !=
+	        CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write) !=
+	        CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)sink->max) != CURLE_OK)
+	        (curl_off_t)sink->max) != CURLE_OK)
 		return -1;
 	/* libcurl's defaults, set anyway: nothing here may turn them off. */
 	if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -226,12 +230,13 @@ http_set_method(CURL *h, const char *method, const void *data, size_t len)
 {
 	if (strcmp(method, "GET") == 0 && data == NULL)
 		return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK ?
-		    0 : -1;
+		    0 :
+		    -1;
 	/* POSTFIELDS with an explicit size sends the body (even empty) as is. */
 	if (curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)(data != NULL ? len : 0)) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
-	    data != NULL ? data : "") != CURLE_OK)
+	        (curl_off_t)(data != NULL ? len : 0)) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, data != NULL ? data : "") !=
+	        CURLE_OK)
 		return -1;
 	if (strcmp(method, "POST") != 0 &&
 	    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK)
@@ -275,20 +280,20 @@ wf_http_request_raw(struct wf_http *c, const char *method, const char *path,
 	}
 	if (http_setup(c, url, &sink, headers) == -1 ||
 	    http_set_method(c->curl, method, data, len) == -1) {
-		wf_set_cause(cause, "%s %s: cannot set up the request", method,
-		    url);
+		wf_set_cause(
+		    cause, "%s %s: cannot set up the request", method, url);
 		goto out;
 	}
 	rc = curl_easy_perform(c->curl);
 	if ((rc == CURLE_WRITE_ERROR && sink.oversized) ||
 	    rc == CURLE_FILESIZE_EXCEEDED) {
-		wf_set_cause(cause, "%s %s: reply larger than %zu bytes", method,
-		    url, sink.max);
+		wf_set_cause(cause, "%s %s: reply larger than %zu bytes",
+		    method, url, sink.max);
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		wf_set_cause(cause, "%s %s: %s", method, url, c->errbuf[0] ?
-		    c->errbuf : curl_easy_strerror(rc));
+		wf_set_cause(cause, "%s %s: %s", method, url,
+		    c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -341,8 +346,8 @@ wf_http_request(struct wf_http *c, const char *method, const char *path,
 		goto out;
 	}
 	if (wf_http_request_raw(c, method, path,
-	    data != NULL ? "application/json" : NULL, data,
-	    data != NULL ? strlen(data) : 0, &code, &b, cause) == -1)
+	        data != NULL ? "application/json" : NULL, data,
+	        data != NULL ? strlen(data) : 0, &code, &b, cause) == -1)
 		goto out;
 	if (status != NULL)
 		*status = code;

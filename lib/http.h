@@ -15,9 +15,9 @@
 
 #include "buf.h"
 
-#define WF_HTTP_CONNECT_TIMEOUT_MS	10000
-#define WF_HTTP_TOTAL_TIMEOUT_MS	60000
-#define WF_HTTP_MAX_RESPONSE		(16 * 1024 * 1024)
+#define WF_HTTP_CONNECT_TIMEOUT_MS 10000
+#define WF_HTTP_TOTAL_TIMEOUT_MS 60000
+#define WF_HTTP_MAX_RESPONSE (16 * 1024 * 1024)
 
 struct wf_http;
 
@@ -27,7 +27,7 @@ struct wf_http;
  * or when the token holds characters that cannot go in a header.
  */
 struct wf_http *wf_http_new(const char *base_url, const char *token);
-void wf_http_free(struct wf_http *c);	/* NULL is a no-op */
+void wf_http_free(struct wf_http *c); /* NULL is a no-op */
 
 /*
  * Verify the server against this CA bundle instead of the system's. An
@@ -61,7 +61,7 @@ void wf_http_set_max_response(struct wf_http *c, size_t max);
  * status and reply may be NULL when the caller does not want them.
  */
 int wf_http_request(struct wf_http *c, const char *method, const char *path,
-	    json_t *body, long *status, json_t **reply, char **cause);
+    json_t *body, long *status, json_t **reply, char **cause);
 
 /*
  * The same for a non-JSON exchange: len bytes of data with content_type
@@ -69,8 +69,8 @@ int wf_http_request(struct wf_http *c, const char *method, const char *path,
  * as well). Returns 0 when a reply of any status arrived, -1 on a
  * transport error or an oversized reply.
  */
-int wf_http_request_raw(struct wf_http *c, const char *method,
-	    const char *path, const char *content_type, const void *data,
-	    size_t len, long *status, struct wf_buf *out, char **cause);
+int wf_http_request_raw(struct wf_http *c, const char *method, const char *path,
+    const char *content_type, const void *data, size_t len, long *status,
+    struct wf_buf *out, char **cause);
 
 #endif

@@ -27,6 +27,6 @@
  *                     "madt_version", "madt_length", "mailbox", "reset_vector"}...]}
  * (caller decrefs).
  */
-json_t *inv_evaluate(const struct runspec *rs, const json_t *records);
+json_t *invariants_evaluate(const struct runspec *rs, const json_t *records);
 
 #endif

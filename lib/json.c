@@ -60,8 +60,8 @@ wf_json_loadb(const char *data, size_t len, size_t max_len, char **cause)
 	json_t *v;
 
 	if (len > max_len) {
-		wf_set_cause(cause, "JSON input too large: %zu bytes, limit %zu",
-		    len, max_len);
+		wf_set_cause(cause,
+		    "JSON input too large: %zu bytes, limit %zu", len, max_len);
 		return NULL;
 	}
 	v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &error);
@@ -88,8 +88,9 @@ wf_json_load_file(const char *path, size_t max_len, char **cause)
 	}
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		if (wf_buf_append(&b, chunk, n) == -1) {
-			wf_set_cause(cause, "%s: %s", path, b.truncated ?
-			    "file too large for JSON input" : "out of memory");
+			wf_set_cause(cause, "%s: %s", path,
+			    b.truncated ? "file too large for JSON input" :
+			                  "out of memory");
 			goto out;
 		}
 	}
@@ -109,8 +110,7 @@ out:
 }
 
 int
-wf_json_check_keys(const json_t *obj, const char *const allowed[],
-    char **cause)
+wf_json_check_keys(const json_t *obj, const char *const allowed[], char **cause)
 {
 	char shown[KEY_SHOWN_MAX];
 	const char *key;
@@ -122,7 +122,7 @@ wf_json_check_keys(const json_t *obj, const char *const allowed[],
 		    obj != NULL ? wf_json_type_name(obj) : "nothing");
 		return -1;
 	}
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		for (i = 0; allowed[i] != NULL; i++) {
 			if (strcmp(key, allowed[i]) == 0)
 				break;
@@ -141,8 +141,8 @@ wf_json_check_keys(const json_t *obj, const char *const allowed[],
  * is absent and optional (the caller then returns 0).
  */
 static int
-lookup(const json_t *obj, const char *key, int required, json_t **v,
-    char **cause)
+lookup(
+    const json_t *obj, const char *key, int required, json_t **v, char **cause)
 {
 	char shown[KEY_SHOWN_MAX];
 
@@ -162,8 +162,7 @@ lookup(const json_t *obj, const char *key, int required, json_t **v,
 }
 
 static int
-wrong_type(const char *key, const char *expected, const json_t *v,
-    char **cause)
+wrong_type(const char *key, const char *expected, const json_t *v, char **cause)
 {
 	char shown[KEY_SHOWN_MAX];
 
@@ -174,8 +173,8 @@ wrong_type(const char *key, const char *expected, const json_t *v,
 }
 
 int
-wf_json_get_str(const json_t *obj, const char *key, int required,
-    size_t maxlen, const char **out, char **cause)
+wf_json_get_str(const json_t *obj, const char *key, int required, size_t maxlen,
+    const char **out, char **cause)
 {
 	char shown[KEY_SHOWN_MAX];
 	const char *s;
@@ -184,15 +183,15 @@ wf_json_get_str(const json_t *obj, const char *key, int required,
 	if (lookup(obj, key, required, &v, cause) == -1)
 		return -1;
 	if (v == NULL)
-		return 0;	/* optional and absent: keep the default */
+		return 0; /* optional and absent: keep the default */
 	if (!json_is_string(v))
 		return wrong_type(key, "a string", v, cause);
 	s = json_string_value(v);
 	/* Jansson can hold NULs (\u0000 under JSON_ALLOW_NUL); C strings can't. */
 	if (json_string_length(v) != strlen(s)) {
 		show_key(shown, sizeof shown, key);
-		wf_set_cause(cause, "key \"%s\" must not contain NUL bytes",
-		    shown);
+		wf_set_cause(
+		    cause, "key \"%s\" must not contain NUL bytes", shown);
 		return -1;
 	}
 	if (json_string_length(v) > maxlen) {
@@ -216,15 +215,16 @@ wf_json_get_int(const json_t *obj, const char *key, int required,
 	if (lookup(obj, key, required, &v, cause) == -1)
 		return -1;
 	if (v == NULL)
-		return 0;	/* optional and absent: keep the default */
+		return 0; /* optional and absent: keep the default */
 	if (!json_is_integer(v))
 		return wrong_type(key, "an integer", v, cause);
 	n = json_integer_value(v);
 	if (n < min || n > max) {
 		show_key(shown, sizeof shown, key);
-		wf_set_cause(cause, "key \"%s\" must be between %lld and %lld,"
-		    " not %lld", shown, (long long)min, (long long)max,
-		    (long long)n);
+		wf_set_cause(cause,
+		    "key \"%s\" must be between %lld and %lld,"
+		    " not %lld",
+		    shown, (long long)min, (long long)max, (long long)n);
 		return -1;
 	}
 	*out = n;
@@ -232,15 +232,15 @@ wf_json_get_int(const json_t *obj, const char *key, int required,
 }
 
 int
-wf_json_get_bool(const json_t *obj, const char *key, int required,
-    int *out, char **cause)
+wf_json_get_bool(
+    const json_t *obj, const char *key, int required, int *out, char **cause)
 {
 	json_t *v;
 
 	if (lookup(obj, key, required, &v, cause) == -1)
 		return -1;
 	if (v == NULL)
-		return 0;	/* optional and absent: keep the default */
+		return 0; /* optional and absent: keep the default */
 	if (!json_is_boolean(v))
 		return wrong_type(key, "true or false", v, cause);
 	*out = json_is_true(v);
@@ -248,8 +248,8 @@ wf_json_get_bool(const json_t *obj, const char *key, int required,
 }
 
 int
-wf_json_get_real(const json_t *obj, const char *key, int required,
-    double min, double max, double *out, char **cause)
+wf_json_get_real(const json_t *obj, const char *key, int required, double min,
+    double max, double *out, char **cause)
 {
 	char shown[KEY_SHOWN_MAX];
 	double d;
@@ -258,19 +258,22 @@ wf_json_get_real(const json_t *obj, const char *key, int required,
 	if (lookup(obj, key, required, &v, cause) == -1)
 		return -1;
 	if (v == NULL)
-		return 0;	/* optional and absent: keep the default */
+		return 0; /* optional and absent: keep the default */
 	if (!json_is_number(v))
 		return wrong_type(key, "a number", v, cause);
 	d = json_number_value(v);
 	if (!isfinite(d) || d < min || d > max)
 		show_key(shown, sizeof shown, key);
 	if (!isfinite(d)) {
-		wf_set_cause(cause, "key \"%s\" must be a finite number", shown);
+		wf_set_cause(
+		    cause, "key \"%s\" must be a finite number", shown);
 		return -1;
 	}
 	if (d < min || d > max) {
-		wf_set_cause(cause, "key \"%s\" must be between %g and %g,"
-		    " not %g", shown, min, max, d);
+		wf_set_cause(cause,
+		    "key \"%s\" must be between %g and %g,"
+		    " not %g",
+		    shown, min, max, d);
 		return -1;
 	}
 	*out = d;

@@ -18,8 +18,8 @@
  * Input longer than max_len, malformed JSON, trailing garbage and duplicate
  * keys are rejected; the cause names line and column.
  */
-json_t *wf_json_loadb(const char *data, size_t len, size_t max_len,
-	    char **cause);
+json_t *
+wf_json_loadb(const char *data, size_t len, size_t max_len, char **cause);
 /* The same for a file; the cause reads "PATH:LINE:COLUMN: message". */
 json_t *wf_json_load_file(const char *path, size_t max_len, char **cause);
 
@@ -27,8 +27,8 @@ json_t *wf_json_load_file(const char *path, size_t max_len, char **cause);
  * obj must be an object whose keys all appear in allowed, a NULL-terminated
  * list. The cause names the first unknown key.
  */
-int wf_json_check_keys(const json_t *obj, const char *const allowed[],
-	    char **cause);
+int wf_json_check_keys(
+    const json_t *obj, const char *const allowed[], char **cause);
 
 /*
  * Typed getters. obj must be an object. A key that is absent is an error
@@ -37,15 +37,15 @@ int wf_json_check_keys(const json_t *obj, const char *const allowed[],
  */
 /* *out borrows from obj; strings with NUL bytes or over maxlen bytes fail. */
 int wf_json_get_str(const json_t *obj, const char *key, int required,
-	    size_t maxlen, const char **out, char **cause);
+    size_t maxlen, const char **out, char **cause);
 /* An integer (not a real) within [min, max]. */
 int wf_json_get_int(const json_t *obj, const char *key, int required,
-	    json_int_t min, json_int_t max, json_int_t *out, char **cause);
-int wf_json_get_bool(const json_t *obj, const char *key, int required,
-	    int *out, char **cause);
+    json_int_t min, json_int_t max, json_int_t *out, char **cause);
+int wf_json_get_bool(
+    const json_t *obj, const char *key, int required, int *out, char **cause);
 /* An integer or real, finite, within [min, max]. */
 int wf_json_get_real(const json_t *obj, const char *key, int required,
-	    double min, double max, double *out, char **cause);
+    double min, double max, double *out, char **cause);
 
 /* "object", "array", "string", "integer", "real", "boolean" or "null". */
 const char *wf_json_type_name(const json_t *v);

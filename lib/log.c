@@ -24,7 +24,7 @@ static char log_component[32] = "wakefarm";
 static int log_level = WF_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int64_t log_job;
-static char *log_path;		/* --log-file, for wf_log_reopen */
+static char *log_path; /* --log-file, for wf_log_reopen */
 
 static const char *const level_names[] = {
 	[WF_LOG_DEBUG] = "DEBUG",
@@ -74,8 +74,10 @@ const char *
 wf_log_level_name(enum wf_log_level level)
 {
 	static const char *const names[] = {
-		[WF_LOG_DEBUG] = "debug", [WF_LOG_INFO] = "info",
-		[WF_LOG_WARN] = "warn", [WF_LOG_FATAL] = "fatal",
+		[WF_LOG_DEBUG] = "debug",
+		[WF_LOG_INFO] = "info",
+		[WF_LOG_WARN] = "warn",
+		[WF_LOG_FATAL] = "fatal",
 	};
 
 	return (unsigned)level <= WF_LOG_FATAL ? names[level] : "?";
@@ -96,8 +98,8 @@ log_file_to_stderr(const char *path, char **cause)
 {
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd == -1) {
 		wf_set_cause(cause, "log file %s: %s", path, strerror(errno));
 		return -1;
@@ -106,8 +108,8 @@ log_file_to_stderr(const char *path, char **cause)
 	/* dup2 swaps fd 2 atomically: no write sees it closed. */
 	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) == -1) {
 		pthread_mutex_unlock(&log_lock);
-		wf_set_cause(cause, "log file %s: dup2: %s", path,
-		    strerror(errno));
+		wf_set_cause(
+		    cause, "log file %s: dup2: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -161,7 +163,7 @@ write_all(int fd, const char *p, size_t n)
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;	/* Nowhere left to report a failing stderr. */
+			return; /* Nowhere left to report a failing stderr. */
 		p += w;
 		n -= (size_t)w;
 	}
@@ -222,20 +224,19 @@ log_emit(enum wf_log_level level, int errnum, const char *fmt, va_list ap)
 	pthread_mutex_unlock(&log_lock);
 }
 
-#define LOG_FN(fn, level, use_errno)					\
-void									\
-fn(const char *fmt, ...)						\
-{									\
-	int saved = errno;						\
-	va_list ap;							\
-									\
-	if ((level) < wf_log_get_level())				\
-		return;							\
-	va_start(ap, fmt);						\
-	log_emit(level, (use_errno) ? saved : 0, fmt, ap);		\
-	va_end(ap);							\
-	errno = saved;							\
-}
+#define LOG_FN(fn, level, use_errno)                               \
+	void fn(const char *fmt, ...)                              \
+	{                                                          \
+		int saved = errno;                                 \
+		va_list ap;                                        \
+                                                                   \
+		if ((level) < wf_log_get_level())                  \
+			return;                                    \
+		va_start(ap, fmt);                                 \
+		log_emit(level, (use_errno) ? saved : 0, fmt, ap); \
+		va_end(ap);                                        \
+		errno = saved;                                     \
+	}
 
 LOG_FN(log_debug, WF_LOG_DEBUG, 0)
 LOG_FN(log_info, WF_LOG_INFO, 0)

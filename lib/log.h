@@ -55,9 +55,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log at FATAL and exit(1); fatal appends ": strerror(errno)". */
-void fatalx(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-void fatal(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+void
+fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void
+fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -16,7 +16,7 @@
 #include "proc.h"
 #include "util.h"
 
-#define KILL_GRACE_MS	2000
+#define KILL_GRACE_MS 2000
 
 static int abort_all;
 
@@ -65,43 +65,100 @@ fail:
 	_exit(127);
 }
 
-int
-wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
-    struct wf_buf *out, struct wf_proc_result *res, char **cause)
+/*
+ * Forks the child: argv runs with outfd as stdout and stderr; an exec
+ * error comes back through a pipe. The pid, or -1 with a cause.
+ */
+static pid_t
+start(const char *const argv[], const char *cwd, int outfd, char **cause)
 {
-	int outp[2], errp[2], e = 0, wstatus, open_out = 1;
-	int64_t t0 = wf_now_ms(), deadline, kill_at = -1;
-	char data[8192];
+	int errp[2], e = 0, wstatus;
 	ssize_t n;
 	pid_t pid;
 
-	memset(res, 0, sizeof(*res));
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
 		wf_set_cause(cause, "no program to run");
 		return -1;
 	}
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1) {
+	if (pipe2(errp, O_CLOEXEC) == -1) {
 		wf_set_cause(cause, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
 		wf_set_cause(cause, "fork: %s", strerror(errno));
-		close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]);
+		close(errp[0]), close(errp[1]);
 		return -1;
 	}
 	if (pid == 0)
-		child(argv, cwd, outp[1], errp[1]);
-	setpgid(pid, pid);	/* both sides: whichever runs first */
-	close(outp[1]);
+		child(argv, cwd, outfd, errp[1]);
+	setpgid(pid, pid); /* both sides: whichever runs first */
 	close(errp[1]);
 	/* exec succeeded iff the error pipe closes with nothing in it */
 	while ((n = read(errp[0], &e, sizeof(e))) == -1 && errno == EINTR)
 		;
 	close(errp[0]);
 	if (n == sizeof(e)) {
-		close(outp[0]);
 		waitpid(pid, &wstatus, 0);
 		wf_set_cause(cause, "cannot run %s: %s", argv[0], strerror(e));
+		return -1;
+	}
+	return pid;
+}
+
+pid_t
+wf_proc_spawn(const char *const argv[], const char *cwd, const char *outpath,
+    char **cause)
+{
+	int fd;
+	pid_t pid;
+
+	fd = open(outpath != NULL ? outpath : "/dev/null",
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		wf_set_cause(cause, "%s: %s", outpath, strerror(errno));
+		return -1;
+	}
+	pid = start(argv, cwd, fd, cause);
+	close(fd);
+	return pid;
+}
+
+int
+wf_proc_wait(const char *const argv[], const char *outpath, char **cause)
+{
+	pid_t pid = wf_proc_spawn(argv, NULL, outpath, cause);
+	int wstatus;
+
+	if (pid == -1)
+		return -1;
+	while (waitpid(pid, &wstatus, 0) == -1) {
+		if (errno != EINTR) {
+			wf_set_cause(cause, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+int
+wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
+    struct wf_buf *out, struct wf_proc_result *res, char **cause)
+{
+	int outp[2], wstatus, open_out = 1;
+	int64_t t0 = wf_now_ms(), deadline, kill_at = -1;
+	char data[8192];
+	ssize_t n;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(outp, O_CLOEXEC) == -1) {
+		wf_set_cause(cause, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = start(argv, cwd, outp[1], cause);
+	close(outp[1]);
+	if (pid == -1) {
+		close(outp[0]);
 		return -1;
 	}
 	deadline = timeout_s > 0 ? t0 + timeout_s * 1000LL : -1;
@@ -116,7 +173,7 @@ wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
 				break;
 		}
 		if (((deadline >= 0 && now >= deadline) ||
-		    __atomic_load_n(&abort_all, __ATOMIC_ACQUIRE)) &&
+		        __atomic_load_n(&abort_all, __ATOMIC_ACQUIRE)) &&
 		    !res->timed_out) {
 			res->timed_out = 1;
 			kill(-pid, SIGTERM);
@@ -126,10 +183,12 @@ wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
 			kill(-pid, SIGKILL);
 			kill_at = -1;
 		}
-		if (deadline >= 0 && !res->timed_out && deadline - now < wait_ms)
+		if (deadline >= 0 && !res->timed_out &&
+		    deadline - now < wait_ms)
 			wait_ms = deadline - now;
 		if (open_out) {
-			if (poll(&pfd, 1, (int)(wait_ms < 1 ? 1 : wait_ms)) > 0) {
+			if (poll(&pfd, 1, (int)(wait_ms < 1 ? 1 : wait_ms)) >
+			    0) {
 				n = read(outp[0], data, sizeof(data));
 				if (n > 0)
 					keep(out, data, (size_t)n);

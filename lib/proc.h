@@ -1,19 +1,23 @@
 /*
- * proc.h: running a program as an argv list (never through a shell), in a
- * directory, with a time limit and its output (stdout and stderr, merged)
- * captured up to a cap. Used for builds: `wakefarm bisect` runs the user's
- * build command this way, and git.
+ * proc.h: the one process spawner. A program runs as an argv list (never
+ * through a shell), in a process group of its own, stdin /dev/null,
+ * signals unblocked: captured (wf_proc_run: a time limit and its output,
+ * stdout and stderr merged, up to a cap; builds and git) or with its
+ * output in a file (wf_proc_spawn, wf_proc_wait: QEMU, helpers of the
+ * runners).
  */
 #ifndef WF_PROC_H
 #define WF_PROC_H
 
+#include <sys/types.h>
+
 #include "buf.h"
 
 struct wf_proc_result {
-	int	 status;	/* exit status; -1 when killed by a signal */
-	int	 signal;	/* the signal that ended it, or 0 */
-	int	 timed_out;	/* killed for the time limit */
-	double	 wall_s;
+	int status; /* exit status; -1 when killed by a signal */
+	int signal; /* the signal that ended it, or 0 */
+	int timed_out; /* killed for the time limit */
+	double wall_s;
 };
 
 /*
@@ -26,6 +30,19 @@ struct wf_proc_result {
  */
 int wf_proc_run(const char *const argv[], const char *cwd, int timeout_s,
     struct wf_buf *out, struct wf_proc_result *res, char **cause);
+
+/*
+ * Starts argv[0] (looked up in PATH) in cwd (NULL: here), its stdout and
+ * stderr to the file outpath (created or truncated, mode 0644; NULL:
+ * /dev/null). Returns its pid (the caller waits for it), or -1 with a
+ * cause when it could not be started.
+ */
+pid_t wf_proc_spawn(const char *const argv[], const char *cwd,
+    const char *outpath, char **cause);
+
+/* wf_proc_spawn, then waits: its exit status (-1 for a signal), or -1 with
+ * a cause when it could not be started. */
+int wf_proc_wait(const char *const argv[], const char *outpath, char **cause);
 
 /* Ends every wf_proc_run under way (and any later one) as if timed out:
  * for a shutdown that must not wait for a long build. */

@@ -11,14 +11,16 @@
 
 static const char *const record_srcs[] = { "fw", "os", "host", NULL };
 
-int record_validate(const json_t *rec, char **cause)
+int
+records_validate(const json_t *rec, char **cause)
 {
 	const char *src = NULL, *ev = NULL;
 	json_int_t v = 0, gen = 0, t = 0;
 	int known = 0;
 
 	if (!json_is_object(rec)) {
-		wf_set_cause(cause, "a record must be a JSON object, not %s", wf_json_type_name(rec));
+		wf_set_cause(cause, "a record must be a JSON object, not %s",
+		    wf_json_type_name(rec));
 		return -1;
 	}
 	if (wf_json_get_int(rec, "v", 1, 1, 1, &v, cause) < 0 ||
@@ -34,8 +36,10 @@ int record_validate(const json_t *rec, char **cause)
 		return -1;
 	}
 	for (const char *p = ev; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-			wf_set_cause(cause, "ev: '%s' is not a lower-case event name", ev);
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		        *p == '-')) {
+			wf_set_cause(cause,
+			    "ev: '%s' is not a lower-case event name", ev);
 			return -1;
 		}
 	if (!*ev) {
@@ -45,38 +49,44 @@ int record_validate(const json_t *rec, char **cause)
 	return 0;
 }
 
-json_t *record_parse(const char *line, size_t len, char **cause)
+json_t *
+records_parse(const char *line, size_t len, char **cause)
 {
 	json_t *rec;
 
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) {
-			wf_set_cause(cause, "byte 0x%02x at column %zu: records are printable ASCII",
-				     (unsigned char)line[i], i + 1);
+		if ((unsigned char)line[i] < 0x20 ||
+		    (unsigned char)line[i] > 0x7e) {
+			wf_set_cause(cause,
+			    "byte 0x%02x at column %zu: records are printable ASCII",
+			    (unsigned char)line[i], i + 1);
 			return NULL;
 		}
 	rec = wf_json_loadb(line, len, RECORD_MAX, cause);
 	if (!rec)
 		return NULL;
-	if (record_validate(rec, cause) < 0) {
+	if (records_validate(rec, cause) < 0) {
 		json_decref(rec);
 		return NULL;
 	}
 	return rec;
 }
 
-void rec_reader_init(struct rec_reader *r)
+void
+records_reader_init(struct records_reader *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
-static void drop(struct rec_reader *r, unsigned long *counter, const char *why)
+static void
+drop(struct records_reader *r, unsigned long *counter, const char *why)
 {
 	(*counter)++;
 	wf_strlcpy(r->last_cause, why, sizeof(r->last_cause));
 }
 
-static void end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
+static void
+end_line(struct records_reader *r, records_reader_cb cb, void *arg)
 {
 	char *cause = NULL;
 	json_t *rec;
@@ -87,13 +97,16 @@ static void end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
 	if (r->overlong) {
 		drop(r, &r->dropped_overlong, "line longer than 4096 bytes");
 	} else if (len) {
-		rec = record_parse(r->line, len, &cause);
+		rec = records_parse(r->line, len, &cause);
 		if (rec) {
 			r->records++;
 			cb(arg, rec);
 		} else {
-			drop(r, strstr(wf_cause_str(cause), "printable ASCII") ?
-			     &r->dropped_binary : &r->dropped_invalid, wf_cause_str(cause));
+			drop(r,
+			    strstr(wf_cause_str(cause), "printable ASCII") ?
+			        &r->dropped_binary :
+			        &r->dropped_invalid,
+			    wf_cause_str(cause));
 		}
 		free(cause);
 	}
@@ -101,8 +114,9 @@ static void end_line(struct rec_reader *r, rec_reader_cb cb, void *arg)
 	r->overlong = 0;
 }
 
-void rec_reader_feed(struct rec_reader *r, const char *data, size_t n,
-    rec_reader_cb cb, void *arg)
+void
+records_reader_feed(struct records_reader *r, const char *data, size_t n,
+    records_reader_cb cb, void *arg)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (data[i] == '\n') {
@@ -110,32 +124,38 @@ void rec_reader_feed(struct rec_reader *r, const char *data, size_t n,
 			continue;
 		}
 		if (r->len >= RECORD_MAX) {
-			r->overlong = 1;	/* keep swallowing until the newline */
+			r->overlong = 1; /* keep swallowing until the newline */
 			continue;
 		}
 		r->line[r->len++] = data[i];
 	}
 }
 
-void rec_reader_finish(struct rec_reader *r)
+void
+records_reader_finish(struct records_reader *r)
 {
 	if (r->len || r->overlong)
-		drop(r, &r->dropped_partial, "last line has no newline (output cut?)");
+		drop(r, &r->dropped_partial,
+		    "last line has no newline (output cut?)");
 	r->len = 0;
 	r->overlong = 0;
 }
 
-unsigned long rec_reader_dropped(const struct rec_reader *r)
+unsigned long
+records_reader_dropped(const struct records_reader *r)
 {
-	return r->dropped_overlong + r->dropped_binary + r->dropped_invalid + r->dropped_partial;
+	return r->dropped_overlong + r->dropped_binary + r->dropped_invalid +
+	    r->dropped_partial;
 }
 
-static void append_cb(void *arg, json_t *rec)
+static void
+append_cb(void *arg, json_t *rec)
 {
 	json_array_append_new(arg, rec);
 }
 
-json_t *records_load_file(const char *path, struct rec_reader *stats, char **cause)
+json_t *
+records_load_file(const char *path, struct records_reader *stats, char **cause)
 {
 	char buf[65536];
 	json_t *arr;
@@ -148,10 +168,10 @@ json_t *records_load_file(const char *path, struct rec_reader *stats, char **cau
 		return NULL;
 	}
 	arr = json_array();
-	rec_reader_init(stats);
+	records_reader_init(stats);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		rec_reader_feed(stats, buf, n, append_cb, arr);
-	rec_reader_finish(stats);
+		records_reader_feed(stats, buf, n, append_cb, arr);
+	records_reader_finish(stats);
 	fclose(f);
 	return arr;
 }

@@ -13,54 +13,54 @@
 
 #include <stddef.h>
 
-#define RUNSPEC_MAX_CPUS	64
-#define RUNSPEC_STEPS_MAX	512
-#define RUNSPEC_QUIRKS_MAX	128
-#define RUNSPEC_PATH_MAX	512
-#define RUNSPEC_APPEND_MAX	512
+#define RUNSPEC_MAX_CPUS 64
+#define RUNSPEC_STEPS_MAX 512
+#define RUNSPEC_QUIRKS_MAX 128
+#define RUNSPEC_PATH_MAX 512
+#define RUNSPEC_APPEND_MAX 512
 /* The guest configuration line, NUL excluded: the firmware reads it into
  * CMDLINE_MAX (guest/common/bootinfo.h) bytes and refuses a longer one. */
-#define RUNSPEC_GUEST_CONFIG_MAX	1023
-#define RUNSPEC_PACKAGE_MAX	64	/* a Debian package name, with the NUL */
-#define RUNSPEC_LINUX_MIN_MB	256	/* least RAM for a Linux guest */
-#define RUNSPEC_LINUX_MB	512	/* run-qemu's default for one */
-#define RUNSPEC_CRASHKERNEL	"192M"	/* reserved when a step crashes */
-#define RUNSPEC_FLOOD_MAX_MIB	4096	/* flood:MIB, junk:MIB (test kernel only) */
+#define RUNSPEC_GUEST_CONFIG_MAX 1023
+#define RUNSPEC_PACKAGE_MAX 64 /* a Debian package name, with the NUL */
+#define RUNSPEC_LINUX_MIN_MB 256 /* least RAM for a Linux guest */
+#define RUNSPEC_LINUX_MB 512 /* run-qemu's default for one */
+#define RUNSPEC_CRASHKERNEL "192M" /* reserved when a step crashes */
+#define RUNSPEC_FLOOD_MAX_MIB 4096 /* flood:MIB, junk:MIB (test kernel only) */
 
 struct runspec {
-	int	 cpus;			/* 1..64 */
-	int	 mailbox_version;	/* 0 or 1 */
-	char	 policy[16];		/* "6.11" or "pre-6.11" */
-	char	 steps[RUNSPEC_STEPS_MAX];	/* guest/run-qemu --steps syntax */
-	char	 quirks[RUNSPEC_QUIRKS_MAX];	/* comma-separated firmware quirks */
-	int	 memory_mb;		/* 32.. */
-	int	 timeout_s;		/* watchdog: the run is a hang past it */
-	int	 kdump_cpus;		/* CPU limit of the kdump kernel, 0 = none */
+	int cpus; /* 1..64 */
+	int mailbox_version; /* 0 or 1 */
+	char policy[16]; /* "6.11" or "pre-6.11" */
+	char steps[RUNSPEC_STEPS_MAX]; /* guest/run-qemu --steps syntax */
+	char quirks[RUNSPEC_QUIRKS_MAX]; /* comma-separated firmware quirks */
+	int memory_mb; /* 32.. */
+	int timeout_s; /* watchdog: the run is a hang past it */
+	int kdump_cpus; /* CPU limit of the kdump kernel, 0 = none */
 	/* The OS: empty kernel = our test kernel (the default).  Otherwise a
 	 * Linux bzImage booted by the firmware shim with the reporter /init
 	 * (guest/linux-init) in its initramfs, after the optional initrd. */
-	char	 kernel[RUNSPEC_PATH_MAX];	/* bzImage path on the runner's host */
-	char	 initrd[RUNSPEC_PATH_MAX];	/* extra initrd, unpacked before ours */
+	char kernel[RUNSPEC_PATH_MAX]; /* bzImage path on the runner's host */
+	char initrd[RUNSPEC_PATH_MAX]; /* extra initrd, unpacked before ours */
 	/* Linux: extra kernel command line.  Test kernel: extra KEY=VALUE
 	 * options at the end of the configuration line (not the keys the
 	 * runner writes itself: see runspec_validate). */
-	char	 append[RUNSPEC_APPEND_MAX];
+	char append[RUNSPEC_APPEND_MAX];
 	/* Or the kernel as a Debian package (linux-image-cloud-amd64): the
 	 * agent unpacks it (lib/sh/fetch-kernel.sh) and sets kernel.  At
 	 * most one of kernel and kernel_package is set. */
-	char	 kernel_package[RUNSPEC_PACKAGE_MAX];
+	char kernel_package[RUNSPEC_PACKAGE_MAX];
 	/* Our test kernel from elsewhere than the runner's default image: an
 	 * absolute path on the runner's host, or "sha256:<64 hex>", a blob
 	 * the agent fetches from the controller (a bisect's builds). */
-	char	 test_kernel[RUNSPEC_PATH_MAX];
+	char test_kernel[RUNSPEC_PATH_MAX];
 };
 
-#define RUNSPEC_BLOB_PREFIX	"sha256:"
+#define RUNSPEC_BLOB_PREFIX "sha256:"
 /* The hex digest of a "sha256:..." reference, or NULL for a path. */
 const char *runspec_blob_digest(const char *ref);
 
 /* A Linux guest: a kernel path or a kernel package. */
-#define RUNSPEC_IS_LINUX(rs)	((rs)->kernel[0] || (rs)->kernel_package[0])
+#define RUNSPEC_IS_LINUX(rs) ((rs)->kernel[0] || (rs)->kernel_package[0])
 
 /* Defaults: 1 CPU, version 1, policy 6.11, no steps, 32 MiB, 60 s. */
 void runspec_init(struct runspec *rs);

@@ -12,25 +12,25 @@ json_t *
 runspec_to_json(const struct runspec *rs)
 {
 	json_t *o = json_pack("{s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:i}",
-	    "cpus", rs->cpus, "mailbox_version", rs->mailbox_version,
-	    "policy", rs->policy, "steps", rs->steps, "quirks", rs->quirks,
-	    "kdump_cpus", rs->kdump_cpus, "memory_mb", rs->memory_mb,
-	    "timeout_s", rs->timeout_s);
+	    "cpus", rs->cpus, "mailbox_version", rs->mailbox_version, "policy",
+	    rs->policy, "steps", rs->steps, "quirks", rs->quirks, "kdump_cpus",
+	    rs->kdump_cpus, "memory_mb", rs->memory_mb, "timeout_s",
+	    rs->timeout_s);
 
 	/* Only when set: a test-kernel job's params stay what they were, so
 	 * runs compare with the runs stored before these fields existed. */
 	if (o != NULL && rs->kernel[0])
 		json_object_set_new(o, "kernel", json_string(rs->kernel));
 	if (o != NULL && rs->kernel_package[0])
-		json_object_set_new(o, "kernel_package",
-		    json_string(rs->kernel_package));
+		json_object_set_new(
+		    o, "kernel_package", json_string(rs->kernel_package));
 	if (o != NULL && rs->initrd[0])
 		json_object_set_new(o, "initrd", json_string(rs->initrd));
 	if (o != NULL && rs->append[0])
 		json_object_set_new(o, "append", json_string(rs->append));
 	if (o != NULL && rs->test_kernel[0])
-		json_object_set_new(o, "test_kernel",
-		    json_string(rs->test_kernel));
+		json_object_set_new(
+		    o, "test_kernel", json_string(rs->test_kernel));
 	return o;
 }
 
@@ -46,8 +46,8 @@ get_int(const json_t *obj, const char *key, int *out, char **cause)
 }
 
 static int
-get_str(const json_t *obj, const char *key, char *out, size_t size,
-    char **cause)
+get_str(
+    const json_t *obj, const char *key, char *out, size_t size, char **cause)
 {
 	const char *s = NULL;
 
@@ -62,9 +62,20 @@ int
 runspec_from_json(const json_t *obj, struct runspec *rs, char **cause)
 {
 	static const char *const keys[] = {
-		"cpus", "mailbox_version", "policy", "steps", "quirks",
-		"kdump_cpus", "memory_mb", "timeout_s", "kernel",
-		"kernel_package", "initrd", "append", "test_kernel", NULL,
+		"cpus",
+		"mailbox_version",
+		"policy",
+		"steps",
+		"quirks",
+		"kdump_cpus",
+		"memory_mb",
+		"timeout_s",
+		"kernel",
+		"kernel_package",
+		"initrd",
+		"append",
+		"test_kernel",
+		NULL,
 	};
 
 	runspec_init(rs);
@@ -75,23 +86,26 @@ runspec_from_json(const json_t *obj, struct runspec *rs, char **cause)
 	}
 	if (wf_json_check_keys(obj, keys, cause) == -1 ||
 	    get_int(obj, "cpus", &rs->cpus, cause) == -1 ||
-	    get_int(obj, "mailbox_version", &rs->mailbox_version, cause) == -1 ||
-	    get_str(obj, "policy", rs->policy, sizeof(rs->policy), cause) == -1 ||
+	    get_int(obj, "mailbox_version", &rs->mailbox_version, cause) ==
+	        -1 ||
+	    get_str(obj, "policy", rs->policy, sizeof(rs->policy), cause) ==
+	        -1 ||
 	    get_str(obj, "steps", rs->steps, sizeof(rs->steps), cause) == -1 ||
-	    get_str(obj, "quirks", rs->quirks, sizeof(rs->quirks), cause) == -1 ||
+	    get_str(obj, "quirks", rs->quirks, sizeof(rs->quirks), cause) ==
+	        -1 ||
 	    get_int(obj, "kdump_cpus", &rs->kdump_cpus, cause) == -1 ||
 	    get_int(obj, "memory_mb", &rs->memory_mb, cause) == -1 ||
 	    get_int(obj, "timeout_s", &rs->timeout_s, cause) == -1 ||
-	    get_str(obj, "kernel", rs->kernel, sizeof(rs->kernel),
-	    cause) == -1 ||
+	    get_str(obj, "kernel", rs->kernel, sizeof(rs->kernel), cause) ==
+	        -1 ||
 	    get_str(obj, "kernel_package", rs->kernel_package,
-	    sizeof(rs->kernel_package), cause) == -1 ||
-	    get_str(obj, "initrd", rs->initrd, sizeof(rs->initrd),
-	    cause) == -1 ||
-	    get_str(obj, "append", rs->append, sizeof(rs->append),
-	    cause) == -1 ||
+	        sizeof(rs->kernel_package), cause) == -1 ||
+	    get_str(obj, "initrd", rs->initrd, sizeof(rs->initrd), cause) ==
+	        -1 ||
+	    get_str(obj, "append", rs->append, sizeof(rs->append), cause) ==
+	        -1 ||
 	    get_str(obj, "test_kernel", rs->test_kernel,
-	    sizeof(rs->test_kernel), cause) == -1)
+	        sizeof(rs->test_kernel), cause) == -1)
 		return -1;
 	return runspec_validate(rs, cause);
 }

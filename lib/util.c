@@ -1,6 +1,7 @@
 /*
  * util.c: small helpers shared by the library and the binaries; see util.h.
  */
+#include <ctype.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <libgen.h>
@@ -87,7 +88,8 @@ wf_cause_str(const char *cause)
 static char tree_top[4096];
 static pthread_once_t tree_once = PTHREAD_ONCE_INIT;
 
-static void find_tree_top(void)
+static void
+find_tree_top(void)
 {
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -99,8 +101,24 @@ static void find_tree_top(void)
 	wf_strlcpy(tree_top, dirname(dirname(exe)), sizeof(tree_top));
 }
 
-const char *wf_tree_top(void)
+const char *
+wf_tree_top(void)
 {
 	pthread_once(&tree_once, find_tree_top);
 	return tree_top;
+}
+
+int
+wf_name_ok(const char *s, size_t max)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("._-", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
 }

@@ -30,7 +30,7 @@ void wf_hex(char *out, const void *data, size_t len);
  * print wf_cause_str(cause) rather than the pointer itself.
  */
 void wf_set_cause(char **cause, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 const char *wf_cause_str(const char *cause);
 
 /*
@@ -39,5 +39,9 @@ const char *wf_cause_str(const char *cause);
  * build/guest/ and lib/sh/ are.  "." when /proc/self/exe cannot be read.
  */
 const char *wf_tree_top(void);
+
+/* 1 when s is a name: 1 to max characters of [A-Za-z0-9._-] (hosts,
+ * schedules). */
+int wf_name_ok(const char *s, size_t max);
 
 #endif

@@ -18,6 +18,8 @@ DEPS_PACKAGES=(
 	# clang for `make fuzz`: libFuzzer (-fsanitize=fuzzer) is in libclang-rt-14-dev, which
 	# Debian 12's clang only recommends, so it is named here
 	clang libclang-rt-14-dev
+	# the one style of the host code: `make style`, checked by tests/lint
+	clang-format-14
 	# libvirt + QEMU: daemons, the virsh client, the C API headers, the x86 emulator
 	libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev qemu-system-x86
 	# child subreaper for libvirtd on hosts whose PID 1 reaps late (see lib/sh/daemons.sh)

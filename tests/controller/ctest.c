@@ -24,7 +24,7 @@ ctl_bin(void)
 
 	return b != NULL && b[0] != '\0' ? b : "bin/wakefarm-controller";
 }
-#define CTL_BIN	ctl_bin()
+#define CTL_BIN ctl_bin()
 
 long long
 ctest_now_ms(void)
@@ -69,8 +69,8 @@ char *
 ctl_token(const char *dir, const char *role, const char *name)
 {
 	char db[300], out[256];
-	const char *argv[] = { "wakefarm-controller", "token", "create",
-		"--db", db, "--role", role, "--name", name, "--schema-dir", "db",
+	const char *argv[] = { "wakefarm-controller", "token", "create", "--db",
+		db, "--role", role, "--name", name, "--schema-dir", "db",
 		NULL };
 
 	snprintf(db, sizeof(db), "%s/w.db", dir);
@@ -177,7 +177,7 @@ on_header(char *data, size_t size, size_t n, void *arg)
 }
 
 struct chunk_src {
-	size_t	 left;
+	size_t left;
 };
 
 static size_t
@@ -230,10 +230,10 @@ perform(const struct ctl *c, const char *token, const char *method,
 		curl_easy_setopt(cu, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(cu, CURLOPT_READDATA, chunked);
 	} else if (body != NULL || strcmp(method, "POST") == 0) {
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
-		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body != NULL ? body :
-		    "");
+		curl_easy_setopt(
+		    cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(
+		    cu, CURLOPT_POSTFIELDS, body != NULL ? body : "");
 	}
 	curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
@@ -277,8 +277,8 @@ jcall(const struct ctl *c, const char *token, const char *method,
 	struct resp r;
 	json_t *j;
 
-	*status = http(c, token, method, path, body, body ? strlen(body) : 0,
-	    &r);
+	*status = http(
+	    c, token, method, path, body, body ? strlen(body) : 0, &r);
 	j = json_incref(r.json);
 	resp_free(&r);
 	return j;

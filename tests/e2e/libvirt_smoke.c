@@ -1,7 +1,7 @@
 /*
  * libvirt_smoke.c: proof that the real stack works, run by tests/e2e/run.
  *
- * agent/domxml builds the XML of a tiny guest (tests/e2e/smoke-guest/),
+ * lib/runner/domxml builds the XML of a tiny guest (tests/e2e/smoke-guest/),
  * checked against tests/e2e/golden/smoke-domain.xml; libvirtd on
  * qemu:///system starts it as a transient domain; the guest writes a line
  * to each serial port, copies an fw_cfg file to COM2 and leaves through
@@ -27,25 +27,25 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "../../agent/domxml.h"
-#include "golden.h"
+#include "domxml.h"
+#include "../golden/golden.h"
 #include "util.h"
 
-#define SMOKE_GOLDEN	"tests/e2e/golden/smoke-domain.xml"
-#define SMOKE_KERNEL	"build/tests/smoke-guest.elf"
-#define SMOKE_RUN_DIR	"build/tests/e2e"
-#define SMOKE_FILE_MAX	(256 * 1024)
+#define SMOKE_GOLDEN "tests/e2e/golden/smoke-domain.xml"
+#define SMOKE_KERNEL "build/tests/smoke-guest.elf"
+#define SMOKE_RUN_DIR "build/tests/e2e"
+#define SMOKE_FILE_MAX (256 * 1024)
 /* What the guest writes; smoke.s holds the same strings. */
-#define SMOKE_COM1	"wakefarm smoke: hello on COM1\n"
-#define SMOKE_COM2	"wakefarm smoke: hello on COM2\n"
+#define SMOKE_COM1 "wakefarm smoke: hello on COM1\n"
+#define SMOKE_COM2 "wakefarm smoke: hello on COM2\n"
 
 struct smoke_run {
-	const char	*name;		/* the domain we wait for */
-	int		 started;	/* STARTED event seen */
-	int		 stopped;	/* STOPPED event seen */
-	int		 event;		/* last lifecycle event and detail */
-	int		 detail;
-	int64_t		 t_stopped_us;
+	const char *name; /* the domain we wait for */
+	int started; /* STARTED event seen */
+	int stopped; /* STOPPED event seen */
+	int event; /* last lifecycle event and detail */
+	int detail;
+	int64_t t_stopped_us;
 };
 
 static int smoke_passed, smoke_failed;
@@ -57,9 +57,8 @@ smoke_ok(const char *name)
 	smoke_passed++;
 }
 
-static void
-smoke_fail(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void smoke_fail(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 smoke_fail(const char *name, const char *fmt, ...)
@@ -165,7 +164,8 @@ static void
 smoke_path(char *out, size_t size, const char *a, const char *b, const char *c)
 {
 	if ((size_t)snprintf(out, size, "%s/%s%s", a, b, c) >= size) {
-		fprintf(stderr, "libvirt-smoke: path too long: %s/%s%s\n", a, b, c);
+		fprintf(
+		    stderr, "libvirt-smoke: path too long: %s/%s%s\n", a, b, c);
 		exit(1);
 	}
 }
@@ -202,7 +202,8 @@ smoke_check_golden(const char *top, const char *xml, const char *run_id)
 	if (golden_check(path, SMOKE_GOLDEN, norm, &regenerated, &cause) == -1)
 		smoke_fail("golden-xml", "%s", wf_cause_str(cause));
 	else
-		smoke_ok(regenerated ? "golden-xml (regenerated)" : "golden-xml");
+		smoke_ok(
+		    regenerated ? "golden-xml (regenerated)" : "golden-xml");
 	free(cause);
 	free(norm);
 }
@@ -211,8 +212,8 @@ static const char *
 smoke_event_name(int event, int detail)
 {
 	static const char *stopped[] = { "stopped/shutdown",
-	    "stopped/destroyed", "stopped/crashed", "stopped/migrated",
-	    "stopped/saved", "stopped/failed", "stopped/from-snapshot" };
+		"stopped/destroyed", "stopped/crashed", "stopped/migrated",
+		"stopped/saved", "stopped/failed", "stopped/from-snapshot" };
 
 	switch (event) {
 	case -1:
@@ -220,7 +221,8 @@ smoke_event_name(int event, int detail)
 	case VIR_DOMAIN_EVENT_STARTED:
 		return "started";
 	case VIR_DOMAIN_EVENT_STOPPED:
-		if (detail >= 0 && detail < (int)(sizeof stopped / sizeof *stopped))
+		if (detail >= 0 &&
+		    detail < (int)(sizeof stopped / sizeof *stopped))
 			return stopped[detail];
 		return "stopped/unknown detail";
 	default:
@@ -229,8 +231,8 @@ smoke_event_name(int event, int detail)
 }
 
 static int
-smoke_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
-    int detail, void *opaque)
+smoke_on_lifecycle(
+    virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	struct smoke_run *run = opaque;
 	const char *name = virDomainGetName(dom);
@@ -262,8 +264,8 @@ smoke_on_error(void *opaque, virErrorPtr err)
 
 /* Starts the domain, waits for its end; 0 when it ended by itself in time. */
 static int
-smoke_run_domain(const char *uri, const char *xml, struct smoke_run *run,
-    int timeout_s)
+smoke_run_domain(
+    const char *uri, const char *xml, struct smoke_run *run, int timeout_s)
 {
 	virConnectPtr conn = NULL;
 	virDomainPtr dom = NULL;
@@ -277,9 +279,10 @@ smoke_run_domain(const char *uri, const char *xml, struct smoke_run *run,
 	}
 	conn = virConnectOpen(uri);
 	if (conn == NULL) {
-		smoke_fail("domain-created", "expected a connection to %s, "
-		    "got: %s (did lib/sh/deps.sh run?)", uri,
-		    virGetLastErrorMessage());
+		smoke_fail("domain-created",
+		    "expected a connection to %s, "
+		    "got: %s (did lib/sh/deps.sh run?)",
+		    uri, virGetLastErrorMessage());
 		return -1;
 	}
 	/* Before creating: a guest this small may end before a later registration. */
@@ -288,7 +291,8 @@ smoke_run_domain(const char *uri, const char *xml, struct smoke_run *run,
 	    VIR_DOMAIN_EVENT_CALLBACK(smoke_on_lifecycle), run, NULL);
 	tick = virEventAddTimeout(100, smoke_on_tick, NULL, NULL);
 	if (cb == -1 || tick == -1) {
-		smoke_fail("domain-created", "expected event registration, got: %s",
+		smoke_fail("domain-created",
+		    "expected event registration, got: %s",
 		    virGetLastErrorMessage());
 		goto out;
 	}
@@ -297,7 +301,8 @@ smoke_run_domain(const char *uri, const char *xml, struct smoke_run *run,
 	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
 	t_created = wf_now_us();
 	if (dom == NULL) {
-		smoke_fail("domain-created", "expected a running domain, got: %s",
+		smoke_fail("domain-created",
+		    "expected a running domain, got: %s",
 		    virGetLastErrorMessage());
 		goto out;
 	}
@@ -309,14 +314,18 @@ smoke_run_domain(const char *uri, const char *xml, struct smoke_run *run,
 	}
 	if (!run->stopped) {
 		virDomainDestroy(dom);
-		smoke_fail("domain-ended", "expected the guest to end within %d s, "
-		    "got %s (destroyed it)", timeout_s,
-		    run->started ? "a guest still running" : "no STARTED event");
+		smoke_fail("domain-ended",
+		    "expected the guest to end within %d s, "
+		    "got %s (destroyed it)",
+		    timeout_s,
+		    run->started ? "a guest still running" :
+		                   "no STARTED event");
 		goto out;
 	}
 	smoke_ok("domain-ended");
 	printf("# smoke domain: virDomainCreateXML %.3f s, start to STOPPED "
-	    "event %.3f s, ended as %s\n", (double)(t_created - t0) / 1e6,
+	       "event %.3f s, ended as %s\n",
+	    (double)(t_created - t0) / 1e6,
 	    (double)(run->t_stopped_us - t0) / 1e6,
 	    smoke_event_name(run->event, run->detail));
 	rc = 0;
@@ -334,16 +343,61 @@ out:
 static void
 smoke_usage(void)
 {
-	fprintf(stderr, "usage: libvirt-smoke [--uri URI] [--timeout SECONDS]\n");
+	fprintf(
+	    stderr, "usage: libvirt-smoke [--uri URI] [--timeout SECONDS]\n");
 	exit(2);
+}
+
+/* The smoke guest's domain: one CPU, 32 MiB, one fw_cfg file. */
+static char *
+smoke_domxml(const char *name, const char *kernel, const char *cfg,
+    const char *com1, const char *com2, char **cause)
+{
+	struct domxml_fw_cfg fw_cfg[1] = { { "opt/wakefarm/smoke", cfg } };
+	struct domxml_spec spec;
+
+	memset(&spec, 0, sizeof spec);
+	spec.name = name;
+	spec.memory_mib = 32;
+	spec.vcpus = 1;
+	spec.virt = DOMXML_VIRT_QEMU;
+	spec.kernel = kernel;
+	spec.serial0 = com1;
+	spec.serial1 = com2;
+	spec.fw_cfg = fw_cfg;
+	spec.n_fw_cfg = 1;
+	return domxml_build(&spec, cause);
+}
+
+/* How the domain ended, as libvirt reported it. */
+static void
+smoke_check_end(const struct smoke_run *run)
+{
+	/*
+	 * isa-debug-exit makes QEMU exit(3) at once, with no SHUTDOWN
+	 * event on its monitor: libvirt sees the monitor close and
+	 * reports STOPPED/FAILED (its log: "shutting down,
+	 * reason=crashed"). It never learns QEMU's exit status
+	 * ((0x31 << 1) | 1 = 99 here), so what we can observe is this
+	 * event plus the guest's complete output. Measured with this
+	 * guest changed: a triple fault ends as STOPPED/SHUTDOWN (log:
+	 * "reason=shutdown"), a guest that halts hits the timeout.
+	 */
+	if (run->event == VIR_DOMAIN_EVENT_STOPPED &&
+	    run->detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
+		smoke_ok("ended-by-debug-exit");
+	else
+		smoke_fail("ended-by-debug-exit",
+		    "expected STOPPED/failed "
+		    "(QEMU exited by itself), got %s (event %d, detail %d)",
+		    smoke_event_name(run->event, run->detail), run->event,
+		    run->detail);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct smoke_run run = { .event = -1, .detail = -1 };
-	struct domxml_fw_cfg fw_cfg[1];
-	struct domxml_spec spec;
 	const char *uri = "qemu:///system";
 	char top[PATH_MAX], dir[PATH_MAX], kernel[PATH_MAX], cfg[PATH_MAX];
 	char com1[PATH_MAX], com2[PATH_MAX], run_id[32], name[64];
@@ -379,8 +433,8 @@ main(int argc, char **argv)
 	smoke_path(com1, sizeof com1, dir, run_id, ".com1");
 	smoke_path(com2, sizeof com2, dir, run_id, ".com2");
 	snprintf(cfg_text, sizeof cfg_text, "fw_cfg says %s\n", run_id);
-	snprintf(expected_com2, sizeof expected_com2, "%s%s", SMOKE_COM2,
-	    cfg_text);
+	snprintf(
+	    expected_com2, sizeof expected_com2, "%s%s", SMOKE_COM2, cfg_text);
 
 	if (access(kernel, R_OK) == -1) {
 		smoke_fail("guest-image", "expected %s, got %s (run make)",
@@ -388,26 +442,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* 0755 whatever the umask: QEMU, as libvirt-qemu, must reach the cfg file. */
-	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) || chmod(dir, 0755) == -1 ||
-	    smoke_write_file(cfg, cfg_text) == -1) {
+	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
+	    chmod(dir, 0755) == -1 || smoke_write_file(cfg, cfg_text) == -1) {
 		smoke_fail("guest-config", "expected to write %s, got %s", cfg,
 		    strerror(errno));
 		goto out;
 	}
 
-	memset(&spec, 0, sizeof spec);
-	fw_cfg[0].name = "opt/wakefarm/smoke";
-	fw_cfg[0].path = cfg;
-	spec.name = name;
-	spec.memory_mib = 32;
-	spec.vcpus = 1;
-	spec.virt = DOMXML_VIRT_QEMU;
-	spec.kernel = kernel;
-	spec.serial0 = com1;
-	spec.serial1 = com2;
-	spec.fw_cfg = fw_cfg;
-	spec.n_fw_cfg = 1;
-	xml = domxml_build(&spec, &cause);
+	xml = smoke_domxml(name, kernel, cfg, com1, com2, &cause);
 	if (xml == NULL) {
 		smoke_fail("domxml-build", "expected XML, got: %s",
 		    wf_cause_str(cause));
@@ -419,26 +461,8 @@ main(int argc, char **argv)
 
 	if (smoke_run_domain(uri, xml, &run, timeout_s) == 0)
 		ran = 1;
-	if (ran) {
-		/*
-		 * isa-debug-exit makes QEMU exit(3) at once, with no SHUTDOWN
-		 * event on its monitor: libvirt sees the monitor close and
-		 * reports STOPPED/FAILED (its log: "shutting down,
-		 * reason=crashed"). It never learns QEMU's exit status
-		 * ((0x31 << 1) | 1 = 99 here), so what we can observe is this
-		 * event plus the guest's complete output. Measured with this
-		 * guest changed: a triple fault ends as STOPPED/SHUTDOWN (log:
-		 * "reason=shutdown"), a guest that halts hits the timeout.
-		 */
-		if (run.event == VIR_DOMAIN_EVENT_STOPPED &&
-		    run.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
-			smoke_ok("ended-by-debug-exit");
-		else
-			smoke_fail("ended-by-debug-exit", "expected STOPPED/failed "
-			    "(QEMU exited by itself), got %s (event %d, detail %d)",
-			    smoke_event_name(run.event, run.detail), run.event,
-			    run.detail);
-	}
+	if (ran)
+		smoke_check_end(&run);
 	/*
 	 * libvirt 9 opens the serial files itself and hands QEMU the fds
 	 * (-add-fd): QEMU's writes are in the files by the time it has exited,
@@ -455,8 +479,10 @@ out:
 		unlink(com1);
 		unlink(com2);
 	} else
-		printf("# kept for inspection: %s/%s.{cfg,com1,com2}; libvirt's "
-		    "log: /var/log/libvirt/qemu/%s.log\n", dir, run_id, name);
+		printf(
+		    "# kept for inspection: %s/%s.{cfg,com1,com2}; libvirt's "
+		    "log: /var/log/libvirt/qemu/%s.log\n",
+		    dir, run_id, name);
 	free(xml);
 	free(cause);
 	free(got1);

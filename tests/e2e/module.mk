@@ -2,24 +2,14 @@
 #
 #   bin/tests/libvirt-smoke        domxml -> libvirtd -> QEMU -> guest -> serial files
 #   build/tests/smoke-guest.elf    its guest: multiboot ELF32 from a few lines of assembly
-#   bin/tests/domxml-golden        the agent's domain XML of each kind of job: golden files,
-#                                  libvirt's schema and QEMU driver (nothing is started)
 
 E2E_SMOKE_BIN   := $(BIN)/tests/libvirt-smoke
 E2E_SMOKE_GUEST := $(BUILD)/tests/smoke-guest.elf
-E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(HOBJ)/tests/e2e/golden.o $(HOBJ)/agent/domxml.o
+E2E_SMOKE_OBJS  := $(HOBJ)/tests/e2e/libvirt_smoke.o $(GOLDEN_OBJ)
 
 $(E2E_SMOKE_BIN): $(E2E_SMOKE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $(E2E_SMOKE_OBJS) $(LIBWF) $(LDLIBS_HOST)
-
-# The agent's own XML builder (libvirt_run_domxml) and what it links.
-E2E_GOLDEN_BIN  := $(BIN)/tests/domxml-golden
-E2E_GOLDEN_OBJS := $(HOBJ)/tests/e2e/domxml_golden.o $(HOBJ)/tests/e2e/golden.o $(AGENT_CORE_OBJS)
-
-$(E2E_GOLDEN_BIN): $(E2E_GOLDEN_OBJS) $(LIBWF)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $(E2E_GOLDEN_OBJS) $(LIBWF) $(LDLIBS_HOST)
 
 # QEMU's multiboot loader takes ELF32 only, hence --32 / elf_i386 with the system binutils.
 $(BUILD)/tests/smoke-guest/smoke.o: tests/e2e/smoke-guest/smoke.s
@@ -37,15 +27,10 @@ $(E2E_SMOKE_GUEST): $(BUILD)/tests/smoke-guest/smoke.o tests/e2e/smoke-guest/smo
 	chmod 0644 $@.tmp
 	mv -f $@.tmp $@
 
-# domxml's unit test links the agent module the unit-test pattern rule does not know.
-$(BIN)/unit/test_domxml: $(HOBJ)/tests/unit/test_domxml.o $(HOBJ)/agent/domxml.o $(LIBWF)
-	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIBWF) $(LDLIBS_HOST)
-
 .PHONY: e2e-tests
-e2e-tests: $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST) $(E2E_GOLDEN_BIN)
+e2e-tests: $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
 
-TEST_DEPS += $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST) $(E2E_GOLDEN_BIN)
+TEST_DEPS += $(E2E_SMOKE_BIN) $(E2E_SMOKE_GUEST)
 
 # The farm test is a script: controller, two agents, libvirtd and QEMU, with faults.
 $(BIN)/tests/farm: tests/e2e/farm.sh

@@ -43,7 +43,8 @@ check_request(const json_t *req, const struct bisect_cfg *cfg)
 	if (strcmp(kind, "test-kernel") != 0 && strcmp(kind, "linux") != 0)
 		abort();
 	if (strcmp(mode, "git") == 0) {
-		if (str(req, "repo")[0] != '/' || strcmp(kind, "test-kernel") != 0)
+		if (str(req, "repo")[0] != '/' ||
+		    strcmp(kind, "test-kernel") != 0)
 			abort();
 		str(req, "good");
 		str(req, "bad");
@@ -51,8 +52,8 @@ check_request(const json_t *req, const struct bisect_cfg *cfg)
 		if (artifact[0] == '/' || strstr(artifact, "..") != NULL)
 			abort();
 		if (json_array_size(json_object_get(req, "build")) < 1 ||
-		    json_integer_value(json_object_get(req,
-		    "build_timeout_s")) < 1)
+		    json_integer_value(
+		        json_object_get(req, "build_timeout_s")) < 1)
 			abort();
 	} else if (strcmp(mode, "artifacts") == 0) {
 		arts = json_object_get(req, "artifacts");
@@ -70,8 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *cause = NULL;
 	json_t *body, *req, *again, *req2;
 
-	if ((body = wf_json_loadb((const char *)data, size, 1 << 20,
-	    &cause)) == NULL) {
+	if ((body = wf_json_loadb((const char *)data, size, 1 << 20, &cause)) ==
+	    NULL) {
 		free(cause);
 		return 0;
 	}

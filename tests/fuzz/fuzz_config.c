@@ -23,8 +23,7 @@ static const struct wf_flag flags[] = {
 };
 
 static int
-accept_all(void *arg, int id, const char *name, const char *value,
-    char **cause)
+accept_all(void *arg, int id, const char *name, const char *value, char **cause)
 {
 	(*(int *)arg)++;
 	return 0;
@@ -42,8 +41,7 @@ check_item(const struct wf_config *c, size_t i)
 	    it->value[len - 1] == '\t')
 		abort();
 	for (k = 0; k < len; k++) {
-		if ((unsigned char)it->value[k] < 0x20 &&
-		    it->value[k] != '\t')
+		if ((unsigned char)it->value[k] < 0x20 && it->value[k] != '\t')
 			abort();
 	}
 	if (it->flag->metavar == NULL && strcmp(it->value, "true") != 0 &&
@@ -57,7 +55,8 @@ check_item(const struct wf_config *c, size_t i)
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wf_config c, again;
 	struct wf_buf out;
@@ -66,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = 0;
 
 	if (wf_config_parse(&c, "fuzz.conf", (const char *)data, size, flags,
-	    &cause) == -1) {
+	        &cause) == -1) {
 		if (cause != NULL && strncmp(cause, "fuzz.conf", 9) != 0)
 			abort();
 		free(cause);
@@ -76,20 +75,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wf_buf_init(&out, 2 * WF_CONFIG_FILE_MAX);
 	for (i = 0; i < c.n; i++) {
 		check_item(&c, i);
-		wf_buf_append(&out, c.items[i].flag->name,
-		    strlen(c.items[i].flag->name));
+		wf_buf_append(
+		    &out, c.items[i].flag->name, strlen(c.items[i].flag->name));
 		/* KEY=VALUE is never longer than the line it came from. */
 		wf_buf_append(&out, "=", 1);
 		wf_buf_append(&out, c.items[i].value, strlen(c.items[i].value));
 		wf_buf_append(&out, "\n", 1);
 	}
-	if (wf_config_apply(&c, accept_all, &n, &cause) != 0 ||
-	    n > (int)c.n)
+	if (wf_config_apply(&c, accept_all, &n, &cause) != 0 || n > (int)c.n)
 		abort();
 	/* Written out again, it reads back the same. */
 	if (out.len <= WF_CONFIG_FILE_MAX) {
 		if (wf_config_parse(&again, "again", out.len ? out.data : "",
-		    out.len, flags, &cause) != 0 || again.n != c.n)
+		        out.len, flags, &cause) != 0 ||
+		    again.n != c.n)
 			abort();
 		for (i = 0; i < c.n; i++) {
 			if (again.items[i].flag != c.items[i].flag ||

@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	if (batch_parse((const char *)data, size, 1 << 20, &batch, &records,
-	    &cause) == -1) {
+	        &cause) == -1) {
 		if (cause == NULL || records != NULL)
 			abort();
 		free(cause);
@@ -29,8 +29,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (batch < 0 || batch > BATCH_NUMBER_MAX || !json_is_array(records))
 		abort();
-	json_array_foreach(records, i, rec) {
-		if (record_validate(rec, NULL) == -1)
+	json_array_foreach (records, i, rec) {
+		if (records_validate(rec, NULL) == -1)
 			abort();
 	}
 	json_decref(records);

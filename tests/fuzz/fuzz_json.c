@@ -22,8 +22,7 @@ try_getters(const json_t *obj, const char *key)
 	int b = 0;
 
 	/* Each failing getter replaces the previous cause (freeing it). */
-	if (wf_json_get_str(obj, key, 1, 16, &s, &cause) == 0 &&
-	    strlen(s) > 16)
+	if (wf_json_get_str(obj, key, 1, 16, &s, &cause) == 0 && strlen(s) > 16)
 		abort();
 	wf_json_get_int(obj, key, 0, -5, 5, &n, &cause);
 	if (n < -5 || n > 5)
@@ -53,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(cause);
 	cause = NULL;
 	if (json_is_object(root)) {
-		json_object_foreach(root, key, v)
+		json_object_foreach (root, key, v)
 			try_getters(root, key);
 	}
 	try_getters(root, "missing");

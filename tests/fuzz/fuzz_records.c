@@ -8,22 +8,25 @@
 
 #include "records.h"
 
-static void cb(void *arg, json_t *rec)
+static void
+cb(void *arg, json_t *rec)
 {
-	if (record_validate(rec, NULL) != 0)
+	if (records_validate(rec, NULL) != 0)
 		abort();
 	json_decref(rec);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rec_reader r;
+	struct records_reader r;
 	size_t chunk = size ? data[0] % 61 + 1 : 1;
 
-	rec_reader_init(&r);
+	records_reader_init(&r);
 	for (size_t i = 0; i < size; i += chunk)
-		rec_reader_feed(&r, (const char *)data + i, size - i < chunk ? size - i : chunk, cb, NULL);
-	rec_reader_finish(&r);
+		records_reader_feed(&r, (const char *)data + i,
+		    size - i < chunk ? size - i : chunk, cb, NULL);
+	records_reader_finish(&r);
 	return 0;
 }

@@ -35,11 +35,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (getenv("WF_SCENARIOS") != NULL) {
 		snprintf(dir, sizeof(dir), "%s", getenv("WF_SCENARIOS"));
 	} else {
-		if ((n = readlink("/proc/self/exe", dir, sizeof(dir) - 32)) <= 0)
+		if ((n = readlink("/proc/self/exe", dir, sizeof(dir) - 32)) <=
+		    0)
 			abort();
 		dir[n] = '\0';
-		for (up = 0; up < 3 && (slash = strrchr(dir, '/')) != NULL; up++)
-			*slash = '\0';	/* TOP/build/fuzz/fuzz_run_body -> TOP */
+		for (up = 0; up < 3 && (slash = strrchr(dir, '/')) != NULL;
+		     up++)
+			*slash = '\0'; /* TOP/build/fuzz/fuzz_run_body -> TOP */
 		strcat(dir, "/scenarios");
 	}
 	if (scenario_load_dir(dir, &all, &nall, &cause) == -1 || nall == 0) {
@@ -74,8 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *body, *c;
 	size_t i, k, cases = 0;
 
-	if ((body = wf_json_loadb((const char *)data, size, 1 << 20,
-	    &cause)) == NULL) {
+	if ((body = wf_json_loadb((const char *)data, size, 1 << 20, &cause)) ==
+	    NULL) {
 		free(cause);
 		return 0;
 	}
@@ -95,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < rr.n; i++) {
 		if (!json_is_array(rr.cases[i]))
 			abort();
-		json_array_foreach(rr.cases[i], k, c)
+		json_array_foreach (rr.cases[i], k, c)
 			check_case(c);
 		cases += json_array_size(rr.cases[i]);
 	}

@@ -1,6 +1,6 @@
 /*
  * fuzz_scenario.c: libFuzzer target for the scenario parser
- * (controller/scenario.c). Every input ends in a scenario or a cause that
+ * (lib/scenario.c). Every input ends in a scenario or a cause that
  * names its source; a parsed scenario must expand (its cases were checked
  * while parsing) and take a "set" override without crashing.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../controller/scenario.h"
+#include "scenario.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

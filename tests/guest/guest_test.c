@@ -451,7 +451,7 @@ static void failing_checks(const json_t *ev, char *out, size_t size)
 
 static int judge(struct gcase *c)
 {
-	struct rec_reader st;
+	struct records_reader st;
 	char *cause = NULL, got[512];
 	json_t *recs, *ev;
 	const char *why = NULL, *verdict;
@@ -463,7 +463,7 @@ static int judge(struct gcase *c)
 		free(cause);
 		return 0;
 	}
-	ev = inv_evaluate(&c->rs, recs);
+	ev = invariants_evaluate(&c->rs, recs);
 	verdict = json_string_value(json_object_get(ev, "verdict"));
 	failing_checks(ev, got, sizeof(got));
 	if (c->status != c->exit_status)
@@ -475,7 +475,7 @@ static int judge(struct gcase *c)
 		printf("FAIL %s: failing checks [%s], expected [%s]\n", c->name, got, c->failing);
 	else if (st.dropped_invalid || st.dropped_binary || st.dropped_overlong)
 		printf("FAIL %s: %lu record line(s) broke the contract: %s\n", c->name,
-		       rec_reader_dropped(&st), st.last_cause);
+		       records_reader_dropped(&st), st.last_cause);
 	else if (c->extra && (why = c->extra(c, recs, ev)))
 		printf("FAIL %s: %s\n", c->name, why);
 	else

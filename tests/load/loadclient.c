@@ -25,19 +25,27 @@
 #include "http.h"
 #include "util.h"
 
-#define AGENTS_MAX	256
-#define LAT_MAX		(1 << 20)	/* latencies kept per minute */
-#define JOBS_MAX	(1 << 20)
+#define AGENTS_MAX 256
+#define LAT_MAX (1 << 20) /* latencies kept per minute */
+#define JOBS_MAX (1 << 20)
 
 enum {
-	OPT_SERVER = WF_FLAG_LONG, OPT_TOKENS, OPT_SUBMIT, OPT_JOBS,
-	OPT_MINUTES, OPT_RECORDS, OPT_PID, OPT_JOB_MS,
+	OPT_SERVER = WF_FLAG_LONG,
+	OPT_TOKENS,
+	OPT_SUBMIT,
+	OPT_JOBS,
+	OPT_MINUTES,
+	OPT_RECORDS,
+	OPT_PID,
+	OPT_JOB_MS,
 };
 
 static const struct wf_flag flags[] = {
 	{ "server", OPT_SERVER, "URL", "the controller", 1 },
-	{ "tokens", OPT_TOKENS, "FILE", "agent tokens, one per line (one agent"
-	    " each)", 1 },
+	{ "tokens", OPT_TOKENS, "FILE",
+	    "agent tokens, one per line (one agent"
+	    " each)",
+	    1 },
 	{ "submit-token", OPT_SUBMIT, "TOKEN", "a submitter token", 1 },
 	{ "jobs", OPT_JOBS, "N", "jobs to submit (multiple of 100)", 1 },
 	{ "minutes", OPT_MINUTES, "M", "spread the submissions over M minutes",
@@ -45,14 +53,20 @@ static const struct wf_flag flags[] = {
 	{ "records", OPT_RECORDS, "FILE", "a guest run's records (JSON lines)",
 	    1 },
 	{ "pid", OPT_PID, "PID", "the controller's pid (its RSS)", 1 },
-	{ "job-ms", OPT_JOB_MS, "MS", "how long a fake guest runs (default"
-	    " 1000)", 0 },
+	{ "job-ms", OPT_JOB_MS, "MS",
+	    "how long a fake guest runs (default"
+	    " 1000)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
 static const struct wf_cmd cmd = {
-	"loadclient", NULL, "Simulated agents against a controller (see"
-	" tests/load/run).", flags, NULL,
+	"loadclient",
+	NULL,
+	"Simulated agents against a controller (see"
+	" tests/load/run).",
+	flags,
+	NULL,
 };
 
 static const char *server, *submit_token;
@@ -60,10 +74,10 @@ static json_t *records;
 static int total_jobs, minutes, job_ms = 1000, ctl_pid;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static double *lat;		/* this minute's latencies, ms */
+static double *lat; /* this minute's latencies, ms */
 static size_t nlat;
 static long requests, errors, finished, submitted, leased_twice;
-static unsigned char *leased;	/* by job id */
+static unsigned char *leased; /* by job id */
 static volatile int done;
 
 static void
@@ -144,7 +158,8 @@ agent(void *arg)
 
 		reply = NULL;
 		if (call(h, "POST", "/api/v1/agents/lease?wait=2", NULL,
-		    &reply) != 200 || reply == NULL) {
+		        &reply) != 200 ||
+		    reply == NULL) {
 			json_decref(reply);
 			continue;
 		}
@@ -159,10 +174,13 @@ agent(void *arg)
 		for (b = 0; b < 3; b++) {
 			json_t *part = json_array();
 
-			for (size_t i = b * third; i < n && i < (b + 1) * third; i++)
-				json_array_append(part, json_array_get(records, i));
+			for (size_t i = b * third; i < n && i < (b + 1) * third;
+			     i++)
+				json_array_append(
+				    part, json_array_get(records, i));
 			usleep(job_ms * 1000 / 3);
-			body = json_pack("{s:i, s:o}", "batch", b, "records", part);
+			body = json_pack(
+			    "{s:i, s:o}", "batch", b, "records", part);
 			call(h, "POST", path, body, NULL);
 			json_decref(body);
 			if (b == 1)
@@ -171,8 +189,8 @@ agent(void *arg)
 		}
 		snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish",
 		    (long long)job);
-		body = json_pack("{s:s, s:s}", "outcome", "completed", "detail",
-		    "");
+		body = json_pack(
+		    "{s:s, s:s}", "outcome", "completed", "detail", "");
 		if (call(h, "POST", path, body, NULL) == 200) {
 			pthread_mutex_lock(&mu);
 			finished++;
@@ -227,10 +245,11 @@ report(int minute)
 		p99 = lat[n * 99 / 100];
 		max = lat[n - 1];
 	}
-	printf("# minute %2d: %6zu requests, latency p50 %6.1f ms, p99 %6.1f"
+	printf(
+	    "# minute %2d: %6zu requests, latency p50 %6.1f ms, p99 %6.1f"
 	    " ms, max %7.1f ms; %6ld jobs submitted, %6ld finished; controller"
-	    " RSS %ld KiB\n", minute, n, p50, p99, max, submitted, finished,
-	    rss_kib());
+	    " RSS %ld KiB\n",
+	    minute, n, p50, p99, max, submitted, finished, rss_kib());
 	fflush(stdout);
 	nlat = 0;
 	pthread_mutex_unlock(&mu);
@@ -251,22 +270,33 @@ main(int argc, char **argv)
 	wf_flags_begin(&f, &cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		switch (id) {
-		case OPT_SERVER: server = arg; break;
-		case OPT_TOKENS: tokfile = arg; break;
-		case OPT_SUBMIT: submit_token = arg; break;
+		case OPT_SERVER:
+			server = arg;
+			break;
+		case OPT_TOKENS:
+			tokfile = arg;
+			break;
+		case OPT_SUBMIT:
+			submit_token = arg;
+			break;
 		case OPT_JOBS:
-			total_jobs = (int)wf_flags_int(&f, "--jobs", arg, 100,
-			    JOBS_MAX / 2);
+			total_jobs = (int)wf_flags_int(
+			    &f, "--jobs", arg, 100, JOBS_MAX / 2);
 			break;
 		case OPT_MINUTES:
-			minutes = (int)wf_flags_int(&f, "--minutes", arg, 1, 600);
+			minutes = (int)wf_flags_int(
+			    &f, "--minutes", arg, 1, 600);
 			break;
-		case OPT_RECORDS: recfile = arg; break;
+		case OPT_RECORDS:
+			recfile = arg;
+			break;
 		case OPT_PID:
-			ctl_pid = (int)wf_flags_int(&f, "--pid", arg, 1, INT32_MAX);
+			ctl_pid = (int)wf_flags_int(
+			    &f, "--pid", arg, 1, INT32_MAX);
 			break;
 		case OPT_JOB_MS:
-			job_ms = (int)wf_flags_int(&f, "--job-ms", arg, 0, 600000);
+			job_ms = (int)wf_flags_int(
+			    &f, "--job-ms", arg, 0, 600000);
 			break;
 		}
 	}
@@ -295,16 +325,17 @@ main(int argc, char **argv)
 	fclose(fp);
 	lat = calloc(LAT_MAX, sizeof(*lat));
 	leased = calloc(JOBS_MAX, 1);
-	if (lat == NULL || leased == NULL || n == 0 || json_array_size(records)
-	    == 0) {
-		fprintf(stderr, "loadclient: no tokens, no records or no"
+	if (lat == NULL || leased == NULL || n == 0 ||
+	    json_array_size(records) == 0) {
+		fprintf(stderr,
+		    "loadclient: no tokens, no records or no"
 		    " memory\n");
 		return 2;
 	}
 	rss0 = rss_kib();
 	printf("# %d agents, %d jobs over %d minutes, %zu records per job,"
-	    " controller RSS at start %ld KiB\n", n, total_jobs, minutes,
-	    json_array_size(records), rss0);
+	       " controller RSS at start %ld KiB\n",
+	    n, total_jobs, minutes, json_array_size(records), rss0);
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, agent, tokens[i]);
 	pthread_create(&sub, NULL, submitter, NULL);
@@ -324,11 +355,12 @@ main(int argc, char **argv)
 	pthread_join(sub, NULL);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	printf("# total: %ld jobs submitted, %ld finished in %.1f min, %ld"
+	printf(
+	    "# total: %ld jobs submitted, %ld finished in %.1f min, %ld"
 	    " requests, %ld errors, %ld leases handed out twice; controller RSS"
-	    " %ld KiB at start, %ld KiB at the end\n", submitted, finished,
-	    (wf_now_ms() - start) / 60000.0, requests, errors, leased_twice,
-	    rss0, rss_kib());
+	    " %ld KiB at start, %ld KiB at the end\n",
+	    submitted, finished, (wf_now_ms() - start) / 60000.0, requests,
+	    errors, leased_twice, rss0, rss_kib());
 	free(cause);
 	return finished == total_jobs && leased_twice == 0 ? 0 : 1;
 }

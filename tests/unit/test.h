@@ -21,13 +21,13 @@
 #define TEST_MAX 256
 
 struct test_case {
-	const char	*name;
-	void		(*fn)(void);
+	const char *name;
+	void (*fn)(void);
 };
 
 static struct test_case test_cases[TEST_MAX];
 static int test_ncases;
-static int test_nfailed_checks;	/* in the test running now */
+static int test_nfailed_checks; /* in the test running now */
 
 static void
 test_register(const char *name, void (*fn)(void))
@@ -42,13 +42,12 @@ test_register(const char *name, void (*fn)(void))
 }
 
 /* Constructors register each test before main without a hand-kept list. */
-#define TEST(name)							\
-	static void test_##name(void);					\
-	__attribute__((constructor)) static void			\
-	test_register_##name(void)					\
-	{								\
-		test_register(#name, test_##name);			\
-	}								\
+#define TEST(name)                                                          \
+	static void test_##name(void);                                      \
+	__attribute__((constructor)) static void test_register_##name(void) \
+	{                                                                   \
+		test_register(#name, test_##name);                          \
+	}                                                                   \
 	static void test_##name(void)
 
 static void
@@ -59,54 +58,59 @@ test_failed(const char *file, int line, const char *what)
 	test_nfailed_checks++;
 }
 
-#define CHECK(cond) do {						\
-	if (!(cond))							\
-		test_failed(__FILE__, __LINE__, "CHECK(" #cond ")");	\
-} while (0)
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			test_failed(__FILE__, __LINE__, "CHECK(" #cond ")"); \
+	} while (0)
 
-#define REQUIRE(cond) do {						\
-	if (!(cond)) {							\
-		test_failed(__FILE__, __LINE__, "REQUIRE(" #cond ")");	\
-		return;							\
-	}								\
-} while (0)
+#define REQUIRE(cond)                                                          \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			test_failed(__FILE__, __LINE__, "REQUIRE(" #cond ")"); \
+			return;                                                \
+		}                                                              \
+	} while (0)
 
-#define CHECK_EQ_INT(a, b) do {						\
-	long long test_a_ = (long long)(a), test_b_ = (long long)(b);	\
-	if (test_a_ != test_b_) {					\
-		char test_msg_[512];					\
-		snprintf(test_msg_, sizeof test_msg_,			\
-		    "CHECK_EQ_INT(%s, %s): %lld != %lld", #a, #b,	\
-		    test_a_, test_b_);					\
-		test_failed(__FILE__, __LINE__, test_msg_);		\
-	}								\
-} while (0)
+#define CHECK_EQ_INT(a, b)                                                    \
+	do {                                                                  \
+		long long test_a_ = (long long)(a), test_b_ = (long long)(b); \
+		if (test_a_ != test_b_) {                                     \
+			char test_msg_[512];                                  \
+			snprintf(test_msg_, sizeof test_msg_,                 \
+			    "CHECK_EQ_INT(%s, %s): %lld != %lld", #a, #b,     \
+			    test_a_, test_b_);                                \
+			test_failed(__FILE__, __LINE__, test_msg_);           \
+		}                                                             \
+	} while (0)
 
-#define CHECK_STR_EQ(a, b) do {						\
-	const char *test_a_ = (a), *test_b_ = (b);			\
-	if (test_a_ == NULL || test_b_ == NULL ||			\
-	    strcmp(test_a_, test_b_) != 0) {				\
-		char test_msg_[1024];					\
-		snprintf(test_msg_, sizeof test_msg_,			\
-		    "CHECK_STR_EQ(%s, %s): \"%.400s\" != \"%.400s\"",	\
-		    #a, #b, test_a_ ? test_a_ : "(null)",		\
-		    test_b_ ? test_b_ : "(null)");			\
-		test_failed(__FILE__, __LINE__, test_msg_);		\
-	}								\
-} while (0)
+#define CHECK_STR_EQ(a, b)                                                    \
+	do {                                                                  \
+		const char *test_a_ = (a), *test_b_ = (b);                    \
+		if (test_a_ == NULL || test_b_ == NULL ||                     \
+		    strcmp(test_a_, test_b_) != 0) {                          \
+			char test_msg_[1024];                                 \
+			snprintf(test_msg_, sizeof test_msg_,                 \
+			    "CHECK_STR_EQ(%s, %s): \"%.400s\" != \"%.400s\"", \
+			    #a, #b, test_a_ ? test_a_ : "(null)",             \
+			    test_b_ ? test_b_ : "(null)");                    \
+			test_failed(__FILE__, __LINE__, test_msg_);           \
+		}                                                             \
+	} while (0)
 
 /* haystack contains needle (for messages whose exact wording may grow). */
-#define CHECK_STR_CONTAINS(haystack, needle) do {			\
-	const char *test_h_ = (haystack), *test_n_ = (needle);		\
-	if (test_h_ == NULL || strstr(test_h_, test_n_) == NULL) {	\
-		char test_msg_[1024];					\
-		snprintf(test_msg_, sizeof test_msg_,			\
-		    "CHECK_STR_CONTAINS(%s, %s): \"%.400s\" lacks \"%.400s\"",\
-		    #haystack, #needle, test_h_ ? test_h_ : "(null)",	\
-		    test_n_);						\
-		test_failed(__FILE__, __LINE__, test_msg_);		\
-	}								\
-} while (0)
+#define CHECK_STR_CONTAINS(haystack, needle)                                           \
+	do {                                                                           \
+		const char *test_h_ = (haystack), *test_n_ = (needle);                 \
+		if (test_h_ == NULL || strstr(test_h_, test_n_) == NULL) {             \
+			char test_msg_[1024];                                          \
+			snprintf(test_msg_, sizeof test_msg_,                          \
+			    "CHECK_STR_CONTAINS(%s, %s): \"%.400s\" lacks \"%.400s\"", \
+			    #haystack, #needle, test_h_ ? test_h_ : "(null)",          \
+			    test_n_);                                                  \
+			test_failed(__FILE__, __LINE__, test_msg_);                    \
+		}                                                                      \
+	} while (0)
 
 static int
 test_selected(int argc, char **argv, const char *name)

@@ -11,11 +11,11 @@
 #include "test.h"
 
 struct sim {
-	int		 n, first_bad, broken;	/* broken: -1 = none */
-	double		 p;			/* failure rate at/after first_bad */
-	int		 infra_at;		/* -1 = none: runs there are infra */
-	uint64_t	 rng;
-	int		 runs_total, steps;
+	int n, first_bad, broken; /* broken: -1 = none */
+	double p; /* failure rate at/after first_bad */
+	int infra_at; /* -1 = none: runs there are infra */
+	uint64_t rng;
+	int runs_total, steps;
 };
 
 static double
@@ -51,7 +51,8 @@ simulate(struct sim *s, struct bisect_cfg cfg)
 				c[next.idx].infra++;
 			else {
 				c[next.idx].runs++;
-				if (next.idx >= s->first_bad && sim_rand(s) < s->p)
+				if (next.idx >= s->first_bad &&
+				    sim_rand(s) < s->p)
 					c[next.idx].fails++;
 			}
 		}
@@ -64,8 +65,12 @@ simulate(struct sim *s, struct bisect_cfg cfg)
 TEST(deterministic_regression_is_found_with_full_confidence)
 {
 	for (int fb = 1; fb < 12; fb++) {
-		struct sim s = { .n = 12, .first_bad = fb, .broken = -1,
-			.p = 1, .infra_at = -1, .rng = 1 };
+		struct sim s = { .n = 12,
+			.first_bad = fb,
+			.broken = -1,
+			.p = 1,
+			.infra_at = -1,
+			.rng = 1 };
 		struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 		CHECK_EQ_INT(r.what, BISECT_DONE);
@@ -79,8 +84,12 @@ TEST(deterministic_regression_is_found_with_full_confidence)
 
 TEST(a_broken_build_is_stepped_around)
 {
-	struct sim s = { .n = 10, .first_bad = 2, .broken = 4, .p = 1,
-		.infra_at = -1, .rng = 7 };
+	struct sim s = { .n = 10,
+		.first_bad = 2,
+		.broken = 4,
+		.p = 1,
+		.infra_at = -1,
+		.rng = 7 };
 	struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 	CHECK_EQ_INT(r.what, BISECT_DONE);
@@ -90,8 +99,12 @@ TEST(a_broken_build_is_stepped_around)
 
 TEST(an_untestable_first_bad_gives_a_range)
 {
-	struct sim s = { .n = 10, .first_bad = 5, .broken = 5, .p = 1,
-		.infra_at = -1, .rng = 7 };
+	struct sim s = { .n = 10,
+		.first_bad = 5,
+		.broken = 5,
+		.p = 1,
+		.infra_at = -1,
+		.rng = 7 };
 	struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 	CHECK_EQ_INT(r.what, BISECT_DONE);
@@ -104,8 +117,12 @@ TEST(an_untestable_first_bad_gives_a_range)
 
 TEST(infra_only_candidate_is_skipped)
 {
-	struct sim s = { .n = 8, .first_bad = 3, .broken = -1, .p = 1,
-		.infra_at = 3, .rng = 3 };
+	struct sim s = { .n = 8,
+		.first_bad = 3,
+		.broken = -1,
+		.p = 1,
+		.infra_at = 3,
+		.rng = 3 };
 	struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 	CHECK_EQ_INT(r.what, BISECT_DONE);
@@ -115,21 +132,33 @@ TEST(infra_only_candidate_is_skipped)
 
 TEST(ends_that_contradict_fail_the_bisect)
 {
-	struct sim s = { .n = 8, .first_bad = 100, .broken = -1, .p = 1,
-		.infra_at = -1, .rng = 3 };
+	struct sim s = { .n = 8,
+		.first_bad = 100,
+		.broken = -1,
+		.p = 1,
+		.infra_at = -1,
+		.rng = 3 };
 	struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 	CHECK_EQ_INT(r.what, BISECT_FAILED);
 	CHECK_STR_CONTAINS(r.why, "bad revision passed all 20 runs");
 
-	s = (struct sim){ .n = 8, .first_bad = 0, .broken = -1, .p = 1,
-		.infra_at = -1, .rng = 3 };
+	s = (struct sim){ .n = 8,
+		.first_bad = 0,
+		.broken = -1,
+		.p = 1,
+		.infra_at = -1,
+		.rng = 3 };
 	r = simulate(&s, (struct bisect_cfg){ 0 });
 	CHECK_EQ_INT(r.what, BISECT_FAILED);
 	CHECK_STR_CONTAINS(r.why, "good revision failed 5 of 5 runs");
 
-	s = (struct sim){ .n = 8, .first_bad = 3, .broken = 7, .p = 1,
-		.infra_at = -1, .rng = 3 };
+	s = (struct sim){ .n = 8,
+		.first_bad = 3,
+		.broken = 7,
+		.p = 1,
+		.infra_at = -1,
+		.rng = 3 };
 	r = simulate(&s, (struct bisect_cfg){ 0 });
 	CHECK_EQ_INT(r.what, BISECT_FAILED);
 	CHECK_STR_CONTAINS(r.why, "bad revision does not build");
@@ -141,14 +170,14 @@ TEST(flaky_regression_needs_more_passes)
 	struct bisect b = { .n = 4, .c = c };
 
 	CHECK(bisect_cfg_check(&b.cfg, NULL) == 0);
-	CHECK_EQ_INT(bisect_good_runs(&b), 5);		/* nothing known */
+	CHECK_EQ_INT(bisect_good_runs(&b), 5); /* nothing known */
 	c[3] = (struct bisect_cand){ BISECT_BAD, 5, 5, 0, 0 };
-	CHECK_EQ_INT(bisect_good_runs(&b), 5);		/* never passed */
+	CHECK_EQ_INT(bisect_good_runs(&b), 5); /* never passed */
 	c[3] = (struct bisect_cand){ BISECT_BAD, 5, 3, 0, 0 };
 	/* 0.5 at most: 0.5^7 < 1% */
 	CHECK_EQ_INT(bisect_good_runs(&b), 7);
 	c[3] = (struct bisect_cand){ BISECT_BAD, 5, 1, 0, 0 };
-	CHECK_EQ_INT(bisect_good_runs(&b), 20);		/* 0.8^20 = 1.2%: capped */
+	CHECK_EQ_INT(bisect_good_runs(&b), 20); /* 0.8^20 = 1.2%: capped */
 }
 
 /* The issue's bar: a p = 0.5 regression found 19 times in 20; here over
@@ -160,18 +189,24 @@ TEST(flaky_regression_is_found_19_times_in_20)
 	double conf_right = 0;
 
 	for (int t = 0; t < trials; t++) {
-		struct sim s = { .n = 10, .first_bad = 2, .broken = 4,
-			.p = 0.5, .infra_at = -1, .rng = 0x9e3779b97f4a7c15ull * (t + 1) };
+		struct sim s = { .n = 10,
+			.first_bad = 2,
+			.broken = 4,
+			.p = 0.5,
+			.infra_at = -1,
+			.rng = 0x9e3779b97f4a7c15ull * (t + 1) };
 		struct bisect_next r = simulate(&s, (struct bisect_cfg){ 0 });
 
 		runs += s.runs_total;
-		if (r.what == BISECT_DONE && r.first_bad == 2 && r.last_good == 1) {
+		if (r.what == BISECT_DONE && r.first_bad == 2 &&
+		    r.last_good == 1) {
 			right++;
 			conf_right += r.confidence;
 		}
 	}
 	printf("  %d of %d right, %.1f runs per bisect, mean confidence when"
-	    " right %.3f\n", right, trials, (double)runs / trials,
+	       " right %.3f\n",
+	    right, trials, (double)runs / trials,
 	    right ? conf_right / right : 0);
 	CHECK(right * 20 >= trials * 19);
 	CHECK(right * 100 >= trials * 98);
@@ -192,7 +227,7 @@ TEST(confidence_reflects_the_evidence)
 	CHECK(bisect_cfg_check(&b.cfg, NULL) == 0);
 	c1 = bisect_confidence(&b, 0, 1);
 	c2 = bisect_confidence(&b, 1, 2);
-	CHECK(c1 > 0.1 && c1 < 0.3);	/* 0.6^2 against 1 */
+	CHECK(c1 > 0.1 && c1 < 0.3); /* 0.6^2 against 1 */
 	CHECK(c2 > 0.7);
 	CHECK(c1 + c2 > 0.999 && c1 + c2 < 1.001);
 	CHECK(bisect_confidence(&b, 0, 2) > 0.999);

@@ -164,6 +164,26 @@ TEST(steal_hands_over)
 	free(s);
 }
 
+TEST(xml_escapes_the_five_and_control_characters)
+{
+	struct wf_buf b;
+
+	wf_buf_init(&b, 1024);
+	CHECK_EQ_INT(wf_buf_xml(&b, "a<b>&'\"c"), 0);
+	CHECK_STR_EQ(wf_buf_str(&b), "a&lt;b&gt;&amp;&apos;&quot;c");
+	wf_buf_reset(&b);
+	CHECK_EQ_INT(wf_buf_xml(&b, "x\001y\tz\n\r"), 0);
+	CHECK_STR_EQ(wf_buf_str(&b), "x?y\tz\n?");
+	wf_buf_reset(&b);
+	CHECK_EQ_INT(wf_buf_xml(&b, NULL), 0);
+	CHECK_EQ_INT(b.len, 0);
+	wf_buf_free(&b);
+	wf_buf_init(&b, 4);
+	CHECK_EQ_INT(wf_buf_xml(&b, "&&"), -1); /* over the cap */
+	CHECK(b.truncated);
+	wf_buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {

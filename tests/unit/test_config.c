@@ -38,8 +38,8 @@ parse(struct wf_config *c, const char *text)
 {
 	char *cause = NULL;
 
-	if (wf_config_parse(c, "t.conf", text, strlen(text), flags,
-	    &cause) == 0)
+	if (wf_config_parse(c, "t.conf", text, strlen(text), flags, &cause) ==
+	    0)
 		return strdup("");
 	return cause;
 }
@@ -55,18 +55,20 @@ parse_error(const char *text)
 	return cause;
 }
 
-#define CHECK_ERROR(text, want) do {					\
-	char *test_e_ = parse_error(text);				\
-	CHECK_STR_EQ(test_e_, want);					\
-	free(test_e_);							\
-} while (0)
+#define CHECK_ERROR(text, want)                    \
+	do {                                       \
+		char *test_e_ = parse_error(text); \
+		CHECK_STR_EQ(test_e_, want);       \
+		free(test_e_);                     \
+	} while (0)
 
 TEST(parses_keys_comments_and_blanks)
 {
 	struct wf_config c;
 	char *cause;
 
-	cause = parse(&c, "# the lab\n\n  listen =  10.0.0.1:8443  \n"
+	cause = parse(&c,
+	    "# the lab\n\n  listen =  10.0.0.1:8443  \n"
 	    "\tdb=/var/lib/w.db\r\n   # indented comment\n"
 	    "slots = 4 # not a comment\nread-token-required = true");
 	CHECK_STR_EQ(cause, "");
@@ -109,20 +111,25 @@ TEST(empty_file_is_fine)
 
 TEST(errors_name_file_and_line)
 {
-	CHECK_ERROR("listen = a:1\nlisten2 = x\n",
-	    "t.conf:2: unknown key 'listen2'");
-	CHECK_ERROR("--db = x\n", "t.conf:1: unknown key '--db' (keys are"
+	CHECK_ERROR(
+	    "listen = a:1\nlisten2 = x\n", "t.conf:2: unknown key 'listen2'");
+	CHECK_ERROR("--db = x\n",
+	    "t.conf:1: unknown key '--db' (keys are"
 	    " flag names without the leading --)");
-	CHECK_ERROR("\n\ndb /x\n", "t.conf:3: expected KEY = VALUE, got"
+	CHECK_ERROR("\n\ndb /x\n",
+	    "t.conf:3: expected KEY = VALUE, got"
 	    " 'db /x'");
 	CHECK_ERROR(" = x\n", "t.conf:1: expected KEY = VALUE, got no key");
 	CHECK_ERROR("db =   \n", "t.conf:1: 'db' needs a value (FILE)");
-	CHECK_ERROR("db = a\n# again\ndb = b\n", "t.conf:3: 'db' given twice"
+	CHECK_ERROR("db = a\n# again\ndb = b\n",
+	    "t.conf:3: 'db' given twice"
 	    " (first on line 1)");
-	CHECK_ERROR("read-token-required = yes\n", "t.conf:1:"
+	CHECK_ERROR("read-token-required = yes\n",
+	    "t.conf:1:"
 	    " 'read-token-required' is a switch: expected true or false, not"
 	    " 'yes'");
-	CHECK_ERROR("config = other.conf\n", "t.conf:1: 'config' cannot be set"
+	CHECK_ERROR("config = other.conf\n",
+	    "t.conf:1: 'config' cannot be set"
 	    " in a config file");
 	CHECK_ERROR("help = true\n", "t.conf:1: unknown key 'help'");
 	CHECK_ERROR("Listen = x\n", "t.conf:1: unknown key 'Listen'");
@@ -133,12 +140,14 @@ TEST(control_characters_are_refused)
 	struct wf_config c;
 	char *cause = NULL;
 
-	CHECK_ERROR("db = a\x1b[2Jb\n", "t.conf:1: control character 0x1b in"
+	CHECK_ERROR("db = a\x1b[2Jb\n",
+	    "t.conf:1: control character 0x1b in"
 	    " the line");
-	CHECK_ERROR("db = a\rb\n", "t.conf:1: control character 0x0d in the"
+	CHECK_ERROR("db = a\rb\n",
+	    "t.conf:1: control character 0x0d in the"
 	    " line");
-	CHECK_EQ_INT(wf_config_parse(&c, "t.conf", "db = a\0b\n", 9, flags,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_config_parse(&c, "t.conf", "db = a\0b\n", 9, flags, &cause), -1);
 	CHECK_STR_EQ(cause, "t.conf:1: control character 0x00 in the line");
 	free(cause);
 	wf_config_free(&c);
@@ -171,7 +180,7 @@ TEST(line_and_file_limits)
 }
 
 struct seen {
-	char	 log[512];
+	char log[512];
 };
 
 static int
@@ -184,8 +193,8 @@ setter(void *arg, int id, const char *name, const char *value, char **cause)
 		wf_set_cause(cause, "invalid value '%s' for %s", value, name);
 		return -1;
 	}
-	snprintf(s->log + len, sizeof s->log - len, "%d:%s=%s;", id - WF_FLAG_LONG,
-	    name, value != NULL ? value : "(switch)");
+	snprintf(s->log + len, sizeof s->log - len, "%d:%s=%s;",
+	    id - WF_FLAG_LONG, name, value != NULL ? value : "(switch)");
 	return 0;
 }
 
@@ -193,7 +202,8 @@ TEST(apply_hands_items_over_in_order)
 {
 	struct seen s = { "" };
 	struct wf_config c;
-	char *cause = parse(&c, "slots = 4\nread-token-required = true\n"
+	char *cause = parse(&c,
+	    "slots = 4\nread-token-required = true\n"
 	    "db = x\n");
 
 	CHECK_EQ_INT(wf_config_apply(&c, setter, &s, &cause), 0);
@@ -267,15 +277,15 @@ TEST(load_reads_the_file_and_its_mode)
 	path = write_file("b.conf", "db = /x\nbad\n", 0600);
 	REQUIRE(path != NULL);
 	CHECK_EQ_INT(wf_config_load(&c, path, flags, &cause), -1);
-	snprintf(want, sizeof want, "%s:2: expected KEY = VALUE, got 'bad'",
-	    path);
+	snprintf(
+	    want, sizeof want, "%s:2: expected KEY = VALUE, got 'bad'", path);
 	CHECK_STR_EQ(cause, want);
 	free(cause);
 	cause = NULL;
 	wf_config_free(&c);
 
-	CHECK_EQ_INT(wf_config_load(&c, "/nonexistent/w.conf", flags, &cause),
-	    -1);
+	CHECK_EQ_INT(
+	    wf_config_load(&c, "/nonexistent/w.conf", flags, &cause), -1);
 	CHECK_STR_EQ(cause, "/nonexistent/w.conf: No such file or directory");
 	free(cause);
 	cause = NULL;
@@ -304,7 +314,8 @@ TEST(token_file_must_be_private)
 
 	REQUIRE((path = write_file("tok", "s3cret-1\n", 0640)) != NULL);
 	CHECK(wf_token_file_read(path, &cause) == NULL);
-	CHECK_STR_CONTAINS(cause, "group or others may access it (mode 0640);"
+	CHECK_STR_CONTAINS(cause,
+	    "group or others may access it (mode 0640);"
 	    " make it private: chmod 600");
 	REQUIRE((path = write_file("tok", "s3cret-1\n", 0604)) != NULL);
 	CHECK(wf_token_file_read(path, &cause) == NULL);

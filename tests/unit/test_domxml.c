@@ -1,5 +1,5 @@
 /*
- * test_domxml.c: unit tests for agent/domxml (domain XML generation).
+ * test_domxml.c: unit tests for lib/runner/domxml (domain XML generation).
  * The byte-exact output is pinned by the golden file that the libvirt smoke
  * test checks (tests/e2e/golden/smoke-domain.xml); these tests cover what
  * it cannot: every rejection, the escaping and the optional elements.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/domxml.h"
+#include "domxml.h"
 #include "test.h"
 
 static struct domxml_fw_cfg fw[2];
@@ -67,8 +67,10 @@ TEST(good_spec_builds_every_required_element)
 	CHECK_STR_CONTAINS(xml, "<controller type='usb' model='none'/>");
 	CHECK_STR_CONTAINS(xml, "<memballoon model='none'/>");
 	CHECK_STR_CONTAINS(xml, "isa-debug-exit,iobase=0xf4,iosize=1");
-	CHECK_STR_CONTAINS(xml, "name=opt/wakefarm/kernel,file=/srv/wf/kernel.elf");
-	CHECK_STR_CONTAINS(xml, "<source path='/srv/wf/job-1.com2' append='off'/>");
+	CHECK_STR_CONTAINS(
+	    xml, "name=opt/wakefarm/kernel,file=/srv/wf/kernel.elf");
+	CHECK_STR_CONTAINS(
+	    xml, "<source path='/srv/wf/job-1.com2' append='off'/>");
 	CHECK(strstr(xml, "<initrd>") == NULL);
 	CHECK(strstr(xml, "<cmdline>") == NULL);
 	CHECK(strstr(xml, "<disk") == NULL);
@@ -101,7 +103,8 @@ TEST(kvm_machine_initrd_cmdline)
 	CHECK_STR_CONTAINS(xml, "<domain type='kvm'");
 	CHECK_STR_CONTAINS(xml, "machine='pc-q35-7.2'");
 	CHECK_STR_CONTAINS(xml, "<initrd>/srv/wf/initrd.cpio</initrd>");
-	CHECK_STR_CONTAINS(xml, "<cmdline>console=ttyS0 wf.steps=boot,kexec</cmdline>");
+	CHECK_STR_CONTAINS(
+	    xml, "<cmdline>console=ttyS0 wf.steps=boot,kexec</cmdline>");
 	free(xml);
 }
 
@@ -113,7 +116,8 @@ TEST(missing_serial_keeps_the_port)
 	s.serial1 = NULL;
 	xml = domxml_build(&s, NULL);
 	REQUIRE(xml != NULL);
-	CHECK_STR_CONTAINS(xml, "<serial type='null'>\n"
+	CHECK_STR_CONTAINS(xml,
+	    "<serial type='null'>\n"
 	    "      <target type='isa-serial' port='1'/>");
 	free(xml);
 }
@@ -127,8 +131,10 @@ TEST(special_characters_are_escaped)
 	s.cmdline = "x='<&>'";
 	xml = domxml_build(&s, NULL);
 	REQUIRE(xml != NULL);
-	CHECK_STR_CONTAINS(xml, "<kernel>/srv/a&amp;b/&lt;k&gt;&apos;&quot;</kernel>");
-	CHECK_STR_CONTAINS(xml, "<cmdline>x=&apos;&lt;&amp;&gt;&apos;</cmdline>");
+	CHECK_STR_CONTAINS(
+	    xml, "<kernel>/srv/a&amp;b/&lt;k&gt;&apos;&quot;</kernel>");
+	CHECK_STR_CONTAINS(
+	    xml, "<cmdline>x=&apos;&lt;&amp;&gt;&apos;</cmdline>");
 	free(xml);
 }
 
@@ -144,7 +150,8 @@ TEST(rejects_bad_names)
 	check_rejects(&s, "name: character ''' at offset 3");
 	s.name = "job\n1";
 	check_rejects(&s, "name: byte 0x0a at offset 3");
-	s.name = "a-very-long-name-that-goes-on-and-on-well-past-sixty-four-chars-x";
+	s.name =
+	    "a-very-long-name-that-goes-on-and-on-well-past-sixty-four-chars-x";
 	check_rejects(&s, "at most 64");
 }
 
@@ -198,7 +205,8 @@ TEST(rejects_bad_fw_cfg)
 	check_rejects(&s, "fw_cfg[1].name: character ','");
 	s = good_spec();
 	fw[1].name = "opt/wakefarm/kernel";
-	check_rejects(&s, "fw_cfg[1].name: \"opt/wakefarm/kernel\" repeats fw_cfg[0]");
+	check_rejects(
+	    &s, "fw_cfg[1].name: \"opt/wakefarm/kernel\" repeats fw_cfg[0]");
 	s = good_spec();
 	fw[0].path = "/srv/wf/k,name=opt/x";
 	check_rejects(&s, "fw_cfg[0].path: character ','");

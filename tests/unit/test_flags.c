@@ -30,7 +30,11 @@ static const struct wf_flag serve_flags[] = {
 };
 
 static const struct wf_cmd serve_cmd = {
-	"prog serve", "[FILE]", "Serve things.", serve_flags, NULL,
+	"prog serve",
+	"[FILE]",
+	"Serve things.",
+	serve_flags,
+	NULL,
 };
 
 /* Print what was parsed so the parent can check it. */
@@ -73,7 +77,11 @@ static const struct wf_flag create_flags[] = {
 };
 
 static const struct wf_cmd create_cmd = {
-	"prog token create", NULL, "Create a token.", create_flags, NULL,
+	"prog token create",
+	NULL,
+	"Create a token.",
+	create_flags,
+	NULL,
 };
 
 static int
@@ -97,7 +105,11 @@ static const struct wf_subcmd token_subs[] = {
 };
 
 static const struct wf_cmd token_cmd = {
-	"prog token", NULL, "Manage tokens.", NULL, token_subs,
+	"prog token",
+	NULL,
+	"Manage tokens.",
+	NULL,
+	token_subs,
 };
 
 static int
@@ -124,7 +136,11 @@ static const struct wf_flag top_flags[] = {
 };
 
 static const struct wf_cmd top_cmd = {
-	"prog", NULL, "The test program.", top_flags, top_subs,
+	"prog",
+	NULL,
+	"The test program.",
+	top_flags,
+	top_subs,
 };
 
 static int
@@ -140,13 +156,17 @@ top_main(int argc, char **argv)
 }
 
 static const struct wf_cmd cancel_cmd_for_stub = {
-	"prog cancel", NULL, "Cancel.", NULL, NULL,
+	"prog cancel",
+	NULL,
+	"Cancel.",
+	NULL,
+	NULL,
 };
 
 struct result {
-	int	 code;
-	char	*out;
-	char	*err;
+	int code;
+	char *out;
+	char *err;
 };
 
 static char *
@@ -208,10 +228,11 @@ result_free(struct result *r)
 	free(r->err);
 }
 
-#define RUN(fn, r, ...) do {						\
-	static const char *const run_args_[] = { __VA_ARGS__, NULL };	\
-	run(fn, run_args_, r);						\
-} while (0)
+#define RUN(fn, r, ...)                                                       \
+	do {                                                                  \
+		static const char *const run_args_[] = { __VA_ARGS__, NULL }; \
+		run(fn, run_args_, r);                                        \
+	} while (0)
 
 TEST(parses_flags_and_argument)
 {
@@ -220,7 +241,8 @@ TEST(parses_flags_and_argument)
 	RUN(serve_main, &r, "serve", "--db", "x.db", "-s", "4", "-vv",
 	    "file.json", "--accel=kvm", "--verbose");
 	CHECK_EQ_INT(r.code, 0);
-	CHECK_STR_EQ(r.out, "db=x.db slots=4 accel=1 verbose=3 arg=file.json\n");
+	CHECK_STR_EQ(
+	    r.out, "db=x.db slots=4 accel=1 verbose=3 arg=file.json\n");
 	CHECK_STR_EQ(r.err, "");
 	result_free(&r);
 }
@@ -233,7 +255,8 @@ TEST(help_is_generated_from_table)
 	CHECK_EQ_INT(r.code, 0);
 	CHECK_STR_CONTAINS(r.out, "Usage: prog serve [options] [FILE]\n");
 	CHECK_STR_CONTAINS(r.out, "Serve things.");
-	CHECK_STR_CONTAINS(r.out, "      --db FILE        SQLite database file"
+	CHECK_STR_CONTAINS(r.out,
+	    "      --db FILE        SQLite database file"
 	    " (required)\n");
 	CHECK_STR_CONTAINS(r.out, "  -s, --slots N        guests at once\n");
 	CHECK_STR_CONTAINS(r.out, "  -h, --help ");
@@ -264,7 +287,8 @@ TEST(unknown_long_option)
 
 	RUN(serve_main, &r, "serve", "--db", "x", "--bogus=1");
 	CHECK_EQ_INT(r.code, 2);
-	CHECK_STR_EQ(r.err, "prog serve: unknown option '--bogus'\n"
+	CHECK_STR_EQ(r.err,
+	    "prog serve: unknown option '--bogus'\n"
 	    "Try 'prog serve --help' for more information.\n");
 	CHECK_STR_EQ(r.out, "");
 	result_free(&r);
@@ -300,7 +324,8 @@ TEST(switch_with_argument)
 
 	RUN(serve_main, &r, "serve", "--db", "x", "--verbose=3");
 	CHECK_EQ_INT(r.code, 2);
-	CHECK_STR_CONTAINS(r.err, "option '--verbose' doesn't take an argument");
+	CHECK_STR_CONTAINS(
+	    r.err, "option '--verbose' doesn't take an argument");
 	result_free(&r);
 }
 
@@ -320,7 +345,8 @@ TEST(bad_integer_and_choice)
 
 	RUN(serve_main, &r, "serve", "--db", "x", "--slots", "4x");
 	CHECK_EQ_INT(r.code, 2);
-	CHECK_STR_CONTAINS(r.err, "invalid value '4x' for --slots: expected an"
+	CHECK_STR_CONTAINS(r.err,
+	    "invalid value '4x' for --slots: expected an"
 	    " integer from 1 to 64");
 	result_free(&r);
 	RUN(serve_main, &r, "serve", "--db", "x", "--slots", "65");
@@ -328,7 +354,8 @@ TEST(bad_integer_and_choice)
 	result_free(&r);
 	RUN(serve_main, &r, "serve", "--db", "x", "--accel", "xen");
 	CHECK_EQ_INT(r.code, 2);
-	CHECK_STR_CONTAINS(r.err, "invalid value 'xen' for --accel: expected"
+	CHECK_STR_CONTAINS(r.err,
+	    "invalid value 'xen' for --accel: expected"
 	    " one of tcg, kvm");
 	result_free(&r);
 }
@@ -349,7 +376,8 @@ TEST(subcommand_dispatch)
 
 	RUN(top_main, &r, "prog", "--server", "http://x", "serve", "--db", "d");
 	CHECK_EQ_INT(r.code, 0);
-	CHECK_STR_EQ(r.out, "server=http://x\n"
+	CHECK_STR_EQ(r.out,
+	    "server=http://x\n"
 	    "db=d slots=1 accel=0 verbose=0 arg=-\n");
 	result_free(&r);
 }
@@ -400,7 +428,8 @@ TEST(top_help_lists_commands)
 	RUN(top_main, &r, "prog", "--help");
 	CHECK_EQ_INT(r.code, 0);
 	CHECK_STR_CONTAINS(r.out, "Usage: prog [options] COMMAND");
-	CHECK_STR_CONTAINS(r.out, "Commands:\n  serve  serve things\n"
+	CHECK_STR_CONTAINS(r.out,
+	    "Commands:\n  serve  serve things\n"
 	    "  token  manage tokens\n");
 	result_free(&r);
 	RUN(top_main, &r, "prog", "token", "--version");
@@ -437,16 +466,25 @@ TEST(not_implemented_says_so)
 TEST(parse_int)
 {
 	static const struct {
-		const char	*s;
-		int		 ok;
-		long long	 want;
+		const char *s;
+		int ok;
+		long long want;
 	} cases[] = {
-		{ "42", 1, 42 }, { "-5", 1, -5 }, { "+3", 1, 3 }, { "0", 1, 0 },
-		{ "", 0, 0 }, { " 4", 0, 0 }, { "4 ", 0, 0 }, { "4x", 0, 0 },
-		{ "0x10", 0, 0 }, { "-", 0, 0 }, { "1e3", 0, 0 },
+		{ "42", 1, 42 },
+		{ "-5", 1, -5 },
+		{ "+3", 1, 3 },
+		{ "0", 1, 0 },
+		{ "", 0, 0 },
+		{ " 4", 0, 0 },
+		{ "4 ", 0, 0 },
+		{ "4x", 0, 0 },
+		{ "0x10", 0, 0 },
+		{ "-", 0, 0 },
+		{ "1e3", 0, 0 },
 		{ "99999999999999999999", 0, 0 },
 		{ "-99999999999999999999", 0, 0 },
-		{ "1001", 0, 0 }, { "-1001", 0, 0 },
+		{ "1001", 0, 0 },
+		{ "-1001", 0, 0 },
 	};
 	long long v;
 	size_t i;
@@ -472,11 +510,13 @@ TEST(value_checks_without_exiting)
 	CHECK_EQ_INT(v, 8);
 	CHECK(cause == NULL);
 	CHECK_EQ_INT(wf_flag_int("slots", "65", 1, 64, &v, &cause), -1);
-	CHECK_STR_EQ(cause, "invalid value '65' for slots: expected an integer"
+	CHECK_STR_EQ(cause,
+	    "invalid value '65' for slots: expected an integer"
 	    " from 1 to 64");
 	CHECK_EQ_INT(wf_flag_choice("accel", "kvm", accels, &cause), 1);
 	CHECK_EQ_INT(wf_flag_choice("--accel", "hvf", accels, &cause), -1);
-	CHECK_STR_EQ(cause, "invalid value 'hvf' for --accel: expected one of"
+	CHECK_STR_EQ(cause,
+	    "invalid value 'hvf' for --accel: expected one of"
 	    " tcg, kvm");
 	free(cause);
 	CHECK(wf_flags_find(&serve_cmd, 's') == &serve_flags[1]);

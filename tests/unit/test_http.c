@@ -29,8 +29,8 @@ reply(struct MHD_Connection *conn, unsigned int status, const char *ctype,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-	    MHD_RESPMEM_MUST_COPY);
+	r = MHD_create_response_from_buffer(
+	    strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (ctype != NULL)
 		MHD_add_response_header(r, "Content-Type", ctype);
 	ret = MHD_queue_response(conn, status, r);
@@ -59,12 +59,12 @@ echo(struct MHD_Connection *conn, const char *method, struct wf_buf *body)
 	json_t *o;
 	char *text;
 
-	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Authorization");
-	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Content-Type");
-	o = json_pack("{s:s, s:s?, s:s?, s:s#}", "method", method, "auth",
-	    auth, "content_type", ctype, "body", wf_buf_str(body), body->len);
+	auth = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, "Authorization");
+	ctype = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, "Content-Type");
+	o = json_pack("{s:s, s:s?, s:s?, s:s#}", "method", method, "auth", auth,
+	    "content_type", ctype, "body", wf_buf_str(body), body->len);
 	text = json_dumps(o, JSON_COMPACT);
 	ret = reply(conn, 200, "application/json", text);
 	free(text);
@@ -94,8 +94,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (strcmp(url, "/ok") == 0)
-		return reply(conn, 200, "application/json",
-		    "{\"hello\": \"world\"}");
+		return reply(
+		    conn, 200, "application/json", "{\"hello\": \"world\"}");
 	if (strcmp(url, "/created") == 0)
 		return reply(conn, 201, "application/json", "{\"id\": 7}");
 	if (strcmp(url, "/empty") == 0)
@@ -106,7 +106,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	if (strcmp(url, "/conflict") == 0)
 		return reply(conn, 409, "application/json", "{\"other\": 1}");
 	if (strcmp(url, "/html") == 0)
-		return reply(conn, 502, "text/html", "<html>bad gateway</html>");
+		return reply(
+		    conn, 502, "text/html", "<html>bad gateway</html>");
 	if (strcmp(url, "/notjson") == 0)
 		return reply(conn, 200, "text/plain", "hello");
 	if (strcmp(url, "/echo") == 0)
@@ -116,13 +117,15 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply(conn, 200, "application/json", "{}");
 	}
 	if (strcmp(url, "/big") == 0 || strcmp(url, "/big-chunked") == 0) {
-		r = MHD_create_response_from_callback(strcmp(url, "/big") == 0 ?
-		    BIG_SIZE : MHD_SIZE_UNKNOWN, 4096, big_chunk, NULL, NULL);
+		r = MHD_create_response_from_callback(
+		    strcmp(url, "/big") == 0 ? BIG_SIZE : MHD_SIZE_UNKNOWN,
+		    4096, big_chunk, NULL, NULL);
 		ret = MHD_queue_response(conn, 200, r);
 		MHD_destroy_response(r);
 		return ret;
 	}
-	return reply(conn, 404, "application/json", "{\"error\": \"no route\"}");
+	return reply(
+	    conn, 404, "application/json", "{\"error\": \"no route\"}");
 }
 
 static void
@@ -146,9 +149,9 @@ server_start(void)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = 0;
-	server = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-	    handle, NULL, MHD_OPTION_SOCK_ADDR, &sin,
+	server = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+	    NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sin,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
 	if (server == NULL)
 		return -1;
@@ -174,15 +177,16 @@ TEST(get_ok_parses_reply)
 	long status = 0;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/ok", NULL, &status, &r,
-	    &cause), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/ok", NULL, &status, &r, &cause), 0);
 	CHECK_EQ_INT(status, 200);
 	CHECK(cause == NULL);
 	REQUIRE(r != NULL);
 	CHECK_STR_EQ(json_string_value(json_object_get(r, "hello")), "world");
 	json_decref(r);
-	CHECK_EQ_INT(wf_http_request(c, "POST", "/created", NULL, &status, &r,
-	    &cause), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "POST", "/created", NULL, &status, &r, &cause),
+	    0);
 	CHECK_EQ_INT(status, 201);
 	json_decref(r);
 	wf_http_free(c);
@@ -196,8 +200,8 @@ TEST(empty_reply_is_null)
 	long status = 0;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "DELETE", "/empty", NULL, &status, &r,
-	    NULL), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "DELETE", "/empty", NULL, &status, &r, NULL), 0);
 	CHECK_EQ_INT(status, 204);
 	CHECK(r == NULL);
 	wf_http_free(c);
@@ -211,17 +215,19 @@ TEST(error_body_becomes_cause)
 	long status = 0;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/missing", NULL, &status, &r,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/missing", NULL, &status, &r, &cause),
+	    -1);
 	CHECK_EQ_INT(status, 404);
 	CHECK(r == NULL);
 	CHECK_STR_EQ(cause, "no such job: 42 (HTTP 404)");
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/conflict", NULL, &status, &r,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/conflict", NULL, &status, &r, &cause),
+	    -1);
 	CHECK_EQ_INT(status, 409);
 	CHECK_STR_EQ(cause, "HTTP 409");
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/html", NULL, &status, &r,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/html", NULL, &status, &r, &cause), -1);
 	CHECK_EQ_INT(status, 502);
 	CHECK_STR_EQ(cause, "HTTP 502");
 	free(cause);
@@ -236,8 +242,9 @@ TEST(non_json_reply_fails)
 	long status = 0;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/notjson", NULL, &status, &r,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/notjson", NULL, &status, &r, &cause),
+	    -1);
 	CHECK_EQ_INT(status, 200);
 	CHECK_STR_CONTAINS(cause, "reply is not JSON");
 	free(cause);
@@ -247,14 +254,14 @@ TEST(non_json_reply_fails)
 TEST(token_and_body_are_sent)
 {
 	struct wf_http *c = client("s3cret-Token_1");
-	json_t *r = NULL, *body = json_pack("{s:i, s:s}", "slots", 4, "name",
-	    "host-a");
+	json_t *r = NULL,
+	       *body = json_pack("{s:i, s:s}", "slots", 4, "name", "host-a");
 	char *cause = NULL;
 	long status = 0;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "PUT", "/echo", body, &status, &r,
-	    &cause), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "PUT", "/echo", body, &status, &r, &cause), 0);
 	REQUIRE(r != NULL);
 	CHECK_STR_EQ(json_string_value(json_object_get(r, "method")), "PUT");
 	CHECK_STR_EQ(json_string_value(json_object_get(r, "auth")),
@@ -277,16 +284,16 @@ TEST(token_can_be_replaced)
 	CHECK_EQ_INT(wf_http_set_token(c, "two words"), -1);
 	CHECK_EQ_INT(wf_http_set_token(c, ""), -1);
 	CHECK_EQ_INT(wf_http_set_token(c, "new-token"), 0);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL),
-	    0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL), 0);
 	REQUIRE(r != NULL);
-	CHECK_STR_EQ(json_string_value(json_object_get(r, "auth")),
-	    "Bearer new-token");
+	CHECK_STR_EQ(
+	    json_string_value(json_object_get(r, "auth")), "Bearer new-token");
 	json_decref(r);
 	r = NULL;
 	CHECK_EQ_INT(wf_http_set_token(c, NULL), 0);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL),
-	    0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL), 0);
 	REQUIRE(r != NULL);
 	CHECK(json_object_get(r, "auth") == NULL ||
 	    json_is_null(json_object_get(r, "auth")));
@@ -300,8 +307,8 @@ TEST(no_token_no_header)
 	json_t *r = NULL;
 
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL),
-	    0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/echo", NULL, NULL, &r, NULL), 0);
 	REQUIRE(r != NULL);
 	CHECK(json_object_get(r, "auth") == NULL ||
 	    json_is_null(json_object_get(r, "auth")));
@@ -319,8 +326,8 @@ TEST(trailing_slash_in_base_url)
 	snprintf(url, sizeof url, "%s//", server_url);
 	c = wf_http_new(url, NULL);
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/ok", NULL, &status, NULL,
-	    NULL), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/ok", NULL, &status, NULL, NULL), 0);
 	CHECK_EQ_INT(status, 200);
 	wf_http_free(c);
 }
@@ -334,20 +341,22 @@ TEST(response_cap)
 
 	REQUIRE(c != NULL);
 	wf_http_set_max_response(c, 1024);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/big", NULL, &status, &r,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/big", NULL, &status, &r, &cause), -1);
 	CHECK_STR_CONTAINS(cause, "reply larger than 1024 bytes");
 	CHECK(r == NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/big-chunked", NULL, &status,
-	    &r, &cause), -1);
+	CHECK_EQ_INT(wf_http_request(
+	                 c, "GET", "/big-chunked", NULL, &status, &r, &cause),
+	    -1);
 	CHECK_STR_CONTAINS(cause, "reply larger than 1024 bytes");
 	/* The client still works after an aborted transfer. */
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/ok", NULL, &status, &r,
-	    &cause), 0);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/ok", NULL, &status, &r, &cause), 0);
 	json_decref(r);
 	wf_http_set_max_response(c, BIG_SIZE);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/big-chunked", NULL, &status,
-	    &r, &cause), -1);
+	CHECK_EQ_INT(wf_http_request(
+	                 c, "GET", "/big-chunked", NULL, &status, &r, &cause),
+	    -1);
 	/* Within the cap it arrives whole: all blanks, so not JSON. */
 	CHECK_STR_CONTAINS(cause, "not JSON");
 	free(cause);
@@ -364,21 +373,24 @@ TEST(raw_request_keeps_any_status)
 	REQUIRE(c != NULL);
 	wf_buf_init(&b, 4096);
 	CHECK_EQ_INT(wf_http_request_raw(c, "POST", "/echo", "text/plain",
-	    "line one\n", 9, &status, &b, &cause), 0);
+	                 "line one\n", 9, &status, &b, &cause),
+	    0);
 	CHECK_EQ_INT(status, 200);
 	CHECK_STR_CONTAINS(wf_buf_str(&b), "\"content_type\":\"text/plain\"");
 	CHECK_STR_CONTAINS(wf_buf_str(&b), "\"body\":\"line one\\n\"");
 	wf_buf_reset(&b);
 	CHECK_EQ_INT(wf_http_request_raw(c, "GET", "/missing", NULL, NULL, 0,
-	    &status, &b, &cause), 0);
+	                 &status, &b, &cause),
+	    0);
 	CHECK_EQ_INT(status, 404);
 	CHECK_STR_CONTAINS(wf_buf_str(&b), "no such job");
 	CHECK(cause == NULL);
 	wf_buf_free(&b);
 	/* The caller's buffer cap applies too. */
 	wf_buf_init(&b, 100);
-	CHECK_EQ_INT(wf_http_request_raw(c, "GET", "/big", NULL, NULL, 0,
-	    &status, &b, &cause), -1);
+	CHECK_EQ_INT(wf_http_request_raw(
+	                 c, "GET", "/big", NULL, NULL, 0, &status, &b, &cause),
+	    -1);
 	CHECK_STR_CONTAINS(cause, "reply larger than 100 bytes");
 	CHECK_EQ_INT(b.len, 0);
 	free(cause);
@@ -394,8 +406,9 @@ TEST(total_timeout)
 
 	REQUIRE(c != NULL);
 	wf_http_set_timeouts(c, 0, 300);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/slow", NULL, &status, NULL,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/slow", NULL, &status, NULL, &cause),
+	    -1);
 	CHECK_EQ_INT(status, 0);
 	CHECK_STR_CONTAINS(cause, "GET http://127.0.0.1:");
 	CHECK_STR_CONTAINS(cause, "imed out");
@@ -423,8 +436,8 @@ TEST(connection_refused)
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", ntohs(sin.sin_port));
 	c = wf_http_new(url, "t");
 	REQUIRE(c != NULL);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/ok", NULL, &status, NULL,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/ok", NULL, &status, NULL, &cause), -1);
 	CHECK_EQ_INT(status, 0);
 	CHECK_STR_CONTAINS(cause, url);
 	free(cause);
@@ -448,8 +461,8 @@ TEST(ca_file_is_used)
 	REQUIRE(c != NULL);
 	CHECK_EQ_INT(wf_http_set_ca_file(c, "/nonexistent/ca.pem"), 0);
 	wf_http_set_timeouts(c, 2000, 2000);
-	CHECK_EQ_INT(wf_http_request(c, "GET", "/ok", NULL, NULL, NULL,
-	    &cause), -1);
+	CHECK_EQ_INT(
+	    wf_http_request(c, "GET", "/ok", NULL, NULL, NULL, &cause), -1);
 	CHECK(cause != NULL);
 	free(cause);
 	wf_http_free(c);

@@ -300,7 +300,7 @@ TEST(get_str_rejects_too_long)
 TEST(get_int_range_and_type)
 {
 	json_t *v = parse("{\"cpus\": 4, \"big\": 9223372036854775807,"
-	    " \"frac\": 1.5, \"neg\": -3, \"str\": \"4\"}");
+	                  " \"frac\": 1.5, \"neg\": -3, \"str\": \"4\"}");
 	json_int_t n = -1;
 	char *cause = NULL;
 
@@ -308,7 +308,8 @@ TEST(get_int_range_and_type)
 	CHECK_EQ_INT(wf_json_get_int(v, "cpus", 1, 1, 64, &n, &cause), 0);
 	CHECK_EQ_INT(n, 4);
 	CHECK_EQ_INT(wf_json_get_int(v, "big", 1, 1, 64, &n, &cause), -1);
-	CHECK_STR_EQ(cause, "key \"big\" must be between 1 and 64,"
+	CHECK_STR_EQ(cause,
+	    "key \"big\" must be between 1 and 64,"
 	    " not 9223372036854775807");
 	CHECK_EQ_INT(wf_json_get_int(v, "neg", 1, 0, 10, &n, &cause), -1);
 	CHECK_STR_CONTAINS(cause, "not -3");

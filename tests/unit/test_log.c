@@ -76,7 +76,8 @@ count_lines(const char *text)
 	return n;
 }
 
-#define STAMP "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+#define STAMP \
+	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
 
 TEST(record_format)
 {
@@ -87,8 +88,8 @@ TEST(record_format)
 	capture_begin();
 	log_info("listening on %s:%d", "127.0.0.1", 8080);
 	out = capture_end();
-	CHECK(matches(STAMP "INFO controller: listening on 127.0.0.1:8080\n$",
-	    out));
+	CHECK(matches(
+	    STAMP "INFO controller: listening on 127.0.0.1:8080\n$", out));
 	CHECK_EQ_INT(count_lines(out), 1);
 	free(out);
 }
@@ -161,7 +162,8 @@ TEST(warn_appends_strerror_and_keeps_errno)
 	log_warnx("plain");
 	out = capture_end();
 	CHECK(matches("WARN agent: open /nonexistent: No such file or "
-	    "directory$", out));
+	              "directory$",
+	    out));
 	CHECK(matches("WARN agent: plain$", out));
 	free(out);
 }
@@ -223,10 +225,12 @@ TEST(threads_never_interleave)
 	for (i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	out = capture_end();
-	REQUIRE(regcomp(&re, STAMP "INFO agent job=10([0-9]): thread \\1 "
-	    "record [0-9]+ padding padding padding$", REG_EXTENDED) == 0);
+	REQUIRE(regcomp(&re,
+	            STAMP "INFO agent job=10([0-9]): thread \\1 "
+	                  "record [0-9]+ padding padding padding$",
+	            REG_EXTENDED) == 0);
 	for (line = strtok_r(out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	     line = strtok_r(NULL, "\n", &save)) {
 		total++;
 		good += regexec(&re, line, 0, NULL, 0) == 0;
 	}
@@ -252,8 +256,8 @@ TEST(fatal_exits_1)
 	out = capture_end();
 	CHECK(WIFEXITED(status));
 	CHECK_EQ_INT(WEXITSTATUS(status), 1);
-	CHECK(matches("FATAL [a-z]+: cannot open db.sqlite: Permission denied$",
-	    out));
+	CHECK(matches(
+	    "FATAL [a-z]+: cannot open db.sqlite: Permission denied$", out));
 	free(out);
 
 	capture_begin();
@@ -297,13 +301,13 @@ TEST(log_file_and_reopen)
 	snprintf(moved, sizeof moved, "%s/agent.log.1", dir);
 	if ((pid = fork()) == 0) {
 		wf_log_init("agent");
-		if (wf_log_reopen(&cause) != 0 ||	/* no file yet: no-op */
+		if (wf_log_reopen(&cause) != 0 || /* no file yet: no-op */
 		    wf_log_open_file("/nonexistent/dir/x.log", &cause) != -1 ||
 		    strstr(cause, "/nonexistent/dir/x.log") == NULL ||
 		    wf_log_open_file(path, &cause) != 0)
 			_exit(3);
 		log_info("before");
-		fprintf(stderr, "raw stderr\n");	/* lands there too */
+		fprintf(stderr, "raw stderr\n"); /* lands there too */
 		if (rename(path, moved) != 0)
 			_exit(4);
 		log_info("still to the moved file");

@@ -6,14 +6,14 @@
 
 TEST(a_burst_then_refused_with_the_wait)
 {
-	struct ratelimit *rl = ratelimit_new(6, 3);	/* 6/min: one per 10 s */
+	struct ratelimit *rl = ratelimit_new(6, 3); /* 6/min: one per 10 s */
 	int i;
 
 	REQUIRE(rl != NULL);
 	for (i = 0; i < 3; i++)
 		CHECK_EQ_INT(ratelimit_take(rl, 1, 1000), 0);
 	CHECK_EQ_INT(ratelimit_take(rl, 1, 1000), 10);
-	CHECK_EQ_INT(ratelimit_take(rl, 1, 5000), 6);	/* half refilled */
+	CHECK_EQ_INT(ratelimit_take(rl, 1, 5000), 6); /* half refilled */
 	CHECK_EQ_INT(ratelimit_take(rl, 1, 11000), 0);
 	CHECK_EQ_INT(ratelimit_take(rl, 1, 11000), 10);
 	ratelimit_free(rl);
@@ -27,7 +27,7 @@ TEST(buckets_are_per_token)
 	CHECK_EQ_INT(ratelimit_take(rl, 1, 0), 0);
 	CHECK(ratelimit_take(rl, 1, 0) > 0);
 	CHECK_EQ_INT(ratelimit_take(rl, 2, 0), 0);
-	CHECK_EQ_INT(ratelimit_take(rl, 1, 1000), 0);	/* 1 a second */
+	CHECK_EQ_INT(ratelimit_take(rl, 1, 1000), 0); /* 1 a second */
 	ratelimit_free(rl);
 }
 

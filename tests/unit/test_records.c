@@ -9,42 +9,46 @@
 
 static json_t *got;
 
-static void collect(void *arg, json_t *rec)
+static void
+collect(void *arg, json_t *rec)
 {
 	(void)arg;
 	json_array_append_new(got, rec);
 }
 
-static struct rec_reader feed(const char *data, size_t n, size_t chunk)
+static struct records_reader
+feed(const char *data, size_t n, size_t chunk)
 {
-	struct rec_reader r;
+	struct records_reader r;
 
-	rec_reader_init(&r);
+	records_reader_init(&r);
 	json_array_clear(got);
 	for (size_t i = 0; i < n; i += chunk)
-		rec_reader_feed(&r, data + i, n - i < chunk ? n - i : chunk, collect, NULL);
-	rec_reader_finish(&r);
+		records_reader_feed(
+		    &r, data + i, n - i < chunk ? n - i : chunk, collect, NULL);
+	records_reader_finish(&r);
 	return r;
 }
 
-#define GOOD "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"kind\":\"cold\",\"cpu\":0}\n"
+#define GOOD \
+	"{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"kind\":\"cold\",\"cpu\":0}\n"
 
 TEST(good_records_in_any_chunking)
 {
 	const char in[] = GOOD GOOD GOOD;
 
 	for (size_t chunk = 1; chunk < sizeof(in); chunk += 7) {
-		struct rec_reader r = feed(in, sizeof(in) - 1, chunk);
+		struct records_reader r = feed(in, sizeof(in) - 1, chunk);
 
 		CHECK_EQ_INT(json_array_size(got), 3);
-		CHECK_EQ_INT(rec_reader_dropped(&r), 0);
+		CHECK_EQ_INT(records_reader_dropped(&r), 0);
 	}
 }
 
 TEST(garbage_is_dropped_and_counted)
 {
 	const char in[] = "hello\n{\"v\":1}\n[1,2]\n" GOOD "{not json\n" GOOD;
-	struct rec_reader r = feed(in, sizeof(in) - 1, 5);
+	struct records_reader r = feed(in, sizeof(in) - 1, 5);
 
 	CHECK_EQ_INT(json_array_size(got), 2);
 	CHECK_EQ_INT(r.dropped_invalid, 4);
@@ -52,9 +56,10 @@ TEST(garbage_is_dropped_and_counted)
 
 TEST(non_ascii_and_control_bytes)
 {
-	const char in[] = "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"x\":\"\xff\xfe\"}\n"
-			  "\x01\x02\x03\n" GOOD;
-	struct rec_reader r = feed(in, sizeof(in) - 1, 3);
+	const char in[] =
+	    "{\"v\":1,\"src\":\"os\",\"gen\":1,\"ev\":\"boot\",\"t_us\":5,\"x\":\"\xff\xfe\"}\n"
+	    "\x01\x02\x03\n" GOOD;
+	struct records_reader r = feed(in, sizeof(in) - 1, 3);
 
 	CHECK_EQ_INT(json_array_size(got), 1);
 	CHECK_EQ_INT(r.dropped_binary, 2);
@@ -71,7 +76,7 @@ TEST(overlong_line_is_dropped_whole)
 	in[n - 1] = '\n';
 	memcpy(in + n, GOOD, sizeof(GOOD));
 	{
-		struct rec_reader r = feed(in, n + sizeof(GOOD) - 1, 4096);
+		struct records_reader r = feed(in, n + sizeof(GOOD) - 1, 4096);
 
 		CHECK_EQ_INT(json_array_size(got), 1);
 		CHECK_EQ_INT(r.dropped_overlong, 1);
@@ -82,7 +87,7 @@ TEST(overlong_line_is_dropped_whole)
 TEST(partial_last_line)
 {
 	const char in[] = GOOD "{\"v\":1,\"src\":\"os\"";
-	struct rec_reader r = feed(in, sizeof(in) - 1, 64);
+	struct records_reader r = feed(in, sizeof(in) - 1, 64);
 
 	CHECK_EQ_INT(json_array_size(got), 1);
 	CHECK_EQ_INT(r.dropped_partial, 1);
@@ -103,7 +108,7 @@ TEST(contract_keys_are_checked)
 
 	for (int i = 0; bad[i]; i++) {
 		char *cause = NULL;
-		json_t *r = record_parse(bad[i], strlen(bad[i]), &cause);
+		json_t *r = records_parse(bad[i], strlen(bad[i]), &cause);
 
 		CHECK(r == NULL);
 		CHECK(cause != NULL);
@@ -112,7 +117,8 @@ TEST(contract_keys_are_checked)
 	}
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	int rc;
 

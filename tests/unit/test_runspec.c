@@ -6,7 +6,8 @@
 #include "test.h"
 #include "util.h"
 
-static int steps_ok(const char *s)
+static int
+steps_ok(const char *s)
 {
 	char *cause = NULL;
 	int rc = runspec_check_steps(s, &cause);
@@ -18,9 +19,21 @@ static int steps_ok(const char *s)
 TEST(valid_steps)
 {
 	static const char *const ok[] = {
-		"", "kexec", "kexec*5", "kexec:pre-6.11", "kexec:6.11*2", "cycle", "cycle*10",
-		"offline:1,online:1", "crash@0", "offline:1,offline:2,kexec", "kexec*3,cycle*2,crash@1",
-		"flood:1", "junk:4096", "flood:64,junk:2*3,kexec", NULL,
+		"",
+		"kexec",
+		"kexec*5",
+		"kexec:pre-6.11",
+		"kexec:6.11*2",
+		"cycle",
+		"cycle*10",
+		"offline:1,online:1",
+		"crash@0",
+		"offline:1,offline:2,kexec",
+		"kexec*3,cycle*2,crash@1",
+		"flood:1",
+		"junk:4096",
+		"flood:64,junk:2*3,kexec",
+		NULL,
 	};
 
 	for (int i = 0; ok[i]; i++)
@@ -30,10 +43,30 @@ TEST(valid_steps)
 TEST(invalid_steps_name_the_item)
 {
 	static const char *const bad[] = {
-		"kexec*0", "kexec*1001", "kexec*", "kexec:5.10", "cycle*x", "offline", "offline:",
-		"offline:64", "online:-1", "crash", "crash@1*2", "kexec,", ",kexec", "boot",
-		"kexec,,cycle", "crash@99999", "flood", "flood:", "flood:0", "flood:4097", "junk:x",
-		"junk@1", "flood:12345", NULL,
+		"kexec*0",
+		"kexec*1001",
+		"kexec*",
+		"kexec:5.10",
+		"cycle*x",
+		"offline",
+		"offline:",
+		"offline:64",
+		"online:-1",
+		"crash",
+		"crash@1*2",
+		"kexec,",
+		",kexec",
+		"boot",
+		"kexec,,cycle",
+		"crash@99999",
+		"flood",
+		"flood:",
+		"flood:0",
+		"flood:4097",
+		"junk:x",
+		"junk@1",
+		"flood:12345",
+		NULL,
 	};
 
 	for (int i = 0; bad[i]; i++) {
@@ -96,13 +129,15 @@ TEST(guest_config_line)
 	strcpy(rs.quirks, "stale-checksum");
 	s = runspec_guest_config(&rs);
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "mailbox_version=0 policy=6.11 kdump_cpus=0 quirks=stale-checksum steps=kexec*2,crash@1");
+	CHECK_STR_EQ(s,
+	    "mailbox_version=0 policy=6.11 kdump_cpus=0 quirks=stale-checksum steps=kexec*2,crash@1");
 	free(s);
 	CHECK_EQ_INT(runspec_generations("kexec*2,crash@1"), 4);
 	CHECK_EQ_INT(runspec_generations(""), 1);
 }
 
-static int validate_append(const char *append, char **cause)
+static int
+validate_append(const char *append, char **cause)
 {
 	struct runspec rs;
 
@@ -114,10 +149,13 @@ static int validate_append(const char *append, char **cause)
 
 TEST(append_for_the_test_kernel)
 {
-	static const char *const ok[] = { "", "flake=50 seed=7", "  flake=50  ", "x=", "steps.x=1", NULL };
-	static const char *const reserved[] = { "policy=pre-6.11", "flake=1 steps=cycle", "quirks=no-test-ack",
+	static const char *const ok[] = { "", "flake=50 seed=7", "  flake=50  ",
+		"x=", "steps.x=1", NULL };
+	static const char *const reserved[] = { "policy=pre-6.11",
+		"flake=1 steps=cycle", "quirks=no-test-ack",
 		"mailbox_version=0", "kdump_cpus=1", "idle=halt", NULL };
-	static const char *const malformed[] = { "quiet", "=5", "flake=1 nokaslr", NULL };
+	static const char *const malformed[] = { "quiet", "=5",
+		"flake=1 nokaslr", NULL };
 	struct runspec rs;
 	char *cause = NULL, *s;
 
@@ -125,7 +163,8 @@ TEST(append_for_the_test_kernel)
 		CHECK(validate_append(ok[i], &cause) == 0);
 	for (int i = 0; reserved[i]; i++) {
 		CHECK(validate_append(reserved[i], &cause) == -1);
-		CHECK(cause && strstr(cause, "append") && strstr(cause, "runner sets"));
+		CHECK(cause && strstr(cause, "append") &&
+		    strstr(cause, "runner sets"));
 	}
 	CHECK(validate_append("flake=1 steps=cycle", &cause) == -1);
 	CHECK_STR_CONTAINS(cause, "'steps=cycle'");
@@ -133,7 +172,8 @@ TEST(append_for_the_test_kernel)
 		CHECK(validate_append(malformed[i], &cause) == -1);
 		CHECK(cause && strstr(cause, "KEY=VALUE"));
 	}
-	CHECK(validate_append("flake=5\tx", &cause) == -1);	/* a control byte is not */
+	CHECK(validate_append("flake=5\tx", &cause) ==
+	    -1); /* a control byte is not */
 	CHECK(cause && strstr(cause, "printable ASCII"));
 
 	/* the line has the tokens, after the runner's own keys */
@@ -142,17 +182,20 @@ TEST(append_for_the_test_kernel)
 	strcpy(rs.append, "flake=50 seed=7");
 	s = runspec_guest_config(&rs);
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec flake=50 seed=7");
+	CHECK_STR_EQ(s,
+	    "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec flake=50 seed=7");
 	free(s);
 	s = runspec_guest_config_idle(&rs, "spin");
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec idle=spin flake=50 seed=7");
+	CHECK_STR_EQ(s,
+	    "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec idle=spin flake=50 seed=7");
 	free(s);
 	/* a Linux guest's append is its command line, not the configuration's */
 	strcpy(rs.kernel, "/boot/vmlinuz");
 	s = runspec_guest_config(&rs);
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec");
+	CHECK_STR_EQ(
+	    s, "mailbox_version=1 policy=6.11 kdump_cpus=0 steps=kexec");
 	free(s);
 	free(cause);
 }
@@ -168,7 +211,8 @@ TEST(append_must_fit_the_guest_buffer)
 	strcpy(rs.policy, "pre-6.11");
 	rs.kdump_cpus = 64;
 	while (strlen(rs.quirks) + strlen(",no-test-ack") < sizeof(rs.quirks))
-		strcat(rs.quirks, rs.quirks[0] ? ",no-test-ack" : "no-test-ack");
+		strcat(
+		    rs.quirks, rs.quirks[0] ? ",no-test-ack" : "no-test-ack");
 	while (strlen(rs.steps) + strlen(",kexec") < sizeof(rs.steps))
 		strcat(rs.steps, rs.steps[0] ? ",kexec" : "kexec");
 	CHECK(runspec_validate(&rs, &cause) == 0);
@@ -188,7 +232,8 @@ TEST(append_must_fit_the_guest_buffer)
 	free(s);
 	strcat(rs.append, "a");
 	CHECK(runspec_validate(&rs, &cause) == -1);
-	CHECK(cause && strstr(cause, "append") && strstr(cause, "at most 1023"));
+	CHECK(
+	    cause && strstr(cause, "append") && strstr(cause, "at most 1023"));
 	/* short fields leave room for the whole append */
 	runspec_init(&rs);
 	memset(rs.append, 0, sizeof(rs.append));
@@ -205,10 +250,12 @@ TEST(linux_kernel_fields)
 
 	runspec_init(&rs);
 	strcpy(rs.initrd, "/tmp/x.cpio");
-	CHECK(runspec_validate(&rs, &cause) == -1);	/* an initrd needs a kernel */
+	CHECK(
+	    runspec_validate(&rs, &cause) == -1); /* an initrd needs a kernel */
 	CHECK(cause && strstr(cause, "initrd") != NULL);
 	strcpy(rs.kernel, "/boot/vmlinuz");
-	CHECK(runspec_validate(&rs, &cause) == -1);	/* 32 MiB is not enough for Linux */
+	CHECK(runspec_validate(&rs, &cause) ==
+	    -1); /* 32 MiB is not enough for Linux */
 	CHECK(cause && strstr(cause, "memory") != NULL);
 	rs.memory_mb = RUNSPEC_LINUX_MB;
 	CHECK(runspec_validate(&rs, &cause) == 0);
@@ -219,22 +266,25 @@ TEST(linux_kernel_fields)
 	strcpy(rs.append, "quiet");
 	s = runspec_linux_cmdline(&rs);
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "console=ttyS0 panic=-1 iomem=relaxed crashkernel=" RUNSPEC_CRASHKERNEL
-		     " wakefarm.gen=1 wakefarm.kind=cold wakefarm.kdump_cpus=1 wakefarm.steps=kexec,crash@1 quiet");
+	CHECK_STR_EQ(s,
+	    "console=ttyS0 panic=-1 iomem=relaxed crashkernel=" RUNSPEC_CRASHKERNEL
+	    " wakefarm.gen=1 wakefarm.kind=cold wakefarm.kdump_cpus=1 wakefarm.steps=kexec,crash@1 quiet");
 	free(s);
 	rs.steps[0] = rs.append[0] = 0;
 	rs.kdump_cpus = 0;
 	s = runspec_linux_cmdline(&rs);
 	REQUIRE(s);
-	CHECK_STR_EQ(s, "console=ttyS0 panic=-1 iomem=relaxed wakefarm.gen=1 wakefarm.kind=cold");
+	CHECK_STR_EQ(s,
+	    "console=ttyS0 panic=-1 iomem=relaxed wakefarm.gen=1 wakefarm.kind=cold");
 	free(s);
 }
 
 TEST(linux_paths_and_packages)
 {
-	static const char *const bad_paths[] = { "vmlinuz", "/a,b", "/a\tb", "./x", NULL };
-	static const char *const bad_pkgs[] = { "Linux", "a", "-x", "linux image", "linux_image",
-		"linux-image/x", NULL };
+	static const char *const bad_paths[] = { "vmlinuz", "/a,b", "/a\tb",
+		"./x", NULL };
+	static const char *const bad_pkgs[] = { "Linux", "a", "-x",
+		"linux image", "linux_image", "linux-image/x", NULL };
 	struct runspec rs;
 	char *cause = NULL;
 
@@ -253,17 +303,20 @@ TEST(linux_paths_and_packages)
 	for (int i = 0; bad_pkgs[i]; i++) {
 		runspec_init(&rs);
 		rs.memory_mb = RUNSPEC_LINUX_MB;
-		wf_strlcpy(rs.kernel_package, bad_pkgs[i], sizeof(rs.kernel_package));
+		wf_strlcpy(
+		    rs.kernel_package, bad_pkgs[i], sizeof(rs.kernel_package));
 		CHECK(runspec_validate(&rs, &cause) == -1);
 	}
 	runspec_init(&rs);
 	strcpy(rs.kernel_package, "linux-image-cloud-amd64");
-	CHECK(runspec_validate(&rs, &cause) == -1);	/* a package is Linux too: memory */
+	CHECK(runspec_validate(&rs, &cause) ==
+	    -1); /* a package is Linux too: memory */
 	rs.memory_mb = RUNSPEC_LINUX_MB;
-	strcpy(rs.append, "quiet, loglevel=3");		/* commas are fine on a command line */
+	strcpy(rs.append,
+	    "quiet, loglevel=3"); /* commas are fine on a command line */
 	CHECK(runspec_validate(&rs, &cause) == 0);
 	strcpy(rs.kernel, "/boot/vmlinuz");
-	CHECK(runspec_validate(&rs, &cause) == -1);	/* not both */
+	CHECK(runspec_validate(&rs, &cause) == -1); /* not both */
 	free(cause);
 }
 
@@ -276,7 +329,8 @@ TEST(json_carries_the_os_only_when_set)
 	runspec_init(&rs);
 	j = runspec_to_json(&rs);
 	REQUIRE(j);
-	CHECK(json_object_get(j, "kernel") == NULL && json_object_get(j, "append") == NULL);
+	CHECK(json_object_get(j, "kernel") == NULL &&
+	    json_object_get(j, "append") == NULL);
 	json_decref(j);
 	rs.memory_mb = 512;
 	strcpy(rs.kernel, "/srv/k/vmlinuz");
@@ -292,7 +346,8 @@ TEST(json_carries_the_os_only_when_set)
 	CHECK(runspec_from_json(j, &back, &cause) == -1);
 	CHECK(cause && strstr(cause, "comma") != NULL);
 	json_object_del(j, "kernel");
-	json_object_set_new(j, "kernel_package", json_string("linux-image-cloud-amd64"));
+	json_object_set_new(
+	    j, "kernel_package", json_string("linux-image-cloud-amd64"));
 	CHECK(runspec_from_json(j, &back, &cause) == 0);
 	CHECK_STR_EQ(back.kernel_package, "linux-image-cloud-amd64");
 	json_object_set_new(j, "kernel", json_integer(1));
@@ -303,4 +358,8 @@ TEST(json_carries_the_os_only_when_set)
 	free(cause);
 }
 
-int main(int argc, char **argv) { return test_main(argc, argv); }
+int
+main(int argc, char **argv)
+{
+	return test_main(argc, argv);
+}

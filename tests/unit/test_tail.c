@@ -1,15 +1,16 @@
-/* test_tail.c: following a serial file across virtlogd-style rotations (agent/tail.c). */
+/* test_tail.c: following a serial file across virtlogd-style rotations (lib/runner/tail.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/tail.h"
+#include "tail.h"
 #include "test.h"
 
 static char dir[64], path[128];
 
-static void append(const char *name, const char *text)
+static void
+append(const char *name, const char *text)
 {
 	FILE *f = fopen(name, "a");
 
@@ -20,7 +21,8 @@ static void append(const char *name, const char *text)
 }
 
 /* What virtlogd does at max_size: PATH.k -> PATH.k+1, PATH -> PATH.0. */
-static void rotate(int backups)
+static void
+rotate(int backups)
 {
 	char from[160], to[160];
 
@@ -37,7 +39,8 @@ static void rotate(int backups)
 }
 
 /* Everything the tail gives now, as one string. */
-static char *drain(struct tail *t)
+static char *
+drain(struct tail *t)
 {
 	static char out[4096];
 	size_t len = 0;
@@ -49,7 +52,8 @@ static char *drain(struct tail *t)
 	return out;
 }
 
-static void fresh(void)
+static void
+fresh(void)
 {
 	char cmd[128];
 
@@ -70,7 +74,7 @@ TEST(grows_then_nothing_new)
 
 	fresh();
 	tail_init(&t, path);
-	CHECK_STR_EQ(drain(&t), "");	/* not there yet */
+	CHECK_STR_EQ(drain(&t), ""); /* not there yet */
 	append(path, "hello ");
 	CHECK_STR_EQ(drain(&t), "hello ");
 	append(path, "world");
@@ -89,7 +93,7 @@ TEST(a_rotation_loses_nothing_and_keeps_the_order)
 	tail_init(&t, path);
 	append(path, "one ");
 	CHECK_STR_EQ(drain(&t), "one ");
-	append(path, "two ");	/* written before the rename, read after it */
+	append(path, "two "); /* written before the rename, read after it */
 	rotate(3);
 	append(path, "three ");
 	CHECK_STR_EQ(drain(&t), "two three ");
@@ -113,8 +117,8 @@ TEST(a_file_rotated_away_unread_is_a_gap)
 	tail_init(&t, path);
 	append(path, "a");
 	CHECK_STR_EQ(drain(&t), "a");
-	tail_close(&t);		/* our file can go now */
-	tail_init(&t, path);	/* reopened: the oldest there is */
+	tail_close(&t); /* our file can go now */
+	tail_init(&t, path); /* reopened: the oldest there is */
 	CHECK_STR_EQ(drain(&t), "a");
 	for (int i = 0; i < 4; i++) {
 		append(path, i == 0 ? "b" : i == 1 ? "c" : i == 2 ? "d" : "e");

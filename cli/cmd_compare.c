@@ -1,0 +1,60 @@
+/*
+ * cmd_compare.c: `wakefarm compare RUN_A RUN_B [--json]`: RUN_B against
+ * RUN_A case by case (GET /api/v1/runs/B/compare?with=A).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "util.h"
+
+static const struct wf_cmd compare_cmd = {
+	"wakefarm compare",
+	"RUN_A RUN_B",
+	"Compare RUN_B with RUN_A, case by"
+	" case: regressions, fixed, still failing, new failing, flaky.",
+	cli_json_only,
+	NULL,
+};
+int
+cmd_compare(int argc, char **argv)
+{
+	static const char *const cats[] = { "regressions", "fixed",
+		"still_failing", "new_failing", "flaky", NULL };
+	long long a, b;
+	struct wf_flags f;
+	const char *arg;
+	char path[128], **args;
+	json_t *j, *c;
+	size_t i;
+	int n, k, rc, json = 0;
+
+	wf_flags_begin(&f, &compare_cmd, argc, argv);
+	while (wf_flags_next(&f, &arg) != -1)
+		json = 1;
+	args = wf_flags_args(&f, 2, 2, &n);
+	if (wf_parse_int(args[0], 1, 1LL << 62, &a) == -1 ||
+	    wf_parse_int(args[1], 1, 1LL << 62, &b) == -1) {
+		return cli_error(
+		    CLI_USAGE, NULL, "RUN_A and RUN_B are run ids");
+	}
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b, a);
+	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+		return rc;
+	printf("run %lld against run %lld: %zu regressions, %zu fixed, %zu"
+	       " still failing, %zu new failing, %zu flaky\n",
+	    b, a, json_array_size(json_object_get(j, "regressions")),
+	    json_array_size(json_object_get(j, "fixed")),
+	    json_array_size(json_object_get(j, "still_failing")),
+	    json_array_size(json_object_get(j, "new_failing")),
+	    json_array_size(json_object_get(j, "flaky")));
+	for (k = 0; cats[k] != NULL; k++) {
+		json_array_foreach (json_object_get(j, cats[k]), i, c)
+			cli_print_case(cats[k], c);
+	}
+	json_decref(j);
+	return CLI_OK;
+}

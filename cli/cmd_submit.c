@@ -1,0 +1,283 @@
+/*
+ * cmd_submit.c: `wakefarm submit SCENARIO...|nightly|FILE.json [--set
+ * K=V]... [--kernel PKG|PATH] [--initrd F] [--wait] [--json]`:
+ * POST /api/v1/runs, and with --wait the run followed to its end.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flags.h"
+#include "json.h"
+#include "util.h"
+
+#define POLL_US 1000000
+
+enum {
+	OPT_SET = WF_FLAG_LONG,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_NAME,
+	OPT_WAIT,
+	OPT_JSON,
+};
+
+static const struct wf_flag submit_flags[] = {
+	{ "set", OPT_SET, "KEY=VALUE",
+	    "override a scenario field or matrix"
+	    " axis (repeatable)",
+	    0 },
+	{ "kernel", OPT_KERNEL, "PKG|PATH",
+	    "boot this Linux kernel: a Debian"
+	    " package (the agent unpacks it) or a bzImage path on the agent's"
+	    " host; PKG1,PKG2 is an axis",
+	    0 },
+	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
+	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
+	{ "wait", OPT_WAIT, NULL,
+	    "follow the run to its end; exit 0 only if"
+	    " every job was as expected",
+	    0 },
+	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd submit_cmd = {
+	"wakefarm submit",
+	"SCENARIO...|nightly|FILE.json",
+	"Submit scenarios by name (or the nightly matrix, or a scenario file);"
+	" each is expanded over its matrix into jobs. --set KEY=V1,V2 makes an"
+	" axis (steps: V1;V2, quirks: a+b or none).",
+	submit_flags,
+	NULL,
+};
+
+static int
+is_file(const char *t)
+{
+	size_t len = strlen(t);
+
+	return strchr(t, '/') != NULL ||
+	    (len > 5 && strcmp(t + len - 5, ".json") == 0);
+}
+
+/* The targets as a POST /runs body: "matrix", "inline" or "scenarios". */
+static int
+add_targets(json_t *body, char **targets, int n)
+{
+	json_t *names, *sc;
+	char *cause = NULL;
+	int i;
+
+	if (n == 1 && strcmp(targets[0], "nightly") == 0) {
+		json_object_set_new(body, "matrix", json_string("nightly"));
+		return 0;
+	}
+	if (n == 1 && is_file(targets[0])) {
+		if ((sc = wf_json_load_file(targets[0], 256 * 1024, &cause)) ==
+		    NULL) {
+			cli_error(CLI_USAGE, NULL, "%s", wf_cause_str(cause));
+			free(cause);
+			return -1;
+		}
+		json_object_set_new(body, "inline", sc);
+		return 0;
+	}
+	names = json_array();
+	for (i = 0; i < n; i++) {
+		if (is_file(targets[i]) || strcmp(targets[i], "nightly") == 0) {
+			cli_error(CLI_USAGE, NULL,
+			    "submit one file, or"
+			    " 'nightly', or scenario names");
+			json_decref(names);
+			return -1;
+		}
+		json_array_append_new(names, json_string(targets[i]));
+	}
+	json_object_set_new(body, "scenarios", names);
+	return 0;
+}
+
+static json_t *
+submit_body(char **targets, int n, char **sets, int nsets)
+{
+	json_t *body = json_object(), *set = json_object();
+	int i;
+
+	for (i = 0; i < nsets; i++) {
+		if (cli_add_set(set, sets[i]) == -1)
+			goto fail;
+	}
+	if (json_object_size(set) > 0)
+		json_object_set(body, "set", set);
+	if (add_targets(body, targets, n) == -1)
+		goto fail;
+	json_decref(set);
+	return body;
+fail:
+	json_decref(set);
+	json_decref(body);
+	return NULL;
+}
+
+/* Lists the finished jobs that were not as expected. */
+static void
+print_unexpected(long long run)
+{
+	char path[64];
+	json_t *j, *job;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", run);
+	if ((j = cli_call("GET", path, NULL)) == NULL)
+		return;
+	json_array_foreach (json_object_get(j, "jobs"), i, job) {
+		char *m, *f, *e;
+
+		if (strcmp(cli_str(job, "state"), "done") != 0 ||
+		    cli_num(job, "as_expected") == 1)
+			continue;
+		m = json_dumps(json_object_get(job, "matrix"), JSON_COMPACT);
+		f = json_dumps(json_object_get(job, "failing"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		e = json_dumps(json_object_get(job, "expected_failing"),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("  job %lld %s %s: %s %s, expected %s %s (%s)\n",
+		    cli_num(job, "id"), cli_str(job, "scenario"), m ? m : "",
+		    cli_str(job, "verdict"), f ? f : "",
+		    cli_str(job, "expected_verdict"), e ? e : "",
+		    cli_str(job, "reason"));
+		free(m);
+		free(f);
+		free(e);
+	}
+	json_decref(j);
+}
+
+static int
+wait_run(long long run)
+{
+	long long done = -1, bad = -1, total = 0;
+	char path[64];
+	json_t *j, *rs;
+	int finished = 0, ok;
+
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", run);
+	for (;;) {
+		if ((j = cli_call("GET", path, NULL)) == NULL)
+			return CLI_FAIL;
+		rs = json_object_get(j, "run");
+		total = cli_num(rs, "jobs_total");
+		finished = strcmp(cli_str(rs, "state"), "done") == 0 ||
+		    strcmp(cli_str(rs, "state"), "cancelled") == 0;
+		if (cli_num(rs, "jobs_done") != done ||
+		    cli_num(rs, "jobs_unexpected") != bad || finished) {
+			done = cli_num(rs, "jobs_done");
+			bad = cli_num(rs, "jobs_unexpected");
+			printf("run %lld: %lld/%lld jobs done, %lld not as"
+			       " expected (%s)\n",
+			    run, done, total, bad, cli_str(rs, "state"));
+			fflush(stdout);
+		}
+		ok = strcmp(cli_str(rs, "state"), "done") == 0 && bad == 0;
+		json_decref(j);
+		if (finished)
+			break;
+		usleep(POLL_US);
+	}
+	if (!ok)
+		print_unexpected(run);
+	return ok ? CLI_OK : CLI_FAIL;
+}
+
+static int
+submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
+{
+	json_t *body, *reply;
+	int rc = CLI_FAIL;
+
+	if ((body = submit_body(targets, ntargets, sets, nsets)) == NULL)
+		return CLI_USAGE;
+	if ((reply = cli_call("POST", "/api/v1/runs", body)) == NULL)
+		goto out;
+	if (json)
+		cli_print_json(reply);
+	else
+		printf("run %lld: %lld jobs (%s)\n", cli_num(reply, "run"),
+		    cli_num(reply, "jobs"), cli_str(reply, "kind"));
+	rc = wait ? wait_run(cli_num(reply, "run")) : CLI_OK;
+	json_decref(reply);
+out:
+	json_decref(body);
+	return rc;
+}
+
+/*
+ * --kernel PKG|PATH, --initrd PATH as a --set of that field. A relative
+ * path is made absolute here (a name without '/' is a Debian package,
+ * resolved on the agent's host); a comma makes a kernels axis.
+ */
+static char *
+os_set(const struct wf_flags *f, const char *key, const char *arg)
+{
+	char abs[PATH_MAX], *out = NULL;
+
+	if (arg[0] != '/' && strchr(arg, '/') != NULL &&
+	    strchr(arg, ',') == NULL) {
+		if (realpath(arg, abs) == NULL)
+			wf_flags_usage_error(
+			    f, "--%s %s: no such file", key, arg);
+		arg = abs;
+	}
+	if (asprintf(&out, "%s=%s", key, arg) < 0)
+		wf_flags_usage_error(f, "out of memory");
+	return out; /* the caller frees it */
+}
+
+int
+cmd_submit(int argc, char **argv)
+{
+	char *sets[WF_FLAGS_MAX * 4], *made[WF_FLAGS_MAX * 4];
+	struct wf_flags f;
+	const char *arg;
+	char **targets;
+	int id, n, nsets = 0, nmade = 0, wait = 0, json = 0, rc;
+
+	wf_flags_begin(&f, &submit_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if ((id == OPT_SET || id == OPT_KERNEL || id == OPT_INITRD) &&
+		    nsets == (int)(sizeof(sets) / sizeof(sets[0])))
+			wf_flags_usage_error(&f, "too many --set");
+		switch (id) {
+		case OPT_SET:
+			cli_check_set(&f, arg);
+			sets[nsets++] = (char *)arg;
+			break;
+		case OPT_KERNEL:
+		case OPT_INITRD:
+			made[nmade] = os_set(
+			    &f, id == OPT_KERNEL ? "kernel" : "initrd", arg);
+			sets[nsets++] = made[nmade++];
+			break;
+		case OPT_NAME:
+			wf_flags_usage_error(&f,
+			    "--name is not supported by"
+			    " the controller yet");
+			break;
+		case OPT_WAIT:
+			wait = 1;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		}
+	}
+	targets = wf_flags_args(&f, 1, -1, &n);
+	rc = submit(targets, n, sets, nsets, wait, json);
+	while (nmade > 0)
+		free(made[--nmade]);
+	return rc;
+}

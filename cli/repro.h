@@ -1,0 +1,38 @@
+/*
+ * repro.h: `wakefarm repro`: one job or scenario case here, through the
+ * guest runner the agent uses (lib/runner/), judged by the contract the
+ * controller judges by (lib/invariants.h, lib/expect.h). A job ID is
+ * fetched from the controller (cli.h's client).
+ */
+#ifndef WF_CLI_REPRO_H
+#define WF_CLI_REPRO_H
+
+#include <jansson.h>
+
+struct repro_opts {
+	const char *libvirt_uri; /* NULL with bare_qemu */
+	int bare_qemu; /* guest/run-qemu's runner instead of libvirt */
+	const char *accel;
+	const char *work; /* NULL: a temporary directory */
+	int keep;
+	int json;
+	json_t *set; /* --set overrides, scenario_set form */
+	const char *test_kernel; /* NULL: build/guest/kernel.elf */
+	int quiet; /* print nothing (bisect) */
+};
+
+/* TARGET: a job ID, a scenario name, or a scenario file.  Exit status:
+ * 0 when every case ended as expected, 1 when one did not, 2 usage/input. */
+int repro_main(const struct repro_opts *o, const char *target);
+
+/* The tree's top for the functions below (repro_main does it itself). */
+void repro_init(void);
+/* Every case of a scenario (name or file) after o->set; NULL if invalid
+ * (the cause printed). Each case: {"params", "expected", "matrix"}. */
+json_t *repro_scenario_cases(const struct repro_opts *o, const char *target);
+/* One case (c: {"params", "expected", "label"}) run and judged: 0 as
+ * expected, 1 not, 2 the run could not be made; verdict gets the verdict. */
+int repro_run_case(const struct repro_opts *o, const json_t *c,
+    const char *workdir, char *verdict, size_t vsz);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * libvirt_run.c: one guest as a transient libvirt domain.
+ *
+ * The domain is built by domxml (firmware shim as the multiboot kernel, test
+ * kernel and config through fw_cfg, COM1/COM2 to files through virtlogd,
+ * isa-debug-exit), started with virDomainCreateXML, and watched until it
+ * disappears (a transient domain is gone once QEMU exits) or the watchdog
+ * fires.  libvirt does not expose QEMU's exit status (docs libvirt-notes.md),
+ * so the guest's `done` record is what says how it ended.  The serial files
+ * are followed while the guest runs (tail.h: virtlogd rotates them every
+ * 2 MiB and keeps 3), so every record reaches the records file and the
+ * scratch directory stays small whatever the guest prints.
+ *
+ * With rs->kernel set the OS is that Linux bzImage, exactly as under bare
+ * QEMU (qemu.c): kernel, reporter initramfs and command line go to
+ * the firmware shim as fw_cfg files (linux.h), which libvirt's QEMU opens
+ * as its own user.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "domxml.h"
+#include "libvirt_run.h"
+#include "lvevents.h"
+#include "linux.h"
+#include "runner.h"
+#include "tail.h"
+#include "util.h"
+
+#define FOLLOW_BUF (64 << 10)
+
+/* The run's own readers of the serial files: records, and o->log. */
+struct follow {
+	struct tail com1, com2;
+	struct run_caplog log;
+	char *buf;
+};
+
+static void
+lv_error(struct run_result *res, const char *what)
+{
+	const virError *e = virGetLastError();
+
+	snprintf(res->detail, sizeof(res->detail), "libvirt: %s: %s", what,
+	    e && e->message ? e->message : "unknown error");
+	res->outcome = RUN_INFRA;
+}
+
+static int
+lv_peek(void *arg, unsigned long long addr, unsigned long long out[2])
+{
+	return virDomainMemoryPeek(arg, addr, 16, out, VIR_MEMORY_PHYSICAL);
+}
+
+/* After libvirtd restarted: reconnect (it may take a few seconds to come
+ * back) and make sure the domain of the interrupted run is gone. */
+static void
+destroy_by_name(const struct libvirt_opts *lo, struct run_result *res)
+{
+	for (int i = 0; i < 100; i++) {
+		virConnectPtr conn = virConnectOpen(
+		    lo->uri ? lo->uri : "qemu:///system");
+		struct timespec ts = { 0, 100000000 };
+
+		if (conn) {
+			virDomainPtr d = virDomainLookupByName(
+			    conn, lo->domain);
+
+			if (d) {
+				virDomainDestroy(d);
+				virDomainFree(d);
+			}
+			virConnectClose(conn);
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	snprintf(res->detail + strlen(res->detail),
+	    sizeof(res->detail) - strlen(res->detail),
+	    "; could not reconnect to destroy %s", lo->domain);
+}
+
+/* What the guest wrote since the last look: COM2 into the records, COM1
+ * into o->log (when there is one). */
+static void
+follow_output(struct follow *fo, struct run_collect *c)
+{
+	ssize_t n;
+
+	if (!fo->buf)
+		return;
+	while ((n = tail_read(&fo->com2, fo->buf, FOLLOW_BUF)) > 0)
+		run_collect_feed(c, fo->buf, (size_t)n);
+	while (fo->log.f && (n = tail_read(&fo->com1, fo->buf, FOLLOW_BUF)) > 0)
+		run_caplog_write(&fo->log, fo->buf, (size_t)n);
+}
+
+char *
+libvirt_run_domxml(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo, const char *firmware, const char *kernel,
+    const struct run_scratch *s, char **cause)
+{
+	struct domxml_fw_cfg fw_cfg[] = {
+		{ "opt/wakefarm/kernel", kernel },
+		{ "opt/wakefarm/config", s->config },
+		{ "opt/wakefarm/initrd",
+		    s->initrd }, /* these two: a Linux guest's */
+		{ "opt/wakefarm/cmdline", s->cmdline },
+	};
+	struct domxml_spec spec = {
+		.name = lo->domain,
+		.memory_mib = rs->memory_mb,
+		.vcpus = rs->cpus,
+		.virt = o->accel && !strcmp(o->accel, "kvm") ? DOMXML_VIRT_KVM :
+		                                               DOMXML_VIRT_QEMU,
+		.kernel = firmware,
+		.serial0 = s->com1,
+		.serial1 = s->com2,
+		.fw_cfg = fw_cfg,
+		.n_fw_cfg = RUNSPEC_IS_LINUX(rs) ? 4 : 2,
+	};
+
+	return domxml_build(&spec, cause);
+}
+
+/* Silence libvirt's default error printing: errors are reported once, here. */
+static void
+lv_quiet(void *arg, virErrorPtr e)
+{
+	(void)arg;
+	(void)e;
+}
+
+/* One run's libvirt side. */
+struct lv_run {
+	virConnectPtr conn;
+	virDomainPtr dom;
+	struct lv_end end;
+	int timed_out;
+};
+
+/* The images as absolute paths, the serial readers, the domain XML. */
+static char *
+lv_prepare(struct run_ctx *x, struct follow *fo, const struct runspec *rs,
+    const struct run_opts *o, const struct libvirt_opts *lo,
+    struct run_result *res)
+{
+	char fwpath[PATH_MAX], kpath[PATH_MAX], *xml, *cause = NULL;
+
+	tail_init(&fo->com1, x->s.com1);
+	tail_init(&fo->com2, x->s.com2);
+	fo->buf = malloc(FOLLOW_BUF);
+	if (!fo->buf ||
+	    (o->log && run_caplog_open(&fo->log, o->log, o->log_cap) < 0) ||
+	    !realpath(o->firmware, fwpath) ||
+	    !realpath(
+	        RUNSPEC_IS_LINUX(rs) ? rs->kernel : run_test_kernel(rs, o),
+	        kpath)) {
+		run_infra(res, "preparing the run: %s: %s",
+		    RUNSPEC_IS_LINUX(rs) && !rs->kernel[0] ?
+		        "unresolved kernel package" :
+		        "a guest image",
+		    strerror(errno));
+		return NULL;
+	}
+	xml = libvirt_run_domxml(rs, o, lo, fwpath, kpath, &x->s, &cause);
+	if (!xml)
+		run_infra(res, "domain XML: %s", wf_cause_str(cause));
+	free(cause);
+	return xml;
+}
+
+/* Connects and starts the domain, paused until the lifecycle watch is in
+ * place (a guest that ends at once must still tell us how it ended). */
+static int
+lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
+    int64_t t0, struct run_result *res)
+{
+	lvevents_init(); /* before the connection: its events go to our loop */
+	res->t_prepare_s = (wf_now_us() - t0) / 1e6;
+	lv->conn = virConnectOpen(lo->uri ? lo->uri : "qemu:///system");
+	if (!lv->conn) {
+		lv_error(res, "cannot connect");
+		return -1;
+	}
+	lv->dom = virDomainCreateXML(lv->conn, xml, VIR_DOMAIN_START_PAUSED);
+	if (!lv->dom) {
+		lv_error(res, "domain did not start");
+		return -1;
+	}
+	res->t_create_s = (wf_now_us() - t0) / 1e6;
+	lvevents_watch(lv->conn, lv->dom, &lv->end);
+	if (virDomainResume(lv->dom) < 0) {
+		lv_error(res, "domain did not resume");
+		return -1;
+	}
+	res->t_resume_s = (wf_now_us() - t0) / 1e6;
+	return 0;
+}
+
+/* Watches the domain to its end, the watchdog or a cancel, following its
+ * output and calling lo->tick every 200 ms. */
+static void
+lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+
+	for (int64_t next_tick = 0;;) {
+		struct timespec ts = { 0, 5000000 };
+		int state, reason;
+
+		if (virDomainGetState(lv->dom, &state, &reason, 0) < 0) {
+			/* A transient domain vanishes when QEMU exits; any
+			 * other error means libvirtd went away under us. */
+			if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN)
+				lv_error(
+				    res, "lost libvirtd while the guest ran");
+			break;
+		}
+		if (state == VIR_DOMAIN_SHUTOFF ||
+		    state == VIR_DOMAIN_CRASHED ||
+		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE))
+			break;
+		if (wf_now_ms() >= deadline) {
+			lv->timed_out = 1;
+			break;
+		}
+		if (wf_now_ms() >= next_tick) {
+			follow_output(fo, &x->c);
+			if (lo->tick &&
+			    lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 0)) {
+				run_infra(res, "cancelled by the controller");
+				virDomainDestroy(lv->dom);
+				break;
+			}
+			next_tick = wf_now_ms() + 200;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The domain ended by itself: how the guest ended. */
+static void
+lv_ended(struct lv_run *lv, struct run_ctx *x, struct run_result *res)
+{
+	int failed;
+
+	/* isa-debug-exit also ends the domain as "failed" (QEMU exits
+	 * non-zero), but then the guest wrote done or an error first.
+	 * Without either, QEMU itself died: the host's fault. */
+	for (int i = 0; i < 20 && !lv->end.stopped; i++)
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	if (lv->end.stopped)
+		snprintf(res->detail, sizeof(res->detail),
+		    "libvirt: domain stopped (%s)",
+		    lvevents_detail_name(lv->end.detail));
+	/* the guest ended its report: a done or an error record */
+	failed = lv->end.stopped &&
+	    lv->end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
+	    x->c.done_status < 0 && !x->c.errors;
+	run_finish_records(x, res, failed ? "infra" : "exited", -1, NULL, NULL);
+	if (failed)
+		run_infra(res,
+		    "QEMU died without the guest's exit (libvirt: stopped, failed)");
+	else
+		res->outcome = x->c.done_status == 0 ? RUN_COMPLETED :
+		                                       RUN_GUEST_ERROR;
+}
+
+/* After the run: every record the guest wrote, then its end judged. */
+static void
+lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
+    int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
+{
+	follow_output(fo, &x->c);
+	if (fo->com2.gaps)
+		snprintf(res->detail + strlen(res->detail),
+		    sizeof(res->detail) - strlen(res->detail),
+		    "%sCOM2: %d file(s) rotated away unread",
+		    res->detail[0] ? "; " : "", fo->com2.gaps);
+	res->wall_s = (wf_now_us() - x->t0_us) / 1e6;
+	if (res->outcome == RUN_INFRA) {
+		run_finish_records(x, res, "infra", -1, NULL, NULL);
+		if (lv->dom)
+			destroy_by_name(lo, res);
+	} else if (lv->timed_out) {
+		snprintf(res->detail, sizeof(res->detail),
+		    "watchdog: no end after %d s", timeout_s);
+		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+		virDomainDestroy(lv->dom);
+		res->outcome = RUN_HANG;
+	} else {
+		lv_ended(lv, x, res);
+	}
+	/* The domain is gone: the streamer's last look, before the files go
+	 * (it may wait there for room to queue the output). */
+	if (lo->tick)
+		lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 1);
+}
+
+int
+libvirt_run(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	struct run_ctx x;
+	struct follow fo = { .buf = NULL };
+	struct lv_run lv = { .end = { .callback = -1 } };
+	char *xml = NULL;
+	int rc = -1;
+
+	virSetErrorFunc(NULL, lv_quiet);
+	tail_init(&fo.com1, "");
+	tail_init(&fo.com2, "");
+	if (run_prepare(&x, rs, o, lo->workdir, "halt", res) <
+	        0 || /* MTTCG or KVM */
+	    !(xml = lv_prepare(&x, &fo, rs, o, lo, res)))
+		goto out;
+	if (lv_start(&lv, xml, lo, x.t0_us, res) == 0) {
+		lv_watch(&lv, &x, &fo, rs->timeout_s, lo, res);
+		res->t_end_s = (wf_now_us() - x.t0_us) / 1e6;
+	}
+	lv_finish(&lv, &x, &fo, rs->timeout_s, lo, res);
+	rc = 0;
+out:
+	if (run_caplog_close(&fo.log) < 0 && rc == 0) {
+		snprintf(res->detail, sizeof(res->detail), "writing %s: %s",
+		    o->log, strerror(errno));
+		rc = -1;
+	}
+	tail_close(&fo.com1);
+	tail_close(&fo.com2);
+	free(fo.buf);
+	if (lv.conn)
+		lvevents_unwatch(lv.conn, &lv.end);
+	if (lv.dom)
+		virDomainFree(lv.dom);
+	if (lv.conn)
+		virConnectClose(lv.conn);
+	free(xml);
+	return run_end(&x, o, res, rc);
+}

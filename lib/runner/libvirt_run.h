@@ -1,0 +1,49 @@
+/*
+ * libvirt_run.h: running one guest as a transient libvirt domain.
+ *
+ * The agent's runner, also behind `guest/run-qemu --libvirt URI`.  It writes
+ * the same records file as the bare-QEMU runner, so one evaluation serves
+ * both; on a watchdog timeout the mailbox is read from outside the guest
+ * with virDomainMemoryPeek before the domain is destroyed.
+ */
+#ifndef WF_LIBVIRT_RUN_H
+#define WF_LIBVIRT_RUN_H
+
+#include "runner.h"
+
+struct libvirt_opts {
+	const char *uri; /* default qemu:///system */
+	const char *domain; /* domain name, e.g. wakefarm-AGENT-JOB-ATTEMPT */
+	const char
+	    *workdir; /* parent of the run's scratch dir; NULL: $TMPDIR */
+	/* Called about every 200 ms while the guest runs and once after it
+	 * ended and the domain is gone (final = 1, before the files are
+	 * removed; it may take its time), with the files
+	 * COM1 and COM2 go to through virtlogd, which rotates them (tail.h):
+	 * the agent streams from them.  NULL: nothing streams.  A non-zero
+	 * return stops the run (the job was cancelled): the domain is
+	 * destroyed. */
+	int (*tick)(void *arg, const char *com1, const char *com2, int final);
+	void *tick_arg;
+};
+
+struct run_scratch;
+
+/* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */
+int libvirt_run(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo, struct run_result *res);
+
+/*
+ * The domain XML libvirt_run() starts for rs (golden files in
+ * tests/e2e/golden/ pin it down): domain lo->domain, o->accel's domain
+ * type, firmware (the shim) as the multiboot kernel, COM1/COM2 to the
+ * files of s, and through fw_cfg the guest's kernel (our test kernel or a
+ * Linux bzImage), s->config and, for a Linux guest, s->initrd and
+ * s->cmdline.  firmware and kernel are absolute paths.  Malloc'd (the
+ * caller frees it), or NULL with *cause as for domxml_build().
+ */
+char *libvirt_run_domxml(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo, const char *firmware, const char *kernel,
+    const struct run_scratch *s, char **cause);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * suite.c: what every file of the controller suite shares (suite.h): one
+ * controller per test binary, started by suite_main on a fresh temporary
+ * database with its tokens and two registered hosts, and the helpers the
+ * cases call.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bisect_build.h"
+#include "suite.h"
+
+#define LEASE_MS "1500"
+
+struct ctl S;
+char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
+char tmp[256];
+
+json_int_t
+jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+const char *
+jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+/* Submits body; returns the run id (0 when refused). */
+json_int_t
+submit(const char *body, json_int_t *jobs)
+{
+	long st;
+	json_t *j = jcall(&S, submitter, "POST", "/api/v1/runs", body, &st);
+	json_int_t run = st == 201 ? jint(j, "run") : 0;
+
+	if (jobs != NULL)
+		*jobs = jint(j, "jobs");
+	if (st != 201)
+		printf("  submit %s: %ld %s\n", body, st, jstr(j, "error"));
+	json_decref(j);
+	return run;
+}
+
+json_int_t
+runs_total(void)
+{
+	long st;
+	json_t *j = jcall(&S, NULL, "GET", "/api/v1/runs", NULL, &st);
+	json_int_t n = jint(j, "total");
+
+	json_decref(j);
+	return n;
+}
+
+/* Cancels every unfinished run, so the next test starts with an empty queue. */
+void
+cancel_all(void)
+{
+	json_t *j, *run;
+	char path[64];
+	size_t i;
+	long st;
+
+	j = jcall(&S, NULL, "GET", "/api/v1/runs?limit=500", NULL, &st);
+	json_array_foreach (json_object_get(j, "runs"), i, run) {
+		if (strcmp(jstr(run, "state"), "queued") != 0 &&
+		    strcmp(jstr(run, "state"), "running") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel",
+		    (long long)jint(run, "id"));
+		json_decref(jcall(&S, admin, "POST", path, NULL, &st));
+	}
+	json_decref(j);
+}
+
+/* A lease for this agent (NULL: 204 / none). */
+json_t *
+lease(const char *tok, int wait)
+{
+	char path[64];
+	long st;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/agents/lease?wait=%d", wait);
+	j = jcall(&S, tok, "POST", path, NULL, &st);
+	if (st != 200) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *
+fixture(const char *name)
+{
+	char path[256], line[8192];
+	json_t *arr = json_array();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "tests/controller/data/%s", name);
+	if ((f = fopen(path, "r")) == NULL)
+		return arr;
+	while (fgets(line, sizeof(line), f) != NULL)
+		json_array_append_new(arr, json_loads(line, 0, NULL));
+	fclose(f);
+	return arr;
+}
+
+/* records is borrowed; NULL sends an empty batch. */
+long
+post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
+    json_t *records, json_t **reply)
+{
+	char path[64];
+	long st;
+	json_t *j;
+
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
+	j = jcallj(c, tok, "POST", path,
+	    json_pack("{s:i, s:o}", "batch", batch, "records",
+	        records != NULL ? json_incref(records) : json_array()),
+	    &st);
+	if (reply != NULL)
+		*reply = j;
+	else
+		json_decref(j);
+	return st;
+}
+
+long
+finish(const char *tok, json_int_t job, const char *outcome, json_t **reply)
+{
+	char path[64], body[128];
+	long st;
+	json_t *j;
+
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	snprintf(body, sizeof(body), "{\"outcome\": \"%s\", \"detail\": \"t\"}",
+	    outcome);
+	j = jcall(&S, tok, "POST", path, body, &st);
+	if (reply != NULL)
+		*reply = j;
+	else
+		json_decref(j);
+	return st;
+}
+
+json_t *
+get_job(json_int_t job)
+{
+	char path[64];
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", (long long)job);
+	return jcall(&S, NULL, "GET", path, NULL, &st);
+}
+
+/* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */
+void
+cli_start(struct cli *c, const char *tok, const char *const args[])
+{
+	const char *argv[32];
+	int fds[2], i = 0, j;
+
+	argv[i++] = "bin/wakefarm";
+	argv[i++] = "--server";
+	argv[i++] = S.base;
+	for (j = 0; args[j] != NULL && i < 31; j++)
+		argv[i++] = args[j];
+	argv[i] = NULL;
+	if (pipe(fds) == -1) {
+		c->pid = -1;
+		return;
+	}
+	if ((c->pid = fork()) == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		if (tok != NULL)
+			setenv("WAKEFARM_TOKEN", tok, 1);
+		else
+			unsetenv("WAKEFARM_TOKEN");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	c->fd = fds[0];
+}
+
+/* Waits for it; its output goes to out. Returns the exit status. */
+int
+cli_wait(struct cli *c, char *out, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+	int status = 0;
+
+	if (c->pid <= 0)
+		return -1;
+	while (
+	    got + 1 < size && (n = read(c->fd, out + got, size - got - 1)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(c->fd);
+	waitpid(c->pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+cli(const char *tok, const char *const args[], char *out, size_t size)
+{
+	struct cli c;
+
+	cli_start(&c, tok, args);
+	return cli_wait(&c, out, size);
+}
+
+/* Plays the agent for the next job: its records, then finish. */
+json_int_t
+agent_runs_next(const char *records, const char *outcome)
+{
+	json_t *l = lease(ag1, 10), *recs;
+	json_int_t job;
+
+	if (l == NULL)
+		return 0;
+	job = jint(l, "job");
+	recs = fixture(records);
+	post_batch(&S, ag1, job, 0, recs, NULL);
+	finish(ag1, job, outcome, NULL);
+	json_decref(recs);
+	json_decref(l);
+	return job;
+}
+
+/* Polls c's /metrics every 5 ms, at most tries times, for line: 1 seen. */
+int
+wait_metric(const struct ctl *c, const char *line, int tries)
+{
+	for (int i = 0; i < tries; i++) {
+		struct resp r;
+		int seen;
+
+		http(c, NULL, "GET", "/metrics", NULL, 0, &r);
+		seen = r.body != NULL && strstr(r.body, line) != NULL;
+		resp_free(&r);
+		if (seen)
+			return 1;
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* --- setup --- */
+
+static int
+setup(void)
+{
+	const char *const extra[] = { "--lease-ms", LEASE_MS, "--log-cap",
+		"2048", "--web", NULL, "--scenarios", "scenarios",
+		"--schema-dir", "db", "--bisect-repo-root", "/tmp", NULL };
+	const char *ex[13];
+	char web[300], path[320];
+	FILE *f;
+	long st;
+
+	snprintf(tmp, sizeof(tmp), "/tmp/wf-ctest-XXXXXX");
+	if (mkdtemp(tmp) == NULL)
+		return -1;
+	snprintf(web, sizeof(web), "%s/web", tmp);
+	mkdir(web, 0755);
+	snprintf(path, sizeof(path), "%s/index.html", web);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs("<h1>wakefarm</h1>\n", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/escape", web);
+	if (symlink("/etc", path) == -1)
+		return -1;
+	memcpy(ex, extra, sizeof(ex));
+	ex[5] = web;
+	{
+		char db[300];
+		const char *argv[] = { "bin/wakefarm-controller", "migrate",
+			"--db", db, "--schema-dir", "db", NULL };
+
+		snprintf(db, sizeof(db), "%s/w.db", tmp);
+		if (ctl_run(argv, NULL, 0) != 0)
+			return -1;
+	}
+	admin = ctl_token(tmp, "admin", "admin");
+	submitter = ctl_token(tmp, "submitter", "sub");
+	reader = ctl_token(tmp, "reader", "reader");
+	ag1 = ctl_token(tmp, "agent", "agent1");
+	ag2 = ctl_token(tmp, "agent", "agent2");
+	ag3 = ctl_token(tmp, "agent", "agent3");
+	if (!admin || !submitter || !reader || !ag1 || !ag2 || !ag3 ||
+	    ctl_start(&S, tmp, ex) == -1)
+		return -1;
+	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"h1\", \"slots\": 2, \"libvirt_uri\": \"qemu:///system\"}",
+	    &st));
+	if (st != 200)
+		return -1;
+	json_decref(jcall(&S, ag2, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"h2\", \"slots\": 2, \"libvirt_uri\": \"qemu+ssh://b/system\"}",
+	    &st));
+	return st == 200 ? 0 : -1;
+}
+
+int
+suite_main(int argc, char **argv, const char *name, int (*run)(int, char **))
+{
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (setup() == -1) {
+		printf("%s: setup failed (see %s/controller.log)\n", name, tmp);
+		printf("0 passed, 1 failed\n");
+		ctl_stop(&S, SIGTERM);
+		return 1;
+	}
+	/* Before the closing line: tests/run reads the last line. */
+	printf("%s: controller and files in %s (kept if a test fails)\n", name,
+	    tmp);
+	rc = run(argc, argv);
+	ctl_stop(&S, SIGTERM);
+	if (rc == 0 && getenv("WF_KEEP_TMP") == NULL)
+		bisect_build_remove(tmp); /* rm -rf as an argv: no shell */
+	return rc;
+}

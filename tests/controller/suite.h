@@ -1,0 +1,74 @@
+/*
+ * suite.h: the controller suite's shared state and helpers (suite.c). Each
+ * ctest_*.c is one test binary of its own: its TEST()s (tests/unit/test.h),
+ * then
+ *
+ *	int main(int argc, char **argv)
+ *	{ return suite_main(argc, argv, "ctest_x", test_main); }
+ *
+ * suite_main starts a controller (--lease-ms 1500, --log-cap 2048, a --web
+ * directory, scenarios/, --bisect-repo-root /tmp) on a fresh database in
+ * tmp, with the tokens below and hosts h1 (ag1) and h2 (ag2) registered.
+ */
+#ifndef WF_CTEST_SUITE_H
+#define WF_CTEST_SUITE_H
+
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "ctest.h"
+
+extern struct ctl S;
+extern char *admin, *submitter, *reader, *ag1, *ag2, *ag3;
+extern char tmp[256];
+
+int
+suite_main(int argc, char **argv, const char *name, int (*run)(int, char **));
+
+json_int_t jint(const json_t *o, const char *k);
+const char *jstr(const json_t *o, const char *k);
+/* Submits body; returns the run id (0 when refused). */
+json_int_t submit(const char *body, json_int_t *jobs);
+json_int_t runs_total(void);
+/* Cancels every unfinished run, so the next test starts with an empty queue. */
+void cancel_all(void);
+/* A lease for this agent (NULL: 204 / none). */
+json_t *lease(const char *tok, int wait);
+/* tests/controller/data/NAME: one record a line, as an array. */
+json_t *fixture(const char *name);
+/* records is borrowed; NULL sends an empty batch. */
+long post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
+    json_t *records, json_t **reply);
+long
+finish(const char *tok, json_int_t job, const char *outcome, json_t **reply);
+json_t *get_job(json_int_t job);
+/* Expects status and an {"error"} body containing want (a macro: its
+ * checks count in the test that uses it, tests/unit/test.h). */
+#define expect_error(st, j, want_st, want)                            \
+	do {                                                          \
+		CHECK_EQ_INT((st), (want_st));                        \
+		CHECK(json_is_string(json_object_get((j), "error"))); \
+		CHECK_STR_CONTAINS(jstr((j), "error"), (want));       \
+	} while (0)
+
+/* Polls c's /metrics every 5 ms, at most tries times, for line (as
+ * "wakefarm_lease_waiters 1"): 1 once seen, 0 not. */
+int wait_metric(const struct ctl *c, const char *line, int tries);
+
+/* bin/wakefarm run against the suite's controller. */
+struct cli {
+	pid_t pid;
+	int fd; /* its stdout and stderr */
+};
+
+/* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */
+void cli_start(struct cli *c, const char *tok, const char *const args[]);
+/* Waits for it; its output goes to out. Returns the exit status. */
+int cli_wait(struct cli *c, char *out, size_t size);
+/* Both. */
+int cli(const char *tok, const char *const args[], char *out, size_t size);
+/* Plays agent 1 for the next job: its records (a fixture), then finish. */
+json_int_t agent_runs_next(const char *records, const char *outcome);
+
+#endif
