@@ -105,8 +105,8 @@ fuzz:
 # One style for the host code: .clang-format (style(9)), Debian's
 # clang-format 14. guest/ (and its tests) are left out for now.
 CLANG_FORMAT ?= clang-format-14
-STYLE_SRCS = $(shell find lib agent cli controller bench tests -name '*.[ch]' \
-	-not -path 'tests/guest/*' -not -path 'tests/linux/*' -not -path '*/node_modules/*' | sort)
+STYLE_SRCS = $(shell find lib agent cli controller bench tests guest -name '*.[ch]' \
+	-not -path '*/node_modules/*' | sort)
 style:
 	@$(CLANG_FORMAT) --style=file:.clang-format -i $(STYLE_SRCS)
 # What tests/lint runs: fails on any file that `make style` would change.

@@ -12,7 +12,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdlib -mno-red
 	-fno-asynchronous-unwind-tables -fno-delete-null-pointer-checks -fcf-protection=none \
 	-Wall -Wextra -Wno-unused-parameter -MMD -MP $(if $(CI),-Werror)
 
-GUEST_COMMON := report string fmt acpi elf idle
+GUEST_COMMON := report record string fmt acpi elf idle
 FW_SRCS := guest/firmware/entry.S $(addprefix guest/firmware/,main.c madt.c park.c fwcfg.c linux.c) \
 	$(addprefix guest/common/,$(addsuffix .c,$(GUEST_COMMON)))
 K_SRCS := guest/kernel/entry.S $(addprefix guest/kernel/,main.c cpu.c madt.c wakeup.c smp.c kexec.c steps.c) \
@@ -48,12 +48,14 @@ $(GUEST_OUT)/kernel.elf: $(K_OBJS) guest/kernel/kernel.ld
 
 # The reporter runs as /init under a real Linux kernel: static, libc allowed.
 LINUX_INIT := $(GUEST_OUT)/linux-init
-LINUX_INIT_SRCS := $(addprefix guest/linux-init/,main.c records.c sysinfo.c steps.c newc.c)
+LINUX_INIT_SRCS := $(addprefix guest/linux-init/,main.c records.c sysinfo.c steps.c newc.c) guest/common/record.c
 LINUX_INIT_OBJS := $(patsubst guest/%,$(GUEST_OUT)/li/%.o,$(LINUX_INIT_SRCS))
 
+# REC_MAX: the reporter's records may use the contract's whole 4096 bytes
+# (common/record.h); every object of it must see the same value.
 $(GUEST_OUT)/li/%.o: guest/%
 	@mkdir -p $(dir $@)
-	$(GUEST_CC) -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -MMD -MP -c $< -o $@
+	$(GUEST_CC) -std=gnu11 -O2 -g -D_GNU_SOURCE -DREC_MAX=4096 $(WARN) -MMD -MP -c $< -o $@
 
 $(LINUX_INIT): $(LINUX_INIT_OBJS)
 	$(GUEST_CC) -static -o $@ $^

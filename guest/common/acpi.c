@@ -1,7 +1,8 @@
 /* Finding ACPI tables in guest memory. */
 #include "acpi.h"
 
-u8 acpi_checksum(const void *p, size_t len)
+u8
+acpi_checksum(const void *p, size_t len)
 {
 	const u8 *b = p;
 	u8 sum = 0;
@@ -11,25 +12,29 @@ u8 acpi_checksum(const void *p, size_t len)
 	return sum;
 }
 
-struct acpi_rsdp *acpi_find_rsdp(void)
+struct acpi_rsdp *
+acpi_find_rsdp(void)
 {
 	/* SeaBIOS puts the RSDP in the BIOS read-only area, 16-byte aligned. */
 	for (u64 a = 0xE0000; a < 0x100000; a += 16) {
 		struct acpi_rsdp *r = (struct acpi_rsdp *)a;
 
-		if (!memcmp(r->signature, "RSD PTR ", 8) && !acpi_checksum(r, 20))
+		if (!memcmp(r->signature, "RSD PTR ", 8) &&
+		    !acpi_checksum(r, 20))
 			return r;
 	}
 	return NULL;
 }
 
-struct acpi_header *acpi_root(struct acpi_rsdp *rsdp, bool *is_xsdt)
+struct acpi_header *
+acpi_root(struct acpi_rsdp *rsdp, bool *is_xsdt)
 {
 	*is_xsdt = rsdp->revision >= 2 && rsdp->xsdt;
 	return (struct acpi_header *)(*is_xsdt ? rsdp->xsdt : (u64)rsdp->rsdt);
 }
 
-struct acpi_header *acpi_find_table(struct acpi_rsdp *rsdp, const char sig[4])
+struct acpi_header *
+acpi_find_table(struct acpi_rsdp *rsdp, const char sig[4])
 {
 	bool x;
 	struct acpi_header *root = acpi_root(rsdp, &x);
@@ -40,13 +45,15 @@ struct acpi_header *acpi_find_table(struct acpi_rsdp *rsdp, const char sig[4])
 		u64 addr = 0;
 
 		memcpy(&addr, ent + i * (x ? 8 : 4), x ? 8 : 4);
-		if (addr && !memcmp(((struct acpi_header *)addr)->signature, sig, 4))
+		if (addr &&
+		    !memcmp(((struct acpi_header *)addr)->signature, sig, 4))
 			return (struct acpi_header *)addr;
 	}
 	return NULL;
 }
 
-u64 hash_bytes(const void *p, size_t len)
+u64
+hash_bytes(const void *p, size_t len)
 {
 	const u8 *b = p;
 	u64 h = 0xcbf29ce484222325ULL;

@@ -20,22 +20,26 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF program header");
 #define PT_LOAD 1
 #define EM_X86_64 62
 
-u64 elf_load(const void *image, size_t size, u64 base, u64 limit, const char **why)
+u64
+elf_load(const void *image, size_t size, u64 base, u64 limit, const char **why)
 {
 	const struct elf64_ehdr *eh = image;
 	const u8 *img = image;
 
-	if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) || eh->ident[4] != 2) {
+	if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4) ||
+	    eh->ident[4] != 2) {
 		*why = "not an ELF64 image";
 		return 0;
 	}
-	if (eh->machine != EM_X86_64 || eh->phentsize != sizeof(struct elf64_phdr) ||
+	if (eh->machine != EM_X86_64 ||
+	    eh->phentsize != sizeof(struct elf64_phdr) ||
 	    eh->phoff + (u64)eh->phnum * sizeof(struct elf64_phdr) > size) {
 		*why = "bad ELF program headers";
 		return 0;
 	}
 	for (u16 i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *ph = (const void *)(img + eh->phoff + i * sizeof(*ph));
+		const struct elf64_phdr *ph = (const void *)(img + eh->phoff +
+		    i * sizeof(*ph));
 
 		if (ph->type != PT_LOAD)
 			continue;
@@ -44,8 +48,10 @@ u64 elf_load(const void *image, size_t size, u64 base, u64 limit, const char **w
 			*why = "ELF segment out of bounds";
 			return 0;
 		}
-		memcpy((void *)(base + ph->vaddr), img + ph->offset, ph->filesz);
-		memset((void *)(base + ph->vaddr + ph->filesz), 0, ph->memsz - ph->filesz);
+		memcpy(
+		    (void *)(base + ph->vaddr), img + ph->offset, ph->filesz);
+		memset((void *)(base + ph->vaddr + ph->filesz), 0,
+		    ph->memsz - ph->filesz);
 	}
 	return base + eh->entry;
 }

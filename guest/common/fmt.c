@@ -10,15 +10,17 @@ struct out {
 	size_t size, len;
 };
 
-static void put(struct out *o, char c)
+static void
+put(struct out *o, char c)
 {
 	if (o->len + 1 < o->size)
 		o->buf[o->len] = c;
 	o->len++;
 }
 
-static void put_num(struct out *o, u64 v, unsigned base, bool upper, bool neg,
-		    int width, char pad)
+static void
+put_num(struct out *o, u64 v, unsigned base, bool upper, bool neg, int width,
+    char pad)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -40,7 +42,8 @@ static void put_num(struct out *o, u64 v, unsigned base, bool upper, bool neg,
 		put(o, tmp[--n]);
 }
 
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+int
+vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
@@ -64,22 +67,29 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		switch (*fmt) {
 		case 'd':
 		case 'i': {
-			long long v = lng ? va_arg(ap, long long) : va_arg(ap, int);
+			long long v = lng ? va_arg(ap, long long) :
+			                    va_arg(ap, int);
 
-			put_num(&o, v < 0 ? -(u64)v : (u64)v, 10, false, v < 0, width, pad);
+			put_num(&o, v < 0 ? -(u64)v : (u64)v, 10, false, v < 0,
+			    width, pad);
 			break;
 		}
 		case 'u':
-			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10, false, false, width, pad);
+			put_num(&o,
+			    lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10,
+			    false, false, width, pad);
 			break;
 		case 'x':
 		case 'X':
-			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, *fmt == 'X', false, width, pad);
+			put_num(&o,
+			    lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16,
+			    *fmt == 'X', false, width, pad);
 			break;
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_num(&o, (u64)va_arg(ap, void *), 16, false, false, width, pad);
+			put_num(&o, (u64)va_arg(ap, void *), 16, false, false,
+			    width, pad);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);
@@ -111,7 +121,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
-int snprintf(char *buf, size_t size, const char *fmt, ...)
+int
+snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

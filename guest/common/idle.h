@@ -12,10 +12,10 @@
 #include "types.h"
 #include "cpu.h"
 
-#define IDLE_VECTOR	0x20	/* first vector after the exceptions */
-#define IDLE_PERIOD_US	50
+#define IDLE_VECTOR 0x20 /* first vector after the exceptions */
+#define IDLE_PERIOD_US 50
 
-extern char idle_tick_stub[];	/* IDT handler for IDLE_VECTOR: EOI, return */
+extern char idle_tick_stub[]; /* IDT handler for IDLE_VECTOR: EOI, return */
 
 void idle_timer_start(void);
 /* Changes the period of a running idle timer (the firmware slows it down
@@ -34,7 +34,8 @@ extern bool idle_halts;
 /* Reads idle= from a config/command line (default: halt). */
 void idle_configure(const char *cmdline);
 
-static inline void idle_wait(void)
+static inline void
+idle_wait(void)
 {
 	if (!idle_halts) {
 		cpu_relax();

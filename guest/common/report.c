@@ -4,44 +4,50 @@
 static struct report_channel *chan;
 static const char *rec_src = "?";
 
-void serial_init(u16 port)
+void
+serial_init(u16 port)
 {
-	outb(port + 1, 0x00);	/* IER: no interrupts, we poll */
-	outb(port + 3, 0x80);	/* LCR: DLAB on to set the divisor */
-	outb(port + 0, 0x01);	/* DLL: 115200 baud */
-	outb(port + 1, 0x00);	/* DLM */
-	outb(port + 3, 0x03);	/* LCR: 8N1, DLAB off */
-	outb(port + 2, 0x07);	/* FCR: enable and clear FIFOs */
+	outb(port + 1, 0x00); /* IER: no interrupts, we poll */
+	outb(port + 3, 0x80); /* LCR: DLAB on to set the divisor */
+	outb(port + 0, 0x01); /* DLL: 115200 baud */
+	outb(port + 1, 0x00); /* DLM */
+	outb(port + 3, 0x03); /* LCR: 8N1, DLAB off */
+	outb(port + 2, 0x07); /* FCR: enable and clear FIFOs */
 }
 
-static void serial_write(u16 port, const char *s, size_t n)
+static void
+serial_write(u16 port, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		while (!(inb(port + 5) & 0x20))	/* LSR.THRE: room to send */
+		while (!(inb(port + 5) & 0x20)) /* LSR.THRE: room to send */
 			cpu_relax();
 		outb(port, (u8)s[i]);
 	}
 }
 
-void report_setup(struct report_channel *ch, const char *src)
+void
+report_setup(struct report_channel *ch, const char *src)
 {
 	chan = ch;
 	rec_src = src;
 }
 
-struct report_channel *report_channel(void)
+struct report_channel *
+report_channel(void)
 {
 	return chan;
 }
 
-u64 time_us(void)
+u64
+time_us(void)
 {
 	if (!chan || !chan->tsc_khz)
 		return 0;
 	return (rdtsc() - chan->tsc_base) * 1000 / chan->tsc_khz;
 }
 
-void delay_us(u64 us)
+void
+delay_us(u64 us)
 {
 	u64 end = rdtsc() + us * chan->tsc_khz / 1000;
 
@@ -49,106 +55,17 @@ void delay_us(u64 us)
 		cpu_relax();
 }
 
-static void rec_raw(struct rec *r, const char *s)
+void
+rec_begin(struct rec *r, const char *ev)
 {
-	size_t n = strlen(s);
-
-	/* Keep 3 bytes for the closing "}\n" and NUL; a record never overflows,
-	 * it is cut at a field boundary and marked. */
-	if (r->len + n + 3 > sizeof(r->buf))
-		return;
-	memcpy(r->buf + r->len, s, n);
-	r->len += n;
-	r->buf[r->len] = 0;
+	rec_start(r, rec_src, chan ? chan->gen : 0, time_us(), ev);
 }
 
-static void rec_key(struct rec *r, const char *key)
+/* Closes the record and writes it under the COM2 lock. */
+void
+rec_end(struct rec *r)
 {
-	char tmp[64];
-
-	snprintf(tmp, sizeof(tmp), ",\"%s\":", key);
-	rec_raw(r, tmp);
-}
-
-void rec_begin(struct rec *r, const char *ev)
-{
-	r->len = 0;
-	r->buf[0] = 0;
-	snprintf(r->buf, sizeof(r->buf), "{\"v\":1,\"src\":\"%s\",\"gen\":%u,\"ev\":\"%s\",\"t_us\":%lu",
-		 rec_src, chan ? chan->gen : 0, ev, time_us());
-	r->len = strlen(r->buf);
-}
-
-void rec_u64(struct rec *r, const char *key, u64 v)
-{
-	char tmp[32];
-
-	rec_key(r, key);
-	snprintf(tmp, sizeof(tmp), "%lu", v);
-	rec_raw(r, tmp);
-}
-
-void rec_i64(struct rec *r, const char *key, long long v)
-{
-	char tmp[32];
-
-	rec_key(r, key);
-	snprintf(tmp, sizeof(tmp), "%lld", v);
-	rec_raw(r, tmp);
-}
-
-void rec_hex(struct rec *r, const char *key, u64 v)
-{
-	char tmp[32];
-
-	rec_key(r, key);
-	snprintf(tmp, sizeof(tmp), "\"0x%lx\"", v);
-	rec_raw(r, tmp);
-}
-
-void rec_bool(struct rec *r, const char *key, bool v)
-{
-	rec_key(r, key);
-	rec_raw(r, v ? "true" : "false");
-}
-
-void rec_str(struct rec *r, const char *key, const char *s)
-{
-	char tmp[8];
-
-	rec_key(r, key);
-	rec_raw(r, "\"");
-	for (; *s; s++) {
-		u8 c = (u8)*s;
-
-		if (c == '"' || c == '\\')
-			snprintf(tmp, sizeof(tmp), "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-		else
-			snprintf(tmp, sizeof(tmp), "%c", c);
-		rec_raw(r, tmp);
-	}
-	rec_raw(r, "\"");
-}
-
-void rec_u32_list(struct rec *r, const char *key, const u32 *v, size_t n)
-{
-	char tmp[16];
-
-	rec_key(r, key);
-	rec_raw(r, "[");
-	for (size_t i = 0; i < n; i++) {
-		snprintf(tmp, sizeof(tmp), i ? ",%u" : "%u", v[i]);
-		rec_raw(r, tmp);
-	}
-	rec_raw(r, "]");
-}
-
-void rec_end(struct rec *r)
-{
-	memcpy(r->buf + r->len, "}\n", 3);
-	r->len += 2;
+	rec_close(r);
 	if (chan)
 		spin_lock(&chan->com2_lock);
 	serial_write(COM2, r->buf, r->len);
@@ -156,7 +73,8 @@ void rec_end(struct rec *r)
 		spin_unlock(&chan->com2_lock);
 }
 
-void klog(const char *fmt, ...)
+void
+klog(const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -180,19 +98,24 @@ void klog(const char *fmt, ...)
  * it is empty, so 16 bytes go per LSR poll instead of one (half the port
  * accesses, which are what a byte costs under TCG).
  */
-static void serial_write_fifo(u16 port, const char *s, size_t n)
+static void
+serial_write_fifo(u16 port, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		while (!(inb(port + 5) & 0x20))	/* LSR.THRE: the FIFO is empty */
+		while (
+		    !(inb(port + 5) & 0x20)) /* LSR.THRE: the FIFO is empty */
 			cpu_relax();
 		for (size_t end = i + 16 < n ? i + 16 : n; i < end; i++)
-			outb(port, (u8)s[i]);	/* THR: into the transmit FIFO */
+			outb(port, (u8)s[i]); /* THR: into the transmit FIFO */
 	}
 }
 
-void report_raw(u16 port, const char *s, size_t n)
+void
+report_raw(u16 port, const char *s, size_t n)
 {
-	struct spinlock *lock = !chan ? NULL : port == COM1 ? &chan->com1_lock : &chan->com2_lock;
+	struct spinlock *lock = !chan ? NULL :
+	    port == COM1              ? &chan->com1_lock :
+	                                &chan->com2_lock;
 
 	if (lock)
 		spin_lock(lock);
@@ -201,7 +124,8 @@ void report_raw(u16 port, const char *s, size_t n)
 		spin_unlock(lock);
 }
 
-void report_verror(const char *fmt, va_list ap)
+void
+report_verror(const char *fmt, va_list ap)
 {
 	char msg[256];
 	struct rec r;
@@ -213,7 +137,8 @@ void report_verror(const char *fmt, va_list ap)
 	rec_end(&r);
 }
 
-void report_error(const char *fmt, ...)
+void
+report_error(const char *fmt, ...)
 {
 	va_list ap;
 

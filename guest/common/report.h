@@ -12,26 +12,21 @@
 
 #include "types.h"
 #include "cpu.h"
+#include "record.h"
 
 #define COM1 0x3F8
 #define COM2 0x2F8
-#define REC_MAX 1024	/* ours stay far below the contract's 4096 */
 
 /* Shared between firmware and every kernel generation; lives in NVS. */
 struct report_channel {
 	struct spinlock com1_lock;
 	struct spinlock com2_lock;
-	volatile u32 gen;	/* the generation now running: fw records carry it */
+	volatile u32 gen; /* the generation now running: fw records carry it */
 	u32 pad;
-	u64 tsc_base;		/* TSC at firmware entry: t_us counts from here */
+	u64 tsc_base; /* TSC at firmware entry: t_us counts from here */
 	u64 tsc_khz;
 };
 
-struct rec {
-	char buf[REC_MAX];
-	size_t len;
-	bool first;
-};
 
 void report_setup(struct report_channel *ch, const char *src);
 struct report_channel *report_channel(void);
@@ -40,13 +35,9 @@ void serial_init(u16 port);
 u64 time_us(void);
 void delay_us(u64 us);
 
+/* A record of this side (fw or os) and generation, now; rec_end writes it.
+ * The fields in between: record.h. */
 void rec_begin(struct rec *r, const char *ev);
-void rec_u64(struct rec *r, const char *key, u64 v);
-void rec_i64(struct rec *r, const char *key, long long v);
-void rec_hex(struct rec *r, const char *key, u64 v);
-void rec_str(struct rec *r, const char *key, const char *s);
-void rec_bool(struct rec *r, const char *key, bool v);
-void rec_u32_list(struct rec *r, const char *key, const u32 *v, size_t n);
 void rec_end(struct rec *r);
 
 /* Convenience: an `error` record with a message, also logged on COM1. */

@@ -4,17 +4,19 @@
 /* Bulk copies and fills go 8 bytes per iteration: under TCG every
  * iteration of a rep string instruction costs about the same, whatever its
  * width, and kexec fills a megabyte of .bss per generation. */
-void *memcpy(void *dst, const void *src, size_t n)
+void *
+memcpy(void *dst, const void *src, size_t n)
 {
 	void *ret = dst;
 	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) :: "memory");
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r) :: "memory");
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q)::"memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(r)::"memory");
 	return ret;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
+void *
+memmove(void *dst, const void *src, size_t n)
 {
 	u8 *d = dst;
 	const u8 *s = src;
@@ -26,18 +28,26 @@ void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-void *memset(void *dst, int c, size_t n)
+void *
+memset(void *dst, int c, size_t n)
 {
 	void *ret = dst;
 	u64 pattern = 0x0101010101010101ULL * (u8)c;
 	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(q) : "a"(pattern) : "memory");
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(r) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosq"
+	                 : "+D"(dst), "+c"(q)
+	                 : "a"(pattern)
+	                 : "memory");
+	__asm__ volatile("rep stosb"
+	                 : "+D"(dst), "+c"(r)
+	                 : "a"(pattern)
+	                 : "memory");
 	return ret;
 }
 
-int memcmp(const void *a, const void *b, size_t n)
+int
+memcmp(const void *a, const void *b, size_t n)
 {
 	const u8 *x = a, *y = b;
 
@@ -47,7 +57,8 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
-size_t strlen(const char *s)
+size_t
+strlen(const char *s)
 {
 	size_t n = 0;
 
@@ -56,7 +67,8 @@ size_t strlen(const char *s)
 	return n;
 }
 
-int strncmp(const char *a, const char *b, size_t n)
+int
+strncmp(const char *a, const char *b, size_t n)
 {
 	for (; n; n--, a++, b++) {
 		if (*a != *b)
@@ -67,12 +79,14 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
-int strcmp(const char *a, const char *b)
+int
+strcmp(const char *a, const char *b)
 {
 	return strncmp(a, b, (size_t)-1);
 }
 
-char *strchr(const char *s, int c)
+char *
+strchr(const char *s, int c)
 {
 	for (; *s; s++)
 		if (*s == (char)c)
@@ -80,7 +94,8 @@ char *strchr(const char *s, int c)
 	return c ? NULL : (char *)s;
 }
 
-size_t parse_u64(const char *s, u64 *out)
+size_t
+parse_u64(const char *s, u64 *out)
 {
 	const char *p = s;
 	unsigned base = 10;
@@ -109,7 +124,8 @@ size_t parse_u64(const char *s, u64 *out)
 	return p - s;
 }
 
-bool opt_get(const char *opts, const char *key, char *val, size_t valsz)
+bool
+opt_get(const char *opts, const char *key, char *val, size_t valsz)
 {
 	size_t klen = strlen(key);
 	const char *p = opts;

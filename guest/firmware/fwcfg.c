@@ -6,15 +6,15 @@
 #include "fwcfg.h"
 #include "../common/cpu.h"
 
-#define FW_CFG_PORT_SEL		0x510	/* 16-bit selector */
-#define FW_CFG_PORT_DATA	0x511	/* 8-bit data */
-#define FW_CFG_PORT_DMA_HI	0x514	/* DMA address, big-endian, high half */
-#define FW_CFG_PORT_DMA_LO	0x518	/* low half: writing it starts the transfer */
+#define FW_CFG_PORT_SEL 0x510 /* 16-bit selector */
+#define FW_CFG_PORT_DATA 0x511 /* 8-bit data */
+#define FW_CFG_PORT_DMA_HI 0x514 /* DMA address, big-endian, high half */
+#define FW_CFG_PORT_DMA_LO 0x518 /* low half: writing it starts the transfer */
 
-#define FW_CFG_VERSION_DMA	0x2
-#define DMA_CTL_ERROR		0x01
-#define DMA_CTL_READ		0x02
-#define DMA_CTL_SELECT		0x08
+#define FW_CFG_VERSION_DMA 0x2
+#define DMA_CTL_ERROR 0x01
+#define DMA_CTL_READ 0x02
+#define DMA_CTL_SELECT 0x08
 
 struct fwcfg_dma {
 	u32 control;
@@ -31,10 +31,19 @@ struct fwcfg_file {
 
 static bool have_dma;
 
-static u32 be32(u32 v) { return __builtin_bswap32(v); }
-static u64 be64(u64 v) { return __builtin_bswap64(v); }
+static u32
+be32(u32 v)
+{
+	return __builtin_bswap32(v);
+}
+static u64
+be64(u64 v)
+{
+	return __builtin_bswap64(v);
+}
 
-bool fwcfg_present(void)
+bool
+fwcfg_present(void)
 {
 	char sig[4];
 	u32 id;
@@ -53,7 +62,8 @@ bool fwcfg_present(void)
 }
 
 /* One DMA read; without DMA_CTL_SELECT it continues the selected item. */
-static void dma_read(u32 control, void *buf, u32 len)
+static void
+dma_read(u32 control, void *buf, u32 len)
 {
 	static volatile struct fwcfg_dma d __attribute__((aligned(16)));
 	u64 pa = (u64)&d;
@@ -62,34 +72,41 @@ static void dma_read(u32 control, void *buf, u32 len)
 	d.length = be32(len);
 	d.address = be64((u64)buf);
 	barrier();
-	outl(FW_CFG_PORT_DMA_HI, be32(pa >> 32));	/* DMA address register, high half */
-	outl(FW_CFG_PORT_DMA_LO, be32((u32)pa));	/* low half: starts the transfer */
+	outl(FW_CFG_PORT_DMA_HI,
+	    be32(pa >> 32)); /* DMA address register, high half */
+	outl(FW_CFG_PORT_DMA_LO,
+	    be32((u32)pa)); /* low half: starts the transfer */
 	while (be32(d.control) & ~DMA_CTL_ERROR)
 		cpu_relax();
 }
 
-void fwcfg_read(u16 key, void *buf, u32 len)
+void
+fwcfg_read(u16 key, void *buf, u32 len)
 {
 	if (have_dma) {
-		dma_read(((u32)key << 16) | DMA_CTL_SELECT | DMA_CTL_READ, buf, len);
+		dma_read(
+		    ((u32)key << 16) | DMA_CTL_SELECT | DMA_CTL_READ, buf, len);
 		return;
 	}
-	outw(FW_CFG_PORT_SEL, key);	/* selector: item `key`, offset 0 */
+	outw(FW_CFG_PORT_SEL, key); /* selector: item `key`, offset 0 */
 	for (u32 i = 0; i < len; i++)
 		((u8 *)buf)[i] = inb(FW_CFG_PORT_DATA);
 }
 
-void fwcfg_read_next(void *buf, u32 len)
+void
+fwcfg_read_next(void *buf, u32 len)
 {
 	if (have_dma) {
 		dma_read(DMA_CTL_READ, buf, len);
 		return;
 	}
 	for (u32 i = 0; i < len; i++)
-		((u8 *)buf)[i] = inb(FW_CFG_PORT_DATA);	/* data port: next byte */
+		((u8 *)buf)[i] = inb(
+		    FW_CFG_PORT_DATA); /* data port: next byte */
 }
 
-long fwcfg_file(const char *name, u16 *key)
+long
+fwcfg_file(const char *name, u16 *key)
 {
 	u32 count;
 

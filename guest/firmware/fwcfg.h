@@ -4,10 +4,10 @@
 
 #include "../common/types.h"
 
-#define FW_CFG_SIGNATURE	0x00
-#define FW_CFG_ID		0x01
-#define FW_CFG_NB_CPUS		0x05
-#define FW_CFG_FILE_DIR		0x19
+#define FW_CFG_SIGNATURE 0x00
+#define FW_CFG_ID 0x01
+#define FW_CFG_NB_CPUS 0x05
+#define FW_CFG_FILE_DIR 0x19
 
 bool fwcfg_present(void);
 void fwcfg_read(u16 key, void *buf, u32 len);

@@ -10,7 +10,8 @@
 
 static u8 madt_buf[4096] __attribute__((aligned(16)));
 
-static void repoint(struct acpi_header *root, size_t width, u64 from, u64 to)
+static void
+repoint(struct acpi_header *root, size_t width, u64 from, u64 to)
 {
 	size_t n = (root->length - sizeof(*root)) / width;
 	u8 *ent = (u8 *)(root + 1);
@@ -26,7 +27,8 @@ static void repoint(struct acpi_header *root, size_t width, u64 from, u64 to)
 	root->checksum = -acpi_checksum(root, root->length);
 }
 
-static void collect_apic_ids(const struct acpi_madt *m)
+static void
+collect_apic_ids(const struct acpi_madt *m)
 {
 	const u8 *p = (const u8 *)(m + 1), *end = (const u8 *)m + m->hdr.length;
 
@@ -34,15 +36,18 @@ static void collect_apic_ids(const struct acpi_madt *m)
 	while (p + 2 <= end && p[1] >= 2) {
 		const struct madt_lapic *l = (const void *)p;
 
-		if (l->type == MADT_LAPIC && (l->flags & 1) && fw.ncpus < MAX_CPUS)
+		if (l->type == MADT_LAPIC && (l->flags & 1) &&
+		    fw.ncpus < MAX_CPUS)
 			fw.apic_ids[fw.ncpus++] = l->apic_id;
 		p += p[1];
 	}
 }
 
-int madt_publish(struct acpi_rsdp *rsdp, const char **why)
+int
+madt_publish(struct acpi_rsdp *rsdp, const char **why)
 {
-	struct acpi_madt *old = (struct acpi_madt *)acpi_find_table(rsdp, "APIC");
+	struct acpi_madt *old = (struct acpi_madt *)acpi_find_table(
+	    rsdp, "APIC");
 	struct madt_mp_wakeup w = { 0 };
 	struct acpi_header *root;
 	size_t len;
@@ -61,7 +66,8 @@ int madt_publish(struct acpi_rsdp *rsdp, const char **why)
 
 	v1 = fw.mailbox_version >= 1;
 	w.type = MADT_MP_WAKEUP;
-	w.length = v1 && !fw.quirks.v1_short_entry ? MADT_MP_WAKEUP_V1_LEN : MADT_MP_WAKEUP_V0_LEN;
+	w.length = v1 && !fw.quirks.v1_short_entry ? MADT_MP_WAKEUP_V1_LEN :
+	                                             MADT_MP_WAKEUP_V0_LEN;
 	w.mailbox_version = fw.mailbox_version;
 	w.mailbox_address = (u64)&fw_mailbox;
 	if (w.length == MADT_MP_WAKEUP_V1_LEN && !fw.quirks.reset_vector_zero)
@@ -78,9 +84,11 @@ int madt_publish(struct acpi_rsdp *rsdp, const char **why)
 		fw.madt->hdr.checksum ^= 0x5a;
 
 	if (rsdp->rsdt)
-		repoint((struct acpi_header *)(u64)rsdp->rsdt, 4, (u64)old, (u64)fw.madt);
+		repoint((struct acpi_header *)(u64)rsdp->rsdt, 4, (u64)old,
+		    (u64)fw.madt);
 	if (rsdp->revision >= 2 && rsdp->xsdt)
-		repoint((struct acpi_header *)rsdp->xsdt, 8, (u64)old, (u64)fw.madt);
+		repoint((struct acpi_header *)rsdp->xsdt, 8, (u64)old,
+		    (u64)fw.madt);
 	root = (struct acpi_header *)acpi_find_table(rsdp, "APIC");
 	if (root != &fw.madt->hdr) {
 		*why = "could not re-point the root table at the new MADT";

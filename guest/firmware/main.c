@@ -22,7 +22,7 @@ struct multiboot_info {
 } PACKED;
 
 struct multiboot_mmap {
-	u32 size;	/* of the rest of the entry */
+	u32 size; /* of the rest of the entry */
 	u64 addr, len;
 	u32 type;
 } PACKED;
@@ -33,63 +33,84 @@ static struct bootinfo bi;
 extern volatile u32 fw_parked;
 extern char sipi_trampoline[], sipi_trampoline_end[];
 
-NORETURN void fw_exit(u8 status)
+NORETURN void
+fw_exit(u8 status)
 {
-	outb(0xF4, status);	/* isa-debug-exit: QEMU exits with (status << 1) | 1 */
+	outb(0xF4,
+	    status); /* isa-debug-exit: QEMU exits with (status << 1) | 1 */
 	halt_forever();
 }
 
-static NORETURN void fatal(const char *what, const char *why)
+static NORETURN void
+fatal(const char *what, const char *why)
 {
 	report_error("firmware: %s: %s", what, why);
 	fw_exit(0x13);
 }
 
 /* TSC ticks per millisecond, measured against PIT channel 2 over 5 ms. */
-static u64 tsc_calibrate(void)
+static u64
+tsc_calibrate(void)
 {
 	const u32 ms = 5, count = 1193182 * ms / 1000;
 	u64 t0, t1;
 
-	outb(0x61, (inb(0x61) & ~0x02) | 0x01);	/* port B: speaker off, gate 2 on */
-	outb(0x43, 0xB0);			/* PIT: channel 2, lo/hi byte, mode 0 */
+	outb(0x61,
+	    (inb(0x61) & ~0x02) | 0x01); /* port B: speaker off, gate 2 on */
+	outb(0x43, 0xB0); /* PIT: channel 2, lo/hi byte, mode 0 */
 	outb(0x42, count & 0xFF);
 	outb(0x42, count >> 8);
 	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20))		/* port B bit 5: OUT2 went high */
+	while (!(inb(0x61) & 0x20)) /* port B bit 5: OUT2 went high */
 		cpu_relax();
 	t1 = rdtsc();
 	return (t1 - t0) / ms;
 }
 
 /* "NAME" or "NAME=VALUE" items of quirks=; VALUE is MS, or APIC:MS. */
-static bool quirk_flag(const char *q, size_t n)
+static bool
+quirk_flag(const char *q, size_t n)
 {
-	static const struct { const char *name; size_t off; } flags[] = {
-		{ "v1-short-entry", __builtin_offsetof(struct fw_quirks, v1_short_entry) },
-		{ "no-test-ack", __builtin_offsetof(struct fw_quirks, no_test_ack) },
-		{ "clear-vector", __builtin_offsetof(struct fw_quirks, clear_vector) },
-		{ "stale-checksum", __builtin_offsetof(struct fw_quirks, stale_checksum) },
-		{ "test-is-sleep", __builtin_offsetof(struct fw_quirks, test_is_sleep) },
-		{ "reset-vector-zero", __builtin_offsetof(struct fw_quirks, reset_vector_zero) },
-		{ "wakeup-no-nxe", __builtin_offsetof(struct fw_quirks, wakeup_no_nxe) },
-		{ "poll-early-command", __builtin_offsetof(struct fw_quirks, poll_early_command) },
-		{ "keep-irq-state", __builtin_offsetof(struct fw_quirks, keep_irq_state) },
+	static const struct {
+		const char *name;
+		size_t off;
+	} flags[] = {
+		{ "v1-short-entry",
+		    __builtin_offsetof(struct fw_quirks, v1_short_entry) },
+		{ "no-test-ack",
+		    __builtin_offsetof(struct fw_quirks, no_test_ack) },
+		{ "clear-vector",
+		    __builtin_offsetof(struct fw_quirks, clear_vector) },
+		{ "stale-checksum",
+		    __builtin_offsetof(struct fw_quirks, stale_checksum) },
+		{ "test-is-sleep",
+		    __builtin_offsetof(struct fw_quirks, test_is_sleep) },
+		{ "reset-vector-zero",
+		    __builtin_offsetof(struct fw_quirks, reset_vector_zero) },
+		{ "wakeup-no-nxe",
+		    __builtin_offsetof(struct fw_quirks, wakeup_no_nxe) },
+		{ "poll-early-command",
+		    __builtin_offsetof(struct fw_quirks, poll_early_command) },
+		{ "keep-irq-state",
+		    __builtin_offsetof(struct fw_quirks, keep_irq_state) },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (n == strlen(flags[i].name) && !strncmp(q, flags[i].name, n)) {
+		if (n == strlen(flags[i].name) &&
+		    !strncmp(q, flags[i].name, n)) {
 			*(bool *)((u8 *)&fw.quirks + flags[i].off) = true;
 			return true;
 		}
 	if (n == 17 && !strncmp(q, "reset-on-os-stack", n)) {
-		fw_quirk_reset_on_os_stack = 1;	/* read by the reset page itself */
+		fw_quirk_reset_on_os_stack =
+		    1; /* read by the reset page itself */
 		return true;
 	}
 	return false;
 }
 
-static bool quirk_value(const char *q, size_t n)
+static bool
+quirk_value(const char *q, size_t n)
 {
 	u64 a = 0, b = 0;
 	size_t k;
@@ -99,8 +120,9 @@ static bool quirk_value(const char *q, size_t n)
 		fw.quirks.slow_ack_ms = a;
 		return true;
 	}
-	if (n > 11 && !strncmp(q, "poll-stall=", 11) && (k = parse_u64(q + 11, &a)) &&
-	    q[11 + k] == ':' && parse_u64(q + 12 + k, &b)) {
+	if (n > 11 && !strncmp(q, "poll-stall=", 11) &&
+	    (k = parse_u64(q + 11, &a)) && q[11 + k] == ':' &&
+	    parse_u64(q + 12 + k, &b)) {
 		fw.quirks.poll_stall_apic = a;
 		fw.quirks.poll_stall_ms = b;
 		return true;
@@ -108,7 +130,8 @@ static bool quirk_value(const char *q, size_t n)
 	return false;
 }
 
-static void parse_quirks(const char *cfg)
+static void
+parse_quirks(const char *cfg)
 {
 	char q[128];
 	const char *p;
@@ -132,7 +155,8 @@ static void parse_quirks(const char *cfg)
 }
 
 /* Cut [addr, addr+size) out of whatever RAM covers it and add it as `type`. */
-static void e820_reserve(u64 addr, u64 size, u32 type)
+static void
+e820_reserve(u64 addr, u64 size, u32 type)
 {
 	u64 end = addr + size;
 
@@ -143,7 +167,8 @@ static void e820_reserve(u64 addr, u64 size, u32 type)
 		if (e->type != E820_RAM || end <= e->addr || addr >= eend)
 			continue;
 		if (addr > e->addr && end < eend && bi.nmmap < MMAP_MAX)
-			bi.mmap[bi.nmmap++] = (struct e820_entry){ end, eend - end, E820_RAM, 0 };
+			bi.mmap[bi.nmmap++] = (struct e820_entry){ end,
+				eend - end, E820_RAM, 0 };
 		if (addr > e->addr)
 			e->size = addr - e->addr;
 		else {
@@ -152,10 +177,12 @@ static void e820_reserve(u64 addr, u64 size, u32 type)
 		}
 	}
 	if (bi.nmmap < MMAP_MAX)
-		bi.mmap[bi.nmmap++] = (struct e820_entry){ addr, size, type, 0 };
+		bi.mmap[bi.nmmap++] = (struct e820_entry){ addr, size, type,
+			0 };
 	/* keep the map sorted by address, as an OS expects */
 	for (u32 i = 1; i < bi.nmmap; i++)
-		for (u32 j = i; j && bi.mmap[j].addr < bi.mmap[j - 1].addr; j--) {
+		for (u32 j = i; j && bi.mmap[j].addr < bi.mmap[j - 1].addr;
+		     j--) {
 			struct e820_entry t = bi.mmap[j];
 
 			bi.mmap[j] = bi.mmap[j - 1];
@@ -163,7 +190,8 @@ static void e820_reserve(u64 addr, u64 size, u32 type)
 		}
 }
 
-static void build_memory_map(const struct multiboot_info *mbi)
+static void
+build_memory_map(const struct multiboot_info *mbi)
 {
 	u64 p = mbi->mmap_addr, end = p + mbi->mmap_length;
 	u64 ram_top = 0;
@@ -174,8 +202,10 @@ static void build_memory_map(const struct multiboot_info *mbi)
 		const struct multiboot_mmap *m = (const void *)p;
 
 		if (m->len)
-			bi.mmap[bi.nmmap++] = (struct e820_entry){ m->addr, m->len, m->type, 0 };
-		if (m->type == E820_RAM && m->addr + m->len > ram_top && m->addr < 0x100000000ULL)
+			bi.mmap[bi.nmmap++] = (struct e820_entry){ m->addr,
+				m->len, m->type, 0 };
+		if (m->type == E820_RAM && m->addr + m->len > ram_top &&
+		    m->addr < 0x100000000ULL)
 			ram_top = m->addr + m->len;
 		p += m->size + 4;
 	}
@@ -185,14 +215,17 @@ static void build_memory_map(const struct multiboot_info *mbi)
 	e820_reserve(FW_BASE, (u64)__fw_end - FW_BASE, E820_NVS);
 }
 
-static void start_aps(void)
+static void
+start_aps(void)
 {
 	u64 deadline;
 
-	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline, sipi_trampoline_end - sipi_trampoline);
+	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline,
+	    sipi_trampoline_end - sipi_trampoline);
 	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_APIC_ENABLE);
 	lapic_write(LAPIC_ICR_HI, 0);
-	lapic_write(LAPIC_ICR_LO, 0x000C4500);	/* INIT, assert, all excluding self */
+	lapic_write(
+	    LAPIC_ICR_LO, 0x000C4500); /* INIT, assert, all excluding self */
 	delay_us(1000);
 	for (int i = 0; i < 2; i++) {
 		/* STARTUP, all excluding self, vector = trampoline page number */
@@ -203,11 +236,13 @@ static void start_aps(void)
 	while (READ_ONCE(fw_parked) < fw.ncpus - 1 && time_us() < deadline)
 		cpu_relax();
 	if (fw_parked != fw.ncpus - 1)
-		report_error("firmware: only %u of %u APs reached the mailbox loop",
-			     fw_parked, fw.ncpus - 1);
+		report_error(
+		    "firmware: only %u of %u APs reached the mailbox loop",
+		    fw_parked, fw.ncpus - 1);
 }
 
-static void report_ready(void)
+static void
+report_ready(void)
 {
 	struct rec r;
 
@@ -222,7 +257,8 @@ static void report_ready(void)
 	rec_end(&r);
 }
 
-static NORETURN void boot_os(struct acpi_rsdp *rsdp)
+static NORETURN void
+boot_os(struct acpi_rsdp *rsdp)
 {
 	const char *why = "";
 	u16 key;
@@ -240,8 +276,10 @@ static NORETURN void boot_os(struct acpi_rsdp *rsdp)
 		fatal("OS image", "larger than KERNEL_FILE_MAX");
 	fwcfg_read(key, (void *)KERNEL_FILE, size);
 	if (memcmp((void *)KERNEL_FILE, "\177ELF", 4))
-		fatal("OS image", "neither an ELF test kernel nor a Linux bzImage");
-	entry = elf_load((void *)KERNEL_FILE, size, KERNEL_SLOT_A, KERNEL_SLOT_SIZE, &why);
+		fatal("OS image",
+		    "neither an ELF test kernel nor a Linux bzImage");
+	entry = elf_load(
+	    (void *)KERNEL_FILE, size, KERNEL_SLOT_A, KERNEL_SLOT_SIZE, &why);
 	if (!entry)
 		fatal("OS image", why);
 
@@ -258,7 +296,8 @@ static NORETURN void boot_os(struct acpi_rsdp *rsdp)
 }
 
 void fw_main(u32 mbi_addr);
-void fw_main(u32 mbi_addr)
+void
+fw_main(u32 mbi_addr)
 {
 	const struct multiboot_info *mbi = (const void *)(u64)mbi_addr;
 	struct acpi_rsdp *rsdp;
@@ -274,8 +313,8 @@ void fw_main(u32 mbi_addr)
 	/* Mask both 8259 PICs: SeaBIOS left the PIT routed through them to the
 	 * BSP's LINT0 (ExtINT), and a CPU halting with interrupts on in the
 	 * mailbox loop must see only its own APIC timer. */
-	outb(0x21, 0xFF);	/* master PIC IMR */
-	outb(0xA1, 0xFF);	/* slave PIC IMR */
+	outb(0x21, 0xFF); /* master PIC IMR */
+	outb(0xA1, 0xFF); /* slave PIC IMR */
 	idt_load();
 	channel.tsc_khz = tsc_calibrate();
 	klog("wakefarm firmware shim, TSC %lu kHz", channel.tsc_khz);
@@ -298,7 +337,8 @@ void fw_main(u32 mbi_addr)
 	parse_quirks(bi.cmdline);
 	idle_configure(bi.cmdline);
 	if (fw.quirks.keep_irq_state)
-		idle_halts = true;	/* the old shim halted (with interrupts on) on every runner */
+		idle_halts =
+		    true; /* the old shim halted (with interrupts on) on every runner */
 	build_memory_map(mbi);
 
 	rsdp = acpi_find_rsdp();
@@ -311,7 +351,9 @@ void fw_main(u32 mbi_addr)
 
 		fwcfg_read(FW_CFG_NB_CPUS, &nb, sizeof(nb));
 		if (nb != fw.ncpus)
-			report_error("firmware: fw_cfg says %u CPUs, the MADT lists %u", nb, fw.ncpus);
+			report_error(
+			    "firmware: fw_cfg says %u CPUs, the MADT lists %u",
+			    nb, fw.ncpus);
 	}
 	if (fw.ncpus > 1)
 		start_aps();

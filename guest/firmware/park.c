@@ -26,8 +26,8 @@ volatile u32 fw_parked;
 /* Every vector has a gate: an interrupt the OS left pending when it handed a
  * CPU back, or sent to a parked CPU, must not fault in the firmware.  The
  * old shim's 33-gate table is the keep-irq-state quirk. */
-#define IDT_GATES		256
-#define OLD_IDT_GATES		(IDLE_VECTOR + 1)
+#define IDT_GATES 256
+#define OLD_IDT_GATES (IDLE_VECTOR + 1)
 static struct idt_gate idt[IDT_GATES] __attribute__((aligned(16)));
 extern char fw_nmi_stub[], fw_exc_stub[], fw_irq_stub[];
 
@@ -43,10 +43,14 @@ extern char fw_nmi_stub[], fw_exc_stub[], fw_irq_stub[];
  */
 static u32 held[MAX_CPUS][8];
 
-void idt_load(void)
+void
+idt_load(void)
 {
 	u16 gates = fw.quirks.keep_irq_state ? OLD_IDT_GATES : IDT_GATES;
-	struct { u16 limit; u64 base; } PACKED ptr = { gates * sizeof(idt[0]) - 1, (u64)idt };
+	struct {
+		u16 limit;
+		u64 base;
+	} PACKED ptr = { gates * sizeof(idt[0]) - 1, (u64)idt };
 
 	if (!idt[0].sel) {
 		for (int v = 0; v < 32; v++)
@@ -55,13 +59,15 @@ void idt_load(void)
 			idt[v] = idt_gate(fw_irq_stub);
 		idt[IDLE_VECTOR] = idt_gate(idle_tick_stub);
 	}
-	__asm__ volatile("lidt %0" :: "m"(ptr));
+	__asm__ volatile("lidt %0" ::"m"(ptr));
 }
 
 void fw_exception(u64 word);
-void fw_exception(u64 word)
+void
+fw_exception(u64 word)
 {
-	report_error("firmware: CPU %u took an exception (stack word 0x%lx)", cpu_apic_id(), word);
+	report_error("firmware: CPU %u took an exception (stack word 0x%lx)",
+	    cpu_apic_id(), word);
 	fw_exit(0x13);
 }
 
@@ -69,7 +75,8 @@ void fw_exception(u64 word)
  * gates keep IF off, so nothing nests); a spurious interrupt has none and
  * wants no EOI. */
 void fw_irq_hold(void);
-void fw_irq_hold(void)
+void
+fw_irq_hold(void)
 {
 	int v = lapic_isr_highest();
 	u32 id = cpu_apic_id();
@@ -82,11 +89,13 @@ void fw_irq_hold(void)
 }
 
 /* Requests again, on this CPU, what it took while parked. */
-static void release_held(u32 id)
+static void
+release_held(u32 id)
 {
 	if (!idle_halts || id >= MAX_CPUS)
-		return;			/* spinning: nothing was ever taken */
-	__asm__ volatile("sti; nop; cli" ::: "memory");	/* what is still pending */
+		return; /* spinning: nothing was ever taken */
+	/* take what is still pending, then ask for what was held */
+	__asm__ volatile("sti; nop; cli" ::: "memory");
 	for (u32 v = 32; v < 256; v++)
 		if (held[id][v / 32] & (1u << (v % 32)))
 			lapic_ipi(ICR_SELF, 0, v);
@@ -101,7 +110,8 @@ static void release_held(u32 id)
  * idle timer can run; a pending request is then taken by its gate and held
  * for the next OS (fw_irq_hold).
  */
-static void lapic_reclaim(void)
+static void
+lapic_reclaim(void)
 {
 	lapic_mask_lvts();
 	lapic_write(LAPIC_TPR, 0);
@@ -109,7 +119,8 @@ static void lapic_reclaim(void)
 		lapic_write(LAPIC_EOI, 0);
 }
 
-static NORETURN void jump_to(u64 vector)
+static NORETURN void
+jump_to(u64 vector)
 {
 	/* The state of docs/madt-wakeup.md: interrupts off, long mode, the
 	 * vector's page identity-mapped (our tables map all of the low 4 GiB),
@@ -118,14 +129,18 @@ static NORETURN void jump_to(u64 vector)
 		u32 lo, hi;
 
 		/* the old shim: EFER.NXE clear (MSR 0xC0000080 bit 11) */
-		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xC0000080));
-		__asm__ volatile("wrmsr" :: "a"(lo & ~(1u << 11)), "d"(hi), "c"(0xC0000080));
+		__asm__ volatile("rdmsr"
+		                 : "=a"(lo), "=d"(hi)
+		                 : "c"(0xC0000080));
+		__asm__ volatile(
+		    "wrmsr" ::"a"(lo & ~(1u << 11)), "d"(hi), "c"(0xC0000080));
 	}
-	__asm__ volatile("cli; jmp *%0" :: "r"(vector));
+	__asm__ volatile("cli; jmp *%0" ::"r"(vector));
 	__builtin_unreachable();
 }
 
-static void trace(const char *ev, u32 apic_id, u64 vector, bool has_vector)
+static void
+trace(const char *ev, u32 apic_id, u64 vector, bool has_vector)
 {
 	struct rec r;
 
@@ -136,7 +151,8 @@ static void trace(const char *ev, u32 apic_id, u64 vector, bool has_vector)
 	rec_end(&r);
 }
 
-static NORETURN void serve_wakeup(struct acpi_mailbox *mb, u32 apic_id)
+static NORETURN void
+serve_wakeup(struct acpi_mailbox *mb, u32 apic_id)
 {
 	u64 vector = READ_ONCE(mb->wakeup_vector);
 
@@ -144,7 +160,8 @@ static NORETURN void serve_wakeup(struct acpi_mailbox *mb, u32 apic_id)
 	if (fw.quirks.slow_ack_ms)
 		delay_us(fw.quirks.slow_ack_ms * 1000ULL);
 	if (fw.quirks.clear_vector)
-		WRITE_ONCE(mb->wakeup_vector, 0);	/* the bug: command stays set */
+		WRITE_ONCE(
+		    mb->wakeup_vector, 0); /* the bug: command stays set */
 	else
 		store_release(&mb->command, MBOX_CMD_NOOP);
 	idle_timer_stop();
@@ -155,7 +172,8 @@ static NORETURN void serve_wakeup(struct acpi_mailbox *mb, u32 apic_id)
 /* Older TDVF numbered command 2 "sleep": the CPU stops for good and never
  * clears the command, so an OS's test times out and its next wakeup of
  * that CPU is never answered. */
-static NORETURN void sleep_forever(u32 apic_id)
+static NORETURN void
+sleep_forever(u32 apic_id)
 {
 	trace("fw-sleep", apic_id, 0, false);
 	idle_timer_stop();
@@ -173,10 +191,11 @@ static NORETURN void sleep_forever(u32 apic_id)
  * interrupts off and its timer masked, and with the same interrupt requests
  * pending as a CPU that spun with interrupts off would have (held[]).
  */
-#define PARK_SLOW_US		1000
-#define PARK_FAST_TICKS		400	/* 20 ms at IDLE_PERIOD_US */
+#define PARK_SLOW_US 1000
+#define PARK_FAST_TICKS 400 /* 20 ms at IDLE_PERIOD_US */
 
-NORETURN void fw_park(u32 apic_id)
+NORETURN void
+fw_park(u32 apic_id)
 {
 	struct acpi_mailbox *mb = &fw_mailbox;
 	bool test_traced = false, stalled = false;
@@ -187,7 +206,8 @@ NORETURN void fw_park(u32 apic_id)
 		u16 cmd = load_acquire(&mb->command);
 
 		if (cmd != MBOX_CMD_NOOP && quiet >= PARK_FAST_TICKS)
-			idle_timer_period(IDLE_PERIOD_US);	/* the OS is at work again */
+			idle_timer_period(
+			    IDLE_PERIOD_US); /* the OS is at work again */
 		if (cmd != MBOX_CMD_NOOP)
 			quiet = 0;
 		else if (++quiet == PARK_FAST_TICKS)
@@ -196,7 +216,8 @@ NORETURN void fw_park(u32 apic_id)
 			test_traced = false;
 			continue;
 		}
-		if (fw.quirks.poll_stall_ms && apic_id == fw.quirks.poll_stall_apic && !stalled) {
+		if (fw.quirks.poll_stall_ms &&
+		    apic_id == fw.quirks.poll_stall_apic && !stalled) {
 			stalled = true;
 			delay_us(fw.quirks.poll_stall_ms * 1000ULL);
 		}
@@ -205,7 +226,8 @@ NORETURN void fw_park(u32 apic_id)
 			continue;
 		}
 		if (!fw.quirks.poll_early_command)
-			cmd = load_acquire(&mb->command);	/* the command now addressed to us */
+			cmd = load_acquire(
+			    &mb->command); /* the command now addressed to us */
 		if (cmd == MBOX_CMD_WAKEUP)
 			serve_wakeup(mb, apic_id);
 		if (cmd == MBOX_CMD_TEST && fw.quirks.test_is_sleep)
@@ -221,7 +243,8 @@ NORETURN void fw_park(u32 apic_id)
 }
 
 void fw_ap_main(void);
-void fw_ap_main(void)
+void
+fw_ap_main(void)
 {
 	u32 id = cpu_apic_id();
 
@@ -232,7 +255,8 @@ void fw_ap_main(void)
 
 /* Entered from the reset page (entry.S) on firmware tables and stack. */
 void fw_reset_main(void);
-void fw_reset_main(void)
+void
+fw_reset_main(void)
 {
 	u32 id = cpu_apic_id();
 

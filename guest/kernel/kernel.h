@@ -11,48 +11,48 @@
 
 /* Where a CPU is, as the kernel sees it. */
 enum cpu_state {
-	CPU_ABSENT = 0,		/* not in the MADT */
-	CPU_PARKED,		/* in the firmware's mailbox loop: can be woken */
-	CPU_ONLINE,		/* running our idle loop */
-	CPU_IN_FIRMWARE,	/* sent back through the reset vector */
-	CPU_HALTED,		/* halted in our code: lost until the next cold boot */
+	CPU_ABSENT = 0, /* not in the MADT */
+	CPU_PARKED, /* in the firmware's mailbox loop: can be woken */
+	CPU_ONLINE, /* running our idle loop */
+	CPU_IN_FIRMWARE, /* sent back through the reset vector */
+	CPU_HALTED, /* halted in our code: lost until the next cold boot */
 };
 
 enum cpu_request {
 	REQ_NONE = 0,
-	REQ_OFFLINE,		/* play dead */
-	REQ_PANIC,		/* the crash@CPU step */
+	REQ_OFFLINE, /* play dead */
+	REQ_PANIC, /* the crash@CPU step */
 };
 
-#define STOP_VECTOR	0xF8	/* kexec's stop IPI: Linux's REBOOT_VECTOR */
+#define STOP_VECTOR 0xF8 /* kexec's stop IPI: Linux's REBOOT_VECTOR */
 
 struct percpu {
 	volatile u32 state;
 	volatile u32 request;
-	volatile u32 callin;	/* woke and reached the kernel (sticky) */
-	volatile u32 ready;	/* done coming up, interrupts taken once */
-	bool booted_once;	/* online at least once in this kernel */
-	u64 wake_us;		/* when the wakeup command was sent */
+	volatile u32 callin; /* woke and reached the kernel (sticky) */
+	volatile u32 ready; /* done coming up, interrupts taken once */
+	bool booted_once; /* online at least once in this kernel */
+	u64 wake_us; /* when the wakeup command was sent */
 };
 
 struct kernel {
-	struct bootinfo bi;		/* our own copy */
-	u32 policy;			/* POLICY_611 or POLICY_PRE611 */
-	u32 self;			/* APIC ID of the CPU running the kernel's main flow */
-	u64 base;			/* where this image runs */
-	u32 ncpus;			/* CPUs in the MADT */
-	u32 apic_ids[MAX_CPUS];		/* in MADT order: index = crash@ index */
-	struct percpu cpu[MAX_CPUS];	/* by APIC ID */
+	struct bootinfo bi; /* our own copy */
+	u32 policy; /* POLICY_611 or POLICY_PRE611 */
+	u32 self; /* APIC ID of the CPU running the kernel's main flow */
+	u64 base; /* where this image runs */
+	u32 ncpus; /* CPUs in the MADT */
+	u32 apic_ids[MAX_CPUS]; /* in MADT order: index = crash@ index */
+	struct percpu cpu[MAX_CPUS]; /* by APIC ID */
 	struct acpi_madt *madt;
 	struct madt_mp_wakeup *wakeup;
-	u64 mailbox_paddr;		/* cached at boot, as Linux does */
-	u64 reset_vector;		/* where CPUs are handed back (may be 0, as in Linux) */
-	bool offline_ok;		/* version 1 in a 24-byte entry (6.11 policy) */
-	bool errors;			/* an error record was emitted */
-	u32 kdump_cpus;			/* kdump kernel's CPU limit, 0 = none */
-	u64 mbox_gap_us;		/* mbox_gap_us=: pause between filling the mailbox
+	u64 mailbox_paddr; /* cached at boot, as Linux does */
+	u64 reset_vector; /* where CPUs are handed back (may be 0, as in Linux) */
+	bool offline_ok; /* version 1 in a 24-byte entry (6.11 policy) */
+	bool errors; /* an error record was emitted */
+	u32 kdump_cpus; /* kdump kernel's CPU limit, 0 = none */
+	u64 mbox_gap_us; /* mbox_gap_us=: pause between filling the mailbox
 					 * and publishing the command (a preempted vCPU) */
-	u64 crash_entry;		/* loaded crash kernel, 0 = none */
+	u64 crash_entry; /* loaded crash kernel, 0 = none */
 };
 
 extern struct kernel k;

@@ -15,27 +15,32 @@
 #define NOTES_TIMEOUT_US 1000000
 #define KDUMP_BOOTINFO (CRASH_NOTES - 0x4000)
 
-static volatile u32 crashing = 0xFFFFFFFF;	/* APIC ID of the panicking CPU */
+static volatile u32 crashing = 0xFFFFFFFF; /* APIC ID of the panicking CPU */
 static struct bootinfo next_bi;
 
-static u64 load_image(u64 base, const char **why)
+static u64
+load_image(u64 base, const char **why)
 {
-	return elf_load((const void *)k.bi.kernel_file, k.bi.kernel_file_size, base,
-			base == CRASH_BASE ? CRASH_NOTES - 0x4000 - base : KERNEL_SLOT_SIZE, why);
+	return elf_load((const void *)k.bi.kernel_file, k.bi.kernel_file_size,
+	    base,
+	    base == CRASH_BASE ? CRASH_NOTES - 0x4000 - base : KERNEL_SLOT_SIZE,
+	    why);
 }
 
-void crash_kernel_load(void)
+void
+crash_kernel_load(void)
 {
 	const char *why = "";
 
 	if (k.bi.kind == BOOT_KDUMP || !k.bi.kernel_file)
-		return;	/* the kdump kernel runs inside the crash region itself */
+		return; /* the kdump kernel runs inside the crash region itself */
 	k.crash_entry = load_image(CRASH_BASE, &why);
 	if (!k.crash_entry)
 		kerror("could not load the crash kernel: %s", why);
 }
 
-static void fill_next(struct bootinfo *n, u32 kind, u32 policy_override)
+static void
+fill_next(struct bootinfo *n, u32 kind, u32 policy_override)
 {
 	*n = k.bi;
 	n->gen = k.bi.gen + 1;
@@ -45,7 +50,8 @@ static void fill_next(struct bootinfo *n, u32 kind, u32 policy_override)
 		n->policy = policy_override;
 }
 
-NORETURN void kexec_next(u32 policy_override)
+NORETURN void
+kexec_next(u32 policy_override)
 {
 	u64 slot = k.base == KERNEL_SLOT_A ? KERNEL_SLOT_B : KERNEL_SLOT_A;
 	const char *why = "";
@@ -68,22 +74,27 @@ NORETURN void kexec_next(u32 policy_override)
 	halt_forever();
 }
 
-static void save_note(struct crash_notes *cn, u32 apic_id, u64 rip, u64 rsp)
+static void
+save_note(struct crash_notes *cn, u32 apic_id, u64 rip, u64 rsp)
 {
 	u32 i = __atomic_fetch_add(&cn->count, 1, __ATOMIC_ACQ_REL);
 
 	if (i < CRASH_NOTES_MAX)
-		cn->note[i] = (struct crash_note){ .apic_id = apic_id, .rip = rip, .rsp = rsp };
+		cn->note[i] = (struct crash_note){
+			.apic_id = apic_id, .rip = rip, .rsp = rsp
+		};
 }
 
 /* Linux's nmi_shootdown_cpus: one NMI to every CPU but this one, whatever
  * the kernel thinks of it, so CPUs parked in the firmware get it too. */
-static void nmi_all_but_self(void)
+static void
+nmi_all_but_self(void)
 {
 	lapic_ipi(ICR_ALL_BUT_SELF, 0, ICR_NMI | ICR_ASSERT);
 }
 
-NORETURN void panic(const char *reason)
+NORETURN void
+panic(const char *reason)
 {
 	u32 self = cpu_apic_id();
 	struct crash_notes *cn = (struct crash_notes *)CRASH_NOTES;
@@ -93,10 +104,10 @@ NORETURN void panic(const char *reason)
 	u64 deadline;
 
 	cli();
-	idle_timer_stop();	/* an AP panics from its idle loop */
-	if (!__atomic_compare_exchange_n(&crashing, &(u32){ 0xFFFFFFFF }, self, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		halt_forever();	/* someone else is already panicking */
+	idle_timer_stop(); /* an AP panics from its idle loop */
+	if (!__atomic_compare_exchange_n(&crashing, &(u32){ 0xFFFFFFFF }, self,
+	        false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		halt_forever(); /* someone else is already panicking */
 	rec_begin(&r, "panic");
 	rec_u64(&r, "cpu", self);
 	rec_str(&r, "reason", reason);
@@ -108,7 +119,8 @@ NORETURN void panic(const char *reason)
 	cn->magic = CRASH_NOTES_MAGIC;
 	cn->count = 0;
 	cn->crashing_apic_id = self;
-	save_note(cn, self, (u64)__builtin_return_address(0), (u64)__builtin_frame_address(0));
+	save_note(cn, self, (u64)__builtin_return_address(0),
+	    (u64)__builtin_frame_address(0));
 	for (u32 i = 0; i < k.ncpus; i++) {
 		u32 id = k.apic_ids[i];
 
@@ -135,14 +147,15 @@ NORETURN void panic(const char *reason)
 	halt_forever();
 }
 
-void nmi_handler(u64 *frame)
+void
+nmi_handler(u64 *frame)
 {
 	u32 self = cpu_apic_id();
 
 	if (READ_ONCE(crashing) == 0xFFFFFFFF || self == crashing)
-		return;	/* not a shoot-down: ignore */
+		return; /* not a shoot-down: ignore */
 	if (self >= MAX_CPUS || READ_ONCE(k.cpu[self].state) != CPU_ONLINE)
-		return;	/* an offline CPU ignores NMIs, as Linux's do */
+		return; /* an offline CPU ignores NMIs, as Linux's do */
 	idle_timer_stop();
 	save_note((struct crash_notes *)CRASH_NOTES, self, frame[0], frame[3]);
 	/* 6.11: the crash kernel may need this CPU, so give it to the firmware. */
@@ -154,7 +167,8 @@ void nmi_handler(u64 *frame)
 	halt_forever();
 }
 
-void kdump_report_notes(void)
+void
+kdump_report_notes(void)
 {
 	const struct crash_notes *cn = (const void *)k.bi.crash_notes;
 	u32 ids[CRASH_NOTES_MAX], n;

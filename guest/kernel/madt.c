@@ -6,7 +6,8 @@
 
 static bool checksum_ok;
 
-static void parse_entries(void)
+static void
+parse_entries(void)
 {
 	const u8 *p = (const u8 *)(k.madt + 1);
 	const u8 *end = (const u8 *)k.madt + k.madt->hdr.length;
@@ -16,8 +17,8 @@ static void parse_entries(void)
 	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
 		const struct madt_lapic *l = (const void *)p;
 
-		if (l->type == MADT_LAPIC && (l->flags & 1) && k.ncpus < MAX_CPUS &&
-		    l->apic_id < MAX_CPUS) {
+		if (l->type == MADT_LAPIC && (l->flags & 1) &&
+		    k.ncpus < MAX_CPUS && l->apic_id < MAX_CPUS) {
 			k.apic_ids[k.ncpus++] = l->apic_id;
 			k.cpu[l->apic_id].state = CPU_PARKED;
 		}
@@ -27,7 +28,8 @@ static void parse_entries(void)
 	}
 }
 
-void report_madt(void)
+void
+report_madt(void)
 {
 	struct rec r;
 	bool v1 = k.wakeup->length >= MADT_MP_WAKEUP_V1_LEN;
@@ -42,11 +44,13 @@ void report_madt(void)
 	rec_end(&r);
 }
 
-int madt_setup(void)
+int
+madt_setup(void)
 {
 	struct acpi_rsdp *rsdp = (struct acpi_rsdp *)k.bi.rsdp;
 
-	k.madt = rsdp ? (struct acpi_madt *)acpi_find_table(rsdp, "APIC") : NULL;
+	k.madt = rsdp ? (struct acpi_madt *)acpi_find_table(rsdp, "APIC") :
+	                NULL;
 	if (!k.madt) {
 		kerror("no MADT");
 		return -1;
@@ -62,7 +66,8 @@ int madt_setup(void)
 	}
 	report_madt();
 
-	k.mailbox_paddr = k.wakeup->mailbox_address;	/* cached: later generations may see 0 */
+	k.mailbox_paddr =
+	    k.wakeup->mailbox_address; /* cached: later generations may see 0 */
 	if (k.policy == POLICY_PRE611) {
 		/* 5.19 to 6.10: use the mailbox, never the reset vector, never
 		 * invalidate the address.  This is what hangs after kexec. */
@@ -71,7 +76,8 @@ int madt_setup(void)
 	}
 	/* Like Linux, a reset vector of 0 is not refused: CPUs will be sent to
 	 * physical address 0 (the reset-vector-zero quirk shows what follows). */
-	if (k.wakeup->mailbox_version >= 1 && k.wakeup->length >= MADT_MP_WAKEUP_V1_LEN) {
+	if (k.wakeup->mailbox_version >= 1 &&
+	    k.wakeup->length >= MADT_MP_WAKEUP_V1_LEN) {
 		if (reset_tables_build(k.wakeup->reset_vector) == 0) {
 			k.reset_vector = k.wakeup->reset_vector;
 			k.offline_ok = true;
@@ -85,7 +91,8 @@ int madt_setup(void)
 	 * Linux does. */
 	k.offline_ok = false;
 	if (k.wakeup->mailbox_address) {
-		klog("mailbox cannot be reset: offlining disabled, MADT mailbox address invalidated");
+		klog(
+		    "mailbox cannot be reset: offlining disabled, MADT mailbox address invalidated");
 		k.wakeup->mailbox_address = 0;
 	}
 	return 0;

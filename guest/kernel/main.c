@@ -11,21 +11,27 @@
 struct kernel k;
 extern char __image_base[];
 
-static const char *kind_name(u32 kind)
+static const char *
+kind_name(u32 kind)
 {
-	return kind == BOOT_KEXEC ? "kexec" : kind == BOOT_KDUMP ? "kdump" : "cold";
+	return kind == BOOT_KEXEC ? "kexec" :
+	    kind == BOOT_KDUMP    ? "kdump" :
+	                            "cold";
 }
 
-static u32 policy_from_cmdline(void)
+static u32
+policy_from_cmdline(void)
 {
 	char v[16];
 
-	if (opt_get(k.bi.cmdline, "policy", v, sizeof(v)) && !strcmp(v, "pre-6.11"))
+	if (opt_get(k.bi.cmdline, "policy", v, sizeof(v)) &&
+	    !strcmp(v, "pre-6.11"))
 		return POLICY_PRE611;
 	return POLICY_611;
 }
 
-static void report_boot(void)
+static void
+report_boot(void)
 {
 	struct rec r;
 
@@ -40,9 +46,10 @@ static void report_boot(void)
 /* On the caller's stack: take the boot information, then our own tables;
  * entry.S then moves to the kernel-half stack and calls kmain. */
 void kearly(const struct bootinfo *bi);
-void kearly(const struct bootinfo *bi)
+void
+kearly(const struct bootinfo *bi)
 {
-	k.bi = *bi;	/* first: it lives in our caller's memory */
+	k.bi = *bi; /* first: it lives in our caller's memory */
 	k.base = (u64)__image_base;
 	k.self = cpu_apic_id();
 	cpu_enable_nx();
@@ -51,7 +58,8 @@ void kearly(const struct bootinfo *bi)
 }
 
 void kmain(void);
-void kmain(void)
+void
+kmain(void)
 {
 	char v[16];
 	u64 n;
@@ -65,12 +73,14 @@ void kmain(void)
 	k.policy = k.bi.policy ? k.bi.policy : policy_from_cmdline();
 	idle_configure(k.bi.cmdline);
 	k.bi.policy = k.policy;
-	if (opt_get(k.bi.cmdline, "kdump_cpus", v, sizeof(v)) && parse_u64(v, &n))
+	if (opt_get(k.bi.cmdline, "kdump_cpus", v, sizeof(v)) &&
+	    parse_u64(v, &n))
 		k.kdump_cpus = n;
-	if (opt_get(k.bi.cmdline, "mbox_gap_us", v, sizeof(v)) && parse_u64(v, &n))
+	if (opt_get(k.bi.cmdline, "mbox_gap_us", v, sizeof(v)) &&
+	    parse_u64(v, &n))
 		k.mbox_gap_us = n;
 	klog("generation %u (%s) on APIC ID %u, image at 0x%lx", k.bi.gen,
-	     kind_name(k.bi.kind), k.self, k.base);
+	    kind_name(k.bi.kind), k.self, k.base);
 	report_boot();
 	if (k.bi.kind == BOOT_KDUMP)
 		kdump_report_notes();

@@ -14,20 +14,23 @@
 #include "kernel.h"
 #include "../common/idle.h"
 
-#define CALLIN_TIMEOUT_US 10000000	/* Linux waits 10 s for a woken CPU */
+#define CALLIN_TIMEOUT_US 10000000 /* Linux waits 10 s for a woken CPU */
 #define STOP_TIMEOUT_US 1000000
 #define SPURIOUS_VECTOR 0xFF
 
-extern char ap_stub[], ap_stub_end[], ap_stub_cr3[], ap_stub_target[], ap_start[];
+extern char ap_stub[], ap_stub_end[], ap_stub_cr3[], ap_stub_target[],
+    ap_start[];
 extern char ap_stub_far[], ap_stub_cs[], ap_stub_gdt[], ap_stub_gdt_ptr[];
 
 /* Patches the 8-byte word at `field` of the copy at OS_TRAMPOLINE. */
-static void stub_patch(const char *field, u64 v, size_t size)
+static void
+stub_patch(const char *field, u64 v, size_t size)
 {
 	memcpy((u8 *)OS_TRAMPOLINE + (field - ap_stub), &v, size);
 }
 
-void smp_init_trampoline(void)
+void
+smp_init_trampoline(void)
 {
 	/* The vector must sit in one page below 1 MiB (ACPI 6.6); ap_stub
 	 * reaches its data RIP-relatively, and its absolute addresses (the far
@@ -36,13 +39,15 @@ void smp_init_trampoline(void)
 	stub_patch(ap_stub_cr3, read_cr3(), 8);
 	stub_patch(ap_stub_target, (u64)ap_start, 8);
 	stub_patch(ap_stub_far, OS_TRAMPOLINE + (ap_stub_cs - ap_stub), 4);
-	stub_patch(ap_stub_gdt_ptr + 2, OS_TRAMPOLINE + (ap_stub_gdt - ap_stub), 8);
+	stub_patch(
+	    ap_stub_gdt_ptr + 2, OS_TRAMPOLINE + (ap_stub_gdt - ap_stub), 8);
 }
 
 /* Linux's setup_local_APIC, the part that matters here: software-enable
  * the APIC, then end whatever a previous owner left in service
  * (apic_pending_intr_clear).  Pending requests stay pending. */
-void lapic_setup(void)
+void
+lapic_setup(void)
 {
 	lapic_write(LAPIC_SVR, SVR_APIC_ENABLE | SPURIOUS_VECTOR);
 	for (int i = 0; i < 512 && lapic_isr_highest() >= 0; i++)
@@ -50,24 +55,27 @@ void lapic_setup(void)
 }
 
 /* One moment with interrupts on: what is pending is taken now. */
-static void irq_window(void)
+static void
+irq_window(void)
 {
 	__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
 /* An online AP's wait: halting with the idle tick, or spinning, but with
  * interrupts on either way, as Linux's idle loop has them. */
-static void ap_idle_wait(void)
+static void
+ap_idle_wait(void)
 {
 	if (idle_halts) {
 		idle_wait();
 		return;
 	}
-	irq_window();	/* not "sti; pause": QEMU's PAUSE would end the window unopened */
+	irq_window(); /* not "sti; pause": QEMU's PAUSE would end the window unopened */
 	cpu_relax();
 }
 
-u32 cpus_online(u32 *ids)
+u32
+cpus_online(u32 *ids)
 {
 	u32 n = 0;
 
@@ -77,7 +85,8 @@ u32 cpus_online(u32 *ids)
 	return n;
 }
 
-void report_online(void)
+void
+report_online(void)
 {
 	u32 ids[MAX_CPUS], n = cpus_online(ids);
 	struct rec r;
@@ -88,7 +97,8 @@ void report_online(void)
 	rec_end(&r);
 }
 
-static bool wait_state(u32 apic_id, u32 state, u64 timeout_us)
+static bool
+wait_state(u32 apic_id, u32 state, u64 timeout_us)
 {
 	u64 deadline = time_us() + timeout_us;
 
@@ -106,7 +116,8 @@ static bool wait_state(u32 apic_id, u32 state, u64 timeout_us)
  * for the new CPU's own part of bring-up the same way, and a CPU stopped in
  * between (a stale stop IPI) leaves it waiting for good.
  */
-int cpu_up(u32 apic_id)
+int
+cpu_up(u32 apic_id)
 {
 	struct percpu *c = &k.cpu[apic_id];
 	struct rec r;
@@ -121,7 +132,9 @@ int cpu_up(u32 apic_id)
 		return -1;
 	while (!load_acquire(&c->callin))
 		if (time_us() > deadline) {
-			kerror("CPU with APIC ID %u did not call in after its wakeup", apic_id);
+			kerror(
+			    "CPU with APIC ID %u did not call in after its wakeup",
+			    apic_id);
 			return -1;
 		} else
 			cpu_relax();
@@ -141,20 +154,25 @@ int cpu_up(u32 apic_id)
  * after a crash on an AP: on bare metal its INIT would reset the machine
  * (arch/x86/kernel/cpu/topology.c).  The 6.11 policy does the same.
  */
-static void skip_real_bsp(void)
+static void
+skip_real_bsp(void)
 {
 	u32 real_bsp = k.apic_ids[0];
 
 	if (k.policy != POLICY_611 || !k.ncpus || real_bsp == k.self)
 		return;
-	klog("Boot CPU APIC ID not the first enumerated APIC ID: %u != %u", k.self, real_bsp);
-	klog("Crash kernel detected. Disabling real BSP to prevent machine INIT");
+	klog("Boot CPU APIC ID not the first enumerated APIC ID: %u != %u",
+	    k.self, real_bsp);
+	klog(
+	    "Crash kernel detected. Disabling real BSP to prevent machine INIT");
 	k.cpu[real_bsp].state = CPU_ABSENT;
 }
 
-void bring_up_all(void)
+void
+bring_up_all(void)
 {
-	u32 limit = k.bi.kind == BOOT_KDUMP && k.kdump_cpus ? k.kdump_cpus : MAX_CPUS;
+	u32 limit = k.bi.kind == BOOT_KDUMP && k.kdump_cpus ? k.kdump_cpus :
+	                                                      MAX_CPUS;
 	u32 up = 1;
 
 	skip_real_bsp();
@@ -165,7 +183,7 @@ void bring_up_all(void)
 		if (k.cpu[id].state != CPU_PARKED)
 			continue;
 		if (cpu_up(id) < 0)
-			break;	/* the mailbox is gone: so are the rest */
+			break; /* the mailbox is gone: so are the rest */
 		up++;
 	}
 }
@@ -173,7 +191,8 @@ void bring_up_all(void)
 /* Offline, as Linux's CPU hotplug does it: the dying CPU leaves (through the
  * reset vector on 6.11 with version 1, by halting before 6.11), then the
  * driving CPU proves the firmware has it with the test command. */
-int cpu_down(u32 apic_id, const char **err)
+int
+cpu_down(u32 apic_id, const char **err)
 {
 	struct percpu *c = &k.cpu[apic_id];
 	u32 gone = k.policy == POLICY_PRE611 ? CPU_HALTED : CPU_IN_FIRMWARE;
@@ -203,12 +222,14 @@ int cpu_down(u32 apic_id, const char **err)
 /* Linux's apic_use_ipi_shorthand: "all but self" once more than one CPU is
  * online and every present CPU has booted at least once, even if some are
  * offline now (arch/x86/kernel/apic/ipi.c, apic_smt_update). */
-static bool ipi_shorthand_ok(u32 online)
+static bool
+ipi_shorthand_ok(u32 online)
 {
 	if (online < 2)
 		return false;
 	for (u32 i = 0; i < k.ncpus; i++)
-		if (k.cpu[k.apic_ids[i]].state != CPU_ABSENT && !k.cpu[k.apic_ids[i]].booted_once)
+		if (k.cpu[k.apic_ids[i]].state != CPU_ABSENT &&
+		    !k.cpu[k.apic_ids[i]].booted_once)
 			return false;
 	return true;
 }
@@ -217,7 +238,8 @@ static bool ipi_shorthand_ok(u32 online)
  * then wait until each online one has left, to the firmware if it can.  With
  * the shorthand the IPI also reaches CPUs that are offline, parked in the
  * firmware: it waits there for the next kernel. */
-void stop_other_cpus(void)
+void
+stop_other_cpus(void)
 {
 	u32 want = k.offline_ok ? CPU_IN_FIRMWARE : CPU_HALTED;
 	u32 ids[MAX_CPUS], n = cpus_online(ids);
@@ -229,13 +251,16 @@ void stop_other_cpus(void)
 			if (ids[i] != k.self)
 				lapic_ipi(0, ids[i], STOP_VECTOR);
 	for (u32 i = 0; i < n; i++)
-		if (ids[i] != k.self && !wait_state(ids[i], want, STOP_TIMEOUT_US))
-			kerror("CPU with APIC ID %u did not stop for kexec", ids[i]);
+		if (ids[i] != k.self &&
+		    !wait_state(ids[i], want, STOP_TIMEOUT_US))
+			kerror("CPU with APIC ID %u did not stop for kexec",
+			    ids[i]);
 }
 
 /* As Linux's stop_this_cpu and play_dead: the CPU says it is gone, then
  * goes (the driving CPU may already be moving on). */
-static NORETURN void leave(struct percpu *c, bool to_firmware)
+static NORETURN void
+leave(struct percpu *c, bool to_firmware)
 {
 	idle_timer_stop();
 	if (to_firmware) {
@@ -249,38 +274,44 @@ static NORETURN void leave(struct percpu *c, bool to_firmware)
 /* STOP_VECTOR (stop_stub), Linux's sysvec_reboot: EOI, then stop_this_cpu,
  * on whatever CPU takes it, whenever. */
 void stop_ipi(void);
-void stop_ipi(void)
+void
+stop_ipi(void)
 {
 	u32 id = cpu_apic_id();
 
 	lapic_write(LAPIC_EOI, 0);
 	if (id >= MAX_CPUS || id == k.self) {
-		klog("CPU %u: stop IPI on the CPU that runs the kernel, ignored", id);
+		klog(
+		    "CPU %u: stop IPI on the CPU that runs the kernel, ignored",
+		    id);
 		return;
 	}
-	if (READ_ONCE(k.cpu[id].state) != CPU_ONLINE || !READ_ONCE(k.cpu[id].ready))
+	if (READ_ONCE(k.cpu[id].state) != CPU_ONLINE ||
+	    !READ_ONCE(k.cpu[id].ready))
 		klog("CPU %u: a stale stop IPI stops it while it comes up", id);
 	leave(&k.cpu[id], k.policy != POLICY_PRE611 && k.offline_ok);
 }
 
 /* Any other vector (stray_stub): Linux logs "No irq handler for vector". */
 void stray_irq(void);
-void stray_irq(void)
+void
+stray_irq(void)
 {
 	int v = lapic_isr_highest();
 
 	if (v < 0)
-		return;		/* spurious: no EOI */
+		return; /* spurious: no EOI */
 	lapic_write(LAPIC_EOI, 0);
 	klog("CPU %u: no handler for vector 0x%x", cpu_apic_id(), v);
 }
 
-NORETURN void ap_main(void)
+NORETURN void
+ap_main(void)
 {
 	u32 id = cpu_apic_id();
 	struct percpu *c = &k.cpu[id];
 
-	cpu_enable_nx();	/* a no-op: the firmware must have set it */
+	cpu_enable_nx(); /* a no-op: the firmware must have set it */
 	cpu_tables_load();
 	lapic_setup();
 	WRITE_ONCE(c->request, REQ_NONE);

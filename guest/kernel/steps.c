@@ -18,19 +18,20 @@
  */
 #include "kernel.h"
 
-#define FLOOD_MAX_MIB	4096
-#define FLOOD_LINE	128		/* bytes per flood line, newline included */
-#define JUNK_LINE	8192		/* bytes per junk line: twice the record limit */
+#define FLOOD_MAX_MIB 4096
+#define FLOOD_LINE 128 /* bytes per flood line, newline included */
+#define JUNK_LINE 8192 /* bytes per junk line: twice the record limit */
 
 struct step {
-	char name[16];		/* kexec, cycle, offline, online, crash, flood, junk */
-	char text[48];		/* the item as written */
-	u64 arg;		/* APIC ID, CPU index, MiB */
-	u32 policy;		/* kexec: POLICY_* for the next kernel */
+	char name[16]; /* kexec, cycle, offline, online, crash, flood, junk */
+	char text[48]; /* the item as written */
+	u64 arg; /* APIC ID, CPU index, MiB */
+	u32 policy; /* kexec: POLICY_* for the next kernel */
 	u32 reps;
 };
 
-static int parse_step(const char *item, size_t len, struct step *s, const char **why)
+static int
+parse_step(const char *item, size_t len, struct step *s, const char **why)
 {
 	char buf[48];
 	char *p, *star;
@@ -50,7 +51,8 @@ static int parse_step(const char *item, size_t len, struct step *s, const char *
 		u64 reps = 0;
 
 		*star = 0;
-		if (parse_u64(star + 1, &reps) != strlen(star + 1) || reps == 0 || reps > 1000) {
+		if (parse_u64(star + 1, &reps) != strlen(star + 1) ||
+		    reps == 0 || reps > 1000) {
 			*why = "bad repeat count";
 			return -1;
 		}
@@ -78,20 +80,24 @@ static int parse_step(const char *item, size_t len, struct step *s, const char *
 	}
 	if (!strcmp(s->name, "cycle") && !*p)
 		return 0;
-	if ((!strcmp(s->name, "offline") || !strcmp(s->name, "online")) && *p == ':' &&
-	    parse_u64(p + 1, &s->arg) == strlen(p + 1) && s->arg < MAX_CPUS)
+	if ((!strcmp(s->name, "offline") || !strcmp(s->name, "online")) &&
+	    *p == ':' && parse_u64(p + 1, &s->arg) == strlen(p + 1) &&
+	    s->arg < MAX_CPUS)
 		return 0;
-	if (!strcmp(s->name, "crash") && *p == '@' && parse_u64(p + 1, &s->arg) == strlen(p + 1))
+	if (!strcmp(s->name, "crash") && *p == '@' &&
+	    parse_u64(p + 1, &s->arg) == strlen(p + 1))
 		return 0;
-	if ((!strcmp(s->name, "flood") || !strcmp(s->name, "junk")) && *p == ':' &&
-	    parse_u64(p + 1, &s->arg) == strlen(p + 1) && s->arg >= 1 && s->arg <= FLOOD_MAX_MIB)
+	if ((!strcmp(s->name, "flood") || !strcmp(s->name, "junk")) &&
+	    *p == ':' && parse_u64(p + 1, &s->arg) == strlen(p + 1) &&
+	    s->arg >= 1 && s->arg <= FLOOD_MAX_MIB)
 		return 0;
 	*why = "unknown step or bad argument";
 	return -1;
 }
 
 /* Finds item number `index` of the comma-separated list; false past the end. */
-static bool nth_item(const char *list, u32 index, const char **item, size_t *len)
+static bool
+nth_item(const char *list, u32 index, const char **item, size_t *len)
 {
 	const char *p = list;
 
@@ -109,7 +115,8 @@ static bool nth_item(const char *list, u32 index, const char **item, size_t *len
 	return false;
 }
 
-static void report_step(const struct step *s, bool ok)
+static void
+report_step(const struct step *s, bool ok)
 {
 	struct rec r;
 
@@ -120,7 +127,8 @@ static void report_step(const struct step *s, bool ok)
 	rec_end(&r);
 }
 
-static void report_offline(u32 apic_id, bool ok, const char *err)
+static void
+report_offline(u32 apic_id, bool ok, const char *err)
 {
 	struct rec r;
 
@@ -131,7 +139,8 @@ static void report_offline(u32 apic_id, bool ok, const char *err)
 	rec_end(&r);
 }
 
-static bool do_offline(u32 apic_id)
+static bool
+do_offline(u32 apic_id)
 {
 	const char *err = "";
 	int rc = cpu_down(apic_id, &err);
@@ -140,7 +149,8 @@ static bool do_offline(u32 apic_id)
 	return rc == 0;
 }
 
-static bool do_cycle(void)
+static bool
+do_cycle(void)
 {
 	u32 ids[MAX_CPUS], n = cpus_online(ids);
 	bool ok = true;
@@ -156,7 +166,8 @@ static bool do_cycle(void)
 }
 
 /* flood:MIB: numbered log lines on COM1, exactly MIB MiB. */
-static void do_flood(u64 mib)
+static void
+do_flood(u64 mib)
 {
 	u64 lines = (mib << 20) / FLOOD_LINE;
 	char line[FLOOD_LINE];
@@ -164,7 +175,9 @@ static void do_flood(u64 mib)
 
 	klog("flood: %lu MiB of log lines on COM1", mib);
 	for (u64 i = 0; i < lines; i++) {
-		n = snprintf(line, sizeof(line), "[%8lu] os: flood line %lu of %lu ", time_us(), i + 1, lines);
+		n = snprintf(line, sizeof(line),
+		    "[%8lu] os: flood line %lu of %lu ", time_us(), i + 1,
+		    lines);
 		for (; n < FLOOD_LINE - 1; n++)
 			line[n] = 'a' + n % 26;
 		line[FLOOD_LINE - 1] = '\n';
@@ -174,7 +187,8 @@ static void do_flood(u64 mib)
 }
 
 /* junk:MIB: lines that look like records but are 8 KiB long, on COM2. */
-static void do_junk(u64 mib)
+static void
+do_junk(u64 mib)
 {
 	static char line[JUNK_LINE];
 	u64 lines = (mib << 20) / JUNK_LINE;
@@ -182,8 +196,10 @@ static void do_junk(u64 mib)
 
 	klog("junk: %lu MiB of overlong record-like lines on COM2", mib);
 	for (u64 i = 0; i < lines; i++) {
-		n = snprintf(line, sizeof(line), "{\"v\":1,\"src\":\"os\",\"gen\":%u,\"ev\":\"junk\","
-			     "\"t_us\":%lu,\"line\":%lu,\"pad\":\"", k.bi.gen, time_us(), i);
+		n = snprintf(line, sizeof(line),
+		    "{\"v\":1,\"src\":\"os\",\"gen\":%u,\"ev\":\"junk\","
+		    "\"t_us\":%lu,\"line\":%lu,\"pad\":\"",
+		    k.bi.gen, time_us(), i);
 		for (; n < JUNK_LINE - 3; n++)
 			line[n] = 'x';
 		memcpy(line + JUNK_LINE - 3, "\"}\n", 3);
@@ -194,7 +210,8 @@ static void do_junk(u64 mib)
 
 /* Runs one repetition of a step; returns its success.  kexec and crash do
  * not return. */
-static bool run_one(const struct step *s)
+static bool
+run_one(const struct step *s)
 {
 	if (!strcmp(s->name, "kexec")) {
 		report_mailbox();
@@ -223,23 +240,26 @@ static bool run_one(const struct step *s)
 		return true;
 	}
 	if (!strcmp(s->name, "online")) {
-		bool ok = k.cpu[s->arg].state != CPU_ONLINE && cpu_up(s->arg) == 0;
+		bool ok = k.cpu[s->arg].state != CPU_ONLINE &&
+		    cpu_up(s->arg) == 0;
 
 		report_online();
 		return ok;
 	}
 	/* crash@CPU */
-	if (s->arg >= k.ncpus || k.cpu[k.apic_ids[s->arg]].state != CPU_ONLINE) {
+	if (s->arg >= k.ncpus ||
+	    k.cpu[k.apic_ids[s->arg]].state != CPU_ONLINE) {
 		kerror("crash@%lu: no such online CPU", s->arg);
 		return false;
 	}
 	if (k.apic_ids[s->arg] == k.self)
 		panic("crash step");
 	WRITE_ONCE(k.cpu[k.apic_ids[s->arg]].request, REQ_PANIC);
-	halt_forever();	/* the NMI from the panicking CPU takes us from here */
+	halt_forever(); /* the NMI from the panicking CPU takes us from here */
 }
 
-NORETURN void run_steps(void)
+NORETURN void
+run_steps(void)
 {
 	char list[CMDLINE_MAX];
 	const char *item, *why = "";

@@ -10,35 +10,39 @@
 
 #define TEST_TIMEOUT_US 1000000
 
-static struct acpi_mailbox *mailbox(void)
+static struct acpi_mailbox *
+mailbox(void)
 {
 	/* Deliberately no check for 0: a pre-6.11 kernel after a 6.11 one on
 	 * version 0 firmware really does write to physical page 0. */
 	return (struct acpi_mailbox *)k.mailbox_paddr;
 }
 
-int mbox_wakeup_cpu(u32 apic_id, u64 vector)
+int
+mbox_wakeup_cpu(u32 apic_id, u64 vector)
 {
 	struct acpi_mailbox *mb = mailbox();
 	static bool warned;
 
 	if (!k.mailbox_paddr && k.policy != POLICY_PRE611) {
 		if (!warned)
-			klog("No MADT mailbox: cannot bringup secondary CPUs. Booting with kexec?");
+			klog(
+			    "No MADT mailbox: cannot bringup secondary CPUs. Booting with kexec?");
 		warned = true;
 		return -1;
 	}
 	WRITE_ONCE(mb->apic_id, apic_id);
 	WRITE_ONCE(mb->wakeup_vector, vector);
 	if (k.mbox_gap_us)
-		delay_us(k.mbox_gap_us);	/* legal: nothing is published yet */
+		delay_us(k.mbox_gap_us); /* legal: nothing is published yet */
 	store_release(&mb->command, MBOX_CMD_WAKEUP);
 	while (load_acquire(&mb->command))
 		cpu_relax();
 	return 0;
 }
 
-bool mbox_test_cpu(u32 apic_id)
+bool
+mbox_test_cpu(u32 apic_id)
 {
 	struct acpi_mailbox *mb = mailbox();
 	u64 deadline = time_us() + TEST_TIMEOUT_US;
@@ -53,7 +57,8 @@ bool mbox_test_cpu(u32 apic_id)
 	return true;
 }
 
-void report_mailbox(void)
+void
+report_mailbox(void)
 {
 	struct acpi_mailbox *mb = mailbox();
 	struct rec r;
@@ -66,6 +71,7 @@ void report_mailbox(void)
 	rec_u64(&r, "reserved", mb->reserved);
 	rec_u64(&r, "apic_id", mb->apic_id);
 	rec_hex(&r, "vector", mb->wakeup_vector);
-	rec_hex(&r, "fw_half_hash", hash_bytes(mb->fw_reserved, sizeof(mb->fw_reserved)));
+	rec_hex(&r, "fw_half_hash",
+	    hash_bytes(mb->fw_reserved, sizeof(mb->fw_reserved)));
 	rec_end(&r);
 }

@@ -25,14 +25,15 @@
 
 #include "reporter.h"
 
-#define EXIT_DONE	0x10	/* isa-debug-exit: completed */
-#define EXIT_ERROR	0x11	/* the kernel detected an error */
-#define DEBUG_EXIT_PORT	0xF4
+#define EXIT_DONE 0x10 /* isa-debug-exit: completed */
+#define EXIT_ERROR 0x11 /* the kernel detected an error */
+#define DEBUG_EXIT_PORT 0xF4
 
 struct gen_info g = { .gen = 1, .kind = "cold" };
 
 /* Value of "key=" on the command line, or NULL. */
-static const char *arg(const char *key, char *val, size_t size)
+static const char *
+arg(const char *key, char *val, size_t size)
 {
 	size_t n = strlen(key);
 
@@ -49,7 +50,8 @@ static const char *arg(const char *key, char *val, size_t size)
 	return NULL;
 }
 
-static void parse_cmdline(void)
+static void
+parse_cmdline(void)
 {
 	char v[512];
 	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
@@ -79,7 +81,8 @@ static void parse_cmdline(void)
 		snprintf(g.kind, sizeof(g.kind), "kdump");
 }
 
-static void mount_all(void)
+static void
+mount_all(void)
 {
 	mkdir("/proc", 0555);
 	mkdir("/sys", 0555);
@@ -90,7 +93,8 @@ static void mount_all(void)
 }
 
 /* Debian's kernels have no /dev/port (CONFIG_DEVPORT is off): ioperm(2). */
-static void power_off(unsigned char status)
+static void
+power_off(unsigned char status)
 {
 	int fd = open("/dev/port", O_WRONLY | O_CLOEXEC);
 
@@ -99,27 +103,33 @@ static void power_off(unsigned char status)
 	if (fd >= 0 && pwrite(fd, &status, 1, DEBUG_EXIT_PORT) == 1)
 		pause();
 	if (ioperm(DEBUG_EXIT_PORT, 1, 1) == 0)
-		__asm__ volatile("outb %0, %1" :: "a"(status), "Nd"((unsigned short)DEBUG_EXIT_PORT));
+		__asm__ volatile("outb %0, %1" ::"a"(status),
+		    "Nd"((unsigned short)DEBUG_EXIT_PORT));
 	say("isa-debug-exit: %s; powering off instead", strerror(errno));
 	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();
 }
 
-static int pack_main(int argc, char **argv)
+static int
+pack_main(int argc, char **argv)
 {
 	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: %s --pack OUT VMLINUZ [INITRD]\n", argv[0]);
+		fprintf(
+		    stderr, "usage: %s --pack OUT VMLINUZ [INITRD]\n", argv[0]);
 		return 2;
 	}
-	if (pack_initramfs(argv[2], "/proc/self/exe", argv[3], argc == 5 ? argv[4] : NULL) < 0) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], argv[2], strerror(errno));
+	if (pack_initramfs(argv[2], "/proc/self/exe", argv[3],
+	        argc == 5 ? argv[4] : NULL) < 0) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", argv[0], argv[2],
+		    strerror(errno));
 		return 1;
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	struct rec r;
 	int rc;
@@ -127,15 +137,17 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "--pack"))
 		return pack_main(argc, argv);
 	if (getpid() != 1) {
-		fprintf(stderr, "%s: runs as /init in a wakefarm guest (or: --pack OUT VMLINUZ [INITRD])\n",
-			argv[0]);
+		fprintf(stderr,
+		    "%s: runs as /init in a wakefarm guest (or: --pack OUT VMLINUZ [INITRD])\n",
+		    argv[0]);
 		return 2;
 	}
 	mount_all();
 	parse_cmdline();
 	if (rec_open("/dev/ttyS1") < 0)
 		say("cannot open /dev/ttyS1: %s", strerror(errno));
-	say("generation %d (%s), steps '%s' from %d", g.gen, g.kind, g.steps, g.step);
+	say("generation %d (%s), steps '%s' from %d", g.gen, g.kind, g.steps,
+	    g.step);
 	report_boot();
 	report_madt();
 	report_online();

@@ -17,33 +17,39 @@
 
 #include "reporter.h"
 
-#define MADT_MP_WAKEUP	0x10
-#define SYSLOG_ACTION_READ_ALL	3
-#define SYSLOG_ACTION_SIZE_BUFFER	10
+#define MADT_MP_WAKEUP 0x10
+#define SYSLOG_ACTION_READ_ALL 3
+#define SYSLOG_ACTION_SIZE_BUFFER 10
 
-static int read_file(const char *path, void *buf, size_t size)
+static int
+read_file(const char *path, void *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n, total = 0;
 
 	if (fd < 0)
 		return -1;
-	while ((size_t)total < size && (n = read(fd, (char *)buf + total, size - total)) > 0)
+	while ((size_t)total < size &&
+	    (n = read(fd, (char *)buf + total, size - total)) > 0)
 		total += n;
 	close(fd);
 	return total;
 }
 
-static int self_apic_id(void)
+static int
+self_apic_id(void)
 {
 	unsigned a, b, c, d;
 
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-	return b >> 24;	/* CPUID.01H:EBX[31:24]: initial APIC ID */
+	__asm__ volatile("cpuid"
+	                 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	                 : "a"(1), "c"(0));
+	return b >> 24; /* CPUID.01H:EBX[31:24]: initial APIC ID */
 }
 
 /* logical CPU -> APIC ID from /proc/cpuinfo (online CPUs only). */
-static void read_cpuinfo(void)
+static void
+read_cpuinfo(void)
 {
 	static char buf[65536];
 	int n = read_file("/proc/cpuinfo", buf, sizeof(buf) - 1), cpu = -1;
@@ -56,20 +62,23 @@ static void read_cpuinfo(void)
 	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
 		if (!strncmp(l, "processor", 9) && strchr(l, ':'))
 			cpu = atoi(strchr(l, ':') + 1);
-		else if (!strncmp(l, "apicid", 6) && strchr(l, ':') && cpu >= 0 && cpu < MAX_CPUS)
+		else if (!strncmp(l, "apicid", 6) && strchr(l, ':') &&
+		    cpu >= 0 && cpu < MAX_CPUS)
 			g.apic_of_cpu[cpu] = atoi(strchr(l, ':') + 1);
 	}
 }
 
-int cpu_of_apic(int apic_id)
+int
+cpu_of_apic(int apic_id)
 {
 	for (int c = 0; c < MAX_CPUS; c++)
 		if (g.apic_of_cpu[c] == apic_id)
 			return c;
-	return apic_id;	/* QEMU numbers both the same way */
+	return apic_id; /* QEMU numbers both the same way */
 }
 
-void report_boot(void)
+void
+report_boot(void)
 {
 	struct utsname u;
 	struct rec r;
@@ -79,15 +88,17 @@ void report_boot(void)
 	rec_begin(&r, "boot");
 	rec_str(&r, "kind", g.kind);
 	/* the boot CPU is logical CPU 0: in a kdump kernel, the one that crashed */
-	rec_int(&r, "cpu", g.apic_of_cpu[0] >= 0 ? g.apic_of_cpu[0] : self_apic_id());
-	rec_int(&r, "init_cpu", self_apic_id());
+	rec_i64(&r, "cpu",
+	    g.apic_of_cpu[0] >= 0 ? g.apic_of_cpu[0] : self_apic_id());
+	rec_i64(&r, "init_cpu", self_apic_id());
 	rec_str(&r, "os", "linux");
 	rec_str(&r, "release", u.release);
 	rec_str(&r, "version", u.version);
 	rec_end(&r);
 }
 
-void report_madt(void)
+void
+report_madt(void)
 {
 	static unsigned char t[65536];
 	int n = read_file("/sys/firmware/acpi/tables/APIC", t, sizeof(t));
@@ -96,7 +107,8 @@ void report_madt(void)
 	int found = 0;
 
 	if (n < 44) {
-		report_error("cannot read /sys/firmware/acpi/tables/APIC: %s", n < 0 ? strerror(errno) : "short");
+		report_error("cannot read /sys/firmware/acpi/tables/APIC: %s",
+		    n < 0 ? strerror(errno) : "short");
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -111,8 +123,8 @@ void report_madt(void)
 		memcpy(&mbox, t + off + 8, 8);
 		if (len >= 24)
 			memcpy(&reset, t + off + 16, 8);
-		rec_int(&r, "version", t[off + 2] | t[off + 3] << 8);
-		rec_int(&r, "length", len);
+		rec_i64(&r, "version", t[off + 2] | t[off + 3] << 8);
+		rec_i64(&r, "length", len);
 		rec_hex(&r, "mailbox", mbox);
 		rec_hex(&r, "reset_vector", reset);
 		g.mailbox = mbox;
@@ -120,8 +132,8 @@ void report_madt(void)
 		break;
 	}
 	if (!found) {
-		rec_int(&r, "version", -1);
-		rec_int(&r, "length", 0);
+		rec_i64(&r, "version", -1);
+		rec_i64(&r, "length", 0);
 		rec_hex(&r, "mailbox", 0);
 		rec_hex(&r, "reset_vector", 0);
 	}
@@ -130,7 +142,8 @@ void report_madt(void)
 }
 
 /* Parses "0-3,5" into a count. */
-static int count_cpu_list(const char *s)
+static int
+count_cpu_list(const char *s)
 {
 	int count = 0;
 
@@ -148,10 +161,12 @@ static int count_cpu_list(const char *s)
 	return count;
 }
 
-int report_online(void)
+int
+report_online(void)
 {
 	char buf[256];
-	int n = read_file("/sys/devices/system/cpu/online", buf, sizeof(buf) - 1);
+	int n = read_file(
+	    "/sys/devices/system/cpu/online", buf, sizeof(buf) - 1);
 	int ids[MAX_CPUS], nids = 0, count;
 	struct rec r;
 
@@ -161,7 +176,8 @@ int report_online(void)
 	for (int c = 0; c < MAX_CPUS; c++)
 		if (g.apic_of_cpu[c] >= 0)
 			ids[nids++] = g.apic_of_cpu[c];
-	for (int i = 1; i < nids; i++)	/* sorted, as the test kernel reports them */
+	for (int i = 1; i < nids;
+	     i++) /* sorted, as the test kernel reports them */
 		for (int j = i; j && ids[j] < ids[j - 1]; j--) {
 			int x = ids[j];
 
@@ -169,13 +185,14 @@ int report_online(void)
 			ids[j - 1] = x;
 		}
 	rec_begin(&r, "online");
-	rec_int(&r, "cpus_online", count);
+	rec_i64(&r, "cpus_online", count);
 	rec_int_list(&r, "apic_ids", ids, nids);
 	rec_end(&r);
 	return count;
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
+static uint64_t
+fnv1a(const unsigned char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -189,7 +206,8 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
 /* The mailbox page through /dev/mem.  Debian's kernels have
  * CONFIG_IO_STRICT_DEVMEM: the NVS range is busy, so reading it needs
  * iomem=relaxed on the command line (run-qemu passes it). */
-void report_mailbox(void)
+void
+report_mailbox(void)
 {
 	unsigned char mb[4096];
 	int fd;
@@ -215,9 +233,10 @@ void report_mailbox(void)
 	}
 	rec_begin(&r, "mailbox");
 	rec_hex(&r, "address", g.mailbox);
-	rec_int(&r, "command", mb[0] | mb[1] << 8);
-	rec_int(&r, "reserved", mb[2] | mb[3] << 8);
-	rec_int(&r, "apic_id", mb[4] | mb[5] << 8 | mb[6] << 16 | (uint32_t)mb[7] << 24);
+	rec_i64(&r, "command", mb[0] | mb[1] << 8);
+	rec_i64(&r, "reserved", mb[2] | mb[3] << 8);
+	rec_i64(&r, "apic_id",
+	    mb[4] | mb[5] << 8 | mb[6] << 16 | (uint32_t)mb[7] << 24);
 	{
 		uint64_t v;
 
@@ -229,16 +248,33 @@ void report_mailbox(void)
 }
 
 static const char *const kmsg_words[] = {
-	"smp", "CPU", "APIC", "kexec", "crash", "wakeup", "Wakeup", "mailbox", "MADT",
-	"MP Wake", "already awake", "Booting", "Brought up", "panic", "sysrq", "elfcorehdr", NULL,
+	"smp",
+	"CPU",
+	"APIC",
+	"kexec",
+	"crash",
+	"wakeup",
+	"Wakeup",
+	"mailbox",
+	"MADT",
+	"MP Wake",
+	"already awake",
+	"Booting",
+	"Brought up",
+	"panic",
+	"sysrq",
+	"elfcorehdr",
+	NULL,
 };
 
 /* Kernel log lines about bring-up, kexec and the mailbox, each once. */
-void report_kmsg(void)
+void
+report_kmsg(void)
 {
 	static int lines_done;
 	static char *buf;
-	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0), n, line = 0, sent = 0;
+	int size = klogctl(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0), n, line = 0,
+	    sent = 0;
 
 	if (size <= 0)
 		return;
@@ -258,7 +294,7 @@ void report_kmsg(void)
 			match = strstr(l, kmsg_words[i]) != NULL;
 		if (!match || sent >= 64)
 			continue;
-		if (l[0] == '<' && strchr(l, '>'))	/* "<6>" priority prefix */
+		if (l[0] == '<' && strchr(l, '>')) /* "<6>" priority prefix */
 			l = strchr(l, '>') + 1;
 		rec_begin(&r, "kmsg");
 		rec_str(&r, "msg", l);
@@ -270,7 +306,8 @@ void report_kmsg(void)
 
 /* The kdump kernel merges the crash notes into one PT_NOTE: one
  * NT_PRSTATUS per CPU that saved its registers at the crash. */
-void report_crash_notes(void)
+void
+report_crash_notes(void)
 {
 	int fd = open("/proc/vmcore", O_RDONLY | O_CLOEXEC), count = 0;
 	Elf64_Ehdr eh;
@@ -278,29 +315,33 @@ void report_crash_notes(void)
 
 	if (fd < 0)
 		return;
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG))
 		goto out;
 	for (int i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 		static char notes[1 << 20];
 		size_t off = 0;
 
-		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph) ||
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) !=
+		        sizeof(ph) ||
 		    ph.p_type != PT_NOTE || ph.p_filesz > sizeof(notes) ||
-		    pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
+		    pread(fd, notes, ph.p_filesz, ph.p_offset) !=
+		        (ssize_t)ph.p_filesz)
 			continue;
 		while (off + sizeof(Elf64_Nhdr) <= ph.p_filesz) {
 			Elf64_Nhdr *nh = (Elf64_Nhdr *)(notes + off);
 
 			if (nh->n_type == NT_PRSTATUS)
 				count++;
-			off += sizeof(*nh) + ((nh->n_namesz + 3) & ~3u) + ((nh->n_descsz + 3) & ~3u);
+			off += sizeof(*nh) + ((nh->n_namesz + 3) & ~3u) +
+			    ((nh->n_descsz + 3) & ~3u);
 			if (!nh->n_namesz && !nh->n_descsz)
 				break;
 		}
 	}
 	rec_begin(&r, "crash-notes");
-	rec_int(&r, "count", count);
+	rec_i64(&r, "count", count);
 	rec_end(&r);
 out:
 	close(fd);

@@ -137,6 +137,53 @@ TEST(nightly_matrix_meets_real_records)
 	json_decref(j);
 }
 
+/*
+ * Two kernels compared (wakefarm compare --kernels): the nightly's
+ * linux-kexec, Debian's 6.1 and 6.12 side by side, fed with their real
+ * records: 6.12 fixes the version-1 hang and turns the version-0 one into
+ * the one-CPU kexec (a fail of mailbox-address, its documented outcome).
+ */
+TEST(compare_two_kernels)
+{
+	json_int_t run, jobs = 0, n = 0;
+	char name[128], file[160], runarg[32], out[8192];
+	const char *const cmp[] = { "compare", "--kernels",
+		"linux-image-cloud-amd64,linux-image-6.12-cloud-amd64", runarg,
+		NULL };
+	const char *const bad[] = { "compare", "--kernels", "only-one", runarg,
+		NULL };
+	json_t *l, *recs, *rep;
+
+	cancel_all();
+	run = submit(
+	    "{\"scenario\": \"linux-kexec\", \"priority\": 900}", &jobs);
+	REQUIRE(run > 0);
+	CHECK_EQ_INT(jobs, 4);
+	while (n < jobs && (l = lease(ag1, 0)) != NULL) {
+		guest_case_name(jstr(l, "scenario"),
+		    json_object_get(l, "params"), name, sizeof(name));
+		snprintf(file, sizeof(file), "nightly/%s.records", name);
+		recs = fixture(file);
+		CHECK_EQ_INT(
+		    post_batch(&S, ag1, jint(l, "job"), 0, recs, NULL), 200);
+		CHECK_EQ_INT(
+		    finish(ag1, jint(l, "job"), "completed", &rep), 200);
+		CHECK(json_is_true(json_object_get(rep, "as_expected")));
+		json_decref(rep);
+		json_decref(recs);
+		json_decref(l);
+		n++;
+	}
+	snprintf(runarg, sizeof(runarg), "%lld", (long long)run);
+	CHECK_EQ_INT(cli(NULL, cmp, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "2 pairs of cases: 0 regressions, 1 fixed");
+	CHECK_STR_CONTAINS(out, "1 changed");
+	CHECK_STR_CONTAINS(out, "\"mailbox_version\":1}: hang (job ");
+	CHECK_STR_CONTAINS(out, ") -> pass (job ");
+	CHECK_EQ_INT(cli(NULL, bad, out, sizeof(out)), 2);
+	CHECK_STR_CONTAINS(out, "--kernels takes two kernels");
+}
+
 struct remote_poll {
 	struct ctl *c;
 	const char *tok;

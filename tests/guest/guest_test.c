@@ -23,16 +23,17 @@
 #include "runspec.h"
 
 struct gcase;
-typedef const char *(*extra_fn)(const struct gcase *c, const json_t *recs, const json_t *ev);
+typedef const char *(*extra_fn)(
+    const struct gcase *c, const json_t *recs, const json_t *ev);
 
 struct gcase {
 	char name[64];
 	struct runspec rs;
 	int exit_status;
 	const char *verdict;
-	const char *failing;	/* comma-separated check names that must fail */
+	const char *failing; /* comma-separated check names that must fail */
 	extra_fn extra;
-	int libvirt;		/* through libvirtd: MTTCG, parked CPUs halt (idle=halt) */
+	int libvirt; /* through libvirtd: MTTCG, parked CPUs halt (idle=halt) */
 	/* runtime */
 	pid_t pid;
 	int status;
@@ -43,26 +44,30 @@ static const char *top = ".";
 static struct gcase cases[128];
 static int ncases;
 
-static const json_t *find(const json_t *recs, const char *ev, int gen)
+static const json_t *
+find(const json_t *recs, const char *ev, int gen)
 {
 	const json_t *r;
 	size_t i;
 
-	json_array_foreach(recs, i, r)
+	json_array_foreach (recs, i, r)
 		if (!strcmp(json_string_value(json_object_get(r, "ev")), ev) &&
-		    (gen < 0 || json_integer_value(json_object_get(r, "gen")) == gen))
+		    (gen < 0 ||
+		        json_integer_value(json_object_get(r, "gen")) == gen))
 			return r;
 	return NULL;
 }
 
-static json_int_t geti(const json_t *r, const char *k)
+static json_int_t
+geti(const json_t *r, const char *k)
 {
 	return json_integer_value(json_object_get(r, k));
 }
 
 /* --- extra assertions for the documented failure shapes --- */
 
-static const char *hang_evidence(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+hang_evidence(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *m = find(recs, "host-mailbox", -1);
 
@@ -70,76 +75,98 @@ static const char *hang_evidence(const struct gcase *c, const json_t *recs, cons
 		return "no host-mailbox record after the watchdog";
 	if (geti(m, "command") != 1 || geti(m, "apic_id") != 1)
 		return "host-mailbox should show a pending wakeup (command 1) for APIC ID 1";
-	if (strstr(c->rs.quirks, "clear-vector") && strcmp(json_string_value(json_object_get(m, "vector")), "0x0"))
+	if (strstr(c->rs.quirks, "clear-vector") &&
+	    strcmp(json_string_value(json_object_get(m, "vector")), "0x0"))
 		return "clear-vector: the host should see the vector cleared";
 	return NULL;
 }
 
-static const char *test_timeout(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+test_timeout(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *t = find(recs, "fw-test", 1), *e = find(recs, "error", 1);
 
 	if (!t || !e)
 		return "expected a fw-test record and an error record";
-	if (!strstr(json_string_value(json_object_get(e, "msg")), "Failed to hand over CPU 1 to BIOS"))
+	if (!strstr(json_string_value(json_object_get(e, "msg")),
+	        "Failed to hand over CPU 1 to BIOS"))
 		return "the error record should carry Linux's message";
 	if (geti(e, "t_us") - geti(t, "t_us") < 900000)
 		return "the test acknowledgement should be waited for about 1 s";
 	return NULL;
 }
 
-static const char *stale_checksum(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+stale_checksum(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *m = find(recs, "madt", 1);
 
-	return m && json_is_false(json_object_get(m, "checksum_ok")) ? NULL :
-	       "the kernel should have seen a bad MADT checksum";
+	return m && json_is_false(json_object_get(m, "checksum_ok")) ?
+	    NULL :
+	    "the kernel should have seen a bad MADT checksum";
 }
 
-static const char *slow_ack(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+slow_ack(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *u = find(recs, "cpu-up", 1);
 
-	return u && geti(u, "us") >= 200000 ? NULL : "cpu-up should take at least the 200 ms ack delay";
+	return u && geti(u, "us") >= 200000 ?
+	    NULL :
+	    "cpu-up should take at least the 200 ms ack delay";
 }
 
-static const char *kdump_on_ap(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+kdump_on_ap(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
-	const json_t *b = find(recs, "boot", 2), *n = find(recs, "crash-notes", 2);
+	const json_t *b = find(recs, "boot", 2),
+	             *n = find(recs, "crash-notes", 2);
 
-	if (!b || strcmp(json_string_value(json_object_get(b, "kind")), "kdump"))
+	if (!b ||
+	    strcmp(json_string_value(json_object_get(b, "kind")), "kdump"))
 		return "generation 2 should be a kdump kernel";
 	if (geti(b, "cpu") != 1 || !n || geti(n, "crashed_cpu") != 1)
 		return "the kdump kernel should run on the CPU that crashed (APIC ID 1)";
 	return NULL;
 }
 
-static const char *v0_no_offline(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+v0_no_offline(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *o = find(recs, "offline", 1);
 
-	if (c->rs.cpus > 1 && (!o || json_is_true(json_object_get(o, "ok")) ||
-			       strcmp(json_string_value(json_object_get(o, "err")), "EOPNOTSUPP")))
+	if (c->rs.cpus > 1 &&
+	    (!o || json_is_true(json_object_get(o, "ok")) ||
+	        strcmp(json_string_value(json_object_get(o, "err")),
+	            "EOPNOTSUPP")))
 		return "version 0: offline must be refused with EOPNOTSUPP";
 	return NULL;
 }
 
-static const char *fw_exception(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+fw_exception(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *e = find(recs, "error", 1);
 
-	return e && strstr(json_string_value(json_object_get(e, "msg")), "firmware: CPU 1 took an exception") ?
-	       NULL : "the firmware should report the exception it took";
+	return e &&
+	        strstr(json_string_value(json_object_get(e, "msg")),
+	            "firmware: CPU 1 took an exception") ?
+	    NULL :
+	    "the firmware should report the exception it took";
 }
 
 /* Older TDVF's "sleep": the CPU stops, the test times out, the next wakeup
  * of that CPU stands in the mailbox for good. */
-static const char *test_is_sleep(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+test_is_sleep(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
-	const json_t *m = find(recs, "host-mailbox", -1), *s = find(recs, "fw-sleep", 1);
+	const json_t *m = find(recs, "host-mailbox", -1),
+	             *s = find(recs, "fw-sleep", 1);
 	const json_t *e = find(recs, "error", 1);
 
-	if (!s || !e || !strstr(json_string_value(json_object_get(e, "msg")), "Failed to hand over CPU 1"))
+	if (!s || !e ||
+	    !strstr(json_string_value(json_object_get(e, "msg")),
+	        "Failed to hand over CPU 1"))
 		return "expected a fw-sleep record and Linux's hand-over error";
 	if (geti(e, "t_us") - geti(s, "t_us") < 900000)
 		return "the test acknowledgement should be waited for about 1 s";
@@ -150,15 +177,17 @@ static const char *test_is_sleep(const struct gcase *c, const json_t *recs, cons
 
 /* The poll race: APIC ID 2 left on the stale wakeup of APIC ID 1 before
  * its own was posted; the host sees that wakeup untaken. */
-static const char *poll_race(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+poll_race(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *m = find(recs, "host-mailbox", -1), *r;
 	size_t i;
 	int woke2 = 0;
 
-	json_array_foreach(recs, i, r)
-		woke2 |= !strcmp(json_string_value(json_object_get(r, "ev")), "fw-wake") &&
-			 geti(r, "apic_id") == 2;
+	json_array_foreach (recs, i, r)
+		woke2 |= !strcmp(json_string_value(json_object_get(r, "ev")),
+		             "fw-wake") &&
+		    geti(r, "apic_id") == 2;
 	if (!woke2)
 		return "APIC ID 2 should have left the firmware (fw-wake)";
 	if (!m || geti(m, "command") != 1 || geti(m, "apic_id") != 2)
@@ -169,9 +198,11 @@ static const char *poll_race(const struct gcase *c, const json_t *recs, const js
 /* The broadcast crash NMI reached the CPU parked in the firmware too: it
  * stayed there (no crash note from it), and the kdump kernel, on APIC ID 1,
  * woke it with the others but the real BSP (APIC ID 0). */
-static const char *nmi_parked(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+nmi_parked(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
-	const json_t *n = find(recs, "crash-notes", 2), *o = find(recs, "online", 2);
+	const json_t *n = find(recs, "crash-notes", 2),
+	             *o = find(recs, "online", 2);
 	json_t *want = json_pack("[i,i,i]", 1, 2, 3);
 	int same = o && json_equal(json_object_get(o, "apic_ids"), want);
 
@@ -185,24 +216,31 @@ static const char *nmi_parked(const struct gcase *c, const json_t *recs, const j
 
 /* A stale stop IPI: the kexec'd kernel's first wakeup (APIC ID 1) goes back
  * to the firmware at once, and the kernel waits for it for good. */
-static const char *stale_stop(const struct gcase *c, const json_t *recs, const json_t *ev)
+static const char *
+stale_stop(const struct gcase *c, const json_t *recs, const json_t *ev)
 {
 	const json_t *r;
 	size_t i;
 	int woke = 0, back = 0;
 
-	json_array_foreach(recs, i, r) {
+	json_array_foreach (recs, i, r) {
 		if (geti(r, "gen") != 2 || geti(r, "apic_id") != 1)
 			continue;
-		woke |= !strcmp(json_string_value(json_object_get(r, "ev")), "fw-wake");
-		back |= woke && !strcmp(json_string_value(json_object_get(r, "ev")), "fw-reset");
+		woke |= !strcmp(
+		    json_string_value(json_object_get(r, "ev")), "fw-wake");
+		back |= woke &&
+		    !strcmp(json_string_value(json_object_get(r, "ev")),
+		        "fw-reset");
 	}
-	return woke && back ? NULL : "in generation 2, APIC ID 1 should be woken and come straight back";
+	return woke && back ?
+	    NULL :
+	    "in generation 2, APIC ID 1 should be woken and come straight back";
 }
 
 /* --- the case table --- */
 
-static struct gcase *add(const char *name, int cpus, int ver, const char *steps)
+static struct gcase *
+add(const char *name, int cpus, int ver, const char *steps)
 {
 	struct gcase *c = &cases[ncases++];
 
@@ -217,7 +255,9 @@ static struct gcase *add(const char *name, int cpus, int ver, const char *steps)
 	return c;
 }
 
-static void build_cases(void)
+/* The matrix: every CPU count and version for the common steps. */
+static void
+build_matrix_cases(void)
 {
 	static const int cpus[] = { 1, 2, 4, 8 };
 	struct gcase *c;
@@ -235,16 +275,19 @@ static void build_cases(void)
 			c = add(n, N, v, "cycle*10");
 			if (!v)
 				c->extra = v0_no_offline;
-			snprintf(n, sizeof(n), "v%d-%dcpu-kdump-boot-cpu", v, N);
+			snprintf(
+			    n, sizeof(n), "v%d-%dcpu-kdump-boot-cpu", v, N);
 			add(n, N, v, "crash@0");
 			if (N > 1) {
-				snprintf(n, sizeof(n), "v%d-%dcpu-kdump-on-ap", v, N);
+				snprintf(n, sizeof(n), "v%d-%dcpu-kdump-on-ap",
+				    v, N);
 				add(n, N, v, "crash@1")->extra = kdump_on_ap;
 			}
 			if (N >= 4) {
 				/* v1: the old kernel's stop IPI (all-but-self) waits in the
 				 * parked CPUs and stops the first of them in the next one */
-				snprintf(n, sizeof(n), "v%d-%dcpu-kexec-after-offline", v, N);
+				snprintf(n, sizeof(n),
+				    "v%d-%dcpu-kexec-after-offline", v, N);
 				c = add(n, N, v, "offline:1,offline:2,kexec");
 				if (v) {
 					c->rs.timeout_s = 4;
@@ -257,8 +300,14 @@ static void build_cases(void)
 		}
 	add("v1-4cpu-kdump-limit-2", 4, 1, "crash@2")->rs.kdump_cpus = 2;
 	add("v1-2cpu-offline-online-kexec", 2, 1, "offline:1,kexec,online:1");
+}
 
-	/* firmware quirks */
+/* Firmware quirks: bugs real firmware had, each with its failure shape. */
+static void
+build_quirk_cases(void)
+{
+	struct gcase *c;
+
 	c = add("quirk-v1-short-entry", 2, 1, "kexec");
 	strcpy(c->rs.quirks, "v1-short-entry");
 	c->verdict = "fail";
@@ -299,9 +348,14 @@ static void build_cases(void)
 	c->exit_status = 4;
 	c->verdict = "crash";
 	c->failing = "reset-vector";
+}
 
-	/* the hand-off contract: each case fails when its firmware fix is
-	 * undone, here by the quirk that brings the old shim's defect back */
+/* The hand-off contract: each case fails when its firmware fix is undone. */
+static void
+build_handoff_cases(void)
+{
+	struct gcase *c;
+
 	add("v1-2cpu-kexec", 2, 1, "kexec");
 	c = add("fix-wakeup-nxe-undone", 2, 1, "kexec");
 	strcpy(c->rs.quirks, "wakeup-no-nxe");
@@ -333,7 +387,8 @@ static void build_cases(void)
 	c->verdict = "crash";
 	c->failing = "no-kernel-errors";
 	c->extra = fw_exception;
-	add("kdump-nmi-reaches-parked", 4, 1, "offline:2,crash@1")->extra = nmi_parked;
+	add("kdump-nmi-reaches-parked", 4, 1, "offline:2,crash@1")->extra =
+	    nmi_parked;
 	/* a halting parked CPU keeps the stop IPI for the next kernel, as a
 	 * spinning one does: the same hang as v1-4cpu-kexec-after-offline */
 	c = add("kexec-after-offline-halt", 4, 1, "offline:1,offline:2,kexec");
@@ -343,8 +398,14 @@ static void build_cases(void)
 	c->verdict = "hang";
 	c->failing = "bring-up-finished";
 	c->extra = stale_stop;
+}
 
-	/* old kernels: the bug the farm exists to catch */
+/* Old kernels: the bug the farm exists to catch. */
+static void
+build_old_kernel_cases(void)
+{
+	struct gcase *c;
+
 	c = add("pre611-v1-kexec-hang", 2, 1, "kexec");
 	strcpy(c->rs.policy, "pre-6.11");
 	c->rs.timeout_s = 4;
@@ -357,7 +418,8 @@ static void build_cases(void)
 	c->rs.timeout_s = 4;
 	c->exit_status = 3;
 	c->verdict = "hang";
-	c->failing = "bring-up-finished,mailbox-after-kexec";	/* never invalidated */
+	c->failing =
+	    "bring-up-finished,mailbox-after-kexec"; /* never invalidated */
 	c->extra = hang_evidence;
 	c = add("mixed-611-then-pre611-v0-kexec-hang", 2, 0, "kexec:pre-6.11");
 	c->rs.timeout_s = 4;
@@ -366,9 +428,19 @@ static void build_cases(void)
 	c->failing = "bring-up-finished";
 }
 
+static void
+build_cases(void)
+{
+	build_matrix_cases();
+	build_quirk_cases();
+	build_handoff_cases();
+	build_old_kernel_cases();
+}
+
 /* --- running --- */
 
-static void start(struct gcase *c, const char *outdir)
+static void
+start(struct gcase *c, const char *outdir)
 {
 	char bin[512], cpus[8], ver[8], timeout[8], kd[8], log[300];
 
@@ -388,13 +460,20 @@ static void start(struct gcase *c, const char *outdir)
 		int a = 0;
 
 		argv[a++] = bin;
-		argv[a++] = "--cpus"; argv[a++] = cpus;
-		argv[a++] = "--mailbox-version"; argv[a++] = ver;
-		argv[a++] = "--timeout"; argv[a++] = timeout;
-		argv[a++] = "--kdump-cpus"; argv[a++] = kd;
-		argv[a++] = "--policy"; argv[a++] = c->rs.policy;
-		argv[a++] = "--records"; argv[a++] = c->records;
-		argv[a++] = "--log"; argv[a++] = log;
+		argv[a++] = "--cpus";
+		argv[a++] = cpus;
+		argv[a++] = "--mailbox-version";
+		argv[a++] = ver;
+		argv[a++] = "--timeout";
+		argv[a++] = timeout;
+		argv[a++] = "--kdump-cpus";
+		argv[a++] = kd;
+		argv[a++] = "--policy";
+		argv[a++] = c->rs.policy;
+		argv[a++] = "--records";
+		argv[a++] = c->records;
+		argv[a++] = "--log";
+		argv[a++] = log;
 		if (c->rs.steps[0]) {
 			argv[a++] = "--steps";
 			argv[a++] = c->rs.steps;
@@ -419,16 +498,18 @@ static void start(struct gcase *c, const char *outdir)
 }
 
 /* The failing checks, sorted into a comma list for comparison. */
-static void failing_checks(const json_t *ev, char *out, size_t size)
+static void
+failing_checks(const json_t *ev, char *out, size_t size)
 {
 	const json_t *c;
 	size_t i;
 	const char *names[64];
 	int n = 0;
 
-	json_array_foreach(json_object_get(ev, "checks"), i, c)
+	json_array_foreach (json_object_get(ev, "checks"), i, c)
 		if (!json_is_true(json_object_get(c, "ok"))) {
-			const char *name = json_string_value(json_object_get(c, "check"));
+			const char *name = json_string_value(
+			    json_object_get(c, "check"));
 			int dup = 0;
 
 			for (int j = 0; j < n; j++)
@@ -446,10 +527,12 @@ static void failing_checks(const json_t *ev, char *out, size_t size)
 			}
 	out[0] = 0;
 	for (int j = 0; j < n; j++)
-		snprintf(out + strlen(out), size - strlen(out), "%s%s", j ? "," : "", names[j]);
+		snprintf(out + strlen(out), size - strlen(out), "%s%s",
+		    j ? "," : "", names[j]);
 }
 
-static int judge(struct gcase *c)
+static int
+judge(struct gcase *c)
 {
 	struct records_reader st;
 	char *cause = NULL, got[512];
@@ -467,21 +550,26 @@ static int judge(struct gcase *c)
 	verdict = json_string_value(json_object_get(ev, "verdict"));
 	failing_checks(ev, got, sizeof(got));
 	if (c->status != c->exit_status)
-		printf("FAIL %s: run-qemu exited %d, expected %d\n", c->name, c->status, c->exit_status);
+		printf("FAIL %s: run-qemu exited %d, expected %d\n", c->name,
+		    c->status, c->exit_status);
 	else if (strcmp(verdict, c->verdict))
-		printf("FAIL %s: verdict %s (%s), expected %s\n", c->name, verdict,
-		       json_string_value(json_object_get(ev, "reason")), c->verdict);
+		printf("FAIL %s: verdict %s (%s), expected %s\n", c->name,
+		    verdict, json_string_value(json_object_get(ev, "reason")),
+		    c->verdict);
 	else if (strcmp(got, c->failing))
-		printf("FAIL %s: failing checks [%s], expected [%s]\n", c->name, got, c->failing);
+		printf("FAIL %s: failing checks [%s], expected [%s]\n", c->name,
+		    got, c->failing);
 	else if (st.dropped_invalid || st.dropped_binary || st.dropped_overlong)
-		printf("FAIL %s: %lu record line(s) broke the contract: %s\n", c->name,
-		       records_reader_dropped(&st), st.last_cause);
+		printf("FAIL %s: %lu record line(s) broke the contract: %s\n",
+		    c->name, records_reader_dropped(&st), st.last_cause);
 	else if (c->extra && (why = c->extra(c, recs, ev)))
 		printf("FAIL %s: %s\n", c->name, why);
 	else
 		printf("ok %s\n", c->name);
-	ok = c->status == c->exit_status && !strcmp(verdict, c->verdict) && !strcmp(got, c->failing) &&
-	     !(st.dropped_invalid || st.dropped_binary || st.dropped_overlong) && !why;
+	ok = c->status == c->exit_status && !strcmp(verdict, c->verdict) &&
+	    !strcmp(got, c->failing) &&
+	    !(st.dropped_invalid || st.dropped_binary || st.dropped_overlong) &&
+	    !why;
 	if (!ok)
 		printf("     records: %s\n", c->records);
 	json_decref(ev);
@@ -489,7 +577,8 @@ static int judge(struct gcase *c)
 	return ok;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *filter = NULL, *outdir;
 	int jobs = 2, passed = 0, failed = 0, running = 0, next = 0;
@@ -499,8 +588,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-j") && i + 1 < argc)
 			jobs = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: guest_test [-j JOBS] [FILTER]\n"
-			       "Runs the guest cases under QEMU and checks their records.\n");
+			printf(
+			    "usage: guest_test [-j JOBS] [FILTER]\n"
+			    "Runs the guest cases under QEMU and checks their records.\n");
 			return 0;
 		} else
 			filter = argv[i];
@@ -529,7 +619,8 @@ int main(int argc, char **argv)
 
 			if (c->pid != pid)
 				continue;
-			c->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+			c->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+			                                128;
 			if (judge(c))
 				passed++;
 			else
