@@ -37,8 +37,8 @@ rec_start(
 	r->len = 0;
 	r->buf[0] = 0;
 	snprintf(r->buf, sizeof(r->buf),
-	    "{\"v\":1,\"src\":\"%s\",\"gen\":%u,\"ev\":\"%s\",\"t_us\":%llu", src,
-	    gen, ev, (unsigned long long)t_us);
+	    "{\"v\":1,\"src\":\"%s\",\"gen\":%u,\"ev\":\"%s\",\"t_us\":%llu",
+	    src, gen, ev, (unsigned long long)t_us);
 	r->len = strlen(r->buf);
 }
 

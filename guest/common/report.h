@@ -27,7 +27,6 @@ struct report_channel {
 	u64 tsc_khz;
 };
 
-
 void report_setup(struct report_channel *ch, const char *src);
 struct report_channel *report_channel(void);
 void serial_init(u16 port);
