@@ -20,6 +20,7 @@
  * trampoline_start64 does not write EFER before it loads its CR3.
  */
 #include "../common/layout.h"
+#include "../common/irq.inc"
 
 #define FW_STACK_SIZE	8192
 #define MSR_EFER	0xC0000080
@@ -232,31 +233,10 @@ fw_halt:
 /* Exceptions in the firmware: report once and stop.  NMIs are ignored: an OS
  * shooting CPUs down may NMI one that already went back to the firmware.
  * Any other interrupt a parked CPU takes is held for its next OS (park.c). */
-	.global fw_nmi_stub, fw_exc_stub, fw_irq_stub
+	.global fw_nmi_stub, fw_exc_stub
 fw_nmi_stub:
 	iretq
-fw_irq_stub:
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	cld
-	call fw_irq_hold
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
-	iretq
+	irq_entry fw_irq_stub, fw_irq_hold
 fw_exc_stub:
 	movq (%rsp), %rdi
 	call fw_exception

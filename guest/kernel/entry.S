@@ -14,6 +14,7 @@
  * KERNEL_HALF address (layout.h), as Linux's do.
  */
 #include "../common/layout.h"
+#include "../common/irq.inc"
 
 #define KSTACK_SIZE	8192	/* deepest path (steps -> cpu_up -> kerror) uses ~4 KiB */
 
@@ -94,57 +95,16 @@ ap_start:
 /* An NMI: the crash shoot-down, or a stray one we return from. */
 	.global nmi_stub
 nmi_stub:
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
+	push_caller_saved
 	leaq 72(%rsp), %rdi			/* the interrupt frame: rip, cs, rflags, rsp, ss */
 	call nmi_handler
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	pop_caller_saved
 	iretq
 
 /* Interrupts with a handler in C (smp.c): Linux's REBOOT_VECTOR, which stops
  * the CPU, and every vector nobody asked for. */
-	.macro irq_stub name, handler
-	.global \name
-\name:
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	cld
-	call \handler
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
-	iretq
-	.endm
-	irq_stub stop_stub, stop_ipi
-	irq_stub stray_stub, stray_irq
+	irq_entry stop_stub, stop_ipi
+	irq_entry stray_stub, stray_irq
 
 /* CPU exceptions are kernel panics (and so trigger kdump when loaded). */
 	.macro exc_stub n
