@@ -249,6 +249,7 @@ report_ready(void)
 	rec_begin(&r, "fw-ready");
 	rec_u64(&r, "cpus", fw.ncpus);
 	rec_u32_list(&r, "apic_ids", fw.apic_ids, fw.ncpus);
+	rec_u64(&r, "bsp", cpu_apic_id()); /* every other CPU is parked now */
 	rec_u64(&r, "madt_version", fw.wakeup->mailbox_version);
 	rec_u64(&r, "madt_length", fw.wakeup->length);
 	rec_hex(&r, "mailbox", fw.wakeup->mailbox_address);
