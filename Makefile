@@ -20,7 +20,7 @@ VERSION := 0.1.0
 CC      ?= cc
 BUILD   := build
 BIN     := bin
-PKGS    := libvirt libcurl jansson libmicrohttpd gnutls sqlite3 libcrypto
+PKGS    := libvirt libcurl jansson libmicrohttpd gnutls sqlite3 libcrypto libpcre2-8
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifneq ($(CI),)

@@ -52,6 +52,7 @@ struct stream {
 	long long log_cap;
 	struct tail log[2]; /* COM1/COM2 as log chunks */
 	int cut[2]; /* the cap was reached (and said) */
+	long long sent[2]; /* bytes of each port queued as log chunks */
 	struct tail rec; /* COM2 through the record reader */
 	struct records_reader rd;
 	json_t *batch; /* records read, not queued yet */
@@ -155,12 +156,16 @@ ship_log(struct stream *st, int port, int chunks)
 			    "\n[wakefarm agent: COM%d"
 			    " log truncated at %lld bytes]\n",
 			    port + 1, st->log_cap);
+		/* The offset is where the chunk starts in what this job sent
+		 * of the port: the controller stores a resent chunk once. */
 		if (outbox_put(st->ob, st->job, kind,
-		        json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)off,
-		            "data", st->buf, keep, "truncated", cut)) < 0) {
+		        json_pack("{s:I, s:s%, s:b}", "offset",
+		            (json_int_t)st->sent[port], "data", st->buf, keep,
+		            "truncated", cut)) < 0) {
 			tail_unread(&st->log[port], (size_t)n);
 			return -1;
 		}
+		st->sent[port] += (long long)keep;
 		if (cut) {
 			st->cut[port] = 1;
 			tail_close(&st->log[port]); /* the rest is not read */

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -18,6 +19,34 @@
 
 int api_job_check_lease(
     struct req *r, int64_t job, int64_t host, struct reply *out);
+
+/*
+ * The host this token holds under another name (one token per host,
+ * controller/README.md): 0 none, 1 after a 409, -1 after a 500.
+ */
+static int
+other_host(struct db *db, int64_t token, const char *name, struct reply *out)
+{
+	json_t *row = db_row(db,
+	    "SELECT name FROM hosts WHERE token_id = ? AND name"
+	    " != ? ORDER BY id LIMIT 1",
+	    "it", token, name);
+	int rc = 0;
+
+	if (row == NULL) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (json_is_object(row)) {
+		reply_error(out, 409,
+		    "this agent token is host '%s''s: one agent token per host"
+		    " (create another agent token for '%s')",
+		    json_string_value(json_object_get(row, "name")), name);
+		rc = 1;
+	}
+	json_decref(row);
+	return rc;
+}
 
 void
 api_agent_register(struct req *r, struct reply *out)
@@ -63,6 +92,11 @@ api_agent_register(struct req *r, struct reply *out)
 		    "host '%s' is registered with another"
 		    " agent token",
 		    name);
+		goto out;
+	}
+	/* One agent token per host: a second name needs a token of its own. */
+	if (rc != -1 && other_host(db, r->token_id, name, out) != 0) {
+		db_unlock(db);
 		goto out;
 	}
 	if (rc == 0 &&
@@ -344,10 +378,12 @@ api_job_finish(struct req *r, struct reply *out)
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
 	const char *outcome = NULL, *detail = "";
-	json_t *body, *result = NULL;
+	json_t *body, *result = NULL, *matches = NULL;
+	struct regress_logs logs;
 	char *cause = NULL;
-	int i;
+	int i, rc;
 
+	memset(&logs, 0, sizeof(logs));
 	if (id == -1 || (body = req_body_object(r, out)) == NULL)
 		return;
 	if (wf_json_check_keys(body, keys, &cause) == -1 ||
@@ -365,14 +401,34 @@ api_job_finish(struct req *r, struct reply *out)
 		    outcome);
 		goto out;
 	}
+	/*
+	 * The known issues' regexes run over the logs without the lock
+	 * (regress.h): read, unlock, match, lock again and check the lease
+	 * again (it may have expired or been cancelled meanwhile).
+	 */
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
 	    api_job_check_lease(r, id, host, out) == -1) {
 		db_unlock(db);
 		goto out;
 	}
+	rc = strcmp(outcome, "infra") != 0 ? regress_logs_read(db, id, &logs) :
+	                                     0;
+	db_unlock(db);
+	if (rc == -1 ||
+	    (logs.issues != NULL &&
+	        (matches = regress_logs_match(&logs, id)) == NULL)) {
+		reply_db_error(out);
+		goto out;
+	}
+	db_lock(db);
+	if (api_job_check_lease(r, id, host, out) == -1) {
+		db_unlock(db);
+		goto out;
+	}
 	if (db_begin(db) == -1 ||
-	    (result = verdict_finish(r->api, id, outcome, detail)) == NULL ||
+	    (result = verdict_finish(
+	         r->api, id, outcome, detail, matches, logs.rev)) == NULL ||
 	    db_commit(db) == -1) {
 		db_rollback(db);
 		db_unlock(db);
@@ -383,6 +439,8 @@ api_job_finish(struct req *r, struct reply *out)
 	db_unlock(db);
 	reply_json(out, 200, result);
 out:
+	json_decref(matches);
+	regress_logs_free(&logs);
 	json_decref(body);
 	free(cause);
 }

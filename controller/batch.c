@@ -44,21 +44,27 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 		goto out;
 	}
 	json_array_foreach (recs, i, rec) {
-		char *text = json_dumps(rec, JSON_COMPACT);
-		size_t tlen = text != NULL ? strlen(text) : RECORD_MAX + 1;
+		char *text;
+		size_t tlen;
 
+		/* What the record is wrong about first: its type, its keys. */
+		if (records_validate(rec, &why) == -1) {
+			wf_set_cause(
+			    cause, "records[%zu]: %s", i, wf_cause_str(why));
+			free(why);
+			goto out;
+		}
+		if ((text = json_dumps(rec, JSON_COMPACT)) == NULL) {
+			wf_set_cause(cause, "records[%zu]: out of memory", i);
+			goto out;
+		}
+		tlen = strlen(text);
 		free(text);
 		if (tlen > RECORD_MAX) {
 			wf_set_cause(cause,
 			    "records[%zu]: longer than %d"
 			    " bytes as one line",
 			    i, RECORD_MAX);
-			goto out;
-		}
-		if (records_validate(rec, &why) == -1) {
-			wf_set_cause(
-			    cause, "records[%zu]: %s", i, wf_cause_str(why));
-			free(why);
 			goto out;
 		}
 	}

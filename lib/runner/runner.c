@@ -305,3 +305,22 @@ run_test_kernel(const struct runspec *rs, const struct run_opts *o)
 {
 	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
 }
+
+void
+run_test_hold(const char *what)
+{
+	const char *dir = getenv("WF_TEST_HOLD");
+	char hold[512], mark[512];
+	FILE *f;
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	snprintf(hold, sizeof(hold), "%s/%s-hold", dir, what);
+	if (access(hold, F_OK) != 0)
+		return;
+	snprintf(mark, sizeof(mark), "%s/%s-%d", dir, what, (int)getpid());
+	if ((f = fopen(mark, "w")) != NULL)
+		fclose(f);
+	for (int i = 0; i < 1200 && access(hold, F_OK) == 0; i++)
+		usleep(100000);
+}

@@ -49,7 +49,17 @@ struct run_result {
 	int generations; /* kernel generations that booted */
 	unsigned long dropped; /* guest lines that broke the contract */
 	char detail[512];
+	/* libvirt: the run's domain, when it could not be destroyed */
+	char leftover[128];
 };
+
+/*
+ * Tests only: when $WF_TEST_HOLD names a directory and the file
+ * DIR/<what>-hold exists in it, the run writes DIR/<what>-<pid> and waits
+ * (at most 120 s) while the hold file exists. "created": a libvirt domain
+ * made, paused, not resumed yet (tests/e2e/reap.sh).
+ */
+void run_test_hold(const char *what);
 
 /* Exit status of guest/run-qemu for an outcome (0, 4, 3, 5). */
 int run_outcome_exit(enum run_outcome o);
