@@ -36,6 +36,7 @@
 #include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"
+#include "lvreap.h"
 #include "log.h"
 #include "records.h"
 #include "runspec_json.h"
@@ -410,6 +411,12 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
+	if (res.leftover[0]) {
+		log_warnx("domain %s could not be destroyed: reported, tried"
+		          " again",
+		    res.leftover);
+		agent_leftover_add(res.leftover);
+	}
 	records_reader_finish(&st.rd);
 	send_host_records(&st, records);
 	if (records_reader_dropped(&st.rd))
@@ -432,39 +439,46 @@ out:
 	wf_log_set_job(0);
 }
 
+struct recover {
+	const struct agent_config *cfg;
+	struct outbox *ob;
+};
+
+/* One leftover of a dead owner (lvreap.h): its job ends infra. */
+static void
+recovered(void *arg, const char *name, long long job, long long attempt,
+    int destroyed, const char *err)
+{
+	struct recover *rc = arg;
+	char detail[300];
+
+	if (!destroyed) {
+		log_warnx("domain %s left behind by a runner that is gone could"
+		          " not be destroyed (%s): reported, tried again",
+		    name, err);
+		agent_leftover_add(name);
+	} else {
+		log_warnx("domain %s left behind by a runner that is gone:"
+		          " destroyed",
+		    name);
+	}
+	if (job > 0) {
+		snprintf(detail, sizeof(detail),
+		    "agent restarted: domain %s left from a previous run%s", name,
+		    destroyed ? "" : " (could not be destroyed)");
+		finish(rc->ob, job, "infra", detail);
+	}
+}
+
 void
 job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 {
-	virConnectPtr conn = virConnectOpen(cfg->libvirt_uri);
-	virDomainPtr *doms = NULL;
-	char prefix[96];
-	int n;
+	struct recover rc = { cfg, ob };
+	char *cause = NULL;
 
-	if (!conn) {
-		log_warnx(
-		    "libvirt %s: cannot connect to look for leftover domains",
-		    cfg->libvirt_uri);
-		return;
-	}
-	snprintf(prefix, sizeof(prefix), "wakefarm-%s-", cfg->name);
-	n = virConnectListAllDomains(conn, &doms, 0);
-	for (int i = 0; i < n; i++) {
-		const char *dn = virDomainGetName(doms[i]);
-		long long job, attempt;
-		char detail[200];
-
-		if (dn && !strncmp(dn, prefix, strlen(prefix)) &&
-		    sscanf(dn + strlen(prefix), "%lld-%lld", &job, &attempt) ==
-		        2) {
-			virDomainDestroy(doms[i]);
-			snprintf(detail, sizeof(detail),
-			    "agent restarted: domain %s left from a previous run",
-			    dn);
-			log_warnx("%s", detail);
-			finish(ob, job, "infra", detail);
-		}
-		virDomainFree(doms[i]);
-	}
-	free(doms);
-	virConnectClose(conn);
+	/* Its own (it runs nothing yet) and dead repros' on this host. */
+	if (lvreap(cfg->libvirt_uri, cfg->name, recovered, &rc, &cause) < 0)
+		log_warnx("cannot look for leftover domains: %s",
+		    wf_cause_str(cause));
+	free(cause);
 }

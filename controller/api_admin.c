@@ -21,7 +21,8 @@ api_hosts_list(struct req *r, struct reply *out)
 	db_lock(r->api->db);
 	rows = db_rows(r->api->db,
 	    "SELECT h.id, h.name, h.slots,"
-	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen, (SELECT"
+	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen,"
+	    " h.leftovers AS \"leftovers:json\", (SELECT"
 	    " count(*) FROM jobs j WHERE j.lease_host = h.id AND j.state IN"
 	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name",
 	    "");

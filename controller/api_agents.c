@@ -145,9 +145,10 @@ out:
 void
 api_agent_heartbeat(struct req *r, struct reply *out)
 {
-	static const char *const keys[] = { "jobs", NULL };
+	static const char *const keys[] = { "jobs", "leftovers", NULL };
 	struct db *db = r->api->db;
-	json_t *body = NULL, *jobs, *v, *renewed = json_array();
+	json_t *body = NULL, *jobs, *v, *renewed = json_array(), *left;
+	char *ltext = NULL;
 	json_t *cancel = json_array(), *row;
 	int64_t host, now = db_now_ms(), id;
 	char *cause = NULL;
@@ -175,6 +176,27 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 			goto out;
 		}
 	}
+	/* Domains the agent could not destroy (agent/README.md). */
+	left = json_object_get(body, "leftovers");
+	if (left != NULL) {
+		if (!json_is_array(left) || json_array_size(left) > 64) {
+			reply_error(out, 400,
+			    "key 'leftovers': expected an array of at most 64"
+			    " domain names");
+			goto out;
+		}
+		json_array_foreach (left, i, v) {
+			if (!json_is_string(v) ||
+			    !wf_name_ok(json_string_value(v), 127)) {
+				reply_error(out, 400,
+				    "key 'leftovers': element %zu is not a"
+				    " domain name",
+				    i);
+				goto out;
+			}
+		}
+		ltext = json_dumps(left, JSON_COMPACT);
+	}
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1)
 		goto unlock;
@@ -193,8 +215,10 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 		if (api_job_check_lease(r, id, host, out) == -1)
 			goto unlock;
 	}
-	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
-	        "ii", now, host) == -1 ||
+	if (db_exec(db, NULL,
+	        "UPDATE hosts SET last_seen = ?, leftovers ="
+	        " coalesce(?, leftovers) WHERE id = ?",
+	        "iti", now, ltext, host) == -1 ||
 	    db_exec(db, NULL,
 	        "UPDATE jobs SET"
 	        " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
@@ -216,6 +240,7 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 unlock:
 	db_unlock(db);
 out:
+	free(ltext);
 	json_decref(renewed);
 	json_decref(cancel);
 	json_decref(body);

@@ -62,6 +62,7 @@ struct lv_run {
 	struct lv_end end;
 	int asked; /* the create call was made: a domain may exist */
 	int timed_out;
+	double cpu_s; /* the guest's CPU time per vCPU (the watchdog's) */
 };
 
 static int
@@ -216,7 +217,8 @@ static void
 lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
     const struct libvirt_opts *lo, struct run_result *res)
 {
-	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+	int64_t t0 = wf_now_ms();
+	virDomainInfo info;
 
 	for (int64_t next_tick = 0;;) {
 		struct timespec ts = { 0, 5000000 };
@@ -234,11 +236,17 @@ lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
 		    state == VIR_DOMAIN_CRASHED ||
 		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE))
 			break;
-		if (wf_now_ms() >= deadline) {
-			lv->timed_out = 1;
-			break;
-		}
 		if (wf_now_ms() >= next_tick) {
+			/* the watchdog counts CPU time (runner.h): QEMU's,
+			 * one thread per vCPU */
+			if (virDomainGetInfo(lv->dom, &info) == 0 &&
+			    info.nrVirtCpu > 0)
+				lv->cpu_s = info.cpuTime / 1e9 / info.nrVirtCpu;
+			if (run_watchdog_fired(timeout_s, lv->cpu_s,
+			        (wf_now_ms() - t0) / 1000.0)) {
+				lv->timed_out = 1;
+				break;
+			}
 			follow_output(fo, &x->c);
 			if (lo->tick &&
 			    lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 0)) {
@@ -299,7 +307,9 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 		run_finish_records(x, res, "infra", -1, NULL, NULL);
 	} else if (lv->timed_out) {
 		snprintf(res->detail, sizeof(res->detail),
-		    "watchdog: no end after %d s", timeout_s);
+		    "watchdog: no end after %d s (%.1f s of CPU per vCPU, %.1f s"
+		    " wall)",
+		    timeout_s, lv->cpu_s, res->wall_s);
 		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
 		lv_destroy(lv, lo, res);
 		res->outcome = RUN_HANG;

@@ -58,12 +58,8 @@ runner_alive(long long pid)
 	return strncmp(comm, "wakefarm", 8) == 0;
 }
 
-/*
- * Whose leftover name is: 1 a dead owner's (*job, *attempt: an agent's, or
- * -1), 0 a live owner's or no runner's.
- */
-static int
-owner_dead(const char *name, const char *agent, int local, long long *job,
+int
+lvreap_owner_dead(const char *name, const char *agent, int local, long long *job,
     long long *attempt)
 {
 	static const char *const by_pid[] = { "wakefarm-repro-",
@@ -128,7 +124,7 @@ lvreap(
 		const char *name = virDomainGetName(doms[i]);
 
 		if (name != NULL &&
-		    owner_dead(name, agent, local, &job, &attempt)) {
+		    lvreap_owner_dead(name, agent, local, &job, &attempt)) {
 			/* gone meanwhile (a transient domain that ended): fine */
 			ok = virDomainDestroy(doms[i]) == 0 ||
 			    virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ||

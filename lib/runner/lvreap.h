@@ -44,6 +44,14 @@ int lvreap(
 int lvreap_destroy(
     const char *uri, const char *name, int wait_s, char *err, size_t errsize);
 
+/*
+ * Whose leftover name is, as lvreap decides: 1 a dead owner's (*job and
+ * *attempt an agent's, else -1), 0 a live owner's or no runner's. local:
+ * the URI is this host's.
+ */
+int lvreap_owner_dead(const char *name, const char *agent, int local,
+    long long *job, long long *attempt);
+
 /* 1 when uri names this host's libvirtd (no host part), else 0. */
 int lvreap_uri_local(const char *uri);
 

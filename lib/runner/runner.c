@@ -324,3 +324,32 @@ run_test_hold(const char *what)
 	for (int i = 0; i < 1200 && access(hold, F_OK) == 0; i++)
 		usleep(100000);
 }
+
+int
+run_watchdog_fired(int timeout_s, double cpu_s, double wall_s)
+{
+	return cpu_s >= timeout_s ||
+	    wall_s >= (double)timeout_s * RUN_WATCHDOG_WALL_FACTOR;
+}
+
+double
+run_proc_cpu_s(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "(comm)": state and 10 more fields, then utime stime */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	        &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}

@@ -54,6 +54,20 @@ struct run_result {
 };
 
 /*
+ * The watchdog (rs->timeout_s) counts the guest's CPU time, not the wall
+ * clock: a host loaded by other work slows a guest down without making it
+ * hang. cpu_s is the seconds of CPU QEMU used for the guest so far (bare
+ * QEMU: the process's, one TCG thread running every vCPU; libvirt: the
+ * process's divided by its vCPUs, one thread each); a guest that hangs
+ * halted uses little, so the wall clock still ends it at
+ * RUN_WATCHDOG_WALL_FACTOR times the timeout. 1 when it fires.
+ */
+#define RUN_WATCHDOG_WALL_FACTOR 4
+int run_watchdog_fired(int timeout_s, double cpu_s, double wall_s);
+/* The CPU seconds process pid used so far (/proc; -1 when unknown). */
+double run_proc_cpu_s(int pid);
+
+/*
  * Tests only: when $WF_TEST_HOLD names a directory and the file
  * DIR/<what>-hold exists in it, the run writes DIR/<what>-<pid> and waits
  * (at most 120 s) while the hold file exists. "created": a libvirt domain
