@@ -177,7 +177,8 @@ beat(struct agent *a, struct wf_http *h, int64_t job, json_t *leftovers)
 	int64_t prev = wf_log_set_job(job);
 
 	if (job)
-		json_object_set_new(body, "jobs", json_pack("[I]", (json_int_t)job));
+		json_object_set_new(
+		    body, "jobs", json_pack("[I]", (json_int_t)job));
 	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body,
 	        &status, &reply, &cause) < 0) {
 		if (status == 409 && job) {

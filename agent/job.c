@@ -464,8 +464,8 @@ recovered(void *arg, const char *name, long long job, long long attempt,
 	}
 	if (job > 0) {
 		snprintf(detail, sizeof(detail),
-		    "agent restarted: domain %s left from a previous run%s", name,
-		    destroyed ? "" : " (could not be destroyed)");
+		    "agent restarted: domain %s left from a previous run%s",
+		    name, destroyed ? "" : " (could not be destroyed)");
 		finish(rc->ob, job, "infra", detail);
 	}
 }

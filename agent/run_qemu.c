@@ -328,8 +328,9 @@ static void
 reaped(void *arg, const char *name, long long job, long long attempt,
     int destroyed, const char *err)
 {
-	fprintf(stderr, "run-qemu: domain %s, left behind by a runner that is"
-	                " gone, %s%s\n",
+	fprintf(stderr,
+	    "run-qemu: domain %s, left behind by a runner that is"
+	    " gone, %s%s\n",
 	    name, destroyed ? "destroyed" : "could not be destroyed: ",
 	    destroyed ? "" : err);
 }

@@ -59,8 +59,8 @@ runner_alive(long long pid)
 }
 
 int
-lvreap_owner_dead(const char *name, const char *agent, int local, long long *job,
-    long long *attempt)
+lvreap_owner_dead(const char *name, const char *agent, int local,
+    long long *job, long long *attempt)
 {
 	static const char *const by_pid[] = { "wakefarm-repro-",
 		"wakefarm-run-qemu-", NULL };

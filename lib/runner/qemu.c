@@ -329,8 +329,8 @@ qemu_wait(pid_t pid, int timeout_s, int *status, double *cpu_s)
 
 			cpu = c >= 0 ? c : cpu;
 			*cpu_s = cpu;
-			if (run_watchdog_fired(timeout_s, cpu,
-			        (wf_now_ms() - t0) / 1000.0))
+			if (run_watchdog_fired(
+			        timeout_s, cpu, (wf_now_ms() - t0) / 1000.0))
 				return 0;
 			next = wf_now_ms() + 20;
 		}

@@ -348,8 +348,9 @@ run_proc_cpu_s(int pid)
 	buf[n] = '\0';
 	/* after "(comm)": state and 10 more fields, then utime stime */
 	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	        &ut, &st) != 2)
+	    sscanf(p + 1,
+	        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	        &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -183,7 +183,10 @@ TEST(log_regex_cost_is_bounded_and_never_on_reads)
 	long st;
 	int i;
 
-	REQUIRE(big_start(&c, "regex", &adm, &ag, &sub) == 0);
+	if (big_start(&c, "regex", &adm, &ag, &sub) == -1) {
+		CHECK(!"a controller with a bigger log cap started");
+		goto out;
+	}
 	json_decref(jcall(&c, adm, "POST", "/api/v1/admin/known-issues",
 	    "{\"scenario\": \"*\", \"check\": \"*\", \"description\": \"q\","
 	    " \"log_regex\": \"BUG: .*timeout\"}",
@@ -194,10 +197,11 @@ TEST(log_regex_cost_is_bounded_and_never_on_reads)
 	    " \"mailbox_version\": 1}}",
 	    &st));
 	l = jcall(&c, ag, "POST", "/api/v1/agents/lease?wait=5", NULL, &st);
-	REQUIRE(st == 200);
+	CHECK_EQ_INT(st, 200);
 	job = jint(l, "job");
 	json_decref(l);
-	REQUIRE((line = malloc(n + 1)) != NULL);
+	if ((line = malloc(n + 1)) == NULL)
+		goto out;
 	for (i = 0; (size_t)i + 5 <= n; i += 5)
 		memcpy(line + i, "BUG: ", 5);
 	line[n - 1] = '\n';
@@ -231,6 +235,7 @@ TEST(log_regex_cost_is_bounded_and_never_on_reads)
 	}
 	printf("  GET /jobs/J: worst %lld ms\n", worst);
 	CHECK(worst < 300);
+out:
 	ctl_stop(&c, SIGTERM);
 	free(adm);
 	free(ag);

@@ -716,15 +716,17 @@ TEST(nightly_known_issue_on_untrusted_log_line)
 	    " \"garbled\", \"log_regex\": \"GARBLE\"}",
 	    &st));
 	CHECK_EQ_INT(st, 201);
-	REQUIRE((run1 = night_next(&n, 1, 1)) > 0);
+	/* No REQUIRE once started: a controller left running would keep
+	 * the test lock's descriptor (tests/README.md). */
+	CHECK((run1 = night_next(&n, 1, 1)) > 0);
 	json_decref(night_attempt(&n, GOOD, "completed", NULL));
-	REQUIRE((run2 = night_next(&n, 2, 2)) > 0);
+	CHECK((run2 = night_next(&n, 2, 2)) > 0);
 	len = (size_t)snprintf(line, sizeof(line), "GARBLE ");
 	memset(line + len, 'g', 299 - len);
 	memcpy(line + 299, "\xc3\xa9\xff\xfe tail\n", 10);
 	line[309] = '\0';
 	rep = night_attempt(&n, BAD, "completed", line);
-	REQUIRE(rep != NULL);
+	CHECK(rep != NULL);
 	CHECK_STR_EQ(jstr(rep, "verdict"), "pass");
 	CHECK(json_is_false(json_object_get(rep, "requeued")));
 	json_decref(rep);

@@ -23,14 +23,17 @@ TEST(agent_names_its_own_leftovers_only)
 	CHECK_EQ_INT(job, 12);
 	CHECK_EQ_INT(attempt, 3);
 	/* another agent's, even one whose name starts like ours */
-	CHECK(!lvreap_owner_dead("wakefarm-h1-5-12-3", "h1", 1, &job, &attempt));
-	CHECK(!lvreap_owner_dead("wakefarm-h1-12-3", "h1-5", 1, &job, &attempt));
+	CHECK(
+	    !lvreap_owner_dead("wakefarm-h1-5-12-3", "h1", 1, &job, &attempt));
+	CHECK(
+	    !lvreap_owner_dead("wakefarm-h1-12-3", "h1-5", 1, &job, &attempt));
 	CHECK(!lvreap_owner_dead("wakefarm-h2-12-3", "h1", 1, &job, &attempt));
 	CHECK(!lvreap_owner_dead("wakefarm-h1-12-3", NULL, 1, &job, &attempt));
 	CHECK(!lvreap_owner_dead("wakefarm-h1-x-3", "h1", 1, &job, &attempt));
 	CHECK(!lvreap_owner_dead("guest", "h1", 1, &job, &attempt));
 	/* an agent named "repro": its names have two numbers */
-	CHECK(lvreap_owner_dead("wakefarm-repro-7-1", "repro", 1, &job, &attempt));
+	CHECK(lvreap_owner_dead(
+	    "wakefarm-repro-7-1", "repro", 1, &job, &attempt));
 	CHECK_EQ_INT(job, 7);
 }
 
@@ -59,7 +62,8 @@ TEST(pid_owned_leftovers_by_the_owner_alive)
 	waitpid(child, &st, 0);
 	/* gone */
 	CHECK(lvreap_owner_dead(name, NULL, 1, &job, &attempt));
-	CHECK(!lvreap_owner_dead("wakefarm-repro-12a", NULL, 1, &job, &attempt));
+	CHECK(
+	    !lvreap_owner_dead("wakefarm-repro-12a", NULL, 1, &job, &attempt));
 	CHECK(lvreap_uri_local("qemu:///system"));
 	CHECK(lvreap_uri_local(NULL));
 	CHECK(!lvreap_uri_local("qemu+ssh://root@h2/system"));
