@@ -155,6 +155,23 @@ print_result(const char *label, const json_t *eval, const char *verdict,
 	    as_exp ? "as expected" : "NOT AS EXPECTED");
 }
 
+/* The run itself, by the runner asked for; a domain left is said. */
+static int
+run_one(const struct repro_opts *o, const struct runspec *rs,
+    const struct run_opts *qo, const struct libvirt_opts *lo,
+    struct run_result *res)
+{
+	int rc = o->bare_qemu ? qemu_run(rs, qo, res) :
+	                        libvirt_run(rs, qo, lo, res);
+
+	if (res->leftover[0])
+		cli_error(CLI_FAIL, "repro",
+		    "domain %s could not be destroyed: the next repro on this"
+		    " host destroys it (or: virsh destroy %s)",
+		    res->leftover, res->leftover);
+	return rc;
+}
+
 int
 repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
     char *verdict, size_t vsz)
@@ -225,13 +242,7 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 		    o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
 		fflush(stdout);
 	}
-	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) :
-	                    libvirt_run(&rs, &qo, &lo, &res);
-	if (res.leftover[0])
-		cli_error(CLI_FAIL, "repro",
-		    "domain %s could not be destroyed: the next repro on this"
-		    " host destroys it (or: virsh destroy %s)",
-		    res.leftover, res.leftover);
+	rc = run_one(o, &rs, &qo, &lo, &res);
 	if (rc < 0) {
 		cli_error(CLI_USAGE, "repro", "%s", res.detail);
 		return 2;
