@@ -154,7 +154,7 @@ create_dies() {
 		return 1
 	fi
 	dom=${held##*/held-}
-	pkill -9 -x libvirtd 2>/dev/null || kill -9 "$(pidof libvirtd)"
+	kill -9 $(pidof libvirtd) 2>/dev/null
 	rm -f "$hookhold/hold"
 	sleep 0.5
 	"$top/lib/sh/deps.sh" >/dev/null 2>&1
