@@ -195,6 +195,29 @@ stream_records(struct stream *st, int chunks)
 	return flush_batch(st);
 }
 
+/* Everything the files hold now, queued (waiting for room): 0, or -1 when
+ * it gave up (the agent stops, the job was cancelled). */
+static int
+final_flush(struct stream *st, int *said)
+{
+	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) |
+	           stream_records(st, 0)) < 0) {
+		if (give_up(st->job)) {
+			log_warnx(
+			    "the guest's output from byte %lld of COM2 was not queued: the spool"
+			    " is full and the controller cannot take it",
+			    st->rec.off);
+			return -1;
+		}
+		if (!(*said)++)
+			log_info(
+			    "the guest ended; the rest of its output waits for room in the"
+			    " spool or the controller");
+		sleep(1);
+	}
+	return 0;
+}
+
 static int
 tick(void *arg, const char *com1, const char *com2, int final)
 {
@@ -213,21 +236,23 @@ tick(void *arg, const char *com1, const char *com2, int final)
 		stream_records(st, TICK_CHUNKS);
 		return agent_cancelled(st->job);
 	}
-	/* The files go after this: all of it, waiting for room if need be. */
-	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) |
-	           stream_records(st, 0)) < 0) {
-		if (give_up(st->job)) {
-			log_warnx(
-			    "the guest's output from byte %lld of COM2 was not queued: the spool"
-			    " is full and the controller cannot take it",
-			    st->rec.off);
+	/*
+	 * The files go after this: all of it, waiting for room if need be,
+	 * and again while they still grow (virtlogd may still be writing what
+	 * the guest wrote last): the log and the records read the same bytes.
+	 */
+	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+		long long before = st->log[0].off + st->log[1].off +
+		    st->rec.off;
+
+		if (final_flush(st, &said) < 0)
 			break;
-		}
-		if (!said++)
-			log_info(
-			    "the guest ended; the rest of its output waits for room in the"
-			    " spool or the controller");
-		sleep(1);
+		quiet = st->log[0].off + st->log[1].off + st->rec.off ==
+		        before ?
+		    quiet + 1 :
+		    0;
+		if (quiet < 2)
+			usleep(100000);
 	}
 	if (st->rec.gaps || st->log[0].gaps || st->log[1].gaps)
 		log_warnx(

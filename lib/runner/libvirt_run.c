@@ -289,11 +289,29 @@ lv_ended(struct lv_run *lv, struct run_ctx *x, struct run_result *res)
 }
 
 /* After the run: every record the guest wrote, then its end judged. */
+/*
+ * The guest's last output, read to its end: virtlogd may still be writing
+ * it after QEMU exited, so the files are read until they stay the same
+ * size for 200 ms (at most 3 s).
+ */
+static void
+follow_settle(struct follow *fo, struct run_collect *c)
+{
+	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+		long long before = fo->com1.off + fo->com2.off;
+
+		follow_output(fo, c);
+		quiet = fo->com1.off + fo->com2.off == before ? quiet + 1 : 0;
+		if (quiet < 2)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+}
+
 static void
 lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
-	follow_output(fo, &x->c);
+	follow_settle(fo, &x->c);
 	if (fo->com2.gaps)
 		snprintf(res->detail + strlen(res->detail),
 		    sizeof(res->detail) - strlen(res->detail),
