@@ -138,6 +138,33 @@ out:
 }
 
 /*
+ * The leases a heartbeat renews: the jobs it names (an agent that restarted
+ * names none of the jobs its previous run held: they expire and are
+ * requeued), or without "jobs" every job of the host. 0 or -1.
+ */
+static int
+renew(struct api *api, int64_t host, const json_t *jobs)
+{
+	const json_t *v;
+	size_t i;
+
+	if (jobs == NULL)
+		return db_exec(api->db, NULL,
+		    "UPDATE jobs SET lease_expires = ? WHERE lease_host"
+		    " = ? AND state IN ('leased', 'running')",
+		    "ii", queue_lease_deadline(api), host);
+	json_array_foreach (jobs, i, v) {
+		if (db_exec(api->db, NULL,
+		        "UPDATE jobs SET lease_expires = ? WHERE id = ? AND"
+		        " lease_host = ? AND state IN ('leased', 'running')",
+		        "iii", queue_lease_deadline(api),
+		        (int64_t)json_integer_value(v), host) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * {"jobs": [ID...]} (optional): renews the leases of those jobs, or of all
  * this host's jobs. A named job leased to another host, or not leased, is
  * a 409; a job cancelled meanwhile is listed in "cancel" instead.
@@ -219,11 +246,7 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 	        "UPDATE hosts SET last_seen = ?, leftovers ="
 	        " coalesce(?, leftovers) WHERE id = ?",
 	        "iti", now, ltext, host) == -1 ||
-	    db_exec(db, NULL,
-	        "UPDATE jobs SET"
-	        " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
-	        " 'running')",
-	        "ii", queue_lease_deadline(r->api), host) == -1 ||
+	    renew(r->api, host, jobs) == -1 ||
 	    (row = db_rows(db,
 	         "SELECT id FROM jobs WHERE lease_host = ? AND"
 	         " state IN ('leased', 'running') ORDER BY id",
@@ -231,8 +254,18 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 		reply_db_error(out);
 		goto unlock;
 	}
-	json_array_foreach (row, i, v)
-		json_array_append(renewed, json_object_get(v, "id"));
+	/* what was renewed: the host's leased jobs (those named, if named) */
+	json_array_foreach (row, i, v) {
+		json_t *n;
+		size_t k;
+		int named = jobs == NULL;
+
+		json_array_foreach (jobs, k, n)
+			named |= json_integer_value(n) ==
+			    json_integer_value(json_object_get(v, "id"));
+		if (named)
+			json_array_append(renewed, json_object_get(v, "id"));
+	}
 	json_decref(row);
 	reply_json(out, 200,
 	    json_pack("{s:O, s:O, s:I}", "renewed", renewed, "cancel", cancel,

@@ -503,6 +503,35 @@ TEST(record_that_is_no_object_is_named)
 	json_decref(recs);
 }
 
+/*
+ * The soak's find: an agent restarted after kill -9 heartbeats with none of
+ * its dead run's jobs; their leases are not renewed, they expire and the
+ * job is requeued (attempt 2) instead of staying leased for ever.
+ */
+TEST(restarted_agent_does_not_renew_its_dead_runs_jobs)
+{
+	json_int_t job;
+	long long end;
+	json_t *j;
+	long st;
+
+	REQUIRE((job = leased_job("cold-boot")) > 0);
+	end = ctest_now_ms() + 4000; /* the suite's lease is 1.5 s */
+	while (ctest_now_ms() < end) {
+		j = jcall(&S, ag1, "POST", "/api/v1/agents/heartbeat",
+		    "{\"jobs\": []}", &st);
+		CHECK_EQ_INT(st, 200);
+		CHECK_EQ_INT(json_array_size(json_object_get(j, "renewed")), 0);
+		json_decref(j);
+		usleep(300000);
+	}
+	j = get_job(job);
+	CHECK(
+	    strcmp(jstr(j, "state"), "queued") == 0 || jint(j, "attempt") == 2);
+	json_decref(j);
+	cancel_all();
+}
+
 /* An admin token through the API: its id into *id; the token (new). */
 static char *
 new_admin(const char *name, json_int_t *id)
