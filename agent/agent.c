@@ -176,9 +176,10 @@ beat(struct agent *a, struct wf_http *h, int64_t job, json_t *leftovers)
 	size_t i;
 	int64_t prev = wf_log_set_job(job);
 
-	if (job)
-		json_object_set_new(
-		    body, "jobs", json_pack("[I]", (json_int_t)job));
+	/* the jobs it runs: none after a restart, so the leases of a killed
+	 * run's jobs expire (and are requeued) rather than being renewed */
+	json_object_set_new(body, "jobs",
+	    job ? json_pack("[I]", (json_int_t)job) : json_array());
 	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body,
 	        &status, &reply, &cause) < 0) {
 		if (status == 409 && job) {
