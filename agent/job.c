@@ -50,6 +50,8 @@
 struct stream {
 	struct outbox *ob;
 	int64_t job;
+	int64_t attempt; /* said in every item: one of an attempt that is over
+	                  * is refused, never taken for the next one's */
 	long long log_cap;
 	struct tail log[2]; /* COM1/COM2 as log chunks */
 	int cut[2]; /* the cap was reached (and said) */
@@ -79,8 +81,8 @@ flush_batch(struct stream *st)
 	if (!json_array_size(st->batch))
 		return 0;
 	if (outbox_put(st->ob, st->job, "events",
-	        json_pack("{s:i, s:O}", "batch", st->next_batch, "records",
-	            st->batch)) < 0)
+	        json_pack("{s:i, s:I, s:O}", "batch", st->next_batch, "attempt",
+	            (json_int_t)st->attempt, "records", st->batch)) < 0)
 		return -1;
 	st->next_batch++;
 	json_array_clear(st->batch);
@@ -160,8 +162,9 @@ ship_log(struct stream *st, int port, int chunks)
 		/* The offset is where the chunk starts in what this job sent
 		 * of the port: the controller stores a resent chunk once. */
 		if (outbox_put(st->ob, st->job, kind,
-		        json_pack("{s:I, s:s%, s:b}", "offset",
-		            (json_int_t)st->sent[port], "data", st->buf, keep,
+		        json_pack("{s:I, s:I, s:s%, s:b}", "offset",
+		            (json_int_t)st->sent[port], "attempt",
+		            (json_int_t)st->attempt, "data", st->buf, keep,
 		            "truncated", cut)) < 0) {
 			tail_unread(&st->log[port], (size_t)n);
 			return -1;
@@ -288,8 +291,8 @@ send_host_records(struct stream *st, const char *records)
 	json_decref(all);
 	if (!json_array_size(st->batch))
 		return;
-	body = json_pack(
-	    "{s:i, s:O}", "batch", st->next_batch, "records", st->batch);
+	body = json_pack("{s:i, s:I, s:O}", "batch", st->next_batch, "attempt",
+	    (json_int_t)st->attempt, "records", st->batch);
 	if (put_wait(st->ob, st->job, "events", body) == 0) {
 		st->next_batch++;
 		json_array_clear(st->batch);
@@ -298,10 +301,11 @@ send_host_records(struct stream *st, const char *records)
 }
 
 static void
-finish(struct outbox *ob, int64_t job, const char *outcome, const char *detail)
+finish(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
+    const char *detail)
 {
-	json_t *body = json_pack(
-	    "{s:s, s:s}", "outcome", outcome, "detail", detail);
+	json_t *body = json_pack("{s:s, s:s, s:I}", "outcome", outcome,
+	    "detail", detail, "attempt", (json_int_t)attempt);
 
 	put_wait(ob, job, "finish", body);
 	json_decref(body);
@@ -383,6 +387,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	    json_object_get(lease, "attempt"));
 	struct stream st = { .ob = ob,
 		.job = job,
+		.attempt = attempt,
 		.batch = json_array(),
 		.log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
 		.buf = malloc(CHUNK_MAX + MARKER_MAX) };
@@ -402,13 +407,14 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	wf_log_set_job(job);
 	records_reader_init(&st.rd);
 	if (!st.buf) {
-		finish(ob, job, "infra", "agent: out of memory");
+		finish(ob, job, attempt, "infra", "agent: out of memory");
 		goto out;
 	}
 	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) <
 	    0) {
 		log_warnx("bad job parameters: %s", wf_cause_str(cause));
-		finish(ob, job, "infra", cause ? cause : "bad job parameters");
+		finish(ob, job, attempt, "infra",
+		    cause ? cause : "bad job parameters");
 		goto out;
 	}
 	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name,
@@ -422,13 +428,13 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script,
 		        cfg->kernels_dir, rs.kernel, sizeof(rs.kernel),
 		        &cause) < 0) {
-			finish(ob, job, "infra", wf_cause_str(cause));
+			finish(ob, job, attempt, "infra", wf_cause_str(cause));
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
 	}
 	if (resolve_blob(cfg, &rs, &cause) < 0) {
-		finish(ob, job, "infra", wf_cause_str(cause));
+		finish(ob, job, attempt, "infra", wf_cause_str(cause));
 		goto out;
 	}
 	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name,
@@ -450,7 +456,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		    records_reader_dropped(&st.rd), st.rd.last_cause);
 	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
 	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
-	finish(ob, job, outcome_word(res.outcome), res.detail);
+	finish(ob, job, attempt, outcome_word(res.outcome), res.detail);
 	unlink(records);
 out:
 	if (st.opened) {
@@ -491,7 +497,7 @@ recovered(void *arg, const char *name, long long job, long long attempt,
 		snprintf(detail, sizeof(detail),
 		    "agent restarted: domain %s left from a previous run%s",
 		    name, destroyed ? "" : " (could not be destroyed)");
-		finish(rc->ob, job, "infra", detail);
+		finish(rc->ob, job, attempt, "infra", detail);
 	}
 }
 

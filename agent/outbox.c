@@ -118,6 +118,13 @@ deliver_item(struct wf_http *http, long long job, const char *kind,
 		    "/api/v1/jobs/%lld/logs/%c?offset=%lld", job, kind[3],
 		    (long long)json_integer_value(
 		        json_object_get(item, "offset")));
+	/* and its attempt (items spooled before there was one have none) */
+	if (kind[0] == 'l' &&
+	    json_integer_value(json_object_get(item, "attempt")))
+		snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		    "&attempt=%lld",
+		    (long long)json_integer_value(
+		        json_object_get(item, "attempt")));
 	if (kind[0] == 'l') { /* logs go as raw text */
 		const char *data = json_string_value(
 		    json_object_get(item, "data"));

@@ -19,6 +19,8 @@
 
 int api_job_check_lease(
     struct req *r, int64_t job, int64_t host, struct reply *out);
+int api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out);
 
 /*
  * The host this token holds under another name (one token per host,
@@ -366,7 +368,8 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
 void
 api_job_events(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 3, out), host, batch = 0, next = 0, attempt = 0;
+	int64_t id = req_id(r, 3, out), host, batch = 0, next = 0, attempt = 0,
+	        of = 0;
 	struct db *db = r->api->db;
 	json_t *records = NULL;
 	char *cause = NULL;
@@ -374,14 +377,15 @@ api_job_events(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	if (batch_parse(r->body.len ? r->body.data : "", r->body.len,
-	        r->api->cfg->max_body, &batch, &records, &cause) == -1) {
+	        r->api->cfg->max_body, &batch, &of, &records, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		free(cause);
 		return;
 	}
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1)
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1)
 		goto out;
 	if (db_int(db, &next, "SELECT next_batch FROM jobs WHERE id = ?", "i",
 	        id) != 1 ||
@@ -425,7 +429,8 @@ out:
 void
 api_job_finish(struct req *r, struct reply *out)
 {
-	static const char *const keys[] = { "outcome", "detail", NULL };
+	static const char *const keys[] = { "outcome", "detail", "attempt",
+		NULL };
 	static const char *const outcomes[] = {
 		"completed",
 		"guest-error",
@@ -437,6 +442,7 @@ api_job_finish(struct req *r, struct reply *out)
 	struct db *db = r->api->db;
 	const char *outcome = NULL, *detail = "";
 	json_t *body, *result = NULL, *matches = NULL;
+	json_int_t of = 0;
 	struct regress_logs logs;
 	char *cause = NULL;
 	int i, rc;
@@ -446,7 +452,9 @@ api_job_finish(struct req *r, struct reply *out)
 		return;
 	if (wf_json_check_keys(body, keys, &cause) == -1 ||
 	    wf_json_get_str(body, "outcome", 1, 16, &outcome, &cause) == -1 ||
-	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1) {
+	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1 ||
+	    wf_json_get_int(body, "attempt", 0, 1, INT32_MAX, &of, &cause) ==
+	        -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
@@ -466,7 +474,8 @@ api_job_finish(struct req *r, struct reply *out)
 	 */
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1) {
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1) {
 		db_unlock(db);
 		goto out;
 	}

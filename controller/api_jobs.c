@@ -276,6 +276,36 @@ out:
 	return rc;
 }
 
+/*
+ * An agent's call for an attempt of the job (0: not said) that is over
+ * (the job was requeued meanwhile, and may be this host's again): 409, so
+ * that what it sends is never taken for the new attempt's. 0 or -1.
+ */
+int api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out);
+
+int
+api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out)
+{
+	int64_t now = 0;
+
+	if (attempt <= 0)
+		return 0;
+	if (db_int(r->api->db, &now, "SELECT attempt FROM jobs WHERE id = ?",
+	        "i", job) != 1) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (now == attempt)
+		return 0;
+	reply_error(out, 409,
+	    "attempt %lld of job %lld is over (it is at"
+	    " attempt %lld)",
+	    (long long)attempt, (long long)job, (long long)now);
+	return -1;
+}
+
 /* One append: what was asked, what happened. */
 struct log_append {
 	int64_t attempt;
@@ -386,14 +416,17 @@ api_job_logs_post(struct req *r, struct reply *out)
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
 	struct log_append a = { .data = r->body.data, .len = r->body.len };
+	int64_t of = 0;
 	int port, rc;
 
 	if (id == -1 || (port = log_port(r, 0, out)) == -1 ||
-	    req_arg_int(r, "offset", 0, INT64_MAX, -1, &a.offset, out) == -1)
+	    req_arg_int(r, "offset", 0, INT64_MAX, -1, &a.offset, out) == -1 ||
+	    req_arg_int(r, "attempt", 1, INT32_MAX, 0, &of, out) == -1)
 		return;
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1)
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1)
 		goto out;
 	if (db_int(db, &a.attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
 	        id) != 1 ||

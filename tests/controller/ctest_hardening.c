@@ -442,6 +442,42 @@ TEST(log_chunks_exactly_once)
 	resp_free(&r);
 }
 
+/*
+ * What an agent sends for an attempt that is over (the job was requeued,
+ * maybe to the same host) is refused, never taken for the new attempt's.
+ */
+TEST(items_of_an_attempt_that_is_over_are_refused)
+{
+	char path[96];
+	json_int_t job;
+	json_t *j;
+	long st;
+
+	REQUIRE((job = leased_job("cold-boot")) > 0);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/events", (long long)job);
+	j = jcall(&S, ag1, "POST", path,
+	    "{\"batch\": 0, \"attempt\": 2, \"records\": []}", &st);
+	expect_error(st, j, 409, "attempt 2 of job");
+	json_decref(j);
+	snprintf(path, sizeof(path),
+	    "/api/v1/jobs/%lld/logs/0?offset=0&attempt=3", (long long)job);
+	j = jcall(&S, ag1, "POST", path, "abc", &st);
+	expect_error(st, j, 409, "is over (it is at attempt 1)");
+	json_decref(j);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	j = jcall(&S, ag1, "POST", path,
+	    "{\"outcome\": \"infra\", \"attempt\": 2}", &st);
+	expect_error(st, j, 409, "is over");
+	json_decref(j);
+	j = jcall(&S, ag1, "POST", path,
+	    "{\"outcome\": \"infra\", \"attempt\": 1}", &st);
+	CHECK_EQ_INT(st, 200);
+	json_decref(j);
+	cancel_all();
+}
+
 /* Case 7: a bisect over artifacts the steps could not run: 400 now. */
 TEST(bisect_of_bad_artifacts_is_refused_before_storing)
 {
