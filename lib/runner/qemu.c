@@ -309,15 +309,15 @@ qemu_argv_make(struct qemu_argv *a, const struct runspec *rs,
 }
 
 /*
- * Waits for QEMU until the watchdog fires (runner.h: its CPU time, or four
- * times the timeout of wall time): 1 it exited (*status), 0 it fired
- * (*cpu_s: the CPU seconds it had).
+ * Waits for QEMU until the watchdog fires (runner.h: the wall clock less
+ * the time QEMU waited for a CPU, or four times the timeout of wall time):
+ * 1 it exited (*status), 0 it fired (*guest_s: the guest's time then).
  */
 static int
-qemu_wait(pid_t pid, int timeout_s, int *status, double *cpu_s)
+qemu_wait(pid_t pid, int timeout_s, int *status, double *guest_s)
 {
 	int64_t t0 = wf_now_ms(), next = 0;
-	double cpu = 0;
+	double waited = 0, wall;
 
 	for (;;) {
 		struct timespec ts = { 0, 2000000 };
@@ -325,12 +325,12 @@ qemu_wait(pid_t pid, int timeout_s, int *status, double *cpu_s)
 		if (waitpid(pid, status, WNOHANG) == pid)
 			return 1;
 		if (wf_now_ms() >= next) {
-			double c = run_proc_cpu_s(pid);
+			double w = run_proc_waited_s(pid);
 
-			cpu = c >= 0 ? c : cpu;
-			*cpu_s = cpu;
-			if (run_watchdog_fired(
-			        timeout_s, cpu, (wf_now_ms() - t0) / 1000.0))
+			waited = w > waited ? w : waited;
+			wall = (wf_now_ms() - t0) / 1000.0;
+			*guest_s = wall - waited;
+			if (run_watchdog_fired(timeout_s, *guest_s, wall))
 				return 0;
 			next = wf_now_ms() + 20;
 		}
@@ -349,7 +349,8 @@ qemu_hang(struct run_ctx *x, struct pump *pump, pid_t pid, int timeout_s,
 	int peeked = 1, status;
 
 	snprintf(res->detail, sizeof(res->detail),
-	    "watchdog: no end after %d s (%.1f s of CPU, %.1f s wall)",
+	    "watchdog: no end after %d s (%.1f s the guest could run, %.1f s"
+	    " wall)",
 	    timeout_s, cpu_s, res->wall_s);
 	pthread_mutex_lock(&pump->lock);
 	memcpy(mailbox, x->c.mailbox, sizeof(mailbox));

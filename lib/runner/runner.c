@@ -4,6 +4,7 @@
  * records file with the runner's own host records appended, the capped
  * COM1 log, and the steps that begin and end every run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,10 +327,42 @@ run_test_hold(const char *what)
 }
 
 int
-run_watchdog_fired(int timeout_s, double cpu_s, double wall_s)
+run_watchdog_fired(int timeout_s, double guest_s, double wall_s)
 {
-	return cpu_s >= timeout_s ||
+	return guest_s >= timeout_s ||
 	    wall_s >= (double)timeout_s * RUN_WATCHDOG_WALL_FACTOR;
+}
+
+double
+run_proc_waited_s(int pid)
+{
+	char path[300], line[128];
+	unsigned long long run, wait, most = 0;
+	struct dirent *e;
+	int found = 0;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/schedstat",
+		    pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    sscanf(line, "%llu %llu", &run, &wait) == 2) {
+			found = 1;
+			if (wait > most)
+				most = wait;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found ? most / 1e9 : -1;
 }
 
 double

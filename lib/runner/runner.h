@@ -54,18 +54,23 @@ struct run_result {
 };
 
 /*
- * The watchdog (rs->timeout_s) counts the guest's CPU time, not the wall
+ * The watchdog (rs->timeout_s) counts the guest's own time, not the wall
  * clock: a host loaded by other work slows a guest down without making it
- * hang. cpu_s is the seconds of CPU QEMU used for the guest so far (bare
- * QEMU: the process's, one TCG thread running every vCPU; libvirt: the
- * process's divided by its vCPUs, one thread each); a guest that hangs
- * halted uses little, so the wall clock still ends it at
+ * hang. guest_s is the time the guest could run so far: bare QEMU, the
+ * wall clock less the time QEMU's busiest thread waited for a CPU it
+ * wanted (the scheduler's run-queue wait), so a guest that hangs halted
+ * or spinning is found after the timeout as on an idle host; libvirt (QEMU
+ * is not our child), the CPU time QEMU used divided by its vCPUs. A guest
+ * starved of every cycle is still ended by the wall clock at
  * RUN_WATCHDOG_WALL_FACTOR times the timeout. 1 when it fires.
  */
 #define RUN_WATCHDOG_WALL_FACTOR 4
-int run_watchdog_fired(int timeout_s, double cpu_s, double wall_s);
+int run_watchdog_fired(int timeout_s, double guest_s, double wall_s);
 /* The CPU seconds process pid used so far (/proc; -1 when unknown). */
 double run_proc_cpu_s(int pid);
+/* The seconds the thread of pid that waited longest on a run queue waited
+ * (/proc/PID/task/TID/schedstat; -1 when unknown). */
+double run_proc_waited_s(int pid);
 
 /*
  * Tests only: when $WF_TEST_HOLD names a directory and the file

@@ -91,6 +91,8 @@ TEST(watchdog_counts_cpu_time)
 	usleep(600000);
 	cpu = run_proc_cpu_s(child);
 	CHECK(cpu >= 0.25 && cpu <= 0.5);
+	CHECK(run_proc_waited_s(child) >= 0);
+	CHECK(run_proc_waited_s(child) < 0.6);
 	kill(child, SIGKILL);
 	waitpid(child, &st, 0);
 	CHECK(run_proc_cpu_s(child) < 0);
