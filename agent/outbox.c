@@ -134,6 +134,14 @@ deliver_item(struct wf_http *http, long long job, const char *kind,
 		rc = wf_http_request_raw(http, "POST", url, "text/plain",
 		    data ? data : "", data ? strlen(data) : 0, &status,
 		    &ignored, &cause);
+		/* a reply of any status is a 0 there: only a 2xx delivered it
+		 * (a 503 while the controller's disk is full must be sent
+		 * again, not dropped) */
+		if (rc == 0 && (status < 200 || status > 299)) {
+			wf_set_cause(&cause, "HTTP %ld: %.200s", status,
+			    wf_buf_str(&ignored));
+			rc = -1;
+		}
 		wf_buf_free(&ignored);
 	} else {
 		rc = wf_http_request(
