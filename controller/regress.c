@@ -623,15 +623,21 @@ static void
 classify_tick(void *arg)
 {
 	struct api *api = arg;
+	struct ticker *t;
 
-	while (!ticker_stopping(api->classifier) && classify_one(api) == 1)
+	/* The first call may come before ticker_start has returned. */
+	while (((t = __atomic_load_n(&api->classifier, __ATOMIC_ACQUIRE)) ==
+	               NULL ||
+	           !ticker_stopping(t)) &&
+	    classify_one(api) == 1)
 		;
 }
 
 int
 regress_worker_start(struct api *api)
 {
-	api->classifier = ticker_start(classify_tick, api, 10000);
+	__atomic_store_n(&api->classifier,
+	    ticker_start(classify_tick, api, 10000), __ATOMIC_RELEASE);
 	return api->classifier != NULL ? 0 : -1;
 }
 
