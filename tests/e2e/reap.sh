@@ -186,11 +186,13 @@ AG=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name reap
 	--scenarios "$top/scenarios" --schema-dir "$top/db" --lease-ms $((10000 * scale)) \
 	>>"$tmp/controller.log" 2>&1 &
 pids+=($!)
+disown $!	# no "Killed" notice after our closing line
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 url=http://$(cat "$tmp/port")
 WF_TEST_HOLD=$hold WAKEFARM_TOKEN=$AG "$bin/wakefarm-agent" --server "$url" --name reap1 --slots 1 \
 	--work "$tmp/agent-work" --spool "$tmp/spool" >>"$tmp/agent.log" 2>&1 &
 pids+=($!)
+disown $!
 
 submit() {
 	WAKEFARM_TOKEN=$SUB "$bin/wakefarm" --server "$url" submit cold-boot --set cpus=1 \
