@@ -8,6 +8,7 @@
 #   make asan       every test suite under ASan + UBSan + LSan (ASAN_SUITE=NAME: one)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (FUZZ_JOBS at once)
 #   make loadtest   50 simulated agents, 20000 jobs over 10 minutes
+#   make soak       the chaos soak: 15 minutes (SOAK_MINUTES) plus 1-3 to drain and check
 #   make style      reformat the host code with clang-format (.clang-format)
 #   make clean
 #
@@ -20,7 +21,7 @@ VERSION := 0.1.0
 CC      ?= cc
 BUILD   := build
 BIN     := bin
-PKGS    := libvirt libcurl jansson libmicrohttpd gnutls sqlite3 libcrypto
+PKGS    := libvirt libcurl jansson libmicrohttpd gnutls sqlite3 libcrypto libpcre2-8
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifneq ($(CI),)
@@ -57,7 +58,7 @@ include tests/e2e/module.mk
 include tests/guest/module.mk
 include bench/module.mk
 
-.PHONY: all deps run test bench asan fuzz loadtest clean style style-check
+.PHONY: all deps run test bench asan fuzz loadtest soak clean style style-check
 all: $(ALL_TARGETS)
 
 deps:
@@ -92,6 +93,12 @@ asan: deps
 	@$(MAKE) --no-print-directory -C $(ASAN_TREE) CC=clang GUEST_CC='$(CC)' \
 		SAN='$(ASAN_SAN)' OPT='-O1 -g' all $(TEST_DEPS)
 	@tests/asan/run $(ASAN_TREE) $(if $(ASAN_SUITE),--only $(ASAN_SUITE))
+
+# The chaos soak (tests/soak/run): SOAK_MINUTES (15) of short guests through a controller and 3
+# agents while the controller and agents are killed, libvirtd restarted and the database's disk
+# filled; then every job, event, log byte and domain checked. Not in `make test`; root.
+soak: all
+	@flock /tmp/wakefarm-test.lock tests/soak/run
 
 # 50 simulated agents, 20000 jobs over 10 minutes (AGENTS, JOBS, MINUTES).
 loadtest: all

@@ -167,16 +167,19 @@ register_host(struct agent *a, long *statusp)
 /* One heartbeat: renews `job`'s lease (0: every lease of this host) and
  * learns whether the job was cancelled or is no longer ours. */
 static void
-beat(struct agent *a, struct wf_http *h, int64_t job)
+beat(struct agent *a, struct wf_http *h, int64_t job, json_t *leftovers)
 {
-	json_t *body = job ? json_pack("{s:[I]}", "jobs", (json_int_t)job) :
-	                     NULL;
+	json_t *body = json_pack("{s:O}", "leftovers", leftovers);
 	json_t *reply = NULL, *v;
 	char *cause = NULL;
 	long status = 0;
 	size_t i;
 	int64_t prev = wf_log_set_job(job);
 
+	/* the jobs it runs: none after a restart, so the leases of a killed
+	 * run's jobs expire (and are requeued) rather than being renewed */
+	json_object_set_new(body, "jobs",
+	    job ? json_pack("[I]", (json_int_t)job) : json_array());
 	if (wf_http_request(h, "POST", "/api/v1/agents/heartbeat", body,
 	        &status, &reply, &cause) < 0) {
 		if (status == 409 && job) {
@@ -213,6 +216,7 @@ heartbeat(void *arg)
 
 	while (!agent_stopping()) {
 		int n = 0, spooled = outbox_pending(a->ob);
+		json_t *left;
 
 		agent_http_sync(h, &gen);
 		pthread_mutex_lock(&a->lock);
@@ -220,10 +224,13 @@ heartbeat(void *arg)
 			if (a->running[i])
 				jobs[n++] = a->running[i];
 		pthread_mutex_unlock(&a->lock);
+		/* domains it could not destroy: tried again, and said */
+		left = agent_leftovers_retry(a->cfg->libvirt_uri);
 		if (!n)
-			beat(a, h, 0);
+			beat(a, h, 0, left);
 		for (int i = 0; i < n; i++)
-			beat(a, h, jobs[i]);
+			beat(a, h, jobs[i], left);
+		json_decref(left);
 		if (spooled)
 			log_info(
 			    "heartbeat: %d item(s) still spooled", spooled);

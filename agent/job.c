@@ -36,6 +36,7 @@
 #include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"
+#include "lvreap.h"
 #include "log.h"
 #include "records.h"
 #include "runspec_json.h"
@@ -49,9 +50,12 @@
 struct stream {
 	struct outbox *ob;
 	int64_t job;
+	int64_t attempt; /* said in every item: one of an attempt that is over
+	                  * is refused, never taken for the next one's */
 	long long log_cap;
 	struct tail log[2]; /* COM1/COM2 as log chunks */
 	int cut[2]; /* the cap was reached (and said) */
+	long long sent[2]; /* bytes of each port queued as log chunks */
 	struct tail rec; /* COM2 through the record reader */
 	struct records_reader rd;
 	json_t *batch; /* records read, not queued yet */
@@ -77,8 +81,8 @@ flush_batch(struct stream *st)
 	if (!json_array_size(st->batch))
 		return 0;
 	if (outbox_put(st->ob, st->job, "events",
-	        json_pack("{s:i, s:O}", "batch", st->next_batch, "records",
-	            st->batch)) < 0)
+	        json_pack("{s:i, s:I, s:O}", "batch", st->next_batch, "attempt",
+	            (json_int_t)st->attempt, "records", st->batch)) < 0)
 		return -1;
 	st->next_batch++;
 	json_array_clear(st->batch);
@@ -155,12 +159,17 @@ ship_log(struct stream *st, int port, int chunks)
 			    "\n[wakefarm agent: COM%d"
 			    " log truncated at %lld bytes]\n",
 			    port + 1, st->log_cap);
+		/* The offset is where the chunk starts in what this job sent
+		 * of the port: the controller stores a resent chunk once. */
 		if (outbox_put(st->ob, st->job, kind,
-		        json_pack("{s:I, s:s%, s:b}", "offset", (json_int_t)off,
-		            "data", st->buf, keep, "truncated", cut)) < 0) {
+		        json_pack("{s:I, s:I, s:s%, s:b}", "offset",
+		            (json_int_t)st->sent[port], "attempt",
+		            (json_int_t)st->attempt, "data", st->buf, keep,
+		            "truncated", cut)) < 0) {
 			tail_unread(&st->log[port], (size_t)n);
 			return -1;
 		}
+		st->sent[port] += (long long)keep;
 		if (cut) {
 			st->cut[port] = 1;
 			tail_close(&st->log[port]); /* the rest is not read */
@@ -189,6 +198,29 @@ stream_records(struct stream *st, int chunks)
 	return flush_batch(st);
 }
 
+/* Everything the files hold now, queued (waiting for room): 0, or -1 when
+ * it gave up (the agent stops, the job was cancelled). */
+static int
+final_flush(struct stream *st, int *said)
+{
+	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) |
+	           stream_records(st, 0)) < 0) {
+		if (give_up(st->job)) {
+			log_warnx(
+			    "the guest's output from byte %lld of COM2 was not queued: the spool"
+			    " is full and the controller cannot take it",
+			    st->rec.off);
+			return -1;
+		}
+		if (!(*said)++)
+			log_info(
+			    "the guest ended; the rest of its output waits for room in the"
+			    " spool or the controller");
+		sleep(1);
+	}
+	return 0;
+}
+
 static int
 tick(void *arg, const char *com1, const char *com2, int final)
 {
@@ -207,21 +239,23 @@ tick(void *arg, const char *com1, const char *com2, int final)
 		stream_records(st, TICK_CHUNKS);
 		return agent_cancelled(st->job);
 	}
-	/* The files go after this: all of it, waiting for room if need be. */
-	while ((ship_log(st, 0, 0) | ship_log(st, 1, 0) |
-	           stream_records(st, 0)) < 0) {
-		if (give_up(st->job)) {
-			log_warnx(
-			    "the guest's output from byte %lld of COM2 was not queued: the spool"
-			    " is full and the controller cannot take it",
-			    st->rec.off);
+	/*
+	 * The files go after this: all of it, waiting for room if need be,
+	 * and again while they still grow (virtlogd may still be writing what
+	 * the guest wrote last): the log and the records read the same bytes.
+	 */
+	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+		long long before = st->log[0].off + st->log[1].off +
+		    st->rec.off;
+
+		if (final_flush(st, &said) < 0)
 			break;
-		}
-		if (!said++)
-			log_info(
-			    "the guest ended; the rest of its output waits for room in the"
-			    " spool or the controller");
-		sleep(1);
+		quiet = st->log[0].off + st->log[1].off + st->rec.off ==
+		        before ?
+		    quiet + 1 :
+		    0;
+		if (quiet < 2)
+			usleep(100000);
 	}
 	if (st->rec.gaps || st->log[0].gaps || st->log[1].gaps)
 		log_warnx(
@@ -257,8 +291,8 @@ send_host_records(struct stream *st, const char *records)
 	json_decref(all);
 	if (!json_array_size(st->batch))
 		return;
-	body = json_pack(
-	    "{s:i, s:O}", "batch", st->next_batch, "records", st->batch);
+	body = json_pack("{s:i, s:I, s:O}", "batch", st->next_batch, "attempt",
+	    (json_int_t)st->attempt, "records", st->batch);
 	if (put_wait(st->ob, st->job, "events", body) == 0) {
 		st->next_batch++;
 		json_array_clear(st->batch);
@@ -267,10 +301,11 @@ send_host_records(struct stream *st, const char *records)
 }
 
 static void
-finish(struct outbox *ob, int64_t job, const char *outcome, const char *detail)
+finish(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
+    const char *detail)
 {
-	json_t *body = json_pack(
-	    "{s:s, s:s}", "outcome", outcome, "detail", detail);
+	json_t *body = json_pack("{s:s, s:s, s:I}", "outcome", outcome,
+	    "detail", detail, "attempt", (json_int_t)attempt);
 
 	put_wait(ob, job, "finish", body);
 	json_decref(body);
@@ -352,6 +387,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	    json_object_get(lease, "attempt"));
 	struct stream st = { .ob = ob,
 		.job = job,
+		.attempt = attempt,
 		.batch = json_array(),
 		.log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
 		.buf = malloc(CHUNK_MAX + MARKER_MAX) };
@@ -371,13 +407,14 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	wf_log_set_job(job);
 	records_reader_init(&st.rd);
 	if (!st.buf) {
-		finish(ob, job, "infra", "agent: out of memory");
+		finish(ob, job, attempt, "infra", "agent: out of memory");
 		goto out;
 	}
 	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) <
 	    0) {
 		log_warnx("bad job parameters: %s", wf_cause_str(cause));
-		finish(ob, job, "infra", cause ? cause : "bad job parameters");
+		finish(ob, job, attempt, "infra",
+		    cause ? cause : "bad job parameters");
 		goto out;
 	}
 	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name,
@@ -391,13 +428,13 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script,
 		        cfg->kernels_dir, rs.kernel, sizeof(rs.kernel),
 		        &cause) < 0) {
-			finish(ob, job, "infra", wf_cause_str(cause));
+			finish(ob, job, attempt, "infra", wf_cause_str(cause));
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
 	}
 	if (resolve_blob(cfg, &rs, &cause) < 0) {
-		finish(ob, job, "infra", wf_cause_str(cause));
+		finish(ob, job, attempt, "infra", wf_cause_str(cause));
 		goto out;
 	}
 	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name,
@@ -405,6 +442,12 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
+	if (res.leftover[0]) {
+		log_warnx("domain %s could not be destroyed: reported, tried"
+		          " again",
+		    res.leftover);
+		agent_leftover_add(res.leftover);
+	}
 	records_reader_finish(&st.rd);
 	send_host_records(&st, records);
 	if (records_reader_dropped(&st.rd))
@@ -413,7 +456,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		    records_reader_dropped(&st.rd), st.rd.last_cause);
 	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
 	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
-	finish(ob, job, outcome_word(res.outcome), res.detail);
+	finish(ob, job, attempt, outcome_word(res.outcome), res.detail);
 	unlink(records);
 out:
 	if (st.opened) {
@@ -427,39 +470,46 @@ out:
 	wf_log_set_job(0);
 }
 
+struct recover {
+	const struct agent_config *cfg;
+	struct outbox *ob;
+};
+
+/* One leftover of a dead owner (lvreap.h): its job ends infra. */
+static void
+recovered(void *arg, const char *name, long long job, long long attempt,
+    int destroyed, const char *err)
+{
+	struct recover *rc = arg;
+	char detail[300];
+
+	if (!destroyed) {
+		log_warnx("domain %s left behind by a runner that is gone could"
+		          " not be destroyed (%s): reported, tried again",
+		    name, err);
+		agent_leftover_add(name);
+	} else {
+		log_warnx("domain %s left behind by a runner that is gone:"
+		          " destroyed",
+		    name);
+	}
+	if (job > 0) {
+		snprintf(detail, sizeof(detail),
+		    "agent restarted: domain %s left from a previous run%s",
+		    name, destroyed ? "" : " (could not be destroyed)");
+		finish(rc->ob, job, attempt, "infra", detail);
+	}
+}
+
 void
 job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 {
-	virConnectPtr conn = virConnectOpen(cfg->libvirt_uri);
-	virDomainPtr *doms = NULL;
-	char prefix[96];
-	int n;
+	struct recover rc = { cfg, ob };
+	char *cause = NULL;
 
-	if (!conn) {
-		log_warnx(
-		    "libvirt %s: cannot connect to look for leftover domains",
-		    cfg->libvirt_uri);
-		return;
-	}
-	snprintf(prefix, sizeof(prefix), "wakefarm-%s-", cfg->name);
-	n = virConnectListAllDomains(conn, &doms, 0);
-	for (int i = 0; i < n; i++) {
-		const char *dn = virDomainGetName(doms[i]);
-		long long job, attempt;
-		char detail[200];
-
-		if (dn && !strncmp(dn, prefix, strlen(prefix)) &&
-		    sscanf(dn + strlen(prefix), "%lld-%lld", &job, &attempt) ==
-		        2) {
-			virDomainDestroy(doms[i]);
-			snprintf(detail, sizeof(detail),
-			    "agent restarted: domain %s left from a previous run",
-			    dn);
-			log_warnx("%s", detail);
-			finish(ob, job, "infra", detail);
-		}
-		virDomainFree(doms[i]);
-	}
-	free(doms);
-	virConnectClose(conn);
+	/* Its own (it runs nothing yet) and dead repros' on this host. */
+	if (lvreap(cfg->libvirt_uri, cfg->name, recovered, &rc, &cause) < 0)
+		log_warnx("cannot look for leftover domains: %s",
+		    wf_cause_str(cause));
+	free(cause);
 }

@@ -4,8 +4,9 @@
  * Every item is a file spool/J<job>-<seq>-<kind>.json written with
  * write-to-temp + rename, so a crash leaves either the whole item or none.
  * The sender delivers items in sequence order.  Event batches carry their
- * batch number and logs their byte offset, so a retry after a lost reply is
- * stored once by the controller: delivery is exactly once.  While the
+ * batch number and log chunks their offset in the job's stream of that
+ * port, so a retry after a lost reply is stored once by the controller:
+ * delivery is exactly once.  While the
  * controller is unreachable the sender backs off (0.25 s doubling to 10 s,
  * with jitter) and the slots keep running guests.
  *
@@ -112,9 +113,18 @@ deliver_item(struct wf_http *http, long long job, const char *kind,
 		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/events", job);
 	else if (!strcmp(kind, "finish"))
 		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/finish", job);
-	else
-		snprintf(url, sizeof(url), "/api/v1/jobs/%lld/logs/%c", job,
-		    kind[3]);
+	else /* the chunk's offset: stored once however often it is sent */
+		snprintf(url, sizeof(url),
+		    "/api/v1/jobs/%lld/logs/%c?offset=%lld", job, kind[3],
+		    (long long)json_integer_value(
+		        json_object_get(item, "offset")));
+	/* and its attempt (items spooled before there was one have none) */
+	if (kind[0] == 'l' &&
+	    json_integer_value(json_object_get(item, "attempt")))
+		snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		    "&attempt=%lld",
+		    (long long)json_integer_value(
+		        json_object_get(item, "attempt")));
 	if (kind[0] == 'l') { /* logs go as raw text */
 		const char *data = json_string_value(
 		    json_object_get(item, "data"));
@@ -124,6 +134,14 @@ deliver_item(struct wf_http *http, long long job, const char *kind,
 		rc = wf_http_request_raw(http, "POST", url, "text/plain",
 		    data ? data : "", data ? strlen(data) : 0, &status,
 		    &ignored, &cause);
+		/* a reply of any status is a 0 there: only a 2xx delivered it
+		 * (a 503 while the controller's disk is full must be sent
+		 * again, not dropped) */
+		if (rc == 0 && (status < 200 || status > 299)) {
+			wf_set_cause(&cause, "HTTP %ld: %.200s", status,
+			    wf_buf_str(&ignored));
+			rc = -1;
+		}
 		wf_buf_free(&ignored);
 	} else {
 		rc = wf_http_request(

@@ -15,6 +15,7 @@
 #include "flags.h"
 #include "invariants.h"
 #include "libvirt_run.h"
+#include "lvreap.h"
 #include "qemu.h"
 #include "records.h"
 #include "runspec.h"
@@ -323,6 +324,28 @@ report(const struct run_args *ra, const struct run_result *res)
 	}
 }
 
+static void
+reaped(void *arg, const char *name, long long job, long long attempt,
+    int destroyed, const char *err)
+{
+	fprintf(stderr,
+	    "run-qemu: domain %s, left behind by a runner that is"
+	    " gone, %s%s\n",
+	    name, destroyed ? "destroyed" : "could not be destroyed: ",
+	    destroyed ? "" : err);
+}
+
+/* Leftovers of dead runners first (lvreap.h). */
+static void
+reap(const char *uri)
+{
+	char *cause = NULL;
+
+	if (lvreap(uri, NULL, reaped, NULL, &cause) < 0)
+		fprintf(stderr, "run-qemu: %s\n", wf_cause_str(cause));
+	free(cause);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -359,7 +382,13 @@ main(int argc, char **argv)
 
 		snprintf(
 		    name, sizeof(name), "wakefarm-run-qemu-%d", (int)getpid());
+		reap(ra.libvirt_uri);
 		rc = libvirt_run(rs, o, &lo, &res);
+		if (res.leftover[0])
+			fprintf(stderr,
+			    "run-qemu: domain %s could not be destroyed (the"
+			    " next run here destroys it)\n",
+			    res.leftover);
 	} else {
 		rc = qemu_run(rs, o, &res);
 	}

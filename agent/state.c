@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "http.h"
+#include "log.h"
+#include "lvreap.h"
 #include "state.h"
+#include "util.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -139,4 +142,54 @@ agent_token_generation(void)
 	g = token_gen;
 	pthread_mutex_unlock(&token_lock);
 	return g;
+}
+
+/* Domains that could not be destroyed (state.h), at most LEFTOVERS_MAX. */
+#define LEFTOVERS_MAX 64
+static pthread_mutex_t leftover_lock = PTHREAD_MUTEX_INITIALIZER;
+static char leftovers[LEFTOVERS_MAX][128];
+static int nleftovers;
+
+void
+agent_leftover_add(const char *name)
+{
+	pthread_mutex_lock(&leftover_lock);
+	for (int i = 0; i < nleftovers; i++)
+		if (strcmp(leftovers[i], name) == 0)
+			goto out;
+	if (nleftovers < LEFTOVERS_MAX)
+		wf_strlcpy(leftovers[nleftovers++], name, sizeof(leftovers[0]));
+out:
+	pthread_mutex_unlock(&leftover_lock);
+}
+
+json_t *
+agent_leftovers_retry(const char *uri)
+{
+	char names[LEFTOVERS_MAX][128], err[200];
+	json_t *left = json_array();
+	int n, i;
+
+	pthread_mutex_lock(&leftover_lock);
+	n = nleftovers;
+	memcpy(names, leftovers, sizeof(names));
+	pthread_mutex_unlock(&leftover_lock);
+	for (i = 0; i < n; i++) {
+		if (lvreap_destroy(uri, names[i], 0, err, sizeof(err)) < 0) {
+			json_array_append_new(left, json_string(names[i]));
+			continue;
+		}
+		log_info("leftover domain %s is gone now", names[i]);
+		pthread_mutex_lock(&leftover_lock);
+		for (int k = 0; k < nleftovers; k++)
+			if (strcmp(leftovers[k], names[i]) == 0) {
+				memmove(leftovers[k], leftovers[k + 1],
+				    (size_t)(nleftovers - k - 1) *
+				        sizeof(leftovers[0]));
+				nleftovers--;
+				break;
+			}
+		pthread_mutex_unlock(&leftover_lock);
+	}
+	return left;
 }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct wf_http;
 
 struct agent_config {
@@ -48,6 +50,15 @@ unsigned agent_token_generation(void);
 struct wf_http *agent_http(const struct agent_config *cfg, unsigned *gen);
 /* Before a request on a long-lived client: take a token changed since *gen. */
 void agent_http_sync(struct wf_http *h, unsigned *gen);
+
+/*
+ * Domains this agent found left behind (or left itself: libvirtd gone under
+ * a run) and could not destroy: reported in every heartbeat ("leftovers",
+ * shown by GET /api/v1/hosts) and tried again before it, until gone.
+ */
+void agent_leftover_add(const char *name);
+/* Tries each again on uri (once, no wait); the ones left, as a new array. */
+json_t *agent_leftovers_retry(const char *uri);
 
 /* Jobs the controller cancelled (heartbeat replies); job.c stops them. */
 void agent_cancel_add(int64_t job);

@@ -270,6 +270,7 @@ setup(struct local *l, char **cause)
 	int n;
 
 	repro_init();
+	repro_reap(&o->ro);
 	if ((l->cases = repro_scenario_cases(&o->ro, o->scenario)) == NULL)
 		return 2;
 	if (json_array_size(l->cases) != 1) {

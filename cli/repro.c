@@ -23,6 +23,7 @@
 #include "expect.h"
 #include "invariants.h"
 #include "libvirt_run.h"
+#include "lvreap.h"
 #include "linux.h"
 #include "qemu.h"
 #include "records.h"
@@ -154,6 +155,23 @@ print_result(const char *label, const json_t *eval, const char *verdict,
 	    as_exp ? "as expected" : "NOT AS EXPECTED");
 }
 
+/* The run itself, by the runner asked for; a domain left is said. */
+static int
+run_one(const struct repro_opts *o, const struct runspec *rs,
+    const struct run_opts *qo, const struct libvirt_opts *lo,
+    struct run_result *res)
+{
+	int rc = o->bare_qemu ? qemu_run(rs, qo, res) :
+	                        libvirt_run(rs, qo, lo, res);
+
+	if (res->leftover[0])
+		cli_error(CLI_FAIL, "repro",
+		    "domain %s could not be destroyed: the next repro on this"
+		    " host destroys it (or: virsh destroy %s)",
+		    res->leftover, res->leftover);
+	return rc;
+}
+
 int
 repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
     char *verdict, size_t vsz)
@@ -224,8 +242,7 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 		    o->bare_qemu ? "bare QEMU" : o->libvirt_uri);
 		fflush(stdout);
 	}
-	rc = o->bare_qemu ? qemu_run(&rs, &qo, &res) :
-	                    libvirt_run(&rs, &qo, &lo, &res);
+	rc = run_one(o, &rs, &qo, &lo, &res);
 	if (rc < 0) {
 		cli_error(CLI_USAGE, "repro", "%s", res.detail);
 		return 2;
@@ -276,6 +293,34 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	return as_exp ? 0 : 1;
 }
 
+static void
+reaped(void *arg, const char *name, long long job, long long attempt,
+    int destroyed, const char *err)
+{
+	if (destroyed)
+		fprintf(stderr,
+		    "wakefarm repro: destroyed domain %s, left behind by a"
+		    " runner that is gone\n",
+		    name);
+	else
+		fprintf(stderr,
+		    "wakefarm repro: domain %s, left behind by a runner that is"
+		    " gone, could not be destroyed: %s\n",
+		    name, err);
+}
+
+void
+repro_reap(const struct repro_opts *o)
+{
+	char *cause = NULL;
+
+	if (o->bare_qemu)
+		return;
+	if (lvreap(o->libvirt_uri, NULL, reaped, NULL, &cause) < 0)
+		fprintf(stderr, "wakefarm repro: %s\n", wf_cause_str(cause));
+	free(cause);
+}
+
 void
 repro_init(void)
 {
@@ -292,6 +337,7 @@ repro_main(const struct repro_opts *o, const char *target)
 	int rc = 0;
 
 	top = wf_tree_top();
+	repro_reap(o);
 	if (all_digits(target)) {
 		json_t *one = job_case(o, target);
 

@@ -25,6 +25,13 @@ struct repro_opts {
  * 0 when every case ended as expected, 1 when one did not, 2 usage/input. */
 int repro_main(const struct repro_opts *o, const char *target);
 
+/*
+ * Destroys the libvirt domains left by runners that are gone (lvreap.h:
+ * a repro or run-qemu killed between create and its end), saying so on
+ * stderr; nothing with bare_qemu. repro_main does it itself.
+ */
+void repro_reap(const struct repro_opts *o);
+
 /* The tree's top for the functions below (repro_main does it itself). */
 void repro_init(void);
 /* Every case of a scenario (name or file) after o->set; NULL if invalid

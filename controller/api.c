@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -447,11 +449,75 @@ send_reply(struct req *r, struct reply *out)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (out->hname != NULL)
 		MHD_add_response_header(resp, out->hname, out->hval);
+	if (out->close)
+		MHD_add_response_header(
+		    resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(r->conn, out->status, resp);
 	MHD_destroy_response(resp);
 	json_decref(out->json);
 	out->json = NULL;
 	return ret;
+}
+
+/* The framing headers of a request, counted (RFC 9112, section 6). */
+struct framing {
+	int content_length; /* Content-Length fields */
+	int transfer_encoding; /* Transfer-Encoding fields */
+};
+
+static enum MHD_Result
+count_framing(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->transfer_encoding++;
+	return MHD_YES;
+}
+
+/*
+ * A request whose body's length is ambiguous (two Content-Length fields,
+ * or one with Transfer-Encoding, or a Content-Length that is no number)
+ * could end where another parser would not: what follows might be taken
+ * for a second request (smuggling). 400 and the connection is closed.
+ */
+static int
+framing_ok(struct MHD_Connection *conn, const char *cl, struct reply *out)
+{
+	struct framing f = { 0, 0 };
+	long long n;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_length > 1 ||
+	    (f.content_length > 0 && f.transfer_encoding > 0) ||
+	    (cl != NULL && wf_parse_int(cl, 0, INT64_MAX, &n) == -1)) {
+		reply_error(out, 400,
+		    "ambiguous request framing (%s): refused, and the"
+		    " connection closed",
+		    f.content_length > 1 ?
+		        "more than one Content-Length" :
+		        f.transfer_encoding > 0 ?
+		        "Content-Length with Transfer-Encoding" :
+		        "a Content-Length that is not a number");
+		out->close = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* GET /healthz: answered without the database (its lock may be busy). */
+static int
+health(struct req *r, const char *url, struct reply *out)
+{
+	if (strcmp(url, "/healthz") != 0 || strcmp(r->method, "GET") != 0)
+		return 0;
+	reply_json(out, 200,
+	    json_pack(
+	        "{s:s, s:b}", "status", "ok", "db_full", db_full(r->api->db)));
+	return 1;
 }
 
 static enum MHD_Result
@@ -476,9 +542,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		__atomic_add_fetch(&api->requests, 1, __ATOMIC_RELAXED);
 		cl = MHD_lookup_connection_value(
 		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL &&
-		    (wf_parse_int(cl, 0, INT64_MAX, &n) == -1 ||
-		        (unsigned long long)n > api->cfg->max_body)) {
+		if (!framing_ok(conn, cl, &out)) {
+			r->too_big = r->started = 1; /* nothing more */
+			return send_reply(r, &out);
+		}
+		if (cl != NULL && wf_parse_int(cl, 0, INT64_MAX, &n) == 0 &&
+		    (unsigned long long)n > api->cfg->max_body) {
 			/* Refused before a byte of the body is read. */
 			r->too_big = 1;
 			reply_error(&out, 413, "the body is over %zu bytes",
@@ -524,6 +593,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		    api->cfg->max_body);
 		return send_reply(r, &out);
 	}
+	if (health(r, url, &out))
+		return send_reply(r, &out);
 	split_path(r, url);
 	dispatch(r, &out);
 	if (out.suspended)
@@ -685,6 +756,34 @@ api_tls_reload(struct api *api)
 	free(cause);
 }
 
+/*
+ * Connections in all: as many as the file descriptors allow, up to
+ * API_CONNS_MAX (the soft limit is raised to the hard one first), with
+ * room kept for the database, logs, blobs and static files.
+ */
+static unsigned int
+api_conn_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 900;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ?
+	    65536 :
+	    rl.rlim_max;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < 256)
+		return (unsigned int)rl.rlim_cur / 2;
+	return rl.rlim_cur - 128 > API_CONNS_MAX ?
+	    API_CONNS_MAX :
+	    (unsigned int)rl.rlim_cur - 128;
+}
+
 int
 api_start(struct api *api, char **cause)
 {
@@ -720,8 +819,10 @@ api_start(struct api *api, char **cause)
 	    api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg->threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, api_conn_limit(),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)API_CONNS_PER_IP,
+	    MHD_OPTION_END);
 	if (api->mhd == NULL) {
 		wf_set_cause(cause, "cannot listen on %s%s", api->cfg->listen,
 		    tls ? " with TLS (the libmicrohttpd lines of --log-level"

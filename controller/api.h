@@ -51,6 +51,7 @@ struct queue;
 struct sched;
 struct bisect_worker;
 struct ratelimit;
+struct ticker;
 
 struct api {
 	const struct ctl_config *cfg;
@@ -58,6 +59,7 @@ struct api {
 	struct queue *queue;
 	struct sched *sched;
 	struct bisect_worker *bisect_worker;
+	struct ticker *classifier; /* known issues (regress.h) */
 	struct ratelimit *submits; /* submissions per token */
 	struct MHD_Daemon *mhd;
 	struct tls_server *tls; /* while mhd runs, with TLS */
@@ -67,6 +69,18 @@ struct api {
 };
 
 struct waiter;
+
+/*
+ * Connections (controller/README.md, "Connections"): a client address may
+ * hold API_CONNS_PER_IP at once (the rest are closed as they come), all
+ * of them together API_CONNS_MAX (the fd limit allowing), and a connection
+ * with nothing to do for API_IDLE_TIMEOUT_S (no request yet, or between
+ * two) is closed. A suspended long-poll is not idle. GET /healthz answers
+ * without the database.
+ */
+#define API_CONNS_PER_IP 256
+#define API_CONNS_MAX 8192
+#define API_IDLE_TIMEOUT_S 10
 
 /* One request, alive from its first callback to its completion. */
 struct req {
@@ -97,6 +111,7 @@ struct reply {
 	int suspended; /* the handler suspended the connection */
 	const char *hname; /* one extra header, or NULL */
 	char hval[64];
+	int close; /* close the connection after this reply */
 	int has_fd; /* the body is the file fd (owned) */
 	int fd;
 	uint64_t fdsize;

@@ -2,14 +2,15 @@
  * api_admin.c: hosts (list; admin: good|bad|maintenance), tokens (admin:
  * create, list, revoke) and known issues.
  */
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "json.h"
+#include "known.h"
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "util.h"
 
 void
@@ -20,7 +21,8 @@ api_hosts_list(struct req *r, struct reply *out)
 	db_lock(r->api->db);
 	rows = db_rows(r->api->db,
 	    "SELECT h.id, h.name, h.slots,"
-	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen, (SELECT"
+	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen,"
+	    " h.leftovers AS \"leftovers:json\", (SELECT"
 	    " count(*) FROM jobs j WHERE j.lease_host = h.id AND j.state IN"
 	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name",
 	    "");
@@ -135,21 +137,55 @@ api_admin_tokens_list(struct req *r, struct reply *out)
 		reply_json(out, 200, json_pack("{s:o}", "tokens", rows));
 }
 
+/*
+ * An admin token may not revoke itself, nor the last admin token: either
+ * would leave the farm without anyone to create or revoke tokens (a new
+ * admin token then needs the database file: `token create`).
+ */
 void
 api_admin_token_revoke(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 4, out);
-	int changes = 0, rc;
+	int64_t id = req_id(r, 4, out), admins = 0;
+	struct db *db = r->api->db;
+	json_t *row;
+	int changes = 0, rc = -1;
 
 	if (id == -1)
 		return;
-	db_lock(r->api->db);
-	rc = db_exec(r->api->db, &changes,
-	    "UPDATE tokens SET revoked = 1"
-	    " WHERE id = ?",
-	    "i", id);
-	db_unlock(r->api->db);
-	if (rc == -1)
+	if (id == r->token_id) {
+		reply_error(out, 409,
+		    "a token cannot revoke itself: revoke it with"
+		    " another admin token");
+		return;
+	}
+	db_lock(db);
+	row = db_row(
+	    db, "SELECT role, revoked FROM tokens WHERE id = ?", "i", id);
+	if (row != NULL && json_is_object(row) &&
+	    strcmp(json_string_value(json_object_get(row, "role")), "admin") ==
+	        0 &&
+	    json_integer_value(json_object_get(row, "revoked")) == 0 &&
+	    (rc = db_int(db, &admins,
+	         "SELECT count(*) FROM tokens WHERE role ="
+	         " 'admin' AND revoked = 0",
+	         "")) == 1 &&
+	    admins <= 1) {
+		db_unlock(db);
+		json_decref(row);
+		reply_error(out, 409, "token %lld is the last admin token",
+		    (long long)id);
+		return;
+	}
+	if (row != NULL &&
+	    (rc = db_exec(db, &changes,
+	         "UPDATE tokens SET revoked = 1"
+	         " WHERE id = ?",
+	         "i", id)) == 0 &&
+	    changes > 0)
+		log_info("token %lld revoked", (long long)id);
+	db_unlock(db);
+	json_decref(row);
+	if (rc == -1 || row == NULL)
 		reply_db_error(out);
 	else if (changes == 0)
 		reply_error(out, 404, "no token %lld", (long long)id);
@@ -179,7 +215,7 @@ api_known_issues_list(struct req *r, struct reply *out)
 
 /*
  * {"scenario": NAME|GLOB, "check": NAME|GLOB, "description", "url",
- * "log_regex": POSIX ERE over the job's guest logs (regress.c)}
+ * "log_regex": PCRE2 over each line of the job's guest logs (known.h)}
  */
 void
 api_admin_known_issue(struct req *r, struct reply *out)
@@ -187,8 +223,6 @@ api_admin_known_issue(struct req *r, struct reply *out)
 	static const char *const keys[] = { "scenario", "check", "description",
 		"url", "log_regex", NULL };
 	const char *sc = NULL, *check = NULL, *desc = NULL, *url = "", *rx = "";
-	regex_t re;
-	int rc;
 	char *cause = NULL;
 	json_t *body;
 	int64_t id;
@@ -205,15 +239,10 @@ api_admin_known_issue(struct req *r, struct reply *out)
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
-	if (rx[0] != '\0') {
-		if ((rc = regcomp(&re, rx, REG_EXTENDED | REG_NOSUB)) != 0) {
-			char msg[256];
-
-			regerror(rc, &re, msg, sizeof(msg));
-			reply_error(out, 400, "key 'log_regex': %s", msg);
-			goto out;
-		}
-		regfree(&re);
+	if (rx[0] != '\0' && known_regex_check(rx, &cause) == -1) {
+		reply_error(
+		    out, 400, "key 'log_regex': %s", wf_cause_str(cause));
+		goto out;
 	}
 	db_lock(r->api->db);
 	if (db_exec(r->api->db, NULL,
@@ -227,6 +256,8 @@ api_admin_known_issue(struct req *r, struct reply *out)
 	}
 	id = db_last_id(r->api->db);
 	db_unlock(r->api->db);
+	/* Finished jobs are classified against it in the background. */
+	regress_worker_kick(r->api);
 	reply_json(out, 201, json_pack("{s:I}", "id", (json_int_t)id));
 out:
 	json_decref(body);

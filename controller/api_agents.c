@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "queue.h"
+#include "regress.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -18,6 +19,36 @@
 
 int api_job_check_lease(
     struct req *r, int64_t job, int64_t host, struct reply *out);
+int api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out);
+
+/*
+ * The host this token holds under another name (one token per host,
+ * controller/README.md): 0 none, 1 after a 409, -1 after a 500.
+ */
+static int
+other_host(struct db *db, int64_t token, const char *name, struct reply *out)
+{
+	json_t *row = db_row(db,
+	    "SELECT name FROM hosts WHERE token_id = ? AND name"
+	    " != ? ORDER BY id LIMIT 1",
+	    "it", token, name);
+	int rc = 0;
+
+	if (row == NULL) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (json_is_object(row)) {
+		reply_error(out, 409,
+		    "this agent token is host '%s''s: one agent token per host"
+		    " (create another agent token for '%s')",
+		    json_string_value(json_object_get(row, "name")), name);
+		rc = 1;
+	}
+	json_decref(row);
+	return rc;
+}
 
 void
 api_agent_register(struct req *r, struct reply *out)
@@ -65,6 +96,11 @@ api_agent_register(struct req *r, struct reply *out)
 		    name);
 		goto out;
 	}
+	/* One agent token per host: a second name needs a token of its own. */
+	if (rc != -1 && other_host(db, r->token_id, name, out) != 0) {
+		db_unlock(db);
+		goto out;
+	}
 	if (rc == 0 &&
 	    db_int(db, &owner,
 	        "SELECT token_id FROM hosts WHERE"
@@ -104,6 +140,33 @@ out:
 }
 
 /*
+ * The leases a heartbeat renews: the jobs it names (an agent that restarted
+ * names none of the jobs its previous run held: they expire and are
+ * requeued), or without "jobs" every job of the host. 0 or -1.
+ */
+static int
+renew(struct api *api, int64_t host, const json_t *jobs)
+{
+	const json_t *v;
+	size_t i;
+
+	if (jobs == NULL)
+		return db_exec(api->db, NULL,
+		    "UPDATE jobs SET lease_expires = ? WHERE lease_host"
+		    " = ? AND state IN ('leased', 'running')",
+		    "ii", queue_lease_deadline(api), host);
+	json_array_foreach (jobs, i, v) {
+		if (db_exec(api->db, NULL,
+		        "UPDATE jobs SET lease_expires = ? WHERE id = ? AND"
+		        " lease_host = ? AND state IN ('leased', 'running')",
+		        "iii", queue_lease_deadline(api),
+		        (int64_t)json_integer_value(v), host) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * {"jobs": [ID...]} (optional): renews the leases of those jobs, or of all
  * this host's jobs. A named job leased to another host, or not leased, is
  * a 409; a job cancelled meanwhile is listed in "cancel" instead.
@@ -111,9 +174,10 @@ out:
 void
 api_agent_heartbeat(struct req *r, struct reply *out)
 {
-	static const char *const keys[] = { "jobs", NULL };
+	static const char *const keys[] = { "jobs", "leftovers", NULL };
 	struct db *db = r->api->db;
-	json_t *body = NULL, *jobs, *v, *renewed = json_array();
+	json_t *body = NULL, *jobs, *v, *renewed = json_array(), *left;
+	char *ltext = NULL;
 	json_t *cancel = json_array(), *row;
 	int64_t host, now = db_now_ms(), id;
 	char *cause = NULL;
@@ -141,6 +205,27 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 			goto out;
 		}
 	}
+	/* Domains the agent could not destroy (agent/README.md). */
+	left = json_object_get(body, "leftovers");
+	if (left != NULL) {
+		if (!json_is_array(left) || json_array_size(left) > 64) {
+			reply_error(out, 400,
+			    "key 'leftovers': expected an array of at most 64"
+			    " domain names");
+			goto out;
+		}
+		json_array_foreach (left, i, v) {
+			if (!json_is_string(v) ||
+			    !wf_name_ok(json_string_value(v), 127)) {
+				reply_error(out, 400,
+				    "key 'leftovers': element %zu is not a"
+				    " domain name",
+				    i);
+				goto out;
+			}
+		}
+		ltext = json_dumps(left, JSON_COMPACT);
+	}
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1)
 		goto unlock;
@@ -159,13 +244,11 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 		if (api_job_check_lease(r, id, host, out) == -1)
 			goto unlock;
 	}
-	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
-	        "ii", now, host) == -1 ||
-	    db_exec(db, NULL,
-	        "UPDATE jobs SET"
-	        " lease_expires = ? WHERE lease_host = ? AND state IN ('leased',"
-	        " 'running')",
-	        "ii", queue_lease_deadline(r->api), host) == -1 ||
+	if (db_exec(db, NULL,
+	        "UPDATE hosts SET last_seen = ?, leftovers ="
+	        " coalesce(?, leftovers) WHERE id = ?",
+	        "iti", now, ltext, host) == -1 ||
+	    renew(r->api, host, jobs) == -1 ||
 	    (row = db_rows(db,
 	         "SELECT id FROM jobs WHERE lease_host = ? AND"
 	         " state IN ('leased', 'running') ORDER BY id",
@@ -173,8 +256,18 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 		reply_db_error(out);
 		goto unlock;
 	}
-	json_array_foreach (row, i, v)
-		json_array_append(renewed, json_object_get(v, "id"));
+	/* what was renewed: the host's leased jobs (those named, if named) */
+	json_array_foreach (row, i, v) {
+		json_t *n;
+		size_t k;
+		int named = jobs == NULL;
+
+		json_array_foreach (jobs, k, n)
+			named |= json_integer_value(n) ==
+			    json_integer_value(json_object_get(v, "id"));
+		if (named)
+			json_array_append(renewed, json_object_get(v, "id"));
+	}
 	json_decref(row);
 	reply_json(out, 200,
 	    json_pack("{s:O, s:O, s:I}", "renewed", renewed, "cancel", cancel,
@@ -182,6 +275,7 @@ api_agent_heartbeat(struct req *r, struct reply *out)
 unlock:
 	db_unlock(db);
 out:
+	free(ltext);
 	json_decref(renewed);
 	json_decref(cancel);
 	json_decref(body);
@@ -274,7 +368,8 @@ store_batch(struct db *db, int64_t job, int64_t attempt, int64_t batch,
 void
 api_job_events(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 3, out), host, batch = 0, next = 0, attempt = 0;
+	int64_t id = req_id(r, 3, out), host, batch = 0, next = 0, attempt = 0,
+	        of = 0;
 	struct db *db = r->api->db;
 	json_t *records = NULL;
 	char *cause = NULL;
@@ -282,14 +377,15 @@ api_job_events(struct req *r, struct reply *out)
 	if (id == -1)
 		return;
 	if (batch_parse(r->body.len ? r->body.data : "", r->body.len,
-	        r->api->cfg->max_body, &batch, &records, &cause) == -1) {
+	        r->api->cfg->max_body, &batch, &of, &records, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		free(cause);
 		return;
 	}
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1)
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1)
 		goto out;
 	if (db_int(db, &next, "SELECT next_batch FROM jobs WHERE id = ?", "i",
 	        id) != 1 ||
@@ -333,7 +429,8 @@ out:
 void
 api_job_finish(struct req *r, struct reply *out)
 {
-	static const char *const keys[] = { "outcome", "detail", NULL };
+	static const char *const keys[] = { "outcome", "detail", "attempt",
+		NULL };
 	static const char *const outcomes[] = {
 		"completed",
 		"guest-error",
@@ -344,15 +441,20 @@ api_job_finish(struct req *r, struct reply *out)
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
 	const char *outcome = NULL, *detail = "";
-	json_t *body, *result = NULL;
+	json_t *body, *result = NULL, *matches = NULL;
+	json_int_t of = 0;
+	struct regress_logs logs;
 	char *cause = NULL;
-	int i;
+	int i, rc;
 
+	memset(&logs, 0, sizeof(logs));
 	if (id == -1 || (body = req_body_object(r, out)) == NULL)
 		return;
 	if (wf_json_check_keys(body, keys, &cause) == -1 ||
 	    wf_json_get_str(body, "outcome", 1, 16, &outcome, &cause) == -1 ||
-	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1) {
+	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1 ||
+	    wf_json_get_int(body, "attempt", 0, 1, INT32_MAX, &of, &cause) ==
+	        -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
@@ -365,14 +467,35 @@ api_job_finish(struct req *r, struct reply *out)
 		    outcome);
 		goto out;
 	}
+	/*
+	 * The known issues' regexes run over the logs without the lock
+	 * (regress.h): read, unlock, match, lock again and check the lease
+	 * again (it may have expired or been cancelled meanwhile).
+	 */
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1) {
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1) {
+		db_unlock(db);
+		goto out;
+	}
+	rc = strcmp(outcome, "infra") != 0 ? regress_logs_read(db, id, &logs) :
+	                                     0;
+	db_unlock(db);
+	if (rc == -1 ||
+	    (logs.issues != NULL &&
+	        (matches = regress_logs_match(&logs, id)) == NULL)) {
+		reply_db_error(out);
+		goto out;
+	}
+	db_lock(db);
+	if (api_job_check_lease(r, id, host, out) == -1) {
 		db_unlock(db);
 		goto out;
 	}
 	if (db_begin(db) == -1 ||
-	    (result = verdict_finish(r->api, id, outcome, detail)) == NULL ||
+	    (result = verdict_finish(
+	         r->api, id, outcome, detail, matches, logs.rev)) == NULL ||
 	    db_commit(db) == -1) {
 		db_rollback(db);
 		db_unlock(db);
@@ -383,6 +506,8 @@ api_job_finish(struct req *r, struct reply *out)
 	db_unlock(db);
 	reply_json(out, 200, result);
 out:
+	json_decref(matches);
+	regress_logs_free(&logs);
 	json_decref(body);
 	free(cause);
 }

@@ -68,6 +68,46 @@ repo_allowed(struct api *api, const char *repo, char **cause)
 }
 
 /*
+ * Every artifact of an artifacts bisect as its step will run it (the
+ * worker's submit_step: "kernel" for linux, "test_kernel" for our test
+ * kernel): a bad one is refused now, not 10 ms into the bisect.
+ */
+static int
+check_artifacts(struct api *api, const json_t *req, char **cause)
+{
+	const json_t *arts = json_object_get(req, "artifacts"), *v;
+	const char *field = strcmp(
+	                        json_string_value(json_object_get(req, "kind")),
+	                        "linux") == 0 ?
+	    "kernel" :
+	    "test_kernel";
+	json_t *probe, *set, *reply = NULL;
+	char *why = NULL;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach (arts, i, v) {
+		set = json_deep_copy(json_object_get(req, "set"));
+		json_object_set(set, field, (json_t *)v);
+		probe = json_pack("{s:O, s:o, s:s}", "scenario",
+		    json_object_get(req, "scenario"), "set", set, "kind",
+		    "bisect");
+		rc = runs_create(api, probe, NULL, 0, &reply, &why) < 0 ? -1 :
+		                                                          0;
+		json_decref(probe);
+		json_decref(reply);
+		reply = NULL;
+		if (rc == -1) {
+			wf_set_cause(cause, "key 'artifacts': item %zu: %s", i,
+			    wf_cause_str(why));
+			break;
+		}
+	}
+	free(why);
+	return rc;
+}
+
+/*
  * The normalised request (bisect_req.h), once what it names exists here: the
  * repository below the root, the scenario with its fixed parameters as
  * exactly one case. Returns it (new), or NULL with a cause.
@@ -103,6 +143,10 @@ parse_request(
 		goto fail;
 	}
 	json_decref(probe);
+	if (check_artifacts(api, req, cause) == -1) {
+		json_decref(reply);
+		goto fail;
+	}
 	jobs = json_integer_value(json_object_get(reply, "jobs"));
 	json_decref(reply);
 	if (jobs != 1) {

@@ -110,15 +110,11 @@ api_job_get(struct req *r, struct reply *out)
 		    " \"record:json\" FROM events WHERE job_id = ? ORDER BY"
 		    " seq",
 		    "i", id);
-		/* Issues naming a failing check (globs, log regex: regress.h). */
+		/* Issues naming a failing check, as classified (regress.h). */
 		if (json_array_size(json_object_get(job, "failing")) > 0 ||
 		    json_integer_value(json_object_get(job, "as_expected")) ==
 		        0)
-			known = regress_known_any(db, id,
-			    json_string_value(json_object_get(job, "scenario")),
-			    json_object_get(job, "failing"),
-			    json_string_value(json_object_get(job, "verdict")),
-			    &known_all);
+			known = regress_known_any(db, id, &known_all);
 		else
 			known = json_array();
 	}
@@ -246,8 +242,8 @@ int
 api_job_check_lease(struct req *r, int64_t job, int64_t host, struct reply *out)
 {
 	json_t *row = db_row(r->api->db,
-	    "SELECT state, lease_host FROM jobs"
-	    " WHERE id = ?",
+	    "SELECT j.state, j.lease_host, h.token_id FROM jobs j"
+	    " LEFT JOIN hosts h ON h.id = j.lease_host WHERE j.id = ?",
 	    "i", job);
 	const char *state;
 	int rc = -1;
@@ -266,7 +262,10 @@ api_job_check_lease(struct req *r, int64_t job, int64_t host, struct reply *out)
 		    (long long)job, state);
 		goto out;
 	}
-	if (json_integer_value(json_object_get(row, "lease_host")) != host) {
+	/* The host's token, whichever of its hosts req_host found. */
+	if (json_integer_value(json_object_get(row, "lease_host")) != host &&
+	    json_integer_value(json_object_get(row, "token_id")) !=
+	        r->token_id) {
 		reply_error(out, 409, "job %lld is leased to another agent",
 		    (long long)job);
 		goto out;
@@ -277,91 +276,178 @@ out:
 	return rc;
 }
 
-/* Appends data to a job's log of port, capped with a truncation marker. */
+/*
+ * An agent's call for an attempt of the job (0: not said) that is over
+ * (the job was requeued meanwhile, and may be this host's again): 409, so
+ * that what it sends is never taken for the new attempt's. 0 or -1.
+ */
+int api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out);
+
+int
+api_job_check_attempt(
+    struct req *r, int64_t job, int64_t attempt, struct reply *out)
+{
+	int64_t now = 0;
+
+	if (attempt <= 0)
+		return 0;
+	if (db_int(r->api->db, &now, "SELECT attempt FROM jobs WHERE id = ?",
+	        "i", job) != 1) {
+		reply_db_error(out);
+		return -1;
+	}
+	if (now == attempt)
+		return 0;
+	reply_error(out, 409,
+	    "attempt %lld of job %lld is over (it is at"
+	    " attempt %lld)",
+	    (long long)attempt, (long long)job, (long long)now);
+	return -1;
+}
+
+/* One append: what was asked, what happened. */
+struct log_append {
+	int64_t attempt;
+	int64_t offset; /* of data in the agent's stream; -1: not given */
+	const char *data;
+	size_t len;
+	size_t stored; /* bytes of data kept (the cap may cut them) */
+	int truncated; /* the port's log is at its cap */
+	int duplicate; /* every byte was taken before (a resend) */
+	int64_t received; /* the stream's bytes taken so far, after */
+};
+
+/* The cap's marker, once, where the log stops. */
 static int
-log_append(struct api *api, int64_t job, int port, const char *data, size_t len,
-    int *truncated)
+log_marker(
+    struct api *api, int64_t job, int port, int64_t *chunks, int64_t *size)
+{
+	char marker[96];
+
+	snprintf(marker, sizeof(marker),
+	    "\n[wakefarm: log truncated at %zu bytes]\n", api->cfg->log_cap);
+	if (db_exec(api->db, NULL,
+	        "INSERT INTO logs (job_id, port, chunk,"
+	        " data) VALUES (?, ?, ?, ?)",
+	        "idib", job, port, (*chunks)++, marker, strlen(marker)) == -1)
+		return -1;
+	*size += (int64_t)strlen(marker);
+	return 0;
+}
+
+/*
+ * Appends a->data to a job's log of port, capped with a truncation marker.
+ * With an offset, bytes of the stream taken before are skipped (a resend
+ * after a lost reply is stored once) and a gap is refused: 1 (a->received
+ * says what was expected). 0 done, -1 database error.
+ */
+static int
+log_append(struct api *api, int64_t job, int port, struct log_append *a)
 {
 	struct db *db = api->db;
+	int64_t size = 0, chunks = 0, room, skip;
 	json_t *st;
-	int64_t size = 0, chunks = 0, room;
-	char marker[96];
-	int rc = -1;
 
 	st = db_row(db,
-	    "SELECT size, chunks, truncated FROM log_ports WHERE"
-	    " job_id = ? AND port = ?",
+	    "SELECT size, chunks, truncated, attempt, received FROM"
+	    " log_ports WHERE job_id = ? AND port = ?",
 	    "id", job, port);
 	if (st == NULL)
 		return -1;
+	a->received = 0;
 	if (!json_is_null(st)) {
 		size = json_integer_value(json_object_get(st, "size"));
 		chunks = json_integer_value(json_object_get(st, "chunks"));
-		*truncated = (int)json_integer_value(
+		a->truncated = (int)json_integer_value(
 		    json_object_get(st, "truncated"));
+		/* Each attempt's stream counts from 0. */
+		if (json_integer_value(json_object_get(st, "attempt")) ==
+		    a->attempt)
+			a->received = json_integer_value(
+			    json_object_get(st, "received"));
 	}
 	json_decref(st);
-	if (*truncated || len == 0)
-		return 0;
-	room = (int64_t)api->cfg->log_cap - size;
-	if ((int64_t)len > room) {
-		len = room > 0 ? (size_t)room : 0;
-		*truncated = 1;
+	if (a->offset > a->received)
+		return 1;
+	if (a->offset >= 0) {
+		skip = a->received - a->offset;
+		a->duplicate = (int64_t)a->len <= skip;
+		if (a->duplicate)
+			return 0;
+		a->data += skip;
+		a->len -= (size_t)skip;
 	}
-	if (len > 0 &&
+	a->received += (int64_t)a->len;
+	room = (int64_t)api->cfg->log_cap - size;
+	a->stored = a->truncated   ? 0 :
+	    (int64_t)a->len > room ? (size_t)(room > 0 ? room : 0) :
+	                             a->len;
+	if (a->stored > 0 &&
 	    db_exec(db, NULL,
 	        "INSERT INTO logs (job_id, port,"
 	        " chunk, data) VALUES (?, ?, ?, ?)",
-	        "idib", job, port, chunks++, data, len) == -1)
-		goto out;
-	size += (int64_t)len;
-	if (*truncated) {
-		snprintf(marker, sizeof(marker),
-		    "\n[wakefarm: log truncated"
-		    " at %zu bytes]\n",
-		    api->cfg->log_cap);
-		if (db_exec(db, NULL,
-		        "INSERT INTO logs (job_id, port, chunk,"
-		        " data) VALUES (?, ?, ?, ?)",
-		        "idib", job, port, chunks++, marker,
-		        strlen(marker)) == -1)
-			goto out;
-		size += (int64_t)strlen(marker);
+	        "idib", job, port, chunks++, a->data, a->stored) == -1)
+		return -1;
+	size += (int64_t)a->stored;
+	if (!a->truncated && a->stored < a->len) {
+		a->truncated = 1;
+		if (log_marker(api, job, port, &chunks, &size) == -1)
+			return -1;
 	}
-	rc = db_exec(db, NULL,
-	    "INSERT INTO log_ports (job_id, port, size,"
-	    " chunks, truncated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id,"
-	    " port) DO UPDATE SET size = excluded.size, chunks ="
-	    " excluded.chunks, truncated = excluded.truncated",
-	    "idiid", job, port, size, chunks, *truncated);
-out:
-	return rc;
+	return db_exec(db, NULL,
+	    "INSERT INTO log_ports (job_id, port, size, chunks,"
+	    " truncated, attempt, received) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (job_id, port) DO UPDATE SET size = excluded.size,"
+	    " chunks = excluded.chunks, truncated = excluded.truncated,"
+	    " attempt = excluded.attempt, received = excluded.received",
+	    "idiidii", job, port, size, chunks, a->truncated, a->attempt,
+	    a->received);
 }
 
+/*
+ * POST /jobs/{id}/logs/{port}[?offset=N]: raw bytes appended. N is where
+ * they start in the agent's stream of this port and attempt (the bytes it
+ * sent before): given, a chunk is stored exactly once.
+ */
 void
 api_job_logs_post(struct req *r, struct reply *out)
 {
 	int64_t id = req_id(r, 3, out), host;
 	struct db *db = r->api->db;
-	int port, truncated = 0;
+	struct log_append a = { .data = r->body.data, .len = r->body.len };
+	int64_t of = 0;
+	int port, rc;
 
-	if (id == -1 || (port = log_port(r, 0, out)) == -1)
+	if (id == -1 || (port = log_port(r, 0, out)) == -1 ||
+	    req_arg_int(r, "offset", 0, INT64_MAX, -1, &a.offset, out) == -1 ||
+	    req_arg_int(r, "attempt", 1, INT32_MAX, 0, &of, out) == -1)
 		return;
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1 ||
-	    api_job_check_lease(r, id, host, out) == -1)
+	    api_job_check_lease(r, id, host, out) == -1 ||
+	    api_job_check_attempt(r, id, of, out) == -1)
 		goto out;
-	if (db_begin(db) == -1 ||
-	    log_append(r->api, id, port, r->body.data, r->body.len,
-	        &truncated) == -1 ||
+	if (db_int(db, &a.attempt, "SELECT attempt FROM jobs WHERE id = ?", "i",
+	        id) != 1 ||
+	    db_begin(db) == -1 ||
+	    (rc = log_append(r->api, id, port, &a)) == -1 ||
 	    db_commit(db) == -1) {
 		db_rollback(db);
 		reply_db_error(out);
 		goto out;
 	}
+	if (rc == 1) {
+		reply_error(out, 409,
+		    "log chunk at offset %lld is out of order:"
+		    " expected offset %lld",
+		    (long long)a.offset, (long long)a.received);
+		goto out;
+	}
 	reply_json(out, 200,
-	    json_pack("{s:I, s:b}", "stored", (json_int_t)r->body.len,
-	        "truncated", truncated));
+	    json_pack("{s:I, s:b, s:b, s:I}", "stored", (json_int_t)a.stored,
+	        "truncated", a.truncated, "duplicate", a.duplicate, "offset",
+	        (json_int_t)a.received));
 out:
 	db_unlock(db);
 }

@@ -11,11 +11,12 @@
 
 int
 batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
-    json_t **records, char **cause)
+    int64_t *attempt, json_t **records, char **cause)
 {
-	static const char *const keys[] = { "batch", "records", NULL };
+	static const char *const keys[] = { "batch", "records", "attempt",
+		NULL };
 	json_t *body, *recs, *rec;
-	json_int_t n = 0;
+	json_int_t n = 0, a = 0;
 	char *why = NULL;
 	size_t i;
 	int rc = -1;
@@ -30,7 +31,8 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 	}
 	if (wf_json_check_keys(body, keys, cause) == -1 ||
 	    wf_json_get_int(body, "batch", 1, 0, BATCH_NUMBER_MAX, &n, cause) ==
-	        -1)
+	        -1 ||
+	    wf_json_get_int(body, "attempt", 0, 1, INT32_MAX, &a, cause) == -1)
 		goto out;
 	recs = json_object_get(body, "records");
 	if (!json_is_array(recs)) {
@@ -44,9 +46,21 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 		goto out;
 	}
 	json_array_foreach (recs, i, rec) {
-		char *text = json_dumps(rec, JSON_COMPACT);
-		size_t tlen = text != NULL ? strlen(text) : RECORD_MAX + 1;
+		char *text;
+		size_t tlen;
 
+		/* What the record is wrong about first: its type, its keys. */
+		if (records_validate(rec, &why) == -1) {
+			wf_set_cause(
+			    cause, "records[%zu]: %s", i, wf_cause_str(why));
+			free(why);
+			goto out;
+		}
+		if ((text = json_dumps(rec, JSON_COMPACT)) == NULL) {
+			wf_set_cause(cause, "records[%zu]: out of memory", i);
+			goto out;
+		}
+		tlen = strlen(text);
 		free(text);
 		if (tlen > RECORD_MAX) {
 			wf_set_cause(cause,
@@ -55,14 +69,9 @@ batch_parse(const char *data, size_t len, size_t max, int64_t *batch,
 			    i, RECORD_MAX);
 			goto out;
 		}
-		if (records_validate(rec, &why) == -1) {
-			wf_set_cause(
-			    cause, "records[%zu]: %s", i, wf_cause_str(why));
-			free(why);
-			goto out;
-		}
 	}
 	*batch = n;
+	*attempt = a;
 	*records = json_incref(recs);
 	rc = 0;
 out:

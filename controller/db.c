@@ -550,6 +550,16 @@ db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...)
 }
 
 static json_t *
+column_text_clean(const char *text, int len)
+{
+	char *clean = wf_text_clean(text, (size_t)len, (size_t)len * 3, NULL);
+	json_t *v = clean != NULL ? json_string(clean) : NULL;
+
+	free(clean);
+	return v != NULL ? v : json_null();
+}
+
+static json_t *
 column_json(sqlite3_stmt *st, int i, int parse)
 {
 	const char *text;
@@ -570,7 +580,12 @@ column_json(sqlite3_stmt *st, int i, int parse)
 		    (v = json_loads(
 		         text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)) != NULL)
 			return v;
-		return json_stringn(text, (size_t)sqlite3_column_bytes(st, i));
+		if ((v = json_stringn(
+		         text, (size_t)sqlite3_column_bytes(st, i))) != NULL)
+			return v;
+		/* Not UTF-8 (a build log, a commit subject): shown cleaned,
+		 * never dropped (util.h). */
+		return column_text_clean(text, sqlite3_column_bytes(st, i));
 	}
 }
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "queue.h"
 #include "ratelimit.h"
+#include "regress.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -562,6 +563,8 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot start the scheduler");
 	if (bisect_worker_start(&api) == NULL)
 		fatalx("cannot start the bisect worker");
+	if (regress_worker_start(&api) == -1)
+		fatalx("cannot start the known-issue classifier");
 	for (;;) {
 		sigwait(&sigs, &sig);
 		if (sig != SIGHUP)
@@ -571,6 +574,7 @@ cmd_serve(int argc, char **argv)
 	}
 	log_info("signal %d: stopping", sig);
 	bisect_worker_stop(api.bisect_worker);
+	regress_worker_stop(&api);
 	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);

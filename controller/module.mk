@@ -57,3 +57,10 @@ $(BUILD)/fuzz/fuzz_run_body: tests/fuzz/fuzz_run_body.c controller/run_req.c \
 $(BUILD)/fuzz/fuzz_bisect_body: tests/fuzz/fuzz_bisect_body.c \
 		controller/bisect_req.c $(wildcard lib/*.c lib/*.h controller/*.h)
 	$(FUZZ_LINK)
+
+# Guest output on its way to a reader: known issues' log regexes over
+# arbitrary bytes, and the text cleaner (controller/known.c, lib/util.c).
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_known
+$(BUILD)/fuzz/fuzz_known: tests/fuzz/fuzz_known.c controller/known.c \
+		$(wildcard lib/*.c lib/*.h controller/*.h)
+	$(FUZZ_LINK)

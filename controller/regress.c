@@ -3,18 +3,18 @@
  * classification of a nightly run (see regress.h).
  */
 #include <fnmatch.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "classify.h"
+#include "known.h"
 #include "log.h"
 #include "regress.h"
+#include "ticker.h"
 #include "util.h"
 
-#define LOG_LINE_SHOWN 300
 #define LOG_READ_MAX (64 * 1024 * 1024)
 
 int
@@ -33,50 +33,58 @@ regress_record_attempt(struct db *db, int64_t job, int64_t attempt,
 
 /* --- known issues --- */
 
-/*
- * The first line of the job's logs (port 0, then 1) that re matches, as
- * {"port", "line_no", "line"}; json_null() when none, NULL on error.
- */
-static json_t *
-log_match(struct db *db, int64_t job, const regex_t *re)
+int
+regress_logs_read(struct db *db, int64_t job, struct regress_logs *l)
 {
-	struct wf_buf b;
-	json_t *found = json_null();
-	char *line, *p, *end, *nl;
-	int port, line_no;
+	int port;
 
-	for (port = 0; port <= 1 && json_is_null(found); port++) {
-		wf_buf_init(&b, LOG_READ_MAX);
-		if (db_job_log(db, job, port, &b) == -1) {
-			wf_buf_free(&b);
-			json_decref(found);
-			return NULL;
-		}
-		p = b.data;
-		end = b.data != NULL ? b.data + b.len : NULL;
-		for (line_no = 1; p != NULL && p < end; line_no++) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			if (nl == NULL)
-				nl = end;
-			/* NULs inside a line would end it early: harmless. */
-			line = strndup(p, (size_t)(nl - p));
-			if (line != NULL &&
-			    regexec(re, line, 0, NULL, 0) == 0) {
-				line[strcspn(line, "\r")] = '\0';
-				if (strlen(line) > LOG_LINE_SHOWN)
-					line[LOG_LINE_SHOWN] = '\0';
-				json_decref(found);
-				found = json_pack("{s:i, s:i, s:s}", "port",
-				    port, "line_no", line_no, "line", line);
-				free(line);
-				break;
-			}
-			free(line);
-			p = nl + 1;
-		}
-		wf_buf_free(&b);
-	}
-	return found;
+	memset(l, 0, sizeof(*l));
+	for (port = 0; port < 2; port++)
+		wf_buf_init(&l->log[port], LOG_READ_MAX);
+	if (db_int(db, &l->rev, "SELECT coalesce(max(id), 0) FROM known_issues",
+	        "") != 1 ||
+	    (l->issues = db_rows(db,
+	         "SELECT id, log_regex FROM known_issues"
+	         " WHERE id <= ? AND log_regex != '' ORDER BY id",
+	         "i", l->rev)) == NULL)
+		return -1;
+	/* No regex to match: the logs are not needed. */
+	if (json_array_size(l->issues) == 0)
+		return 0;
+	for (port = 0; port < 2; port++)
+		if (db_job_log(db, job, port, &l->log[port]) == -1)
+			return -1;
+	return 0;
+}
+
+void
+regress_logs_free(struct regress_logs *l)
+{
+	json_decref(l->issues);
+	l->issues = NULL;
+	wf_buf_free(&l->log[0]);
+	wf_buf_free(&l->log[1]);
+}
+
+json_t *
+regress_logs_match(const struct regress_logs *l, int64_t job)
+{
+	const char *logs[2] = { l->log[0].data, l->log[1].data };
+	const size_t lens[2] = { l->log[0].len, l->log[1].len };
+	struct known_stats st;
+	json_t *m;
+
+	m = known_match_logs(
+	    l->issues, logs, lens, wf_now_ms() + KNOWN_BUDGET_MS, &st);
+	if (st.out_of_time)
+		log_warnx("job %lld: matching the known issues' log regexes"
+		          " took over %d ms: the rest do not match",
+		    (long long)job, KNOWN_BUDGET_MS);
+	if (st.limited > 0)
+		log_warnx("job %lld: %lu log line(s) hit the regex engine's"
+		          " limits: they do not match",
+		    (long long)job, st.limited);
+	return m;
 }
 
 /* The failing checks an issue covers (new array; empty: none). */
@@ -94,87 +102,149 @@ issue_covers(const json_t *issue, const json_t *checks)
 	return out;
 }
 
-json_t *
-regress_known(struct db *db, int64_t job, const char *scenario,
-    const json_t *failing, const char *verdict)
+/* Stores one issue's row for job: the checks it covers, the line. */
+static int
+store_known(struct db *db, int64_t job, const json_t *issue,
+    const json_t *covers, const json_t *line)
 {
-	json_t *m;
-	int all = 0;
+	char *ctext = json_dumps(covers, JSON_COMPACT),
+	     *ltext = json_is_object(line) ? json_dumps(line, JSON_COMPACT) :
+	                                     NULL;
+	int rc = -1;
 
-	if ((m = regress_known_any(
-	         db, job, scenario, failing, verdict, &all)) != NULL &&
-	    !all)
-		json_array_clear(m);
-	return m;
+	if (ctext != NULL && (ltext != NULL || !json_is_object(line)))
+		rc = db_exec(db, NULL,
+		    "INSERT INTO job_known (job_id, issue_id,"
+		    " checks, log) VALUES (?, ?, ?, ?)",
+		    "iitt", job,
+		    (int64_t)json_integer_value(json_object_get(issue, "id")),
+		    ctext, ltext);
+	free(ctext);
+	free(ltext);
+	return rc;
 }
 
-json_t *
-regress_known_any(struct db *db, int64_t job, const char *scenario,
-    const json_t *failing, const char *verdict, int *all)
+/*
+ * The issues (scenario glob matching) that cover some check, stored; *all
+ * = together they cover every check. 0 or -1.
+ */
+static int
+classify_store(struct db *db, int64_t job, const json_t *issues,
+    const char *scenario, const json_t *checks, const json_t *matches, int *all)
 {
-	json_t *issues, *issue, *checks, *covers, *m, *matched, *covered;
+	json_t *issue, *covers, *line, *covered = json_object(), *c;
 	const char *rx;
-	regex_t re;
+	char key[32];
 	size_t i, k;
+	int n = 0, rc = 0;
 
-	issues = db_rows(db,
-	    "SELECT id, description, url, scenario, check_name"
-	    " AS \"check\", log_regex FROM known_issues ORDER BY id",
-	    "");
-	if (issues == NULL)
-		return NULL;
-	checks = json_array_size(failing) > 0 ?
-	    json_incref((json_t *)failing) :
-	    json_pack("[s]", verdict != NULL ? verdict : "fail");
-	matched = json_array();
-	covered = json_object();
 	json_array_foreach (issues, i, issue) {
 		if (fnmatch(
 		        json_string_value(json_object_get(issue, "scenario")),
 		        scenario, 0) != 0)
 			continue;
 		covers = issue_covers(issue, checks);
-		if (json_array_size(covers) == 0) {
-			json_decref(covers);
-			continue;
-		}
-		m = json_null();
+		line = json_null();
 		rx = json_string_value(json_object_get(issue, "log_regex"));
 		if (rx != NULL && rx[0] != '\0') {
-			/* Checked when stored; a bad one never matches. */
-			if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
-				json_decref(covers);
-				continue;
-			}
-			m = log_match(db, job, &re);
-			regfree(&re);
-			if (m == NULL || json_is_null(m)) {
-				json_decref(covers);
-				if (m == NULL)
-					goto fail;
-				continue;
-			}
+			snprintf(key, sizeof(key), "%lld",
+			    (long long)json_integer_value(
+			        json_object_get(issue, "id")));
+			line = json_object_get(matches, key);
 		}
-		json_object_set_new(issue, "checks", covers);
-		json_object_set_new(issue, "log", m);
-		json_array_append(matched, issue);
-		json_array_foreach (covers, k, m)
-			json_object_set(
-			    covered, json_string_value(m), json_true());
+		if (json_array_size(covers) > 0 &&
+		    (rx == NULL || rx[0] == '\0' || json_is_object(line))) {
+			rc = store_known(db, job, issue, covers, line);
+			json_array_foreach (covers, k, c)
+				json_object_set(
+				    covered, json_string_value(c), json_true());
+			n++;
+		}
+		json_decref(covers);
+		if (rc == -1)
+			break;
 	}
 	/* Known only when every failing check is explained. */
-	*all = json_array_size(matched) > 0 &&
-	    json_object_size(covered) >= json_array_size(checks);
+	*all = n > 0 && json_object_size(covered) >= json_array_size(checks);
+	json_decref(covered);
+	return rc;
+}
+
+int
+regress_classify(struct db *db, int64_t job, const json_t *matches, int64_t rev)
+{
+	json_t *row, *issues = NULL, *checks = NULL;
+	const char *verdict;
+	int all = 0, rc = -1;
+
+	row = db_row(db,
+	    "SELECT scenario, state, verdict, as_expected,"
+	    " failing AS \"failing:json\" FROM jobs WHERE id = ?",
+	    "i", job);
+	if (row == NULL || json_is_null(row))
+		goto out;
+	if (db_exec(db, NULL, "DELETE FROM job_known WHERE job_id = ?", "i",
+	        job) == -1)
+		goto out;
+	verdict = json_string_value(json_object_get(row, "verdict"));
+	/* Judged, and failing or not as expected: what explains it. */
+	if (strcmp(json_string_value(json_object_get(row, "state")), "done") ==
+	        0 &&
+	    verdict != NULL && strcmp(verdict, "infra") != 0 &&
+	    (json_array_size(json_object_get(row, "failing")) > 0 ||
+	        json_integer_value(json_object_get(row, "as_expected")) == 0)) {
+		checks = json_array_size(json_object_get(row, "failing")) > 0 ?
+		    json_incref(json_object_get(row, "failing")) :
+		    json_pack("[s]", verdict);
+		if ((issues = db_rows(db,
+		         "SELECT id, scenario, check_name AS"
+		         " \"check\", log_regex FROM known_issues WHERE id <= ?"
+		         " ORDER BY id",
+		         "i", rev)) == NULL ||
+		    classify_store(db, job, issues,
+		        json_string_value(json_object_get(row, "scenario")),
+		        checks, matches, &all) == -1)
+			goto out;
+	}
+	rc = db_exec(db, NULL,
+	    "UPDATE jobs SET known = ?, known_rev = max(known_rev,"
+	    " ?) WHERE id = ?",
+	    "dii", all, rev, job);
+out:
 	json_decref(issues);
 	json_decref(checks);
-	json_decref(covered);
-	return matched;
-fail:
-	json_decref(issues);
-	json_decref(checks);
-	json_decref(covered);
-	json_decref(matched);
-	return NULL;
+	json_decref(row);
+	return rc;
+}
+
+json_t *
+regress_known(struct db *db, int64_t job)
+{
+	json_t *m;
+	int all = 0;
+
+	if ((m = regress_known_any(db, job, &all)) != NULL && !all)
+		json_array_clear(m);
+	return m;
+}
+
+json_t *
+regress_known_any(struct db *db, int64_t job, int *all)
+{
+	int64_t known = 0;
+
+	*all = 0;
+	if (db_int(db, &known, "SELECT known FROM jobs WHERE id = ?", "i",
+	        job) == -1)
+		return NULL;
+	*all = known == 1;
+	return db_rows(db,
+	    "SELECT k.id, k.description, k.url, k.scenario,"
+	    " k.check_name AS \"check\", k.log_regex, jk.checks AS"
+	    " \"checks:json\", jk.log AS \"log:json\" FROM job_known jk JOIN"
+	    " known_issues k ON k.id = jk.issue_id WHERE jk.job_id = ? ORDER"
+	    " BY k.id",
+	    "i", job);
 }
 
 int
@@ -195,11 +265,8 @@ regress_mark_known(struct db *db, json_t *jobs)
 		            json_string_value(json_object_get(job, "verdict")) :
 		            "",
 		        "infra") != 0) {
-			m = regress_known(db,
-			    json_integer_value(json_object_get(job, "id")),
-			    json_string_value(json_object_get(job, "scenario")),
-			    json_object_get(job, "failing"),
-			    json_string_value(json_object_get(job, "verdict")));
+			m = regress_known(
+			    db, json_integer_value(json_object_get(job, "id")));
 			if (m == NULL) {
 				json_decref(ids);
 				return -1;
@@ -289,10 +356,7 @@ regress_retry_wanted(struct db *db, int64_t job)
 		rc = rc == -1 ? -1 : 0;
 		goto out;
 	}
-	known = regress_known(db, job,
-	    json_string_value(json_object_get(row, "scenario")),
-	    json_object_get(row, "failing"),
-	    json_string_value(json_object_get(row, "verdict")));
+	known = regress_known(db, job);
 	rc = known == NULL ? -1 : json_array_size(known) == 0;
 out:
 	json_decref(known);
@@ -417,11 +481,8 @@ classify_jobs(struct db *db, const json_t *jobs, const json_t *att,
 		}
 		known = NULL;
 		if (cur.finished && cur.n_bad > 0 && cur.n_ok == 0) {
-			known = regress_known(db,
-			    json_integer_value(json_object_get(job, "id")),
-			    json_string_value(json_object_get(job, "scenario")),
-			    json_object_get(job, "failing"),
-			    json_string_value(json_object_get(job, "verdict")));
+			known = regress_known(
+			    db, json_integer_value(json_object_get(job, "id")));
 			if (known == NULL)
 				goto fail;
 			cur.known = json_array_size(known) > 0;
@@ -512,4 +573,84 @@ out:
 	json_decref(pjobs);
 	json_decref(patt);
 	return res;
+}
+
+/* --- the classifier thread --- */
+
+/*
+ * The oldest finished job classified before the newest known issue, done
+ * again: its logs read under the lock, matched without it, the result
+ * stored. 1 one was done, 0 none was waiting, -1 an error.
+ */
+static int
+classify_one(struct api *api)
+{
+	struct db *db = api->db;
+	struct regress_logs l;
+	json_t *m = NULL;
+	int64_t job = 0;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	db_lock(db);
+	rc = db_int(db, &job,
+	    "SELECT id FROM jobs WHERE state = 'done' AND"
+	    " verdict != 'infra' AND (as_expected = 0 OR failing != '[]') AND"
+	    " known_rev < (SELECT coalesce(max(id), 0) FROM known_issues)"
+	    " ORDER BY id LIMIT 1",
+	    "");
+	if (rc == 1 && regress_logs_read(db, job, &l) == -1)
+		rc = -1;
+	db_unlock(db);
+	if (rc == 1 && (m = regress_logs_match(&l, job)) == NULL)
+		rc = -1;
+	if (rc == 1) {
+		db_lock(db);
+		if (db_begin(db) == -1 ||
+		    regress_classify(db, job, m, l.rev) == -1 ||
+		    db_commit(db) == -1) {
+			db_rollback(db);
+			rc = -1;
+		}
+		db_unlock(db);
+	}
+	json_decref(m);
+	regress_logs_free(&l);
+	return rc;
+}
+
+static void
+classify_tick(void *arg)
+{
+	struct api *api = arg;
+	struct ticker *t;
+
+	/* The first call may come before ticker_start has returned. */
+	while (((t = __atomic_load_n(&api->classifier, __ATOMIC_ACQUIRE)) ==
+	               NULL ||
+	           !ticker_stopping(t)) &&
+	    classify_one(api) == 1)
+		;
+}
+
+int
+regress_worker_start(struct api *api)
+{
+	__atomic_store_n(&api->classifier,
+	    ticker_start(classify_tick, api, 10000), __ATOMIC_RELEASE);
+	return api->classifier != NULL ? 0 : -1;
+}
+
+void
+regress_worker_kick(struct api *api)
+{
+	if (api->classifier != NULL)
+		ticker_kick(api->classifier);
+}
+
+void
+regress_worker_stop(struct api *api)
+{
+	ticker_stop(api->classifier);
+	api->classifier = NULL;
 }

@@ -164,8 +164,8 @@ host_infra(struct db *db, int64_t job, int infra)
 }
 
 json_t *
-verdict_finish(
-    struct api *api, int64_t job, const char *outcome, const char *detail)
+verdict_finish(struct api *api, int64_t job, const char *outcome,
+    const char *detail, const json_t *matches, int64_t known_rev)
 {
 	struct db *db = api->db;
 	json_t *row, *recs = NULL, *eval = NULL, *failing = NULL, *expected;
@@ -225,7 +225,8 @@ verdict_finish(
 	        json_string_value(json_object_get(eval, "reason")), outcome,
 	        detail, db_now_ms(), job) == -1 ||
 	    regress_record_attempt(db, job, attempt, v, as_exp, ftext,
-	        json_string_value(json_object_get(eval, "reason"))) == -1)
+	        json_string_value(json_object_get(eval, "reason"))) == -1 ||
+	    regress_classify(db, job, matches, known_rev) == -1)
 		goto out_expected;
 	/* A nightly failure is tried again before it is a regression. */
 	if (!as_exp && (again = regress_retry_wanted(db, job)) == -1)

@@ -18,9 +18,11 @@
  * guest end). infra, or an evaluation that says infra, requeues the job
  * (queue_retry). Caller holds db->lock inside a transaction. Returns a new
  * {"job", "verdict", "as_expected", "expected", "failing_checks",
- * "reason", "requeued"} or NULL on a database error.
+ * "reason", "requeued"} or NULL on a database error. A judged job is
+ * classified against the known issues up to known_rev, matches being
+ * what their log regexes found (regress_logs_match; NULL: nothing).
  */
-json_t *verdict_finish(
-    struct api *api, int64_t job, const char *outcome, const char *detail);
+json_t *verdict_finish(struct api *api, int64_t job, const char *outcome,
+    const char *detail, const json_t *matches, int64_t known_rev);
 
 #endif

@@ -122,3 +122,91 @@ wf_name_ok(const char *s, size_t max)
 	}
 	return 1;
 }
+
+/*
+ * The code point of the well-formed UTF-8 sequence at p (n bytes left),
+ * its length in *len; -1 (with *len 1) when p does not start one.
+ */
+static long
+utf8_decode(const unsigned char *p, size_t n, size_t *len)
+{
+	unsigned char b = p[0];
+	long cp;
+	size_t k, need;
+
+	*len = 1;
+	if (b < 0x80)
+		return b;
+	if (b >= 0xc2 && b <= 0xdf) {
+		need = 1;
+		cp = b & 0x1f;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		need = 2;
+		cp = b & 0x0f;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		need = 3;
+		cp = b & 0x07;
+	} else {
+		return -1;
+	}
+	if (n < need + 1)
+		return -1;
+	for (k = 1; k <= need; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return -1;
+	*len = need + 1;
+	return cp;
+}
+
+/* A character that no consumer of our text should be handed. */
+static int
+text_unwanted(long cp)
+{
+	return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f ||
+	    (cp >= 0x80 && cp <= 0x9f) || (cp >= 0xfdd0 && cp <= 0xfdef) ||
+	    (cp & 0xfffe) == 0xfffe;
+}
+
+char *
+wf_text_clean(const void *src, size_t len, size_t max, int *cut)
+{
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *p = src;
+	size_t i = 0, o = 0, clen, cap;
+	char *out;
+	long cp;
+
+	/* at most 3 output bytes per input byte */
+	cap = (len < max ? len : max) * 3 + 1;
+	if (cap > max + 1)
+		cap = max + 1;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	if (cut != NULL)
+		*cut = 0;
+	while (i < len) {
+		cp = utf8_decode(p + i, len - i, &clen);
+		if (cp < 0 || text_unwanted(cp)) {
+			if (o + 3 > max)
+				break;
+			memcpy(out + o, repl, 3);
+			o += 3;
+		} else {
+			if (o + clen > max)
+				break;
+			memcpy(out + o, p + i, clen);
+			o += clen;
+		}
+		i += clen;
+	}
+	if (cut != NULL && i < len)
+		*cut = 1;
+	out[o] = '\0';
+	return out;
+}

@@ -44,4 +44,16 @@ const char *wf_tree_top(void);
  * schedules). */
 int wf_name_ok(const char *s, size_t max);
 
+/*
+ * Untrusted bytes (a guest's output, a build log, a git subject) as text
+ * that JSON, XML 1.0 and a terminal all take: valid UTF-8 where every
+ * byte that does not start a well-formed character, every C0 control but
+ * tab and newline, DEL, the C1 controls, surrogates and noncharacters
+ * (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) become U+FFFD. At most max bytes of
+ * output, cut at a character boundary (never inside one). Malloc'd and
+ * NUL-terminated (NUL bytes of the input are replaced too); NULL only when
+ * memory runs out. *cut (when not NULL) = 1 when input was left out.
+ */
+char *wf_text_clean(const void *src, size_t len, size_t max, int *cut);
+
 #endif

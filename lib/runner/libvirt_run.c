@@ -29,12 +29,14 @@
 #include "domxml.h"
 #include "libvirt_run.h"
 #include "lvevents.h"
+#include "lvreap.h"
 #include "linux.h"
 #include "runner.h"
 #include "tail.h"
 #include "util.h"
 
 #define FOLLOW_BUF (64 << 10)
+#define LV_RECONNECT_S 60 /* libvirtd restarting: how long to wait */
 
 /* The run's own readers of the serial files: records, and o->log. */
 struct follow {
@@ -53,38 +55,48 @@ lv_error(struct run_result *res, const char *what)
 	res->outcome = RUN_INFRA;
 }
 
+/* One run's libvirt side. */
+struct lv_run {
+	virConnectPtr conn;
+	virDomainPtr dom;
+	struct lv_end end;
+	int asked; /* the create call was made: a domain may exist */
+	int timed_out;
+	double cpu_s; /* the guest's CPU time per vCPU (the watchdog's) */
+};
+
 static int
 lv_peek(void *arg, unsigned long long addr, unsigned long long out[2])
 {
 	return virDomainMemoryPeek(arg, addr, 16, out, VIR_MEMORY_PHYSICAL);
 }
 
-/* After libvirtd restarted: reconnect (it may take a few seconds to come
- * back) and make sure the domain of the interrupted run is gone. */
+/*
+ * The domain this run asked for must not outlive it: destroyed through the
+ * handle when there is one, else (create failed, or libvirtd went away under
+ * us: it may have made the domain all the same) by name on a new connection,
+ * waiting for libvirtd to come back. What cannot be destroyed is said in the
+ * detail and named in res->leftover for the caller to report.
+ */
 static void
-destroy_by_name(const struct libvirt_opts *lo, struct run_result *res)
+lv_destroy(
+    struct lv_run *lv, const struct libvirt_opts *lo, struct run_result *res)
 {
-	for (int i = 0; i < 100; i++) {
-		virConnectPtr conn = virConnectOpen(
-		    lo->uri ? lo->uri : "qemu:///system");
-		struct timespec ts = { 0, 100000000 };
+	char err[200];
 
-		if (conn) {
-			virDomainPtr d = virDomainLookupByName(
-			    conn, lo->domain);
-
-			if (d) {
-				virDomainDestroy(d);
-				virDomainFree(d);
-			}
-			virConnectClose(conn);
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
+	if (lv->dom != NULL && virDomainDestroy(lv->dom) == 0)
+		return;
+	if (lv->dom != NULL &&
+	    (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ||
+	        virGetLastErrorCode() == VIR_ERR_OPERATION_INVALID))
+		return; /* it ended by itself meanwhile */
+	if (lvreap_destroy(
+	        lo->uri, lo->domain, LV_RECONNECT_S, err, sizeof(err)) >= 0)
+		return;
 	snprintf(res->detail + strlen(res->detail),
 	    sizeof(res->detail) - strlen(res->detail),
-	    "; could not reconnect to destroy %s", lo->domain);
+	    "; could not destroy domain %s: %s", lo->domain, err);
+	wf_strlcpy(res->leftover, lo->domain, sizeof(res->leftover));
 }
 
 /* What the guest wrote since the last look: COM2 into the records, COM1
@@ -138,14 +150,6 @@ lv_quiet(void *arg, virErrorPtr e)
 	(void)e;
 }
 
-/* One run's libvirt side. */
-struct lv_run {
-	virConnectPtr conn;
-	virDomainPtr dom;
-	struct lv_end end;
-	int timed_out;
-};
-
 /* The images as absolute paths, the serial readers, the domain XML. */
 static char *
 lv_prepare(struct run_ctx *x, struct follow *fo, const struct runspec *rs,
@@ -190,12 +194,14 @@ lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
 		lv_error(res, "cannot connect");
 		return -1;
 	}
+	lv->asked = 1;
 	lv->dom = virDomainCreateXML(lv->conn, xml, VIR_DOMAIN_START_PAUSED);
 	if (!lv->dom) {
 		lv_error(res, "domain did not start");
 		return -1;
 	}
 	res->t_create_s = (wf_now_us() - t0) / 1e6;
+	run_test_hold("created");
 	lvevents_watch(lv->conn, lv->dom, &lv->end);
 	if (virDomainResume(lv->dom) < 0) {
 		lv_error(res, "domain did not resume");
@@ -211,7 +217,8 @@ static void
 lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
     const struct libvirt_opts *lo, struct run_result *res)
 {
-	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+	int64_t t0 = wf_now_ms();
+	virDomainInfo info;
 
 	for (int64_t next_tick = 0;;) {
 		struct timespec ts = { 0, 5000000 };
@@ -229,16 +236,22 @@ lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
 		    state == VIR_DOMAIN_CRASHED ||
 		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE))
 			break;
-		if (wf_now_ms() >= deadline) {
-			lv->timed_out = 1;
-			break;
-		}
 		if (wf_now_ms() >= next_tick) {
+			/* the watchdog counts CPU time (runner.h): QEMU's,
+			 * one thread per vCPU */
+			if (virDomainGetInfo(lv->dom, &info) == 0 &&
+			    info.nrVirtCpu > 0)
+				lv->cpu_s = info.cpuTime / 1e9 / info.nrVirtCpu;
+			if (run_watchdog_fired(timeout_s, lv->cpu_s,
+			        (wf_now_ms() - t0) / 1000.0)) {
+				lv->timed_out = 1;
+				break;
+			}
 			follow_output(fo, &x->c);
 			if (lo->tick &&
 			    lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 0)) {
 				run_infra(res, "cancelled by the controller");
-				virDomainDestroy(lv->dom);
+				lv_destroy(lv, lo, res);
 				break;
 			}
 			next_tick = wf_now_ms() + 200;
@@ -276,11 +289,29 @@ lv_ended(struct lv_run *lv, struct run_ctx *x, struct run_result *res)
 }
 
 /* After the run: every record the guest wrote, then its end judged. */
+/*
+ * The guest's last output, read to its end: virtlogd may still be writing
+ * it after QEMU exited, so the files are read until they stay the same
+ * size for 200 ms (at most 3 s).
+ */
+static void
+follow_settle(struct follow *fo, struct run_collect *c)
+{
+	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+		long long before = fo->com1.off + fo->com2.off;
+
+		follow_output(fo, c);
+		quiet = fo->com1.off + fo->com2.off == before ? quiet + 1 : 0;
+		if (quiet < 2)
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+}
+
 static void
 lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
-	follow_output(fo, &x->c);
+	follow_settle(fo, &x->c);
 	if (fo->com2.gaps)
 		snprintf(res->detail + strlen(res->detail),
 		    sizeof(res->detail) - strlen(res->detail),
@@ -288,14 +319,17 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 		    res->detail[0] ? "; " : "", fo->com2.gaps);
 	res->wall_s = (wf_now_us() - x->t0_us) / 1e6;
 	if (res->outcome == RUN_INFRA) {
+		/* whatever went wrong, a domain asked for is gone after */
+		if (lv->asked)
+			lv_destroy(lv, lo, res);
 		run_finish_records(x, res, "infra", -1, NULL, NULL);
-		if (lv->dom)
-			destroy_by_name(lo, res);
 	} else if (lv->timed_out) {
 		snprintf(res->detail, sizeof(res->detail),
-		    "watchdog: no end after %d s", timeout_s);
+		    "watchdog: no end after %d s (%.1f s of CPU per vCPU, %.1f s"
+		    " wall)",
+		    timeout_s, lv->cpu_s, res->wall_s);
 		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
-		virDomainDestroy(lv->dom);
+		lv_destroy(lv, lo, res);
 		res->outcome = RUN_HANG;
 	} else {
 		lv_ended(lv, x, res);

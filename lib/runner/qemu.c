@@ -308,19 +308,32 @@ qemu_argv_make(struct qemu_argv *a, const struct runspec *rs,
 	return 0;
 }
 
-/* Waits for QEMU until the deadline: 1 it exited (*status), 0 timed out. */
+/*
+ * Waits for QEMU until the watchdog fires (runner.h: the wall clock less
+ * the time QEMU waited for a CPU, or four times the timeout of wall time):
+ * 1 it exited (*status), 0 it fired (*guest_s: the guest's time then).
+ */
 static int
-qemu_wait(pid_t pid, int timeout_s, int *status)
+qemu_wait(pid_t pid, int timeout_s, int *status, double *guest_s)
 {
-	int64_t deadline = wf_now_ms() + timeout_s * 1000LL;
+	int64_t t0 = wf_now_ms(), next = 0;
+	double waited = 0, wall;
 
 	for (;;) {
 		struct timespec ts = { 0, 2000000 };
 
 		if (waitpid(pid, status, WNOHANG) == pid)
 			return 1;
-		if (wf_now_ms() >= deadline)
-			return 0;
+		if (wf_now_ms() >= next) {
+			double w = run_proc_waited_s(pid);
+
+			waited = w > waited ? w : waited;
+			wall = (wf_now_ms() - t0) / 1000.0;
+			*guest_s = wall - waited;
+			if (run_watchdog_fired(timeout_s, *guest_s, wall))
+				return 0;
+			next = wf_now_ms() + 20;
+		}
 		nanosleep(&ts, NULL);
 	}
 }
@@ -329,14 +342,16 @@ qemu_wait(pid_t pid, int timeout_s, int *status)
  * keeps it from blocking on its serial ports), then stop it. */
 static void
 qemu_hang(struct run_ctx *x, struct pump *pump, pid_t pid, int timeout_s,
-    struct run_result *res)
+    double cpu_s, struct run_result *res)
 {
 	unsigned long long mb[2];
 	char mailbox[32];
 	int peeked = 1, status;
 
 	snprintf(res->detail, sizeof(res->detail),
-	    "watchdog: no end after %d s", timeout_s);
+	    "watchdog: no end after %d s (%.1f s the guest could run, %.1f s"
+	    " wall)",
+	    timeout_s, cpu_s, res->wall_s);
 	pthread_mutex_lock(&pump->lock);
 	memcpy(mailbox, x->c.mailbox, sizeof(mailbox));
 	pthread_mutex_unlock(&pump->lock);
@@ -394,6 +409,7 @@ qemu_run(
 	struct qemu_argv a = { NULL };
 	char *cause = NULL;
 	int status = -1, rc = -1;
+	double cpu_s = 0;
 	pid_t pid;
 
 	/* single-threaded TCG: idle CPUs spin with PAUSE (see guest/common/idle.h) */
@@ -415,9 +431,9 @@ qemu_run(
 		run_infra(res, "%s", wf_cause_str(cause));
 		goto out;
 	}
-	if (!qemu_wait(pid, rs->timeout_s, &status)) {
+	if (!qemu_wait(pid, rs->timeout_s, &status, &cpu_s)) {
 		res->wall_s = (wf_now_us() - x.t0_us) / 1e6;
-		qemu_hang(&x, &pump, pid, rs->timeout_s, res);
+		qemu_hang(&x, &pump, pid, rs->timeout_s, cpu_s, res);
 	} else {
 		res->wall_s = (wf_now_us() - x.t0_us) / 1e6;
 		qemu_exited(&x, &pump, status, res);

@@ -4,6 +4,7 @@
  * records file with the runner's own host records appended, the capped
  * COM1 log, and the steps that begin and end every run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -304,4 +305,85 @@ const char *
 run_test_kernel(const struct runspec *rs, const struct run_opts *o)
 {
 	return rs->test_kernel[0] ? rs->test_kernel : o->test_kernel;
+}
+
+void
+run_test_hold(const char *what)
+{
+	const char *dir = getenv("WF_TEST_HOLD");
+	char hold[512], mark[512];
+	FILE *f;
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	snprintf(hold, sizeof(hold), "%s/%s-hold", dir, what);
+	if (access(hold, F_OK) != 0)
+		return;
+	snprintf(mark, sizeof(mark), "%s/%s-%d", dir, what, (int)getpid());
+	if ((f = fopen(mark, "w")) != NULL)
+		fclose(f);
+	for (int i = 0; i < 1200 && access(hold, F_OK) == 0; i++)
+		usleep(100000);
+}
+
+int
+run_watchdog_fired(int timeout_s, double guest_s, double wall_s)
+{
+	return guest_s >= timeout_s ||
+	    wall_s >= (double)timeout_s * RUN_WATCHDOG_WALL_FACTOR;
+}
+
+double
+run_proc_waited_s(int pid)
+{
+	char path[300], line[128];
+	unsigned long long run, wait, most = 0;
+	struct dirent *e;
+	int found = 0;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.32s/schedstat",
+		    pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    sscanf(line, "%llu %llu", &run, &wait) == 2) {
+			found = 1;
+			if (wait > most)
+				most = wait;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found ? most / 1e9 : -1;
+}
+
+double
+run_proc_cpu_s(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "(comm)": state and 10 more fields, then utime stime */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1,
+	        " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+	        &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

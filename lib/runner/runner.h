@@ -49,7 +49,36 @@ struct run_result {
 	int generations; /* kernel generations that booted */
 	unsigned long dropped; /* guest lines that broke the contract */
 	char detail[512];
+	/* libvirt: the run's domain, when it could not be destroyed */
+	char leftover[128];
 };
+
+/*
+ * The watchdog (rs->timeout_s) counts the guest's own time, not the wall
+ * clock: a host loaded by other work slows a guest down without making it
+ * hang. guest_s is the time the guest could run so far: bare QEMU, the
+ * wall clock less the time QEMU's busiest thread waited for a CPU it
+ * wanted (the scheduler's run-queue wait), so a guest that hangs halted
+ * or spinning is found after the timeout as on an idle host; libvirt (QEMU
+ * is not our child), the CPU time QEMU used divided by its vCPUs. A guest
+ * starved of every cycle is still ended by the wall clock at
+ * RUN_WATCHDOG_WALL_FACTOR times the timeout. 1 when it fires.
+ */
+#define RUN_WATCHDOG_WALL_FACTOR 4
+int run_watchdog_fired(int timeout_s, double guest_s, double wall_s);
+/* The CPU seconds process pid used so far (/proc; -1 when unknown). */
+double run_proc_cpu_s(int pid);
+/* The seconds the thread of pid that waited longest on a run queue waited
+ * (/proc/PID/task/TID/schedstat; -1 when unknown). */
+double run_proc_waited_s(int pid);
+
+/*
+ * Tests only: when $WF_TEST_HOLD names a directory and the file
+ * DIR/<what>-hold exists in it, the run writes DIR/<what>-<pid> and waits
+ * (at most 120 s) while the hold file exists. "created": a libvirt domain
+ * made, paused, not resumed yet (tests/e2e/reap.sh).
+ */
+void run_test_hold(const char *what);
 
 /* Exit status of guest/run-qemu for an outcome (0, 4, 3, 5). */
 int run_outcome_exit(enum run_outcome o);

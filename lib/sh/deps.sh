@@ -26,6 +26,8 @@ DEPS_PACKAGES=(
 	tini
 	# libraries of controller and agent (Makefile PKGS)
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev sqlite3 libssl-dev
+	# known issues' log regexes: PCRE2, with match, depth and heap limits (controller/known.c)
+	libpcre2-dev
 	# tools used by scripts and tests (rsync: `make asan` copies the tree)
 	ca-certificates git curl jq rsync
 	# deployment: openssl makes a lab CA and the controller's certificate (README), iproute2's

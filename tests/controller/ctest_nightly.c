@@ -690,6 +690,75 @@ TEST(nightly_regressions_retries_flaky_known)
 	night_stop(&n);
 }
 
+/*
+ * Issue 16, case 1: a nightly failure whose log line, matched by a known
+ * issue, is cut at 300 bytes inside a UTF-8 character and holds bytes that
+ * are no UTF-8: the finish is judged (not a 500 forever with the job
+ * leased), the case is known, and the reads answer with valid text.
+ */
+TEST(nightly_known_issue_on_untrusted_log_line)
+{
+	struct night n = { 0 };
+	char line[400], path[96];
+	json_int_t run1, run2;
+	json_t *rep, *c, *k, *j;
+	size_t len;
+	long st;
+
+	REQUIRE(night_start(&n, "utf8", "2026-01-01T00:00:00Z") == 0);
+	json_decref(jcall(&n.c, n.admin, "POST", "/api/v1/admin/schedules",
+	    "{\"name\": \"u\", \"at\": \"02:00\", \"matrix\":"
+	    " [\"quirk-v1-short-entry\"]}",
+	    &st));
+	CHECK_EQ_INT(st, 201);
+	json_decref(jcall(&n.c, n.admin, "POST", "/api/v1/admin/known-issues",
+	    "{\"scenario\": \"quirk-*\", \"check\": \"*\", \"description\":"
+	    " \"garbled\", \"log_regex\": \"GARBLE\"}",
+	    &st));
+	CHECK_EQ_INT(st, 201);
+	/* No REQUIRE once started: a controller left running would keep
+	 * the test lock's descriptor (tests/README.md). */
+	CHECK((run1 = night_next(&n, 1, 1)) > 0);
+	json_decref(night_attempt(&n, GOOD, "completed", NULL));
+	CHECK((run2 = night_next(&n, 2, 2)) > 0);
+	len = (size_t)snprintf(line, sizeof(line), "GARBLE ");
+	memset(line + len, 'g', 299 - len);
+	memcpy(line + 299, "\xc3\xa9\xff\xfe tail\n", 10);
+	line[309] = '\0';
+	rep = night_attempt(&n, BAD, "completed", line);
+	CHECK(rep != NULL);
+	CHECK_STR_EQ(jstr(rep, "verdict"), "fail");
+	CHECK(json_is_false(json_object_get(rep, "requeued")));
+	json_decref(rep);
+	c = night_case(&n, run2);
+	CHECK_STR_EQ(jstr(c, "class"), "known");
+	k = json_object_get(
+	    json_array_get(json_object_get(c, "known"), 0), "log");
+	CHECK(json_string_length(json_object_get(k, "line")) <= 300);
+	CHECK_STR_CONTAINS(jstr(k, "line"), "GARBLE ggg");
+	json_decref(c);
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run2);
+	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	json_decref(j);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/matrix", (long long)run2);
+	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld", (long long)run2);
+	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
+	snprintf(path, sizeof(path), "/api/v1/jobs/%lld",
+	    (long long)jint(
+	        json_array_get(json_object_get(j, "jobs"), 0), "id"));
+	json_decref(j);
+	j = jcall(&n.c, NULL, "GET", path, NULL, &st);
+	CHECK_EQ_INT(st, 200);
+	CHECK_STR_EQ(jstr(j, "state"), "done");
+	json_decref(j);
+	night_stop(&n);
+}
+
 int
 main(int argc, char **argv)
 {

@@ -306,14 +306,21 @@ setup(void)
 	ag1 = ctl_token(tmp, "agent", "agent1");
 	ag2 = ctl_token(tmp, "agent", "agent2");
 	ag3 = ctl_token(tmp, "agent", "agent3");
-	if (!admin || !submitter || !reader || !ag1 || !ag2 || !ag3 ||
-	    ctl_start(&S, tmp, ex) == -1)
+	if (!admin || !submitter || !reader || !ag1 || !ag2 || !ag3) {
+		printf("  setup: tokens not created\n");
 		return -1;
+	}
+	if (ctl_start(&S, tmp, ex) == -1) {
+		printf("  setup: the controller did not start\n");
+		return -1;
+	}
 	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/register",
 	    "{\"name\": \"h1\", \"slots\": 2, \"libvirt_uri\": \"qemu:///system\"}",
 	    &st));
-	if (st != 200)
+	if (st != 200) {
+		printf("  setup: registering h1: HTTP %ld\n", st);
 		return -1;
+	}
 	json_decref(jcall(&S, ag2, "POST", "/api/v1/agents/register",
 	    "{\"name\": \"h2\", \"slots\": 2, \"libvirt_uri\": \"qemu+ssh://b/system\"}",
 	    &st));

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "test.h"
+
 #include "util.h"
 
 TEST(monotonic_clocks_advance)
@@ -55,6 +58,44 @@ TEST(set_cause_replaces_and_tolerates_null)
 	CHECK_STR_EQ(wf_cause_str(cause), "second");
 	CHECK_STR_EQ(wf_cause_str(NULL), "out of memory");
 	free(cause);
+}
+
+/* Guest output cut anywhere, or not UTF-8 at all, comes out as valid text. */
+TEST(text_clean_untrusted_bytes)
+{
+	/* "é" is c3 a9: a cut between its bytes leaves c3 alone */
+	static const char cut_char[] = "ab\xc3";
+	static const char mixed[] = "ok\xff\xfe\x01\t\xef\xbf\xbf\xed\xa0\x80"
+	                            "\xc0\xaf\xe2\x82\xac\xf0\x9f\x98\x80";
+	char *s;
+	int cut = -1;
+
+	s = wf_text_clean(cut_char, 3, 100, &cut);
+	CHECK_STR_EQ(s, "ab\xef\xbf\xbd");
+	CHECK_EQ_INT(cut, 0);
+	CHECK(json_string(s) != NULL);
+	free(s);
+	/* 0xff, 0xfe, SOH, U+FFFF, a surrogate (3 bytes), an overlong "/" (2) */
+	s = wf_text_clean(mixed, sizeof(mixed) - 1, 1000, NULL);
+	CHECK_STR_EQ(s,
+	    "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\t\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xe2\x82\xac\xf0\x9f\x98\x80");
+	free(s);
+	/* The cap cuts between characters, never inside one. */
+	s = wf_text_clean("a\xe2\x82\xac", 4, 3, &cut);
+	CHECK_STR_EQ(s, "a");
+	CHECK_EQ_INT(cut, 1);
+	free(s);
+	s = wf_text_clean("a\0b", 3, 10, NULL);
+	CHECK_STR_EQ(s,
+	    "a\xef\xbf\xbd"
+	    "b");
+	free(s);
+	s = wf_text_clean("", 0, 0, &cut);
+	CHECK_STR_EQ(s, "");
+	CHECK_EQ_INT(cut, 0);
+	free(s);
 }
 
 int

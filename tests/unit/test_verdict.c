@@ -48,7 +48,7 @@ finish(struct fixture *fx, int64_t job, const char *outcome)
 
 	if (db_begin(fx->db) == -1)
 		return NULL;
-	res = verdict_finish(&fx->api, job, outcome, "t");
+	res = verdict_finish(&fx->api, job, outcome, "t", NULL, 0);
 	if (db_commit(fx->db) == -1) {
 		json_decref(res);
 		return NULL;
