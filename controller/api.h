@@ -45,6 +45,7 @@ struct ctl_config {
 	    *bisect_repo_root; /* git bisects only below it; NULL: none */
 	const char *tls_cert; /* NULL: plain HTTP; else HTTPS only */
 	const char *tls_key;
+	const char *public_url; /* links in exports and notifications */
 };
 
 struct queue;

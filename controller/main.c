@@ -49,6 +49,7 @@ enum {
 	OPT_LOG_FILE,
 	OPT_SUBMIT_RATE,
 	OPT_SUBMIT_BURST,
+	OPT_PUBLIC_URL,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -175,6 +176,11 @@ static const struct wf_flag serve_flags[] = {
 	{ "submit-burst", OPT_SUBMIT_BURST, "N",
 	    "submissions a token may make"
 	    " at once (default: the rate's N per minute)",
+	    0 },
+	{ "public-url", OPT_PUBLIC_URL, "URL",
+	    "where people reach this"
+	    " controller, for the links of exports and notifications (default:"
+	    " http[s]://LISTEN, this host's name for a wildcard address)",
 	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -403,6 +409,17 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 		rc = wf_flag_int(name, v, 1, 1000000, &n, cause);
 		cfg->submit_burst = (double)n;
 		break;
+	case OPT_PUBLIC_URL:
+		if (strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0) {
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: expected an http:// or"
+			    " https:// URL",
+			    v, name);
+			return -1;
+		}
+		cfg->public_url = v;
+		break;
 	}
 	return rc;
 }
@@ -423,6 +440,31 @@ static const struct wf_settings serve_settings = {
 	NULL,
 	serve_flag_seen,
 };
+
+/*
+ * Links without --public-url: the scheme, --listen's address (this host's
+ * name for a wildcard one) and the port listened on (static storage).
+ */
+static const char *
+default_public_url(const struct ctl_config *cfg, unsigned int port)
+{
+	static char url[600];
+	const char *colon = strrchr(cfg->listen, ':');
+	char host[256];
+	int hlen = colon != NULL ? (int)(colon - cfg->listen) : 0;
+
+	if ((hlen == 7 && strncmp(cfg->listen, "0.0.0.0", 7) == 0) ||
+	    (hlen == 4 && strncmp(cfg->listen, "[::]", 4) == 0)) {
+		if (gethostname(host, sizeof(host)) != 0)
+			wf_strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+	} else {
+		snprintf(host, sizeof(host), "%.*s", hlen, cfg->listen);
+	}
+	snprintf(url, sizeof(url), "%s://%s:%u",
+	    cfg->tls_cert ? "https" : "http", host, port);
+	return url;
+}
 
 /*
  * The settings: the --config file first, then the flags over it, then the
@@ -558,6 +600,14 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot start the queue dispatcher");
 	if (api_start(&api, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
+	if (o.cfg.public_url == NULL) {
+		const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+		    api.mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+		__atomic_store_n(&o.cfg.public_url,
+		    default_public_url(&o.cfg, info != NULL ? info->port : 0),
+		    __ATOMIC_RELEASE);
+	}
 	if (sched_start(&api) == NULL)
 		fatalx("cannot start the scheduler");
 	if (bisect_worker_start(&api) == NULL)

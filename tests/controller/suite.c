@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bisect_build.h"
+#include "proc.h"
 #include "suite.h"
 
 #define LEASE_MS "1500"
@@ -243,6 +244,51 @@ agent_runs_next(const char *records, const char *outcome)
 	json_decref(recs);
 	json_decref(l);
 	return job;
+}
+
+int
+consume(const char *tool, const char *data, size_t len, char *out, size_t size)
+{
+	char file[320], script[320];
+	const char *argv[6];
+	struct wf_proc_result res;
+	struct wf_buf b;
+	char *cause = NULL;
+	FILE *f;
+	int rc = -1;
+
+	snprintf(file, sizeof(file), "%s/consume.in", tmp);
+	if ((f = fopen(file, "w")) == NULL || fwrite(data, 1, len, f) != len ||
+	    fclose(f) != 0)
+		return -1;
+	if (strcmp(tool, "promtool") == 0) {
+		/* promtool reads the metrics on stdin: through sh's < */
+		argv[0] = "sh";
+		argv[1] = "-c";
+		argv[2] = "promtool check metrics < \"$1\" 2>&1";
+		argv[3] = "sh";
+		argv[4] = file;
+		argv[5] = NULL;
+	} else {
+		snprintf(script, sizeof(script),
+		    "tests/controller/consumers/%s", tool);
+		argv[0] = script;
+		argv[1] = file;
+		argv[2] = NULL;
+	}
+	wf_buf_init(&b, 4 << 20);
+	if (wf_proc_run(argv, NULL, 60, &b, &res, &cause) == 0)
+		rc = res.status;
+	else
+		printf("  %s: %s\n", tool, cause ? cause : "cannot start");
+	if (rc != 0)
+		printf("  %s said (exit %d):\n%.4000s\n", tool, rc,
+		    wf_buf_str(&b));
+	if (out != NULL && size > 0)
+		snprintf(out, size, "%s", wf_buf_str(&b));
+	wf_buf_free(&b);
+	free(cause);
+	return rc;
 }
 
 /* Polls c's /metrics every 5 ms, at most tries times, for line: 1 seen. */

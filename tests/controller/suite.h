@@ -56,6 +56,15 @@ json_t *get_job(json_int_t job);
  * "wakefarm_lease_waiters 1"): 1 once seen, 0 not. */
 int wait_metric(const struct ctl *c, const char *line, int tries);
 
+/*
+ * Feeds len bytes of data to tests/controller/consumers/TOOL (check-junit,
+ * check-kcidb, or "promtool" for `promtool check metrics`) and returns its
+ * exit status; its stdout goes to out (NUL-terminated), its stderr is
+ * printed.
+ */
+int
+consume(const char *tool, const char *data, size_t len, char *out, size_t size);
+
 /* bin/wakefarm run against the suite's controller. */
 struct cli {
 	pid_t pid;
