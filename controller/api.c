@@ -21,6 +21,7 @@
 #include "flags.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "util.h"
@@ -373,6 +374,7 @@ dispatch(struct req *r, struct reply *out)
 		path_found = 1;
 		if (strcmp(rt->method, r->method) != 0)
 			continue;
+		r->route = rt->path;
 		/* Records about a job carry job=ID, whichever thread runs it. */
 		prev = wf_log_set_job(request_job(r));
 		if (authorize(r, rt->access, out) == 0)
@@ -385,6 +387,7 @@ dispatch(struct req *r, struct reply *out)
 		return;
 	}
 	if (r->nseg > 0 && strcmp(r->seg[0], "api") == 0) {
+		r->route = "unknown";
 		reply_error(out, 404, "no such endpoint");
 		return;
 	}
@@ -397,6 +400,7 @@ dispatch(struct req *r, struct reply *out)
 	 * browser cannot send a bearer token on a page load; the API stays
 	 * protected and the page sends its token there.
 	 */
+	r->route = "static";
 	api_static_serve(r->api->cfg->web_dir, r, out);
 }
 
@@ -412,6 +416,8 @@ send_reply(struct req *r, struct reply *out)
 
 	if (out->status >= 400)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
+	metrics_http_count(
+	    r->method, r->route != NULL ? r->route : "none", out->status);
 	if (out->has_fd) {
 		/* libmicrohttpd closes the file with the response */
 		out->has_fd = 0;

@@ -86,6 +86,7 @@ struct req {
 	int polled; /* counted in api->polls */
 	int64_t lease_job; /* a job this reply hands out */
 	int64_t lease_host;
+	const char *route; /* for /metrics: the route's pattern (static) */
 };
 
 /* What a handler answers: JSON, or raw bytes with a content type. */

@@ -1,90 +1,12 @@
 /*
- * api_report.c: /metrics (Prometheus text format) and a run compared
- * with another case by case.
+ * api_report.c: a run compared with another case by case.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "buf.h"
-#include "queue.h"
-#include "regress.h"
 #include "util.h"
-
-#define REPORT_MAX (64 * 1024 * 1024)
-
-/* One gauge per label value: "SELECT label, count(*) ... GROUP BY label". */
-static int
-gauge(struct db *db, struct wf_buf *b, const char *name, const char *help,
-    const char *label, const char *sql)
-{
-	json_t *rows, *row;
-	size_t i;
-
-	if ((rows = db_rows(db, sql, "")) == NULL)
-		return -1;
-	wf_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-	json_array_foreach (rows, i, row) {
-		wf_buf_printf(b, "%s{%s=\"%s\"} %lld\n", name, label,
-		    json_string_value(json_object_get(row, "k")),
-		    (long long)json_integer_value(json_object_get(row, "n")));
-	}
-	json_decref(rows);
-	return 0;
-}
-
-void
-api_metrics(struct req *r, struct reply *out)
-{
-	struct db *db = r->api->db;
-	int64_t events = 0, waiters;
-	struct wf_buf b;
-	size_t len;
-	int rc;
-
-	wf_buf_init(&b, REPORT_MAX);
-	db_lock(db);
-	rc = gauge(db, &b, "wakefarm_jobs", "Jobs by state.", "state",
-	         "SELECT state AS k, count(*) AS n FROM jobs GROUP BY state") |
-	    gauge(db, &b, "wakefarm_jobs_done", "Finished jobs by verdict.",
-	        "verdict",
-	        "SELECT verdict AS k, count(*) AS n FROM jobs WHERE"
-	        " state = 'done' GROUP BY verdict") |
-	    gauge(db, &b, "wakefarm_runs", "Runs by state.", "state",
-	        "SELECT state AS k, count(*) AS n FROM runs GROUP BY state") |
-	    gauge(db, &b, "wakefarm_hosts", "Hosts by state.", "state",
-	        "SELECT state AS k, count(*) AS n FROM hosts GROUP BY state");
-	if (rc == 0 &&
-	    db_int(db, &events, "SELECT count(*) FROM events", "") == -1)
-		rc = -1;
-	waiters = queue_waiters(r->api);
-	db_unlock(db);
-	if (rc != 0) {
-		wf_buf_free(&b);
-		reply_db_error(out);
-		return;
-	}
-	wf_buf_printf(&b,
-	    "# HELP wakefarm_events Stored event records.\n"
-	    "# TYPE wakefarm_events gauge\nwakefarm_events %lld\n"
-	    "# HELP wakefarm_lease_waiters Agents waiting in a lease long-poll.\n"
-	    "# TYPE wakefarm_lease_waiters gauge\nwakefarm_lease_waiters %lld\n"
-	    "# HELP wakefarm_http_requests_total HTTP requests received.\n"
-	    "# TYPE wakefarm_http_requests_total counter\n"
-	    "wakefarm_http_requests_total %llu\n"
-	    "# HELP wakefarm_http_errors_total HTTP replies with status >= 400.\n"
-	    "# TYPE wakefarm_http_errors_total counter\n"
-	    "wakefarm_http_errors_total %llu\n",
-	    (long long)events, (long long)waiters,
-	    (unsigned long long)__atomic_load_n(
-	        &r->api->requests, __ATOMIC_RELAXED),
-	    (unsigned long long)__atomic_load_n(
-	        &r->api->errors, __ATOMIC_RELAXED));
-	len = b.len;
-	reply_raw(out, 200, "text/plain; version=0.0.4; charset=utf-8",
-	    wf_buf_steal(&b), len);
-}
 
 /*
  * GET /api/v1/runs/{id}/compare[?with=ID]: this run against the previous

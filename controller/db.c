@@ -284,6 +284,13 @@ db_migrate(struct db *db, const char *schema_dir, char **cause)
 		    version, latest);
 		goto out;
 	}
+	/*
+	 * A new database reclaims the space of what prune deletes page by
+	 * page (PRAGMA incremental_vacuum): set before its first table.
+	 */
+	if (version == 0)
+		sqlite3_exec(db->sql, "PRAGMA auto_vacuum = INCREMENTAL", NULL,
+		    NULL, NULL);
 	for (n = version + 1; n <= latest; n++) {
 		if (files[n] == NULL) {
 			wf_set_cause(cause, "%s: migration %03d is missing",

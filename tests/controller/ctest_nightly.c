@@ -408,6 +408,21 @@ TEST(nightly_schedule_fires_at_its_time_once)
 	night_stop(&n);
 }
 
+/* The night controller's /metrics through promtool, with the line want. */
+static void
+night_metrics(struct night *n, const char *want)
+{
+	struct resp r;
+
+	CHECK_EQ_INT(http(&n->c, NULL, "GET", "/metrics", NULL, 0, &r), 200);
+	CHECK_EQ_INT(consume("promtool", r.body, r.len, NULL, 0), 0);
+	CHECK_STR_CONTAINS(r.body, "wakefarm_last_night_cases{schedule=\"r\",");
+	CHECK_STR_CONTAINS(r.body, want);
+	CHECK_STR_CONTAINS(r.body,
+	    "wakefarm_last_nightly_completion_timestamp_seconds{schedule=\"r\"}");
+	resp_free(&r);
+}
+
 /* One night of schedule "r": jump to it, wait for its run. */
 static json_int_t
 night_next(struct night *n, int day, json_int_t nth)
@@ -780,6 +795,7 @@ TEST(nightly_regressions_retries_flaky_known)
 	CHECK_EQ_INT(jint(c, "previous_job"), jint(prev, "job"));
 	json_decref(prev);
 	json_decref(c);
+	night_metrics(&n, "class=\"regression\"} 1\n");
 
 	/* Night 3: fails again: still failing, no retry. */
 	REQUIRE((run[3] = night_next(&n, 3, 3)) > 0);
@@ -808,6 +824,7 @@ TEST(nightly_regressions_retries_flaky_known)
 	c = night_case(&n, run[5]);
 	CHECK_STR_EQ(jstr(c, "class"), "flaky");
 	json_decref(c);
+	night_metrics(&n, "class=\"flaky\"} 1\n");
 
 	night6_known(&n, run);
 

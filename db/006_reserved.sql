@@ -1,0 +1,3 @@
+-- 006_reserved.sql: number 006 belongs to the reliability branch (issue 16). This empty
+-- placeholder only keeps the numbers without a gap (db_migrate wants every number) on the
+-- ci-ecosystem branch; when the branches meet, that branch's 006_*.sql replaces this file.
