@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "api_artifacts.h"
+#include "api_events.h"
 #include "api_static.h"
 #include "api_bisects.h"
 #include "bisect_worker.h"
@@ -22,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "util.h"
@@ -87,6 +89,16 @@ static const struct route routes[] = {
 	    api_admin_token_create },
 	{ "POST", "/api/v1/admin/tokens/*/revoke", ACCESS_ADMIN,
 	    api_admin_token_revoke },
+	{ "GET", "/api/v1/admin/subscriptions", ACCESS_ADMIN,
+	    api_subscriptions_list },
+	{ "POST", "/api/v1/admin/subscriptions", ACCESS_ADMIN,
+	    api_subscription_add },
+	{ "DELETE", "/api/v1/admin/subscriptions/*", ACCESS_ADMIN,
+	    api_subscription_rm },
+	{ "GET", "/api/v1/admin/deliveries", ACCESS_ADMIN,
+	    api_deliveries_list },
+	{ "GET", "/api/v1/events", ACCESS_READ, api_events_list },
+	{ "GET", "/api/v1/events/stream", ACCESS_READ, api_events_stream },
 	{ "GET", "/metrics", ACCESS_READ, api_metrics },
 	{ NULL, NULL, 0, NULL },
 };
@@ -418,7 +430,10 @@ send_reply(struct req *r, struct reply *out)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
 	metrics_http_count(
 	    r->method, r->route != NULL ? r->route : "none", out->status);
-	if (out->has_fd) {
+	if (out->response != NULL) {
+		resp = out->response;
+		out->response = NULL;
+	} else if (out->has_fd) {
 		/* libmicrohttpd closes the file with the response */
 		out->has_fd = 0;
 		resp = MHD_create_response_from_fd64(out->fdsize, out->fd);

@@ -46,12 +46,18 @@ struct ctl_config {
 	const char *tls_cert; /* NULL: plain HTTP; else HTTPS only */
 	const char *tls_key;
 	const char *public_url; /* links in exports and notifications */
+	const char *smtp_url; /* NULL: no mail (notify.h) */
+	const char *smtp_from; /* NULL: wakefarm@HOSTNAME */
+	int64_t notify_retry_ms; /* the first backoff of a delivery */
+	int retain_days; /* 0: keep everything (prune.h) */
 };
 
 struct queue;
 struct sched;
 struct bisect_worker;
 struct ratelimit;
+struct events;
+struct notify;
 
 struct api {
 	const struct ctl_config *cfg;
@@ -59,6 +65,8 @@ struct api {
 	struct queue *queue;
 	struct sched *sched;
 	struct bisect_worker *bisect_worker;
+	struct events *events; /* GET /events/stream (api_events.h) */
+	struct notify *notify; /* subscriptions' deliveries (notify.h) */
 	struct ratelimit *submits; /* submissions per token */
 	struct MHD_Daemon *mhd;
 	struct tls_server *tls; /* while mhd runs, with TLS */
@@ -102,6 +110,7 @@ struct reply {
 	int has_fd; /* the body is the file fd (owned) */
 	int fd;
 	uint64_t fdsize;
+	struct MHD_Response *response; /* made by the handler (a stream) */
 };
 
 typedef void (*api_handler)(struct req *r, struct reply *out);

@@ -18,7 +18,7 @@
 void
 api_run_compare(struct req *r, struct reply *out)
 {
-	int64_t id = req_id(r, 3, out), with = 0;
+	int64_t id = req_id(r, 3, out), with = 0, exists = 0, missing = 0;
 	json_t *rows = NULL, *row, *res;
 	const char *cat;
 	size_t i;
@@ -28,6 +28,25 @@ api_run_compare(struct req *r, struct reply *out)
 	    req_arg_int(r, "with", 1, INT64_MAX, 0, &with, out) == -1)
 		return;
 	db_lock(r->api->db);
+	/* Both runs must exist: a missing one is a 404, not an empty list. */
+	if ((rc = db_int(r->api->db, &exists,
+	         "SELECT count(*) FROM runs WHERE id = ?", "i", id)) == 1 &&
+	    exists && with != 0 &&
+	    (rc = db_int(r->api->db, &exists,
+	         "SELECT count(*) FROM runs WHERE id = ?", "i", with)) == 1 &&
+	    !exists)
+		missing = with;
+	else if (rc == 1 && !exists)
+		missing = id;
+	if (rc == -1 || missing != 0) {
+		db_unlock(r->api->db);
+		if (rc == -1)
+			reply_db_error(out);
+		else
+			reply_error(
+			    out, 404, "no run %lld", (long long)missing);
+		return;
+	}
 	rc = with != 0 ?
 	    1 :
 	    db_int(r->api->db, &with,

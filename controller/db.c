@@ -130,9 +130,15 @@ db_now_ms(void)
 struct db *
 db_open(const char *path, char **cause)
 {
+	/*
+	 * auto_vacuum first: a new database then reclaims what prune deletes
+	 * page by page (PRAGMA incremental_vacuum); it takes effect only
+	 * before the first table (and WAL's header), else it waits for a
+	 * VACUUM (prune does one, once).
+	 */
 	static const char *const pragmas =
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    " PRAGMA foreign_keys=ON;";
+	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
+	    " PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
 	pthread_condattr_t ca;
 	struct db *db;
 	char *err = NULL;
@@ -284,13 +290,6 @@ db_migrate(struct db *db, const char *schema_dir, char **cause)
 		    version, latest);
 		goto out;
 	}
-	/*
-	 * A new database reclaims the space of what prune deletes page by
-	 * page (PRAGMA incremental_vacuum): set before its first table.
-	 */
-	if (version == 0)
-		sqlite3_exec(db->sql, "PRAGMA auto_vacuum = INCREMENTAL", NULL,
-		    NULL, NULL);
 	for (n = version + 1; n <= latest; n++) {
 		if (files[n] == NULL) {
 			wf_set_cause(cause, "%s: migration %03d is missing",

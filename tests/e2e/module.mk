@@ -52,3 +52,10 @@ $(BIN)/tests/faults: tests/e2e/faults.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/faults $(BIN)/wakefarm-run-qemu
+
+# notify: a regression told by webhook and mail across a kill -9 (a script, like farm).
+$(BIN)/tests/notify: tests/e2e/notify.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/notify
