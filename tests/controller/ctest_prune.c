@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <utime.h>
 #include <unistd.h>
 
@@ -209,6 +210,9 @@ blobs(struct nctl *n, char old[500], char young[500])
 		fclose(f);
 	}
 	utime(old, &t);
+	/* "young": made after any cutoff this test uses */
+	t.actime = t.modtime = time(NULL) + 3600;
+	utime(young, &t);
 }
 
 TEST(prune_keeps_regression_known_and_bisect_jobs)
