@@ -312,6 +312,50 @@ check_regression_hook(const json_t *seen, json_int_t run2)
 	(void)run2;
 }
 
+/* A bisect that ends (cancelled here) is told to who asked for it. */
+static void
+bisect_finished(struct nctl *n)
+{
+	char body[512], path[96];
+	const json_t *s, *b = NULL;
+	json_t *j, *seen;
+	json_int_t id;
+	size_t i;
+	long st;
+
+	snprintf(body, sizeof(body),
+	    "{\"name\": \"bisects\", \"webhook\": \"http://127.0.0.1:%s/b\","
+	    " \"secret\": \"" SECRET "\", \"events\": [\"bisect-finished\"],"
+	    " \"scenario\": \"kexec-*\"}",
+	    hook.port);
+	json_decref(jcall(
+	    &n->c, n->admin, "POST", "/api/v1/admin/subscriptions", body, &st));
+	CHECK_EQ_INT(st, 201);
+	j = jcall(&n->c, n->admin, "POST", "/api/v1/bisects",
+	    "{\"scenario\": \"kexec-chain\", \"set\": {\"cpus\": 2,"
+	    " \"mailbox_version\": 1}, \"artifacts\": [\"/k/0.elf\","
+	    " \"/k/1.elf\"], \"kind\": \"test-kernel\", \"repeat\": 1}",
+	    &st);
+	CHECK_EQ_INT(st, 201);
+	id = jint(j, "bisect");
+	json_decref(j);
+	snprintf(
+	    path, sizeof(path), "/api/v1/bisects/%lld/cancel", (long long)id);
+	json_decref(jcall(&n->c, n->admin, "POST", path, NULL, &st));
+	CHECK_EQ_INT(st, 200);
+	seen = hook_seen(4);
+	json_array_foreach (seen, i, s) {
+		if (strcmp(jstr(s, "event"), "bisect-finished") == 0)
+			b = json_object_get(
+			    json_object_get(s, "body"), "bisect");
+	}
+	REQUIRE(b != NULL);
+	CHECK_EQ_INT(jint(b, "id"), id);
+	CHECK_STR_EQ(jstr(b, "state"), "cancelled");
+	CHECK_STR_CONTAINS(jstr(b, "url"), "/#/bisects/");
+	json_decref(seen);
+}
+
 TEST(regression_sends_a_signed_webhook_and_a_mail_once)
 {
 	struct nctl n = { .name = "regression" };
@@ -381,6 +425,7 @@ TEST(regression_sends_a_signed_webhook_and_a_mail_once)
 	CHECK_EQ_INT(json_array_size(seen), 3);
 	CHECK_EQ_INT(dups, 0);
 	json_decref(seen);
+	bisect_finished(&n);
 	/* the feed says it too */
 	j = jcall(&n.c, NULL, "GET", "/api/v1/events?limit=1000", NULL, &st);
 	{
