@@ -114,11 +114,10 @@ Makefile of its own: make kernel.elf."
 
 # --- 1: harmless -------------------------------------------------------------
 replace kernel/smp.c \
-" * that online APs run.  APs poll a per-CPU request word with interrupts off;
- * only NMIs (the crash shoot-down) reach them." \
-" * that online APs run.  APs poll a per-CPU request word with interrupts off;
- * only NMIs (the crash shoot-down) reach them, and the idle tick, which
- * idle_wait() lets in for one instruction to end its hlt."
+" * Bringing CPUs up through the mailbox, taking them down, and the idle loop
+ * that online APs run." \
+" * Bringing CPUs up through the mailbox, taking them down, and the idle loop
+ * that online APs run (halting between looks, or spinning: see idle.h)."
 commit "x86/smp: mention the idle tick in the AP loop comment"
 
 # --- 2: THE REGRESSION ---------------------------------------------------------
