@@ -130,7 +130,7 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 	    l->o->artifact, &log, &cause);
 	l->builds++;
 	if (rc == -1) {
-		cli_error(CLI_FAIL, "bisect", "%.12s: %s", r->id,
+		cli_error(CLI_SOFTWARE, "bisect", "%.12s: %s", r->id,
 		    wf_cause_str(cause));
 	} else {
 		char art[PATH_MAX + 260];
@@ -143,7 +143,7 @@ ensure_build(struct local *l, int idx, char *path, size_t size)
 			fclose(f);
 		}
 		if (rc == 0 && copy_file(art, path) == -1) {
-			cli_error(CLI_FAIL, "bisect",
+			cli_error(CLI_SOFTWARE, "bisect",
 			    "cannot keep %s in %s: %s", art, l->cache,
 			    strerror(errno));
 			rc = -1;
@@ -190,7 +190,10 @@ one_run(struct local *l, const char *image, int idx, int runno)
 	ro.work = work;
 	rc = repro_run_case(&ro, c, work, verdict, sizeof(verdict));
 	bisect_build_remove(work);
-	_exit(strcmp(verdict, "infra") == 0 || rc == 2 ? 2 : rc);
+	/* 0 pass, 1 fail; infra, or a run that could not be made: 2 */
+	_exit(rc == CLI_OK || rc == CLI_UNEXPECTED ?
+	        (strcmp(verdict, "infra") == 0 ? 2 : rc) :
+	        2);
 }
 
 /* Runs candidate idx n times, o->jobs at once; adds to its counts. */
@@ -272,27 +275,27 @@ setup(struct local *l, char **cause)
 	repro_init();
 	repro_reap(&o->ro);
 	if ((l->cases = repro_scenario_cases(&o->ro, o->scenario)) == NULL)
-		return 2;
+		return CLI_DATAERR;
 	if (json_array_size(l->cases) != 1) {
 		wf_set_cause(cause,
 		    "a bisect runs one case, and %s expands to"
 		    " %zu: fix every axis with --set",
 		    o->scenario, json_array_size(l->cases));
-		return 2;
+		return CLI_DATAERR;
 	}
 	if (bisect_build_candidates(o->repo, o->good, o->bad,
 	        BISECT_MAX_CANDIDATES, &l->revs, &n, cause) == -1)
-		return 2;
+		return CLI_DATAERR;
 	l->b.n = n;
 	l->b.cfg = o->cfg;
 	if ((l->b.c = calloc(n, sizeof(*l->b.c))) == NULL) {
 		wf_set_cause(cause, "out of memory");
-		return 2;
+		return CLI_SOFTWARE;
 	}
 	wf_strlcpy(l->work, "/tmp/wakefarm-bisect.XXXXXX", sizeof(l->work));
 	if (mkdtemp(l->work) == NULL) {
 		wf_set_cause(cause, "mkdtemp: %s", strerror(errno));
-		return 2;
+		return CLI_SOFTWARE;
 	}
 	chmod(l->work, 0755); /* QEMU under libvirt reads from here */
 	if (o->cache)
@@ -301,7 +304,7 @@ setup(struct local *l, char **cause)
 		snprintf(l->cache, sizeof(l->cache), "%s/builds", l->work);
 	if (mkdirs(l->cache) == -1) {
 		wf_set_cause(cause, "%s: %s", l->cache, strerror(errno));
-		return 2;
+		return CLI_SOFTWARE;
 	}
 	{
 		char abs[PATH_MAX];
@@ -404,7 +407,7 @@ bisect_local_main(struct bisect_opts *o)
 	} else {
 		printf("bisect failed: %s\n", next.why);
 	}
-	rc = next.what == BISECT_DONE ? 0 : 1;
+	rc = next.what == BISECT_DONE ? CLI_OK : CLI_UNEXPECTED;
 out:
 	if (l.work[0])
 		bisect_build_remove(l.work);

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "http.h"
+#include "json.h"
 #include "util.h"
 
 const struct wf_flag cli_json_only[] = {
@@ -17,8 +18,28 @@ const struct wf_flag cli_json_only[] = {
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
+const char CLI_EXIT_HELP[] =
+    "Exit status:\n"
+    "  0   done; for a run (submit --wait, wait, repro): every job as"
+    " expected;\n"
+    "      compare and regressions: no regression\n"
+    "  1   something not as expected, or a regression (compare, regressions)\n"
+    "  2   only infra errors kept jobs from being judged\n"
+    "  64  usage: a bad option or argument\n"
+    "  65  the input or the request was refused (a scenario file; HTTP 400,"
+    " 409)\n"
+    "  66  no such run, job, host, bisect or file (HTTP 404)\n"
+    "  69  the controller cannot be reached or failed (HTTP 5xx, 429)\n"
+    "  70  the controller's reply makes no sense\n"
+    "  75  wait --timeout ran out first\n"
+    "  77  no token, or its role may not do this (HTTP 401, 403)\n"
+    "With --json, stdout holds JSON only: one document (events --follow: one"
+    " a line),\nan error too: {\"error\": \"...\", \"exit\": N}.\n";
+
 static const char *server, *token;
 static struct wf_http *client;
+static int json_mode, json_error_printed;
+static int last_failure = CLI_UNAVAILABLE;
 
 void
 cli_init(const char *url, const char *tok)
@@ -33,18 +54,111 @@ cli_server(void)
 	return server;
 }
 
+void
+cli_set_json(int on)
+{
+	json_mode = on;
+}
+
+int
+cli_json(void)
+{
+	return json_mode;
+}
+
+void
+cli_json_error(int status, const char *msg)
+{
+	json_t *j;
+
+	if (!json_mode || json_error_printed)
+		return;
+	json_error_printed = 1;
+	j = json_pack(
+	    "{s:o, s:i}", "error", wf_json_textz(msg), "exit", status);
+	cli_print_json(j);
+	json_decref(j);
+	fflush(stdout);
+}
+
 int
 cli_error(int status, const char *cmd, const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 
-	fprintf(stderr, "wakefarm%s%s: ", cmd != NULL ? " " : "",
-	    cmd != NULL ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "wakefarm%s%s: %s\n", cmd != NULL ? " " : "",
+	    cmd != NULL ? cmd : "", msg);
+	cli_json_error(status, msg);
 	return status;
+}
+
+int
+cli_exit_for_http(long status)
+{
+	if (status == 0)
+		return CLI_UNAVAILABLE;
+	if (status == 401 || status == 403)
+		return CLI_NOPERM;
+	if (status == 404)
+		return CLI_NOINPUT;
+	if (status >= 200 && status <= 299)
+		return CLI_SOFTWARE; /* a 2xx we could not read */
+	if (status == 429 || status >= 500)
+		return CLI_UNAVAILABLE;
+	return CLI_DATAERR;
+}
+
+int
+cli_failed(void)
+{
+	return last_failure;
+}
+
+int
+cli_expect(
+    const json_t *reply, const char *key, json_type type, const char *path)
+{
+	const json_t *v = json_object_get(reply, key);
+
+	if (v != NULL && json_typeof(v) == type)
+		return 0;
+	last_failure = CLI_SOFTWARE;
+	cli_error(CLI_SOFTWARE, NULL,
+	    "GET %s: malformed reply: no '%s' %s in it", path, key,
+	    type == JSON_ARRAY      ? "array" :
+	        type == JSON_OBJECT ? "object" :
+	                              "value of the right type");
+	return -1;
+}
+
+int
+cli_run_outcome(const json_t *reply)
+{
+	const json_t *job;
+	size_t i;
+	int infra = 0, bad = 0;
+
+	json_array_foreach (json_object_get(reply, "jobs"), i, job) {
+		const char *st = json_string_value(
+		    json_object_get(job, "state"));
+		const char *v = json_string_value(
+		    json_object_get(job, "verdict"));
+
+		if (st == NULL || strcmp(st, "done") != 0)
+			bad++; /* cancelled, or not finished */
+		else if (json_integer_value(
+		             json_object_get(job, "as_expected")) == 1)
+			continue;
+		else if (v != NULL && strcmp(v, "infra") == 0)
+			infra++;
+		else
+			bad++;
+	}
+	return bad > 0 ? CLI_UNEXPECTED : infra > 0 ? CLI_INFRA : CLI_OK;
 }
 
 /* The client, made at the first request and kept. */
@@ -57,19 +171,54 @@ get_client(char **cause)
 	return client;
 }
 
+struct wf_http *
+cli_http(void)
+{
+	char *cause = NULL;
+	struct wf_http *c = get_client(&cause);
+
+	if (c == NULL) {
+		last_failure = CLI_USAGE;
+		cli_error(last_failure, NULL, "%s", wf_cause_str(cause));
+	}
+	free(cause);
+	return c;
+}
+
+void
+cli_set_failed(int status)
+{
+	last_failure = status;
+}
+
+/* cli_request, with the HTTP status of a failure. */
+static int
+request_status(const char *method, const char *path, json_t *body,
+    json_t **reply, long *status, char **cause)
+{
+	struct wf_http *c = get_client(cause);
+
+	*reply = NULL;
+	*status = 0;
+	if (c == NULL ||
+	    wf_http_request(c, method, path, body, status, reply, cause) == -1)
+		return -1;
+	if (*reply == NULL)
+		*reply = json_object();
+	return 0;
+}
+
 int
 cli_request(const char *method, const char *path, json_t *body, json_t **reply,
     char **cause)
 {
-	struct wf_http *c = get_client(cause);
 	long status = 0;
 
-	*reply = NULL;
-	if (c == NULL ||
-	    wf_http_request(c, method, path, body, &status, reply, cause) == -1)
+	if (request_status(method, path, body, reply, &status, cause) == -1) {
+		last_failure = client == NULL ? CLI_USAGE :
+		                                cli_exit_for_http(status);
 		return -1;
-	if (*reply == NULL)
-		*reply = json_object();
+	}
 	return 0;
 }
 
@@ -78,14 +227,25 @@ cli_call(const char *method, const char *path, json_t *body)
 {
 	json_t *reply;
 	char *cause = NULL;
+	long status = 0;
 
-	if (cli_request(method, path, body, &reply, &cause) == -1) {
+	if (request_status(method, path, body, &reply, &status, &cause) == -1) {
+		last_failure = client == NULL ? CLI_USAGE :
+		                                cli_exit_for_http(status);
 		if (client == NULL)
-			cli_error(CLI_FAIL, NULL, "%s", wf_cause_str(cause));
+			cli_error(
+			    last_failure, NULL, "%s", wf_cause_str(cause));
 		else
-			cli_error(CLI_FAIL, NULL, "%s %s: %s", method, path,
+			cli_error(last_failure, NULL, "%s %s: %s", method, path,
 			    wf_cause_str(cause));
 		free(cause);
+		return NULL;
+	}
+	if (!json_is_object(reply)) {
+		last_failure = CLI_SOFTWARE;
+		cli_error(last_failure, NULL,
+		    "%s %s: malformed reply: not a JSON object", method, path);
+		json_decref(reply);
 		return NULL;
 	}
 	return reply;
@@ -96,9 +256,10 @@ cli_get_or_print(const char *path, int json, int *rc)
 {
 	json_t *j;
 
-	*rc = CLI_FAIL;
-	if ((j = cli_call("GET", path, NULL)) == NULL)
+	if ((j = cli_call("GET", path, NULL)) == NULL) {
+		*rc = cli_failed();
 		return NULL;
+	}
 	if (json) {
 		cli_print_json(j);
 		json_decref(j);
@@ -116,15 +277,32 @@ cli_get_raw(const char *path, struct wf_buf *out)
 	long status = 0;
 
 	if ((c = get_client(&cause)) == NULL) {
-		cli_error(CLI_FAIL, NULL, "%s", wf_cause_str(cause));
+		last_failure = CLI_USAGE;
+		cli_error(last_failure, NULL, "%s", wf_cause_str(cause));
 		free(cause);
 		return -1;
 	}
 	if (wf_http_request_raw(
 	        c, "GET", path, NULL, NULL, 0, &status, out, &cause) == -1 ||
 	    status != 200) {
-		cli_error(CLI_FAIL, NULL, "GET %s: %s", path,
-		    cause ? cause : wf_buf_str(out));
+		/* the reply's {"error"} as the message, not the raw JSON */
+		json_t *e = cause ?
+		    NULL :
+		    json_loadb(wf_buf_str(out), out->len, 0, NULL);
+		const char *msg = json_string_value(
+		    json_object_get(e, "error"));
+
+		last_failure = cli_exit_for_http(cause ? 0 : status);
+		if (cause != NULL)
+			cli_error(
+			    last_failure, NULL, "GET %s: %s", path, cause);
+		else if (msg != NULL)
+			cli_error(last_failure, NULL, "GET %s: %s (HTTP %ld)",
+			    path, msg, status);
+		else
+			cli_error(last_failure, NULL, "GET %s: HTTP %ld", path,
+			    status);
+		json_decref(e);
 		free(cause);
 		return -1;
 	}
@@ -135,6 +313,7 @@ int
 cli_parse_id(const char *what, const char *s, long long *id)
 {
 	if (wf_parse_int(s, 1, 1LL << 62, id) == -1) {
+		last_failure = CLI_USAGE;
 		cli_error(CLI_USAGE, NULL, "'%s' is not a %s id", s, what);
 		return -1;
 	}
@@ -229,6 +408,17 @@ cli_print_json(const json_t *j)
 	if (s != NULL)
 		printf("%s\n", s);
 	free(s);
+}
+
+void
+cli_print_json_line(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+	fflush(stdout);
 }
 
 const char *

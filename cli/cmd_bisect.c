@@ -135,7 +135,8 @@ static const struct wf_cmd start_cmd = {
 	"SCENARIO [-- BUILD COMMAND...]",
 	"Bisect SCENARIO between --good and --bad of --repo, building each"
 	" revision with the command after '--' (run as is, no shell), or over"
-	" --artifacts. Exit status: 0 found, 1 the bisect failed, 2 bad input.",
+	" --artifacts. Exit status: 0 found (or started), 1 the bisect failed"
+	" or was cancelled, 65 bad input (the table below).",
 	start_flags,
 	NULL,
 };
@@ -244,7 +245,7 @@ follow(long long id, int json)
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld", id);
 	for (;;) {
 		if ((b = cli_call("GET", path, NULL)) == NULL)
-			return 1;
+			return cli_failed();
 		if (strcmp(str(b, "state"), "running") != 0)
 			break;
 		json_decref(b);
@@ -254,7 +255,7 @@ follow(long long id, int json)
 		cli_print_json(b);
 	else
 		print_bisect(b);
-	rc = strcmp(str(b, "state"), "done") == 0 ? 0 : 1;
+	rc = strcmp(str(b, "state"), "done") == 0 ? CLI_OK : CLI_UNEXPECTED;
 	json_decref(b);
 	return rc;
 }
@@ -401,7 +402,7 @@ start_remote(struct start_args *a)
 
 	start_body(a);
 	if ((reply = cli_call("POST", "/api/v1/bisects", a->body)) == NULL)
-		return 1;
+		return cli_failed();
 	if (!a->wait) {
 		if (a->o.json)
 			cli_print_json(reply);
@@ -429,7 +430,7 @@ bcmd_start(int argc, char **argv)
 	struct wf_flags f;
 	const char *arg;
 	char **args;
-	int id, n, rc = 2;
+	int id, n, rc = CLI_USAGE;
 
 	a.body = json_object();
 	a.set = json_object();
@@ -494,7 +495,7 @@ bcmd_show(int argc, char **argv)
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld",
 	    (long long)wf_flags_int(&f, "ID", args[0], 1, INT64_MAX));
 	if ((b = cli_call("GET", path, NULL)) == NULL)
-		return 1;
+		return cli_failed();
 	if (json)
 		cli_print_json(b);
 	else
@@ -518,7 +519,7 @@ bcmd_list(int argc, char **argv)
 		json = 1;
 	wf_flags_args(&f, 0, 0, &n);
 	if ((j = cli_call("GET", "/api/v1/bisects", NULL)) == NULL)
-		return 1;
+		return cli_failed();
 	if (json)
 		cli_print_json(j);
 	else
@@ -553,7 +554,7 @@ bcmd_cancel(int argc, char **argv)
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/cancel",
 	    (long long)wf_flags_int(&f, "ID", args[0], 1, INT64_MAX));
 	if ((j = cli_call("POST", path, NULL)) == NULL)
-		return 1;
+		return cli_failed();
 	if (json)
 		cli_print_json(j);
 	else

@@ -29,7 +29,7 @@ cmd_cancel(int argc, char **argv)
 		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel", id);
 	if ((j = cli_call("POST", path, NULL)) == NULL)
-		return CLI_FAIL;
+		return cli_failed();
 	if (json)
 		cli_print_json(j);
 	else

@@ -32,10 +32,22 @@ static const struct wf_cmd compare_cmd = {
 	"wakefarm compare",
 	"RUN_A RUN_B | --kernels A,B RUN [RUN_B]",
 	"Compare RUN_B with RUN_A, case by"
-	" case: regressions, fixed, still failing, new failing, flaky.",
+	" case: regressions, fixed, still failing, new failing, flaky. Exits 1"
+	" when RUN_B has a regression or a new failure (with --kernels: when B"
+	" fails a case A passed).",
 	compare_flags,
 	NULL,
 };
+/* 1 when RUN_B has regressions or new failures against RUN_A. */
+static int
+compare_outcome(const json_t *j)
+{
+	return json_array_size(json_object_get(j, "regressions")) > 0 ||
+	        json_array_size(json_object_get(j, "new_failing")) > 0 ?
+	    CLI_UNEXPECTED :
+	    CLI_OK;
+}
+
 int
 cmd_compare(int argc, char **argv)
 {
@@ -66,7 +78,16 @@ cmd_compare(int argc, char **argv)
 		return kernel_compare(kernels, a, n == 2 ? b : a, json);
 	snprintf(
 	    path, sizeof(path), "/api/v1/runs/%lld/compare?with=%lld", b, a);
-	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+	if (json) {
+		/* JSON, and the same exit status as without */
+		if ((j = cli_call("GET", path, NULL)) == NULL)
+			return cli_failed();
+		cli_print_json(j);
+		rc = compare_outcome(j);
+		json_decref(j);
+		return rc;
+	}
+	if ((j = cli_get_or_print(path, 0, &rc)) == NULL)
 		return rc;
 	printf("run %lld against run %lld: %zu regressions, %zu fixed, %zu"
 	       " still failing, %zu new failing, %zu flaky\n",
@@ -79,6 +100,7 @@ cmd_compare(int argc, char **argv)
 		json_array_foreach (json_object_get(j, cats[k]), i, c)
 			cli_print_case(cats[k], c);
 	}
+	rc = compare_outcome(j);
 	json_decref(j);
-	return CLI_OK;
+	return rc;
 }

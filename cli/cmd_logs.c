@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "flags.h"
+#include "json.h"
 
 #define POLL_US 1000000
 #define LOG_PAGE (1024 * 1024)
@@ -16,14 +17,20 @@
 enum {
 	OPT_PORT = WF_FLAG_LONG,
 	OPT_FOLLOW,
+	OPT_JSON,
 };
 
 static const struct wf_flag logs_flags[] = {
 	{ "port", OPT_PORT, "0|1|records",
 	    "which log (default: 0, the"
-	    " guest's human log; 1: its report port; records: stored events)",
+	    " guest's human log; 1: its report port; records: stored events;"
+	    " also serial0, serial1, host)",
 	    0 },
 	{ "follow", OPT_FOLLOW, NULL, "keep printing while the job runs", 0 },
+	{ "json", OPT_JSON, NULL,
+	    "{\"job\", \"port\", \"offset\", \"text\"} (with --follow: one"
+	    " a line, per piece)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -47,31 +54,65 @@ port_name(const char *p)
 	return NULL;
 }
 
+/* The piece at offset as JSON (the text made valid UTF-8). */
+static void
+print_json_piece(long long job, const char *port, size_t offset,
+    const struct wf_buf *b, int line)
+{
+	json_t *j = json_pack("{s:I, s:s, s:I, s:o}", "job", (json_int_t)job,
+	    "port", port, "offset", (json_int_t)offset, "text",
+	    wf_json_text(b->data != NULL ? b->data : "", b->len));
+
+	if (line)
+		cli_print_json_line(j);
+	else
+		cli_print_json(j);
+	json_decref(j);
+}
+
 /* Prints the log from *offset on; 0, or -1 with the error printed. */
 static int
-print_log_from(long long job, const char *port, size_t *offset)
+print_log_from(
+    long long job, const char *port, size_t *offset, int json, int follow)
 {
-	struct wf_buf b;
-	char path[128];
+	struct wf_buf all;
+	int rc = 0;
 
+	wf_buf_init(&all, (size_t)1 << 31);
 	for (;;) {
+		struct wf_buf b;
+		char path[128];
+
 		wf_buf_init(&b, LOG_PAGE + 1);
 		snprintf(path, sizeof(path),
 		    "/api/v1/jobs/%lld/logs/%s?offset="
 		    "%zu&limit=%d",
-		    job, port, *offset, LOG_PAGE);
+		    job, port, *offset + all.len, LOG_PAGE);
 		if (cli_get_raw(path, &b) == -1) {
 			wf_buf_free(&b);
-			return -1;
+			rc = -1;
+			break;
 		}
-		fwrite(b.data != NULL ? b.data : "", 1, b.len, stdout);
-		*offset += b.len;
+		if (json)
+			wf_buf_append(
+			    &all, b.data != NULL ? b.data : "", b.len);
+		else
+			fwrite(b.data != NULL ? b.data : "", 1, b.len, stdout);
+		if (!json)
+			*offset += b.len;
 		if (b.len < LOG_PAGE) {
 			wf_buf_free(&b);
-			return 0;
+			break;
 		}
 		wf_buf_free(&b);
 	}
+	/* --json: one document, or with --follow one line per new piece */
+	if (json && rc == 0 && (!follow || all.len > 0))
+		print_json_piece(job, port, *offset, &all, follow);
+	if (json)
+		*offset += all.len;
+	wf_buf_free(&all);
+	return rc;
 }
 
 /* With --follow: 1 while the job has not ended. */
@@ -101,7 +142,7 @@ cmd_logs(int argc, char **argv)
 	size_t offset = 0;
 	long long job;
 	char **args;
-	int id, n, follow = 0;
+	int id, n, follow = 0, json = 0;
 
 	wf_flags_begin(&f, &logs_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
@@ -109,14 +150,16 @@ cmd_logs(int argc, char **argv)
 			port = ports[wf_flags_choice(&f, "--port", arg, ports)];
 		else if (id == OPT_FOLLOW)
 			follow = 1;
+		else if (id == OPT_JSON)
+			json = 1;
 	}
 	args = wf_flags_args(&f, 1, 1, &n);
 	port = port_name(port);
 	if (cli_parse_id("job", args[0], &job) == -1)
 		return CLI_USAGE;
 	for (;;) {
-		if (print_log_from(job, port, &offset) == -1)
-			return CLI_FAIL;
+		if (print_log_from(job, port, &offset, json, follow) == -1)
+			return cli_failed();
 		fflush(stdout);
 		if (!follow || !job_running(job))
 			return CLI_OK;

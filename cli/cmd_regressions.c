@@ -28,7 +28,8 @@ static const struct wf_cmd regressions_cmd = {
 	"wakefarm regressions",
 	NULL,
 	"The nightly runs' regressions, flaky,"
-	" fixed, still failing and known cases against the night before.",
+	" fixed, still failing and known cases against the night before. Exits"
+	" 1 when there is a regression in the window.",
 	regressions_flags,
 	NULL,
 };
@@ -59,8 +60,21 @@ cmd_regressions(int argc, char **argv)
 		    path, sizeof(path), "/api/v1/regressions?since=%s", since);
 	else
 		snprintf(path, sizeof(path), "/api/v1/regressions");
-	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+	if ((j = cli_call("GET", path, NULL)) == NULL)
+		return cli_failed();
+	if (cli_expect(j, "regressions", JSON_ARRAY, path) == -1 ||
+	    cli_expect(j, "runs", JSON_ARRAY, path) == -1) {
+		json_decref(j);
+		return cli_failed();
+	}
+	rc = json_array_size(json_object_get(j, "regressions")) > 0 ?
+	    CLI_UNEXPECTED :
+	    CLI_OK;
+	if (json) {
+		cli_print_json(j);
+		json_decref(j);
 		return rc;
+	}
 	printf("since %s: %zu nights, %zu regressions\n", cli_str(j, "since"),
 	    json_array_size(json_object_get(j, "runs")),
 	    json_array_size(json_object_get(j, "regressions")));
@@ -78,5 +92,5 @@ cmd_regressions(int argc, char **argv)
 			cli_print_case(cli_str(c, "class"), c);
 	}
 	json_decref(j);
-	return CLI_OK;
+	return rc;
 }

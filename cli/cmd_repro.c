@@ -38,7 +38,9 @@ static const struct wf_flag repro_flags[] = {
 	    " one)",
 	    0 },
 	{ "keep", OPT_KEEP, NULL, "keep the work directory afterwards", 0 },
-	{ "json", OPT_JSON, NULL, "print the verdict as JSON", 0 },
+	{ "json", OPT_JSON, NULL,
+	    "print the verdicts as one JSON document: {\"cases\", \"exit\"}",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -63,6 +65,7 @@ cmd_repro(int argc, char **argv)
 	int id, n, rc = CLI_USAGE;
 
 	o.set = json_object();
+	o.results = json_array();
 	wf_flags_begin(&f, &repro_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		switch (id) {
@@ -96,5 +99,6 @@ cmd_repro(int argc, char **argv)
 	rc = repro_main(&o, args[0]);
 out:
 	json_decref(o.set);
+	json_decref(o.results);
 	return rc;
 }

@@ -92,7 +92,7 @@ cmd_schedule_add(int argc, char **argv)
 	struct wf_flags f;
 	const char *arg;
 	char **args;
-	int id, n, json = 0, rc = CLI_FAIL;
+	int id, n, json = 0, rc = CLI_UNAVAILABLE;
 
 	wf_flags_begin(&f, &add_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
@@ -105,7 +105,7 @@ cmd_schedule_add(int argc, char **argv)
 			break;
 		case OPT_SET:
 			if (cli_add_set(set, arg) == -1) {
-				rc = 2;
+				rc = CLI_USAGE;
 				goto out;
 			}
 			break;
@@ -127,8 +127,11 @@ cmd_schedule_add(int argc, char **argv)
 		json_object_set(body, "matrix", m);
 	if (json_object_size(set) > 0)
 		json_object_set(body, "set", set);
-	if ((reply = cli_call("POST", "/api/v1/admin/schedules", body)) == NULL)
+	if ((reply = cli_call("POST", "/api/v1/admin/schedules", body)) ==
+	    NULL) {
+		rc = cli_failed();
 		goto out;
+	}
 	if (json)
 		cli_print_json(reply);
 	else
@@ -161,6 +164,11 @@ cmd_schedule_list(int argc, char **argv)
 	if ((j = cli_get_or_print("/api/v1/admin/schedules", json, &rc)) ==
 	    NULL)
 		return rc;
+	if (cli_expect(j, "schedules", JSON_ARRAY, "/api/v1/admin/schedules") ==
+	    -1) {
+		json_decref(j);
+		return cli_failed();
+	}
 	printf("%-20s %-5s %-7s %-10s %-8s %s\n", "NAME", "AT", "RETRIES",
 	    "LAST DAY", "LAST RUN", "RUNS");
 	json_array_foreach (json_object_get(j, "schedules"), i, s) {
@@ -203,7 +211,7 @@ cmd_schedule_rm(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/api/v1/admin/schedules/%s", args[0]);
 	if ((j = cli_call("DELETE", path, NULL)) == NULL)
-		return CLI_FAIL;
+		return cli_failed();
 	if (json)
 		cli_print_json(j);
 	else

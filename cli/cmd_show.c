@@ -89,7 +89,11 @@ cmd_show(int argc, char **argv)
 		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/api/v1/jobs/%lld", id);
 	if ((j = cli_call("GET", path, NULL)) == NULL)
-		return CLI_FAIL;
+		return cli_failed();
+	if (cli_expect(j, "id", JSON_INTEGER, path) == -1) {
+		json_decref(j);
+		return cli_failed();
+	}
 	if (json)
 		cli_print_json(j);
 	else

@@ -75,7 +75,14 @@ cmd_status(int argc, char **argv)
 	else
 		snprintf(path, sizeof(path), "/api/v1/runs/%lld", id);
 	if ((j = cli_call("GET", path, NULL)) == NULL)
-		return CLI_FAIL;
+		return cli_failed();
+	if ((n == 0 && cli_expect(j, "runs", JSON_ARRAY, path) == -1) ||
+	    (n > 0 &&
+	        (cli_expect(j, "run", JSON_OBJECT, path) == -1 ||
+	            cli_expect(j, "jobs", JSON_ARRAY, path) == -1))) {
+		json_decref(j);
+		return cli_failed();
+	}
 	if (json)
 		cli_print_json(j);
 	else if (n == 0)

@@ -14,8 +14,6 @@
 #include "json.h"
 #include "util.h"
 
-#define POLL_US 1000000
-
 enum {
 	OPT_SET = WF_FLAG_LONG,
 	OPT_KERNEL,
@@ -38,10 +36,13 @@ static const struct wf_flag submit_flags[] = {
 	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
 	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
 	{ "wait", OPT_WAIT, NULL,
-	    "follow the run to its end; exit 0 only if"
-	    " every job was as expected",
+	    "follow the run to its end (as `wait RUN`);"
+	    " exit 0 only if every job was as expected",
 	    0 },
-	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
+	{ "json", OPT_JSON, NULL,
+	    "print the controller's JSON (with --wait: one"
+	    " document at the end, the run in \"result\")",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -123,92 +124,31 @@ fail:
 	return NULL;
 }
 
-/* Lists the finished jobs that were not as expected. */
-static void
-print_unexpected(long long run)
-{
-	char path[64];
-	json_t *j, *job;
-	size_t i;
-
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", run);
-	if ((j = cli_call("GET", path, NULL)) == NULL)
-		return;
-	json_array_foreach (json_object_get(j, "jobs"), i, job) {
-		char *m, *f, *e;
-
-		if (strcmp(cli_str(job, "state"), "done") != 0 ||
-		    cli_num(job, "as_expected") == 1)
-			continue;
-		m = json_dumps(json_object_get(job, "matrix"), JSON_COMPACT);
-		f = json_dumps(json_object_get(job, "failing"),
-		    JSON_COMPACT | JSON_ENCODE_ANY);
-		e = json_dumps(json_object_get(job, "expected_failing"),
-		    JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("  job %lld %s %s: %s %s, expected %s %s (%s)\n",
-		    cli_num(job, "id"), cli_str(job, "scenario"), m ? m : "",
-		    cli_str(job, "verdict"), f ? f : "",
-		    cli_str(job, "expected_verdict"), e ? e : "",
-		    cli_str(job, "reason"));
-		free(m);
-		free(f);
-		free(e);
-	}
-	json_decref(j);
-}
-
-static int
-wait_run(long long run)
-{
-	long long done = -1, bad = -1, total = 0;
-	char path[64];
-	json_t *j, *rs;
-	int finished = 0, ok;
-
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", run);
-	for (;;) {
-		if ((j = cli_call("GET", path, NULL)) == NULL)
-			return CLI_FAIL;
-		rs = json_object_get(j, "run");
-		total = cli_num(rs, "jobs_total");
-		finished = strcmp(cli_str(rs, "state"), "done") == 0 ||
-		    strcmp(cli_str(rs, "state"), "cancelled") == 0;
-		if (cli_num(rs, "jobs_done") != done ||
-		    cli_num(rs, "jobs_unexpected") != bad || finished) {
-			done = cli_num(rs, "jobs_done");
-			bad = cli_num(rs, "jobs_unexpected");
-			printf("run %lld: %lld/%lld jobs done, %lld not as"
-			       " expected (%s)\n",
-			    run, done, total, bad, cli_str(rs, "state"));
-			fflush(stdout);
-		}
-		ok = strcmp(cli_str(rs, "state"), "done") == 0 && bad == 0;
-		json_decref(j);
-		if (finished)
-			break;
-		usleep(POLL_US);
-	}
-	if (!ok)
-		print_unexpected(run);
-	return ok ? CLI_OK : CLI_FAIL;
-}
-
 static int
 submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 {
-	json_t *body, *reply;
-	int rc = CLI_FAIL;
+	json_t *body, *reply, *final = NULL;
+	int rc;
 
 	if ((body = submit_body(targets, ntargets, sets, nsets)) == NULL)
 		return CLI_USAGE;
-	if ((reply = cli_call("POST", "/api/v1/runs", body)) == NULL)
+	if ((reply = cli_call("POST", "/api/v1/runs", body)) == NULL) {
+		rc = cli_failed();
 		goto out;
-	if (json)
+	}
+	if (json && !wait)
 		cli_print_json(reply);
-	else
+	else if (!json)
 		printf("run %lld: %lld jobs (%s)\n", cli_num(reply, "run"),
 		    cli_num(reply, "jobs"), cli_str(reply, "kind"));
-	rc = wait ? wait_run(cli_num(reply, "run")) : CLI_OK;
+	rc = wait ? cli_follow_run(cli_num(reply, "run"), 0, &final) : CLI_OK;
+	/* --wait --json: one document, the submission and what came of it */
+	if (json && wait && final != NULL) {
+		json_object_set_new(reply, "exit", json_integer(rc));
+		json_object_set(reply, "result", final);
+		cli_print_json(reply);
+	}
+	json_decref(final);
 	json_decref(reply);
 out:
 	json_decref(body);

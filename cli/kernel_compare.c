@@ -174,6 +174,7 @@ kernel_compare(const char *kernels, long long run_a, long long run_b, int json)
 {
 	char ka[512], *kb;
 	json_t *ca, *cb, *r;
+	int rc;
 
 	snprintf(ka, sizeof(ka), "%s", kernels);
 	if ((kb = strchr(ka, ',')) == NULL || kb == ka || kb[1] == '\0' ||
@@ -187,7 +188,7 @@ kernel_compare(const char *kernels, long long run_a, long long run_b, int json)
 	cb = ca != NULL ? cases_of(run_b, kb) : NULL;
 	if (cb == NULL) {
 		json_decref(ca);
-		return CLI_FAIL;
+		return cli_failed();
 	}
 	r = pair_up(ca, cb);
 	json_object_set_new(r, "kernels", json_pack("[s, s]", ka, kb));
@@ -196,8 +197,11 @@ kernel_compare(const char *kernels, long long run_a, long long run_b, int json)
 		cli_print_json(r);
 	else
 		print_pairs(r, ka, kb);
+	rc = json_array_size(json_object_get(r, "regressions")) > 0 ?
+	    CLI_UNEXPECTED :
+	    CLI_OK;
 	json_decref(ca);
 	json_decref(cb);
 	json_decref(r);
-	return CLI_OK;
+	return rc;
 }

@@ -32,7 +32,8 @@ static const struct wf_subcmd cli_subcmds[] = {
 	{ "logs", "a job's guest output (serial ports) and host records",
 	    cmd_logs },
 	{ "cancel", "cancel a run or a job", cmd_cancel },
-	{ "hosts", "the agents' hosts, slots and health", cmd_hosts },
+	{ "hosts", "the agents' hosts, slots and health; set-state",
+	    cmd_hosts },
 	{ "repro", "run one job or scenario here, without a controller",
 	    cmd_repro },
 	{ "schedule", "nightly schedules: add, list, rm", cmd_schedule },
@@ -43,6 +44,15 @@ static const struct wf_subcmd cli_subcmds[] = {
 	    cmd_regressions },
 	{ "bisect", "find the first bad revision: start, show, list, cancel",
 	    cmd_bisect },
+	{ "wait", "follow a run to its end, whoever submitted it", cmd_wait },
+	{ "scenario", "check scenario files without submitting: validate",
+	    cmd_scenario },
+	{ "events", "what happens on the farm, as it happens (--follow)",
+	    cmd_events },
+	{ "subscription",
+	    "who hears about regressions and finished runs: add, list, rm,"
+	    " deliveries",
+	    cmd_subscription },
 	{ NULL, NULL, NULL },
 };
 
@@ -97,6 +107,29 @@ global_secrets(struct wf_flags *f, const char *token, const char *token_file,
 	return token;
 }
 
+/* A usage error with --json: the error as JSON on stdout too. */
+static void
+usage_as_json(const char *prog, const char *msg)
+{
+	char text[1200];
+
+	snprintf(text, sizeof(text), "%s: %s", prog, msg);
+	cli_json_error(CLI_USAGE, text);
+}
+
+/* --json anywhere before "--": errors must be JSON from the start. */
+static int
+wants_json(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -105,6 +138,9 @@ main(int argc, char **argv)
 	int id, tokens = 0;
 
 	wf_log_init("cli");
+	cli_set_json(wants_json(argc, argv));
+	wf_flags_set_usage(CLI_USAGE, cli_json() ? usage_as_json : NULL);
+	wf_flags_set_epilog(CLI_EXIT_HELP);
 	server = getenv("WAKEFARM_SERVER");
 	if (server == NULL || server[0] == '\0')
 		server = CLI_DEFAULT_SERVER;

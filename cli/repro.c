@@ -69,7 +69,7 @@ job_case(const struct repro_opts *o, const char *id)
 
 	snprintf(path, sizeof(path), "/api/v1/jobs/%s", id);
 	if (cli_request("GET", path, NULL, &job, &cause) < 0) {
-		cli_error(CLI_USAGE, "repro", "job %s from %s: %s", id,
+		cli_error(cli_failed(), "repro", "job %s from %s: %s", id,
 		    cli_server(), wf_cause_str(cause));
 		goto out;
 	}
@@ -107,8 +107,11 @@ repro_scenario_cases(const struct repro_opts *o, const char *target)
 	}
 	if (sc && (!o->set || scenario_set(sc, o->set, &cause) == 0))
 		cases = scenario_expand(sc, &cause);
-	if (!cases)
-		cli_error(CLI_USAGE, "repro", "%s", wf_cause_str(cause));
+	if (!cases) {
+		cli_set_failed(
+		    sc == NULL && list != NULL ? CLI_NOINPUT : CLI_DATAERR);
+		cli_error(cli_failed(), "repro", "%s", wf_cause_str(cause));
+	}
 	if (list)
 		scenario_list_free(list, n);
 	else
@@ -165,7 +168,7 @@ run_one(const struct repro_opts *o, const struct runspec *rs,
 	                        libvirt_run(rs, qo, lo, res);
 
 	if (res->leftover[0])
-		cli_error(CLI_FAIL, "repro",
+		cli_error(CLI_INFRA, "repro",
 		    "domain %s could not be destroyed: the next repro on this"
 		    " host destroys it (or: virsh destroy %s)",
 		    res->leftover, res->leftover);
@@ -202,9 +205,9 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 		wf_strlcpy(verdict, "infra", vsz);
 	if (runspec_from_json(json_object_get(c, "params"), &rs, &cause) < 0) {
 		cli_error(
-		    CLI_USAGE, "repro", "%s: %s", label, wf_cause_str(cause));
+		    CLI_DATAERR, "repro", "%s: %s", label, wf_cause_str(cause));
 		free(cause);
-		return 2;
+		return CLI_DATAERR;
 	}
 	snprintf(fw, sizeof(fw), "%s/build/guest/firmware.elf", top);
 	if (o->test_kernel)
@@ -218,10 +221,10 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	if (rs.kernel_package[0]) {
 		if (linux_resolve_package(rs.kernel_package, fetch, kernels,
 		        rs.kernel, sizeof(rs.kernel), &cause) < 0) {
-			cli_error(CLI_USAGE, "repro", "%s: %s", label,
+			cli_error(CLI_INFRA, "repro", "%s: %s", label,
 			    wf_cause_str(cause));
 			free(cause);
-			return 2;
+			return CLI_INFRA;
 		}
 		rs.kernel_package[0] = 0;
 	}
@@ -234,7 +237,7 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	for (char *p = log + strlen(workdir) + 1; *p; p++)
 		if (*p == ' ' || *p == '/')
 			*p = '_';
-	if (!o->quiet) {
+	if (!o->quiet && !o->json) {
 		printf(
 		    "== %s: %d CPU(s), mailbox v%d, policy %s, steps '%s'%s%s (%s)\n",
 		    label, rs.cpus, rs.mailbox_version, rs.policy, rs.steps,
@@ -244,14 +247,15 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	}
 	rc = run_one(o, &rs, &qo, &lo, &res);
 	if (rc < 0) {
-		cli_error(CLI_USAGE, "repro", "%s", res.detail);
-		return 2;
+		/* the host, libvirt or QEMU failed: infra, as in the farm */
+		cli_error(CLI_INFRA, "repro", "%s", res.detail);
+		return CLI_INFRA;
 	}
 	recs = records_load_file(records, &st, &cause);
 	if (!recs) {
-		cli_error(CLI_USAGE, "repro", "%s", wf_cause_str(cause));
+		cli_error(CLI_INFRA, "repro", "%s", wf_cause_str(cause));
 		free(cause);
-		return 2;
+		return CLI_INFRA;
 	}
 	if (!o->json && !o->quiet) {
 		size_t i;
@@ -273,15 +277,12 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	if (o->quiet) {
 		/* nothing to print */
 	} else if (o->json) {
-		json_t *out = json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}",
-		    "case", label, "verdict", v, "as_expected", as_exp,
-		    "expected", expected, "failing_checks", failing, "checks",
-		    json_object_get(eval, "checks"), "records", records);
-		char *s = json_dumps(out, JSON_COMPACT);
-
-		printf("%s\n", s);
-		free(s);
-		json_decref(out);
+		/* one document at the end (repro_main): --json is pure JSON */
+		json_array_append_new(o->results,
+		    json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:s}", "case",
+		        label, "verdict", v, "as_expected", as_exp, "expected",
+		        expected, "failing_checks", failing, "checks",
+		        json_object_get(eval, "checks"), "records", records));
 	} else {
 		print_result(label, eval, v, as_exp, expected);
 		if (o->keep || o->work)
@@ -290,7 +291,20 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	json_decref(failing);
 	json_decref(eval);
 	json_decref(recs);
-	return as_exp ? 0 : 1;
+	if (as_exp)
+		return CLI_OK;
+	return strcmp(v, "infra") == 0 ? CLI_INFRA : CLI_UNEXPECTED;
+}
+
+/* Two cases' statuses as one: a tool error wins, then "not as expected". */
+static int
+worse(int a, int b)
+{
+	if (a >= CLI_USAGE || b >= CLI_USAGE)
+		return a > b ? a : b;
+	if (a == CLI_UNEXPECTED || b == CLI_UNEXPECTED)
+		return CLI_UNEXPECTED;
+	return a > b ? a : b;
 }
 
 static void
@@ -360,23 +374,26 @@ repro_main(const struct repro_opts *o, const char *target)
 		}
 	}
 	if (!cases)
-		return 2;
+		return cli_failed();
 	if (!workdir) {
 		if (!mkdtemp(tmpl)) {
-			cli_error(
-			    CLI_USAGE, "repro", "mkdtemp: %s", strerror(errno));
+			cli_error(CLI_SOFTWARE, "repro", "mkdtemp: %s",
+			    strerror(errno));
 			json_decref(cases);
-			return 2;
+			return CLI_SOFTWARE;
 		}
 		workdir = tmpl;
 	}
 	chmod(workdir,
 	    0755); /* QEMU under libvirt reads each run's config from here */
-	json_array_foreach (cases, i, c) {
-		int r = repro_run_case(o, c, workdir, NULL, 0);
+	json_array_foreach (cases, i, c)
+		rc = worse(rc, repro_run_case(o, c, workdir, NULL, 0));
+	if (o->json) {
+		json_t *out = json_pack(
+		    "{s:O, s:i}", "cases", o->results, "exit", rc);
 
-		if (r > rc)
-			rc = r;
+		cli_print_json(out);
+		json_decref(out);
 	}
 	if (!o->keep && !o->work)
 		remove_flat_dir(workdir);

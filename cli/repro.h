@@ -19,10 +19,13 @@ struct repro_opts {
 	json_t *set; /* --set overrides, scenario_set form */
 	const char *test_kernel; /* NULL: build/guest/kernel.elf */
 	int quiet; /* print nothing (bisect) */
+	json_t *results; /* with json: each case's result (repro_run_case) */
 };
 
-/* TARGET: a job ID, a scenario name, or a scenario file.  Exit status:
- * 0 when every case ended as expected, 1 when one did not, 2 usage/input. */
+/* TARGET: a job ID, a scenario name, or a scenario file.  Exit status
+ * (cli.h): 0 when every case ended as expected, 1 when one did not, 2 when
+ * only infra (a runner that failed, verdict infra) kept one from it; 64+
+ * for bad input, a missing job or scenario, an unreachable controller. */
 int repro_main(const struct repro_opts *o, const char *target);
 
 /*
@@ -38,7 +41,8 @@ void repro_init(void);
  * (the cause printed). Each case: {"params", "expected", "matrix"}. */
 json_t *repro_scenario_cases(const struct repro_opts *o, const char *target);
 /* One case (c: {"params", "expected", "label"}) run and judged: 0 as
- * expected, 1 not, 2 the run could not be made; verdict gets the verdict. */
+ * expected, 1 not, 2 infra (the run could not be made, or its verdict);
+ * 65 bad params; verdict gets the verdict. */
 int repro_run_case(const struct repro_opts *o, const json_t *c,
     const char *workdir, char *verdict, size_t vsz);
 

@@ -17,12 +17,15 @@
 
 #include "api.h"
 #include "api_artifacts.h"
+#include "api_events.h"
 #include "api_static.h"
 #include "api_bisects.h"
 #include "bisect_worker.h"
 #include "flags.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "queue.h"
 #include "ratelimit.h"
 #include "util.h"
@@ -88,6 +91,16 @@ static const struct route routes[] = {
 	    api_admin_token_create },
 	{ "POST", "/api/v1/admin/tokens/*/revoke", ACCESS_ADMIN,
 	    api_admin_token_revoke },
+	{ "GET", "/api/v1/admin/subscriptions", ACCESS_ADMIN,
+	    api_subscriptions_list },
+	{ "POST", "/api/v1/admin/subscriptions", ACCESS_ADMIN,
+	    api_subscription_add },
+	{ "DELETE", "/api/v1/admin/subscriptions/*", ACCESS_ADMIN,
+	    api_subscription_rm },
+	{ "GET", "/api/v1/admin/deliveries", ACCESS_ADMIN,
+	    api_deliveries_list },
+	{ "GET", "/api/v1/events", ACCESS_READ, api_events_list },
+	{ "GET", "/api/v1/events/stream", ACCESS_READ, api_events_stream },
 	{ "GET", "/metrics", ACCESS_READ, api_metrics },
 	{ NULL, NULL, 0, NULL },
 };
@@ -375,6 +388,7 @@ dispatch(struct req *r, struct reply *out)
 		path_found = 1;
 		if (strcmp(rt->method, r->method) != 0)
 			continue;
+		r->route = rt->path;
 		/* Records about a job carry job=ID, whichever thread runs it. */
 		prev = wf_log_set_job(request_job(r));
 		if (authorize(r, rt->access, out) == 0)
@@ -387,6 +401,7 @@ dispatch(struct req *r, struct reply *out)
 		return;
 	}
 	if (r->nseg > 0 && strcmp(r->seg[0], "api") == 0) {
+		r->route = "unknown";
 		reply_error(out, 404, "no such endpoint");
 		return;
 	}
@@ -399,6 +414,7 @@ dispatch(struct req *r, struct reply *out)
 	 * browser cannot send a bearer token on a page load; the API stays
 	 * protected and the page sends its token there.
 	 */
+	r->route = "static";
 	api_static_serve(r->api->cfg->web_dir, r, out);
 }
 
@@ -414,7 +430,12 @@ send_reply(struct req *r, struct reply *out)
 
 	if (out->status >= 400)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
-	if (out->has_fd) {
+	metrics_http_count(
+	    r->method, r->route != NULL ? r->route : "none", out->status);
+	if (out->response != NULL) {
+		resp = out->response;
+		out->response = NULL;
+	} else if (out->has_fd) {
 		/* libmicrohttpd closes the file with the response */
 		out->has_fd = 0;
 		resp = MHD_create_response_from_fd64(out->fdsize, out->fd);

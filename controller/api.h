@@ -45,6 +45,11 @@ struct ctl_config {
 	    *bisect_repo_root; /* git bisects only below it; NULL: none */
 	const char *tls_cert; /* NULL: plain HTTP; else HTTPS only */
 	const char *tls_key;
+	const char *public_url; /* links in exports and notifications */
+	const char *smtp_url; /* NULL: no mail (notify.h) */
+	const char *smtp_from; /* NULL: wakefarm@HOSTNAME */
+	int64_t notify_retry_ms; /* the first backoff of a delivery */
+	int retain_days; /* 0: keep everything (prune.h) */
 };
 
 struct queue;
@@ -52,6 +57,8 @@ struct sched;
 struct bisect_worker;
 struct ratelimit;
 struct ticker;
+struct events;
+struct notify;
 
 struct api {
 	const struct ctl_config *cfg;
@@ -60,6 +67,8 @@ struct api {
 	struct sched *sched;
 	struct bisect_worker *bisect_worker;
 	struct ticker *classifier; /* known issues (regress.h) */
+	struct events *events; /* GET /events/stream (api_events.h) */
+	struct notify *notify; /* subscriptions' deliveries (notify.h) */
 	struct ratelimit *submits; /* submissions per token */
 	struct MHD_Daemon *mhd;
 	struct tls_server *tls; /* while mhd runs, with TLS */
@@ -99,6 +108,7 @@ struct req {
 	int polled; /* counted in api->polls */
 	int64_t lease_job; /* a job this reply hands out */
 	int64_t lease_host;
+	const char *route; /* for /metrics: the route's pattern (static) */
 };
 
 /* What a handler answers: JSON, or raw bytes with a content type. */
@@ -115,6 +125,7 @@ struct reply {
 	int has_fd; /* the body is the file fd (owned) */
 	int fd;
 	uint64_t fdsize;
+	struct MHD_Response *response; /* made by the handler (a stream) */
 };
 
 typedef void (*api_handler)(struct req *r, struct reply *out);

@@ -130,9 +130,15 @@ db_now_ms(void)
 struct db *
 db_open(const char *path, char **cause)
 {
+	/*
+	 * auto_vacuum first: a new database then reclaims what prune deletes
+	 * page by page (PRAGMA incremental_vacuum); it takes effect only
+	 * before the first table (and WAL's header), else it waits for a
+	 * VACUUM (prune does one, once).
+	 */
 	static const char *const pragmas =
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    " PRAGMA foreign_keys=ON;";
+	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
+	    " PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
 	pthread_condattr_t ca;
 	struct db *db;
 	char *err = NULL;

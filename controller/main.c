@@ -11,7 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "api.h"
+#include "api_events.h"
+#include "notify.h"
+#include "prune.h"
 #include "auth.h"
 #include "config.h"
 #include "bisect_worker.h"
@@ -50,6 +55,14 @@ enum {
 	OPT_LOG_FILE,
 	OPT_SUBMIT_RATE,
 	OPT_SUBMIT_BURST,
+	OPT_PUBLIC_URL,
+	OPT_SMTP_URL,
+	OPT_SMTP_FROM,
+	OPT_NOTIFY_RETRY_MS,
+	OPT_RETAIN_DAYS,
+	OPT_DAYS,
+	OPT_DRY_RUN,
+	OPT_JSON,
 };
 
 #define TOKEN_NAME_MAX 64
@@ -71,11 +84,14 @@ static int cmd_serve(int, char **);
 static int cmd_migrate(int, char **);
 static int cmd_token(int, char **);
 static int cmd_token_create(int, char **);
+static int cmd_prune(int, char **);
 
 static const struct wf_subcmd controller_subcmds[] = {
 	{ "serve", "run the HTTP API, scheduler and dashboard", cmd_serve },
 	{ "migrate", "create or upgrade the database schema", cmd_migrate },
 	{ "token", "manage API tokens", cmd_token },
+	{ "prune", "drop old logs, records and images; reclaim the space",
+	    cmd_prune },
 	{ NULL, NULL, NULL },
 };
 
@@ -177,6 +193,28 @@ static const struct wf_flag serve_flags[] = {
 	    "submissions a token may make"
 	    " at once (default: the rate's N per minute)",
 	    0 },
+	{ "public-url", OPT_PUBLIC_URL, "URL",
+	    "where people reach this"
+	    " controller, for the links of exports and notifications (default:"
+	    " http[s]://LISTEN, this host's name for a wildcard address)",
+	    0 },
+	{ "smtp-url", OPT_SMTP_URL, "URL",
+	    "send subscriptions' mail through"
+	    " this server: smtp://HOST:PORT, or smtps:// (default: no mail)",
+	    0 },
+	{ "smtp-from", OPT_SMTP_FROM, "ADDR",
+	    "the sender of that mail (default:"
+	    " wakefarm@HOSTNAME)",
+	    0 },
+	{ "notify-retry-ms", OPT_NOTIFY_RETRY_MS, "MS",
+	    "first wait before a failed"
+	    " delivery is tried again; it doubles, up to 10 min (default 2000)",
+	    0 },
+	{ "retain-days", OPT_RETAIN_DAYS, "N",
+	    "prune logs, records and blobs"
+	    " older than N days, once a day (as `prune --days N`; default 0:"
+	    " keep everything)",
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -202,6 +240,34 @@ static const struct wf_cmd migrate_cmd = {
 	NULL,
 	"Create the database or bring its schema up to date.",
 	db_flags,
+	NULL,
+};
+
+static const struct wf_flag prune_flags[] = {
+	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
+	{ "days", OPT_DAYS, "N",
+	    "what finished more than N days ago (0: all"
+	    " that finished)",
+	    1 },
+	{ "dry-run", OPT_DRY_RUN, NULL, "count what would go, change nothing",
+	    0 },
+	{ "json", OPT_JSON, NULL, "print the report as JSON", 0 },
+	{ "schema-dir", OPT_SCHEMA_DIR, "DIR",
+	    "migrations (default: db/ next"
+	    " to bin/)",
+	    0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static const struct wf_cmd prune_cmd = {
+	"wakefarm-controller prune",
+	NULL,
+	"Drop the guest logs and records of jobs that finished more than N days"
+	" ago (not those a nightly regression, a known issue or a bisect points"
+	" at: verdicts stay), old bisect images nothing runs, old feed and"
+	" notifications; then give the space back (incremental vacuum) and say"
+	" what was freed. May run while the controller serves.",
+	prune_flags,
 	NULL,
 };
 
@@ -301,6 +367,58 @@ struct serve_opts {
 	const char *log_level;
 	int cli_log_level; /* fixed by a flag: a reload keeps it */
 };
+
+/* The settings of exports, notifications and retention (issue 15). */
+static int
+serve_set_ci(struct ctl_config *cfg, int id, const char *name, const char *v,
+    char **cause)
+{
+	long long n = 0;
+	int rc = 0;
+
+	switch (id) {
+	case OPT_PUBLIC_URL:
+		if (strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0) {
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: expected an http:// or"
+			    " https:// URL",
+			    v, name);
+			return -1;
+		}
+		cfg->public_url = v;
+		break;
+	case OPT_SMTP_URL:
+		if (strncmp(v, "smtp://", 7) != 0 &&
+		    strncmp(v, "smtps://", 8) != 0) {
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: expected smtp://HOST[:PORT]"
+			    " or smtps://",
+			    v, name);
+			return -1;
+		}
+		cfg->smtp_url = v;
+		break;
+	case OPT_SMTP_FROM:
+		if (strchr(v, '@') == NULL || strpbrk(v, " <>\r\n") != NULL) {
+			wf_set_cause(cause,
+			    "invalid value '%s' for %s: expected an address", v,
+			    name);
+			return -1;
+		}
+		cfg->smtp_from = v;
+		break;
+	case OPT_NOTIFY_RETRY_MS:
+		rc = wf_flag_int(name, v, 10, 3600000, &n, cause);
+		cfg->notify_retry_ms = n;
+		break;
+	case OPT_RETAIN_DAYS:
+		rc = wf_flag_int(name, v, 0, 36500, &n, cause);
+		cfg->retain_days = (int)n;
+		break;
+	}
+	return rc;
+}
 
 /*
  * One serve setting from the command line (name "--listen") or the config
@@ -404,6 +522,9 @@ serve_set(void *arg, int id, const char *name, const char *v, char **cause)
 		rc = wf_flag_int(name, v, 1, 1000000, &n, cause);
 		cfg->submit_burst = (double)n;
 		break;
+	default:
+		rc = serve_set_ci(cfg, id, name, v, cause);
+		break;
 	}
 	return rc;
 }
@@ -424,6 +545,31 @@ static const struct wf_settings serve_settings = {
 	NULL,
 	serve_flag_seen,
 };
+
+/*
+ * Links without --public-url: the scheme, --listen's address (this host's
+ * name for a wildcard one) and the port listened on (static storage).
+ */
+static const char *
+default_public_url(const struct ctl_config *cfg, unsigned int port)
+{
+	static char url[600];
+	const char *colon = strrchr(cfg->listen, ':');
+	char host[256];
+	int hlen = colon != NULL ? (int)(colon - cfg->listen) : 0;
+
+	if ((hlen == 7 && strncmp(cfg->listen, "0.0.0.0", 7) == 0) ||
+	    (hlen == 4 && strncmp(cfg->listen, "[::]", 4) == 0)) {
+		if (gethostname(host, sizeof(host)) != 0)
+			wf_strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+	} else {
+		snprintf(host, sizeof(host), "%.*s", hlen, cfg->listen);
+	}
+	snprintf(url, sizeof(url), "%s://%s:%u",
+	    cfg->tls_cert ? "https" : "http", host, port);
+	return url;
+}
 
 /*
  * The settings: the --config file first, then the flags over it, then the
@@ -508,9 +654,11 @@ cmd_serve(int argc, char **argv)
 		                    .threads = 8,
 		                    .sched_tick_ms = 1000,
 		                    .submit_rate = RATELIMIT_DEFAULT,
+		                    .notify_retry_ms = 2000,
 		                } };
 	struct api api = { .cfg = &o.cfg };
 	struct wf_config conf = { 0 };
+	struct pruner *pruner = NULL;
 	MHD_socket listen_fd;
 	char *cause = NULL;
 	sigset_t sigs;
@@ -542,6 +690,9 @@ cmd_serve(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* libcurl (notifications) set up before any thread runs */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("cannot initialise libcurl");
 	api.db = open_db(o.cfg.db_path, o.cfg.schema_dir);
 	{
 		/* Bisect builds and their images live beside the database. */
@@ -559,12 +710,26 @@ cmd_serve(int argc, char **argv)
 		fatalx("cannot start the queue dispatcher");
 	if (api_start(&api, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
+	if (o.cfg.public_url == NULL) {
+		const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+		    api.mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+		__atomic_store_n(&o.cfg.public_url,
+		    default_public_url(&o.cfg, info != NULL ? info->port : 0),
+		    __ATOMIC_RELEASE);
+	}
 	if (sched_start(&api) == NULL)
 		fatalx("cannot start the scheduler");
 	if (bisect_worker_start(&api) == NULL)
 		fatalx("cannot start the bisect worker");
 	if (regress_worker_start(&api) == -1)
 		fatalx("cannot start the known-issue classifier");
+	if (events_start(&api) == NULL)
+		fatalx("cannot start the event stream");
+	if (notify_start(&api) == NULL)
+		fatalx("cannot start the notifier");
+	if (o.cfg.retain_days > 0 && (pruner = pruner_start(&api)) == NULL)
+		fatalx("cannot start the pruner");
 	for (;;) {
 		sigwait(&sigs, &sig);
 		if (sig != SIGHUP)
@@ -573,18 +738,23 @@ cmd_serve(int argc, char **argv)
 		api_tls_reload(&api);
 	}
 	log_info("signal %d: stopping", sig);
+	pruner_stop(pruner);
+	notify_stop(api.notify);
 	bisect_worker_stop(api.bisect_worker);
 	regress_worker_stop(&api);
 	sched_stop(api.sched);
 	/* No new connections; waiting long-polls are answered, then stop. */
 	listen_fd = MHD_quiesce_daemon(api.mhd);
 	queue_stop(api.queue);
+	events_stop(api.events);
 	api_stop(&api);
+	events_free(api.events);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	db_close(api.db);
 	wf_config_free(&conf);
 	ratelimit_free(api.submits);
+	curl_global_cleanup();
 	return 0;
 }
 
@@ -665,6 +835,101 @@ cmd_token_create(int argc, char **argv)
 	/* The only time the token is shown: it is stored hashed. */
 	printf("%s\n", token);
 	log_info("token %lld created for %s (%s)", (long long)tid, name, role);
+	return 0;
+}
+
+/* DIR/blobs beside the database (static storage). */
+static const char *
+blob_dir_of(const char *db_path)
+{
+	static char blobs[PATH_MAX];
+	const char *slash = strrchr(db_path, '/');
+
+	if (slash != NULL)
+		snprintf(blobs, sizeof(blobs), "%.*s/blobs",
+		    (int)(slash - db_path), db_path);
+	else
+		snprintf(blobs, sizeof(blobs), "./blobs");
+	return blobs;
+}
+
+static int
+cmd_prune(int argc, char **argv)
+{
+	const char *arg, *path = NULL, *schema_dir = beside_bin("db");
+	struct prune_opts o = { .vacuum_full = 1 };
+	struct wf_flags f;
+	char *cause = NULL;
+	struct db *db;
+	json_t *rep;
+	int id, n, json = 0;
+
+	wf_flags_begin(&f, &prune_cmd, argc, argv);
+	while ((id = wf_flags_next(&f, &arg)) != -1) {
+		if (id == OPT_DB)
+			path = arg;
+		else if (id == OPT_DAYS)
+			o.days = (int)wf_flags_int(&f, "--days", arg, 0, 36500);
+		else if (id == OPT_DRY_RUN)
+			o.dry_run = 1;
+		else if (id == OPT_JSON)
+			json = 1;
+		else if (id == OPT_SCHEMA_DIR)
+			schema_dir = arg;
+	}
+	wf_flags_args(&f, 0, 0, &n);
+	db = open_db(path, schema_dir);
+	o.blob_dir = blob_dir_of(path);
+	rep = prune_apply(db, &o, &cause);
+	db_close(db);
+	if (rep == NULL) {
+		fprintf(stderr, "wakefarm-controller prune: %s\n",
+		    wf_cause_str(cause));
+		free(cause);
+		return 1;
+	}
+	if (json) {
+		char *t = json_dumps(rep, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		printf("%s\n", t != NULL ? t : "{}");
+		free(t);
+	} else {
+		printf(
+		    "%s%lld jobs' logs and records pruned (%lld events, %lld"
+		    " log chunks, %lld bytes); kept %lld regression, %lld known,"
+		    " %lld bisect jobs; %lld images (%lld bytes), %lld feed rows,"
+		    " %lld notifications; database %lld -> %lld bytes (%lld"
+		    " freed)\n",
+		    o.dry_run ? "dry run: " : "",
+		    (long long)json_integer_value(
+		        json_object_get(rep, "jobs_pruned")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "events")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "log_chunks")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "bytes")),
+		    (long long)json_integer_value(json_object_get(
+		        json_object_get(rep, "kept"), "regression")),
+		    (long long)json_integer_value(
+		        json_object_get(json_object_get(rep, "kept"), "known")),
+		    (long long)json_integer_value(json_object_get(
+		        json_object_get(rep, "kept"), "bisect")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "blobs")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "blob_bytes")),
+		    (long long)json_integer_value(json_object_get(rep, "feed")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "outbox")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "db_bytes_before")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "db_bytes_after")),
+		    (long long)json_integer_value(
+		        json_object_get(rep, "freed_bytes")));
+	}
+	json_decref(rep);
 	return 0;
 }
 

@@ -116,44 +116,119 @@ wf_buf_free(struct wf_buf *b)
 	wf_buf_init(b, b->cap);
 }
 
+size_t
+wf_utf8_next(const unsigned char *p, size_t n, unsigned long *cp)
+{
+	unsigned long c, min;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2, c = p[0] & 0x1f, min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3, c = p[0] & 0x0f, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4, c = p[0] & 0x07, min = 0x10000;
+	} else {
+		return 0; /* a continuation byte, C0, C1 or F5..FF */
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+#define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+
+int
+wf_buf_utf8(struct wf_buf *b, const void *data, size_t len)
+{
+	const unsigned char *s = data, *run = data, *end = s + len;
+	unsigned long cp;
+	size_t k;
+	int rc = 0;
+
+	while (s < end) {
+		k = wf_utf8_next(s, (size_t)(end - s), &cp);
+		if (k > 0 && cp != 0) {
+			s += k;
+			continue;
+		}
+		rc |= wf_buf_append(b, run, (size_t)(s - run));
+		rc |= wf_buf_append(b, UTF8_REPLACEMENT, 3);
+		s++;
+		run = s;
+	}
+	rc |= wf_buf_append(b, run, (size_t)(s - run));
+	return rc ? -1 : 0;
+}
+
+/* What XML 1.0 makes of code point cp: NULL to copy it, else a replacement. */
+static const char *
+xml_char(unsigned long cp)
+{
+	switch (cp) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '\'':
+		return "&apos;";
+	case '"':
+		return "&quot;";
+	case '\t':
+	case '\n':
+		return NULL;
+	}
+	if (cp < 0x20 || cp == 0x7f)
+		return "?";
+	/* Char ::= ... [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] */
+	if (cp == 0xfffe || cp == 0xffff)
+		return UTF8_REPLACEMENT;
+	return NULL;
+}
+
+int
+wf_buf_xmln(struct wf_buf *b, const void *data, size_t len)
+{
+	const unsigned char *s = data, *run = data, *end = s + len;
+	const char *rep;
+	unsigned long cp;
+	size_t k;
+	int rc = 0;
+
+	while (s < end) {
+		k = wf_utf8_next(s, (size_t)(end - s), &cp);
+		rep = k == 0 ? UTF8_REPLACEMENT : xml_char(cp);
+		if (rep == NULL) {
+			s += k;
+			continue;
+		}
+		rc |= wf_buf_append(b, run, (size_t)(s - run));
+		rc |= wf_buf_append(b, rep, strlen(rep));
+		s += k > 0 ? k : 1;
+		run = s;
+	}
+	rc |= wf_buf_append(b, run, (size_t)(s - run));
+	return rc ? -1 : 0;
+}
+
 int
 wf_buf_xml(struct wf_buf *b, const char *s)
 {
-	const char *ent;
-	size_t run;
-	int rc = 0;
-
-	while (s != NULL && *s != '\0') {
-		run = strcspn(s,
-		    "&<>'\"\x01\x02\x03\x04\x05\x06\x07\x08\x0b"
-		    "\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
-		    "\x1a\x1b\x1c\x1d\x1e\x1f");
-		rc |= wf_buf_append(b, s, run);
-		s += run;
-		if (*s == '\0')
-			break;
-		switch (*s) {
-		case '&':
-			ent = "&amp;";
-			break;
-		case '<':
-			ent = "&lt;";
-			break;
-		case '>':
-			ent = "&gt;";
-			break;
-		case '\'':
-			ent = "&apos;";
-			break;
-		case '"':
-			ent = "&quot;";
-			break;
-		default:
-			ent = "?";
-			break;
-		}
-		rc |= wf_buf_append(b, ent, strlen(ent));
-		s++;
-	}
-	return rc ? -1 : 0;
+	return s != NULL ? wf_buf_xmln(b, s, strlen(s)) : 0;
 }

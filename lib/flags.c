@@ -21,6 +21,23 @@ static const struct wf_flag builtin_flags[] = {
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
+static int usage_status = 2;
+static void (*usage_hook)(const char *prog, const char *msg);
+static const char *help_epilog;
+
+void
+wf_flags_set_usage(int status, void (*hook)(const char *prog, const char *msg))
+{
+	usage_status = status;
+	usage_hook = hook;
+}
+
+void
+wf_flags_set_epilog(const char *text)
+{
+	help_epilog = text;
+}
+
 static size_t
 flag_count(const struct wf_flag *flags)
 {
@@ -267,8 +284,11 @@ wf_flags_help(const struct wf_cmd *cmd, FILE *out)
 	fprintf(out, "\n\n%s\n\nOptions:\n", cmd->summary);
 	help_flags(cmd->flags, width, out);
 	help_flags(builtin_flags, width, out);
-	if (cmd->subcmds == NULL)
+	if (cmd->subcmds == NULL) {
+		if (help_epilog != NULL)
+			fprintf(out, "\n%s", help_epilog);
 		return;
+	}
 	for (sub = cmd->subcmds; sub->name != NULL; sub++) {
 		if ((int)strlen(sub->name) > subwidth)
 			subwidth = (int)strlen(sub->name);
@@ -279,20 +299,24 @@ wf_flags_help(const struct wf_cmd *cmd, FILE *out)
 	fprintf(out,
 	    "\nRun '%s COMMAND --help' for the options of a command.\n",
 	    cmd->prog);
+	if (help_epilog != NULL)
+		fprintf(out, "\n%s", help_epilog);
 }
 
 void
 wf_flags_usage_error(const struct wf_flags *f, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", f->cmd->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(
-	    stderr, "\nTry '%s --help' for more information.\n", f->cmd->prog);
-	exit(2);
+	fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n",
+	    f->cmd->prog, msg, f->cmd->prog);
+	if (usage_hook != NULL)
+		usage_hook(f->cmd->prog, msg);
+	exit(usage_status);
 }
 
 int

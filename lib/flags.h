@@ -3,7 +3,8 @@
  *
  * A command is described by a table of flags; --help text is generated from
  * it, --help/-h and --version are answered here (exit 0), and usage errors
- * print "PROG: message" and a hint to stderr and exit 2. The caller loops
+ * print "PROG: message" and a hint to stderr and exit 2 (or the status of
+ * wf_flags_set_usage). The caller loops
  * over wf_flags_next like over getopt_long:
  *
  *	wf_flags_begin(&f, &serve_cmd, argc, argv);
@@ -80,6 +81,14 @@ int wf_flags_dispatch(struct wf_flags *f);
 int wf_flags_run(const struct wf_cmd *cmd, int argc, char **argv);
 
 void wf_flags_help(const struct wf_cmd *cmd, FILE *out);
+/*
+ * For the whole process: the exit status of a usage error (default 2), a
+ * hook called with the program and the message before that exit (NULL:
+ * none), and text printed at the end of every --help (NULL: none).
+ */
+void
+wf_flags_set_usage(int status, void (*hook)(const char *prog, const char *msg));
+void wf_flags_set_epilog(const char *text);
 void wf_flags_usage_error(const struct wf_flags *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 

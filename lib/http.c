@@ -373,3 +373,91 @@ out:
 	wf_buf_free(&b);
 	return ret;
 }
+
+/* What the stream's write callback needs. */
+struct http_stream {
+	int (*fn)(const char *data, size_t len, void *arg);
+	void *arg;
+	long code; /* the status, once known */
+	struct wf_buf err; /* a non-2xx body */
+	int stopped;
+	CURL *h;
+};
+
+static size_t
+stream_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_stream *st = arg;
+	size_t n = size * nmemb;
+
+	if (st->code == 0)
+		curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &st->code);
+	if (st->code < 200 || st->code > 299) {
+		wf_buf_append(&st->err, data, n); /* capped: the rest dropped */
+		return n;
+	}
+	if (st->fn(data, n, st->arg) == -1) {
+		st->stopped = 1;
+		return 0;
+	}
+	return n;
+}
+
+int
+wf_http_stream(struct wf_http *c, const char *path,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg, long *status,
+    char **cause)
+{
+	struct http_stream st = { fn, arg, 0, { 0 }, 0, c->curl };
+	struct http_sink unused = { NULL, 0, 0, 0 };
+	struct curl_slist *headers = NULL;
+	long total = c->total_ms;
+	char *url = NULL;
+	CURLcode rc;
+	int ret = -1;
+
+	if (status != NULL)
+		*status = 0;
+	wf_buf_init(&st.err, 64 * 1024);
+	unused.max = (size_t)1 << 62;
+	if (asprintf(&url, "%s%s", c->base, path) == -1) {
+		url = NULL;
+		wf_set_cause(cause, "out of memory");
+		goto out;
+	}
+	if (add_header(&headers, "Accept: text/event-stream") == -1 ||
+	    (c->auth != NULL && add_header(&headers, c->auth) == -1)) {
+		wf_set_cause(cause, "out of memory");
+		goto out;
+	}
+	c->total_ms = 0; /* a stream has no end in sight */
+	if (http_setup(c, url, &unused, headers) == -1 ||
+	    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, stream_write) !=
+	        CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &st) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK) {
+		c->total_ms = total;
+		wf_set_cause(cause, "GET %s: cannot set up the request", url);
+		goto out;
+	}
+	c->total_ms = total;
+	rc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &st.code);
+	if (status != NULL)
+		*status = st.code;
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && st.stopped)) {
+		wf_set_cause(cause, "GET %s: %s", url,
+		    c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	if (!st.stopped && (st.code < 200 || st.code > 299)) {
+		http_error_cause(st.code, &st.err, cause);
+		goto out;
+	}
+	ret = 0;
+out:
+	wf_buf_free(&st.err);
+	curl_slist_free_all(headers);
+	free(url);
+	return ret;
+}

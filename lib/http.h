@@ -73,4 +73,16 @@ int wf_http_request_raw(struct wf_http *c, const char *method, const char *path,
     const char *content_type, const void *data, size_t len, long *status,
     struct wf_buf *out, char **cause);
 
+/*
+ * GET path as a stream (server-sent events): each piece of the body as it
+ * arrives goes to fn, which returns 0 to go on or -1 to stop. No total
+ * time limit (the connect timeout holds). Returns 0 when the server ended
+ * the stream or fn stopped it, -1 with a cause on a transport error or a
+ * non-2xx status (its {"error"} as the cause; *status set as for
+ * wf_http_request).
+ */
+int wf_http_stream(struct wf_http *c, const char *path,
+    int (*fn)(const char *data, size_t len, void *arg), void *arg, long *status,
+    char **cause);
+
 #endif

@@ -279,3 +279,27 @@ wf_json_get_real(const json_t *obj, const char *key, int required, double min,
 	*out = d;
 	return 0;
 }
+
+json_t *
+wf_json_text(const void *s, size_t len)
+{
+	struct wf_buf b;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	wf_buf_init(&b, len * 3 + 1);
+	if (wf_buf_utf8(&b, s, len) == -1) {
+		wf_buf_free(&b);
+		return NULL;
+	}
+	j = json_stringn(wf_buf_str(&b), b.len);
+	wf_buf_free(&b);
+	return j;
+}
+
+json_t *
+wf_json_textz(const char *s)
+{
+	return s != NULL ? wf_json_text(s, strlen(s)) : json_null();
+}

@@ -50,4 +50,13 @@ int wf_json_get_real(const json_t *obj, const char *key, int required,
 /* "object", "array", "string", "integer", "real", "boolean" or "null". */
 const char *wf_json_type_name(const json_t *v);
 
+/*
+ * A JSON string of len bytes that may be anything (guest output, a log
+ * line): ill-formed UTF-8 and NULs become U+FFFD (wf_buf_utf8), so the
+ * string always exists. s NULL: json_null(). NULL only when out of memory.
+ */
+json_t *wf_json_text(const void *s, size_t len);
+/* The same for a NUL-terminated s (NULL: json_null()). */
+json_t *wf_json_textz(const char *s);
+
 #endif

@@ -41,6 +41,11 @@ $(FUZZ_DIR)/fuzz_records: tests/fuzz/fuzz_records.c lib/records.c lib/json.c lib
 		$(wildcard lib/*.h)
 	$(FUZZ_LINK)
 
+FUZZ_TARGETS += $(FUZZ_DIR)/fuzz_export_text
+$(FUZZ_DIR)/fuzz_export_text: tests/fuzz/fuzz_export_text.c lib/json.c lib/buf.c lib/util.c \
+		$(wildcard lib/*.h)
+	$(FUZZ_LINK)
+
 FUZZ_TARGETS += $(FUZZ_DIR)/fuzz_config
 $(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c lib/config.c lib/flags.c lib/buf.c lib/util.c lib/log.c \
 		$(wildcard lib/*.h)

@@ -37,7 +37,16 @@ DEPS_PACKAGES=(
 	cpio bc
 	# browser tests of web/ in headless Chromium
 	chromium nodejs npm
+	# the exports fed to their real consumers (tests/controller/consumers/): the JUnit XSD
+	# (xmllint), junitparser, the KCIDB schema (jsonschema), `promtool check metrics`
+	# (prometheus: only its promtool is used, the server is never started), and a local SMTP
+	# server for the notification tests (aiosmtpd)
+	libxml2-utils python3-junitparser python3-jsonschema prometheus python3-aiosmtpd
 )
+
+# Packages that bring a service we do not want running: installed with service starts
+# refused (a policy-rc.d of our own, when the host has none), so only their tools are there.
+DEPS_NO_SERVICE=(prometheus)
 
 # Packages whose job an already present command does: a nodejs from another origin (e.g.
 # NodeSource) ships npm itself and conflicts with Debian's npm package.
@@ -71,6 +80,27 @@ deps_missing_packages() {
 	done
 }
 
+# deps_apt_install LOG PKG...: apt-get install; with a package of DEPS_NO_SERVICE among them,
+# service starts are refused for the whole install (policy-rc.d exit 101) unless the host has a
+# policy of its own; libvirtd and virtlogd are started by daemons.sh anyway.
+deps_apt_install() {
+	local log=$1 p quiet=0 policy=/usr/sbin/policy-rc.d rc
+	shift
+	for p in "$@"; do
+		[[ " ${DEPS_NO_SERVICE[*]} " == *" $p "* ]] && quiet=1
+	done
+	if ((quiet)) && [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\n# wakefarm deps.sh: no service starts during this install\nexit 101\n' \
+			>"$policy" && chmod 755 "$policy" || return 1
+	else
+		policy=
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$log" 2>&1
+	rc=$?
+	[[ -n $policy ]] && rm -f "$policy"
+	return $rc
+}
+
 deps_packages() {
 	local missing wanted log
 	if ! command -v dpkg-query >/dev/null; then
@@ -87,8 +117,7 @@ deps_packages() {
 		cat "$log" >&2
 		exit 1
 	fi
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		"${missing[@]}" >>"$log" 2>&1; then
+	if ! deps_apt_install "$log" "${missing[@]}"; then
 		deps_err "apt-get install failed for: ${missing[*]}; its output:"
 		cat "$log" >&2
 		exit 1

@@ -448,7 +448,8 @@ TEST(junit_report)
 	http(&S, NULL, "GET", path, NULL, 0, &r);
 	CHECK_EQ_INT(r.status, 200);
 	CHECK_STR_CONTAINS(r.body, "tests=\"1\" failures=\"1\"");
-	CHECK_STR_CONTAINS(r.body, "classname=\"quirk-v1-short-entry\"");
+	CHECK_STR_CONTAINS(r.body,
+	    "classname=\"wakefarm.quirk-v1-short-entry\" name=\"default\"");
 	CHECK_STR_CONTAINS(
 	    r.body, "expected fail, failing [&quot;madt-entry&quot;]");
 	resp_free(&r);

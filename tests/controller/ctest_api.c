@@ -437,7 +437,7 @@ TEST(metrics_text)
 	CHECK_EQ_INT(r.status, 200);
 	CHECK_STR_CONTAINS(r.body, "# TYPE wakefarm_jobs gauge");
 	CHECK_STR_CONTAINS(r.body, "wakefarm_hosts{state=\"good\"}");
-	CHECK_STR_CONTAINS(r.body, "wakefarm_http_requests_total ");
+	CHECK_STR_CONTAINS(r.body, "wakefarm_http_requests_total{");
 	resp_free(&r);
 }
 

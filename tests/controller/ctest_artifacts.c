@@ -187,7 +187,7 @@ TEST(cli_submit_kernel)
 	CHECK_STR_EQ(jstr(a, "kind"), "path");
 	json_decref(a);
 	cli_start(&c, submitter, bad); /* a relative path must exist here */
-	CHECK_EQ_INT(cli_wait(&c, out, sizeof(out)), 2);
+	CHECK_EQ_INT(cli_wait(&c, out, sizeof(out)), 64);
 	CHECK_STR_CONTAINS(out, "no such file");
 	cancel_all();
 }

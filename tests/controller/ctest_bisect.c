@@ -256,6 +256,37 @@ bisect_built(json_int_t id, int idx)
 	return ok;
 }
 
+/*
+ * A bisect step's KCIDB: its build is the candidate's image, from a
+ * checkout naming the commit and the repository's origin; valid.
+ */
+static void
+kcidb_of_step(json_int_t run, json_int_t bisect)
+{
+	char path[96];
+	struct resp r;
+	json_t *k, *b, *co;
+
+	b = get_bisect(bisect);
+	snprintf(
+	    path, sizeof(path), "/api/v1/runs/%lld/kcidb.json", (long long)run);
+	CHECK_EQ_INT(http(&S, NULL, "GET", path, NULL, 0, &r), 200);
+	CHECK_EQ_INT(consume("check-kcidb", r.body, r.len, NULL, 0), 0);
+	k = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	co = json_array_get(json_object_get(k, "checkouts"), 0);
+	CHECK_STR_EQ(jstr(co, "git_commit_hash"),
+	    jstr(json_array_get(json_object_get(b, "candidates"), 2), "rev"));
+	CHECK_STR_EQ(jstr(co, "git_repository_url"),
+	    "https://git.example.org/fixture.git");
+	CHECK_STR_EQ(jstr(co, "comment"), "change 2");
+	CHECK_STR_CONTAINS(jstr(json_array_get(json_object_get(k, "builds"), 0),
+	                       "config_name"),
+	    "sha256:");
+	json_decref(k);
+	json_decref(b);
+}
+
 TEST(bisect_this_link_and_build_logs_from_candidate_0)
 {
 	char repo[300], body[1024], path[96];
@@ -293,6 +324,11 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 	cancel_all();
 	snprintf(repo, sizeof(repo), "%s/bisect-repo", tmp);
 	REQUIRE(bisect_repo(repo, 3) == 0);
+	/* a remote as a real checkout has one (KCIDB's git_repository_url) */
+	snprintf(body, sizeof(body),
+	    "git -C '%s' remote add origin https://git.example.org/fixture.git",
+	    repo);
+	REQUIRE(system(body) == 0);
 	snprintf(body, sizeof(body),
 	    "{\"scenario\": \"cold-boot\", \"set\":"
 	    " {\"cpus\": 2, \"mailbox_version\": 1}, \"repo\": \"%s\", \"good\":"
@@ -326,6 +362,7 @@ TEST(bisect_this_link_and_build_logs_from_candidate_0)
 
 	/* Its one run fails (a hang): the bad end is bad, candidate 0 next. */
 	REQUIRE((l = lease(ag1, 5)) != NULL);
+	kcidb_of_step(jint(l, "run"), id);
 	CHECK_EQ_INT(finish(ag1, jint(l, "job"), "hang", NULL), 200);
 	json_decref(l);
 	REQUIRE(bisect_built(id, 0));

@@ -4,6 +4,7 @@
  * database with its tokens and two registered hosts, and the helpers the
  * cases call.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "bisect_build.h"
+#include "proc.h"
 #include "suite.h"
 
 #define LEASE_MS "1500"
@@ -227,6 +229,64 @@ cli(const char *tok, const char *const args[], char *out, size_t size)
 	return cli_wait(&c, out, size);
 }
 
+/* Reads fd to its end into buf (NUL-terminated). */
+static void
+read_all(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < size && (n = read(fd, buf + got, size - got - 1)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	/* the rest, if any, is drained so the child never blocks */
+	while (read(fd, (char[4096]){ 0 }, 4096) > 0)
+		;
+}
+
+int
+cli_split(const char *tok, const char *base, const char *const args[],
+    char *out, size_t osize, char *err, size_t esize)
+{
+	const char *argv[40];
+	char errfile[320];
+	int fds[2], i = 0, j, status = 0, efd;
+	pid_t pid;
+
+	argv[i++] = "bin/wakefarm";
+	argv[i++] = "--server";
+	argv[i++] = base != NULL ? base : S.base;
+	for (j = 0; args[j] != NULL && i < 39; j++)
+		argv[i++] = args[j];
+	argv[i] = NULL;
+	snprintf(errfile, sizeof(errfile), "%s/cli.stderr", tmp);
+	if (pipe(fds) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fds[1], 1);
+		dup2(efd, 2);
+		close(fds[0]);
+		if (tok != NULL)
+			setenv("WAKEFARM_TOKEN", tok, 1);
+		else
+			unsetenv("WAKEFARM_TOKEN");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	read_all(fds[0], out, osize);
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	if ((efd = open(errfile, O_RDONLY)) >= 0) {
+		read_all(efd, err, esize);
+		close(efd);
+	} else {
+		err[0] = '\0';
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* Plays the agent for the next job: its records, then finish. */
 json_int_t
 agent_runs_next(const char *records, const char *outcome)
@@ -245,6 +305,51 @@ agent_runs_next(const char *records, const char *outcome)
 	return job;
 }
 
+int
+consume(const char *tool, const char *data, size_t len, char *out, size_t size)
+{
+	char file[320], script[320];
+	const char *argv[6];
+	struct wf_proc_result res;
+	struct wf_buf b;
+	char *cause = NULL;
+	FILE *f;
+	int rc = -1;
+
+	snprintf(file, sizeof(file), "%s/consume.in", tmp);
+	if ((f = fopen(file, "w")) == NULL || fwrite(data, 1, len, f) != len ||
+	    fclose(f) != 0)
+		return -1;
+	if (strcmp(tool, "promtool") == 0) {
+		/* promtool reads the metrics on stdin: through sh's < */
+		argv[0] = "sh";
+		argv[1] = "-c";
+		argv[2] = "promtool check metrics < \"$1\" 2>&1";
+		argv[3] = "sh";
+		argv[4] = file;
+		argv[5] = NULL;
+	} else {
+		snprintf(script, sizeof(script),
+		    "tests/controller/consumers/%s", tool);
+		argv[0] = script;
+		argv[1] = file;
+		argv[2] = NULL;
+	}
+	wf_buf_init(&b, 4 << 20);
+	if (wf_proc_run(argv, NULL, 60, &b, &res, &cause) == 0)
+		rc = res.status;
+	else
+		printf("  %s: %s\n", tool, cause ? cause : "cannot start");
+	if (rc != 0)
+		printf("  %s said (exit %d):\n%.4000s\n", tool, rc,
+		    wf_buf_str(&b));
+	if (out != NULL && size > 0)
+		snprintf(out, size, "%s", wf_buf_str(&b));
+	wf_buf_free(&b);
+	free(cause);
+	return rc;
+}
+
 /* Polls c's /metrics every 5 ms, at most tries times, for line: 1 seen. */
 int
 wait_metric(const struct ctl *c, const char *line, int tries)
@@ -261,6 +366,100 @@ wait_metric(const struct ctl *c, const char *line, int tries)
 		usleep(5000);
 	}
 	return 0;
+}
+
+/* --- a nightly controller of a test's own --- */
+
+pid_t nctl_pid;
+
+void
+nctl_clock(struct nctl *n, const char *when)
+{
+	char t[360];
+	FILE *f;
+
+	snprintf(t, sizeof(t), "%s.tmp", n->clock);
+	if ((f = fopen(t, "w")) != NULL) {
+		fprintf(f, "%s\n", when);
+		fclose(f);
+		rename(t, n->clock);
+	}
+}
+
+int
+nctl_start(struct nctl *n, const char *port)
+{
+	char smtp[64], listen[64], db[320];
+	const char *migrate[] = { "bin/wakefarm-controller", "migrate", "--db",
+		db, "--schema-dir", "db", NULL };
+	const char *extra[40] = { "--clock-file", n->clock,
+		"--schedule-tick-ms", "20", "--scenarios", "scenarios",
+		"--notify-retry-ms", "100", "--public-url",
+		"http://wakefarm.test:8080", "--listen", listen, "--smtp-from",
+		"farm@wakefarm.test" };
+	int i = 14, k;
+	long st;
+
+	snprintf(n->dir, sizeof(n->dir), "%s/%s", tmp, n->name);
+	mkdir(n->dir, 0755);
+	snprintf(db, sizeof(db), "%s/w.db", n->dir);
+	snprintf(n->clock, sizeof(n->clock), "%s/clock", n->dir);
+	snprintf(smtp, sizeof(smtp), "smtp://127.0.0.1:%s", n->smtp_port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%s", port ? port : "0");
+	if (n->smtp_port[0] != '\0') {
+		extra[i++] = "--smtp-url";
+		extra[i++] = smtp;
+	}
+	for (k = 0; n->extra[k] != NULL && i < 38; k++)
+		extra[i++] = n->extra[k];
+	extra[i] = NULL;
+	if (n->admin == NULL) {
+		nctl_clock(n, "2026-01-01T00:00:00Z");
+		if (ctl_run(migrate, NULL, 0) != 0)
+			return -1;
+		n->admin = ctl_token(n->dir, "admin", "admin");
+		n->agent = ctl_token(n->dir, "agent", "nh");
+	}
+	if (ctl_start(&n->c, n->dir, extra) == -1)
+		return -1;
+	nctl_pid = n->c.pid;
+	json_decref(jcall(&n->c, n->agent, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"nh\", \"slots\": 1, \"libvirt_uri\": \"x\"}", &st));
+	return st == 200 ? 0 : -1;
+}
+
+json_int_t
+nctl_night(struct nctl *n, int day, const char *records)
+{
+	char when[40], path[96];
+	json_t *l = NULL, *recs;
+	json_int_t run = 0, job;
+	long st;
+	int i;
+
+	snprintf(when, sizeof(when), "2026-01-%02dT02:00:00Z", day);
+	nctl_clock(n, when);
+	for (i = 0; i < 200 && l == NULL; i++) {
+		l = jcall(&n->c, n->agent, "POST",
+		    "/api/v1/agents/lease?wait=1", NULL, &st);
+		if (st != 200) {
+			json_decref(l);
+			l = NULL;
+		}
+	}
+	if (l == NULL)
+		return 0;
+	run = jint(l, "run");
+	job = jint(l, "job");
+	recs = fixture(records);
+	post_batch(&n->c, n->agent, job, 0, recs, NULL);
+	json_decref(recs);
+	snprintf(
+	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
+	json_decref(jcall(&n->c, n->agent, "POST", path,
+	    "{\"outcome\": \"completed\", \"detail\": \"t\"}", &st));
+	json_decref(l);
+	return run;
 }
 
 /* --- setup --- */

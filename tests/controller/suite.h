@@ -56,6 +56,38 @@ json_t *get_job(json_int_t job);
  * "wakefarm_lease_waiters 1"): 1 once seen, 0 not. */
 int wait_metric(const struct ctl *c, const char *line, int tries);
 
+/*
+ * Feeds len bytes of data to tests/controller/consumers/TOOL (check-junit,
+ * check-kcidb, or "promtool" for `promtool check metrics`) and returns its
+ * exit status; its stdout goes to out (NUL-terminated), its stderr is
+ * printed.
+ */
+int
+consume(const char *tool, const char *data, size_t len, char *out, size_t size);
+
+/*
+ * A controller of a test's own (in tmp/NAME) with an injected clock
+ * (--clock-file, schedules looked at every 20 ms), --notify-retry-ms 100,
+ * --public-url http://wakefarm.test:8080, mail to 127.0.0.1:smtp_port when
+ * set, and extra flags; an admin and an agent token, host "nh" registered.
+ * Started again (after ctl_stop) on the same database. nctl_pid: the one
+ * running now, for a test's atexit.
+ */
+struct nctl {
+	const char *name;
+	const char *extra[16]; /* more serve flags, NULL-terminated */
+	struct ctl c;
+	char dir[300], clock[340], smtp_port[16];
+	char *admin, *agent;
+};
+extern pid_t nctl_pid;
+/* port NULL: a free one. 0 or -1. */
+int nctl_start(struct nctl *n, const char *port);
+void nctl_clock(struct nctl *n, const char *when);
+/* Jumps to 2026-01-DAY 02:00 and plays the agent for the next job (its
+ * records a fixture, then finish "completed"): the job's run, 0 if none. */
+json_int_t nctl_night(struct nctl *n, int day, const char *records);
+
 /* bin/wakefarm run against the suite's controller. */
 struct cli {
 	pid_t pid;
@@ -68,6 +100,12 @@ void cli_start(struct cli *c, const char *tok, const char *const args[]);
 int cli_wait(struct cli *c, char *out, size_t size);
 /* Both. */
 int cli(const char *tok, const char *const args[], char *out, size_t size);
+/*
+ * bin/wakefarm --server BASE ARGS... (token tok, NULL: none) with its
+ * stdout and stderr apart: the exit status.
+ */
+int cli_split(const char *tok, const char *base, const char *const args[],
+    char *out, size_t osize, char *err, size_t esize);
 /* Plays agent 1 for the next job: its records (a fixture), then finish. */
 json_int_t agent_runs_next(const char *records, const char *outcome);
 

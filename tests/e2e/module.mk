@@ -60,3 +60,10 @@ $(BIN)/tests/reap: tests/e2e/reap.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/reap
+
+# notify: a regression told by webhook and mail across a kill -9 (a script, like farm).
+$(BIN)/tests/notify: tests/e2e/notify.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/notify

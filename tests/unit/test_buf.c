@@ -184,6 +184,83 @@ TEST(xml_escapes_the_five_and_control_characters)
 	wf_buf_free(&b);
 }
 
+#define FFFD "\xef\xbf\xbd"
+
+TEST(xml_is_well_formed_for_any_bytes)
+{
+	struct wf_buf b;
+
+	wf_buf_init(&b, 1024);
+	/* U+FFFF and U+FFFE are not XML characters (issue 16, item 2) */
+	CHECK_EQ_INT(wf_buf_xml(&b,
+	                 "a\xef\xbf\xbf"
+	                 "b\xef\xbf\xbe"
+	                 "c"),
+	    0);
+	CHECK_STR_EQ(wf_buf_str(&b), "a" FFFD "b" FFFD "c");
+	wf_buf_reset(&b);
+	/* ill-formed UTF-8: a stray byte, an overlong NUL, a surrogate,
+	 * past U+10FFFF, a sequence cut short at the end */
+	CHECK_EQ_INT(
+	    wf_buf_xml(
+	        &b, "\xff|\xc0\x80|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82"),
+	    0);
+	CHECK_STR_EQ(wf_buf_str(&b),
+	    FFFD "|" FFFD FFFD "|" FFFD FFFD FFFD "|" FFFD FFFD FFFD FFFD
+	         "|" FFFD FFFD);
+	wf_buf_reset(&b);
+	/* well-formed characters stay as they are; DEL and NUL do not */
+	CHECK_EQ_INT(wf_buf_xmln(&b,
+	                 "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+	                 "\x7f\x00z",
+	                 12),
+	    0);
+	CHECK_STR_EQ(wf_buf_str(&b), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80??z");
+	wf_buf_free(&b);
+}
+
+/* Every output of random bytes is UTF-8 made of XML characters only. */
+TEST(xml_of_random_bytes_holds_only_xml_characters)
+{
+	unsigned char in[64];
+	unsigned long cp;
+	unsigned int seed = 42;
+	struct wf_buf b;
+	size_t i, k, n, bad = 0;
+	int round;
+
+	for (round = 0; round < 20000; round++) {
+		n = (size_t)(rand_r(&seed) % sizeof(in));
+		for (i = 0; i < n; i++)
+			in[i] = (unsigned char)(rand_r(&seed) & 0xff);
+		wf_buf_init(&b, 1 << 16);
+		wf_buf_xmln(&b, in, n);
+		for (i = 0; i < b.len; i += k) {
+			k = wf_utf8_next(
+			    (unsigned char *)b.data + i, b.len - i, &cp);
+			if (k == 0 || cp == '<' || cp == '>' || cp == '"' ||
+			    cp == '\'' ||
+			    (cp < 0x20 && cp != '\t' && cp != '\n') ||
+			    cp == 0xfffe || cp == 0xffff) {
+				bad++;
+				break;
+			}
+		}
+		wf_buf_free(&b);
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
+TEST(utf8_replaces_what_is_not_utf8)
+{
+	struct wf_buf b;
+
+	wf_buf_init(&b, 1024);
+	CHECK_EQ_INT(wf_buf_utf8(&b, "ok \xc3\xa9\xff\x00!\xe2", 9), 0);
+	CHECK_STR_EQ(wf_buf_str(&b), "ok \xc3\xa9" FFFD FFFD "!" FFFD);
+	wf_buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {

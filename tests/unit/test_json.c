@@ -385,6 +385,23 @@ TEST(null_cause_is_allowed)
 	json_decref(v);
 }
 
+TEST(text_of_any_bytes_is_a_string)
+{
+	json_t *j = wf_json_text("a\xff\x00"
+	                         "b\xef\xbf\xbf",
+	    7);
+
+	REQUIRE(json_is_string(j));
+	CHECK_STR_EQ(json_string_value(j),
+	    "a\xef\xbf\xbd\xef\xbf\xbd"
+	    "b\xef\xbf\xbf");
+	json_decref(j);
+	CHECK(json_is_null(wf_json_textz(NULL)));
+	j = wf_json_textz("\xc3\xa9");
+	CHECK_STR_EQ(json_string_value(j), "\xc3\xa9");
+	json_decref(j);
+}
+
 int
 main(int argc, char **argv)
 {

@@ -49,32 +49,84 @@ function match(parts) {
 
 let current = null;	// {abort, timers, path}
 
+// The controller's event stream (GET /api/v1/events/stream, server-sent
+// events): a live page refreshes as soon as a job, run, bisect or host
+// changes instead of at its next poll. Polling stays, as the fallback
+// (a browser without EventSource, a controller that wants a reader token,
+// which EventSource cannot send, or one without the stream).
+const kicks = new Set();
+const KICK_MS = 150;	// events come in bursts: one refresh per burst
+
+async function openEvents() {
+	if (typeof EventSource === 'undefined')
+		return;
+	try {
+		if (localStorage.getItem('wakefarm.token'))
+			return;
+		const probe = await fetch('/api/v1/events?limit=1');
+		if (!probe.ok)
+			return;
+	} catch (e) {
+		return;
+	}
+	const es = new EventSource('/api/v1/events/stream');
+	for (const kind of ['job', 'run', 'bisect', 'host', 'regression', 'fixed', 'new-failure'])
+		es.addEventListener(kind, () => kicks.forEach((k) => k()));
+}
+
 function makeCtx() {
 	const ac = new AbortController();
 	const timers = [];
 	const ctx = {
 		signal: ac.signal,
-		// Calls fn every ms until it returns false or the page changes.
-		// Errors are shown in the live status, never thrown.
+		// Calls fn every ms until it returns false or the page changes;
+		// an event from the controller's stream brings the next call
+		// forward. Errors are shown in the live status, never thrown.
 		every(ms, fn) {
-			let stopped = false;
+			let stopped = false, timer = null, due = 0, running = false, again = false;
+			const schedule = (delay) => {
+				due = Date.now() + delay;
+				timer = setTimeout(tick, delay);
+				timers.push(timer);
+			};
+			const kick = () => {
+				if (stopped || ac.signal.aborted)
+					return;
+				if (running) {
+					again = true;
+				} else if (timer !== null && due - Date.now() > KICK_MS) {
+					clearTimeout(timer);
+					schedule(KICK_MS);
+				}
+			};
 			const tick = async () => {
+				timer = null;
 				if (stopped || ac.signal.aborted)
 					return;
 				let more = true;
+				running = true;
 				try {
 					more = await fn();
 					setLive('');
 				} catch (e) {
+					running = false;
 					if (e.name === 'AbortError')
 						return;
 					setLive(`live update failed: ${e.message}; retrying`);
 				}
-				if (more !== false && !ac.signal.aborted)
-					timers.push(setTimeout(tick, ms));
+				running = false;
+				if (more === false || ac.signal.aborted) {
+					stopped = true;
+					kicks.delete(kick);
+					return;
+				}
+				schedule(again ? KICK_MS : ms);
+				again = false;
 			};
-			timers.push(setTimeout(tick, ms));
-			return () => { stopped = true; };
+			kicks.add(kick);
+			ac.signal.addEventListener('abort', () => kicks.delete(kick));
+			schedule(ms);
+			return () => { stopped = true; kicks.delete(kick); };
 		},
 	};
 	return { ctx, stop() { ac.abort(); timers.forEach(clearTimeout); } };
@@ -133,3 +185,4 @@ window.addEventListener('unhandledrejection', (ev) => {
 		ev.preventDefault();
 });
 render();
+openEvents();
