@@ -21,6 +21,7 @@
 #include "config.h"
 #include "bisect_worker.h"
 #include "db.h"
+#include "fsutil.h"
 #include "flags.h"
 #include "log.h"
 #include "queue.h"
@@ -36,6 +37,7 @@ enum {
 	OPT_WEB,
 	OPT_ROLE,
 	OPT_NAME,
+	OPT_OUT,
 	OPT_SCHEMA_DIR,
 	OPT_SCENARIOS,
 	OPT_PORT_FILE,
@@ -288,6 +290,10 @@ static const struct wf_flag token_create_flags[] = {
 	{ "db", OPT_DB, "FILE", "SQLite database file", 1 },
 	{ "role", OPT_ROLE, "ROLE", "admin, submitter, agent or reader", 1 },
 	{ "name", OPT_NAME, "NAME", "who the token is for (shown in logs)", 1 },
+	{ "out", OPT_OUT, "FILE",
+	    "write the token to FILE (mode 0600, only once created)"
+	    " instead of stdout",
+	    0 },
 	{ "schema-dir", OPT_SCHEMA_DIR, "DIR",
 	    "migrations (default: db/ next"
 	    " to bin/)",
@@ -298,7 +304,9 @@ static const struct wf_flag token_create_flags[] = {
 static const struct wf_cmd token_create_cmd = {
 	"wakefarm-controller token create",
 	NULL,
-	"Create an API token with a role; it is printed once and stored hashed.",
+	"Create an API token with a role; it is printed (or written to --out)"
+	" once and stored hashed. The database's directory is created when"
+	" missing.",
 	token_create_flags,
 	NULL,
 };
@@ -353,7 +361,9 @@ open_db(const char *path, const char *schema_dir)
 	char *cause = NULL;
 	struct db *db;
 
-	if ((db = db_open(path, &cause)) == NULL ||
+	/* A fresh checkout has no var/ yet: make the database's directory. */
+	if (wf_mkdir_parent(path, 0755, &cause) == -1 ||
+	    (db = db_open(path, &cause)) == NULL ||
 	    db_migrate(db, schema_dir, &cause) == -1)
 		fatalx("%s", wf_cause_str(cause));
 	return db;
@@ -796,8 +806,9 @@ cmd_token_create(int argc, char **argv)
 		"reader",
 		NULL,
 	};
-	const char *arg, *path = NULL, *role = NULL, *name = NULL;
+	const char *arg, *path = NULL, *role = NULL, *name = NULL, *out = NULL;
 	const char *schema_dir = beside_bin("db");
+	char *cause = NULL;
 	char token[AUTH_TOKEN_LEN + 1];
 	struct wf_flags f;
 	struct db *db;
@@ -824,17 +835,40 @@ cmd_token_create(int argc, char **argv)
 				    TOKEN_NAME_MAX);
 			name = arg;
 			break;
+		case OPT_OUT:
+			if (arg[0] == '\0')
+				wf_flags_usage_error(&f, "--out needs a file");
+			out = arg;
+			break;
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
 	db = open_db(path, schema_dir);
-	tid = auth_token_create(db, name, auth_role_parse(role), token);
+	/* With --out: no file, no token (the row is rolled back). */
+	if (db_begin(db) == -1)
+		tid = -1;
+	else if ((tid = auth_token_create(
+	              db, name, auth_role_parse(role), token)) != -1 &&
+	    out != NULL && wf_write_secret(out, token, &cause) == -1) {
+		log_warn("%s: no token created", wf_cause_str(cause));
+		free(cause);
+		tid = -1;
+	}
+	if (tid == -1)
+		db_rollback(db);
+	else if (db_commit(db) == -1) {
+		if (out != NULL)
+			unlink(out);
+		tid = -1;
+	}
 	db_close(db);
 	if (tid == -1)
 		return 1;
 	/* The only time the token is shown: it is stored hashed. */
-	printf("%s\n", token);
-	log_info("token %lld created for %s (%s)", (long long)tid, name, role);
+	if (out == NULL)
+		printf("%s\n", token);
+	log_info("token %lld created for %s (%s)%s%s", (long long)tid, name,
+	    role, out != NULL ? ", written to " : "", out != NULL ? out : "");
 	return 0;
 }
 
