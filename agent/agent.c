@@ -341,6 +341,11 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	/* A wrong token is fixed in its file and announced with SIGHUP. */
 	while (register_host(&a, NULL) < 0 && !agent_stopping())
 		sleep_reloading(&a, 2000);
+	if (agent_stopping()) {
+		log_info("stopped before %s could register", cfg->name);
+		outbox_close(a.ob);
+		return 0;
+	}
 	a.registered = 1;
 	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s",
 	    cfg->name, cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);

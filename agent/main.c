@@ -12,8 +12,10 @@
 #include "agent.h"
 #include "config.h"
 #include "flags.h"
+#include "fsutil.h"
 #include "http.h"
 #include "log.h"
+#include "preflight.h"
 #include "util.h"
 
 enum {
@@ -78,9 +80,12 @@ static const struct wf_flag agent_flags[] = {
 	    0 },
 	{ "spool", OPT_SPOOL, "DIR",
 	    "events and logs not yet delivered"
-	    " (default: var/spool)",
+	    " (default: var/spool of this tree; a relative DIR is taken from"
+	    " the working directory)",
 	    0 },
-	{ "work", OPT_WORK, "DIR", "per-job work files (default: var/work)",
+	{ "work", OPT_WORK, "DIR",
+	    "per-job work files (default: var/work of this tree; a relative"
+	    " DIR is taken from the working directory)",
 	    0 },
 	{ "log-level", OPT_LOG_LEVEL, "LEVEL",
 	    "debug, info or warn (default:"
@@ -430,13 +435,28 @@ default_images(struct agent_config *cfg)
 	cfg->reporter = rp;
 	cfg->fetch_script = fs;
 	cfg->kernels_dir = kd;
-	/* Not fatal: every job would then end as infra (a host problem,
-	 * retried elsewhere), which is what the controller must hear. */
-	if (access(cfg->firmware, R_OK) || access(cfg->test_kernel, R_OK))
-		log_warnx(
-		    "guest images not readable (%s, %s): jobs here will be infra",
-		    cfg->firmware, cfg->test_kernel);
 	return 0;
+}
+
+/*
+ * Work and spool as absolute paths (libvirt takes no other): var/ of this
+ * tree by default, a relative one from the working directory.
+ */
+static void
+absolute_dirs(struct agent_config *cfg)
+{
+	static char work[PATH_MAX], spool[PATH_MAX];
+	char *w, *s, *cause = NULL;
+
+	snprintf(work, sizeof(work), "%s/var/work", wf_tree_top());
+	snprintf(spool, sizeof(spool), "%s/var/spool", wf_tree_top());
+	w = cfg->work_dir ? wf_abspath(cfg->work_dir, &cause) : strdup(work);
+	s = cfg->spool_dir ? wf_abspath(cfg->spool_dir, &cause) : strdup(spool);
+	if (w == NULL || s == NULL)
+		fatalx("%s", wf_cause_str(cause));
+	/* they live as long as the process */
+	cfg->work_dir = w;
+	cfg->spool_dir = s;
 }
 
 int
@@ -445,8 +465,6 @@ main(int argc, char **argv)
 	static struct agent_opts o = {
 		.cfg = {
 			.libvirt_uri = "qemu:///system",
-			.spool_dir = "var/spool",
-			.work_dir = "var/work",
 			.slots = 1,
 			.log_cap = AGENT_LOG_CAP,
 		},
@@ -462,12 +480,20 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (o.cfg.accel == NULL)
 		o.cfg.accel = "tcg";
-	log_info("host %s: server %s%s%s, libvirt %s, %d slot(s), accel %s%s%s",
-	    o.cfg.name, o.cfg.server, o.ca_file ? ", CA " : "",
-	    o.ca_file ? o.ca_file : "", o.cfg.libvirt_uri, o.cfg.slots,
-	    o.cfg.accel, o.config ? ", config " : "", o.config ? o.config : "");
-	warn_plain_http(o.cfg.server);
 	if (default_images(&o.cfg) < 0)
 		return 1;
+	absolute_dirs(&o.cfg);
+	log_info("host %s: server %s%s%s, libvirt %s, %d slot(s), accel %s%s%s,"
+	         " work %s, spool %s",
+	    o.cfg.name, o.cfg.server, o.ca_file ? ", CA " : "",
+	    o.ca_file ? o.ca_file : "", o.cfg.libvirt_uri, o.cfg.slots,
+	    o.cfg.accel, o.config ? ", config " : "", o.config ? o.config : "",
+	    o.cfg.work_dir, o.cfg.spool_dir);
+	warn_plain_http(o.cfg.server);
+	if (preflight(&o.cfg) != 0) {
+		log_warnx("this host cannot run jobs yet: not starting (the"
+		          " problems above say what to fix)");
+		return 1;
+	}
 	return agent_run(&o.cfg, reload, &o);
 }

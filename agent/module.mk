@@ -2,7 +2,7 @@
 # (what guest/run-qemu execs: one guest under bare QEMU or libvirt). Both
 # link lib/ only; the runners themselves are lib/runner/.
 
-AGENT_SRCS := agent/main.c agent/agent.c agent/job.c agent/outbox.c agent/state.c
+AGENT_SRCS := agent/main.c agent/agent.c agent/job.c agent/outbox.c agent/state.c agent/preflight.c
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(HOBJ)/%.o)
 
 $(BIN)/wakefarm-agent: $(AGENT_OBJS) $(LIBWF)

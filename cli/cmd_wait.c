@@ -15,6 +15,7 @@
 #include "util.h"
 
 #define POLL_US 1000000
+#define HOSTS_EVERY 5 /* polls between two looks at the hosts */
 
 enum {
 	OPT_TIMEOUT = WF_FLAG_LONG,
@@ -70,9 +71,58 @@ cli_print_unexpected(const json_t *reply)
 	}
 }
 
+/*
+ * Whether some host can take the run's queued jobs (good and online): when
+ * none can, say so once, with each host's state and what to do; and say so
+ * again when one is back. *said: 1 while the "no host" line stands.
+ */
+static void
+hosts_hint(long long run, int *said)
+{
+	char why[512] = "";
+	const json_t *h;
+	json_t *j;
+	size_t i, len = 0;
+	int good = 0, n = 0;
+
+	if ((j = cli_call("GET", "/api/v1/hosts", NULL)) == NULL)
+		return;
+	json_array_foreach (json_object_get(j, "hosts"), i, h) {
+		int online = cli_num(h, "online") == 1;
+		int ok = strcmp(cli_str(h, "state"), "good") == 0;
+
+		n++;
+		good += ok && online;
+		if (len < sizeof(why) - 1)
+			len += (size_t)snprintf(why + len, sizeof(why) - len,
+			    "%s%s %s", len ? ", " : "", cli_str(h, "name"),
+			    !online ? "offline" :
+			        ok  ? "good" :
+			        strcmp(cli_str(h, "state"), "maintenance") ==
+			            0 ?
+			             "drained (maintenance)" :
+			             cli_str(h, "state"));
+	}
+	json_decref(j);
+	if (good == 0 && !*said) {
+		fprintf(cli_json() ? stderr : stdout,
+		    "run %lld: no good host can take the work (%s): start an"
+		    " agent, or once a host is fixed put it back with"
+		    " `wakefarm hosts set-state HOST good` (admin token)\n",
+		    run, n ? why : "no host registered");
+		*said = 1;
+	} else if (good > 0 && *said) {
+		fprintf(cli_json() ? stderr : stdout,
+		    "run %lld: a good host is back (%s)\n", run, why);
+		*said = 0;
+	}
+	fflush(stdout);
+}
+
 int
 cli_follow_run(long long run, int timeout_s, json_t **final)
 {
+	int polls = 0, said = 0;
 	long long done = -1, bad = -1, total;
 	int64_t deadline = wf_now_ms() + (int64_t)timeout_s * 1000;
 	char path[64];
@@ -111,6 +161,9 @@ cli_follow_run(long long run, int timeout_s, json_t **final)
 			    "run %lld is still %s after %d s", run,
 			    cli_str(rs, "state"), timeout_s);
 		}
+		if ((said || polls++ % HOSTS_EVERY == 0) &&
+		    cli_num(rs, "jobs_done") < total)
+			hosts_hint(run, &said);
 		json_decref(j);
 		usleep(POLL_US);
 	}

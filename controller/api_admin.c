@@ -24,8 +24,10 @@ api_hosts_list(struct req *r, struct reply *out)
 	    " h.libvirt_uri, h.state, h.registered_at, h.last_seen,"
 	    " h.leftovers AS \"leftovers:json\", (SELECT"
 	    " count(*) FROM jobs j WHERE j.lease_host = h.id AND j.state IN"
-	    " ('leased', 'running')) AS busy FROM hosts h ORDER BY h.name",
-	    "");
+	    " ('leased', 'running')) AS busy,"
+	    /* seen within a lease period, as the queue counts hosts */
+	    " (h.last_seen > ?) AS online FROM hosts h ORDER BY h.name",
+	    "i", db_now_ms() - r->api->cfg->lease_ms);
 	db_unlock(r->api->db);
 	if (rows == NULL)
 		reply_db_error(out);

@@ -12,7 +12,8 @@
 #   controller-down  stop the controller 10 s mid-run: agents spool, nothing lost
 #                or duplicated once it is back
 #   libvirtd-restart  restart libvirtd mid-job: the job ends infra and is retried
-#   bad-kernel   a job whose kernel cannot be read is infra, never fail
+#   bad-kernel   a job whose kernel cannot be read is infra, never fail (the image
+#                goes after the agent started: at start, its preflight refuses it)
 #   linux        Debian's Linux 6.1 (a kernel package the agent unpacks) cold
 #                boots with 2 CPUs through libvirt: pass, one fw-wake, the
 #                artifact's version from the boot record
@@ -219,9 +220,12 @@ else
 fi
 
 # --- bad-kernel ---------------------------------------------------------------
-# Agent 3's kernel image path is wrong, and it is the only agent left running.
+# Agent 3's kernel image goes away once it has started, and it is the only agent left running.
 kill -STOP "$agent_1" "$agent_2"
-start_agent 3 "$T3" --test-kernel /nonexistent/kernel.elf
+cp "$top/build/guest/kernel.elf" "$tmp/k3.elf" && chmod 644 "$tmp/k3.elf"
+start_agent 3 "$T3" --test-kernel "$tmp/k3.elf"
+for _ in $(seq $((100 * scale))); do grep -q 'registered as farm3' "$tmp/agent-3.log" && break; sleep 0.1; done
+rm -f "$tmp/k3.elf"
 run=$(submit cold-boot --set cpus=1 --set mailbox_version=1)
 if [ -n "$run" ] && wait_run "$run" 60; then
 	v=$(jobs_of "$run" | jq -r '.jobs[0] | "\(.verdict) after \(.attempt) attempts"')

@@ -45,7 +45,8 @@ $(BIN)/tests/multihost: tests/e2e/multihost.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/multihost
-TEST_DEPS += $(BIN)/tests/readme
+TEST_DEPS += $(BIN)/tests/readme $(BIN)/tests/firsthour
+$(BIN)/tests/firsthour: tests/e2e/firsthour.sh ; @mkdir -p $(dir $@) && cp $< $@ && chmod 0755 $@
 $(BIN)/tests/readme: tests/e2e/readme.sh ; @mkdir -p $(dir $@) && cp $< $@ && chmod 0755 $@
 
 # faults: a full agent spool, guests that print far too much (a script, like farm).

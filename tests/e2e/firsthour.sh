@@ -1,0 +1,112 @@
+#!/bin/bash
+# firsthour: what a new user meets when a host is not ready (issue 19, points 2 and 3), on real
+# libvirtd + QEMU. Prints "ok NAME" / "FAIL NAME: why" and, last, "N passed, N failed".
+#
+#   preflight-*      the agent refuses to start, naming the problem and its fix: an image QEMU's
+#                    user (libvirt-qemu) cannot read, a libvirt that does not answer, a spool
+#                    directory that cannot be made
+#   relative-dirs    the README's agent command with relative --work/--spool (and a cwd that is
+#                    not the tree): the paths are made absolute and a job passes through libvirt
+#   wait-no-host     submit --wait says once when no good host can take the work (the only host bad),
+#                    and again when it is back (hosts set-state HOST good); the run then ends
+#   stopped-unregistered  an agent stopped while its registration keeps failing never logs
+#                    "registered as"
+#
+# WF_TIME_SCALE (default 1; 3 under make asan) multiplies the waits.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$top/bin
+tmp=$(mktemp -d /tmp/wf-firsthour.XXXXXX)
+chmod 755 "$tmp"
+passed=0 failed=0
+pids=()
+scale=${WF_TIME_SCALE:-1}
+
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-firsthour'); do
+		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
+	done
+	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+db=$tmp/wf.db
+"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
+for r in admin submitter agent; do
+	"$bin/wakefarm-controller" token create --db "$db" --role $r --name "fh-$r" --out "$tmp/$r.token" 2>/dev/null
+done
+"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
+	--scenarios "$top/scenarios" --schema-dir "$top/db" --lease-ms $((4000 * scale)) >>"$tmp/controller.log" 2>&1 &
+pids+=($!)
+disown $!
+for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+url=http://$(cat "$tmp/port")
+W() { "$bin/wakefarm" --server "$url" --token-file "$tmp/$1.token" "${@:2}"; }
+agent() { # ARGS... (run in $tmp/cwd; $limit: a time limit, for the agents that must not start)
+	(cd "$tmp/cwd" && exec ${limit:+timeout "$limit"} "$bin/wakefarm-agent" --server "$url" \
+		--token-file "$tmp/agent.token" --name firsthour --slots 1 "$@")
+}
+mkdir -p "$tmp/cwd"
+
+# --- preflight ---------------------------------------------------------------------
+cp "$top/build/guest/kernel.elf" "$tmp/private.elf" && chmod 600 "$tmp/private.elf"
+out=$(limit=20 agent --test-kernel $tmp/private.elf 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ $out == *"test kernel $tmp/private.elf cannot be read by libvirt-qemu"*"mode 600"*"chmod o+r"* ]] &&
+	[[ $out == *"not starting"* ]] && [[ $out != *registered* ]] &&
+	ok preflight-image-unreadable || fail preflight-image-unreadable "exit $rc: $out"
+out=$(limit=20 agent --libvirt "qemu+unix:///system?socket=$tmp/no.sock" 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ $out == *"libvirt at qemu+unix:///system?socket=$tmp/no.sock does not answer"*"is libvirtd running?"* ]] &&
+	ok preflight-libvirt-down || fail preflight-libvirt-down "exit $rc: $out"
+touch "$tmp/afile"
+out=$(limit=20 agent --spool $tmp/afile/spool 2>&1)
+rc=$?
+[ $rc = 1 ] && [[ $out == *"spool directory: cannot create directory $tmp/afile"*"--spool"* ]] &&
+	ok preflight-spool || fail preflight-spool "exit $rc: $out"
+
+# --- relative-dirs: the README's command, run from another directory ---------------------
+agent --work w --spool s >>"$tmp/agent.log" 2>&1 &
+pids+=($!)
+disown $!
+for _ in $(seq $((100 * scale))); do grep -q 'registered as firsthour' "$tmp/agent.log" && break; sleep 0.1; done
+out=$(timeout $((120 * scale)) "$bin/wakefarm" --server "$url" --token-file "$tmp/submitter.token" \
+	submit kexec-chain --set cpus=2 --set mailbox_version=1 --wait 2>&1)
+rc=$?
+[ $rc = 0 ] && [ -d "$tmp/cwd/w" ] && [ -d "$tmp/cwd/s" ] && grep -q "work $tmp/cwd/w" "$tmp/agent.log" &&
+	ok relative-dirs || fail relative-dirs "exit $rc: $out; agent: $(tail -3 "$tmp/agent.log")"
+
+# --- wait-no-host ------------------------------------------------------------------------
+W admin hosts set-state firsthour bad >/dev/null 2>&1
+W submitter submit kexec-chain --set cpus=2 --set mailbox_version=1 --wait >"$tmp/wait.out" 2>&1 &
+waiter=$!
+pids+=($waiter)
+for _ in $(seq $((150 * scale))); do grep -q 'no good host' "$tmp/wait.out" && break; sleep 0.1; done
+W admin hosts set-state firsthour good >/dev/null 2>&1
+timeout $((120 * scale)) tail --pid=$waiter -f /dev/null
+wait $waiter
+rc=$?
+# (the run may end before the next look at the hosts: "a good host is back" is not required)
+[ $rc = 0 ] && grep -q 'no good host can take the work (firsthour bad).*hosts set-state HOST good' "$tmp/wait.out" &&
+	[ "$(grep -c 'no good host' "$tmp/wait.out")" = 1 ] && grep -q '1/1 jobs done' "$tmp/wait.out" &&
+	ok wait-no-host || fail wait-no-host "exit $rc: $(tr '\n' '|' <"$tmp/wait.out")"
+
+# --- stopped-unregistered: registration refused (no such controller), then SIGTERM -------------
+(cd "$tmp/cwd" && exec "$bin/wakefarm-agent" --server http://127.0.0.1:1 --token-file "$tmp/agent.token" \
+	--name firsthour2 --work "$tmp/w2" --spool "$tmp/s2") >"$tmp/agent2.log" 2>&1 &
+a2=$!
+pids+=($a2)
+sleep $((3 * scale))
+kill -TERM $a2
+timeout $((20 * scale)) tail --pid=$a2 -f /dev/null
+if ! grep -q 'registered as' "$tmp/agent2.log" && grep -q 'stopped before firsthour2 could register' "$tmp/agent2.log"; then
+	ok stopped-unregistered
+else
+	fail stopped-unregistered "$(tail -3 "$tmp/agent2.log" | tr '\n' '|')"
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
