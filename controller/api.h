@@ -181,6 +181,15 @@ struct run_link {
  */
 int64_t runs_create(struct api *api, const json_t *body,
     const struct run_link *link, int store, json_t **reply, char **cause);
+/*
+ * The scenario directory file by file (scenario_load_dir_errors): the good
+ * ones in *all, the bad ones in *errors (new array, each logged); -1 when
+ * the directory cannot be read. A run of the nightly matrix takes the good
+ * ones and records the bad ones as its "left_out".
+ */
+struct scenario;
+int runs_scenarios(struct api *api, struct scenario ***all, size_t *n,
+    json_t **errors, char **cause);
 
 /* Cancels a run's unfinished jobs and the run (db locked, in a
  * transaction); *changes = jobs cancelled. */

@@ -580,6 +580,28 @@ test('runs: server-side pagination over the large history', async () => {
 	noConsoleErrors(0);
 });
 
+test('matrix: a bad scenario file is a banner, the empty page says `wakefarm submit nightly`', async () => {
+	const mark = consoleErrors.length;
+	await go('/', 'table.matrix td.cell[data-job]');
+	assert(!(await page.locator('.scenario-errors').count()), 'no banner with good scenarios');
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-web-scen-'));
+	fs.copyFileSync(path.join(ROOT, 'scenarios/cold-boot.json'), path.join(dir, 'cold-boot.json'));
+	fs.writeFileSync(path.join(dir, 'typo.json'), '{"name": "typo", "nigthly": true}\n');
+	const other = await startController({ scenarios: dir });
+	try {
+		await page.goto(`${other.url}/#/`);
+		await page.waitForSelector('.scenario-errors', { timeout: 10000 });
+		const text = await page.textContent('.scenario-errors');
+		assert(text.includes('typo.json') && text.includes("did you mean 'nightly'?"), `banner: ${text}`);
+		assert((await page.textContent('p.note')).includes('wakefarm submit nightly'), 'the hint the CLI accepts');
+		await shot('matrix-scenario-errors');
+	} finally {
+		await other.stop();
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+	noConsoleErrors(mark);
+});
+
 test('live: the matrix of a running nightly fills in without a reload', async () => {
 	const run = (await api(ctl.url, 'POST', '/api/v1/runs', { token: ctl.tokens.submitter, body: { matrix: 'nightly' } })).run;
 	await go('/', `table.matrix td.cell[data-verdict="queued"]`);
