@@ -136,6 +136,7 @@ void api_runs_list(struct req *r, struct reply *out);
 void api_run_get(struct req *r, struct reply *out);
 void api_run_matrix(struct req *r, struct reply *out);
 void api_run_cancel(struct req *r, struct reply *out);
+void api_run_resubmit(struct req *r, struct reply *out);
 void api_run_junit(struct req *r, struct reply *out);
 void api_run_compare(struct req *r, struct reply *out);
 void api_scenarios_list(struct req *r, struct reply *out);

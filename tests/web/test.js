@@ -135,7 +135,9 @@ test('matrix: clicking a failing cell opens the job with expected vs observed', 
 	const failing = j.checks.filter((c) => !c.ok).map((c) => c.check).sort();
 	eq(rows.map((r) => r[0]).sort().join(','), failing.join(','), 'failing checks as the API says');
 	assert(await page.locator('table.gens tbody tr').count() === j.generations.length, 'one row per generation');
-	eq(await page.textContent('#repro-line'), `wakefarm repro ${info.special.newfail}`, 'repro line');
+	eq(await page.textContent('#repro-line'), `wakefarm --server ${ctl.url} repro ${info.special.newfail}`, 'repro line names its server');
+	const rq = await page.textContent('#repro-run-qemu');
+	assert(rq.startsWith('guest/run-qemu --cpus ') && rq.includes(' --check'), `the run-qemu line: ${rq}`);
 	await shot('job-fail');
 	// A known issue is named on its job.
 	await go(`/jobs/${info.special.known}`, 'p.verdict-line');
