@@ -300,6 +300,20 @@ send_host_records(struct stream *st, const char *records)
 	json_decref(body);
 }
 
+/* run_ms: the run's own wall time (ms), < 0 when no guest ran. */
+static void
+finish_ms(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
+    const char *detail, int64_t run_ms)
+{
+	json_t *body = json_pack("{s:s, s:s, s:I}", "outcome", outcome,
+	    "detail", detail, "attempt", (json_int_t)attempt);
+
+	if (run_ms >= 0)
+		json_object_set_new(body, "run_ms", json_integer(run_ms));
+	put_wait(ob, job, "finish", body);
+	json_decref(body);
+}
+
 static void
 finish(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
     const char *detail)
@@ -456,7 +470,8 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		    records_reader_dropped(&st.rd), st.rd.last_cause);
 	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
 	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
-	finish(ob, job, attempt, outcome_word(res.outcome), res.detail);
+	finish_ms(ob, job, attempt, outcome_word(res.outcome), res.detail,
+	    res.wall_s > 0 ? (int64_t)(res.wall_s * 1000.0 + 0.5) : -1);
 	unlink(records);
 out:
 	if (st.opened) {

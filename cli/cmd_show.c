@@ -75,6 +75,17 @@ print_job(const json_t *j)
 	    json_array_size(json_object_get(j, "events")));
 }
 
+/* The job's self-contained reproduction (the controller's lines). */
+static void
+print_repro(const json_t *rp)
+{
+	if (json_is_string(json_object_get(rp, "cli")))
+		printf("reproduce: %s\n", cli_str(rp, "cli"));
+	if (json_is_string(json_object_get(rp, "run_qemu")))
+		printf("without farm access (from a wakefarm tree): %s\n",
+		    cli_str(rp, "run_qemu"));
+}
+
 int
 cmd_show(int argc, char **argv)
 {
@@ -98,6 +109,8 @@ cmd_show(int argc, char **argv)
 		cli_print_json(j);
 	else
 		print_job(j);
+	if (!json)
+		print_repro(json_object_get(j, "repro"));
 	json_decref(j);
 	return CLI_OK;
 }

@@ -124,6 +124,18 @@ fail:
 	return NULL;
 }
 
+/* The nightly's scenario files that did not load, on stderr. */
+static void
+warn_left_out(const json_t *left)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach (left, i, e)
+		fprintf(stderr, "wakefarm: warning: %s left out: %s\n",
+		    cli_str(e, "file"), cli_str(e, "message"));
+}
+
 static int
 submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 {
@@ -141,6 +153,8 @@ submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 	else if (!json)
 		printf("run %lld: %lld jobs (%s)\n", cli_num(reply, "run"),
 		    cli_num(reply, "jobs"), cli_str(reply, "kind"));
+	if (!json)
+		warn_left_out(json_object_get(reply, "left_out"));
 	rc = wait ? cli_follow_run(cli_num(reply, "run"), 0, &final) : CLI_OK;
 	/* --wait --json: one document, the submission and what came of it */
 	if (json && wait && final != NULL) {

@@ -32,6 +32,8 @@ static const struct wf_subcmd cli_subcmds[] = {
 	{ "logs", "a job's guest output (serial ports) and host records",
 	    cmd_logs },
 	{ "cancel", "cancel a run or a job", cmd_cancel },
+	{ "resubmit", "run a run's cases again (--failed: the unexpected)",
+	    cmd_resubmit },
 	{ "hosts", "the agents' hosts, slots and health; set-state",
 	    cmd_hosts },
 	{ "repro", "run one job or scenario here, without a controller",

@@ -55,6 +55,7 @@ static const struct route routes[] = {
 	    api_run_regressions },
 	{ "GET", "/api/v1/runs/*/kcidb.json", ACCESS_READ, api_run_kcidb },
 	{ "POST", "/api/v1/runs/*/cancel", ACCESS_SUBMIT, api_run_cancel },
+	{ "POST", "/api/v1/runs/*/resubmit", ACCESS_SUBMIT, api_run_resubmit },
 	{ "GET", "/api/v1/regressions", ACCESS_READ, api_regressions },
 	{ "GET", "/api/v1/bisects", ACCESS_READ, api_bisects_list },
 	{ "POST", "/api/v1/bisects", ACCESS_SUBMIT, api_bisects_create },

@@ -136,6 +136,7 @@ void api_runs_list(struct req *r, struct reply *out);
 void api_run_get(struct req *r, struct reply *out);
 void api_run_matrix(struct req *r, struct reply *out);
 void api_run_cancel(struct req *r, struct reply *out);
+void api_run_resubmit(struct req *r, struct reply *out);
 void api_run_junit(struct req *r, struct reply *out);
 void api_run_compare(struct req *r, struct reply *out);
 void api_scenarios_list(struct req *r, struct reply *out);
@@ -181,6 +182,15 @@ struct run_link {
  */
 int64_t runs_create(struct api *api, const json_t *body,
     const struct run_link *link, int store, json_t **reply, char **cause);
+/*
+ * The scenario directory file by file (scenario_load_dir_errors): the good
+ * ones in *all, the bad ones in *errors (new array, each logged); -1 when
+ * the directory cannot be read. A run of the nightly matrix takes the good
+ * ones and records the bad ones as its "left_out".
+ */
+struct scenario;
+int runs_scenarios(struct api *api, struct scenario ***all, size_t *n,
+    json_t **errors, char **cause);
 
 /* Cancels a run's unfinished jobs and the run (db locked, in a
  * transaction); *changes = jobs cancelled. */

@@ -430,7 +430,7 @@ void
 api_job_finish(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "outcome", "detail", "attempt",
-		NULL };
+		"run_ms", NULL };
 	static const char *const outcomes[] = {
 		"completed",
 		"guest-error",
@@ -442,7 +442,7 @@ api_job_finish(struct req *r, struct reply *out)
 	struct db *db = r->api->db;
 	const char *outcome = NULL, *detail = "";
 	json_t *body, *result = NULL, *matches = NULL;
-	json_int_t of = 0;
+	json_int_t of = 0, run_ms = -1;
 	struct regress_logs logs;
 	char *cause = NULL;
 	int i, rc;
@@ -454,7 +454,9 @@ api_job_finish(struct req *r, struct reply *out)
 	    wf_json_get_str(body, "outcome", 1, 16, &outcome, &cause) == -1 ||
 	    wf_json_get_str(body, "detail", 0, 4096, &detail, &cause) == -1 ||
 	    wf_json_get_int(body, "attempt", 0, 1, INT32_MAX, &of, &cause) ==
-	        -1) {
+	        -1 ||
+	    wf_json_get_int(body, "run_ms", 0, 0, 7 * 24 * 3600 * 1000LL,
+	        &run_ms, &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
@@ -496,6 +498,9 @@ api_job_finish(struct req *r, struct reply *out)
 	if (db_begin(db) == -1 ||
 	    (result = verdict_finish(
 	         r->api, id, outcome, detail, matches, logs.rev)) == NULL ||
+	    (run_ms >= 0 &&
+	        db_exec(db, NULL, "UPDATE jobs SET run_ms = ? WHERE id = ?",
+	            "ii", (int64_t)run_ms, id) == -1) ||
 	    db_commit(db) == -1) {
 		db_rollback(db);
 		db_unlock(db);

@@ -10,6 +10,8 @@
 #include "buf.h"
 #include "log.h"
 #include "regress.h"
+#include "repro_line.h"
+#include "runspec_json.h"
 #include "util.h"
 
 #define LOG_READ_DEFAULT (64 * 1024)
@@ -69,6 +71,31 @@ api_jobs_list(struct req *r, struct reply *out)
 		        (json_int_t)total));
 }
 
+/*
+ * A self-contained reproduction: {"cli": "wakefarm --server URL repro ID",
+ * "run_qemu": the guest/run-qemu line}, the URL the controller's public one.
+ */
+static json_t *
+job_repro(struct api *api, int64_t id, const json_t *job)
+{
+	const char *server = __atomic_load_n(
+	    &api->cfg->public_url, __ATOMIC_ACQUIRE);
+	struct runspec rs;
+	char *cli, *rq = NULL, *cause = NULL;
+	json_t *o;
+
+	if (server == NULL)
+		server = "URL";
+	cli = repro_cli_line(server, id);
+	if (runspec_from_json(json_object_get(job, "params"), &rs, &cause) == 0)
+		rq = repro_run_qemu_line(&rs, server);
+	o = json_pack("{s:s?, s:s?}", "cli", cli, "run_qemu", rq);
+	free(cli);
+	free(rq);
+	free(cause);
+	return o;
+}
+
 void
 api_job_get(struct req *r, struct reply *out)
 {
@@ -90,7 +117,8 @@ api_job_get(struct req *r, struct reply *out)
 	    " j.failing AS \"failing:json\", j.as_expected, j.reason,"
 	    " j.outcome, j.detail, j.expected_verdict, j.expected_failing AS"
 	    " \"expected_failing:json\", j.created_at, j.leased_at,"
-	    " j.started_at, j.finished_at FROM jobs j JOIN scenarios s ON"
+	    " j.started_at, j.finished_at, j.run_ms FROM jobs j JOIN"
+	    " scenarios s ON"
 	    " s.id = j.scenario_id LEFT JOIN hosts h ON h.id ="
 	    " coalesce(j.lease_host, j.last_host) WHERE j.id = ?",
 	    "ii", wf_now_ms(), id);
@@ -142,6 +170,7 @@ api_job_get(struct req *r, struct reply *out)
 		json_object_set(job, "events", events);
 		json_object_set(job, "known_issues", known);
 		json_object_set_new(job, "known", json_boolean(known_all));
+		json_object_set_new(job, "repro", job_repro(r->api, id, job));
 		reply_json(out, 200, json_incref(job));
 	}
 	json_decref(job);

@@ -17,7 +17,7 @@
 /* Stores the scenarios, the run and its jobs in one transaction. */
 static int64_t
 store_run(struct api *api, const json_t *body, const struct run_req *rr,
-    const struct run_link *link)
+    const struct run_link *link, const char *left_out)
 {
 	struct db *db = api->db;
 	const struct scenario *sc;
@@ -35,10 +35,10 @@ store_run(struct api *api, const json_t *body, const struct run_req *rr,
 	}
 	if (db_exec(db, NULL,
 	        "INSERT INTO runs (kind, state, priority,"
-	        " request, created_at, jobs_total) VALUES (?, 'queued', ?, ?, ?,"
-	        " ?)",
-	        "titii", rr->kind, (int64_t)rr->priority, request, db_now_ms(),
-	        (int64_t)rr->njobs) == -1)
+	        " request, created_at, jobs_total, left_out) VALUES (?,"
+	        " 'queued', ?, ?, ?, ?, ?)",
+	        "titiit", rr->kind, (int64_t)rr->priority, request, db_now_ms(),
+	        (int64_t)rr->njobs, left_out) == -1)
 		goto fail;
 	run = db_last_id(db);
 	/* In the same transaction: a schedule never fires twice a day. */
@@ -114,33 +114,100 @@ fail:
 	return -1;
 }
 
+/*
+ * A scenario the body names whose file did not load: refused with that
+ * file's error rather than "no scenario named".
+ */
+static int
+named_bad(const json_t *body, const json_t *errors, char **cause)
+{
+	const json_t *names = json_object_get(body, "scenarios"), *e, *one;
+	char file[SCENARIO_NAME_MAX + 8];
+	json_t *list = json_array();
+	size_t i, k;
+	int rc = 0;
+
+	if ((one = json_object_get(body, "scenario")) != NULL)
+		json_array_append((json_t *)list, (json_t *)one);
+	else if (json_is_array(names))
+		json_array_extend(list, (json_t *)names);
+	json_array_foreach (list, i, one) {
+		if (!json_is_string(one))
+			continue;
+		snprintf(
+		    file, sizeof(file), "%.64s.json", json_string_value(one));
+		json_array_foreach (errors, k, e) {
+			if (rc == 0 &&
+			    strcmp(
+			        json_string_value(json_object_get(e, "file")),
+			        file) == 0) {
+				wf_set_cause(cause,
+				    "scenario '%s' is left out: its"
+				    " file does not load: %s",
+				    json_string_value(one),
+				    json_string_value(
+				        json_object_get(e, "message")));
+				rc = -1;
+			}
+		}
+	}
+	json_decref(list);
+	return rc;
+}
+
+/* The scenario directory, file by file; each bad file logged. */
+int
+runs_scenarios(struct api *api, struct scenario ***all, size_t *n,
+    json_t **errors, char **cause)
+{
+	const json_t *e;
+	size_t i;
+
+	*errors = json_array();
+	if (scenario_load_dir_errors(
+	        api->cfg->scenario_dir, all, n, *errors, cause) == -1)
+		return -1;
+	json_array_foreach (*errors, i, e)
+		log_warnx("scenarios: %s left out: %s",
+		    json_string_value(json_object_get(e, "file")),
+		    json_string_value(json_object_get(e, "message")));
+	return 0;
+}
+
 int64_t
 runs_create(struct api *api, const json_t *body, const struct run_link *link,
     int store, json_t **reply, char **cause)
 {
 	struct scenario **all = NULL;
 	struct run_req rr;
-	char *why = NULL;
+	json_t *errors = NULL;
+	char *why = NULL, *left = NULL;
 	size_t nall = 0;
 	int64_t run = -1;
+	int matrix;
 
 	*reply = NULL;
 	if (run_req_check(body, &rr, cause) == -1)
 		return -1;
-	if (scenario_load_dir(api->cfg->scenario_dir, &all, &nall, &why) ==
-	    -1) {
+	if (runs_scenarios(api, &all, &nall, &errors, &why) == -1) {
 		log_warnx("%s", wf_cause_str(why));
 		wf_set_cause(cause, "scenarios: %s", wf_cause_str(why));
 		run = -2;
 		goto out;
 	}
-	if (run_req_expand(body, all, nall, &rr, cause) == -1)
+	if (named_bad(body, errors, cause) == -1 ||
+	    run_req_expand(body, all, nall, &rr, cause) == -1)
 		goto out;
+	/* Only the nightly matrix takes every file: it says what it missed. */
+	matrix = json_object_get(body, "matrix") != NULL;
+	if (!matrix)
+		json_array_clear(errors);
+	left = json_dumps(errors, JSON_COMPACT);
 	if (!store) {
 		run = 0;
 	} else {
 		db_lock(api->db);
-		run = store_run(api, body, &rr, link);
+		run = store_run(api, body, &rr, link, left);
 		db_unlock(api->db);
 		if (run == -1) {
 			wf_set_cause(cause,
@@ -151,12 +218,19 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 		}
 		log_info("run %lld: %zu jobs (%s)", (long long)run, rr.njobs,
 		    rr.kind);
+		if (json_array_size(errors) > 0)
+			log_warnx("run %lld: %zu scenario files left out",
+			    (long long)run, json_array_size(errors));
 	}
 	*reply = json_pack("{s:I, s:I, s:s}", "run", (json_int_t)run, "jobs",
 	    (json_int_t)rr.njobs, "kind", rr.kind);
+	if (matrix)
+		json_object_set(*reply, "left_out", errors);
 out:
 	run_req_free(&rr);
 	scenario_list_free(all, nall);
+	json_decref(errors);
+	free(left);
 	free(why);
 	return run;
 }
@@ -187,14 +261,14 @@ void
 api_scenarios_list(struct req *r, struct reply *out)
 {
 	struct scenario **all = NULL;
-	json_t *list = json_array(), *cases;
+	json_t *list = json_array(), *cases, *errors = NULL;
 	char *cause = NULL;
 	size_t n = 0, i;
 
-	if (scenario_load_dir(r->api->cfg->scenario_dir, &all, &n, &cause) ==
-	    -1) {
+	if (runs_scenarios(r->api, &all, &n, &errors, &cause) == -1) {
 		reply_error(out, 500, "scenarios: %s", wf_cause_str(cause));
 		json_decref(list);
+		json_decref(errors);
 		free(cause);
 		return;
 	}
@@ -210,7 +284,8 @@ api_scenarios_list(struct req *r, struct reply *out)
 		json_decref(cases);
 	}
 	scenario_list_free(all, n);
-	reply_json(out, 200, json_pack("{s:o}", "scenarios", list));
+	reply_json(out, 200,
+	    json_pack("{s:o, s:o}", "scenarios", list, "errors", errors));
 }
 
 /* bisect: the bisect a run of kind bisect is a step of (else null). */
@@ -289,7 +364,8 @@ run_row(struct db *db, int64_t id)
 {
 	return db_row(db,
 	    "SELECT " RUN_COLUMNS ", request AS"
-	    " \"request:json\" FROM runs WHERE id = ?",
+	    " \"request:json\", left_out AS \"left_out:json\" FROM runs"
+	    " WHERE id = ?",
 	    "i", id);
 }
 

@@ -6,6 +6,7 @@
 
 #include "expect.h"
 #include "json.h"
+#include "strdist.h"
 #include "util.h"
 
 /* What lib/invariants.c emits (keep in step with it). */
@@ -52,6 +53,18 @@ int
 expect_check_known(const char *name)
 {
 	return in_list(check_names, name);
+}
+
+/* "element I: 'NAME' is not a known check (did you mean 'NEAR'?)". */
+static void
+unknown_check(const char *name, size_t i, char **cause)
+{
+	const char *near = wf_nearest(name, check_names);
+
+	wf_set_cause(cause,
+	    "key 'failing_checks': element %zu: '%.64s' is not a known check%s%s%s",
+	    i, name, near ? " (did you mean '" : "", near ? near : "",
+	    near ? "'?)" : "");
 }
 
 int
@@ -152,12 +165,15 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 		return -1;
 	}
 	json_array_foreach (fc, i, v) {
-		if (!json_is_string(v) ||
-		    !expect_check_known(json_string_value(v))) {
+		if (!json_is_string(v)) {
 			wf_set_cause(cause,
 			    "key 'failing_checks': element %zu"
-			    " is not a known check name",
+			    " is not a check name (a string)",
 			    i);
+			return -1;
+		}
+		if (!expect_check_known(json_string_value(v))) {
+			unknown_check(json_string_value(v), i, cause);
 			return -1;
 		}
 		for (j = 0; j < i; j++) {

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "runspec_json.h"
 #include "scenario.h"
+#include "strdist.h"
 #include "util.h"
 
 #define AXIS_VALUES_MAX 64
@@ -434,7 +435,7 @@ validate_top(
     const struct src *s, const json_t *obj, struct scenario *sc, char **cause)
 {
 	const json_t *v;
-	const char *key;
+	const char *key, *near;
 	char msg[512];
 	size_t i;
 
@@ -444,7 +445,10 @@ validate_top(
 				break;
 		}
 		if (top_keys[i] == NULL) {
-			src_error(s, cause, key, -1, NULL, "unknown key");
+			near = wf_nearest(key, top_keys);
+			src_error(s, cause, key, -1, NULL, "unknown key%s%s%s",
+			    near ? " (did you mean '" : "", near ? near : "",
+			    near ? "'?)" : "");
 			return -1;
 		}
 	}

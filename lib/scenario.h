@@ -44,6 +44,14 @@ void scenario_free(struct scenario *sc); /* NULL is a no-op */
  */
 int scenario_load_dir(
     const char *dir, struct scenario ***out, size_t *n, char **cause);
+/*
+ * The same, file by file: a file that does not load (or is misnamed) is
+ * left out and appended to errors as {"file": NAME.json, "message"}; -1
+ * only when the directory cannot be read. errors NULL: the first bad file
+ * fails the whole load (scenario_load_dir).
+ */
+int scenario_load_dir_errors(const char *dir, struct scenario ***out, size_t *n,
+    json_t *errors, char **cause);
 void scenario_list_free(struct scenario **list, size_t n);
 struct scenario *
 scenario_find(struct scenario **list, size_t n, const char *name);

@@ -18,19 +18,37 @@ cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-scenario_load_dir(
-    const char *dir, struct scenario ***out, size_t *n, char **cause)
+/* One file of the directory; NULL with a cause. */
+static struct scenario *
+load_one(const char *dir, const char *name, char **cause)
 {
-	char *names[SCENARIO_DIR_MAX], path[4096];
-	struct scenario **list = NULL;
-	size_t count = 0, i, len;
-	struct dirent *de;
-	DIR *d;
-	int rc = -1;
+	char path[4096];
+	struct scenario *sc;
+	size_t len = strlen(name) - 5;
 
-	*out = NULL;
-	*n = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((sc = scenario_load_file(path, cause)) == NULL)
+		return NULL;
+	if (strlen(sc->name) != len || strncmp(sc->name, name, len) != 0) {
+		wf_set_cause(cause,
+		    "%s: the scenario is named '%s';"
+		    " its file must be %s.json",
+		    path, sc->name, sc->name);
+		scenario_free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+/* The sorted *.json names of dir into names; their count, -1 on error. */
+static int
+list_names(const char *dir, char **names, char **cause)
+{
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+	int count = 0;
+
 	if ((d = opendir(dir)) == NULL) {
 		wf_set_cause(
 		    cause, "scenario directory %s: %s", dir, strerror(errno));
@@ -41,46 +59,69 @@ scenario_load_dir(
 		if (len < 6 || de->d_name[0] == '.' ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
-		if (count == SCENARIO_DIR_MAX) {
+		if (count == SCENARIO_DIR_MAX ||
+		    (names[count] = strdup(de->d_name)) == NULL) {
 			wf_set_cause(cause, "%s: more than %d scenarios", dir,
 			    SCENARIO_DIR_MAX);
-			goto out;
-		}
-		if ((names[count] = strdup(de->d_name)) == NULL) {
-			wf_set_cause(cause, "out of memory");
-			goto out;
+			while (count > 0)
+				free(names[--count]);
+			closedir(d);
+			return -1;
 		}
 		count++;
 	}
-	qsort(names, count, sizeof(names[0]), cmp_name);
-	if ((list = calloc(count + 1, sizeof(*list))) == NULL) {
+	closedir(d);
+	qsort(names, (size_t)count, sizeof(names[0]), cmp_name);
+	return count;
+}
+
+int
+scenario_load_dir_errors(const char *dir, struct scenario ***out, size_t *n,
+    json_t *errors, char **cause)
+{
+	char *names[SCENARIO_DIR_MAX], *why = NULL;
+	struct scenario **list = NULL;
+	size_t good = 0, i;
+	int count, rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if ((count = list_names(dir, names, cause)) == -1)
+		return -1;
+	if ((list = calloc((size_t)count + 1, sizeof(*list))) == NULL) {
 		wf_set_cause(cause, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < count; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((list[i] = scenario_load_file(path, cause)) == NULL)
-			goto out;
-		len = strlen(names[i]) - 5;
-		if (strlen(list[i]->name) != len ||
-		    strncmp(list[i]->name, names[i], len) != 0) {
-			wf_set_cause(cause,
-			    "%s: the scenario is named '%s';"
-			    " its file must be %s.json",
-			    path, list[i]->name, list[i]->name);
+	for (i = 0; i < (size_t)count; i++) {
+		if ((list[good] = load_one(dir, names[i], &why)) != NULL) {
+			good++;
+			continue;
+		}
+		if (errors == NULL) {
+			wf_set_cause(cause, "%s", wf_cause_str(why));
 			goto out;
 		}
+		json_array_append_new(errors,
+		    json_pack("{s:s, s:s}", "file", names[i], "message",
+		        wf_cause_str(why)));
 	}
 	*out = list;
-	*n = count;
+	*n = good;
 	list = NULL;
 	rc = 0;
 out:
-	scenario_list_free(list, count);
-	for (i = 0; i < count; i++)
+	scenario_list_free(list, good);
+	for (i = 0; i < (size_t)count; i++)
 		free(names[i]);
-	closedir(d);
+	free(why);
 	return rc;
+}
+
+int
+scenario_load_dir(
+    const char *dir, struct scenario ***out, size_t *n, char **cause)
+{
+	return scenario_load_dir_errors(dir, out, n, NULL, cause);
 }
 
 void

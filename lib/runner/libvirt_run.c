@@ -271,7 +271,14 @@ lv_ended(struct lv_run *lv, struct run_ctx *x, struct run_result *res)
 	 * Without either, QEMU itself died: the host's fault. */
 	for (int i = 0; i < 20 && !lv->end.stopped; i++)
 		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
-	if (lv->end.stopped)
+	/* A report that ended with done or an error and then the exit
+	 * port: the normal end, not a failure to show. */
+	if (lv->end.stopped &&
+	    lv->end.detail == VIR_DOMAIN_EVENT_STOPPED_FAILED &&
+	    (x->c.done_status >= 0 || x->c.errors))
+		snprintf(res->detail, sizeof(res->detail),
+		    "guest exited after its report (isa-debug-exit)");
+	else if (lv->end.stopped)
 		snprintf(res->detail, sizeof(res->detail),
 		    "libvirt: domain stopped (%s)",
 		    lvevents_detail_name(lv->end.detail));

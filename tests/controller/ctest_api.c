@@ -511,14 +511,19 @@ TEST(read_token_required_and_broken_scenario_file)
 	    &c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
-	/* Now break the directory: the submission names file, line and key. */
+	/* Now break the directory: the good scenario still runs (issue 19);
+	 * the bad one is refused naming file, line and key. */
 	snprintf(file, sizeof(file), "%s/bad.json", sdir);
 	REQUIRE((f = fopen(file, "w")) != NULL);
 	fputs("{\n  \"name\": \"bad\",\n  \"cpus\": \"four\"\n}\n", f);
 	fclose(f);
 	j = jcall(
 	    &c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"ok\"}", &st);
-	CHECK_EQ_INT(st, 500);
+	CHECK_EQ_INT(st, 201);
+	json_decref(j);
+	j = jcall(
+	    &c, sb, "POST", "/api/v1/runs", "{\"scenario\": \"bad\"}", &st);
+	CHECK_EQ_INT(st, 400);
 	CHECK_STR_CONTAINS(jstr(j, "error"),
 	    "bad.json:3: key 'cpus': expected"
 	    " an integer, not string");

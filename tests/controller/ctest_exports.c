@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suite.h"
 #include "../unit/test.h"
@@ -214,6 +215,16 @@ TEST(exports_survive_any_bytes_in_logs_and_descriptions)
 	    &st);
 	CHECK_EQ_INT(st, 201);
 	json_decref(j);
+	/* Finished jobs are classified against a new issue in the background
+	 * (controller/README.md): wait for it, at most 10 s. */
+	for (int i = 0; i < 200; i++) {
+		j = get_job(job);
+		st = json_is_true(json_object_get(j, "known"));
+		json_decref(j);
+		if (st)
+			break;
+		usleep(50000);
+	}
 
 	seen = junit_seen(run);
 	REQUIRE(seen != NULL);

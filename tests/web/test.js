@@ -135,7 +135,9 @@ test('matrix: clicking a failing cell opens the job with expected vs observed', 
 	const failing = j.checks.filter((c) => !c.ok).map((c) => c.check).sort();
 	eq(rows.map((r) => r[0]).sort().join(','), failing.join(','), 'failing checks as the API says');
 	assert(await page.locator('table.gens tbody tr').count() === j.generations.length, 'one row per generation');
-	eq(await page.textContent('#repro-line'), `wakefarm repro ${info.special.newfail}`, 'repro line');
+	eq(await page.textContent('#repro-line'), `wakefarm --server ${ctl.url} repro ${info.special.newfail}`, 'repro line names its server');
+	const rq = await page.textContent('#repro-run-qemu');
+	assert(rq.startsWith('guest/run-qemu --cpus ') && rq.includes(' --check'), `the run-qemu line: ${rq}`);
 	await shot('job-fail');
 	// A known issue is named on its job.
 	await go(`/jobs/${info.special.known}`, 'p.verdict-line');
@@ -578,6 +580,28 @@ test('runs: server-side pagination over the large history', async () => {
 	await page.waitForFunction((f) => document.querySelector('table.runs-table tbody tr').dataset.run !== f, first);
 	eq(await attr('table.runs-table tbody tr', 'data-run'), String(Number(first) - 25), 'the next 25');
 	noConsoleErrors(0);
+});
+
+test('matrix: a bad scenario file is a banner, the empty page says `wakefarm submit nightly`', async () => {
+	const mark = consoleErrors.length;
+	await go('/', 'table.matrix td.cell[data-job]');
+	assert(!(await page.locator('.scenario-errors').count()), 'no banner with good scenarios');
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-web-scen-'));
+	fs.copyFileSync(path.join(ROOT, 'scenarios/cold-boot.json'), path.join(dir, 'cold-boot.json'));
+	fs.writeFileSync(path.join(dir, 'typo.json'), '{"name": "typo", "nigthly": true}\n');
+	const other = await startController({ scenarios: dir });
+	try {
+		await page.goto(`${other.url}/#/`);
+		await page.waitForSelector('.scenario-errors', { timeout: 10000 });
+		const text = await page.textContent('.scenario-errors');
+		assert(text.includes('typo.json') && text.includes("did you mean 'nightly'?"), `banner: ${text}`);
+		assert((await page.textContent('p.note')).includes('wakefarm submit nightly'), 'the hint the CLI accepts');
+		await shot('matrix-scenario-errors');
+	} finally {
+		await other.stop();
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+	noConsoleErrors(mark);
 });
 
 test('live: the matrix of a running nightly fills in without a reload', async () => {

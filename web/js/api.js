@@ -85,6 +85,8 @@ export function scenarioBodies() {
 			const m = new Map();
 			for (const sc of r.scenarios || [])
 				m.set(sc.name, sc.scenario || {});
+			// The files the controller could not load (left out of runs).
+			m.errors = r.errors || [];
 			return m;
 		}).catch(() => {
 			scenarioCache = null;

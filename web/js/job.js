@@ -241,9 +241,15 @@ function logView(jobId, route) {
 	return box;
 }
 
-function repro(id) {
-	const code = h('code#repro-line', `wakefarm repro ${id}`);
-	return h('p.repro', 'Reproduce locally: ', code, ' ', copyButton(code));
+// The controller's lines: `wakefarm --server URL repro ID` and the
+// guest/run-qemu equivalent for people without access to the farm.
+function repro(id, rp) {
+	const server = location.href.replace(/[#?].*$/, '').replace(/\/(index\.html)?$/, '');
+	const code = h('code#repro-line', rp?.cli || `wakefarm --server ${server} repro ${id}`);
+	const rq = rp?.run_qemu ? h('code#repro-run-qemu', rp.run_qemu) : null;
+	return h('div.repro',
+		h('p', 'Reproduce locally: ', code, ' ', copyButton(code)),
+		rq ? h('p', 'Without farm access, from a wakefarm tree: ', rq, ' ', copyButton(rq)) : null);
 }
 
 export async function pageJob(view, route, ctx) {
@@ -283,9 +289,11 @@ export async function pageJob(view, route, ctx) {
 				['host', j.host || '—'],
 				['attempt', String(j.attempt)],
 				['created', fmtTime(j.created_at)],
-				['ran', j.started_at ? `${fmtTime(j.started_at)}, ${fmtDuration((j.finished_at || Date.now()) - j.started_at)}` : '—'],
+				// The agent's own run time when it said (the controller's
+				// started..finished spans only the calls it saw).
+				['ran', j.started_at ? `${fmtTime(j.started_at)}, ${fmtDuration(j.run_ms ?? ((j.finished_at || Date.now()) - j.started_at))}` : '—'],
 			]),
-			repro(id),
+			repro(id, j.repro),
 			// A failure (not an infra error) can be bisected from here.
 			j.state === 'done' && j.as_expected === 0 && j.verdict !== 'infra' ?
 				h('p.bisect-this', h('a', { href: `#/bisects/new?job=${id}` }, 'Bisect this case'),

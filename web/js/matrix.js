@@ -265,6 +265,17 @@ export async function renderRunMatrix(box, run, prevRuns, ctx) {
 	return box.wfResult;
 }
 
+// Scenario files the controller could not load: a nightly leaves them out.
+async function scenarioBanner(view, box) {
+	const errors = (await scenarioBodies()).errors || [];
+	if (!errors.length || !view.isConnected)
+		return;
+	view.insertBefore(h('div.error.scenario-errors', { role: 'alert' },
+		h('strong', `${errors.length} scenario file${errors.length > 1 ? 's' : ''} could not be loaded`),
+		' and ', errors.length > 1 ? 'are' : 'is', ' left out of every nightly until fixed:',
+		h('ul', errors.map((e) => h('li', h('code', e.file), ': ', e.message)))), box);
+}
+
 export async function pageMatrix(view, route, ctx) {
 	view.append(h('h1', 'Nightly matrix'));
 	const box = h('div.matrix-box', h('p.loading', 'Loading…'));
@@ -280,9 +291,10 @@ export async function pageMatrix(view, route, ctx) {
 		fill(box, errorBox(e));
 		return;
 	}
+	scenarioBanner(view, box);
 	if (!runs.length) {
 		fill(box, h('p.note', 'No nightly run yet. Submit one with ',
-			h('code', 'wakefarm submit --matrix nightly'), '.'));
+			h('code', 'wakefarm submit nightly'), '.'));
 		return;
 	}
 	const run = runs[0];
