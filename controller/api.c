@@ -429,6 +429,19 @@ send_reply(struct req *r, struct reply *out)
 	char *text;
 	size_t len;
 
+	/*
+	 * What this request committed is on disk before its reply goes out
+	 * (group commit, db.h); if that sync failed, the reply says so.
+	 */
+	if (db_sync_wait(r->api->db) == -1 && out->status < 400 &&
+	    out->response == NULL) {
+		if (r->lease_job > 0)
+			queue_release(r->api, r->lease_job, r->lease_host);
+		r->lease_job = 0;
+		reply_error(out, 500,
+		    "the database could not sync its log to disk (see the"
+		    " controller's log): this change may be lost");
+	}
 	if (out->status >= 400)
 		__atomic_add_fetch(&r->api->errors, 1, __ATOMIC_RELAXED);
 	metrics_http_count(

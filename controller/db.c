@@ -127,6 +127,122 @@ db_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + skew_ms();
 }
 
+/*
+ * The statement cache: statements that are not running, by SQL text, the
+ * least recently used one finalized when all DB_STMT_CACHE slots are
+ * taken. A statement is taken out while it runs (stmt_get) and put back
+ * reset, its bindings cleared (stmt_put), so two threads (or a statement
+ * run while another of the same text is) never share one. Preparing is
+ * most of the cost of the small statements a request runs, and it ran
+ * under db->lock.
+ */
+struct db_cached {
+	char *sql; /* NULL: a free slot */
+	uint32_t hash;
+	sqlite3_stmt *st;
+	uint64_t used; /* cache_clock when put back */
+};
+
+static uint32_t
+sql_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void
+cache_free(struct db *db)
+{
+	if (db->cache == NULL)
+		return;
+	for (int i = 0; i < DB_STMT_CACHE; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
+	free(db->cache);
+	db->cache = NULL;
+}
+
+/* A prepared statement for sql, from the cache or new; NULL (logged). */
+static sqlite3_stmt *
+stmt_get(struct db *db, const char *sql)
+{
+	uint32_t h = sql_hash(sql);
+	struct db_cached *c;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&db->cache_mu);
+	for (int i = 0; i < DB_STMT_CACHE && st == NULL; i++) {
+		c = &db->cache[i];
+		if (c->sql != NULL && c->hash == h &&
+		    strcmp(c->sql, sql) == 0) {
+			st = c->st;
+			free(c->sql);
+			c->sql = NULL;
+			c->st = NULL;
+			db->cache_hits++;
+		}
+	}
+	if (st == NULL)
+		db->cache_misses++;
+	pthread_mutex_unlock(&db->cache_mu);
+	if (st != NULL)
+		return st;
+	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		db_failed(db, rc, sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Done with st (prepared from sql): reset and kept, or finalized. */
+static void
+stmt_put(struct db *db, const char *sql, sqlite3_stmt *st)
+{
+	struct db_cached *c, *slot = NULL;
+	char *copy;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if ((copy = strdup(sql)) == NULL) {
+		sqlite3_finalize(st);
+		return;
+	}
+	pthread_mutex_lock(&db->cache_mu);
+	for (int i = 0; i < DB_STMT_CACHE; i++) {
+		c = &db->cache[i];
+		if (c->sql == NULL) {
+			slot = c;
+			break;
+		}
+		if (slot == NULL || c->used < slot->used)
+			slot = c;
+	}
+	/* the least recently used, when no slot was free */
+	sqlite3_finalize(slot->st);
+	free(slot->sql);
+	slot->sql = copy;
+	slot->hash = sql_hash(sql);
+	slot->st = st;
+	slot->used = ++db->cache_clock;
+	pthread_mutex_unlock(&db->cache_mu);
+}
+
+void
+db_cache_stats(struct db *db, uint64_t *hits, uint64_t *misses)
+{
+	pthread_mutex_lock(&db->cache_mu);
+	*hits = db->cache_hits;
+	*misses = db->cache_misses;
+	pthread_mutex_unlock(&db->cache_mu);
+}
+
 struct db *
 db_open(const char *path, char **cause)
 {
@@ -138,7 +254,7 @@ db_open(const char *path, char **cause)
 	 */
 	static const char *const pragmas =
 	    "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
-	    " PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+	    " PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
 	pthread_condattr_t ca;
 	struct db *db;
 	char *err = NULL;
@@ -150,6 +266,7 @@ db_open(const char *path, char **cause)
 		return NULL;
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->cache_mu, NULL);
 	/* Waits on it are bounded by wf_now_ms, a monotonic clock. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -170,6 +287,11 @@ db_open(const char *path, char **cause)
 		sqlite3_free(err);
 		goto fail;
 	}
+	if ((db->cache = calloc(DB_STMT_CACHE, sizeof(*db->cache))) == NULL) {
+		wf_set_cause(cause, "out of memory");
+		goto fail;
+	}
+	db_wal_init(db);
 	return db;
 fail:
 	db_close(db);
@@ -181,8 +303,11 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	db_wal_close(db);
+	cache_free(db);
 	sqlite3_close(db->sql);
 	pthread_cond_destroy(&db->changed);
+	pthread_mutex_destroy(&db->cache_mu);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -355,17 +480,13 @@ bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 static sqlite3_stmt *
 prepare_bind(struct db *db, const char *sql, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	sqlite3_stmt *st;
 
-	if ((rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL)) !=
-	    SQLITE_OK) {
-		db_failed(db, rc, sql);
+	if ((st = stmt_get(db, sql)) == NULL)
 		return NULL;
-	}
 	if (bind_args(st, fmt, ap) != SQLITE_OK) {
 		log_warnx("sqlite bind: %s: %s", sqlite3_errmsg(db->sql), sql);
-		sqlite3_finalize(st);
+		stmt_put(db, sql, st);
 		return NULL;
 	}
 	return st;
@@ -465,7 +586,7 @@ db_bytes(
 		    (size_t)sqlite3_column_bytes(st, 0));
 	if (rc != SQLITE_DONE)
 		db_failed(db, rc, sql);
-	sqlite3_finalize(st);
+	stmt_put(db, sql, st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -493,7 +614,7 @@ db_exec(struct db *db, int *changes, const char *sql, const char *fmt, ...)
 	rc = step_write(db, st, sql);
 	if (rc == 0 && changes != NULL)
 		*changes = sqlite3_changes(db->sql);
-	sqlite3_finalize(st);
+	stmt_put(db, sql, st);
 	return rc;
 }
 
@@ -551,7 +672,7 @@ db_int(struct db *db, int64_t *out, const char *sql, const char *fmt, ...)
 		db_failed(db, rc, sql);
 		rc = -1;
 	}
-	sqlite3_finalize(st);
+	stmt_put(db, sql, st);
 	return rc;
 }
 
@@ -635,7 +756,7 @@ query(struct db *db, int one, const char *sql, const char *fmt, va_list ap)
 		json_decref(rows);
 		rows = NULL;
 	}
-	sqlite3_finalize(st);
+	stmt_put(db, sql, st);
 	return rows;
 }
 

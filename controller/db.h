@@ -3,9 +3,15 @@
  *
  * One connection, shared by every HTTP thread under one mutex (SQLite
  * serialises writers anyway; the mutex also carries the job queue's
- * condition variable, see queue.h). WAL journal, synchronous=FULL (an
- * acknowledged write survives kill -9 and power loss), busy_timeout,
- * foreign keys on. Statements are prepared and bound, never formatted.
+ * condition variable, see queue.h). WAL journal, synchronous=NORMAL with
+ * group commit (db_wal.c): a commit does not wait for the disk under the
+ * lock; the reply of a request that changed something goes out only once
+ * an fdatasync of the WAL that began after its commit has returned
+ * (db_sync_wait, api.c), so an acknowledged write still survives kill -9
+ * and power loss, and the commits made meanwhile share that sync.
+ * busy_timeout, foreign keys on. Statements are prepared and bound, never
+ * formatted; prepared statements are kept (DB_STMT_CACHE, by SQL text)
+ * and reused.
  *
  * Binding formats for the variadic helpers, one character per parameter:
  *   'i' int64_t   'd' int (promoted)   't' const char * (NULL binds NULL)
@@ -39,6 +45,11 @@
 struct wf_buf;
 
 #define DB_FULL_MARGIN (1024 * 1024) /* free bytes that end the full state */
+#define DB_STMT_CACHE 128 /* prepared statements kept */
+#define DB_CKPT_PAGES 1000 /* WAL pages that wake the checkpointer */
+
+struct db_cached; /* a kept statement (db.c) */
+struct db_ckpt; /* the checkpointer (db_wal.c) */
 
 struct db {
 	sqlite3 *sql;
@@ -48,6 +59,20 @@ struct db {
 	int full; /* the disk is full (atomic) */
 	uint64_t full_refused; /* statements refused since (under lock) */
 	int tx_changes; /* sqlite3_total_changes at BEGIN */
+	/* the statement cache: idle statements only (under cache_mu) */
+	pthread_mutex_t cache_mu;
+	struct db_cached *cache; /* DB_STMT_CACHE slots */
+	uint64_t cache_clock, cache_hits, cache_misses;
+	/* group commit (db_wal.c) */
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	uint64_t commit_seq; /* commits to the WAL so far (atomic) */
+	uint64_t synced_seq; /* those known on disk (under sync_mu) */
+	uint64_t syncs; /* fdatasyncs run (under sync_mu) */
+	int syncing; /* a thread is syncing (under sync_mu) */
+	int wal_fd; /* the WAL file, -1: not open yet */
+	int wal_ready; /* db_wal_init ran */
+	struct db_ckpt *ckpt; /* the checkpointer, NULL: none (atomic) */
 };
 
 /* Opens (creating) the file; NULL with a cause. */
@@ -110,5 +135,37 @@ struct db_stmt;
 struct db_stmt *db_prepare(struct db *db, const char *sql);
 int db_stmt_exec(struct db_stmt *st, const char *fmt, ...);
 void db_stmt_free(struct db_stmt *st); /* NULL is a no-op */
+/* Statement cache counters (tests): statements reused, prepared. */
+void db_cache_stats(struct db *db, uint64_t *hits, uint64_t *misses);
+
+/*
+ * Group commit (db_wal.c). Every commit of the connection is counted (a
+ * sequence number, remembered per thread). db_sync_wait returns once an
+ * fdatasync of the WAL that began after the calling thread's last commit
+ * has returned (at once when it made none since its last call); -1 when
+ * that sync failed (logged). One thread syncs while the others whose
+ * commits it covers wait for it. Called without db->lock, before a reply.
+ */
+int db_sync_wait(struct db *db);
+/* The calling thread's last unsynced commit (0: none), forgotten: for a
+ * reply another thread sends (the dispatcher's leases). */
+uint64_t db_sync_take(void);
+/* Waits for commit seq (from db_sync_take) to be on disk; 0 or -1. */
+int db_sync_until(struct db *db, uint64_t seq);
+uint64_t db_syncs(struct db *db); /* fdatasyncs run so far */
+
+/*
+ * Starts the checkpointer (serve): a thread with its own connection that
+ * runs a passive checkpoint whenever a commit leaves the WAL over
+ * DB_CKPT_PAGES pages, instead of the auto-checkpoint inside the
+ * committing writer. Without it (commands, unit tests) that writer still
+ * runs it. db_close stops it. 0, or -1 with a cause.
+ */
+int db_checkpointer_start(struct db *db, char **cause);
+/* Checkpoints the checkpointer has run (0 without one). */
+uint64_t db_checkpoints(struct db *db);
+/* db.c's use of db_wal.c: set up at open, stopped and synced at close. */
+void db_wal_init(struct db *db);
+void db_wal_close(struct db *db);
 
 #endif

@@ -704,6 +704,8 @@ cmd_serve(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("cannot initialise libcurl");
 	api.db = open_db(o.cfg.db_path, o.cfg.schema_dir);
+	if (db_checkpointer_start(api.db, &cause) == -1)
+		fatalx("%s", wf_cause_str(cause));
 	{
 		/* Bisect builds and their images live beside the database. */
 		static char blobs[PATH_MAX], builds[PATH_MAX];

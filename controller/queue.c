@@ -22,6 +22,7 @@ struct waiter {
 	int64_t host_id;
 	int64_t deadline; /* wf_now_ms */
 	json_t *lease; /* json_null(): none; NULL: error */
+	uint64_t sync_seq; /* the commit of the lease (db_sync_until) */
 	int done;
 	struct waiter *next;
 };
@@ -62,13 +63,18 @@ queue_run_refresh(struct db *db, int64_t run_id)
 	    "ii", db_now_ms(), run_id);
 }
 
-json_t *
-queue_try_lease(struct api *api, int64_t host_id)
+/*
+ * The next job for host_id leased to it, inside the caller's transaction
+ * (under a savepoint of its own: a failure undoes this lease only); as
+ * queue_try_lease returns.
+ */
+static json_t *
+lease_one(struct api *api, int64_t host_id)
 {
 	struct db *db = api->db;
 	int64_t now = db_now_ms(), free_slots = 0, job = 0, prev;
-	json_t *row, *lease = NULL;
-	int rc, changes = 0;
+	json_t *row;
+	int rc;
 
 	rc = db_int(db, &free_slots,
 	    "SELECT h.slots - (SELECT count(*) FROM"
@@ -94,9 +100,9 @@ queue_try_lease(struct api *api, int64_t host_id)
 		return NULL;
 	if (rc == 0)
 		return json_null();
-	if (db_begin(db) == -1)
+	if (db_exec(db, NULL, "SAVEPOINT lease", "") == -1)
 		return NULL;
-	if (db_exec(db, &changes,
+	if (db_exec(db, NULL,
 	        "UPDATE jobs SET state = 'leased',"
 	        " lease_host = ?, lease_expires = ?, leased_at = ?, next_batch = 0"
 	        " WHERE id = ? AND state = 'queued'",
@@ -104,27 +110,43 @@ queue_try_lease(struct api *api, int64_t host_id)
 	    db_exec(db, NULL,
 	        "UPDATE runs SET state = 'running' WHERE id = (SELECT run_id FROM"
 	        " jobs WHERE id = ?) AND state = 'queued'",
-	        "i", job) == -1)
-		goto fail;
-	row = db_row(db,
-	    "SELECT id AS job, attempt, run_id AS run, scenario,"
-	    " params AS \"params:json\" FROM jobs WHERE id = ?",
-	    "i", job);
-	if (row == NULL || db_commit(db) == -1) {
-		json_decref(row);
-		goto fail;
+	        "i", job) == -1 ||
+	    (row = db_row(db,
+	         "SELECT id AS job, attempt, run_id AS run, scenario,"
+	         " params AS \"params:json\" FROM jobs WHERE id = ?",
+	         "i", job)) == NULL) {
+		db_exec(db, NULL, "ROLLBACK TO lease", "");
+		db_exec(db, NULL, "RELEASE lease", "");
+		return NULL;
 	}
+	db_exec(db, NULL, "RELEASE lease", "");
 	json_object_set_new(row, "lease_ms", json_integer(api->cfg->lease_ms));
-	lease = row;
 	prev = wf_log_set_job(job);
 	log_info("job %lld (attempt %lld) leased to host %lld", (long long)job,
 	    (long long)json_integer_value(json_object_get(row, "attempt")),
 	    (long long)host_id);
 	wf_log_set_job(prev);
+	return row;
+}
+
+json_t *
+queue_try_lease(struct api *api, int64_t host_id)
+{
+	struct db *db = api->db;
+	json_t *lease;
+
+	if (db_begin(db) == -1)
+		return NULL;
+	lease = lease_one(api, host_id);
+	if (lease == NULL || json_is_null(lease)) {
+		db_rollback(db);
+		return lease;
+	}
+	if (db_commit(db) == -1) {
+		json_decref(lease);
+		return NULL;
+	}
 	return lease;
-fail:
-	db_rollback(db);
-	return NULL;
 }
 
 int
@@ -311,12 +333,22 @@ queue_waiter_take(struct req *r)
 {
 	struct waiter *w = r->waiter;
 	json_t *lease;
+	uint64_t seq;
+	int64_t job;
 
 	db_lock(r->api->db);
 	lease = w->lease;
+	seq = w->sync_seq;
 	r->waiter = NULL;
 	db_unlock(r->api->db);
 	free(w);
+	/* the lease is on disk before its reply goes out */
+	if (json_is_object(lease) && db_sync_until(r->api->db, seq) == -1) {
+		job = json_integer_value(json_object_get(lease, "job"));
+		json_decref(lease);
+		queue_release(r->api, job, r->lease_host);
+		return NULL;
+	}
 	return lease;
 }
 
@@ -373,18 +405,32 @@ waiter_gone(const struct waiter *w)
 	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
-/* Finishes the waiters that have a job or whose time is up. */
+/*
+ * Finishes the waiters that have a job or whose time is up. The leases of
+ * one round are one transaction (one commit, one sync for all, instead of
+ * one per job); the connections are resumed after it committed, each
+ * waiter noting the commit its reply must wait for (db_sync_take).
+ */
 static int64_t
 serve_waiters(struct queue *q, int64_t now)
 {
-	struct waiter **pw = &q->waiters, *w;
+	struct waiter **pw = &q->waiters, *w, *served = NULL;
+	struct db *db = q->api->db;
 	int64_t next = now + QUEUE_REAP_MS;
+	uint64_t seq;
+	int tx = 0, gone;
 
 	while ((w = *pw) != NULL) {
-		w->lease = q->stopping || waiter_gone(w) ?
-		    json_null() :
-		    queue_try_lease(q->api, w->host_id);
-		if (json_is_null(w->lease) && !q->stopping && waiter_gone(w))
+		gone = !q->stopping && waiter_gone(w);
+		if (q->stopping || gone)
+			w->lease = json_null();
+		else if (!tx && db_begin(db) == -1)
+			w->lease = NULL;
+		else {
+			tx = 1;
+			w->lease = lease_one(q->api, w->host_id);
+		}
+		if (gone)
 			w->deadline = now; /* answer it: MHD cleans up */
 		if (json_is_null(w->lease) && now < w->deadline &&
 		    !q->stopping) {
@@ -397,6 +443,21 @@ serve_waiters(struct queue *q, int64_t now)
 		}
 		*pw = w->next;
 		q->nwaiters--;
+		w->next = served;
+		served = w;
+	}
+	if (tx && db_commit(db) == -1) {
+		log_warnx("the leases of a dispatcher round could not be"
+		          " committed: their polls are answered with an error");
+		for (w = served; w != NULL; w = w->next)
+			if (json_is_object(w->lease)) {
+				json_decref(w->lease);
+				w->lease = NULL;
+			}
+	}
+	seq = db_sync_take();
+	for (w = served; w != NULL; w = w->next) {
+		w->sync_seq = seq;
 		w->done = 1;
 		MHD_resume_connection(w->conn);
 	}
