@@ -312,6 +312,9 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
 	follow_settle(fo, &x->c);
+	res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+	if (x->c.first_us)
+		res->t_first_s = (x->c.first_us - x->t0_us) / 1e6;
 	if (fo->com2.gaps)
 		snprintf(res->detail + strlen(res->detail),
 		    sizeof(res->detail) - strlen(res->detail),

@@ -46,6 +46,9 @@ struct run_result {
 	/* libvirt only, seconds from the start: XML and files ready, domain
 	 * created (paused), resumed, seen ended */
 	double t_prepare_s, t_create_s, t_resume_s, t_end_s;
+	/* libvirt only, likewise: the guest's first record read, its last
+	 * output read after the end (0: none) */
+	double t_first_s, t_settled_s;
 	int generations; /* kernel generations that booted */
 	unsigned long dropped; /* guest lines that broke the contract */
 	char detail[512];
@@ -130,6 +133,7 @@ struct run_collect {
 	char mailbox[32]; /* from fw-ready: where a hang's evidence is */
 	int done_status; /* -1 none, 0 ok, 1 error/panic */
 	int errors; /* error records the guest wrote */
+	int64_t first_us; /* wf_now_us() when the first record was read */
 };
 
 /* Feeds COM2 bytes as they come: valid records go to c->out. */
