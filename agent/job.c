@@ -243,12 +243,13 @@ tick(void *arg, const char *com1, const char *com2, int final)
 	 * The files go after this: all of it, waiting for room if need be,
 	 * and again while they still grow (virtlogd may still be writing what
 	 * the guest wrote last): the log and the records read the same bytes.
+	 * final 2: the runner saw the output settle already: once is enough.
 	 */
-	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+	for (int quiet = final == 2, pass = 0; quiet < 2 && pass < 30; pass++) {
 		long long before = st->log[0].off + st->log[1].off +
 		    st->rec.off;
 
-		if (final_flush(st, &said) < 0)
+		if (final_flush(st, &said) < 0 || final == 2)
 			break;
 		quiet = st->log[0].off + st->log[1].off + st->rec.off ==
 		        before ?
@@ -437,7 +438,9 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	struct libvirt_opts lo = { .uri = cfg->libvirt_uri,
 		.workdir = cfg->work_dir,
 		.tick = tick,
-		.tick_arg = &st };
+		.tick_arg = &st,
+		.early_verdict = !cfg->serial_teardown,
+		.leftover = agent_leftover_add };
 	struct runspec rs;
 	struct run_result res;
 	char name[128], records[PATH_MAX], *cause = NULL;

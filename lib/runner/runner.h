@@ -79,7 +79,9 @@ double run_proc_waited_s(int pid);
  * Tests only: when $WF_TEST_HOLD names a directory and the file
  * DIR/<what>-hold exists in it, the run writes DIR/<what>-<pid> and waits
  * (at most 120 s) while the hold file exists. "created": a libvirt domain
- * made, paused, not resumed yet (tests/e2e/reap.sh).
+ * made, paused, not resumed yet (tests/e2e/reap.sh); "teardown": a
+ * background teardown (libvirt_run.h, early_verdict) about to destroy its
+ * domain, the verdict sent.
  */
 void run_test_hold(const char *what);
 
