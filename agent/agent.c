@@ -19,6 +19,7 @@
 #include "outbox.h"
 #include "state.h"
 #include "http.h"
+#include "libvirt_run.h"
 #include "log.h"
 #include "util.h"
 
@@ -362,6 +363,7 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	for (int i = 0; i < cfg->slots; i++)
 		pthread_join(slots[i], NULL);
 	pthread_join(hb, NULL);
+	libvirt_run_drain(); /* no domain outlives the agent */
 	free(slots);
 	free(a.running);
 	outbox_close(a.ob);

@@ -243,12 +243,13 @@ tick(void *arg, const char *com1, const char *com2, int final)
 	 * The files go after this: all of it, waiting for room if need be,
 	 * and again while they still grow (virtlogd may still be writing what
 	 * the guest wrote last): the log and the records read the same bytes.
+	 * final 2: the runner saw the output settle already: once is enough.
 	 */
-	for (int quiet = 0, pass = 0; quiet < 2 && pass < 30; pass++) {
+	for (int quiet = final == 2, pass = 0; quiet < 2 && pass < 30; pass++) {
 		long long before = st->log[0].off + st->log[1].off +
 		    st->rec.off;
 
-		if (final_flush(st, &said) < 0)
+		if (final_flush(st, &said) < 0 || final == 2)
 			break;
 		quiet = st->log[0].off + st->log[1].off + st->rec.off ==
 		        before ?
@@ -300,29 +301,63 @@ send_host_records(struct stream *st, const char *records)
 	json_decref(body);
 }
 
-/* run_ms: the run's own wall time (ms), < 0 when no guest ran. */
+/* run_ms: the run's own wall time (ms), < 0 when no guest ran; timings: the
+ * job's phases ({"prepare": s, ...}, taken) or NULL. */
 static void
-finish_ms(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
-    const char *detail, int64_t run_ms)
+finish_run(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
+    const char *detail, int64_t run_ms, json_t *timings)
 {
 	json_t *body = json_pack("{s:s, s:s, s:I}", "outcome", outcome,
 	    "detail", detail, "attempt", (json_int_t)attempt);
 
 	if (run_ms >= 0)
 		json_object_set_new(body, "run_ms", json_integer(run_ms));
+	if (timings)
+		json_object_set_new(body, "timings", timings);
 	put_wait(ob, job, "finish", body);
 	json_decref(body);
 }
 
 static void
 finish(struct outbox *ob, int64_t job, int64_t attempt, const char *outcome,
-    const char *detail)
+    const char *detail, json_t *timings)
 {
-	json_t *body = json_pack("{s:s, s:s, s:I}", "outcome", outcome,
-	    "detail", detail, "attempt", (json_int_t)attempt);
+	finish_run(ob, job, attempt, outcome, detail, -1, timings);
+}
 
-	put_wait(ob, job, "finish", body);
-	json_decref(body);
+static double
+phase(double from, double to)
+{
+	return to > from && from >= 0 ? to - from : 0;
+}
+
+/*
+ * The job's phases in seconds, logged and sent with the finish: prepare
+ * (the kernel resolved, files and domain XML: before_s of the agent's own,
+ * then the runner's), create (libvirt's domain start), boot (resumed to
+ * the first record), run (to the guest's end), settle (its last output
+ * read), teardown (the domain gone and the host records queued, to now).
+ */
+static json_t *
+job_timings(const struct run_result *res, double before_s, double now_s)
+{
+	double first = res->t_first_s > 0 ? res->t_first_s : res->t_resume_s;
+	json_t *t = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "prepare",
+	    before_s + res->t_prepare_s, "create",
+	    phase(res->t_prepare_s, res->t_create_s), "boot",
+	    phase(res->t_resume_s, first), "run", phase(first, res->t_end_s),
+	    "settle", phase(res->t_end_s, res->t_settled_s), "teardown",
+	    phase(res->t_settled_s, now_s));
+
+	log_info("timings: prepare %.3f create %.3f boot %.3f run %.3f settle"
+	         " %.3f teardown %.3f s",
+	    json_real_value(json_object_get(t, "prepare")),
+	    json_real_value(json_object_get(t, "create")),
+	    json_real_value(json_object_get(t, "boot")),
+	    json_real_value(json_object_get(t, "run")),
+	    json_real_value(json_object_get(t, "settle")),
+	    json_real_value(json_object_get(t, "teardown")));
+	return t;
 }
 
 /*
@@ -413,22 +448,26 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 	struct libvirt_opts lo = { .uri = cfg->libvirt_uri,
 		.workdir = cfg->work_dir,
 		.tick = tick,
-		.tick_arg = &st };
+		.tick_arg = &st,
+		.early_verdict = !cfg->serial_teardown,
+		.leftover = agent_leftover_add };
 	struct runspec rs;
 	struct run_result res;
 	char name[128], records[PATH_MAX], *cause = NULL;
+	int64_t t_job = wf_now_us(), t_run;
+	json_t *timings;
 
 	wf_log_set_job(job);
 	records_reader_init(&st.rd);
 	if (!st.buf) {
-		finish(ob, job, attempt, "infra", "agent: out of memory");
+		finish(ob, job, attempt, "infra", "agent: out of memory", NULL);
 		goto out;
 	}
 	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) <
 	    0) {
 		log_warnx("bad job parameters: %s", wf_cause_str(cause));
 		finish(ob, job, attempt, "infra",
-		    cause ? cause : "bad job parameters");
+		    cause ? cause : "bad job parameters", NULL);
 		goto out;
 	}
 	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name,
@@ -442,18 +481,20 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script,
 		        cfg->kernels_dir, rs.kernel, sizeof(rs.kernel),
 		        &cause) < 0) {
-			finish(ob, job, attempt, "infra", wf_cause_str(cause));
+			finish(ob, job, attempt, "infra", wf_cause_str(cause),
+			    NULL);
 			goto out;
 		}
 		rs.kernel_package[0] = 0;
 	}
 	if (resolve_blob(cfg, &rs, &cause) < 0) {
-		finish(ob, job, attempt, "infra", wf_cause_str(cause));
+		finish(ob, job, attempt, "infra", wf_cause_str(cause), NULL);
 		goto out;
 	}
 	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name,
 	    rs.cpus, rs.mailbox_version, rs.steps,
 	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
+	t_run = wf_now_us();
 	if (libvirt_run(&rs, &o, &lo, &res) < 0)
 		res.outcome = RUN_INFRA;
 	if (res.leftover[0]) {
@@ -470,8 +511,11 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		    records_reader_dropped(&st.rd), st.rd.last_cause);
 	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
 	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
-	finish_ms(ob, job, attempt, outcome_word(res.outcome), res.detail,
-	    res.wall_s > 0 ? (int64_t)(res.wall_s * 1000.0 + 0.5) : -1);
+	timings = job_timings(
+	    &res, (t_run - t_job) / 1e6, (wf_now_us() - t_run) / 1e6);
+	finish_run(ob, job, attempt, outcome_word(res.outcome), res.detail,
+	    res.wall_s > 0 ? (int64_t)(res.wall_s * 1000.0 + 0.5) : -1,
+	    timings);
 	unlink(records);
 out:
 	if (st.opened) {
@@ -512,7 +556,7 @@ recovered(void *arg, const char *name, long long job, long long attempt,
 		snprintf(detail, sizeof(detail),
 		    "agent restarted: domain %s left from a previous run%s",
 		    name, destroyed ? "" : " (could not be destroyed)");
-		finish(rc->ob, job, attempt, "infra", detail);
+		finish(rc->ob, job, attempt, "infra", detail, NULL);
 	}
 }
 

@@ -35,6 +35,7 @@ enum {
 	OPT_CA_FILE,
 	OPT_LOG_FILE,
 	OPT_LOG_CAP,
+	OPT_SERIAL_TEARDOWN,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -106,6 +107,10 @@ static const struct wf_flag agent_flags[] = {
 	{ "log-cap", OPT_LOG_CAP, "BYTES",
 	    "guest output sent per job and"
 	    " serial port; the rest is cut with a marker (default 8388608)",
+	    0 },
+	{ "serial-teardown", OPT_SERIAL_TEARDOWN, NULL,
+	    "the old mode: a job's verdict waits for libvirt to see its"
+	    " guest exit and for the domain to be gone",
 	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -211,6 +216,10 @@ agent_set(void *arg, int id, const char *name, const char *v, char **cause)
 		if (wf_flag_int(name, v, 4096, 1LL << 40, &n, cause) < 0)
 			return -1;
 		cfg->log_cap = n;
+		break;
+	case OPT_SERIAL_TEARDOWN:
+		/* a flag, or "true"/"false" in a config file */
+		cfg->serial_teardown = v == NULL || strcmp(v, "false") != 0;
 		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(v, &level) < 0) {

@@ -28,6 +28,7 @@ struct agent_config {
 	const char *kernels_dir; /* build/kernels: where they are unpacked */
 	int slots;
 	long long log_cap; /* guest output sent per job and port */
+	int serial_teardown; /* the verdict waits for the domain's end */
 };
 
 #define AGENT_LOG_CAP (8LL << 20)

@@ -426,11 +426,45 @@ out:
 	json_decref(records);
 }
 
+/*
+ * A finish's optional "timings": the agent's phases of the job in seconds
+ * ({"prepare", "create", "boot", "run", "settle", "teardown"}, each a
+ * number from 0 to a day, any of them). Checked, then not stored: the
+ * agent logs them (bench/linux-farm.sh reads them there).
+ */
+static int
+check_timings(const json_t *t, char **cause)
+{
+	static const char *const phases[] = { "prepare", "create", "boot",
+		"run", "settle", "teardown", NULL };
+	const char *k;
+	json_t *v;
+
+	if (t == NULL)
+		return 0;
+	if (!json_is_object(t)) {
+		wf_set_cause(cause, "key 'timings': not an object");
+		return -1;
+	}
+	if (wf_json_check_keys(t, phases, cause) == -1)
+		return -1;
+	json_object_foreach ((json_t *)t, k, v)
+		if (!json_is_number(v) || json_number_value(v) < 0 ||
+		    json_number_value(v) > 86400) {
+			wf_set_cause(cause,
+			    "key 'timings.%s': not a number of seconds from 0"
+			    " to 86400",
+			    k);
+			return -1;
+		}
+	return 0;
+}
+
 void
 api_job_finish(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "outcome", "detail", "attempt",
-		"run_ms", NULL };
+		"run_ms", "timings", NULL };
 	static const char *const outcomes[] = {
 		"completed",
 		"guest-error",
@@ -456,7 +490,8 @@ api_job_finish(struct req *r, struct reply *out)
 	    wf_json_get_int(body, "attempt", 0, 1, INT32_MAX, &of, &cause) ==
 	        -1 ||
 	    wf_json_get_int(body, "run_ms", 0, 0, 7 * 24 * 3600 * 1000LL,
-	        &run_ms, &cause) == -1) {
+	        &run_ms, &cause) == -1 ||
+	    check_timings(json_object_get(body, "timings"), &cause) == -1) {
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}

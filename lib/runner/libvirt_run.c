@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct lv_run {
 	struct lv_end end;
 	int asked; /* the create call was made: a domain may exist */
 	int timed_out;
+	int done_early; /* early_verdict: the done record was read */
 	double cpu_s; /* the guest's CPU time per vCPU (the watchdog's) */
 };
 
@@ -211,6 +213,22 @@ lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
 	return 0;
 }
 
+/* The done record read within LV_SETTLE_MS: 1, else 0. */
+static int
+lv_done_seen(struct follow *fo, struct run_ctx *x)
+{
+	int64_t until = wf_now_ms() + LV_SETTLE_MS;
+
+	for (;;) {
+		follow_output(fo, &x->c);
+		if (x->c.done_status >= 0)
+			return 1;
+		if (wf_now_ms() >= until)
+			return 0;
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+}
+
 /* Watches the domain to its end, the watchdog or a cancel, following its
  * output and calling lo->tick every 200 ms. */
 static void
@@ -234,8 +252,22 @@ lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
 		}
 		if (state == VIR_DOMAIN_SHUTOFF ||
 		    state == VIR_DOMAIN_CRASHED ||
-		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE))
+		    __atomic_load_n(&lv->end.stopped, __ATOMIC_ACQUIRE)) {
+			/* it ended first: its done may still be on its way
+			 * through virtlogd */
+			lv->done_early = lo->early_verdict &&
+			    lv_done_seen(fo, x);
 			break;
+		}
+		if (lo->early_verdict) {
+			/* the done record is the guest's last: its verdict
+			 * need not wait for libvirt to see QEMU exit */
+			follow_output(fo, &x->c);
+			if (x->c.done_status >= 0) {
+				lv->done_early = 1;
+				break;
+			}
+		}
 		if (wf_now_ms() >= next_tick) {
 			/* the watchdog counts CPU time (runner.h): QEMU's,
 			 * one thread per vCPU */
@@ -314,11 +346,45 @@ follow_settle(struct follow *fo, struct run_collect *c)
 	}
 }
 
+/* The done record was read: what the guest wrote after it (LV_SETTLE_MS),
+ * and its end as the done record says. */
+static void
+lv_done(struct run_ctx *x, struct follow *fo, struct run_result *res)
+{
+	int64_t until = wf_now_ms() + LV_SETTLE_MS;
+
+	do {
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		follow_output(fo, &x->c);
+	} while (wf_now_ms() < until);
+	res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+	res->wall_s = res->t_settled_s;
+	snprintf(res->detail, sizeof(res->detail),
+	    "the guest's done record read; its domain is torn down after"
+	    " the verdict%s",
+	    fo->com2.gaps ? "; COM2: file(s) rotated away unread" : "");
+	run_finish_records(x, res, "exited", -1, NULL, NULL);
+	res->outcome = x->c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
+}
+
 static void
 lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
+	if (lv->done_early && res->outcome != RUN_INFRA) {
+		lv_done(x, fo, res);
+		if (x->c.first_us)
+			res->t_first_s = (x->c.first_us - x->t0_us) / 1e6;
+		/* the domain may still be there: the output settled already */
+		if (lo->tick)
+			lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 2);
+		return;
+	}
+	lv->done_early = 0;
 	follow_settle(fo, &x->c);
+	res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+	if (x->c.first_us)
+		res->t_first_s = (x->c.first_us - x->t0_us) / 1e6;
 	if (fo->com2.gaps)
 		snprintf(res->detail + strlen(res->detail),
 		    sizeof(res->detail) - strlen(res->detail),
@@ -347,6 +413,97 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 		lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 1);
 }
 
+/* Background teardowns (early_verdict) still running. */
+static pthread_mutex_t td_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t td_cond = PTHREAD_COND_INITIALIZER;
+static int td_running;
+
+/* One domain torn down off the critical path: it owns these. */
+struct lv_teardown {
+	virConnectPtr conn;
+	virDomainPtr dom;
+	struct run_scratch s;
+	char uri[256], name[128];
+	void (*leftover)(const char *domain);
+};
+
+static void *
+lv_teardown_run(void *arg)
+{
+	struct lv_teardown *t = arg;
+	char err[200];
+
+	run_test_hold("teardown");
+	/* QEMU has exited or is about to: libvirt may be ending the domain
+	 * itself (then destroy says it is gone); by name on a new connection
+	 * when this one was lost, as lv_destroy() does */
+	if (virDomainDestroy(t->dom) < 0 &&
+	    virGetLastErrorCode() != VIR_ERR_NO_DOMAIN &&
+	    virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID &&
+	    lvreap_destroy(t->uri, t->name, LV_RECONNECT_S, err, sizeof(err)) <
+	        0) {
+		if (t->leftover)
+			t->leftover(t->name);
+		else
+			fprintf(stderr, "could not destroy domain %s: %s\n",
+			    t->name, err);
+	}
+	virDomainFree(t->dom);
+	virConnectClose(t->conn);
+	run_scratch_remove(&t->s);
+	free(t);
+	pthread_mutex_lock(&td_lock);
+	td_running--;
+	pthread_cond_broadcast(&td_cond);
+	pthread_mutex_unlock(&td_lock);
+	return NULL;
+}
+
+/* Hands the domain, its connection and the scratch directory to a thread
+ * that destroys and removes them (inline when no thread can start). */
+static void
+lv_handoff(struct lv_run *lv, struct run_ctx *x, const struct libvirt_opts *lo)
+{
+	struct lv_teardown *t = calloc(1, sizeof(*t));
+	pthread_attr_t attr;
+	pthread_t th;
+	int started;
+
+	lvevents_unwatch(lv->conn, &lv->end); /* lv->end is on our stack */
+	if (!t) {
+		lv_destroy(lv, lo, &(struct run_result){ .outcome = 0 });
+		return;
+	}
+	t->conn = lv->conn;
+	t->dom = lv->dom;
+	t->s = x->s;
+	t->leftover = lo->leftover;
+	wf_strlcpy(
+	    t->uri, lo->uri ? lo->uri : "qemu:///system", sizeof(t->uri));
+	wf_strlcpy(t->name, lo->domain, sizeof(t->name));
+	lv->conn = NULL;
+	lv->dom = NULL;
+	x->s.dir[0] = 0; /* the thread removes it, after the domain */
+	pthread_mutex_lock(&td_lock);
+	td_running++;
+	pthread_mutex_unlock(&td_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	started = pthread_create(&th, &attr, lv_teardown_run, t) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		lv_teardown_run(t);
+}
+
+void
+libvirt_run_drain(void)
+{
+	pthread_mutex_lock(&td_lock);
+	while (td_running > 0)
+		pthread_cond_wait(&td_cond, &td_lock);
+	pthread_mutex_unlock(&td_lock);
+}
+
 int
 libvirt_run(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, struct run_result *res)
@@ -369,6 +526,8 @@ libvirt_run(const struct runspec *rs, const struct run_opts *o,
 		res->t_end_s = (wf_now_us() - x.t0_us) / 1e6;
 	}
 	lv_finish(&lv, &x, &fo, rs->timeout_s, lo, res);
+	if (lv.done_early)
+		lv_handoff(&lv, &x, lo);
 	rc = 0;
 out:
 	if (run_caplog_close(&fo.log) < 0 && rc == 0) {

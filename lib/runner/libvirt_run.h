@@ -25,7 +25,27 @@ struct libvirt_opts {
 	 * destroyed. */
 	int (*tick)(void *arg, const char *com1, const char *com2, int final);
 	void *tick_arg;
+	/*
+	 * 1: verdict before teardown. Once the guest's done record was read
+	 * (a guest writes nothing after it but its exit), the run reads its
+	 * last output for LV_SETTLE_MS, ends with how "exited" and hands the
+	 * domain to a thread of its own that destroys it (and removes the
+	 * scratch directory) off the caller's critical path; the final tick
+	 * then comes with final = 2 (the output settled: read it once) while
+	 * the domain may still exist. libvirt_run_drain() waits for those
+	 * threads. 0: the run waits for libvirt to see QEMU's exit (its 200 ms
+	 * poll) and for the output to stay the same for 200 ms, as before.
+	 */
+	int early_verdict;
+	/* With early_verdict: a domain that thread could not destroy (NULL:
+	 * only said on stderr); called from that thread. */
+	void (*leftover)(const char *domain);
 };
+
+#define LV_SETTLE_MS 25
+
+/* Waits until every background teardown (early_verdict) has ended. */
+void libvirt_run_drain(void);
 
 struct run_scratch;
 

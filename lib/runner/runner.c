@@ -122,6 +122,8 @@ collect_cb(void *arg, json_t *rec)
 
 	if (gen > c->last_gen)
 		c->last_gen = gen;
+	if (!c->first_us)
+		c->first_us = wf_now_us();
 	if (!strcmp(ev, "fw-ready"))
 		wf_strlcpy(c->mailbox,
 		    json_string_value(json_object_get(rec, "mailbox")) ?: "",

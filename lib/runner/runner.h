@@ -46,6 +46,9 @@ struct run_result {
 	/* libvirt only, seconds from the start: XML and files ready, domain
 	 * created (paused), resumed, seen ended */
 	double t_prepare_s, t_create_s, t_resume_s, t_end_s;
+	/* libvirt only, likewise: the guest's first record read, its last
+	 * output read after the end (0: none) */
+	double t_first_s, t_settled_s;
 	int generations; /* kernel generations that booted */
 	unsigned long dropped; /* guest lines that broke the contract */
 	char detail[512];
@@ -76,7 +79,9 @@ double run_proc_waited_s(int pid);
  * Tests only: when $WF_TEST_HOLD names a directory and the file
  * DIR/<what>-hold exists in it, the run writes DIR/<what>-<pid> and waits
  * (at most 120 s) while the hold file exists. "created": a libvirt domain
- * made, paused, not resumed yet (tests/e2e/reap.sh).
+ * made, paused, not resumed yet (tests/e2e/reap.sh); "teardown": a
+ * background teardown (libvirt_run.h, early_verdict) about to destroy its
+ * domain, the verdict sent.
  */
 void run_test_hold(const char *what);
 
@@ -130,6 +135,7 @@ struct run_collect {
 	char mailbox[32]; /* from fw-ready: where a hang's evidence is */
 	int done_status; /* -1 none, 0 ok, 1 error/panic */
 	int errors; /* error records the guest wrote */
+	int64_t first_us; /* wf_now_us() when the first record was read */
 };
 
 /* Feeds COM2 bytes as they come: valid records go to c->out. */

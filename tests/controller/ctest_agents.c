@@ -192,7 +192,36 @@ TEST(finish_and_renewal_need_the_lease)
 	    "{\"outcome\": \"exploded\"}", &st);
 	CHECK_EQ_INT(st, 400);
 	json_decref(rep);
-	CHECK_EQ_INT(finish(ag1, job, "completed", NULL), 200);
+	{
+		/* the agent's phase timings: checked, then not stored */
+		static const char *const bad[][2] = {
+			{ "[1]", "not an object" },
+			{ "{\"boot\": \"x\"}", "timings.boot" },
+			{ "{\"run\": -1}", "timings.run" },
+			{ "{\"run\": 1e9}", "timings.run" },
+			{ "{\"warp\": 1}", "warp" },
+		};
+		char path[64], b[256];
+
+		snprintf(path, sizeof(path), "/api/v1/jobs/%lld/finish",
+		    (long long)job);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(b, sizeof(b),
+			    "{\"outcome\": \"completed\", \"timings\": %s}",
+			    bad[i][0]);
+			rep = jcall(&S, ag1, "POST", path, b, &st);
+			expect_error(st, rep, 400, bad[i][1]);
+			json_decref(rep);
+		}
+		rep = jcall(&S, ag1, "POST", path,
+		    "{\"outcome\": \"completed\", \"detail\": \"t\","
+		    " \"timings\": {\"prepare\": 0.008, \"create\": 0.2,"
+		    " \"boot\": 0.2, \"run\": 1.6, \"settle\": 0,"
+		    " \"teardown\": 0.002}}",
+		    &st);
+		CHECK_EQ_INT(st, 200);
+		json_decref(rep);
+	}
 	/* Done now: a second finish, or more events, are refused. */
 	CHECK_EQ_INT(finish(ag1, job, "completed", &rep), 409);
 	CHECK_STR_CONTAINS(jstr(rep, "error"), "is not leased (it is done)");

@@ -13,6 +13,10 @@
 #   agent-restart       the same restart under an agent's job: infra, retried, passes on
 #                       attempt 2, no domain left
 #   agent-create-dies   an agent's create interrupted the same way: retried, no domain left
+#   agent-teardown      the verdict before the teardown (libvirt_run.h, early_verdict): a job's
+#                       verdict arrives while its background teardown is held (the runners'
+#                       test hook "teardown"); released, the domain and the run's scratch
+#                       directory are gone
 #
 # The hold between create and resume is the runners' test hook (WF_TEST_HOLD, lib/runner/runner.h);
 # the hold inside the create is /etc/libvirt/hooks/qemu (removed again, libvirtd restarted).
@@ -245,6 +249,25 @@ if wait_file "$hold/created-*" 60 >/dev/null; then
 	fi
 else
 	fail agent-restart "job $job never created its domain: $(tail -3 "$tmp/agent.log")"
+fi
+rm -f "$hold"/*
+
+# --- agent-teardown -------------------------------------------------------------------------------
+touch "$hold/teardown-hold"
+run=$(submit)
+job=$(job_of "$run")
+dom=wakefarm-reap1-$job-1
+if j=$(wait_done "$job" 120) && [ "$j" = '{"attempt":1,"verdict":"pass","as_expected":1}' ] &&
+	held=$(wait_file "$hold/teardown-*[0-9]" 10); then
+	rm -f "$hold/teardown-hold"
+	sleep 0.5
+	if wait_gone "$dom" 10 && [ -z "$(ls -d "$tmp"/agent-work/wakefarm-qemu.* 2>/dev/null)" ]; then
+		ok "agent-teardown (verdict $j while the teardown was held)"
+	else
+		fail agent-teardown "domain $dom: '$(domain_state "$dom")'; scratch: $(ls -d "$tmp"/agent-work/wakefarm-qemu.* 2>/dev/null)"
+	fi
+else
+	fail agent-teardown "job $job: $j; teardown hold: ${held:-not reached}: $(tail -3 "$tmp/agent.log")"
 fi
 rm -f "$hold"/*
 

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Per-job cost of a Linux job (issue 21): the same job, Debian's Linux 6.1
+# (linux-image-cloud-amd64) cold boot with 2 CPUs, mailbox v1, 512 MiB, our
+# reporter as /init (scenario linux61-cold-boot), side by side on this machine:
+#   (a) bare: guest/run-qemu --kernel ... (QEMU's start to its exit);
+#   (b) through the farm: a controller and one agent (1 slot, libvirt), from
+#       the submission to the job's verdict (polled every 20 ms).
+# Median of BENCH_RUNS (default 3) of each, interleaved, after one farm job
+# to warm the agent's kernel cache. Prints both, the difference and the
+# agent's own phases of the job (its "timings:" log lines, medians).
+# WF_AGENT_FLAGS: extra agent flags (e.g. --serial-teardown: the old mode).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
+bin=$top/bin
+runs=${BENCH_RUNS:-3}
+tmp=$(mktemp -d /tmp/wf-bench-linuxfarm.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-benchlinux-'); do
+		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+kernel=$("$top/lib/sh/fetch-kernel.sh" linux-image-cloud-amd64 "$top/build/kernels")
+
+db=$tmp/wf.db
+"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
+sub=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name bench-sub 2>/dev/null)
+agt=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name bench-agent 2>/dev/null)
+"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
+	--scenarios "$top/scenarios" >"$tmp/controller.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+url=http://$(cat "$tmp/port")
+# shellcheck disable=SC2086
+WAKEFARM_TOKEN=$agt "$bin/wakefarm-agent" --server "$url" --name benchlinux --slots 1 \
+	--work "$tmp/work" --spool "$tmp/spool" \
+	${WF_AGENT_FLAGS:-} >"$tmp/agent.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+# One job through the farm: seconds from submission to its verdict.
+farm_job() {
+	local run t0 t1 body
+	t0=$(now)
+	run=$(WAKEFARM_TOKEN=$sub "$bin/wakefarm" --server "$url" submit linux61-cold-boot \
+		--set mailbox_version=1 | sed -n 's/^run \([0-9]*\).*/\1/p' | head -1)
+	[ -n "$run" ] || { echo "bench: the submission failed" >&2; return 1; }
+	for _ in $(seq 3000); do
+		body=$(curl -fs "$url/api/v1/runs/$run") || true
+		[ "$(jq -r '.run.jobs_done' <<<"$body")" = 1 ] && break
+		sleep 0.02
+	done
+	t1=$(now)
+	[ "$(jq -r '.run.jobs_as_expected' <<<"$body")" = 1 ] ||
+		{ echo "bench: the farm's job was not as expected: $body" >&2; return 1; }
+	echo "$t1 - $t0" | bc -l
+}
+
+bare_job() {
+	local t0 t1
+	t0=$(now)
+	"$top/guest/run-qemu" --cpus 2 --mailbox-version 1 --kernel "$kernel" --timeout 30 \
+		--records "$tmp/bare.records" --log "$tmp/bare.log" --check >"$tmp/bare.out" 2>&1 ||
+		{ echo "bench: the bare run failed: $(cat "$tmp/bare.out")" >&2; return 1; }
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+
+farm_job >/dev/null	# the agent unpacks and caches the kernel once
+: >"$tmp/agent.log.timings"
+grep -c 'timings:' "$tmp/agent.log" >"$tmp/skip" || true
+bare=() farm=()
+for _ in $(seq "$runs"); do
+	bare+=("$(bare_job)")
+	farm+=("$(farm_job)")
+done
+a=$(printf '%s\n' "${bare[@]}" | median)
+b=$(printf '%s\n' "${farm[@]}" | median)
+printf 'linux-farm: Debian 6.1 cold boot, 2 CPUs, mailbox v1: bare run-qemu   %6.3f s (median of %d)\n' "$a" "$runs"
+printf 'linux-farm: the same job through controller + agent (to its verdict) %6.3f s\n' "$b"
+printf 'linux-farm: farm - bare                                             %+6.3f s (target <= +0.500)\n' \
+	"$(echo "$b - $a" | bc -l)"
+grep 'timings:' "$tmp/agent.log" | tail -n +"$(($(cat "$tmp/skip") + 1))" >"$tmp/agent.log.timings"
+line="linux-farm: agent phases (median, s):"
+for p in prepare create boot run settle teardown; do
+	v=$(sed -n "s/.* $p \([0-9.]*\).*/\1/p" "$tmp/agent.log.timings" | median)
+	line+=$(printf ' %s %.3f' "$p" "${v:-0}")
+done
+echo "$line"
