@@ -3,7 +3,10 @@
 #
 #   1. controller on 127.0.0.1:$WF_PORT (default 8080), database var/wakefarm.db
 #   2. one local agent (2 slots) on qemu:///system
-#   3. the default nightly matrix submitted and followed to a summary
+#   3. the default nightly matrix ($WF_RUN_MATRIX: another scenario name) submitted and followed
+#      to a summary
+# Tokens (admin, submitter, agent) are made once in var/tokens/ (mode 0600) and always passed as
+# --token-file, never on a command line (ps shows those); where the admin token is gets printed.
 #   4. the dashboard served until Ctrl-C, then everything this script started
 #      is stopped and no wakefarm domain is left behind
 #
@@ -40,14 +43,13 @@ not_built() {	# $1 = log file of a command that exited
 	grep -q 'not implemented yet' "$1" 2>/dev/null
 }
 
-token() {	# role -> token (created once, kept in var/tokens/, mode 0600)
+token() {	# role -> the path of its token file (created once in var/tokens/, mode 0600)
 	local f=$var/tokens/$1
 	if [ ! -s "$f" ]; then
 		"$top/bin/wakefarm-controller" token create --db "$var/wakefarm.db" --role "$1" \
-			--name "make-run-$1" >"$f" 2>"$var/log/token.err" || return 1
-		chmod 600 "$f"
+			--name "make-run-$1" --out "$f" 2>"$var/log/token.err" || return 1
 	fi
-	cat "$f"
+	echo "$f"
 }
 
 controller_up=0
@@ -65,6 +67,10 @@ else
 	done
 	if [ $controller_up = 1 ]; then
 		say "controller: $url (database var/wakefarm.db, log var/log/controller.log)"
+		if token admin >/dev/null; then
+			say "admin token: var/tokens/admin (wakefarm --token-file var/tokens/admin ...;" \
+				"submitter: var/tokens/submitter)"
+		fi
 	else
 		say "controller: did not come up; see var/log/controller.log"
 		tail -3 "$var/log/controller.log"
@@ -73,7 +79,7 @@ fi
 
 agent_up=0
 if [ $controller_up = 1 ] && atok=$(token agent); then
-	"$top/bin/wakefarm-agent" --server "$url" --token "$atok" --name "$agent_name" --slots 2 \
+	"$top/bin/wakefarm-agent" --server "$url" --token-file "$atok" --name "$agent_name" --slots 2 \
 		--work "$var/work" --spool "$var/spool" >>"$var/log/agent.log" 2>&1 &
 	pids+=($!)
 	sleep 1
@@ -86,8 +92,8 @@ if [ $controller_up = 1 ] && atok=$(token agent); then
 fi
 
 if [ $agent_up = 1 ] && stok=$(token submitter); then
-	say "submitting the default nightly matrix"
-	WAKEFARM_TOKEN=$stok "$top/bin/wakefarm" --server "$url" submit nightly --wait |
+	say "submitting the ${WF_RUN_MATRIX:-default nightly} matrix"
+	"$top/bin/wakefarm" --server "$url" --token-file "$stok" submit "${WF_RUN_MATRIX:-nightly}" --wait |
 		tee "$var/log/submit.log"
 	run=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$var/log/submit.log" | head -1)
 	if [ -n "$run" ]; then

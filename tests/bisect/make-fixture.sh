@@ -9,6 +9,9 @@
 #   0 base  1 harmless  2 THE REGRESSION (flake=PCT seed=N)  3 harmless
 #   4 does not build  5 fixes the build  6-9 harmless
 #
+# Commit 0 is tagged v1.0 and the branch is main (README.md's bisect example:
+# --good v1.0 --bad main).
+#
 # Prints one line per commit, oldest first: "<40-hex sha> <subject>";
 # everything else goes to stderr.  Names, e-mails and dates are fixed, so
 # the same sources give the same commit ids.
@@ -111,6 +114,8 @@ commit "Import the wakefarm test kernel" \
 "The OS side of the ACPI MADT multiprocessor wakeup protocol as Linux 6.11
 implements it, from wakefarm's guest/kernel and guest/common, with a
 Makefile of its own: make kernel.elf."
+# The known-good release the docs bisect from (--good v1.0); a tag changes no commit id.
+git -C "$dir" tag v1.0
 
 # --- 1: harmless -------------------------------------------------------------
 replace kernel/smp.c \

@@ -11,6 +11,9 @@
 #                    and again when it is back (hosts set-state HOST good); the run then ends
 #   stopped-unregistered  an agent stopped while its registration keeps failing never logs
 #                    "registered as"
+#   make-run-tokens  `make run`'s script (lib/sh/run.sh) in a fresh clone, one scenario
+#                    (WF_RUN_MATRIX): it makes an admin token too and says where; every token is a
+#                    0600 file passed as --token-file: no process's command line holds one
 #
 # WF_TIME_SCALE (default 1; 3 under make asan) multiplies the waits.
 set -u
@@ -107,6 +110,32 @@ if ! grep -q 'registered as' "$tmp/agent2.log" && grep -q 'stopped before firsth
 else
 	fail stopped-unregistered "$(tail -3 "$tmp/agent2.log" | tr '\n' '|')"
 fi
+
+# --- make-run-tokens ------------------------------------------------------------------------
+git clone -q "$top" "$tmp/clone" && ln -s "$top/bin" "$tmp/clone/bin" && ln -s "$top/build" "$tmp/clone/build"
+git -C "$top" diff HEAD --binary | git -C "$tmp/clone" apply --allow-empty
+mr_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+WF_PORT=$mr_port WF_AGENT_NAME=firsthour-mr WF_RUN_MATRIX=offline-kexec-online setsid "$tmp/clone/lib/sh/run.sh" \
+	>"$tmp/make-run.out" 2>&1 </dev/null &
+mr=$!
+pids+=($mr)
+for _ in $(seq $((600 * scale))); do grep -q 'dashboard:' "$tmp/make-run.out" && break; sleep 0.1; done
+leaks=0
+for f in "$tmp"/clone/var/tokens/*; do
+	t=$(cat "$f")
+	for c in /proc/[0-9]*/cmdline; do
+		tr '\0' ' ' <"$c" 2>/dev/null | grep -qF -- "$t" && leaks=$((leaks + 1))
+	done
+done
+mode=$(stat -c %a "$tmp/clone/var/tokens/admin" 2>/dev/null)
+if grep -q 'admin token: var/tokens/admin' "$tmp/make-run.out" && grep -q '1/1 jobs done, 0 not as expected' "$tmp/make-run.out" &&
+	[ "$mode" = 600 ] && [ $leaks = 0 ] && [ -s "$tmp/clone/var/tokens/agent" ]; then
+	ok make-run-tokens
+else
+	fail make-run-tokens "admin token mode '$mode', $leaks command lines with a token: $(tr '\n' '|' <"$tmp/make-run.out")"
+fi
+kill -INT -- -$mr 2>/dev/null
+timeout $((20 * scale)) tail --pid=$mr -f /dev/null
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
