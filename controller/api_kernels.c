@@ -21,6 +21,7 @@
 #include "bisect_build.h"
 #include "json.h"
 #include "log.h"
+#include "runspec.h"
 #include "util.h"
 
 #define KERNEL_MAX (512LL * 1024 * 1024) /* bytes of one kernel or initrd */
@@ -407,4 +408,94 @@ api_kernels_list(struct req *r, struct reply *out)
 		reply_db_error(out);
 	else
 		reply_json(out, 200, json_pack("{s:o}", "kernels", rows));
+}
+
+/* One "kernels" entry: a name, "sha256:HEX" (both of a kernel users
+ * added), a Debian package or an absolute path on the agents' hosts; its
+ * value into refs, what is known of it into info. */
+static int
+resolve_one(
+    struct db *db, const char *k, json_t *refs, json_t *info, char **cause)
+{
+	json_t *row;
+	char ref[80];
+
+	row = db_row(db,
+	    "SELECT sha256, initrd_sha256, coalesce((SELECT version FROM"
+	    " artifacts WHERE name = 'sha256:' || sha256), header_version) AS"
+	    " version FROM kernels WHERE name = ?1 OR 'sha256:' || sha256 = ?1"
+	    " ORDER BY name = ?1 DESC LIMIT 1",
+	    "t", k);
+	if (row == NULL) {
+		wf_set_cause(cause, "database error (see the log)");
+		return -2;
+	}
+	if (json_is_null(row) && k[0] == '/') {
+		/* a path on the agents' hosts, used as is */
+		json_decref(row);
+		if (runspec_check_path("kernels", k, cause) == -1)
+			return -1;
+		json_array_append_new(refs, json_string(k));
+		return 0;
+	}
+	if (json_is_null(row)) {
+		json_decref(row);
+		if (strncmp(k, "linux-image-", 12) != 0 ||
+		    runspec_check_package(k, NULL) == -1) {
+			wf_set_cause(cause,
+			    "key 'kernels': no kernel named '%.80s' (wakefarm"
+			    " kernel list), and it is no Debian kernel package"
+			    " (linux-image-...)",
+			    k);
+			return -1;
+		}
+		json_array_append_new(refs, json_string(k));
+		row = db_row(db,
+		    "SELECT version FROM artifacts WHERE name = ? AND version"
+		    " IS NOT NULL",
+		    "t", k);
+		if (row != NULL && !json_is_null(row))
+			json_object_set(info, k, row);
+		json_decref(row);
+		return 0;
+	}
+	snprintf(ref, sizeof(ref), "sha256:%s",
+	    json_string_value(json_object_get(row, "sha256")));
+	json_array_append_new(refs, json_string(ref));
+	if (json_is_string(json_object_get(row, "initrd_sha256")))
+		json_object_set_new(row, "initrd",
+		    json_sprintf("sha256:%s",
+		        json_string_value(
+		            json_object_get(row, "initrd_sha256"))));
+	json_object_set_new(info, ref, row);
+	return 0;
+}
+
+int
+kernels_resolve(struct api *api, const json_t *names, json_t **refs,
+    json_t **info, char **cause)
+{
+	const json_t *k;
+	size_t i;
+	int rc = 0;
+
+	*refs = NULL;
+	*info = NULL;
+	if (!json_is_array(names))
+		return 0;
+	*refs = json_array();
+	*info = json_object();
+	db_lock(api->db);
+	json_array_foreach (names, i, k) {
+		if (rc == 0)
+			rc = resolve_one(
+			    api->db, json_string_value(k), *refs, *info, cause);
+	}
+	db_unlock(api->db);
+	if (rc != 0) {
+		json_decref(*refs);
+		json_decref(*info);
+		*refs = *info = NULL;
+	}
+	return rc;
 }

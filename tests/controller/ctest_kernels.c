@@ -233,6 +233,127 @@ TEST(cli_kernel_add_and_list)
 	CHECK_STR_CONTAINS(err, "no bzImage");
 }
 
+/* The jobs of run whose scenario is name (new array). */
+static json_t *
+jobs_of(json_int_t run, const char *name)
+{
+	char path[128];
+	json_t *j, *out = json_array(), *job;
+	size_t i;
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/jobs?run=%lld&limit=500",
+	    (long long)run);
+	j = jcall(&S, reader, "GET", path, NULL, &st);
+	json_array_foreach (json_object_get(j, "jobs"), i, job) {
+		if (strcmp(jstr(job, "scenario"), name) == 0)
+			json_array_append_new(out, get_job(jint(job, "id")));
+	}
+	json_decref(j);
+	return out;
+}
+
+/* The fake bzImage as kernel "axis". */
+static int
+axis_kernel(void)
+{
+	char body[256];
+	long st;
+
+	if (start_httpd() == -1)
+		return -1;
+	snprintf(body, sizeof(body),
+	    "{\"name\": \"axis\", \"url\": \"%s/bzImage\"}", http_base);
+	json_decref(jcall(&S, submitter, "POST", "/api/v1/kernels", body, &st));
+	return st == 201 || st == 200 ? 0 : -1;
+}
+
+TEST(kernel_axis_only_on_linux_scenarios_with_version_expectations)
+{
+	char ref[80];
+	json_t *j, *jobs, *job;
+	json_int_t run;
+	size_t i;
+	int mine = 0, deb = 0;
+	long st;
+
+	REQUIRE(axis_kernel() == 0);
+	snprintf(ref, sizeof(ref), "sha256:%s", bz_hex);
+	cancel_all();
+	j = jcall(&S, submitter, "POST", "/api/v1/runs",
+	    "{\"matrix\": \"nightly\", \"kernels\": [\"axis\","
+	    " \"linux-image-cloud-amd64\"]}",
+	    &st);
+	CHECK_EQ_INT(st, 201);
+	run = jint(j, "run");
+	json_decref(j);
+	/* a test-kernel scenario: its cases as before, no kernel */
+	jobs = jobs_of(run, "cold-boot");
+	CHECK_EQ_INT(json_array_size(jobs), 4);
+	json_array_foreach (jobs, i, job)
+		CHECK(json_object_get(
+		          json_object_get(job, "params"), "kernel") == NULL);
+	json_decref(jobs);
+	/* linux-kexec: kernel axis {axis, 6.1 package} x version {0, 1};
+	 * the uploaded 6.99 is 6.11+: v0 fails mailbox-address, v1 passes */
+	jobs = jobs_of(run, "linux-kexec");
+	CHECK_EQ_INT(json_array_size(jobs), 4);
+	json_array_foreach (jobs, i, job) {
+		const json_t *p = json_object_get(job, "params");
+		const json_t *e = json_object_get(job, "expected");
+
+		if (json_is_string(json_object_get(p, "kernel")) &&
+		    strcmp(jstr(p, "kernel"), ref) == 0) {
+			mine++;
+			CHECK_STR_EQ(jstr(e, "verdict"),
+			    jint(p, "mailbox_version") == 0 ? "fail" : "pass");
+		} else if (json_is_string(
+		               json_object_get(p, "kernel_package"))) {
+			deb++;
+			CHECK_STR_EQ(jstr(e, "verdict"), "hang");
+		}
+	}
+	CHECK_EQ_INT(mine, 2);
+	CHECK_EQ_INT(deb, 2);
+	json_decref(jobs);
+	/* a fixed-kernel Linux scenario takes the axis too */
+	jobs = jobs_of(run, "linux61-cold-boot");
+	CHECK_EQ_INT(json_array_size(jobs), 4);
+	json_decref(jobs);
+	cancel_all();
+	j = jcall(&S, submitter, "POST", "/api/v1/runs",
+	    "{\"scenario\": \"linux-kexec\", \"kernels\": [\"nope\"]}", &st);
+	expect_error(st, j, 400, "no kernel named 'nope'");
+	json_decref(j);
+}
+
+TEST(schedule_add_kernel_keeps_the_name)
+{
+	char out[8192], err[4096];
+	const char *add[] = { "schedule", "add", "with-kernel", "--at", "23:59",
+		"--matrix", "linux-kexec", "--kernel", "axis", NULL };
+	const char *bad[] = { "schedule", "add", "bad-kernel", "--at", "23:59",
+		"--kernel", "nope", NULL };
+	char *text;
+	json_t *j;
+	long st;
+
+	REQUIRE(axis_kernel() == 0);
+	CHECK_EQ_INT(
+	    cli_split(admin, S.base, add, out, sizeof(out), err, sizeof(err)),
+	    0);
+	CHECK_STR_CONTAINS(out, "2 jobs a night");
+	j = jcall(&S, admin, "GET", "/api/v1/admin/schedules", NULL, &st);
+	text = json_dumps(j, JSON_COMPACT);
+	CHECK_STR_CONTAINS(text, "\"kernels\":[\"axis\"]");
+	free(text);
+	json_decref(j);
+	CHECK_EQ_INT(
+	    cli_split(admin, S.base, bad, out, sizeof(out), err, sizeof(err)),
+	    65);
+	CHECK_STR_CONTAINS(err, "no kernel named 'nope'");
+}
+
 int
 main(int argc, char **argv)
 {
