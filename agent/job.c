@@ -33,6 +33,7 @@
 #include "state.h"
 #include "buf.h"
 #include "bisect_build.h"
+#include "blob_fetch.h"
 #include "http.h"
 #include "libvirt_run.h"
 #include "linux.h"
@@ -361,70 +362,28 @@ job_timings(const struct run_result *res, double before_s, double now_s)
 }
 
 /*
- * A job's test kernel given as "sha256:HEX" (a bisect's build): fetched
- * from the controller once into work_dir/blobs/HEX, checked against its
- * digest, and the spec pointed at the file.
+ * A job's kernel, initrd or test kernel given as "sha256:HEX" (a kernel
+ * users added, a bisect's build): fetched from the controller once into
+ * work_dir/blobs/HEX, checked against its digest, and the spec pointed at
+ * the file (lib/blob_fetch.h).
  */
 static int
 resolve_blob(
     const struct agent_config *cfg, struct runspec *rs, char **cause_out)
 {
-	const char *hex = runspec_blob_digest(rs->test_kernel);
-	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100], got[65],
-	    urlpath[128];
-	struct wf_http *h = NULL;
-	struct wf_buf body;
-	char *cause = NULL;
-	long status = 0;
+	char dir[PATH_MAX];
+	struct wf_http *h;
 	unsigned gen;
-	FILE *f;
-	int rc = -1;
+	int rc;
 
-	if (!hex)
+	if (!runspec_blob_digest(rs->kernel) &&
+	    !runspec_blob_digest(rs->initrd) &&
+	    !runspec_blob_digest(rs->test_kernel))
 		return 0;
 	snprintf(dir, sizeof(dir), "%s/blobs", cfg->work_dir);
-	snprintf(path, sizeof(path), "%s/%s", dir, hex);
-	if (access(path, R_OK) == 0) {
-		wf_strlcpy(rs->test_kernel, path, sizeof(rs->test_kernel));
-		return 0;
-	}
-	mkdir(dir, 0755);
-	snprintf(urlpath, sizeof(urlpath), "/api/v1/blobs/%s", hex);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	wf_buf_init(&body, 256u << 20);
-	if (!(h = agent_http(cfg, &gen)) ||
-	    wf_http_request_raw(
-	        h, "GET", urlpath, NULL, NULL, 0, &status, &body, &cause) < 0 ||
-	    status != 200) {
-		wf_set_cause(cause_out,
-		    "test kernel %.20s...: fetching from the controller: %s%s",
-		    rs->test_kernel, cause ? wf_cause_str(cause) : "HTTP ",
-		    cause             ? "" :
-		        status == 404 ? "404 (no such blob)" :
-		                        "error");
-		goto out;
-	}
-	if (!(f = fopen(tmp, "wb")) ||
-	    fwrite(body.data, 1, body.len, f) != body.len || fclose(f)) {
-		wf_set_cause(cause_out, "test kernel: writing %.200s: %s", tmp,
-		    strerror(errno));
-		goto out;
-	}
-	if (bisect_build_sha256_file(tmp, got, NULL) < 0 || strcmp(got, hex) ||
-	    chmod(tmp, 0644) || rename(tmp, path)) {
-		wf_set_cause(cause_out,
-		    "test kernel: the blob fetched for %.20s... does not match its digest",
-		    rs->test_kernel);
-		goto out;
-	}
-	log_info("fetched test kernel blob %.12s (%zu bytes)", hex, body.len);
-	wf_strlcpy(rs->test_kernel, path, sizeof(rs->test_kernel));
-	rc = 0;
-out:
-	unlink(tmp);
-	wf_buf_free(&body);
+	h = agent_http(cfg, &gen);
+	rc = blob_fetch_spec(h, rs, dir, cause_out);
 	wf_http_free(h);
-	free(cause);
 	return rc;
 }
 

@@ -138,6 +138,7 @@ int cmd_scenario(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_subscription(int argc, char **argv);
 int cmd_resubmit(int argc, char **argv);
+int cmd_kernel(int argc, char **argv);
 /* The JSON printed on stdout without indentation, one line (events). */
 void cli_print_json_line(const json_t *j);
 /* Follows run id to its end (progress lines unless --json): its outcome

@@ -15,6 +15,7 @@ enum {
 	OPT_MATRIX,
 	OPT_SET,
 	OPT_RETRIES,
+	OPT_KERNEL,
 	OPT_JSON,
 };
 
@@ -53,6 +54,11 @@ static const struct wf_flag add_flags[] = {
 	    "attempts after a failure before it is"
 	    " a regression (default 2)",
 	    0 },
+	{ "kernel", OPT_KERNEL, "NAME|sha256:HEX|PKG|PATH",
+	    "the Linux scenarios boot"
+	    " this kernel each night (the test-kernel ones keep theirs);"
+	    " repeatable (or A,B): a kernel axis",
+	    0 },
 	{ "json", OPT_JSON, NULL, "print the controller's JSON", 0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -88,7 +94,7 @@ static int
 cmd_schedule_add(int argc, char **argv)
 {
 	json_t *body = json_object(), *set = json_object(), *m = json_array();
-	json_t *reply;
+	json_t *reply, *kernels = json_array();
 	struct wf_flags f;
 	const char *arg;
 	char **args;
@@ -114,12 +120,17 @@ cmd_schedule_add(int argc, char **argv)
 			    json_integer(
 			        wf_flags_int(&f, "--retries", arg, 0, 10)));
 			break;
+		case OPT_KERNEL:
+			cli_add_list(kernels, arg);
+			break;
 		case OPT_JSON:
 			json = 1;
 			break;
 		}
 	}
 	args = wf_flags_args(&f, 1, 1, &n);
+	if (json_array_size(kernels) > 0)
+		json_object_set(body, "kernels", kernels);
 	json_object_set_new(body, "name", json_string(args[0]));
 	if (json_array_size(m) == 1)
 		json_object_set(body, "matrix", json_array_get(m, 0));
@@ -145,6 +156,7 @@ out:
 	json_decref(body);
 	json_decref(set);
 	json_decref(m);
+	json_decref(kernels);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * cmd_submit.c: `wakefarm submit SCENARIO...|nightly|FILE.json [--set
- * K=V]... [--kernel PKG|PATH] [--initrd F] [--wait] [--json]`:
+ * K=V]... [--kernel NAME|sha256:HEX|PKG|PATH]... [--initrd F] [--wait]
+ * [--json]`:
  * POST /api/v1/runs, and with --wait the run followed to its end.
  */
 #include <limits.h>
@@ -28,10 +29,11 @@ static const struct wf_flag submit_flags[] = {
 	    "override a scenario field or matrix"
 	    " axis (repeatable)",
 	    0 },
-	{ "kernel", OPT_KERNEL, "PKG|PATH",
-	    "boot this Linux kernel: a Debian"
-	    " package (the agent unpacks it) or a bzImage path on the agent's"
-	    " host; PKG1,PKG2 is an axis",
+	{ "kernel", OPT_KERNEL, "NAME|sha256:HEX|PKG|PATH",
+	    "the Linux scenarios boot this"
+	    " kernel (the test-kernel ones keep theirs): one `kernel add`"
+	    " stored, a Debian package (the agent unpacks it) or a bzImage path"
+	    " on the agent's host; repeatable (or A,B): a kernel axis",
 	    0 },
 	{ "initrd", OPT_INITRD, "FILE", "initrd for --kernel", 0 },
 	{ "name", OPT_NAME, "NAME", "label for the run", 0 },
@@ -102,6 +104,31 @@ add_targets(json_t *body, char **targets, int n)
 	return 0;
 }
 
+/* --kernel's values (A,B or repeated) as the body's "kernels"; a
+ * relative path made absolute here. */
+static int
+add_kernel(const struct wf_flags *f, json_t *kernels, const char *arg)
+{
+	char abs[PATH_MAX], *copy, *k, *save = NULL;
+
+	if ((copy = strdup(arg)) == NULL)
+		return -1;
+	for (k = strtok_r(copy, ",", &save); k != NULL;
+	     k = strtok_r(NULL, ",", &save)) {
+		if (k[0] != '/' && strchr(k, '/') != NULL) {
+			if (realpath(k, abs) == NULL)
+				wf_flags_usage_error(
+				    f, "--kernel %s: no such file", k);
+			k = abs;
+		}
+		json_array_append_new(kernels, json_string(k));
+	}
+	free(copy);
+	return 0;
+}
+
+static json_t *kernels; /* --kernel's values */
+
 static json_t *
 submit_body(char **targets, int n, char **sets, int nsets)
 {
@@ -116,6 +143,8 @@ submit_body(char **targets, int n, char **sets, int nsets)
 		json_object_set(body, "set", set);
 	if (add_targets(body, targets, n) == -1)
 		goto fail;
+	if (json_array_size(kernels) > 0)
+		json_object_set(body, "kernels", kernels);
 	json_decref(set);
 	return body;
 fail:
@@ -170,9 +199,8 @@ out:
 }
 
 /*
- * --kernel PKG|PATH, --initrd PATH as a --set of that field. A relative
- * path is made absolute here (a name without '/' is a Debian package,
- * resolved on the agent's host); a comma makes a kernels axis.
+ * --initrd PATH as a --set of that field, a relative path made absolute
+ * here.
  */
 static char *
 os_set(const struct wf_flags *f, const char *key, const char *arg)
@@ -200,6 +228,7 @@ cmd_submit(int argc, char **argv)
 	char **targets;
 	int id, n, nsets = 0, nmade = 0, wait = 0, json = 0, rc;
 
+	kernels = json_array();
 	wf_flags_begin(&f, &submit_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
 		if ((id == OPT_SET || id == OPT_KERNEL || id == OPT_INITRD) &&
@@ -211,9 +240,10 @@ cmd_submit(int argc, char **argv)
 			sets[nsets++] = (char *)arg;
 			break;
 		case OPT_KERNEL:
+			add_kernel(&f, kernels, arg);
+			break;
 		case OPT_INITRD:
-			made[nmade] = os_set(
-			    &f, id == OPT_KERNEL ? "kernel" : "initrd", arg);
+			made[nmade] = os_set(&f, "initrd", arg);
 			sets[nsets++] = made[nmade++];
 			break;
 		case OPT_NAME:
@@ -233,5 +263,6 @@ cmd_submit(int argc, char **argv)
 	rc = submit(targets, n, sets, nsets, wait, json);
 	while (nmade > 0)
 		free(made[--nmade]);
+	json_decref(kernels);
 	return rc;
 }

@@ -34,6 +34,8 @@ static const struct wf_subcmd cli_subcmds[] = {
 	{ "cancel", "cancel a run or a job", cmd_cancel },
 	{ "resubmit", "run a run's cases again (--failed: the unexpected)",
 	    cmd_resubmit },
+	{ "kernel", "kernels of your own on the controller: add, list",
+	    cmd_kernel },
 	{ "hosts", "the agents' hosts, slots and health; set-state",
 	    cmd_hosts },
 	{ "repro", "run one job or scenario here, without a controller",

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blob_fetch.h"
 #include "cli.h"
 #include "expect.h"
 #include "invariants.h"
@@ -175,13 +176,46 @@ run_one(const struct repro_opts *o, const struct runspec *rs,
 	return rc;
 }
 
+/*
+ * The OS files here, as the agent would get them: a kernel package
+ * unpacked, a "sha256:" kernel, initrd or test kernel (a kernel users
+ * added, a bisect's build) fetched from the controller and checked. 0, or
+ * CLI_INFRA after the error.
+ */
+static int
+resolve_os(struct runspec *rs, const char *label)
+{
+	char fetch[PATH_MAX + 32], kernels[PATH_MAX + 32], blobs[PATH_MAX + 32];
+	char *cause = NULL;
+	int blob = runspec_blob_digest(rs->kernel) ||
+	    runspec_blob_digest(rs->initrd) ||
+	    runspec_blob_digest(rs->test_kernel);
+
+	snprintf(fetch, sizeof(fetch), "%s/lib/sh/fetch-kernel.sh", top);
+	snprintf(kernels, sizeof(kernels), "%s/build/kernels", top);
+	snprintf(blobs, sizeof(blobs), "%s/build/blobs", top);
+	if (rs->kernel_package[0]) {
+		if (linux_resolve_package(rs->kernel_package, fetch, kernels,
+		        rs->kernel, sizeof(rs->kernel), &cause) < 0)
+			goto fail;
+		rs->kernel_package[0] = 0;
+	}
+	if (blob_fetch_spec(blob ? cli_http() : NULL, rs, blobs, &cause) < 0)
+		goto fail;
+	return 0;
+fail:
+	cli_error(CLI_INFRA, "repro", "%s: %s", label, wf_cause_str(cause));
+	free(cause);
+	return CLI_INFRA;
+}
+
 int
 repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
     char *verdict, size_t vsz)
 {
 	char fw[PATH_MAX + 32], tk[PATH_MAX + 32], records[PATH_MAX + 64],
 	    log[PATH_MAX + 64], name[64];
-	char rp[PATH_MAX + 32], fetch[PATH_MAX + 32], kernels[PATH_MAX + 32];
+	char rp[PATH_MAX + 32];
 	const char *label = json_string_value(json_object_get(c, "label"));
 	struct run_opts qo = { .firmware = fw,
 		.test_kernel = tk,
@@ -215,19 +249,8 @@ repro_run_case(const struct repro_opts *o, const json_t *c, const char *workdir,
 	else
 		snprintf(tk, sizeof(tk), "%s/build/guest/kernel.elf", top);
 	snprintf(rp, sizeof(rp), "%s/build/guest/linux-init", top);
-	snprintf(fetch, sizeof(fetch), "%s/lib/sh/fetch-kernel.sh", top);
-	snprintf(kernels, sizeof(kernels), "%s/build/kernels", top);
-	/* a kernel package is unpacked here, as the agent would */
-	if (rs.kernel_package[0]) {
-		if (linux_resolve_package(rs.kernel_package, fetch, kernels,
-		        rs.kernel, sizeof(rs.kernel), &cause) < 0) {
-			cli_error(CLI_INFRA, "repro", "%s: %s", label,
-			    wf_cause_str(cause));
-			free(cause);
-			return CLI_INFRA;
-		}
-		rs.kernel_package[0] = 0;
-	}
+	if (resolve_os(&rs, label) != 0)
+		return CLI_INFRA;
 	snprintf(name, sizeof(name), "wakefarm-repro-%d", (int)getpid());
 	snprintf(records, sizeof(records), "%s/%s.records", workdir, label);
 	snprintf(log, sizeof(log), "%s/%s.com1", workdir, label);

@@ -137,6 +137,18 @@ void api_run_get(struct req *r, struct reply *out);
 void api_run_matrix(struct req *r, struct reply *out);
 void api_run_cancel(struct req *r, struct reply *out);
 void api_run_resubmit(struct req *r, struct reply *out);
+void api_kernels_list(struct req *r, struct reply *out);
+/*
+ * A run body's "kernels" (names, "sha256:HEX", Debian packages) as kernel
+ * values in *refs and {value: {"version", "initrd"}} in *info (both new,
+ * NULL when names is not an array). 0; -1 with a cause for an unknown
+ * kernel (400); -2 on a database error.
+ */
+int kernels_resolve(struct api *api, const json_t *names, json_t **refs,
+    json_t **info, char **cause);
+void api_kernels_add(struct req *r, struct reply *out);
+void api_kernel_upload_new(struct req *r, struct reply *out);
+void api_kernel_upload_chunk(struct req *r, struct reply *out);
 void api_run_junit(struct req *r, struct reply *out);
 void api_run_compare(struct req *r, struct reply *out);
 void api_scenarios_list(struct req *r, struct reply *out);

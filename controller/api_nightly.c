@@ -49,6 +49,9 @@ schedule_request(const json_t *body, char **cause)
 		json_object_set(req, "set", (json_t *)v);
 	if ((v = json_object_get(body, "priority")) != NULL)
 		json_object_set(req, "priority", (json_t *)v);
+	/* names, resolved each night (controller/api_kernels.c) */
+	if ((v = json_object_get(body, "kernels")) != NULL)
+		json_object_set(req, "kernels", (json_t *)v);
 	return req;
 }
 
@@ -58,7 +61,7 @@ void
 api_admin_schedule_add(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "name", "at", "matrix", "set",
-		"retries", "priority", NULL };
+		"retries", "priority", "kernels", NULL };
 	const char *name = NULL, *at = NULL;
 	json_t *body, *request = NULL, *dry = NULL;
 	json_int_t retries = 2;

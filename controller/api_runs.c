@@ -180,11 +180,11 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 {
 	struct scenario **all = NULL;
 	struct run_req rr;
-	json_t *errors = NULL;
+	json_t *errors = NULL, *krefs = NULL, *kinfo = NULL;
 	char *why = NULL, *left = NULL;
 	size_t nall = 0;
 	int64_t run = -1;
-	int matrix;
+	int matrix, rc;
 
 	*reply = NULL;
 	if (run_req_check(body, &rr, cause) == -1)
@@ -195,6 +195,13 @@ runs_create(struct api *api, const json_t *body, const struct run_link *link,
 		run = -2;
 		goto out;
 	}
+	if ((rc = kernels_resolve(api, json_object_get(body, "kernels"), &krefs,
+	         &kinfo, cause)) != 0) {
+		run = rc == -2 ? -2 : -1;
+		goto out;
+	}
+	rr.kernels = krefs;
+	rr.kernel_info = kinfo;
 	if (named_bad(body, errors, cause) == -1 ||
 	    run_req_expand(body, all, nall, &rr, cause) == -1)
 		goto out;
@@ -230,6 +237,8 @@ out:
 	run_req_free(&rr);
 	scenario_list_free(all, nall);
 	json_decref(errors);
+	json_decref(krefs);
+	json_decref(kinfo);
 	free(left);
 	free(why);
 	return run;

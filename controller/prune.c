@@ -250,7 +250,8 @@ is_sha256(const char *s)
 	return s[64] == '\0';
 }
 
-/* Images older than the cutoff that nothing running boots. */
+/* Images older than the cutoff that nothing running boots (a kernel users
+ * added, db/008_kernels.sql, is kept while it is named). */
 static int
 prune_blobs(
     struct db *db, const struct prune_opts *o, int64_t cutoff, json_t *rep)
@@ -277,8 +278,10 @@ prune_blobs(
 		        " bisects b ON b.id = c.bisect_id WHERE c.blob = ? AND"
 		        " b.state = 'running') + (SELECT count(*) FROM jobs WHERE"
 		        " state IN ('queued', 'leased', 'running') AND"
-		        " json_extract(params, '$.test_kernel') = ?)",
-		        "tt", de->d_name, ref) != 1)
+		        " json_extract(params, '$.test_kernel') = ?) + (SELECT"
+		        " count(*) FROM kernels WHERE sha256 = ? OR initrd_sha256 ="
+		        " ?)",
+		        "tttt", de->d_name, ref, de->d_name, de->d_name) != 1)
 			used = 1;
 		db_unlock(db);
 		if (used)

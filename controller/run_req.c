@@ -5,9 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "json.h"
 #include "run_req.h"
 #include "util.h"
+
+/* "kernels": 1 to 16 strings (resolved by the caller). */
+static int
+check_kernels(const json_t *v, char **cause)
+{
+	const json_t *k;
+	size_t i;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > 16) {
+		wf_set_cause(cause,
+		    "key 'kernels': expected 1 to 16 kernel names,"
+		    " sha256: blobs or packages");
+		return -1;
+	}
+	json_array_foreach (v, i, k) {
+		if (!json_is_string(k) || json_string_length(k) == 0 ||
+		    json_string_length(k) > 80) {
+			wf_set_cause(cause,
+			    "key 'kernels': element %zu is not a kernel name",
+			    i);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int
 run_req_check(const json_t *body, struct run_req *rr, char **cause)
@@ -21,6 +50,7 @@ run_req_check(const json_t *body, struct run_req *rr, char **cause)
 		"priority",
 		"kind",
 		"repeat",
+		"kernels",
 		NULL,
 	};
 	static const char *const kinds[] = { "adhoc", "nightly", "bisect",
@@ -41,6 +71,8 @@ run_req_check(const json_t *body, struct run_req *rr, char **cause)
 	    wf_json_get_int(body, "repeat", 0, 1, 100, &rr->repeat, cause) ==
 	        -1 ||
 	    wf_json_get_str(body, "kind", 0, 16, &kind, cause) == -1)
+		return -1;
+	if (check_kernels(json_object_get(body, "kernels"), cause) == -1)
 		return -1;
 	if (kind == NULL)
 		kind = json_object_get(body, "matrix") != NULL ? "nightly" :
@@ -157,6 +189,74 @@ pick(struct run_req *rr, const json_t *body, struct scenario **all, size_t nall,
 	return 0;
 }
 
+/* A scenario whose cases boot Linux: a kernel field or axis. */
+static int
+boots_linux(const struct scenario *sc)
+{
+	const json_t *k = json_object_get(sc->values, "kernel");
+
+	return json_object_get(sc->matrix, "kernel") != NULL ||
+	    (json_is_string(k) && json_string_length(k) > 0);
+}
+
+/* rr->kernels as sc's kernel (one) or kernel axis (more), its initrd. */
+static int
+apply_kernels(const struct run_req *rr, struct scenario *sc, char **cause)
+{
+	json_t *set = json_object(), *k;
+	const char *initrd = NULL;
+	size_t i, n = json_array_size(rr->kernels);
+	int rc;
+
+	json_array_foreach (rr->kernels, i, k) {
+		const char *ir = json_string_value(json_object_get(
+		    json_object_get(rr->kernel_info, json_string_value(k)),
+		    "initrd"));
+
+		if (ir != NULL && n > 1) {
+			wf_set_cause(cause,
+			    "kernel %s has an initrd: give it as the only"
+			    " kernel",
+			    json_string_value(k));
+			json_decref(set);
+			return -1;
+		}
+		if (ir != NULL)
+			initrd = ir;
+	}
+	json_object_set(set, "kernel",
+	    n == 1 ? json_array_get(rr->kernels, 0) : (json_t *)rr->kernels);
+	if (initrd != NULL)
+		json_object_set_new(set, "initrd", json_string(initrd));
+	rc = scenario_set(sc, set, cause);
+	json_decref(set);
+	return rc;
+}
+
+/* Each case of a kernel whose version is known: "kernel_version" in its
+ * values and its expectation looked up again with it. */
+static void
+case_versions(
+    const struct run_req *rr, const struct scenario *sc, json_t *cases)
+{
+	json_t *c, *values;
+	const json_t *ver;
+	size_t i;
+
+	json_array_foreach (cases, i, c) {
+		values = json_object_get(c, "values");
+		ver = json_object_get(
+		    json_object_get(rr->kernel_info,
+		        json_string_value(json_object_get(values, "kernel"))),
+		    "version");
+		if (!json_is_string(ver))
+			continue;
+		json_object_set(values, "kernel_version", (json_t *)ver);
+		json_object_set_new(
+		    c, "expected", expect_for_case(sc->expect, values));
+	}
+}
+
 int
 run_req_expand(const json_t *body, struct scenario **all, size_t nall,
     struct run_req *rr, char **cause)
@@ -172,11 +272,15 @@ run_req_expand(const json_t *body, struct scenario **all, size_t nall,
 	/* Counted as they come: a small body must not expand without bound. */
 	for (i = 0; i < rr->n; i++) {
 		if ((set != NULL && scenario_set(rr->sc[i], set, &why) == -1) ||
+		    (rr->kernels != NULL && boots_linux(rr->sc[i]) &&
+		        apply_kernels(rr, rr->sc[i], &why) == -1) ||
 		    (rr->cases[i] = scenario_expand(rr->sc[i], &why)) == NULL) {
 			wf_set_cause(cause, "scenario %s: %s", rr->sc[i]->name,
 			    wf_cause_str(why));
 			goto out;
 		}
+		if (rr->kernel_info != NULL)
+			case_versions(rr, rr->sc[i], rr->cases[i]);
 		rr->njobs += json_array_size(rr->cases[i]) * (size_t)rr->repeat;
 		if (rr->njobs > RUN_JOBS_MAX) {
 			wf_set_cause(cause, "more than %d jobs in one run",

@@ -24,6 +24,13 @@ struct run_req {
 	struct scenario *sc[RUN_SCENARIOS_MAX]; /* copies, "set" applied */
 	json_t *cases[RUN_SCENARIOS_MAX]; /* scenario_expand of each */
 	size_t njobs; /* cases x repeat, at most RUN_JOBS_MAX */
+	/* The body's "kernels" as resolved by the caller (NULL: none): an
+	 * array of kernel values ("sha256:HEX" or a package), made the kernel
+	 * of (an axis of) every scenario that boots Linux and of no other;
+	 * kernel_info: value -> {"version", "initrd"} (either may be absent):
+	 * a case's "kernel_version" for expectations, an initrd with it. */
+	const json_t *kernels;
+	const json_t *kernel_info;
 };
 
 /*

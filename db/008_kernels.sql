@@ -9,3 +9,20 @@ ALTER TABLE runs ADD COLUMN left_out TEXT NOT NULL DEFAULT '[]';
 -- The agent's own measure of a job's run (ms, from the runner's start to
 -- the guest's end), sent at finish; NULL when the agent did not say.
 ALTER TABLE jobs ADD COLUMN run_ms INTEGER;
+
+-- Kernels users add (`wakefarm kernel add FILE|URL`): the bzImage (and an
+-- optional initrd) stored as content-addressed blobs in DB_DIR/blobs/SHA256,
+-- the directory bisect images use, and named by jobs as "sha256:HEX".
+-- header_version: the version string of the bzImage's setup header;
+-- version: `uname -r` from the first job that booted it (artifacts).
+CREATE TABLE kernels (
+	id		INTEGER PRIMARY KEY,
+	name		TEXT NOT NULL UNIQUE,
+	sha256		TEXT NOT NULL,
+	size		INTEGER NOT NULL,
+	initrd_sha256	TEXT,
+	source		TEXT NOT NULL,			-- "upload" or the URL
+	header_version	TEXT,
+	created_at	INTEGER NOT NULL
+);
+CREATE INDEX kernels_sha256 ON kernels(sha256);

@@ -1,6 +1,7 @@
 /*
  * expect.c: expectation rules and the as-expected decision (see expect.h).
  */
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,7 +147,15 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 			return -1;
 		}
 		json_object_foreach ((json_t *)when, key, v) {
-			if (!in_list(fields, key)) {
+			if (strcmp(key, EXPECT_KERNEL_VERSION) == 0 &&
+			    !json_is_string(v) && !json_is_array(v)) {
+				wf_set_cause(cause,
+				    "key 'when': kernel_version is a glob"
+				    " or a list of globs");
+				return -1;
+			}
+			if (!in_list(fields, key) &&
+			    strcmp(key, EXPECT_KERNEL_VERSION) != 0) {
 				wf_set_cause(cause,
 				    "key 'when': unknown field"
 				    " '%s'",
@@ -201,6 +210,28 @@ expect_rule_validate(const json_t *rule, const char *const fields[],
 	return 0;
 }
 
+/* "kernel_version": a glob (or a list of them) against the version of a
+ * kernel users added (set by the controller; absent otherwise). */
+static int
+version_matches(const json_t *want, const json_t *have)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_string(have))
+		return 0;
+	if (json_is_string(want))
+		return fnmatch(json_string_value(want), json_string_value(have),
+		           0) == 0;
+	json_array_foreach (want, i, v) {
+		if (json_is_string(v) &&
+		    fnmatch(json_string_value(v), json_string_value(have), 0) ==
+		        0)
+			return 1;
+	}
+	return 0;
+}
+
 /* One "when" value against a case value: equal, or any of a list. */
 static int
 when_matches(const char *key, const json_t *want, const json_t *have)
@@ -208,6 +239,8 @@ when_matches(const char *key, const json_t *want, const json_t *have)
 	const json_t *v;
 	size_t i;
 
+	if (strcmp(key, EXPECT_KERNEL_VERSION) == 0)
+		return version_matches(want, have);
 	if (json_equal((json_t *)want, (json_t *)have))
 		return 1;
 	if (!json_is_array(want) || strcmp(key, "quirks") == 0)

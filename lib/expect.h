@@ -22,6 +22,14 @@ int expect_verdict_known(const char *v);
 int expect_rule_validate(const json_t *rule, const char *const fields[],
     const char **badkey, char **cause);
 
+/*
+ * "when" may also name "kernel_version": a glob ("6.1.*") or a list of
+ * them, matched against the version (setup header or uname -r) of a
+ * kernel users added, which the controller puts in a case's values; a
+ * case without one never matches it.
+ */
+#define EXPECT_KERNEL_VERSION "kernel_version"
+
 /* {"verdict", "failing_checks"} for a case (new reference). */
 json_t *expect_for_case(const json_t *rules, const json_t *values);
 

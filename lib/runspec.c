@@ -217,6 +217,22 @@ runspec_check_path(const char *field, const char *path, char **cause)
 	return 0;
 }
 
+/* A Linux kernel or initrd: an absolute path, or "sha256:HEX", a blob
+ * the runner fetches from the controller (a kernel users added). */
+static int
+check_os_file(const char *field, const char *v, char **cause)
+{
+	if (strncmp(v, RUNSPEC_BLOB_PREFIX, strlen(RUNSPEC_BLOB_PREFIX)) != 0)
+		return runspec_check_path(field, v, cause);
+	if (runspec_blob_digest(v) == NULL) {
+		wf_set_cause(cause,
+		    "%s: '%.80s' is not sha256: and 64 lowercase hex digits",
+		    field, v);
+		return -1;
+	}
+	return 0;
+}
+
 int
 runspec_check_package(const char *name, char **cause)
 {
@@ -315,8 +331,8 @@ check_append(const struct runspec *rs, char **cause)
 static int
 validate_linux(const struct runspec *rs, char **cause)
 {
-	if (runspec_check_path("kernel", rs->kernel, cause) < 0 ||
-	    runspec_check_path("initrd", rs->initrd, cause) < 0)
+	if (check_os_file("kernel", rs->kernel, cause) < 0 ||
+	    check_os_file("initrd", rs->initrd, cause) < 0)
 		return -1;
 	if (rs->test_kernel[0]) {
 		if (RUNSPEC_IS_LINUX(rs)) {

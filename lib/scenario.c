@@ -334,12 +334,13 @@ apply_value(struct runspec *rs, const struct field *f, const json_t *v)
 	else if (strcmp(f->name, "steps") == 0)
 		wf_strlcpy(rs->steps, json_string_value(v), sizeof(rs->steps));
 	else if (strcmp(f->name, "kernel") == 0) {
-		/* a path is used as is, anything else names a package */
+		/* a path or a blob ("sha256:HEX", a kernel users added) is
+		 * used as is, anything else names a package */
 		const char *k = json_string_value(v);
+		int file = k[0] == '/' || runspec_blob_digest(k) != NULL;
 
-		wf_strlcpy(k[0] == '/' ? rs->kernel : rs->kernel_package, k,
-		    k[0] == '/' ? sizeof(rs->kernel) :
-		                  sizeof(rs->kernel_package));
+		wf_strlcpy(file ? rs->kernel : rs->kernel_package, k,
+		    file ? sizeof(rs->kernel) : sizeof(rs->kernel_package));
 	} else if (strcmp(f->name, "initrd") == 0)
 		wf_strlcpy(
 		    rs->initrd, json_string_value(v), sizeof(rs->initrd));
