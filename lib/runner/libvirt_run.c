@@ -66,7 +66,8 @@ struct lv_run {
 	int done_early; /* early_verdict: the done record was read */
 	int handoff; /* the domain goes to a teardown thread */
 	json_t *hang; /* hangwatch's evidence: the hang is called */
-	double cpu_s; /* the guest's CPU time per vCPU (the watchdog's) */
+	double cpu_s; /* the guest's CPU time per vCPU, or its busiest vCPU's
+	               * with hangwatch (the watchdog's) */
 };
 
 static int
@@ -231,6 +232,28 @@ lv_done_seen(struct follow *fo, struct run_ctx *x)
 	}
 }
 
+/*
+ * The watchdog's guest time with hangwatch: the CPU time of the busiest
+ * vCPU's thread. A hang with an idle mailbox (the OS waits on one CPU,
+ * the others halted) spends the timeout there in about as much wall
+ * time, where QEMU's total divided by the vCPUs takes one timeout per
+ * vCPU. A loaded host still adds nothing to it. QEMU's total per vCPU
+ * when the vCPUs cannot be read.
+ */
+static double
+lv_busiest_vcpu_s(struct lv_run *lv, const virDomainInfo *info)
+{
+	virVcpuInfo v[64];
+	int n = virDomainGetVcpus(
+	    lv->dom, v, info->nrVirtCpu < 64 ? info->nrVirtCpu : 64, NULL, 0);
+	unsigned long long most = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i].cpuTime > most)
+			most = v[i].cpuTime;
+	return n > 0 ? most / 1e9 : info->cpuTime / 1e9 / info->nrVirtCpu;
+}
+
 /* hangwatch: one mailbox sample with QEMU's CPU time (info, just read);
  * 1 when the hang is called (lv->hang holds the evidence). */
 static int
@@ -290,10 +313,14 @@ lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
 			 * one thread per vCPU */
 			if (virDomainGetInfo(lv->dom, &info) == 0 &&
 			    info.nrVirtCpu > 0)
-				lv->cpu_s = info.cpuTime / 1e9 / info.nrVirtCpu;
+				lv->cpu_s = lo->hangwatch ?
+				    lv_busiest_vcpu_s(lv, &info) :
+				    info.cpuTime / 1e9 / info.nrVirtCpu;
 			if (run_watchdog_fired(timeout_s, lv->cpu_s,
 			        (wf_now_ms() - t0) / 1000.0)) {
 				lv->timed_out = 1;
+				if (lo->early_verdict) /* judged paused */
+					virDomainSuspend(lv->dom);
 				break;
 			}
 			follow_output(fo, &x->c);
@@ -413,15 +440,36 @@ lv_hung(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 	res->outcome = RUN_HANG;
 }
 
+/* The watchdog fired: its detail, the mailbox, host-exit how "timeout". */
+static void
+lv_watchdog(struct lv_run *lv, struct run_ctx *x, int timeout_s,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	snprintf(res->detail, sizeof(res->detail),
+	    "watchdog: no end after %d s (%.1f s of CPU %s, %.1f s wall)",
+	    timeout_s, lv->cpu_s,
+	    lo->hangwatch ? "on the busiest vCPU" : "per vCPU", res->wall_s);
+	run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+	res->outcome = RUN_HANG;
+}
+
 static void
 lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
-	if ((lv->done_early || lv->hang) && res->outcome != RUN_INFRA) {
-		if (lv->hang)
+	if ((lv->done_early || lv->hang ||
+	        (lv->timed_out && lo->early_verdict)) &&
+	    res->outcome != RUN_INFRA) {
+		if (lv->hang) {
 			lv_hung(lv, x, fo, res);
-		else
+		} else if (lv->timed_out) { /* paused: its last output */
+			(void)lv_done_seen(fo, x);
+			res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+			res->wall_s = res->t_settled_s;
+			lv_watchdog(lv, x, timeout_s, lo, res);
+		} else {
 			lv_done(x, fo, res);
+		}
 		if (x->c.first_us)
 			res->t_first_s = (x->c.first_us - x->t0_us) / 1e6;
 		lv->handoff = lo->early_verdict;
@@ -449,13 +497,8 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 			lv_destroy(lv, lo, res);
 		run_finish_records(x, res, "infra", -1, NULL, NULL);
 	} else if (lv->timed_out) {
-		snprintf(res->detail, sizeof(res->detail),
-		    "watchdog: no end after %d s (%.1f s of CPU per vCPU, %.1f s"
-		    " wall)",
-		    timeout_s, lv->cpu_s, res->wall_s);
-		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+		lv_watchdog(lv, x, timeout_s, lo, res);
 		lv_destroy(lv, lo, res);
-		res->outcome = RUN_HANG;
 	} else {
 		lv_ended(lv, x, res);
 	}

@@ -117,7 +117,7 @@ check() {
 latency() {
 	local name
 	name=$(grep -o "running wakefarm-hangw-$1-[0-9]*" "$tmp/agent.log" | tail -1 | sed 's/running //')
-	grep "$name: .* after [0-9.]* s" "$tmp/agent.log" | tail -1 | sed 's/.* after \([0-9.]*\) s.*/after \1 s/'
+	grep -o "$name: [^:]* after [0-9.]* s" "$tmp/agent.log" | tail -1 | sed 's/.* after /after /'
 }
 
 r1=$(submit linux61-kexec-hang pre611-kdump-hang pre611-kexec-hang quirk-clear-vector \
