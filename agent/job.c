@@ -409,6 +409,7 @@ job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
 		.tick = tick,
 		.tick_arg = &st,
 		.early_verdict = !cfg->serial_teardown,
+		.hangwatch = !cfg->watchdog_only,
 		.leftover = agent_leftover_add };
 	struct runspec rs;
 	struct run_result res;

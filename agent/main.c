@@ -36,6 +36,7 @@ enum {
 	OPT_LOG_FILE,
 	OPT_LOG_CAP,
 	OPT_SERIAL_TEARDOWN,
+	OPT_WATCHDOG_ONLY,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -111,6 +112,10 @@ static const struct wf_flag agent_flags[] = {
 	{ "serial-teardown", OPT_SERIAL_TEARDOWN, NULL,
 	    "the old mode: a job's verdict waits for libvirt to see its"
 	    " guest exit and for the domain to be gone",
+	    0 },
+	{ "watchdog-only", OPT_WATCHDOG_ONLY, NULL,
+	    "the old mode: a hang is called by the watchdog only, never"
+	    " early from the mailbox (docs/hang-detection.md)",
 	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -220,6 +225,9 @@ agent_set(void *arg, int id, const char *name, const char *v, char **cause)
 	case OPT_SERIAL_TEARDOWN:
 		/* a flag, or "true"/"false" in a config file */
 		cfg->serial_teardown = v == NULL || strcmp(v, "false") != 0;
+		break;
+	case OPT_WATCHDOG_ONLY:
+		cfg->watchdog_only = v == NULL || strcmp(v, "false") != 0;
 		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(v, &level) < 0) {

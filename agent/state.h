@@ -29,6 +29,7 @@ struct agent_config {
 	int slots;
 	long long log_cap; /* guest output sent per job and port */
 	int serial_teardown; /* the verdict waits for the domain's end */
+	int watchdog_only; /* no hang called from the mailbox */
 };
 
 #define AGENT_LOG_CAP (8LL << 20)

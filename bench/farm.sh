@@ -1,8 +1,13 @@
 #!/bin/bash
-# Farm throughput (issue: agent): the 36-job matrix of bench/nightly-36 through a real
+# Farm throughput (issue 18): the 36-job matrix of bench/nightly-36 through a real
 # controller and one local agent with 2 slots on this machine, timed from
-# submission to the last verdict.  Prints jobs per minute and how many jobs
-# ended as expected.
+# submission to the last verdict, side by side in two modes:
+#   new: the agent as it runs by default (hangs called early from the mailbox,
+#        the verdict before the teardown);
+#   old: the same agent with --watchdog-only --serial-teardown (every hang by
+#        the watchdog, every verdict after libvirt saw the guest exit).
+# Prints jobs per minute and how many jobs ended as expected for each.
+# BENCH_FARM_MODES: which to run (default "new old").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
@@ -10,35 +15,65 @@ bin=$top/bin
 tmp=$(mktemp -d /tmp/wf-bench-farm.XXXXXX)
 chmod 755 "$tmp"
 pids=()
-cleanup() {
+stop_all() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
 	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-benchfarm-'); do
 		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
 	done
+}
+cleanup() {
+	stop_all
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
-sub=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name bench-sub 2>/dev/null)
-agt=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name bench-agent 2>/dev/null)
-"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
-	--scenarios "$top/bench/nightly-36" \
-	>"$tmp/controller.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-url=http://$(cat "$tmp/port")
-WAKEFARM_TOKEN=$agt "$bin/wakefarm-agent" --server "$url" --name benchfarm --slots 2 \
-	--work "$tmp/work" --spool "$tmp/spool" >"$tmp/agent.log" 2>&1 &
-pids+=($!)
-sleep 0.5
+# run_mode NAME AGENT_FLAGS...: one controller, one agent, the matrix once
+run_mode() {
+	local mode=$1 dir=$tmp/$1 db sub agt url t0 t1 run total asexp secs
+	shift
+	mkdir -p "$dir"
+	db=$dir/wf.db
+	"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
+	sub=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name bench-sub 2>/dev/null)
+	agt=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name bench-agent 2>/dev/null)
+	"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$dir/port" --db "$db" \
+		--scenarios "$top/bench/nightly-36" \
+		>"$dir/controller.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+	url=http://$(cat "$dir/port")
+	WAKEFARM_TOKEN=$agt "$bin/wakefarm-agent" --server "$url" --name benchfarm --slots 2 \
+		--work "$dir/work" --spool "$dir/spool" "$@" >"$dir/agent.log" 2>&1 &
+	pids+=($!)
+	sleep 0.5
 
-t0=$(now)
-WAKEFARM_TOKEN=$sub "$bin/wakefarm" --server "$url" submit nightly --wait >"$tmp/submit.log" 2>&1 || true
-t1=$(now)
-run=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$tmp/submit.log" | head -1)
-read -r total asexp < <(curl -fs "$url/api/v1/runs/$run" | jq -r '"\(.run.jobs_total) \(.run.jobs_as_expected)"')
-secs=$(echo "$t1 - $t0" | bc -l)
-printf 'farm: bench/nightly-36 matrix, 1 agent x 2 slots: %d jobs in %.1f s = %.1f jobs/min (%d as expected)\n' \
-	"$total" "$secs" "$(echo "$total * 60 / $secs" | bc -l)" "$asexp"
+	t0=$(now)
+	run=$(WAKEFARM_TOKEN=$sub "$bin/wakefarm" --server "$url" submit nightly |
+		sed -n 's/^run \([0-9]*\):.*/\1/p' | head -1)
+	[ -n "$run" ] || { echo "bench: farm ($mode): the submission failed" >&2; return 1; }
+	for _ in $(seq 30000); do
+		[ "$(curl -fs "$url/api/v1/runs/$run" | jq -r '.run.jobs_total == .run.jobs_done')" = true ] &&
+			break
+		sleep 0.05
+	done
+	t1=$(now)
+	read -r total asexp < <(curl -fs "$url/api/v1/runs/$run" |
+		jq -r '"\(.run.jobs_total) \(.run.jobs_as_expected)"')
+	secs=$(echo "$t1 - $t0" | bc -l)
+	printf 'farm (%s): bench/nightly-36 matrix, 1 agent x 2 slots: %d jobs in %.1f s = %.1f jobs/min (%d as expected)\n' \
+		"$mode" "$total" "$secs" "$(echo "$total * 60 / $secs" | bc -l)" "$asexp"
+	stop_all
+	[ "$total" = "$asexp" ]
+}
+
+rc=0
+for m in ${BENCH_FARM_MODES:-new old}; do
+	case $m in
+	new) run_mode new || rc=1 ;;
+	old) run_mode old --watchdog-only --serial-teardown || rc=1 ;;
+	*) echo "bench: farm: no mode '$m' (new, old)" >&2; rc=1 ;;
+	esac
+done
+exit $rc

@@ -356,6 +356,12 @@ verdict(struct eval *e, char *reason, size_t rsz)
 		    e->last_gen);
 		return "hang";
 	}
+	if (!strcmp(how, "hang")) { /* called early: a host-hang record */
+		snprintf(reason, rsz,
+		    "hang called from the mailbox in generation %d",
+		    e->last_gen);
+		return "hang";
+	}
 	if (!e->done) {
 		snprintf(reason, rsz, "guest ended without a done record (%s)",
 		    how[0] ? how : "no host-exit record");

@@ -7,7 +7,7 @@
  * the firmware's loop to take it. An OS waits for a wakeup's answer with no
  * timeout (Linux's acpi_wakeup_cpu), so once that stands it never ends.
  *
- * What it trusts (docs/madt-wakeup.md, "Calling a hang early"):
+ * What it trusts (docs/hang-detection.md):
  *  - the firmware's records, for which CPUs are parked: fw-ready's apic_ids
  *    but its bsp, minus each fw-wake, plus each fw-reset, minus each
  *    fw-sleep (a CPU that went to sleep never answers);

@@ -64,7 +64,10 @@ struct lv_run {
 	int asked; /* the create call was made: a domain may exist */
 	int timed_out;
 	int done_early; /* early_verdict: the done record was read */
-	double cpu_s; /* the guest's CPU time per vCPU (the watchdog's) */
+	int handoff; /* the domain goes to a teardown thread */
+	json_t *hang; /* hangwatch's evidence: the hang is called */
+	double cpu_s; /* the guest's CPU time per vCPU, or its busiest vCPU's
+	               * with hangwatch (the watchdog's) */
 };
 
 static int
@@ -229,6 +232,43 @@ lv_done_seen(struct follow *fo, struct run_ctx *x)
 	}
 }
 
+/*
+ * The watchdog's guest time with hangwatch: the CPU time of the busiest
+ * vCPU's thread. A hang with an idle mailbox (the OS waits on one CPU,
+ * the others halted) spends the timeout there in about as much wall
+ * time, where QEMU's total divided by the vCPUs takes one timeout per
+ * vCPU. A loaded host still adds nothing to it. QEMU's total per vCPU
+ * when the vCPUs cannot be read.
+ */
+static double
+lv_busiest_vcpu_s(struct lv_run *lv, const virDomainInfo *info)
+{
+	virVcpuInfo v[64];
+	int n = virDomainGetVcpus(
+	    lv->dom, v, info->nrVirtCpu < 64 ? info->nrVirtCpu : 64, NULL, 0);
+	unsigned long long most = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i].cpuTime > most)
+			most = v[i].cpuTime;
+	return n > 0 ? most / 1e9 : info->cpuTime / 1e9 / info->nrVirtCpu;
+}
+
+/* hangwatch: one mailbox sample with QEMU's CPU time (info, just read);
+ * 1 when the hang is called (lv->hang holds the evidence). */
+static int
+lv_hang_seen(struct lv_run *lv, struct run_ctx *x, const virDomainInfo *info)
+{
+	unsigned long long mb[2];
+
+	if (!x->c.mailbox[0] || info->cpuTime == 0 ||
+	    lv_peek(lv->dom, strtoull(x->c.mailbox, NULL, 16), mb) < 0)
+		return 0;
+	return hangwatch_sample(x->c.hw, (int64_t)(info->cpuTime / 1000),
+	           (unsigned)(mb[0] & 0xffff), (unsigned)(mb[0] >> 32), mb[1],
+	           &lv->hang) == 1;
+}
+
 /* Watches the domain to its end, the watchdog or a cancel, following its
  * output and calling lo->tick every 200 ms. */
 static void
@@ -273,13 +313,22 @@ lv_watch(struct lv_run *lv, struct run_ctx *x, struct follow *fo, int timeout_s,
 			 * one thread per vCPU */
 			if (virDomainGetInfo(lv->dom, &info) == 0 &&
 			    info.nrVirtCpu > 0)
-				lv->cpu_s = info.cpuTime / 1e9 / info.nrVirtCpu;
+				lv->cpu_s = lo->hangwatch ?
+				    lv_busiest_vcpu_s(lv, &info) :
+				    info.cpuTime / 1e9 / info.nrVirtCpu;
 			if (run_watchdog_fired(timeout_s, lv->cpu_s,
 			        (wf_now_ms() - t0) / 1000.0)) {
 				lv->timed_out = 1;
+				if (lo->early_verdict) /* judged paused */
+					virDomainSuspend(lv->dom);
 				break;
 			}
 			follow_output(fo, &x->c);
+			if (x->c.hw && lv_hang_seen(lv, x, &info)) {
+				/* the evidence is judged on a paused guest */
+				virDomainSuspend(lv->dom);
+				break;
+			}
 			if (lo->tick &&
 			    lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 0)) {
 				run_infra(res, "cancelled by the controller");
@@ -367,14 +416,72 @@ lv_done(struct run_ctx *x, struct follow *fo, struct run_result *res)
 	res->outcome = x->c.done_status == 0 ? RUN_COMPLETED : RUN_GUEST_ERROR;
 }
 
+/* hangwatch called it (the guest is paused): its last output, the
+ * evidence as a host-hang record, the mailbox, host-exit how "hang". */
+static void
+lv_hung(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
+    struct run_result *res)
+{
+	char *line;
+
+	(void)lv_done_seen(fo, x); /* LV_SETTLE_MS of what virtlogd holds */
+	res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+	res->wall_s = res->t_settled_s;
+	json_object_set_new(lv->hang, "v", json_integer(1));
+	json_object_set_new(lv->hang, "src", json_string("host"));
+	json_object_set_new(lv->hang, "gen", json_integer(x->c.last_gen));
+	json_object_set_new(lv->hang, "ev", json_string("host-hang"));
+	json_object_set_new(
+	    lv->hang, "t_us", json_integer((json_int_t)(res->wall_s * 1e6)));
+	if ((line = json_dumps(lv->hang, JSON_COMPACT)) != NULL)
+		fprintf(x->c.out, "%s\n", line);
+	free(line);
+	snprintf(res->detail, sizeof(res->detail),
+	    "hang called from the mailbox: a wakeup of APIC ID %lld (vector %s)"
+	    " stood untaken for %.2f s of guest CPU time",
+	    (long long)json_integer_value(json_object_get(lv->hang, "apic_id")),
+	    json_string_value(json_object_get(lv->hang, "vector")) ?: "?",
+	    json_integer_value(json_object_get(lv->hang, "standing_cpu_us")) /
+	        1e6);
+	run_finish_records(x, res, "hang", -1, lv_peek, lv->dom);
+	res->outcome = RUN_HANG;
+}
+
+/* The watchdog fired: its detail, the mailbox, host-exit how "timeout". */
+static void
+lv_watchdog(struct lv_run *lv, struct run_ctx *x, int timeout_s,
+    const struct libvirt_opts *lo, struct run_result *res)
+{
+	snprintf(res->detail, sizeof(res->detail),
+	    "watchdog: no end after %d s (%.1f s of CPU %s, %.1f s wall)",
+	    timeout_s, lv->cpu_s,
+	    lo->hangwatch ? "on the busiest vCPU" : "per vCPU", res->wall_s);
+	run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+	res->outcome = RUN_HANG;
+}
+
 static void
 lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
     int timeout_s, const struct libvirt_opts *lo, struct run_result *res)
 {
-	if (lv->done_early && res->outcome != RUN_INFRA) {
-		lv_done(x, fo, res);
+	if ((lv->done_early || lv->hang ||
+	        (lv->timed_out && lo->early_verdict)) &&
+	    res->outcome != RUN_INFRA) {
+		if (lv->hang) {
+			lv_hung(lv, x, fo, res);
+		} else if (lv->timed_out) { /* paused: its last output */
+			(void)lv_done_seen(fo, x);
+			res->t_settled_s = (wf_now_us() - x->t0_us) / 1e6;
+			res->wall_s = res->t_settled_s;
+			lv_watchdog(lv, x, timeout_s, lo, res);
+		} else {
+			lv_done(x, fo, res);
+		}
 		if (x->c.first_us)
 			res->t_first_s = (x->c.first_us - x->t0_us) / 1e6;
+		lv->handoff = lo->early_verdict;
+		if (!lo->early_verdict)
+			lv_destroy(lv, lo, res);
 		/* the domain may still be there: the output settled already */
 		if (lo->tick)
 			lo->tick(lo->tick_arg, x->s.com1, x->s.com2, 2);
@@ -397,13 +504,8 @@ lv_finish(struct lv_run *lv, struct run_ctx *x, struct follow *fo,
 			lv_destroy(lv, lo, res);
 		run_finish_records(x, res, "infra", -1, NULL, NULL);
 	} else if (lv->timed_out) {
-		snprintf(res->detail, sizeof(res->detail),
-		    "watchdog: no end after %d s (%.1f s of CPU per vCPU, %.1f s"
-		    " wall)",
-		    timeout_s, lv->cpu_s, res->wall_s);
-		run_finish_records(x, res, "timeout", -1, lv_peek, lv->dom);
+		lv_watchdog(lv, x, timeout_s, lo, res);
 		lv_destroy(lv, lo, res);
-		res->outcome = RUN_HANG;
 	} else {
 		lv_ended(lv, x, res);
 	}
@@ -521,12 +623,14 @@ libvirt_run(const struct runspec *rs, const struct run_opts *o,
 	        0 || /* MTTCG or KVM */
 	    !(xml = lv_prepare(&x, &fo, rs, o, lo, res)))
 		goto out;
+	if (lo->hangwatch)
+		x.c.hw = hangwatch_new(HANGWATCH_CONFIRM_US);
 	if (lv_start(&lv, xml, lo, x.t0_us, res) == 0) {
 		lv_watch(&lv, &x, &fo, rs->timeout_s, lo, res);
 		res->t_end_s = (wf_now_us() - x.t0_us) / 1e6;
 	}
 	lv_finish(&lv, &x, &fo, rs->timeout_s, lo, res);
-	if (lv.done_early)
+	if (lv.handoff)
 		lv_handoff(&lv, &x, lo);
 	rc = 0;
 out:
@@ -544,6 +648,8 @@ out:
 		virDomainFree(lv.dom);
 	if (lv.conn)
 		virConnectClose(lv.conn);
+	json_decref(lv.hang);
+	hangwatch_free(x.c.hw);
 	free(xml);
 	return run_end(&x, o, res, rc);
 }

@@ -40,6 +40,18 @@ struct libvirt_opts {
 	/* With early_verdict: a domain that thread could not destroy (NULL:
 	 * only said on stderr); called from that thread. */
 	void (*leftover)(const char *domain);
+	/*
+	 * 1: hangwatch (hangwatch.h): every ~200 ms the mailbox's first 16
+	 * bytes are read from outside (virDomainMemoryPeek) with QEMU's CPU
+	 * time; a wakeup that stands for a CPU not in the firmware's loop
+	 * while the guest used HANGWATCH_CONFIRM_US of CPU is a hang: the
+	 * domain is paused, a host-hang record (command, APIC ID, vector,
+	 * standing_cpu_us) and host-mailbox written, host-exit says how
+	 * "hang", the run ends RUN_HANG and the domain is destroyed (in the
+	 * background with early_verdict). The watchdog stays the backstop.
+	 * 0: the watchdog alone.
+	 */
+	int hangwatch;
 };
 
 #define LV_SETTLE_MS 25

@@ -124,6 +124,7 @@ collect_cb(void *arg, json_t *rec)
 		c->last_gen = gen;
 	if (!c->first_us)
 		c->first_us = wf_now_us();
+	hangwatch_record(c->hw, rec);
 	if (!strcmp(ev, "fw-ready"))
 		wf_strlcpy(c->mailbox,
 		    json_string_value(json_object_get(rec, "mailbox")) ?: "",

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "hangwatch.h"
 #include "records.h"
 #include "runspec.h"
 
@@ -136,6 +137,7 @@ struct run_collect {
 	int done_status; /* -1 none, 0 ok, 1 error/panic */
 	int errors; /* error records the guest wrote */
 	int64_t first_us; /* wf_now_us() when the first record was read */
+	struct hangwatch *hw; /* given every record when not NULL */
 };
 
 /* Feeds COM2 bytes as they come: valid records go to c->out. */

@@ -70,3 +70,10 @@ $(BIN)/tests/notify: tests/e2e/notify.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/notify
+
+# hangwatch: hangs called early from the mailbox (issue 18), slow-ack and a loaded host not.
+$(BIN)/tests/hangwatch: tests/e2e/hangwatch.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/hangwatch

@@ -260,6 +260,15 @@ TEST(verdict_classes)
 	done(NULL, "timeout");
 	EXPECT(&rs, "hang", "bring-up-finished");
 
+	/* called early from the mailbox (host-exit how "hang"): the same */
+	fw_ready();
+	gen(1, "cold", 0, 1, "0x193000", 2, "[0,1]");
+	add("os", 2, "boot", "\"kind\":\"kexec\",\"cpu\":0");
+	add("os", 2, "madt",
+	    "\"version\":1,\"length\":24,\"mailbox\":\"0x193000\",\"reset_vector\":\"0x100180\"");
+	done(NULL, "hang");
+	EXPECT(&rs, "hang", "bring-up-finished");
+
 	fw_ready();
 	gen(1, "cold", 0, 1, "0x193000", 2, "[0,1]");
 	done(NULL, "exited");
