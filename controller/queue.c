@@ -135,12 +135,14 @@ queue_try_lease(struct api *api, int64_t host_id)
 	struct db *db = api->db;
 	json_t *lease;
 
+	/* the host was seen, and its lease: one commit */
 	if (db_begin(db) == -1)
 		return NULL;
-	lease = lease_one(api, host_id);
-	if (lease == NULL || json_is_null(lease)) {
+	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
+	        "ii", db_now_ms(), host_id) == -1 ||
+	    (lease = lease_one(api, host_id)) == NULL) {
 		db_rollback(db);
-		return lease;
+		return NULL;
 	}
 	if (db_commit(db) == -1) {
 		json_decref(lease);
