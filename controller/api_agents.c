@@ -294,8 +294,6 @@ api_agent_lease(struct req *r, struct reply *out)
 	db_lock(db);
 	if ((host = req_host(r, out)) == -1)
 		goto out;
-	db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?", "ii",
-	    db_now_ms(), host);
 	if ((lease = queue_try_lease(r->api, host)) == NULL) {
 		reply_db_error(out);
 	} else if (!json_is_null(lease)) {

@@ -35,6 +35,7 @@ struct db_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int wanted; /* the WAL passed DB_CKPT_PAGES (under mu) */
+	int copied; /* WAL frames the last checkpoint saw (under mu) */
 	int stopping; /* under mu */
 	uint64_t runs; /* checkpoints run (under mu) */
 };
@@ -61,8 +62,16 @@ wal_hook(void *arg, sqlite3 *sql, const char *name, int pages)
 		    sql, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		return SQLITE_OK;
 	}
+	/*
+	 * A checkpoint copies the frames, but the WAL starts again from its
+	 * top only at a write that begins once all are copied: under load it
+	 * may go on growing for a while. Another checkpoint is wanted once a
+	 * quarter of DB_CKPT_PAGES more were written, not after every commit.
+	 */
 	pthread_mutex_lock(&c->mu);
-	if (!c->wanted) {
+	if (pages < c->copied) /* the WAL started again */
+		c->copied = 0;
+	if (!c->wanted && pages >= c->copied + DB_CKPT_PAGES / 4) {
 		c->wanted = 1;
 		pthread_cond_signal(&c->cv);
 	}
@@ -169,7 +178,8 @@ db_syncs(struct db *db)
 	return n;
 }
 
-static void
+/* A passive checkpoint; the WAL frames it saw. */
+static int
 checkpoint(struct db_ckpt *c)
 {
 	int rc, log = 0, done = 0;
@@ -182,12 +192,14 @@ checkpoint(struct db_ckpt *c)
 	else
 		log_debug("database checkpoint: %d of %d WAL frames copied",
 		    done, log);
+	return log > 0 ? log : 0;
 }
 
 static void *
 checkpointer(void *arg)
 {
 	struct db_ckpt *c = arg;
+	int copied;
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stopping) {
@@ -197,8 +209,9 @@ checkpointer(void *arg)
 		}
 		c->wanted = 0;
 		pthread_mutex_unlock(&c->mu);
-		checkpoint(c);
+		copied = checkpoint(c);
 		pthread_mutex_lock(&c->mu);
+		c->copied = copied;
 		c->runs++;
 		pthread_cond_broadcast(&c->cv);
 	}

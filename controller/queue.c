@@ -135,12 +135,14 @@ queue_try_lease(struct api *api, int64_t host_id)
 	struct db *db = api->db;
 	json_t *lease;
 
+	/* the host was seen, and its lease: one commit */
 	if (db_begin(db) == -1)
 		return NULL;
-	lease = lease_one(api, host_id);
-	if (lease == NULL || json_is_null(lease)) {
+	if (db_exec(db, NULL, "UPDATE hosts SET last_seen = ? WHERE id = ?",
+	        "ii", db_now_ms(), host_id) == -1 ||
+	    (lease = lease_one(api, host_id)) == NULL) {
 		db_rollback(db);
-		return lease;
+		return NULL;
 	}
 	if (db_commit(db) == -1) {
 		json_decref(lease);
@@ -324,7 +326,12 @@ queue_wait(struct api *api, struct req *r, int64_t host_id, int64_t wait_ms)
 	q->waiters = w;
 	q->nwaiters++;
 	MHD_suspend_connection(r->conn);
-	queue_kick(api);
+	/*
+	 * No kick: the caller found no job for this host under the lock it
+	 * still holds, and the dispatcher wakes within QUEUE_REAP_MS, before
+	 * this waiter's deadline (a second at least). A kick per poll made a
+	 * round over every waiter per poll.
+	 */
 	return 0;
 }
 
@@ -416,13 +423,21 @@ serve_waiters(struct queue *q, int64_t now)
 {
 	struct waiter **pw = &q->waiters, *w, *served = NULL;
 	struct db *db = q->api->db;
-	int64_t next = now + QUEUE_REAP_MS;
+	int64_t next = now + QUEUE_REAP_MS, work = 0;
 	uint64_t seq;
 	int tx = 0, gone;
 
+	/* one look for queued work, not a lease attempt per waiter */
+	if (q->waiters != NULL && !q->stopping &&
+	    db_int(db, &work,
+	        "SELECT EXISTS (SELECT 1 FROM jobs j JOIN runs r ON"
+	        " r.id = j.run_id WHERE j.state = 'queued' AND r.state IN"
+	        " ('queued', 'running'))",
+	        "") == -1)
+		work = 1; /* the lease attempts report the error */
 	while ((w = *pw) != NULL) {
 		gone = !q->stopping && waiter_gone(w);
-		if (q->stopping || gone)
+		if (q->stopping || gone || !work)
 			w->lease = json_null();
 		else if (!tx && db_begin(db) == -1)
 			w->lease = NULL;

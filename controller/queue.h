@@ -25,9 +25,10 @@ void queue_stop(struct queue *q);
 void queue_kick(struct api *api);
 
 /*
- * The next job for host_id, leased to it: {"job", "attempt", "run",
- * "scenario", "params", "lease_ms"}, or json_null() when none may be
- * leased now, NULL on a database error. Caller holds db->lock.
+ * Notes host_id as seen (last_seen) and leases it the next job, in one
+ * transaction: {"job", "attempt", "run", "scenario", "params",
+ * "lease_ms"}, or json_null() when none may be leased now, NULL on a
+ * database error. Caller holds db->lock.
  */
 json_t *queue_try_lease(struct api *api, int64_t host_id);
 

@@ -114,6 +114,8 @@ struct series {
  */
 enum {
 	S_DISPATCH = NCLS,
+	S_DISPATCH_POLL, /* the job was waiting: the poll found it */
+	S_DISPATCH_WAIT, /* the agent was waiting: the dispatcher's */
 	S_QUEUE,
 	S_MIXED,
 	NSERIES
@@ -232,6 +234,8 @@ leased_at(json_int_t job, json_int_t run, int64_t sent, int64_t t)
 		runnable = t;
 	from = runnable > sent ? runnable : sent;
 	sample(S_DISPATCH, (t - from) / 1000.0);
+	sample(runnable > sent ? S_DISPATCH_WAIT : S_DISPATCH_POLL,
+	    (t - from) / 1000.0);
 	sample(S_QUEUE, (t - runnable) / 1000.0);
 	sample(S_MIXED, (t - sent) / 1000.0);
 	pthread_mutex_unlock(&mu);
@@ -419,6 +423,8 @@ print_figures(struct series *s)
 	}
 	print_series("service, every non-poll request", &nonpoll);
 	print_series("lease dispatch (runnable -> lease)", &s[S_DISPATCH]);
+	print_series("  of which the job was waiting", &s[S_DISPATCH_POLL]);
+	print_series("  of which the agent was waiting", &s[S_DISPATCH_WAIT]);
 	print_series("queue wait (submitted -> lease)", &s[S_QUEUE]);
 	print_series("mixed (old figure, polls with wait)", &s[S_MIXED]);
 	free(nonpoll.v);
