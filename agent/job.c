@@ -355,6 +355,8 @@ job_timings(const struct run_result *res, double before_s, double now_s)
  * from the controller once into work_dir/blobs/HEX, checked against its
  * digest, and the spec pointed at the file.
  */
+static unsigned blob_fetches; /* names each fetch's temporary file */
+
 static int
 resolve_blob(
     const struct agent_config *cfg, struct runspec *rs, char **cause_out)
@@ -380,7 +382,9 @@ resolve_blob(
 	}
 	mkdir(dir, 0755);
 	snprintf(urlpath, sizeof(urlpath), "/api/v1/blobs/%s", hex);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	/* two slots may fetch the same blob at once: a file each */
+	snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(),
+	    __atomic_add_fetch(&blob_fetches, 1, __ATOMIC_RELAXED));
 	wf_buf_init(&body, 256u << 20);
 	if (!(h = agent_http(cfg, &gen)) ||
 	    wf_http_request_raw(
