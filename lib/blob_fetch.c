@@ -62,6 +62,9 @@ out:
 	return rc;
 }
 
+/* names each fetch's temporary file */
+static unsigned fetches;
+
 int
 blob_fetch(struct wf_http *h, const char *what, char *ref, size_t size,
     const char *dir, int *fetched, char **cause)
@@ -79,7 +82,9 @@ blob_fetch(struct wf_http *h, const char *what, char *ref, size_t size,
 			wf_set_cause(cause, "%s: %s", dir, strerror(errno));
 			return -1;
 		}
-		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+		/* two slots may fetch the same blob at once: a file each */
+		snprintf(tmp, sizeof(tmp), "%s.%d.%u.tmp", path, (int)getpid(),
+		    __atomic_add_fetch(&fetches, 1, __ATOMIC_RELAXED));
 		if (get_checked(h, what, hex, tmp, cause) == -1 ||
 		    chmod(tmp, 0644) == -1 || rename(tmp, path) == -1) {
 			unlink(tmp);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -73,26 +74,43 @@ TEST(watchdog_counts_cpu_time)
 {
 	pid_t child;
 	double cpu;
-	int st;
+	int64_t t0;
+	int fds[2], st;
+	char c;
 
 	CHECK(!run_watchdog_fired(2, 1.9, 7.9));
 	CHECK(run_watchdog_fired(2, 2.0, 0.5));
 	/* a guest hung halted uses no CPU: the wall clock ends it */
 	CHECK(run_watchdog_fired(2, 0.1, 2.0 * RUN_WATCHDOG_WALL_FACTOR));
-	/* a process that spins 300 ms of CPU */
+	/*
+	 * A process that spins until it has used 300 ms of CPU time (not of
+	 * wall time: a loaded host gives it less CPU per second), then says so
+	 * on a pipe and sleeps. Whatever the host's load, the CPU time read
+	 * then is 0.3 s and a little more, and the time it waited to run is
+	 * no more than the wall time that passed.
+	 */
+	REQUIRE(pipe(fds) == 0);
+	t0 = wf_now_ms();
 	if ((child = fork()) == 0) {
-		int64_t end = wf_now_ms() + 300;
+		struct timespec ts;
 
-		while (wf_now_ms() < end)
-			;
+		close(fds[0]);
+		do
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < 300);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
-	usleep(600000);
+	close(fds[1]);
+	CHECK(read(fds[0], &c, 1) == 1);
+	close(fds[0]);
+	usleep(50000);
 	cpu = run_proc_cpu_s(child);
-	CHECK(cpu >= 0.25 && cpu <= 0.5);
+	CHECK(cpu >= 0.29 && cpu <= 0.5);
 	CHECK(run_proc_waited_s(child) >= 0);
-	CHECK(run_proc_waited_s(child) < 0.6);
+	CHECK(run_proc_waited_s(child) <= (wf_now_ms() - t0) / 1000.0 + 0.05);
 	kill(child, SIGKILL);
 	waitpid(child, &st, 0);
 	CHECK(run_proc_cpu_s(child) < 0);
