@@ -67,3 +67,10 @@ $(BIN)/tests/notify: tests/e2e/notify.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/notify
+
+# kernels: a kernel of one's own in the nightly (issue 19) through a real agent.
+$(BIN)/tests/kernels: tests/e2e/kernels.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/kernels
