@@ -24,7 +24,9 @@
 #include "runspec.h"
 #include "util.h"
 
-#define KERNEL_MAX (512LL * 1024 * 1024) /* bytes of one kernel or initrd */
+#define KERNEL_MAX      \
+	(256LL * 1024 * \
+	    1024) /* bytes of one kernel or initrd (GET /blobs serves up to 256 MiB) */
 #define KERNEL_NAME_MAX 64
 #define FETCH_TIMEOUT_S 600
 

@@ -77,3 +77,10 @@ $(BIN)/tests/hangwatch: tests/e2e/hangwatch.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/hangwatch
+
+# kernels: a kernel of one's own in the nightly (issue 19) through a real agent.
+$(BIN)/tests/kernels: tests/e2e/kernels.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/kernels

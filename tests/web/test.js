@@ -598,6 +598,10 @@ test('matrix: a bad scenario file is a banner, the empty page says `wakefarm sub
 		assert((await page.textContent('p.note')).includes('wakefarm submit nightly'), 'the hint the CLI accepts');
 		await shot('matrix-scenario-errors');
 	} finally {
+		// Away first: the page's event stream ends as an abort, not as a
+		// controller that went away under it.
+		await page.goto(`${ctl.url}/#/runs`);
+		await page.waitForSelector('table.runs-table', { timeout: 10000 });
 		await other.stop();
 		fs.rmSync(dir, { recursive: true, force: true });
 	}

@@ -44,6 +44,16 @@ export const tests = {
 		eq(shortRelease('6.12.117+deb12-cloud-amd64'), '6.12.117', '6.12 release');
 		eq(shortRelease('6.1.0-57-cloud-amd64'), '6.1.0-57', '6.1 release');
 	},
+	'unit: a kernel of one\'s own is labelled linux VERSION NAME': async () => {
+		const { kernelLabel } = await web('util.js');
+		const ref = 'sha256:' + 'ab'.repeat(32);
+		const versions = new Map([[ref, '6.1.0-57-cloud-amd64']]);
+		versions.names = new Map([[ref, 'deb61']]);
+		eq(kernelLabel({ kernel: ref }, versions), 'linux 6.1.0-57 deb61', 'named and versioned');
+		versions.delete(ref);
+		eq(kernelLabel({ kernel: ref }, versions), 'linux deb61', 'named, not booted yet');
+		eq(kernelLabel({ kernel_package: 'linux-image-cloud-amd64' }, versions), 'linux linux-image-cloud-amd64', 'a package as before');
+	},
 	'unit: compare finds regressions, fixes, still failing and flaky; infra is not a flip': async () => {
 		const { matrixModel, compare } = await web('matrix.js');
 		const b = new Map();

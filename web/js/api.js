@@ -69,6 +69,7 @@ export const api = {
 	hosts: (o) => request('/hosts', o),
 	scenarios: (o) => request('/scenarios', o),
 	artifacts: (o) => request('/artifacts', o),
+	kernels: (o) => request('/kernels', o),
 	knownIssues: (o) => request('/known-issues', o),
 	regressions: (run, o) => request(`/runs/${run}/regressions`, o),
 	bisects: (params, o) => request('/bisects' + qs(params), o),
@@ -103,11 +104,21 @@ export function kernelVersions() {
 	// Refetched now and then: a kernel gets its version when a job boots it.
 	if (!versionCache || Date.now() - versionAt > 10000) {
 		versionAt = Date.now();
-		versionCache = api.artifacts().then((r) => {
+		versionCache = Promise.all([api.artifacts(),
+			api.kernels().catch(() => ({ kernels: [] }))]).then(([r, k]) => {
 			const m = new Map();
 			for (const a of r.artifacts || [])
 				if (a.version)
 					m.set(a.name, a.version);
+			// Kernels of one's own: by name, and by their setup header's
+			// version until a job has booted them.
+			m.names = new Map();
+			for (const x of k.kernels || []) {
+				const ref = `sha256:${x.sha256}`;
+				m.names.set(ref, x.name);
+				if (!m.has(ref) && (x.version || x.header_version))
+					m.set(ref, x.version || x.header_version);
+			}
 			return m;
 		}).catch(() => {
 			versionCache = null;

@@ -181,12 +181,17 @@ export function shortRelease(r) {
 // The OS of a case, for people: a real kernel by the version it booted
 // ("linux 6.12.117"; its package or path until a job has booted it), our
 // test kernel by the Linux behaviour it follows ("test-kernel 6.11").
-// `versions` maps a kernel's name (package or path) to its `uname -r`.
+// `versions` maps a kernel's name (package or path) to its `uname -r`;
+// `versions.names` a kernel of one's own ("sha256:HEX") to its name
+// ("linux 6.1.0-57 deb61").
 export function kernelLabel(fields, versions) {
 	const k = fields.kernel || fields.kernel_package || '';
 	if (!k)
 		return `test-kernel ${fields.policy || '6.11'}`;
 	const v = versions && versions.get(k);
+	const name = versions && versions.names && versions.names.get(k);
+	if (name)
+		return `linux ${v ? shortRelease(v) + ' ' : ''}${name}`;
 	return `linux ${v ? shortRelease(v) : k}`;
 }
 
