@@ -166,7 +166,7 @@ leaks=0
 for f in "$tmp"/clone/var/tokens/*; do
 	t=$(cat "$f")
 	for c in /proc/[0-9]*/cmdline; do
-		tr '\0' ' ' <"$c" 2>/dev/null | grep -qF -- "$t" && leaks=$((leaks + 1))
+		{ tr '\0' ' ' <"$c"; } 2>/dev/null | grep -qF -- "$t" && leaks=$((leaks + 1))
 	done
 done
 mode=$(stat -c %a "$tmp/clone/var/tokens/admin" 2>/dev/null)
