@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "nethint.h"
 #include "job.h"
 #include "outbox.h"
 #include "state.h"
@@ -25,6 +26,8 @@
 
 #define HEARTBEAT_S 5
 #define LEASE_WAIT_S 30
+#define REGISTER_TLS_MIN_MS 8000L /* first wait after a TLS set-up error */
+#define REGISTER_TLS_MAX_MS 300000L /* and the longest, doubling up to it */
 
 static volatile sig_atomic_t reloading;
 
@@ -141,6 +144,9 @@ register_host(struct agent *a, long *statusp)
 	else
 		rc = wf_http_request(h, "POST", "/api/v1/agents/register", body,
 		    &status, &reply, &cause);
+	/* TLS set-up errors do not fix themselves: the caller waits longer */
+	if (rc < 0 && h && wf_net_tls_error(wf_http_last_error(h)))
+		rc = -2;
 	if (statusp)
 		*statusp = status;
 	if (rc < 0)
@@ -340,8 +346,18 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	}
 	job_recover_leftovers(cfg, a.ob);
 	/* A wrong token is fixed in its file and announced with SIGHUP. */
-	while (register_host(&a, NULL) < 0 && !agent_stopping())
-		sleep_reloading(&a, 2000);
+	for (long tls_wait = 0, rc;
+	     (rc = register_host(&a, NULL)) < 0 && !agent_stopping();) {
+		/* a certificate problem: 8 s, doubling to 5 min; else 2 s */
+		tls_wait = rc != -2                    ? 0 :
+		    tls_wait == 0                      ? REGISTER_TLS_MIN_MS :
+		    tls_wait * 2 > REGISTER_TLS_MAX_MS ? REGISTER_TLS_MAX_MS :
+		                                         tls_wait * 2;
+		if (tls_wait)
+			log_info("register: a TLS problem, next try in %ld s",
+			    tls_wait / 1000);
+		sleep_reloading(&a, tls_wait ? tls_wait : 2000);
+	}
 	if (agent_stopping()) {
 		log_info("stopped before %s could register", cfg->name);
 		outbox_close(a.ob);

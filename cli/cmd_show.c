@@ -31,18 +31,22 @@ print_checks(const json_t *j)
 		    cli_num(x, "madt_version"), cli_num(x, "madt_length"),
 		    cli_str(x, "mailbox"));
 	}
+	/* every check, as guest/run-qemu --check prints them */
 	json_array_foreach (json_object_get(j, "checks"), i, x) {
-		char *e, *o;
+		int ok = json_is_true(json_object_get(x, "ok")) ||
+		    cli_num(x, "ok") == 1;
+		char gen[32] = "", *e, *o;
 
-		if (json_is_true(json_object_get(x, "ok")) ||
-		    cli_num(x, "ok") == 1)
-			continue;
+		if (json_is_integer(json_object_get(x, "gen")) &&
+		    cli_num(x, "gen") > 0)
+			snprintf(
+			    gen, sizeof(gen), "gen %lld", cli_num(x, "gen"));
 		e = json_dumps(json_object_get(x, "expected"),
 		    JSON_COMPACT | JSON_ENCODE_ANY);
 		o = json_dumps(json_object_get(x, "observed"),
 		    JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("FAILED %s (gen %lld): expected %s, observed %s\n",
-		    cli_str(x, "check"), cli_num(x, "gen"), e ? e : "",
+		printf("%-4s %-22s %-7s expected %s, observed %s\n",
+		    ok ? "ok" : "FAIL", cli_str(x, "check"), gen, e ? e : "",
 		    o ? o : "");
 		free(e);
 		free(o);

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "nethint.h"
 #include "json.h"
 #include "util.h"
 
@@ -24,6 +25,7 @@ struct wf_http {
 	long total_ms;
 	size_t max_response;
 	char errbuf[CURL_ERROR_SIZE];
+	int last_curl; /* CURLcode of the last request */
 };
 
 /* What the write callback needs: where to put the body and when to stop. */
@@ -245,6 +247,12 @@ http_set_method(CURL *h, const char *method, const void *data, size_t len)
 }
 
 int
+wf_http_last_error(const struct wf_http *c)
+{
+	return c->last_curl;
+}
+
+int
 wf_http_request_raw(struct wf_http *c, const char *method, const char *path,
     const char *content_type, const void *data, size_t len, long *status,
     struct wf_buf *out, char **cause)
@@ -291,9 +299,11 @@ wf_http_request_raw(struct wf_http *c, const char *method, const char *path,
 		    method, url, sink.max);
 		goto out;
 	}
+	c->last_curl = (int)rc;
 	if (rc != CURLE_OK) {
-		wf_set_cause(cause, "%s %s: %s", method, url,
-		    c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+		wf_set_cause(cause, "%s %s: %s%s", method, url,
+		    c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc),
+		    wf_net_hint((int)rc, url, c->ca_file));
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);

@@ -28,6 +28,8 @@ struct wf_http;
  */
 struct wf_http *wf_http_new(const char *base_url, const char *token);
 void wf_http_free(struct wf_http *c); /* NULL is a no-op */
+/* libcurl's code (CURLcode) of the last request: 0 when it got a reply. */
+int wf_http_last_error(const struct wf_http *c);
 
 /*
  * Verify the server against this CA bundle instead of the system's. An

@@ -11,6 +11,9 @@
 #                    and again when it is back (hosts set-state HOST good); the run then ends
 #   stopped-unregistered  an agent stopped while its registration keeps failing never logs
 #                    "registered as"
+#   tls-hints        a controller serving HTTPS with a lab CA (openssl): the agent without --ca-file
+#                    names --ca-file and retries after 8 s, then 16 s (not every 2 s); the CLI with
+#                    http:// to it is told to use https://, without the CA to give --ca-file
 #   make-run-tokens  `make run`'s script (lib/sh/run.sh) in a fresh clone, one scenario
 #                    (WF_RUN_MATRIX): it makes an admin token too and says where; every token is a
 #                    0600 file passed as --token-file: no process's command line holds one
@@ -111,6 +114,45 @@ else
 	fail stopped-unregistered "$(tail -3 "$tmp/agent2.log" | tr '\n' '|')"
 fi
 
+# --- tls-hints --------------------------------------------------------------------------------
+(
+	cd "$tmp" || exit 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -keyout ca.key \
+		-out ca.pem -subj "/CN=firsthour CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout tls.key -out tls.csr \
+		-subj "/CN=firsthour"
+	printf '%s\n' 'subjectAltName = IP:127.0.0.1' 'basicConstraints = CA:FALSE' >tls.ext
+	openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile tls.ext -out tls.pem
+	chmod 600 tls.key
+) >"$tmp/openssl.log" 2>&1
+"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/tls.port" --db "$tmp/tls.db" \
+	--scenarios "$top/scenarios" --schema-dir "$top/db" --tls-cert "$tmp/tls.pem" --tls-key "$tmp/tls.key" \
+	>>"$tmp/tls-controller.log" 2>&1 &
+pids+=($!)
+disown $!
+for _ in $(seq $((100 * scale))); do [ -s "$tmp/tls.port" ] && break; sleep 0.1; done
+tls=$(cat "$tmp/tls.port")
+"$bin/wakefarm-agent" --server "https://$tls" --token-file "$tmp/agent.token" --name firsthour3 \
+	--work "$tmp/w3" --spool "$tmp/s3" >"$tmp/agent3.log" 2>&1 &
+a3=$!
+pids+=($a3)
+disown $a3
+cli_http=$("$bin/wakefarm" --server "http://$tls" hosts 2>&1)
+cli_noca=$("$bin/wakefarm" --server "https://$tls" hosts 2>&1)
+cli_ca=$("$bin/wakefarm" --server "https://$tls" --ca-file "$tmp/ca.pem" hosts 2>&1)
+sleep 13
+kill -TERM $a3
+tries=$(grep -c 'WARN agent: register:' "$tmp/agent3.log")
+if grep -q 'unable to get local issuer certificate (the controller.s certificate is not signed by a CA this machine trusts: give the CA that signed it with --ca-file FILE' "$tmp/agent3.log" &&
+	grep -q 'next try in 8 s' "$tmp/agent3.log" && grep -q 'next try in 16 s' "$tmp/agent3.log" && [ "$tries" = 2 ] &&
+	[[ $cli_http == *"Empty reply from server (nothing came back to plain HTTP: if the controller serves HTTPS (--tls-cert), use https:// in the URL)"* ]] &&
+	[[ $cli_noca == *"--ca-file FILE, or WAKEFARM_CA_FILE"* ]] && [[ $cli_ca == *HOST* ]]; then
+	ok "tls-hints ($tries tries in 13 s)"
+else
+	fail tls-hints "$tries tries in 13 s; agent: $(grep -m2 register "$tmp/agent3.log" | tr '\n' '|'); cli: $cli_http | $cli_noca | $cli_ca"
+fi
+
 # --- make-run-tokens ------------------------------------------------------------------------
 git clone -q "$top" "$tmp/clone" && ln -s "$top/bin" "$tmp/clone/bin" && ln -s "$top/build" "$tmp/clone/build"
 git -C "$top" diff HEAD --binary | git -C "$tmp/clone" apply --allow-empty
@@ -124,7 +166,7 @@ leaks=0
 for f in "$tmp"/clone/var/tokens/*; do
 	t=$(cat "$f")
 	for c in /proc/[0-9]*/cmdline; do
-		tr '\0' ' ' <"$c" 2>/dev/null | grep -qF -- "$t" && leaks=$((leaks + 1))
+		{ tr '\0' ' ' <"$c"; } 2>/dev/null | grep -qF -- "$t" && leaks=$((leaks + 1))
 	done
 done
 mode=$(stat -c %a "$tmp/clone/var/tokens/admin" 2>/dev/null)
