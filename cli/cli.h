@@ -112,6 +112,8 @@ void cli_print_json(const json_t *j); /* indented, sorted keys */
 /* For display: the string at key K of O or "-", the integer or 0. */
 const char *cli_str(const json_t *o, const char *k);
 long long cli_num(const json_t *o, const char *k);
+/* Milliseconds since the epoch as "YYYY-MM-DD HH:MM UTC" ("-" for 0). */
+void cli_fmt_time(char *buf, size_t size, long long ms);
 /* A case of a comparison: "  CLASS job J scenario {matrix}: verdict ..." */
 void cli_print_case(const char *cls, const json_t *c);
 
@@ -139,6 +141,8 @@ int cmd_events(int argc, char **argv);
 int cmd_subscription(int argc, char **argv);
 int cmd_resubmit(int argc, char **argv);
 int cmd_kernel(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
+int cmd_known_issues(int argc, char **argv);
 /* The JSON printed on stdout without indentation, one line (events). */
 void cli_print_json_line(const json_t *j);
 /* Follows run id to its end (progress lines unless --json): its outcome

@@ -57,6 +57,9 @@ static const struct wf_subcmd cli_subcmds[] = {
 	    "who hears about regressions and finished runs: add, list, rm,"
 	    " deliveries",
 	    cmd_subscription },
+	{ "tokens", "the API tokens: list, revoke (admin)", cmd_tokens },
+	{ "known-issues", "failures explained by known bugs: list, add",
+	    cmd_known_issues },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,6 +1,6 @@
 /*
  * ctest_cli.c: the CLI's controller commands (bin/wakefarm submit,
- * status, show, logs, cancel, hosts) against the suite's controller, with
+ * status, show, logs, cancel, hosts, tokens, known-issues) against the suite's controller, with
  * the test playing the agent .
  */
 
@@ -246,6 +246,17 @@ static const struct exit_case exit_cases[] = {
 	    "good" },
 	{ { "frobnicate", NULL }, NOBODY, HERE, 64, "unknown command" },
 	{ { "events", "--count", "1", NULL }, NOBODY, HERE, 64, "--follow" },
+	{ { "tokens", "revoke", "x", NULL }, ADMIN, HERE, 64,
+	    "not a token id" },
+	{ { "tokens", "revoke", NULL }, ADMIN, HERE, 64, "missing" },
+	{ { "known-issues", "add", "--scenario", "x", "--check", "y", NULL },
+	    ADMIN, HERE, 64, "--description" },
+	{ { "known-issues", "add", "--scenario", "", "--check", "y",
+	      "--description", "d", NULL },
+	    ADMIN, HERE, 64, "--scenario must not be empty" },
+	{ { "known-issues", "add", "extra", "--scenario", "x", "--check", "y",
+	      "--description", "d", NULL },
+	    ADMIN, HERE, 64, "" },
 	/* a run's outcome: 0, 1, 2; a timeout: 75 */
 	{ { "wait", "@OK", NULL }, NOBODY, HERE, 0, "0 not as expected" },
 	{ { "wait", "@BAD", NULL }, NOBODY, HERE, 1, "1 not as expected" },
@@ -272,6 +283,8 @@ static const struct exit_case exit_cases[] = {
 	{ { "scenario", "validate", "/nonexistent.json", NULL }, NOBODY, HERE,
 	    66, "No such file" },
 	{ { "repro", "999999", NULL }, NOBODY, HERE, 66, "no job 999999" },
+	{ { "tokens", "revoke", "999999", NULL }, ADMIN, HERE, 66,
+	    "no token 999999" },
 	/* refused input: 65 */
 	{ { "submit", "no-such-scenario", NULL }, SUB, HERE, 65,
 	    "no scenario" },
@@ -280,6 +293,9 @@ static const struct exit_case exit_cases[] = {
 	{ { "scenario", "validate", "tests/controller/data/bad-scenario.json",
 	      NULL },
 	    NOBODY, HERE, 65, "unknown key" },
+	{ { "known-issues", "add", "--scenario", "x", "--check", "y",
+	      "--description", "d", "--log-regex", "(", NULL },
+	    ADMIN, HERE, 65, "log_regex" },
 	/* permission: 77 */
 	{ { "submit", "cold-boot", NULL }, NOBODY, HERE, 77, "token" },
 	{ { "cancel", "@QUEUED", NULL }, READ, HERE, 77, "reader role" },
@@ -287,6 +303,10 @@ static const struct exit_case exit_cases[] = {
 	    "submitter role" },
 	{ { "schedule", "add", "x", "--at", "01:00", NULL }, SUB, HERE, 77,
 	    "role" },
+	{ { "tokens", "list", NULL }, SUB, HERE, 77, "submitter role" },
+	{ { "known-issues", "add", "--scenario", "x", "--check", "y",
+	      "--description", "d", NULL },
+	    SUB, HERE, 77, "submitter role" },
 	/* the controller: away 69, nonsense 70 */
 	{ { "status", NULL }, NOBODY, DOWN, 69, "" },
 	{ { "hosts", NULL }, NOBODY, DOWN, 69, "" },
@@ -311,6 +331,8 @@ static const struct exit_case exit_cases[] = {
 	      "scenarios/kexec-chain.json", NULL },
 	    NOBODY, HERE, 0, "ok, scenario kexec-chain" },
 	{ { "events", "--limit", "5", NULL }, NOBODY, HERE, 0, "" },
+	{ { "tokens", "list", NULL }, ADMIN, HERE, 0, "ROLE" },
+	{ { "known-issues", "list", NULL }, NOBODY, HERE, 0, "DESCRIPTION" },
 	{ { "cancel", "@QUEUED", NULL }, SUB, HERE, 0, "cancelled" },
 };
 
@@ -412,6 +434,122 @@ TEST(cli_help_shows_the_exit_status_table)
 		CHECK_STR_CONTAINS(out, "scenario ");
 		CHECK_STR_CONTAINS(out, "events ");
 	}
+}
+
+/* The JSON object of this list whose key is value (borrowed), or NULL. */
+static json_t *
+find_in(json_t *list, const char *key, const char *value)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach (list, i, o)
+		if (strcmp(jstr(o, key), value) == 0)
+			return o;
+	return NULL;
+}
+
+/* tokens list shows a token (never its secret); revoked, it is refused. */
+TEST(cli_tokens_list_and_revoke)
+{
+	const char *const list[] = { "tokens", "list", NULL };
+	const char *const list_json[] = { "tokens", "list", "--json", NULL };
+	const char *const status[] = { "status", NULL };
+	char out[65536], tok[80], idarg[32];
+	json_t *j, *t;
+	long st;
+
+	j = jcall(&S, admin, "POST", "/api/v1/admin/tokens",
+	    "{\"name\": \"cli-listed\", \"role\": \"submitter\"}", &st);
+	REQUIRE(st == 201);
+	snprintf(tok, sizeof(tok), "%s", jstr(j, "token"));
+	snprintf(idarg, sizeof(idarg), "%lld", (long long)jint(j, "id"));
+	json_decref(j);
+
+	CHECK_EQ_INT(cli(admin, list, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "cli-listed");
+	CHECK(strstr(out, tok) == NULL);
+	CHECK_EQ_INT(cli(admin, list_json, out, sizeof(out)), 0);
+	REQUIRE((j = json_loads(out, 0, NULL)) != NULL);
+	t = find_in(json_object_get(j, "tokens"), "name", "cli-listed");
+	REQUIRE(t != NULL);
+	CHECK_EQ_INT(jint(t, "id"), atoll(idarg));
+	CHECK_STR_EQ(jstr(t, "role"), "submitter");
+	CHECK_EQ_INT(jint(t, "revoked"), 0);
+	json_decref(j);
+
+	/* the token works, then is revoked and refused */
+	CHECK_EQ_INT(cli(tok, status, out, sizeof(out)), 0);
+	{
+		const char *const a[] = { "tokens", "revoke", idarg, NULL };
+
+		CHECK_EQ_INT(cli(submitter, a, out, sizeof(out)), 77);
+		CHECK_EQ_INT(cli(tok, status, out, sizeof(out)), 0);
+		CHECK_EQ_INT(cli(admin, a, out, sizeof(out)), 0);
+		CHECK_STR_CONTAINS(out, "revoked");
+	}
+	CHECK_EQ_INT(cli(tok, status, out, sizeof(out)), 77);
+	CHECK_STR_CONTAINS(out, "revoked token");
+	json_decref(jcall(&S, tok, "GET", "/api/v1/runs", NULL, &st));
+	CHECK_EQ_INT(st, 401);
+	CHECK_EQ_INT(cli(admin, list, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "revoked");
+	CHECK_EQ_INT(cli(admin, list_json, out, sizeof(out)), 0);
+	REQUIRE((j = json_loads(out, 0, NULL)) != NULL);
+	t = find_in(json_object_get(j, "tokens"), "name", "cli-listed");
+	REQUIRE(t != NULL);
+	CHECK_EQ_INT(jint(t, "revoked"), 1);
+	json_decref(j);
+	/* the admin token (named "admin") may not revoke itself: 65 */
+	CHECK_EQ_INT(cli(admin, list_json, out, sizeof(out)), 0);
+	REQUIRE((j = json_loads(out, 0, NULL)) != NULL);
+	t = find_in(json_object_get(j, "tokens"), "name", "admin");
+	REQUIRE(t != NULL);
+	snprintf(idarg, sizeof(idarg), "%lld", (long long)jint(t, "id"));
+	json_decref(j);
+	{
+		const char *const a[] = { "tokens", "revoke", idarg, NULL };
+
+		CHECK_EQ_INT(cli(admin, a, out, sizeof(out)), 65);
+		CHECK_STR_CONTAINS(out, "cannot revoke itself");
+	}
+	CHECK_EQ_INT(cli(admin, list, out, sizeof(out)), 0);
+}
+
+/* known-issues add, then list shows it with every field. */
+TEST(cli_known_issues_add_and_list)
+{
+	const char *const add[] = { "known-issues", "add", "--scenario",
+		"cold-*", "--check", "madt-entry", "--description",
+		"cli: the MADT entry bug", "--url", "https://bugs.example/42",
+		"--log-regex", "ACPI Error: .*MADT", NULL };
+	const char *const list[] = { "known-issues", "list", NULL };
+	const char *const list_json[] = { "known-issues", "list", "--json",
+		NULL };
+	char out[65536];
+	json_t *j, *k;
+	long long id;
+
+	CHECK_EQ_INT(cli(admin, add, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "known issue ");
+	id = atoll(out + strlen("known issue "));
+	CHECK(id > 0);
+	CHECK_EQ_INT(cli(reader, list, out, sizeof(out)), 0);
+	CHECK_STR_CONTAINS(out, "cli: the MADT entry bug");
+	CHECK_STR_CONTAINS(out, "cold-*");
+	CHECK_STR_CONTAINS(out, "url https://bugs.example/42");
+	CHECK_STR_CONTAINS(out, "log regex ACPI Error: .*MADT");
+	CHECK_EQ_INT(cli(reader, list_json, out, sizeof(out)), 0);
+	REQUIRE((j = json_loads(out, 0, NULL)) != NULL);
+	k = find_in(json_object_get(j, "known_issues"), "description",
+	    "cli: the MADT entry bug");
+	REQUIRE(k != NULL);
+	CHECK_EQ_INT(jint(k, "id"), id);
+	CHECK_STR_EQ(jstr(k, "scenario"), "cold-*");
+	CHECK_STR_EQ(jstr(k, "check"), "madt-entry");
+	CHECK_STR_EQ(jstr(k, "url"), "https://bugs.example/42");
+	CHECK_STR_EQ(jstr(k, "log_regex"), "ACPI Error: .*MADT");
+	json_decref(j);
 }
 
 /* repro under bare QEMU: one JSON document (no header line), 0 or 1. */
