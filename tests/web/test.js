@@ -608,6 +608,55 @@ test('matrix: a bad scenario file is a banner, the empty page says `wakefarm sub
 	noConsoleErrors(mark);
 });
 
+test('sign-in: a controller that requires a read token asks for one, keeps it for the session, signs out', async () => {
+	const mark = consoleErrors.length;
+	const other = await startController({ readTokenRequired: true });
+	try {
+		const run = (await api(other.url, 'POST', '/api/v1/runs', { token: other.tokens.submitter, body: { matrix: 'nightly' } })).run;
+		await page.goto(`${other.url}/#/`);
+		await page.waitForSelector('section.signin form.signin-form', { timeout: 10000 });
+		const why = await page.textContent('section.signin');
+		assert(why.includes('requires a read token'), `says why: ${why}`);
+		assert(await page.isHidden('#view'), 'the view is hidden');
+		eq(await page.evaluate(() => document.activeElement.name), 'token', 'focus on the token field');
+		eq(await page.locator('#auth button.signout').count(), 0, 'no sign-out before signing in');
+		// A wrong token is refused, and not kept.
+		await page.fill('input[name="token"]', 'not-a-token');
+		await page.click('form.signin-form button[type="submit"]');
+		await page.waitForFunction(() => /refused/.test(document.querySelector('.signin-status').textContent));
+		assert((await page.textContent('.signin-status')).includes('unknown or revoked token'), 'the controller\'s reason');
+		eq(await page.evaluate(() => sessionStorage.getItem('wakefarm.token')), null, 'a refused token is not kept');
+		// A reader token from `wakefarm-controller token create`: the matrix.
+		await page.fill('input[name="token"]', other.tokens.reader);
+		await page.press('input[name="token"]', 'Enter');
+		await page.waitForSelector('table.matrix td.cell', { timeout: 10000 });
+		assert((await page.textContent('h1')).includes(`#${run}`), 'the nightly is shown');
+		eq(await page.locator('section.signin').count(), 0, 'the sign-in is gone');
+		eq(await page.evaluate(() => sessionStorage.getItem('wakefarm.token')), other.tokens.reader, 'kept in sessionStorage');
+		eq(await page.evaluate(() => localStorage.getItem('wakefarm.token')), null, 'not in localStorage');
+		await shot('signed-in');
+		// Within the session a reload (and another page) needs no sign-in.
+		await page.reload();
+		await page.waitForSelector('table.matrix td.cell', { timeout: 10000 });
+		await page.goto(`${other.url}/#/runs`);
+		await page.waitForSelector(`table.runs-table tr[data-run="${run}"]`, { timeout: 10000 });
+		eq(await page.locator('section.signin').count(), 0, 'no sign-in after a reload');
+		// Sign out: the token is forgotten, the sign-in is back.
+		await page.click('#auth button.signout');
+		await page.waitForSelector('section.signin form.signin-form', { timeout: 10000 });
+		eq(await page.evaluate(() => sessionStorage.getItem('wakefarm.token')), null, 'forgotten');
+		eq(await page.locator('#auth button.signout').count(), 0, 'no sign-out once signed out');
+		await shot('sign-in');
+	} finally {
+		await page.goto(`${ctl.url}/#/runs`);
+		await page.waitForSelector('table.runs-table', { timeout: 10000 });
+		await other.stop();
+	}
+	// (Chromium logs each refused request itself: expected here.)
+	consoleErrors.splice(mark, consoleErrors.length - mark, ...consoleErrors.slice(mark).filter((e) => !/\b401\b/.test(e.text)));
+	noConsoleErrors(mark);
+});
+
 test('live: the matrix of a running nightly fills in without a reload', async () => {
 	const run = (await api(ctl.url, 'POST', '/api/v1/runs', { token: ctl.tokens.submitter, body: { matrix: 'nightly' } })).run;
 	await go('/', `table.matrix td.cell[data-verdict="queued"]`);

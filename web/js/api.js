@@ -1,7 +1,10 @@
-// api.js: the JSON API (/api/v1) as the dashboard reads it. An optional
-// reader token (for --read-token-required) is kept in localStorage under
-// "wakefarm.token". The one write, starting a bisect, carries the
-// submitter token the user pasted into the form, and is never stored.
+// api.js: the JSON API (/api/v1) as the dashboard reads it. A reader
+// token (for --read-token-required), entered in the page's sign-in form,
+// is kept in sessionStorage under "wakefarm.token": for the browser
+// session only. A read the controller answers with 401 is announced as a
+// "wf-signin" event on window (app.js shows the sign-in form). The one
+// write, starting a bisect, carries the submitter token the user pasted
+// into the form, and is never stored.
 
 const BASE = '/api/v1';
 
@@ -12,19 +15,45 @@ export class ApiError extends Error {
 	}
 }
 
-function headers() {
-	let t = null;
+const TOKEN_KEY = 'wakefarm.token';
+
+// The reader token of this browser session, or null.
+export function readToken() {
 	try {
-		t = localStorage.getItem('wakefarm.token');
+		return sessionStorage.getItem(TOKEN_KEY);
 	} catch (e) {
-		t = null;
+		return null;
 	}
-	return t ? { Authorization: 'Bearer ' + t } : {};
+}
+
+// Keeps (or, with null, forgets) the reader token for this session.
+export function setReadToken(t) {
+	try {
+		if (t)
+			sessionStorage.setItem(TOKEN_KEY, t);
+		else
+			sessionStorage.removeItem(TOKEN_KEY);
+	} catch (e) {
+		/* storage refused (private mode): the token lasts this page */
+	}
+}
+
+// Checks a reader token without keeping it: null when the controller
+// accepts it, else its answer ("401: unknown or revoked token").
+export async function checkToken(token) {
+	try {
+		await request('/runs' + qs({ limit: 1 }), { token });
+		return null;
+	} catch (e) {
+		return e.message;
+	}
 }
 
 async function request(path, { text = false, signal, method = 'GET', body, token } = {}) {
 	let res;
-	const hdrs = token ? { Authorization: 'Bearer ' + token } : headers();
+	const stored = token ? null : readToken();
+	const bearer = token || stored;
+	const hdrs = bearer ? { Authorization: 'Bearer ' + bearer } : {};
 	if (body !== undefined)
 		hdrs['Content-Type'] = 'application/json';
 	try {
@@ -42,6 +71,9 @@ async function request(path, { text = false, signal, method = 'GET', body, token
 		} catch (e) {
 			/* not JSON: keep the status text */
 		}
+		// A read without a (good) reader token: the page asks for one.
+		if (res.status === 401 && !token)
+			window.dispatchEvent(new CustomEvent('wf-signin', { detail: { message: msg, sent: stored } }));
 		throw new ApiError(res.status, `${res.status}: ${msg}`);
 	}
 	if (text)

@@ -2,9 +2,11 @@
 // static bundle: #/ (nightly matrix), #/runs, #/runs/ID, #/jobs/ID,
 // #/trends, #/hosts, #/bisects, #/bisects/new, #/bisects/ID. Each page is
 // an async function (view, route, ctx); ctx carries an AbortSignal and a
-// poller that stop when the page changes.
+// poller that stop when the page changes. A controller that wants a reader
+// token answers 401: the page then shows a sign-in form instead of the view.
 
 import { h, clear, parseHash, errorBox } from './util.js';
+import { readToken, setReadToken, checkToken } from './api.js';
 import { pageMatrix } from './matrix.js';
 import { pageRuns, pageRun } from './runs.js';
 import { pageJob } from './job.js';
@@ -61,7 +63,7 @@ async function openEvents() {
 	if (typeof EventSource === 'undefined')
 		return;
 	try {
-		if (localStorage.getItem('wakefarm.token'))
+		if (readToken())
 			return;
 		const probe = await fetch('/api/v1/events?limit=1');
 		if (!probe.ok)
@@ -110,7 +112,8 @@ function makeCtx() {
 					setLive('');
 				} catch (e) {
 					running = false;
-					if (e.name === 'AbortError')
+					// (A refused read stopped the page: the sign-in says why.)
+					if (e.name === 'AbortError' || ac.signal.aborted)
 						return;
 					setLive(`live update failed: ${e.message}; retrying`);
 				}
@@ -138,6 +141,111 @@ function setLive(msg) {
 		el.textContent = msg;
 }
 
+// --- sign-in, for a controller with --read-token-required ---
+
+let signin = null;	// the sign-in section while it is shown
+
+function signinStatus(msg) {
+	const el = signin.querySelector('.signin-status');
+	clear(el).classList.toggle('error', !!msg);
+	if (msg)
+		el.append(msg);
+}
+
+// Shown when a read is answered 401: instead of the view (hidden, so that
+// what a page still appends to it stays out of sight) until a token the
+// controller accepts is entered.
+function showSignIn(ev) {
+	// An answer to a request sent before the token changed says nothing.
+	if (ev.detail.sent !== readToken())
+		return;
+	const refused = ev.detail.sent !== null;
+	if (refused)
+		setReadToken(null);	// revoked, or refused: ask again
+	updateAuth();
+	if (current) {
+		current.stop();
+		current = null;
+	}
+	if (signin) {
+		if (refused)
+			signinStatus(`The controller refused the token of this session (${ev.detail.message}).`);
+		return;
+	}
+	const view = document.getElementById('view');
+	view.hidden = true;
+	setLive('');
+	document.title = 'Sign in — wakefarm';
+	const input = h('input#signin-token', { type: 'password', name: 'token', autocomplete: 'off',
+		spellcheck: 'false', required: true, 'aria-describedby': 'signin-why' });
+	const form = h('form.signin-form', { novalidate: true },
+		h('label', { for: 'signin-token' }, 'Reader token'), ' ', input, ' ',
+		h('button', { type: 'submit' }, 'Sign in'),
+		h('p.signin-status', { role: 'alert' }));
+	signin = h('section.signin', { 'aria-labelledby': 'signin-h' },
+		h('h1#signin-h', 'Sign in'),
+		h('p.note#signin-why', 'This controller requires a read token (it runs with ',
+			h('code', 'read-token-required'), '): the dashboard shows nothing without one. ',
+			'Ask its operator for a token of the reader role (',
+			h('code', 'wakefarm-controller token create --role reader --name NAME'), ').'),
+		form,
+		h('p.small', 'The token is kept for this browser session only (sessionStorage, ',
+			'forgotten when the browser closes) and sent with every request to ', h('code', '/api/v1'), '.'));
+	view.before(signin);
+	if (refused)
+		signinStatus(`The controller refused the token of this session (${ev.detail.message}).`);
+	form.addEventListener('submit', async (e) => {
+		e.preventDefault();
+		const t = input.value.trim();
+		if (!t) {
+			signinStatus('Enter a reader token.');
+			input.focus();
+			return;
+		}
+		signinStatus('');
+		form.setAttribute('aria-busy', 'true');
+		const err = await checkToken(t);
+		form.removeAttribute('aria-busy');
+		if (err) {
+			signinStatus(/^401/.test(err) ? `The controller refused this token (${err.replace(/^401: /, '')}).` :
+				`Could not check the token: ${err}`);
+			input.select();
+			return;
+		}
+		setReadToken(t);
+		hideSignIn();
+		updateAuth();
+		render();
+	});
+	input.focus();
+}
+
+function hideSignIn() {
+	if (!signin)
+		return;
+	signin.remove();
+	signin = null;
+	document.getElementById('view').hidden = false;
+}
+
+// "Sign out" in the header while this session has a reader token.
+function updateAuth() {
+	let box = document.getElementById('auth');
+	if (!box) {
+		box = h('span#auth');
+		document.querySelector('header.top').append(box);
+	}
+	clear(box);
+	if (readToken()) {
+		box.append(h('button.signout', { type: 'button', title: 'Forget the reader token of this browser session',
+			onclick: () => {
+				setReadToken(null);
+				updateAuth();
+				render();
+			} }, 'Sign out'));
+	}
+}
+
 async function render() {
 	const { parts, query } = parseHash(location.hash);
 	const path = parts.join('/');
@@ -149,6 +257,8 @@ async function render() {
 	}
 	if (current)
 		current.stop();
+	// A page load shows the sign-in again if its reads are refused.
+	hideSignIn();
 	const view = clear(document.getElementById('view'));
 	for (const a of document.querySelectorAll('nav.top a'))
 		a.toggleAttribute('aria-current', a.dataset.nav === r?.nav);
@@ -168,7 +278,7 @@ async function render() {
 	try {
 		await r.page(view, { ...r.params, query }, c.ctx);
 	} catch (e) {
-		if (e.name !== 'AbortError')
+		if (e.name !== 'AbortError' && !signin)
 			view.append(errorBox(e));
 	}
 	const h1 = view.querySelector('h1');
@@ -179,10 +289,12 @@ async function render() {
 }
 
 window.addEventListener('hashchange', render);
+window.addEventListener('wf-signin', showSignIn);
 window.addEventListener('unhandledrejection', (ev) => {
 	// Aborted fetches after a page change are expected, not errors.
 	if (ev.reason && ev.reason.name === 'AbortError')
 		ev.preventDefault();
 });
+updateAuth();
 render();
 openEvents();

@@ -15,6 +15,8 @@ function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 // Starts `wakefarm-controller serve` on 127.0.0.1 with a free port and a
 // fresh database in a temporary directory. Returns {url, tokens, stop}.
+// opts: agents (agent tokens), log, web, leaseMs, scenarios, and
+// readTokenRequired (reads need a token: tokens.reader).
 async function startController(opts = {}) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wf-web-'));
 	const db = path.join(dir, 'wakefarm.db');
@@ -26,6 +28,7 @@ async function startController(opts = {}) {
 		submitter: token('submitter', 'web-test-submitter'),
 		agent: token('agent', 'web-test-agent'),
 		admin: token('admin', 'web-test-admin'),
+		reader: token('reader', 'web-test-reader'),
 		agents: [],
 	};
 	for (let i = 0; i < (opts.agents || 2); i++)
@@ -44,6 +47,8 @@ async function startController(opts = {}) {
 	// Git bisects build on the controller's host: only repositories made
 	// in its temporary directory (lib/bisect.js).
 	args.push('--bisect-repo-root', dir);
+	if (opts.readTokenRequired)
+		args.push('--read-token-required');
 	const proc = spawn(bin, args, { stdio: ['ignore', log, log] });
 	let exited = null;
 	proc.on('exit', (code, sig) => { exited = sig || code; });
