@@ -541,6 +541,10 @@ api_job_finish(struct req *r, struct reply *out)
 		reply_db_error(out);
 		goto out;
 	}
+	/* The job's slot is free: a poll of its host that waited because all
+	 * its slots were leased (the agent polls as soon as it has queued the
+	 * finish) is answered now, not at the dispatcher's next tick. */
+	queue_kick(r->api);
 	db_unlock(db);
 	reply_json(out, 200, result);
 out:
