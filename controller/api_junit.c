@@ -43,13 +43,6 @@ junit_run_free(struct junit_run *jr)
 	json_decref(jr->details);
 }
 
-static const char *
-jkey(char key[32], const json_t *id)
-{
-	snprintf(key, 32, "%lld", (long long)json_integer_value(id));
-	return key;
-}
-
 /* Every list of rows keyed by the value of column col (new object). */
 static json_t *
 by_column(json_t *rows, const char *col, int list)
@@ -59,7 +52,7 @@ by_column(json_t *rows, const char *col, int list)
 	size_t i;
 
 	json_array_foreach (rows, i, row) {
-		jkey(key, json_object_get(row, col));
+		export_key(key, json_object_get(row, col));
 		if (!list) {
 			json_object_set(by, key, row);
 			continue;
@@ -160,8 +153,8 @@ junit_read(struct api *api, struct junit_run *jr)
 			continue;
 		if ((d = job_detail(db, job)) == NULL)
 			goto out;
-		json_object_set_new(
-		    jr->details, jkey(key, json_object_get(job, "id")), d);
+		json_object_set_new(jr->details,
+		    export_key(key, json_object_get(job, "id")), d);
 	}
 	/* A nightly run's cases carry their class against the last night. */
 	if (strcmp(json_string_value(json_object_get(jr->run, "kind")),
@@ -413,7 +406,7 @@ junit_case(struct api *api, struct wf_buf *b, const struct junit_run *jr,
 	char key[32];
 	const json_t *cls, *detail;
 
-	jkey(key, json_object_get(job, "id"));
+	export_key(key, json_object_get(job, "id"));
 	cls = json_object_get(jr->classes, key);
 	detail = json_object_get(jr->details, key);
 	wf_buf_printf(b, "  <testcase classname=\"wakefarm.");

@@ -56,13 +56,6 @@ kcidb_run_free(struct kcidb_run *k)
 	json_decref(k->candidates);
 }
 
-static const char *
-jkey(char key[32], const json_t *id)
-{
-	snprintf(key, 32, "%lld", (long long)json_integer_value(id));
-	return key;
-}
-
 static json_t *
 rfc3339(const json_t *ms)
 {
@@ -136,7 +129,7 @@ read_failures(struct db *db, struct kcidb_run *k)
 		    json_integer_value(json_object_get(job, "as_expected")) ==
 		        1)
 			continue;
-		jkey(key, json_object_get(job, "id"));
+		export_key(key, json_object_get(job, "id"));
 		if ((by = known_checks(db, job)) == NULL)
 			return -1;
 		json_object_set_new(k->known, key, by);
@@ -189,7 +182,7 @@ rows_by_job(json_t *rows)
 	size_t i;
 
 	json_array_foreach (rows, i, row) {
-		jkey(key, json_object_get(row, "job_id"));
+		export_key(key, json_object_get(row, "job_id"));
 		if ((l = json_object_get(by, key)) == NULL) {
 			l = json_array();
 			json_object_set_new(by, key, l);
@@ -259,7 +252,7 @@ kcidb_read(struct api *api, struct kcidb_run *k)
 			goto out;
 		json_array_foreach (json_object_get(cls, "cases"), i, c)
 			json_object_set(k->classes,
-			    jkey(key, json_object_get(c, "job")), c);
+			    export_key(key, json_object_get(c, "job")), c);
 	}
 	if (read_failures(db, k) == -1 || read_candidates(db, k) == -1)
 		goto out;
@@ -419,7 +412,7 @@ test_common(struct api *api, const struct kcidb_run *k, const json_t *job,
 	char key[32], *name, *url;
 	json_t *t, *misc, *env, *cls;
 
-	jkey(key, json_object_get(job, "id"));
+	export_key(key, json_object_get(job, "id"));
 	name = export_case_name(json_object_get(job, "matrix"), p);
 	misc = json_pack("{s:I, s:I, s:s, s:O, s:O, s:O, s:O}", "run",
 	    (json_int_t)k->id, "job", jid, "case", name ? name : "", "matrix",
@@ -501,7 +494,7 @@ job_test(struct api *api, const struct kcidb_run *k, const json_t *job,
 	const char *status;
 	int known;
 
-	jkey(key, json_object_get(job, "id"));
+	export_key(key, json_object_get(job, "id"));
 	known = json_object_size(json_object_get(k->known, key)) > 0;
 	if (strcmp(state, "done") != 0 || v == NULL)
 		status = "SKIP";
@@ -541,7 +534,7 @@ job_tests(struct api *api, const struct kcidb_run *k, const json_t *job,
 	json_array_append_new(tests, job_test(api, k, job, bid));
 	if (!judged(job))
 		return;
-	jkey(key, json_object_get(job, "id"));
+	export_key(key, json_object_get(job, "id"));
 	known = json_object_get(k->known, key);
 	json_array_foreach (json_object_get(k->checks, key), i, c) {
 		check = json_string_value(json_object_get(c, "check"));

@@ -121,6 +121,13 @@ export_url(const struct api *api, const char *fmt, ...)
 	return wf_buf_steal(&b);
 }
 
+const char *
+export_key(char key[32], const json_t *id)
+{
+	snprintf(key, 32, "%lld", (long long)json_integer_value(id));
+	return key;
+}
+
 void
 export_time(int64_t ms, char out[40])
 {

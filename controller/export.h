@@ -39,6 +39,9 @@ const char *export_kernel(const json_t *params);
 char *export_url(const struct api *api, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* An integer id as the key of a JSON object ("42"), written into key. */
+const char *export_key(char key[32], const json_t *id);
+
 /* ms since the epoch as RFC 3339 UTC ("2026-01-01T02:00:00.000Z"). */
 void export_time(int64_t ms, char out[40]);
 
