@@ -253,12 +253,22 @@ fi
 rm -f "$hold"/*
 
 # --- agent-teardown -------------------------------------------------------------------------------
+# A guest can end (isa-debug-exit) before the agent has read its done record: then the run
+# judges the ended domain and tears it down in line, and no teardown is handed off. That is
+# right too, but not the path under test: such a job is submitted again (at most 3 times).
 touch "$hold/teardown-hold"
-run=$(submit)
-job=$(job_of "$run")
-dom=wakefarm-reap1-$job-1
-if j=$(wait_done "$job" 120) && [ "$j" = '{"attempt":1,"verdict":"pass","as_expected":1}' ] &&
-	held=$(wait_file "$hold/teardown-*[0-9]" 10); then
+for try in 1 2 3; do
+	run=$(submit)
+	job=$(job_of "$run")
+	dom=wakefarm-reap1-$job-1
+	held=
+	j=$(wait_done "$job" 120) && [ "$j" = '{"attempt":1,"verdict":"pass","as_expected":1}' ] &&
+		held=$(wait_file "$hold/teardown-*[0-9]" 10) && break
+	detail=$(curl -fs "$url/api/v1/jobs/$job" | jq -r .detail)
+	[ "$detail" = "guest exited after its report (isa-debug-exit)" ] || break
+	echo "# agent-teardown: job $job's guest ended before its done record was read; again ($try)"
+done
+if [ -n "$held" ]; then
 	rm -f "$hold/teardown-hold"
 	sleep 0.5
 	if wait_gone "$dom" 10 && [ -z "$(ls -d "$tmp"/agent-work/wakefarm-qemu.* 2>/dev/null)" ]; then
@@ -267,7 +277,7 @@ if j=$(wait_done "$job" 120) && [ "$j" = '{"attempt":1,"verdict":"pass","as_expe
 		fail agent-teardown "domain $dom: '$(domain_state "$dom")'; scratch: $(ls -d "$tmp"/agent-work/wakefarm-qemu.* 2>/dev/null)"
 	fi
 else
-	fail agent-teardown "job $job: $j; teardown hold: ${held:-not reached}: $(tail -3 "$tmp/agent.log")"
+	fail agent-teardown "job $job: $j; teardown hold: not reached: $(tail -3 "$tmp/agent.log")"
 fi
 rm -f "$hold"/*
 
