@@ -23,54 +23,22 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd)	# run from bin/tests
-bin=$top/bin
-tmp=$(mktemp -d /tmp/wf-farm.XXXXXX)
-chmod 755 "$tmp"
-passed=0 failed=0
-pids=()
-scale=${WF_TIME_SCALE:-1}
+. "$top/tests/e2e/lib.sh"
+e2e_init farm wakefarm-farm
 lease_ms=$((4000 * scale))
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-farm'); do
-		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
-	done
-	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
-tok() { "$bin/wakefarm-controller" token create --db "$db" --role "$1" --name "$2" 2>/dev/null; }
+e2e_db
 SUB=$(tok submitter farm-sub)
 T1=$(tok agent farm-a1)
 T2=$(tok agent farm-a2)
 T3=$(tok agent farm-a3)	# all tokens before the controller holds the database
 
-start_controller() {	# [PORT] [extra args]; sets url, ctl
-	local listen=127.0.0.1:${1:-0}
-	shift
-	rm -f "$tmp/port"
-	"$bin/wakefarm-controller" serve --listen "$listen" --port-file "$tmp/port" --db "$db" \
-		--scenarios "$top/scenarios" --schema-dir "$top/db" "$@" >>"$tmp/controller.log" 2>&1 &
-	ctl=$!
-	disown "$ctl"	# no "Killed" job notices after our closing line
-	pids+=($ctl)
-	for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-	url=http://$(cat "$tmp/port")
-}
-
 start_agent() {	# NAME TOKEN [ARGS]; sets the variable agent_NAME to its pid
 	local n=$1 t=$2
 	shift 2
-	WAKEFARM_TOKEN=$t "$bin/wakefarm-agent" --server "$url" --name "farm$n" --slots 1 \
-		--work "$tmp/work-$n" --spool "$tmp/spool-$n" "$@" >>"$tmp/agent-$n.log" 2>&1 &
-	pids+=($!)
-	eval "agent_$n=$!"
-	disown $!
+	WAKEFARM_TOKEN=$t spawn "$tmp/agent-$n.log" "$bin/wakefarm-agent" --server "$url" --name "farm$n" \
+		--slots 1 --work "$tmp/work-$n" --spool "$tmp/spool-$n" "$@"
+	eval "agent_$n=$spawned"
 }
 
 submit() {	# ARGS... -> run id
@@ -235,5 +203,4 @@ else
 fi
 kill -CONT "$agent_1" "$agent_2"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_done

@@ -21,35 +21,14 @@
 # WF_TIME_SCALE (default 1; 3 under make asan) multiplies the waits.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$top/bin
-tmp=$(mktemp -d /tmp/wf-firsthour.XXXXXX)
-chmod 755 "$tmp"
-passed=0 failed=0
-pids=()
-scale=${WF_TIME_SCALE:-1}
+. "$top/tests/e2e/lib.sh"
+e2e_init firsthour wakefarm-firsthour
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-firsthour'); do
-		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
-	done
-	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
+e2e_db
 for r in admin submitter agent; do
-	"$bin/wakefarm-controller" token create --db "$db" --role $r --name "fh-$r" --out "$tmp/$r.token" 2>/dev/null
+	tok $r "fh-$r" --out "$tmp/$r.token"
 done
-"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
-	--scenarios "$top/scenarios" --schema-dir "$top/db" --lease-ms $((4000 * scale)) >>"$tmp/controller.log" 2>&1 &
-pids+=($!)
-disown $!
-for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-url=http://$(cat "$tmp/port")
+start_controller 0 --lease-ms $((4000 * scale))
 W() { "$bin/wakefarm" --server "$url" --token-file "$tmp/$1.token" "${@:2}"; }
 agent() { # ARGS... (run in $tmp/cwd; $limit: a time limit, for the agents that must not start)
 	(cd "$tmp/cwd" && exec ${limit:+timeout "$limit"} "$bin/wakefarm-agent" --server "$url" \
@@ -75,9 +54,9 @@ rc=$?
 	ok preflight-spool || fail preflight-spool "exit $rc: $out"
 
 # --- relative-dirs: the README's command, run from another directory ---------------------
-agent --work w --spool s >>"$tmp/agent.log" 2>&1 &
-pids+=($!)
-disown $!
+# (env -C, not the agent function: the pid in pids must be the agent's own, or it outlives the test)
+spawn "$tmp/agent.log" env -C "$tmp/cwd" "$bin/wakefarm-agent" --server "$url" --token-file "$tmp/agent.token" \
+	--name firsthour --slots 1 --work w --spool s
 for _ in $(seq $((100 * scale))); do grep -q 'registered as firsthour' "$tmp/agent.log" && break; sleep 0.1; done
 out=$(timeout $((120 * scale)) "$bin/wakefarm" --server "$url" --token-file "$tmp/submitter.token" \
 	submit kexec-chain --set cpus=2 --set mailbox_version=1 --wait 2>&1)
@@ -126,18 +105,13 @@ fi
 	openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile tls.ext -out tls.pem
 	chmod 600 tls.key
 ) >"$tmp/openssl.log" 2>&1
-"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/tls.port" --db "$tmp/tls.db" \
-	--scenarios "$top/scenarios" --schema-dir "$top/db" --tls-cert "$tmp/tls.pem" --tls-key "$tmp/tls.key" \
-	>>"$tmp/tls-controller.log" 2>&1 &
-pids+=($!)
-disown $!
+spawn "$tmp/tls-controller.log" "$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/tls.port" \
+	--db "$tmp/tls.db" --scenarios "$top/scenarios" --schema-dir "$top/db" --tls-cert "$tmp/tls.pem" --tls-key "$tmp/tls.key"
 for _ in $(seq $((100 * scale))); do [ -s "$tmp/tls.port" ] && break; sleep 0.1; done
 tls=$(cat "$tmp/tls.port")
-"$bin/wakefarm-agent" --server "https://$tls" --token-file "$tmp/agent.token" --name firsthour3 \
-	--work "$tmp/w3" --spool "$tmp/s3" >"$tmp/agent3.log" 2>&1 &
-a3=$!
-pids+=($a3)
-disown $a3
+spawn "$tmp/agent3.log" "$bin/wakefarm-agent" --server "https://$tls" --token-file "$tmp/agent.token" \
+	--name firsthour3 --work "$tmp/w3" --spool "$tmp/s3"
+a3=$spawned
 cli_http=$("$bin/wakefarm" --server "http://$tls" hosts 2>&1)
 cli_noca=$("$bin/wakefarm" --server "https://$tls" hosts 2>&1)
 cli_ca=$("$bin/wakefarm" --server "https://$tls" --ca-file "$tmp/ca.pem" hosts 2>&1)
@@ -156,7 +130,7 @@ fi
 # --- make-run-tokens ------------------------------------------------------------------------
 git clone -q "$top" "$tmp/clone" && ln -s "$top/bin" "$tmp/clone/bin" && ln -s "$top/build" "$tmp/clone/build"
 git -C "$top" diff HEAD --binary | git -C "$tmp/clone" apply --allow-empty
-mr_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mr_port=$(free_port)
 WF_PORT=$mr_port WF_AGENT_NAME=firsthour-mr WF_RUN_MATRIX=offline-kexec-online setsid "$tmp/clone/lib/sh/run.sh" \
 	>"$tmp/make-run.out" 2>&1 </dev/null &
 mr=$!
@@ -179,5 +153,4 @@ fi
 kill -INT -- -$mr 2>/dev/null
 timeout $((20 * scale)) tail --pid=$mr -f /dev/null
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_done

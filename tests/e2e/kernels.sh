@@ -14,45 +14,22 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd) # run from bin/tests
-bin=$top/bin
-tmp=$(mktemp -d /tmp/wf-kernels.XXXXXX)
-chmod 755 "$tmp"
-passed=0 failed=0
-pids=()
-scale=${WF_TIME_SCALE:-1}
-
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-kern'); do
-		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
-	done
-	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$top/tests/e2e/lib.sh"
+e2e_init kernels wakefarm-kern
 
 vmlinuz=$(ls "$top"/build/kernels/linux-image-6.1.*/boot/vmlinuz-* 2>/dev/null | head -1)
 if [ -z "$vmlinuz" ]; then
 	fail setup "no Debian 6.1 kernel in build/kernels (make test fetches it)"
-	echo "$passed passed, $failed failed"
+	e2e_done
 	exit 1
 fi
 release=${vmlinuz##*/vmlinuz-}
 
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
-ADMIN=$("$bin/wakefarm-controller" token create --db "$db" --role admin --name admin 2>/dev/null)
-AG=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name kern1 2>/dev/null)
+e2e_db
+ADMIN=$(tok admin admin)
+AG=$(tok agent kern1)
 echo "2026-04-01T00:00:00Z" >"$tmp/clock"
-"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
-	--scenarios "$top/scenarios" --schema-dir "$top/db" --clock-file "$tmp/clock" \
-	--schedule-tick-ms 100 >>"$tmp/controller.log" 2>&1 &
-ctl=$!
-disown "$ctl"
-pids+=("$ctl")
-for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-url=http://$(cat "$tmp/port")
+start_controller 0 --clock-file "$tmp/clock" --schedule-tick-ms 100
 W() { WAKEFARM_TOKEN=$ADMIN "$bin/wakefarm" --server "$url" "$@"; }
 
 # the kernel, uploaded in chunks
@@ -64,11 +41,8 @@ else
 	fail kernel-add-uploads-a-blob "$out"
 fi
 
-WAKEFARM_TOKEN=$AG "$bin/wakefarm-agent" --server "$url" --name kern1 --slots 2 \
-	--work "$tmp/work" --spool "$tmp/spool" >>"$tmp/agent.log" 2>&1 &
-agent=$!
-disown "$agent"
-pids+=("$agent")
+WAKEFARM_TOKEN=$AG spawn "$tmp/agent.log" "$bin/wakefarm-agent" --server "$url" --name kern1 --slots 2 \
+	--work "$tmp/work" --spool "$tmp/spool"
 out=$(W schedule add e2e --at 02:00 --matrix cold-boot --matrix linux61-cold-boot \
 	--kernel deb61 --retries 0 2>&1)
 [[ $out == *"6 jobs a night"* ]] && ok schedule-add-kernel || fail schedule-add-kernel "$out"
@@ -137,5 +111,4 @@ rc=$?
 [ $rc = 0 ] && [ -f "$top/build/blobs/$sha" ] && ok repro-fetches-the-blob ||
 	fail repro-fetches-the-blob "exit $rc: $(tail -3 <<<"$out")"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_done

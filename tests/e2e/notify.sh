@@ -15,32 +15,17 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd) # run from bin/tests
-bin=$top/bin
+. "$top/tests/e2e/lib.sh"
+e2e_init notify wakefarm-notify
 rx=$top/tests/controller/consumers
-tmp=$(mktemp -d /tmp/wf-notify.XXXXXX)
-chmod 755 "$tmp"
-passed=0 failed=0
-pids=()
-scale=${WF_TIME_SCALE:-1}
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for d in $(virsh -c qemu:///system list --name 2>/dev/null | grep '^wakefarm-notify'); do
-		virsh -c qemu:///system destroy "$d" >/dev/null 2>&1
-	done
-	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 hook_port=$(free_port)
 smtp_port=$(free_port)
 printf '%s\n' 'e2e-secret-for-the-webhook-0123' >"$tmp/secret"
 chmod 600 "$tmp/secret"
 
 # our own scenario directory: the shipped ones and the case this test changes
+ctl_scenarios=$tmp/scenarios
 mkdir -p "$tmp/scenarios"
 cp "$top"/scenarios/*.json "$tmp/scenarios/"
 scenario() { # QUIRKS-JSON
@@ -59,41 +44,24 @@ EOF
 }
 scenario '[]'
 
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
-ADMIN=$("$bin/wakefarm-controller" token create --db "$db" --role admin --name admin 2>/dev/null)
-AG=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name notify1 2>/dev/null)
+e2e_db
+ADMIN=$(tok admin admin)
+AG=$(tok agent notify1)
 echo "2026-03-01T00:00:00Z" >"$tmp/clock"
 
-start_controller() { # [PORT]
-	rm -f "$tmp/port"
-	"$bin/wakefarm-controller" serve --listen "127.0.0.1:${1:-0}" --port-file "$tmp/port" \
-		--db "$db" --scenarios "$tmp/scenarios" --schema-dir "$top/db" \
-		--clock-file "$tmp/clock" --schedule-tick-ms 100 --notify-retry-ms 300 \
-		--smtp-url "smtp://127.0.0.1:$smtp_port" --smtp-from farm@wakefarm.test \
-		--public-url http://wakefarm.test:8080 >>"$tmp/controller.log" 2>&1 &
-	ctl=$!
-	disown "$ctl"
-	pids+=("$ctl")
-	for _ in $(seq $((100 * scale))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-	url=http://$(cat "$tmp/port")
-}
+ctl_flags=(--clock-file "$tmp/clock" --schedule-tick-ms 100 --notify-retry-ms 300
+	--smtp-url "smtp://127.0.0.1:$smtp_port" --smtp-from farm@wakefarm.test
+	--public-url http://wakefarm.test:8080)
 start_hook() {
 	rm -f "$tmp/hook.port"
-	"$rx/webhook-receiver" --port "$hook_port" --port-file "$tmp/hook.port" \
-		--out "$tmp/hook.jsonl" --secret-file "$tmp/secret" >>"$tmp/hook.log" 2>&1 &
-	hook=$!
-	disown "$hook"
-	pids+=("$hook")
+	spawn "$tmp/hook.log" "$rx/webhook-receiver" --port "$hook_port" --port-file "$tmp/hook.port" \
+		--out "$tmp/hook.jsonl" --secret-file "$tmp/secret"
+	hook=$spawned
 	for _ in $(seq 100); do [ -s "$tmp/hook.port" ] && break; sleep 0.1; done
 }
 start_smtp() {
 	rm -f "$tmp/smtp.port"
-	"$rx/smtp-receiver" --port "$smtp_port" --port-file "$tmp/smtp.port" \
-		--dir "$tmp/mail" >>"$tmp/smtp.log" 2>&1 &
-	smtp=$!
-	disown "$smtp"
-	pids+=("$smtp")
+	spawn "$tmp/smtp.log" "$rx/smtp-receiver" --port "$smtp_port" --port-file "$tmp/smtp.port" --dir "$tmp/mail"
 	for _ in $(seq 100); do [ -s "$tmp/smtp.port" ] && break; sleep 0.1; done
 }
 W() { WAKEFARM_TOKEN=$ADMIN "$bin/wakefarm" --server "$url" "$@"; }
@@ -114,13 +82,10 @@ regressions_in() { # FILE -> signed regression deliveries (not duplicates) recei
 	jq -s '[.[] | select(.event == "regression" and .status == 200 and .signature_ok and (.duplicate | not))] | length' "$1"
 }
 
-start_controller
+start_controller 0 "${ctl_flags[@]}"
 start_hook
-WAKEFARM_TOKEN=$AG "$bin/wakefarm-agent" --server "$url" --name notify1 --slots 1 \
-	--work "$tmp/work" --spool "$tmp/spool" >>"$tmp/agent.log" 2>&1 &
-agent=$!
-disown "$agent"
-pids+=("$agent")
+WAKEFARM_TOKEN=$AG spawn "$tmp/agent.log" "$bin/wakefarm-agent" --server "$url" --name notify1 --slots 1 \
+	--work "$tmp/work" --spool "$tmp/spool"
 W schedule add e2e --at 02:00 --matrix e2e-notify --retries 0 >/dev/null &&
 	W subscription add hook --webhook "http://127.0.0.1:$hook_port/hook" --secret-file "$tmp/secret" \
 		--event regression,run-finished --schedule e2e >/dev/null &&
@@ -159,7 +124,7 @@ port=${url##*:}
 kill -9 "$ctl"
 start_hook
 start_smtp
-start_controller "$port"
+start_controller "$port" "${ctl_flags[@]}"
 for _ in $(seq $((200 * scale))); do
 	[ "$(regressions_in "$tmp/hook.jsonl")" = 1 ] && [ -f "$tmp/mail/1.eml" ] && break
 	sleep 0.1
@@ -183,5 +148,4 @@ else
 	fail mail-once-after-kill-9 "$mails mail(s): $(head -c 600 "$tmp/mail/1.eml" 2>/dev/null)"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+e2e_done
