@@ -255,16 +255,38 @@ cli_call(const char *method, const char *path, json_t *body)
 json_t *
 cli_get_or_print(const char *path, int json, int *rc)
 {
+	return cli_call_or_print("GET", path, NULL, json, rc);
+}
+
+json_t *
+cli_call_or_print(
+    const char *method, const char *path, json_t *body, int json, int *rc)
+{
 	json_t *j;
 
-	if ((j = cli_call("GET", path, NULL)) == NULL) {
+	if ((j = cli_call(method, path, body)) == NULL) {
 		*rc = cli_failed();
 		return NULL;
 	}
+	*rc = CLI_OK;
 	if (json) {
 		cli_print_json(j);
 		json_decref(j);
-		*rc = CLI_OK;
+		return NULL;
+	}
+	return j;
+}
+
+json_t *
+cli_get_list(const char *path, const char *key, int json, int *rc)
+{
+	json_t *j;
+
+	if ((j = cli_get_or_print(path, json, rc)) == NULL)
+		return NULL;
+	if (cli_expect(j, key, JSON_ARRAY, path) == -1) {
+		json_decref(j);
+		*rc = cli_failed();
 		return NULL;
 	}
 	return j;

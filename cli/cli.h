@@ -89,10 +89,15 @@ int cli_request(const char *method, const char *path, json_t *body,
 /* The same, the error printed ("wakefarm: METHOD PATH: why"), NULL on
  * failure (cli_failed() says which exit status it deserves). */
 json_t *cli_call(const char *method, const char *path, json_t *body);
-/* A GET for a command with --json: when json, the reply is printed and
+/* A request for a command with --json: when json, the reply is printed and
  * NULL comes back with *rc CLI_OK; NULL with *rc the failure's status on an
- * error (printed); else the reply. */
+ * error (printed); else the reply, *rc CLI_OK. cli_get_or_print: a GET. */
+json_t *cli_call_or_print(
+    const char *method, const char *path, json_t *body, int json, int *rc);
 json_t *cli_get_or_print(const char *path, int json, int *rc);
+/* A list command's GET: cli_get_or_print, then the reply's key checked to
+ * be an array (cli_expect: NULL, *rc 70, when it is not). */
+json_t *cli_get_list(const char *path, const char *key, int json, int *rc);
 /* A GET whose answer is text (logs): 0 with the body in out, or -1 with
  * the error printed. */
 int cli_get_raw(const char *path, struct wf_buf *out);
@@ -149,6 +154,13 @@ void cli_print_json_line(const json_t *j);
  * (cli_run_outcome), CLI_TEMPFAIL after timeout_s (0: none), or a failed
  * request's status. *final gets the last GET /runs/ID reply (or NULL). */
 int cli_follow_run(long long id, int timeout_s, json_t **final);
+/*
+ * After the POST that made a run (submit, resubmit), whose line the caller
+ * printed unless json: with json and no wait, the reply printed; with wait,
+ * the run followed (cli_follow_run) and, with json, one document at the end:
+ * the reply with "exit" and the run in "result". Returns the exit status.
+ */
+int cli_run_started(json_t *reply, int wait, int json);
 /* The finished jobs of a run reply that were not as expected, one a line. */
 void cli_print_unexpected(const json_t *run_reply);
 

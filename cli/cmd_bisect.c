@@ -483,23 +483,16 @@ static int
 bcmd_show(int argc, char **argv)
 {
 	struct wf_flags f;
-	const char *arg;
 	char **args, path[64];
 	json_t *b;
-	int n, json = 0;
+	int n, json, rc;
 
-	wf_flags_begin(&f, &show_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	args = wf_flags_args(&f, 1, 1, &n);
+	args = cli_json_args(&f, &show_cmd, argc, argv, 1, 1, &n, &json);
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld",
 	    (long long)wf_flags_int(&f, "ID", args[0], 1, INT64_MAX));
-	if ((b = cli_call("GET", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(b);
-	else
-		print_bisect(b);
+	if ((b = cli_get_or_print(path, json, &rc)) == NULL)
+		return rc;
+	print_bisect(b);
 	json_decref(b);
 	return 0;
 }
@@ -508,32 +501,22 @@ static int
 bcmd_list(int argc, char **argv)
 {
 	struct wf_flags f;
-	const char *arg;
 	const json_t *b;
 	json_t *j;
 	size_t i;
-	int n, json = 0;
+	int n, json, rc;
 
-	wf_flags_begin(&f, &list_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	wf_flags_args(&f, 0, 0, &n);
-	if ((j = cli_call("GET", "/api/v1/bisects", NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		json_array_foreach (json_object_get(j, "bisects"), i, b)
-			printf("%5lld  %-9s %-24s %3lld steps  %s%s%.12s %s\n",
-			    (long long)json_integer_value(
-			        json_object_get(b, "id")),
-			    str(b, "state"), str(b, "scenario"),
-			    (long long)json_integer_value(
-			        json_object_get(b, "steps")),
-			    str(b, "first_bad_rev")[0] ? "first bad " : "",
-			    str(b, "first_bad_rev")[0] ? "" : str(b, "message"),
-			    str(b, "first_bad_rev"),
-			    str(b, "first_bad_subject"));
+	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
+	if ((j = cli_get_or_print("/api/v1/bisects", json, &rc)) == NULL)
+		return rc;
+	json_array_foreach (json_object_get(j, "bisects"), i, b)
+		printf("%5lld  %-9s %-24s %3lld steps  %s%s%.12s %s\n",
+		    (long long)json_integer_value(json_object_get(b, "id")),
+		    str(b, "state"), str(b, "scenario"),
+		    (long long)json_integer_value(json_object_get(b, "steps")),
+		    str(b, "first_bad_rev")[0] ? "first bad " : "",
+		    str(b, "first_bad_rev")[0] ? "" : str(b, "message"),
+		    str(b, "first_bad_rev"), str(b, "first_bad_subject"));
 	json_decref(j);
 	return 0;
 }
@@ -542,23 +525,16 @@ static int
 bcmd_cancel(int argc, char **argv)
 {
 	struct wf_flags f;
-	const char *arg;
 	char **args, path[64];
 	json_t *j;
-	int n, json = 0;
+	int n, json, rc;
 
-	wf_flags_begin(&f, &cancel_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	args = wf_flags_args(&f, 1, 1, &n);
+	args = cli_json_args(&f, &cancel_cmd, argc, argv, 1, 1, &n, &json);
 	snprintf(path, sizeof(path), "/api/v1/bisects/%lld/cancel",
 	    (long long)wf_flags_int(&f, "ID", args[0], 1, INT64_MAX));
-	if ((j = cli_call("POST", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("bisect %s: cancelled\n", args[0]);
+	if ((j = cli_call_or_print("POST", path, NULL, json, &rc)) == NULL)
+		return rc;
+	printf("bisect %s: cancelled\n", args[0]);
 	json_decref(j);
 	return 0;
 }

@@ -22,19 +22,16 @@ cmd_cancel(int argc, char **argv)
 	char **args, path[64];
 	long long id;
 	json_t *j;
-	int n, json;
+	int n, json, rc;
 
 	args = cli_json_args(&f, &cancel_cmd, argc, argv, 1, 1, &n, &json);
 	if (cli_parse_id("run", args[0], &id) == -1)
 		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/api/v1/runs/%lld/cancel", id);
-	if ((j = cli_call("POST", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("run %lld: %lld jobs cancelled\n", id,
-		    cli_num(j, "cancelled_jobs"));
+	if ((j = cli_call_or_print("POST", path, NULL, json, &rc)) == NULL)
+		return rc;
+	printf("run %lld: %lld jobs cancelled\n", id,
+	    cli_num(j, "cancelled_jobs"));
 	json_decref(j);
 	return CLI_OK;
 }

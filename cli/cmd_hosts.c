@@ -38,7 +38,7 @@ hosts_set_state(int argc, char **argv)
 	struct wf_flags f;
 	json_t *body, *j;
 	char path[128], **args;
-	int n, json, s;
+	int n, json, s, rc;
 
 	args = cli_json_args(&f, &set_state_cmd, argc, argv, 2, 2, &n, &json);
 	if (!wf_name_ok(args[0], 64))
@@ -46,15 +46,11 @@ hosts_set_state(int argc, char **argv)
 	s = wf_flags_choice(&f, "the state", args[1], states);
 	snprintf(path, sizeof(path), "/api/v1/admin/hosts/%s", args[0]);
 	body = json_pack("{s:s}", "state", states[s]);
-	j = cli_call("POST", path, body);
+	j = cli_call_or_print("POST", path, body, json, &rc);
 	json_decref(body);
 	if (j == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf(
-		    "host %s: %s\n", cli_str(j, "name"), cli_str(j, "state"));
+		return rc;
+	printf("host %s: %s\n", cli_str(j, "name"), cli_str(j, "state"));
 	json_decref(j);
 	return CLI_OK;
 }

@@ -209,19 +209,14 @@ cmd_kernel_add(int argc, char **argv)
 	    (initrd != NULL &&
 	        (rc = add_source(body, initrd, "initrd_", 0)) != 0))
 		goto out;
-	if ((reply = cli_call("POST", "/api/v1/kernels", body)) == NULL) {
-		rc = cli_failed();
+	if ((reply = cli_call_or_print(
+	         "POST", "/api/v1/kernels", body, json, &rc)) == NULL)
 		goto out;
-	}
-	if (json)
-		cli_print_json(reply);
-	else
-		printf("kernel %s: sha256:%s, %lld bytes, %s\n",
-		    cli_str(reply, "name"), cli_str(reply, "sha256"),
-		    cli_num(reply, "size"),
-		    json_is_string(json_object_get(reply, "header_version")) ?
-		        cli_str(reply, "header_version") :
-		        "no version string");
+	printf("kernel %s: sha256:%s, %lld bytes, %s\n", cli_str(reply, "name"),
+	    cli_str(reply, "sha256"), cli_num(reply, "size"),
+	    json_is_string(json_object_get(reply, "header_version")) ?
+	        cli_str(reply, "header_version") :
+	        "no version string");
 	json_decref(reply);
 out:
 	json_decref(body);
@@ -232,21 +227,13 @@ static int
 cmd_kernel_list(int argc, char **argv)
 {
 	struct wf_flags f;
-	const char *arg;
 	json_t *j, *k;
 	size_t i;
-	int n, rc, json = 0;
+	int n, rc, json;
 
-	wf_flags_begin(&f, &list_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	wf_flags_args(&f, 0, 0, &n);
-	if ((j = cli_get_or_print("/api/v1/kernels", json, &rc)) == NULL)
+	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
+	if ((j = cli_get_list("/api/v1/kernels", "kernels", json, &rc)) == NULL)
 		return rc;
-	if (cli_expect(j, "kernels", JSON_ARRAY, "/api/v1/kernels") == -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	printf("%-20s %-18s %-24s %s\n", "NAME", "SHA256", "VERSION", "SOURCE");
 	json_array_foreach (json_object_get(j, "kernels"), i, k)
 		printf("%-20s %.12s...    %-24s %s\n", cli_str(k, "name"),

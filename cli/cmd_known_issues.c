@@ -86,13 +86,9 @@ cmd_known_list(int argc, char **argv)
 	int n, json, rc;
 
 	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
-	if ((j = cli_get_or_print("/api/v1/known-issues", json, &rc)) == NULL)
+	if ((j = cli_get_list(
+	         "/api/v1/known-issues", "known_issues", json, &rc)) == NULL)
 		return rc;
-	if (cli_expect(j, "known_issues", JSON_ARRAY, "/api/v1/known-issues") ==
-	    -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	printf(
 	    "%5s %-20s %-24s %s\n", "ID", "SCENARIO", "CHECK", "DESCRIPTION");
 	json_array_foreach (json_object_get(j, "known_issues"), i, k) {
@@ -130,7 +126,7 @@ cmd_known_add(int argc, char **argv)
 	json_t *body = json_object(), *j;
 	struct wf_flags f;
 	const char *arg;
-	int id, n, json = 0;
+	int id, n, rc, json = 0;
 
 	wf_flags_begin(&f, &add_cmd, argc, argv);
 	while ((id = wf_flags_next(&f, &arg)) != -1) {
@@ -158,14 +154,12 @@ cmd_known_add(int argc, char **argv)
 		}
 	}
 	wf_flags_args(&f, 0, 0, &n);
-	j = cli_call("POST", "/api/v1/admin/known-issues", body);
+	j = cli_call_or_print(
+	    "POST", "/api/v1/admin/known-issues", body, json, &rc);
 	json_decref(body);
 	if (j == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("known issue %lld added\n", cli_num(j, "id"));
+		return rc;
+	printf("known issue %lld added\n", cli_num(j, "id"));
 	json_decref(j);
 	return CLI_OK;
 }

@@ -42,7 +42,7 @@ cmd_resubmit(int argc, char **argv)
 	const char *arg;
 	struct wf_flags f;
 	long long run;
-	json_t *body, *reply, *final = NULL;
+	json_t *body, *reply;
 	char **args, path[64];
 	int id, n, rc, failed = 0, wait = 0, json = 0;
 
@@ -64,18 +64,10 @@ cmd_resubmit(int argc, char **argv)
 	json_decref(body);
 	if (reply == NULL)
 		return cli_failed();
-	if (json && !wait)
-		cli_print_json(reply);
-	else if (!json)
+	if (!json)
 		printf("run %lld: %lld jobs of run %lld again\n",
 		    cli_num(reply, "run"), cli_num(reply, "jobs"), run);
-	rc = wait ? cli_follow_run(cli_num(reply, "run"), 0, &final) : CLI_OK;
-	if (json && wait && final != NULL) {
-		json_object_set_new(reply, "exit", json_integer(rc));
-		json_object_set(reply, "result", final);
-		cli_print_json(reply);
-	}
-	json_decref(final);
+	rc = cli_run_started(reply, wait, json);
 	json_decref(reply);
 	return rc;
 }

@@ -138,20 +138,14 @@ cmd_schedule_add(int argc, char **argv)
 		json_object_set(body, "matrix", m);
 	if (json_object_size(set) > 0)
 		json_object_set(body, "set", set);
-	if ((reply = cli_call("POST", "/api/v1/admin/schedules", body)) ==
-	    NULL) {
-		rc = cli_failed();
+	if ((reply = cli_call_or_print(
+	         "POST", "/api/v1/admin/schedules", body, json, &rc)) == NULL)
 		goto out;
-	}
-	if (json)
-		cli_print_json(reply);
-	else
-		printf("schedule %s: %s UTC, %lld jobs a night, %lld retries"
-		       " before a regression\n",
-		    cli_str(reply, "name"), cli_str(reply, "at"),
-		    cli_num(reply, "jobs"), cli_num(reply, "retries"));
+	printf("schedule %s: %s UTC, %lld jobs a night, %lld retries before a"
+	       " regression\n",
+	    cli_str(reply, "name"), cli_str(reply, "at"),
+	    cli_num(reply, "jobs"), cli_num(reply, "retries"));
 	json_decref(reply);
-	rc = CLI_OK;
 out:
 	json_decref(body);
 	json_decref(set);
@@ -165,22 +159,13 @@ cmd_schedule_list(int argc, char **argv)
 {
 	struct wf_flags f;
 	json_t *j, *s, *req;
-	const char *arg;
 	size_t i;
-	int n, rc, json = 0;
+	int n, rc, json;
 
-	wf_flags_begin(&f, &list_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	wf_flags_args(&f, 0, 0, &n);
-	if ((j = cli_get_or_print("/api/v1/admin/schedules", json, &rc)) ==
-	    NULL)
+	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
+	if ((j = cli_get_list(
+	         "/api/v1/admin/schedules", "schedules", json, &rc)) == NULL)
 		return rc;
-	if (cli_expect(j, "schedules", JSON_ARRAY, "/api/v1/admin/schedules") ==
-	    -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	printf("%-20s %-5s %-7s %-10s %-8s %s\n", "NAME", "AT", "RETRIES",
 	    "LAST DAY", "LAST RUN", "RUNS");
 	json_array_foreach (json_object_get(j, "schedules"), i, s) {
@@ -208,26 +193,19 @@ cmd_schedule_rm(int argc, char **argv)
 {
 	struct wf_flags f;
 	char path[160], **args;
-	const char *arg;
 	json_t *j;
-	int n, json = 0;
+	int n, rc, json;
 
-	wf_flags_begin(&f, &rm_cmd, argc, argv);
-	while (wf_flags_next(&f, &arg) != -1)
-		json = 1;
-	args = wf_flags_args(&f, 1, 1, &n);
+	args = cli_json_args(&f, &rm_cmd, argc, argv, 1, 1, &n, &json);
 	if (strlen(args[0]) > 64 || strchr(args[0], '/') != NULL ||
 	    strchr(args[0], '?') != NULL) {
 		return cli_error(
 		    CLI_USAGE, NULL, "'%s' is not a schedule name", args[0]);
 	}
 	snprintf(path, sizeof(path), "/api/v1/admin/schedules/%s", args[0]);
-	if ((j = cli_call("DELETE", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("schedule %s removed (its runs stay)\n", args[0]);
+	if ((j = cli_call_or_print("DELETE", path, NULL, json, &rc)) == NULL)
+		return rc;
+	printf("schedule %s removed (its runs stay)\n", args[0]);
 	json_decref(j);
 	return CLI_OK;
 }

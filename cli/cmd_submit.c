@@ -168,7 +168,7 @@ warn_left_out(const json_t *left)
 static int
 submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 {
-	json_t *body, *reply, *final = NULL;
+	json_t *body, *reply;
 	int rc;
 
 	if ((body = submit_body(targets, ntargets, sets, nsets)) == NULL)
@@ -177,21 +177,12 @@ submit(char **targets, int ntargets, char **sets, int nsets, int wait, int json)
 		rc = cli_failed();
 		goto out;
 	}
-	if (json && !wait)
-		cli_print_json(reply);
-	else if (!json)
+	if (!json) {
 		printf("run %lld: %lld jobs (%s)\n", cli_num(reply, "run"),
 		    cli_num(reply, "jobs"), cli_str(reply, "kind"));
-	if (!json)
 		warn_left_out(json_object_get(reply, "left_out"));
-	rc = wait ? cli_follow_run(cli_num(reply, "run"), 0, &final) : CLI_OK;
-	/* --wait --json: one document, the submission and what came of it */
-	if (json && wait && final != NULL) {
-		json_object_set_new(reply, "exit", json_integer(rc));
-		json_object_set(reply, "result", final);
-		cli_print_json(reply);
 	}
-	json_decref(final);
+	rc = cli_run_started(reply, wait, json);
 	json_decref(reply);
 out:
 	json_decref(body);

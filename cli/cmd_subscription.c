@@ -216,14 +216,9 @@ sub_list(int argc, char **argv)
 	int n, json, rc;
 
 	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
-	if ((j = cli_get_or_print("/api/v1/admin/subscriptions", json, &rc)) ==
-	    NULL)
+	if ((j = cli_get_list("/api/v1/admin/subscriptions", "subscriptions",
+	         json, &rc)) == NULL)
 		return rc;
-	if (cli_expect(j, "subscriptions", JSON_ARRAY,
-	        "/api/v1/admin/subscriptions") == -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	printf("%-16s %-8s %-36s %-12s %-14s %s\n", "NAME", "KIND", "EVENTS",
 	    "SCHEDULE", "SCENARIO", "TARGET");
 	json_array_foreach (json_object_get(j, "subscriptions"), i, s) {
@@ -245,19 +240,16 @@ sub_rm(int argc, char **argv)
 	struct wf_flags f;
 	char path[160], **args;
 	json_t *j;
-	int n, json;
+	int n, json, rc;
 
 	args = cli_json_args(&f, &rm_cmd, argc, argv, 1, 1, &n, &json);
 	if (!wf_name_ok(args[0], 64))
 		wf_flags_usage_error(
 		    &f, "'%s' is not a subscription name", args[0]);
 	snprintf(path, sizeof(path), "/api/v1/admin/subscriptions/%s", args[0]);
-	if ((j = cli_call("DELETE", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("subscription %s removed\n", args[0]);
+	if ((j = cli_call_or_print("DELETE", path, NULL, json, &rc)) == NULL)
+		return rc;
+	printf("subscription %s removed\n", args[0]);
 	json_decref(j);
 	return CLI_OK;
 }
@@ -292,12 +284,8 @@ sub_deliveries(int argc, char **argv)
 	    n == 1 && state ? "&" : "", state ? "state=" : "");
 	if (state != NULL)
 		strncat(path, state, sizeof(path) - strlen(path) - 1);
-	if ((j = cli_get_or_print(path, json, &rc)) == NULL)
+	if ((j = cli_get_list(path, "deliveries", json, &rc)) == NULL)
 		return rc;
-	if (cli_expect(j, "deliveries", JSON_ARRAY, path) == -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	json_array_foreach (json_object_get(j, "deliveries"), i, d)
 		printf("%-6lld %-16s %-14s %-8s %2lld attempts  %s %s\n",
 		    cli_num(d, "id"), cli_str(d, "subscription"),

@@ -63,12 +63,9 @@ cmd_tokens_list(int argc, char **argv)
 	int n, json, rc;
 
 	cli_json_args(&f, &list_cmd, argc, argv, 0, 0, &n, &json);
-	if ((j = cli_get_or_print("/api/v1/admin/tokens", json, &rc)) == NULL)
+	if ((j = cli_get_list("/api/v1/admin/tokens", "tokens", json, &rc)) ==
+	    NULL)
 		return rc;
-	if (cli_expect(j, "tokens", JSON_ARRAY, "/api/v1/admin/tokens") == -1) {
-		json_decref(j);
-		return cli_failed();
-	}
 	printf("%6s %-24s %-10s %-8s %s\n", "ID", "NAME", "ROLE", "STATE",
 	    "CREATED");
 	json_array_foreach (json_object_get(j, "tokens"), i, t) {
@@ -90,18 +87,15 @@ cmd_tokens_revoke(int argc, char **argv)
 	char path[96], **args;
 	long long id;
 	json_t *j;
-	int n, json;
+	int n, json, rc;
 
 	args = cli_json_args(&f, &revoke_cmd, argc, argv, 1, 1, &n, &json);
 	if (cli_parse_id("token", args[0], &id) == -1)
 		return CLI_USAGE;
 	snprintf(path, sizeof(path), "/api/v1/admin/tokens/%lld/revoke", id);
-	if ((j = cli_call("POST", path, NULL)) == NULL)
-		return cli_failed();
-	if (json)
-		cli_print_json(j);
-	else
-		printf("token %lld revoked\n", id);
+	if ((j = cli_call_or_print("POST", path, NULL, json, &rc)) == NULL)
+		return rc;
+	printf("token %lld revoked\n", id);
 	json_decref(j);
 	return CLI_OK;
 }

@@ -175,6 +175,25 @@ cli_follow_run(long long run, int timeout_s, json_t **final)
 }
 
 int
+cli_run_started(json_t *reply, int wait, int json)
+{
+	json_t *final = NULL;
+	int rc;
+
+	if (json && !wait)
+		cli_print_json(reply);
+	rc = wait ? cli_follow_run(cli_num(reply, "run"), 0, &final) : CLI_OK;
+	/* --wait --json: one document, the submission and what came of it */
+	if (json && wait && final != NULL) {
+		json_object_set_new(reply, "exit", json_integer(rc));
+		json_object_set(reply, "result", final);
+		cli_print_json(reply);
+	}
+	json_decref(final);
+	return rc;
+}
+
+int
 cmd_wait(int argc, char **argv)
 {
 	const char *arg;

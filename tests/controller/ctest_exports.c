@@ -19,27 +19,13 @@
 
 #define FFFD "\xef\xbf\xbd"
 
-/* GET path (formatted with id) into a new string; its status in *st. */
-static char *
-get_text(const char *fmt, json_int_t id, long *st)
-{
-	char path[128], *body;
-	struct resp r;
-
-	snprintf(path, sizeof(path), fmt, (long long)id);
-	*st = http(&S, NULL, "GET", path, NULL, 0, &r);
-	body = strdup(r.body != NULL ? r.body : "");
-	resp_free(&r);
-	return body;
-}
-
 /* The run's JUnit through check-junit: what junitparser saw (new). */
 static json_t *
 junit_seen(json_int_t run)
 {
 	static char seen[1 << 20];
 	long st;
-	char *xml = get_text("/api/v1/runs/%lld/junit.xml", run, &st);
+	char *xml = get_text(&S, "/api/v1/runs/%lld/junit.xml", run, &st);
 	int rc;
 
 	CHECK_EQ_INT(st, 200);
@@ -54,7 +40,7 @@ static json_t *
 kcidb_seen(json_int_t run)
 {
 	long st;
-	char *text = get_text("/api/v1/runs/%lld/kcidb.json", run, &st);
+	char *text = get_text(&S, "/api/v1/runs/%lld/kcidb.json", run, &st);
 	json_t *j;
 
 	CHECK_EQ_INT(st, 200);
@@ -76,20 +62,6 @@ seen_case(const json_t *seen, const char *classname)
 			if (strcmp(jstr(c, "classname"), classname) == 0)
 				return c;
 		}
-	}
-	return NULL;
-}
-
-/* The test whose path is path (borrowed). */
-static json_t *
-kcidb_test(const json_t *j, const char *path)
-{
-	json_t *t;
-	size_t i;
-
-	json_array_foreach (json_object_get(j, "tests"), i, t) {
-		if (strcmp(jstr(t, "path"), path) == 0)
-			return t;
 	}
 	return NULL;
 }

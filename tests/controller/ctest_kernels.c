@@ -103,6 +103,30 @@ chunk(const char *id, size_t from, size_t to, json_t **reply)
 	return st;
 }
 
+/* A new upload: its id in id[40]; the status. */
+static long
+new_upload(char *id)
+{
+	json_t *j;
+	long st;
+
+	j = jcall(&S, submitter, "POST", "/api/v1/kernels/uploads", NULL, &st);
+	snprintf(id, 40, "%s", jstr(j, "upload"));
+	json_decref(j);
+	return st;
+}
+
+/* bin/wakefarm ARGS... with token tok: the exit status, its stdout in
+ * cli_out, its stderr in cli_err. */
+static char cli_out[8192], cli_err[4096];
+
+static int
+kcli(const char *tok, const char *const args[])
+{
+	return cli_split(tok, S.base, args, cli_out, sizeof(cli_out), cli_err,
+	    sizeof(cli_err));
+}
+
 TEST(upload_in_chunks_stores_a_blob)
 {
 	json_t *j, *k;
@@ -111,10 +135,7 @@ TEST(upload_in_chunks_stores_a_blob)
 	long st;
 
 	REQUIRE(start_httpd() == 0);
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels/uploads", NULL, &st);
-	CHECK_EQ_INT(st, 201);
-	snprintf(id, sizeof(id), "%s", jstr(j, "upload"));
-	json_decref(j);
+	CHECK_EQ_INT(new_upload(id), 201);
 	CHECK_EQ_INT(chunk(id, 0, 600000, &j), 200);
 	CHECK_EQ_INT(jint(j, "size"), 600000);
 	json_decref(j);
@@ -130,13 +151,10 @@ TEST(upload_in_chunks_stores_a_blob)
 	snprintf(body, sizeof(body),
 	    "{\"name\": \"mine\", \"upload\": \"%s\", \"sha256\": \"%s\"}", id,
 	    bz_hex);
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels", body, &st);
-	expect_error(st, j, 400, "upload incomplete?");
-	json_decref(j);
+	expect_refused(submitter, "POST", "/api/v1/kernels", body, 400,
+	    "upload incomplete?");
 	/* the upload was consumed: a new one, whole */
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels/uploads", NULL, &st);
-	snprintf(id, sizeof(id), "%s", jstr(j, "upload"));
-	json_decref(j);
+	new_upload(id);
 	CHECK_EQ_INT(chunk(id, 0, 700000, &j), 200);
 	json_decref(j);
 	CHECK_EQ_INT(chunk(id, 700000, BZ_SIZE, &j), 200);
@@ -158,9 +176,8 @@ TEST(upload_in_chunks_stores_a_blob)
 	CHECK(r.len == BZ_SIZE && memcmp(r.body, bz, BZ_SIZE) == 0);
 	resp_free(&r);
 	/* a reader may not upload */
-	j = jcall(&S, reader, "POST", "/api/v1/kernels/uploads", NULL, &st);
-	CHECK_EQ_INT(st, 403);
-	json_decref(j);
+	CHECK_EQ_INT(
+	    jstatus(reader, "POST", "/api/v1/kernels/uploads", NULL), 403);
 }
 
 TEST(a_url_is_fetched_by_the_controller)
@@ -178,27 +195,22 @@ TEST(a_url_is_fetched_by_the_controller)
 	CHECK_STR_CONTAINS(jstr(j, "source"), "/bzImage");
 	json_decref(j);
 	/* the same again: 200, the same kernel */
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels", body, &st);
-	CHECK_EQ_INT(st, 200);
-	json_decref(j);
+	CHECK_EQ_INT(jstatus(submitter, "POST", "/api/v1/kernels", body), 200);
 	snprintf(body, sizeof(body),
 	    "{\"name\": \"gone\", \"url\": \"%s/nothing\"}", http_base);
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels", body, &st);
-	expect_error(st, j, 422, "HTTP 404");
-	json_decref(j);
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels",
-	    "{\"name\": \"x\", \"url\": \"file:///etc/passwd\"}", &st);
-	expect_error(st, j, 400, "not an http(s) URL");
-	json_decref(j);
-	j = jcall(&S, submitter, "POST", "/api/v1/kernels",
-	    "{\"name\": \"sha256x\", \"url\": \"http://a/b\"}", &st);
-	expect_error(st, j, 400, "key 'name'");
-	json_decref(j);
+	expect_refused(
+	    submitter, "POST", "/api/v1/kernels", body, 422, "HTTP 404");
+	expect_refused(submitter, "POST", "/api/v1/kernels",
+	    "{\"name\": \"x\", \"url\": \"file:///etc/passwd\"}", 400,
+	    "not an http(s) URL");
+	expect_refused(submitter, "POST", "/api/v1/kernels",
+	    "{\"name\": \"sha256x\", \"url\": \"http://a/b\"}", 400,
+	    "key 'name'");
 }
 
 TEST(cli_kernel_add_and_list)
 {
-	char file[320], out[8192], err[4096], url[128];
+	char file[320], url[128];
 	const char *add[] = { "kernel", "add", file, "--name", "cli-kernel",
 		NULL };
 	const char *addurl[] = { "kernel", "add", url, "--name", "cli-url",
@@ -212,25 +224,17 @@ TEST(cli_kernel_add_and_list)
 	REQUIRE((f = fopen(file, "w")) != NULL);
 	fwrite(bz, 1, sizeof(bz), f);
 	fclose(f);
-	CHECK_EQ_INT(cli_split(submitter, S.base, add, out, sizeof(out), err,
-	                 sizeof(err)),
-	    0);
-	CHECK_STR_CONTAINS(out, "kernel cli-kernel: sha256:");
-	CHECK_STR_CONTAINS(out, bz_hex);
-	CHECK_STR_CONTAINS(out, "6.99.0-wf-test");
+	CHECK_EQ_INT(kcli(submitter, add), 0);
+	CHECK_STR_CONTAINS(cli_out, "kernel cli-kernel: sha256:");
+	CHECK_STR_CONTAINS(cli_out, bz_hex);
+	CHECK_STR_CONTAINS(cli_out, "6.99.0-wf-test");
 	snprintf(url, sizeof(url), "%s/bzImage", http_base);
-	CHECK_EQ_INT(cli_split(submitter, S.base, addurl, out, sizeof(out), err,
-	                 sizeof(err)),
-	    0);
-	CHECK_EQ_INT(
-	    cli_split(reader, S.base, list, out, sizeof(out), err, sizeof(err)),
-	    0);
-	CHECK_STR_CONTAINS(out, "cli-kernel");
-	CHECK_STR_CONTAINS(out, "cli-url");
-	CHECK_EQ_INT(cli_split(submitter, S.base, notbz, out, sizeof(out), err,
-	                 sizeof(err)),
-	    65);
-	CHECK_STR_CONTAINS(err, "no bzImage");
+	CHECK_EQ_INT(kcli(submitter, addurl), 0);
+	CHECK_EQ_INT(kcli(reader, list), 0);
+	CHECK_STR_CONTAINS(cli_out, "cli-kernel");
+	CHECK_STR_CONTAINS(cli_out, "cli-url");
+	CHECK_EQ_INT(kcli(submitter, notbz), 65);
+	CHECK_STR_CONTAINS(cli_err, "no bzImage");
 }
 
 /* The jobs of run whose scenario is name (new array). */
@@ -321,15 +325,13 @@ TEST(kernel_axis_only_on_linux_scenarios_with_version_expectations)
 	CHECK_EQ_INT(json_array_size(jobs), 4);
 	json_decref(jobs);
 	cancel_all();
-	j = jcall(&S, submitter, "POST", "/api/v1/runs",
-	    "{\"scenario\": \"linux-kexec\", \"kernels\": [\"nope\"]}", &st);
-	expect_error(st, j, 400, "no kernel named 'nope'");
-	json_decref(j);
+	expect_refused(submitter, "POST", "/api/v1/runs",
+	    "{\"scenario\": \"linux-kexec\", \"kernels\": [\"nope\"]}", 400,
+	    "no kernel named 'nope'");
 }
 
 TEST(schedule_add_kernel_keeps_the_name)
 {
-	char out[8192], err[4096];
 	const char *add[] = { "schedule", "add", "with-kernel", "--at", "23:59",
 		"--matrix", "linux-kexec", "--kernel", "axis", NULL };
 	const char *bad[] = { "schedule", "add", "bad-kernel", "--at", "23:59",
@@ -339,19 +341,15 @@ TEST(schedule_add_kernel_keeps_the_name)
 	long st;
 
 	REQUIRE(axis_kernel() == 0);
-	CHECK_EQ_INT(
-	    cli_split(admin, S.base, add, out, sizeof(out), err, sizeof(err)),
-	    0);
-	CHECK_STR_CONTAINS(out, "2 jobs a night");
+	CHECK_EQ_INT(kcli(admin, add), 0);
+	CHECK_STR_CONTAINS(cli_out, "2 jobs a night");
 	j = jcall(&S, admin, "GET", "/api/v1/admin/schedules", NULL, &st);
 	text = json_dumps(j, JSON_COMPACT);
 	CHECK_STR_CONTAINS(text, "\"kernels\":[\"axis\"]");
 	free(text);
 	json_decref(j);
-	CHECK_EQ_INT(
-	    cli_split(admin, S.base, bad, out, sizeof(out), err, sizeof(err)),
-	    65);
-	CHECK_STR_CONTAINS(err, "no kernel named 'nope'");
+	CHECK_EQ_INT(kcli(admin, bad), 65);
+	CHECK_STR_CONTAINS(cli_err, "no kernel named 'nope'");
 }
 
 int

@@ -517,20 +517,6 @@ night6_known(struct night *n, json_int_t run[8])
 	json_decref(c);
 }
 
-/* GET path's body (new), and its status. */
-static char *
-night_get(struct night *n, const char *fmt, json_int_t id, long *st)
-{
-	char path[128], *body;
-	struct resp r;
-
-	snprintf(path, sizeof(path), fmt, (long long)id);
-	*st = http(&n->c, NULL, "GET", path, NULL, 0, &r);
-	body = strdup(r.body != NULL ? r.body : "");
-	resp_free(&r);
-	return body;
-}
-
 /*
  * Night n's JUnit through the consumers (xmllint with the XSD, junitparser):
  * the one case as junitparser saw it (new), NULL when refused.
@@ -542,7 +528,7 @@ junit_case_seen(struct night *n, json_int_t run, char **xml)
 	json_t *j, *c;
 	long st;
 
-	*xml = night_get(n, "/api/v1/runs/%lld/junit.xml", run, &st);
+	*xml = get_text(&n->c, "/api/v1/runs/%lld/junit.xml", run, &st);
 	CHECK_EQ_INT(st, 200);
 	if (consume("check-junit", *xml, strlen(*xml), seen, sizeof(seen)) !=
 	    0) {
@@ -606,7 +592,7 @@ static json_t *
 kcidb_seen(struct night *n, json_int_t run)
 {
 	long st;
-	char *text = night_get(n, "/api/v1/runs/%lld/kcidb.json", run, &st);
+	char *text = get_text(&n->c, "/api/v1/runs/%lld/kcidb.json", run, &st);
 	json_t *j;
 
 	CHECK_EQ_INT(st, 200);
@@ -614,20 +600,6 @@ kcidb_seen(struct night *n, json_int_t run)
 	j = json_loads(text, 0, NULL);
 	free(text);
 	return j;
-}
-
-/* The test of path in a KCIDB export (borrowed), or NULL. */
-static json_t *
-kcidb_test(const json_t *j, const char *path)
-{
-	json_t *t;
-	size_t i;
-
-	json_array_foreach (json_object_get(j, "tests"), i, t) {
-		if (strcmp(jstr(t, "path"), path) == 0)
-			return t;
-	}
-	return NULL;
 }
 
 /* KCIDB: what happened as the status, waived when explained. */

@@ -33,24 +33,11 @@ mixed_run(void)
 	return run;
 }
 
-static json_t *
-run_jobs(json_int_t run)
-{
-	char path[64];
-	json_t *j;
-	long st;
-
-	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run);
-	j = jcall(&S, NULL, "GET", path, NULL, &st);
-	return j;
-}
-
 TEST(finish_run_ms_is_stored_and_a_bad_one_refused)
 {
 	json_t *l, *j, *recs;
 	json_int_t job;
 	char path[96];
-	long st;
 
 	cancel_all();
 	REQUIRE(submit("{\"scenario\": \"quirk-v1-short-entry\","
@@ -63,14 +50,12 @@ TEST(finish_run_ms_is_stored_and_a_bad_one_refused)
 	json_decref(recs);
 	snprintf(
 	    path, sizeof(path), "/api/v1/jobs/%lld/finish", (long long)job);
-	j = jcall(&S, ag1, "POST", path,
-	    "{\"outcome\": \"completed\", \"run_ms\": \"soon\"}", &st);
-	expect_error(st, j, 400, "run_ms");
-	json_decref(j);
-	j = jcall(&S, ag1, "POST", path,
-	    "{\"outcome\": \"completed\", \"run_ms\": 960}", &st);
-	CHECK_EQ_INT(st, 200);
-	json_decref(j);
+	expect_refused(ag1, "POST", path,
+	    "{\"outcome\": \"completed\", \"run_ms\": \"soon\"}", 400,
+	    "run_ms");
+	CHECK_EQ_INT(jstatus(ag1, "POST", path,
+	                 "{\"outcome\": \"completed\", \"run_ms\": 960}"),
+	    200);
 	j = get_job(job);
 	CHECK_EQ_INT(jint(j, "run_ms"), 960);
 	json_decref(j);
@@ -80,7 +65,7 @@ TEST(finish_run_ms_is_stored_and_a_bad_one_refused)
 TEST(a_job_names_its_server_and_its_run_qemu_line)
 {
 	json_int_t run = mixed_run(), job;
-	json_t *r = run_jobs(run), *j;
+	json_t *r = get_run(run), *j;
 	const json_t *rp;
 	char want[160], out[8192];
 	const char *args[3] = { "show", NULL, NULL };
@@ -110,7 +95,7 @@ TEST(a_job_names_its_server_and_its_run_qemu_line)
 TEST(resubmit_failed_reruns_only_the_unexpected_case)
 {
 	json_int_t run = mixed_run(), again;
-	json_t *r = run_jobs(run), *j, *a, *old, *nu;
+	json_t *r = get_run(run), *j, *a, *old, *nu;
 	char path[96];
 	long st;
 
@@ -124,7 +109,7 @@ TEST(resubmit_failed_reruns_only_the_unexpected_case)
 	CHECK_EQ_INT(jint(j, "resubmit_of"), run);
 	again = jint(j, "run");
 	json_decref(j);
-	a = run_jobs(again);
+	a = get_run(again);
 	REQUIRE(a != NULL);
 	CHECK_EQ_INT(json_array_size(json_object_get(a, "jobs")), 1);
 	old = get_job(
@@ -143,16 +128,11 @@ TEST(resubmit_failed_reruns_only_the_unexpected_case)
 	CHECK_EQ_INT(st, 201);
 	CHECK_EQ_INT(jint(j, "jobs"), 2);
 	json_decref(j);
-	j = jcall(&S, submitter, "POST", path, "{\"failed\": 1}", &st);
-	expect_error(st, j, 400, "failed");
-	json_decref(j);
-	j = jcall(&S, reader, "POST", path, NULL, &st);
-	CHECK_EQ_INT(st, 403);
-	json_decref(j);
-	j = jcall(
-	    &S, submitter, "POST", "/api/v1/runs/99999/resubmit", NULL, &st);
-	expect_error(st, j, 404, "no run 99999");
-	json_decref(j);
+	expect_refused(
+	    submitter, "POST", path, "{\"failed\": 1}", 400, "failed");
+	CHECK_EQ_INT(jstatus(reader, "POST", path, NULL), 403);
+	expect_refused(submitter, "POST", "/api/v1/runs/99999/resubmit", NULL,
+	    404, "no run 99999");
 	json_decref(r);
 	cancel_all();
 }

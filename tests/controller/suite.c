@@ -169,6 +169,51 @@ get_job(json_int_t job)
 	return jcall(&S, NULL, "GET", path, NULL, &st);
 }
 
+char *
+get_text(const struct ctl *c, const char *fmt, json_int_t id, long *st)
+{
+	char path[128], *body;
+	struct resp r;
+
+	snprintf(path, sizeof(path), fmt, (long long)id);
+	*st = http(c, NULL, "GET", path, NULL, 0, &r);
+	body = strdup(r.body != NULL ? r.body : "");
+	resp_free(&r);
+	return body;
+}
+
+json_t *
+kcidb_test(const json_t *kcidb, const char *path)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach (json_object_get(kcidb, "tests"), i, t) {
+		if (strcmp(jstr(t, "path"), path) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+json_t *
+get_run(json_int_t run)
+{
+	char path[64];
+	long st;
+
+	snprintf(path, sizeof(path), "/api/v1/runs/%lld", (long long)run);
+	return jcall(&S, NULL, "GET", path, NULL, &st);
+}
+
+long
+jstatus(const char *tok, const char *method, const char *path, const char *body)
+{
+	long st;
+
+	json_decref(jcall(&S, tok, method, path, body, &st));
+	return st;
+}
+
 /* Starts bin/wakefarm --server BASE ARGS... with WAKEFARM_TOKEN=tok. */
 void
 cli_start(struct cli *c, const char *tok, const char *const args[])

@@ -43,6 +43,17 @@ long post_batch(const struct ctl *c, const char *tok, json_int_t job, int batch,
 long
 finish(const char *tok, json_int_t job, const char *outcome, json_t **reply);
 json_t *get_job(json_int_t job);
+/* GET path (formatted with id) from c: its body as a new string, its status
+ * in *st. */
+char *get_text(const struct ctl *c, const char *fmt, json_int_t id, long *st);
+/* The test of path in a KCIDB export (borrowed), or NULL. */
+json_t *kcidb_test(const json_t *kcidb, const char *path);
+/* GET /runs/{run}: the run and its jobs. */
+json_t *get_run(json_int_t run);
+/* One JSON request to S (body a JSON text or NULL): its status, the reply
+ * dropped. */
+long jstatus(
+    const char *tok, const char *method, const char *path, const char *body);
 /* Expects status and an {"error"} body containing want (a macro: its
  * checks count in the test that uses it, tests/unit/test.h). */
 #define expect_error(st, j, want_st, want)                            \
@@ -50,6 +61,15 @@ json_t *get_job(json_int_t job);
 		CHECK_EQ_INT((st), (want_st));                        \
 		CHECK(json_is_string(json_object_get((j), "error"))); \
 		CHECK_STR_CONTAINS(jstr((j), "error"), (want));       \
+	} while (0)
+/* One JSON request to S that must be refused: status want_st and an
+ * {"error"} containing want (expect_error), the reply dropped. */
+#define expect_refused(tok, method, path, body, want_st, want)                 \
+	do {                                                                   \
+		long st_;                                                      \
+		json_t *j_ = jcall(&S, (tok), (method), (path), (body), &st_); \
+		expect_error(st_, j_, (want_st), (want));                      \
+		json_decref(j_);                                               \
 	} while (0)
 
 /* Polls c's /metrics every 5 ms, at most tries times, for line (as
