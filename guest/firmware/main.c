@@ -251,6 +251,75 @@ build_memory_map(const struct multiboot_info *mbi)
 	e820_reserve(FW_BASE, (u64)__fw_end - FW_BASE, E820_NVS);
 }
 
+/*
+ * The BSP's MTRRs, for the APs.  SeaBIOS set them on every CPU, but the INIT
+ * that parks the APs here resets theirs (QEMU, like a cold CPU), and Linux
+ * then reported "your CPUs had inconsistent ... MTRR settings" and fixed
+ * them.  A BIOS hands over CPUs that agree; so does TDVF.
+ */
+#define MSR_MTRR_CAP 0xFE
+#define MSR_MTRR_DEF_TYPE 0x2FF
+static const u32 mtrr_fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26A,
+	0x26B, 0x26C, 0x26D, 0x26E, 0x26F };
+static struct {
+	u32 n;
+	u32 msr[11 + 2 * 16];
+	u64 val[11 + 2 * 16];
+	u64 def_type;
+} mtrr;
+
+static u64
+rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static void
+wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"a"((u32)v), "d"((u32)(v >> 32)), "c"(msr));
+}
+
+static void
+mtrr_save(void)
+{
+	u32 a, b, c, d, vcnt;
+	u64 cap;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1u << 12))) /* no MTRRs */
+		return;
+	cap = rdmsr(MSR_MTRR_CAP);
+	vcnt = cap & 0xFF;
+	if (vcnt > 16)
+		vcnt = 16;
+	if (cap & (1u << 8)) /* fixed-range MTRRs */
+		for (u32 i = 0; i < ARRAY_SIZE(mtrr_fixed); i++) {
+			mtrr.msr[mtrr.n] = mtrr_fixed[i];
+			mtrr.val[mtrr.n++] = rdmsr(mtrr_fixed[i]);
+		}
+	for (u32 i = 0; i < 2 * vcnt; i++) {
+		mtrr.msr[mtrr.n] = 0x200 + i;
+		mtrr.val[mtrr.n++] = rdmsr(0x200 + i);
+	}
+	mtrr.def_type = rdmsr(MSR_MTRR_DEF_TYPE);
+}
+
+/* On an AP, before it parks: the BSP's ranges, then the enable bits. */
+void
+fw_mtrr_load(void)
+{
+	if (!mtrr.n)
+		return;
+	wrmsr(MSR_MTRR_DEF_TYPE, 0);
+	for (u32 i = 0; i < mtrr.n; i++)
+		wrmsr(mtrr.msr[i], mtrr.val[i]);
+	wrmsr(MSR_MTRR_DEF_TYPE, mtrr.def_type);
+}
+
 static void
 start_aps(void)
 {
@@ -258,6 +327,7 @@ start_aps(void)
 
 	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline,
 	    sipi_trampoline_end - sipi_trampoline);
+	mtrr_save();
 	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_APIC_ENABLE);
 	lapic_write(LAPIC_ICR_HI, 0);
 	lapic_write(
