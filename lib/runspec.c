@@ -458,7 +458,8 @@ runspec_linux_cmdline(const struct runspec *rs)
 		    kd, sizeof(kd), " wakefarm.kdump_cpus=%d", rs->kdump_cpus);
 	/* panic=-1: a panic without a crash kernel ends the VM (-no-reboot). */
 	if (asprintf(&s,
-	        "console=ttyS0 panic=-1 iomem=relaxed%s wakefarm.gen=1 wakefarm.kind=cold%s%s%s%s%s",
+	        "console=ttyS0 panic=-1 iomem=relaxed " RUNSPEC_LINUX_FAST
+	        "%s wakefarm.gen=1 wakefarm.kind=cold%s%s%s%s%s",
 	        strstr(rs->steps, "crash@") ?
 	            " crashkernel=" RUNSPEC_CRASHKERNEL :
 	            "",

@@ -92,9 +92,11 @@ char *runspec_guest_config_idle(const struct runspec *rs, const char *idle);
 /*
  * The Linux command line for the first generation (caller frees): console
  * on COM1, what the reporter needs (wakefarm.gen/kind/steps, iomem=relaxed
- * for /dev/mem on the mailbox), crashkernel= when a step crashes, then
- * rs->append.
+ * for /dev/mem on the mailbox), RUNSPEC_LINUX_FAST (boot options that
+ * shorten every job and leave CPU bring-up alone, guest/LINUX.md "Cost"),
+ * crashkernel= when a step crashes, then rs->append (last: it can override).
  */
+#define RUNSPEC_LINUX_FAST "cryptomgr.notests no_timer_check"
 char *runspec_linux_cmdline(const struct runspec *rs);
 
 /* How many kernel generations a step list goes through (1 + kexecs + crashes). */

@@ -50,6 +50,7 @@ extern u8 fw_quirk_reset_on_os_stack; /* in the reset page (entry.S) */
 
 int madt_publish(struct acpi_rsdp *rsdp, const char **why);
 void idt_load(void);
+void fw_mtrr_load(void);
 NORETURN void fw_park(u32 apic_id);
 NORETURN void fw_exit(u8 status);
 

@@ -153,16 +153,25 @@ align_up(u64 v, u64 a)
 	return a ? (v + a - 1) & ~(a - 1) : v;
 }
 
-/* The command line from the host, with the report clock appended so that
- * /init stamps t_us on the firmware's time base. */
+/*
+ * The command line from the host, with the report clock appended so that
+ * /init stamps t_us on the firmware's time base, and the TSC rate for Linux
+ * (tsc_early_khz=, unless the host set it): a TD learns it from CPUID leaf
+ * 0x15 and never times the TSC against the PIT.  Under TCG Linux's quick
+ * PIT calibration failed in 9 of 10 shim boots (bench/linux.sh, both TCG
+ * modes; 3 of 10 under SeaBIOS), and Linux then timed the TSC again, for
+ * ~40 ms, against the HPET.  kexec'd kernels keep the option (linux-init
+ * passes the command line on).
+ */
 static int
 read_cmdline(const struct report_channel *ch, u32 max, const char **why)
 {
 	u16 key;
 	long n = fwcfg_file("opt/wakefarm/cmdline", &key);
 	size_t len;
+	char v[24];
 
-	if (n >= (long)sizeof(cmdline) - 96 || n >= (long)max) {
+	if (n >= (long)sizeof(cmdline) - 128 || n >= (long)max) {
 		*why = "opt/wakefarm/cmdline is longer than the kernel takes";
 		return -1;
 	}
@@ -171,6 +180,10 @@ read_cmdline(const struct report_channel *ch, u32 max, const char **why)
 	len = n > 0 ? (size_t)n : 0;
 	while (len && (cmdline[len - 1] == '\n' || cmdline[len - 1] == 0))
 		len--;
+	cmdline[len] = 0;
+	if (ch->tsc_khz && !opt_get(cmdline, "tsc_early_khz", v, sizeof(v)))
+		len += snprintf(cmdline + len, sizeof(cmdline) - len,
+		    "%stsc_early_khz=%lu", len ? " " : "", ch->tsc_khz);
 	snprintf(cmdline + len, sizeof(cmdline) - len,
 	    "%swakefarm.tsc_khz=%lu wakefarm.tsc_base=%lu", len ? " " : "",
 	    ch->tsc_khz, ch->tsc_base);

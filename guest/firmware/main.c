@@ -48,23 +48,59 @@ fatal(const char *what, const char *why)
 	fw_exit(0x13);
 }
 
-/* TSC ticks per millisecond, measured against PIT channel 2 over 5 ms. */
+#define PIT_HZ 1193182
+
+/* PIT channel 2's count, latched, and the TSC halfway through the read;
+ * the best of a few reads: an I/O exit that waited (TCG takes a lock for
+ * each) widens the window, and with it the error. */
+static u16
+pit2_sample(u64 *tsc)
+{
+	u64 best = ~0ULL;
+	u16 count = 0;
+
+	for (int i = 0; i < 8; i++) {
+		u64 a = rdtsc(), b;
+		u16 c;
+
+		outb(0x43, 0x80); /* latch channel 2 */
+		c = inb(0x42);
+		c |= (u16)inb(0x42) << 8;
+		b = rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			count = c;
+			*tsc = a + (b - a) / 2;
+		}
+	}
+	return count;
+}
+
+/*
+ * TSC ticks per millisecond, measured against PIT channel 2 over 5 ms: the
+ * count and the TSC are read together at both ends, so neither the time
+ * before the first read nor a late last one (the old loop waited for OUT2
+ * and came out 1-4% fast under TCG) adds to the figure.  Port B is left as
+ * it was found, as SeaBIOS leaves it; Linux programs channel 2 itself.
+ */
 static u64
 tsc_calibrate(void)
 {
-	const u32 ms = 5, count = 1193182 * ms / 1000;
+	const u16 span = PIT_HZ * 5 / 1000;
+	u8 portb = inb(0x61);
 	u64 t0, t1;
+	u16 c0, c1;
 
-	outb(0x61,
-	    (inb(0x61) & ~0x02) | 0x01); /* port B: speaker off, gate 2 on */
-	outb(0x43, 0xB0); /* PIT: channel 2, lo/hi byte, mode 0 */
-	outb(0x42, count & 0xFF);
-	outb(0x42, count >> 8);
-	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20)) /* port B bit 5: OUT2 went high */
-		cpu_relax();
-	t1 = rdtsc();
-	return (t1 - t0) / ms;
+	outb(0x61, (portb & ~0x02) | 0x01); /* speaker off, gate 2 on */
+	outb(0x43, 0xB0); /* channel 2, lo/hi byte, mode 0 */
+	outb(0x42, 0xFF);
+	outb(0x42, 0xFF); /* counts down from 0xFFFF: 55 ms */
+	c0 = pit2_sample(&t0);
+	do
+		c1 = pit2_sample(&t1);
+	while (c1 > c0 || c0 - c1 < span);
+	outb(0x61, portb);
+	return (t1 - t0) * PIT_HZ / ((u64)(c0 - c1) * 1000);
 }
 
 /* "NAME" or "NAME=VALUE" items of quirks=; VALUE is MS, or APIC:MS. */
@@ -215,6 +251,75 @@ build_memory_map(const struct multiboot_info *mbi)
 	e820_reserve(FW_BASE, (u64)__fw_end - FW_BASE, E820_NVS);
 }
 
+/*
+ * The BSP's MTRRs, for the APs.  SeaBIOS set them on every CPU, but the INIT
+ * that parks the APs here resets theirs (QEMU, like a cold CPU), and Linux
+ * then reported "your CPUs had inconsistent ... MTRR settings" and fixed
+ * them.  A BIOS hands over CPUs that agree; so does TDVF.
+ */
+#define MSR_MTRR_CAP 0xFE
+#define MSR_MTRR_DEF_TYPE 0x2FF
+static const u32 mtrr_fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26A,
+	0x26B, 0x26C, 0x26D, 0x26E, 0x26F };
+static struct {
+	u32 n;
+	u32 msr[11 + 2 * 16];
+	u64 val[11 + 2 * 16];
+	u64 def_type;
+} mtrr;
+
+static u64
+rdmsr(u32 msr)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+
+static void
+wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"a"((u32)v), "d"((u32)(v >> 32)), "c"(msr));
+}
+
+static void
+mtrr_save(void)
+{
+	u32 a, b, c, d, vcnt;
+	u64 cap;
+
+	cpuid(1, &a, &b, &c, &d);
+	if (!(d & (1u << 12))) /* no MTRRs */
+		return;
+	cap = rdmsr(MSR_MTRR_CAP);
+	vcnt = cap & 0xFF;
+	if (vcnt > 16)
+		vcnt = 16;
+	if (cap & (1u << 8)) /* fixed-range MTRRs */
+		for (u32 i = 0; i < ARRAY_SIZE(mtrr_fixed); i++) {
+			mtrr.msr[mtrr.n] = mtrr_fixed[i];
+			mtrr.val[mtrr.n++] = rdmsr(mtrr_fixed[i]);
+		}
+	for (u32 i = 0; i < 2 * vcnt; i++) {
+		mtrr.msr[mtrr.n] = 0x200 + i;
+		mtrr.val[mtrr.n++] = rdmsr(0x200 + i);
+	}
+	mtrr.def_type = rdmsr(MSR_MTRR_DEF_TYPE);
+}
+
+/* On an AP, before it parks: the BSP's ranges, then the enable bits. */
+void
+fw_mtrr_load(void)
+{
+	if (!mtrr.n)
+		return;
+	wrmsr(MSR_MTRR_DEF_TYPE, 0);
+	for (u32 i = 0; i < mtrr.n; i++)
+		wrmsr(mtrr.msr[i], mtrr.val[i]);
+	wrmsr(MSR_MTRR_DEF_TYPE, mtrr.def_type);
+}
+
 static void
 start_aps(void)
 {
@@ -222,6 +327,7 @@ start_aps(void)
 
 	memcpy((void *)FW_SIPI_PAGE, sipi_trampoline,
 	    sipi_trampoline_end - sipi_trampoline);
+	mtrr_save();
 	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | SVR_APIC_ENABLE);
 	lapic_write(LAPIC_ICR_HI, 0);
 	lapic_write(

@@ -249,6 +249,7 @@ fw_ap_main(void)
 	u32 id = cpu_apic_id();
 
 	idt_load();
+	fw_mtrr_load();
 	__atomic_fetch_add(&fw_parked, 1, __ATOMIC_RELEASE);
 	fw_park(id);
 }

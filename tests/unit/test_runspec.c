@@ -267,7 +267,7 @@ TEST(linux_kernel_fields)
 	s = runspec_linux_cmdline(&rs);
 	REQUIRE(s);
 	CHECK_STR_EQ(s,
-	    "console=ttyS0 panic=-1 iomem=relaxed crashkernel=" RUNSPEC_CRASHKERNEL
+	    "console=ttyS0 panic=-1 iomem=relaxed cryptomgr.notests no_timer_check crashkernel=" RUNSPEC_CRASHKERNEL
 	    " wakefarm.gen=1 wakefarm.kind=cold wakefarm.kdump_cpus=1 wakefarm.steps=kexec,crash@1 quiet");
 	free(s);
 	rs.steps[0] = rs.append[0] = 0;
@@ -275,7 +275,7 @@ TEST(linux_kernel_fields)
 	s = runspec_linux_cmdline(&rs);
 	REQUIRE(s);
 	CHECK_STR_EQ(s,
-	    "console=ttyS0 panic=-1 iomem=relaxed wakefarm.gen=1 wakefarm.kind=cold");
+	    "console=ttyS0 panic=-1 iomem=relaxed cryptomgr.notests no_timer_check wakefarm.gen=1 wakefarm.kind=cold");
 	free(s);
 }
 
