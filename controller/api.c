@@ -339,7 +339,8 @@ route_matches(const struct route *rt, const struct req *r)
 	return i == r->nseg;
 }
 
-/* 0 when the caller may go on, else a 401/403 is in out. */
+/* 0 when the caller may go on, else a 401/403 is in out. Takes db->lock
+ * unless the caller holds it (r->db_held). */
 static int
 authorize(struct req *r, enum access access, struct reply *out)
 {
@@ -361,10 +362,12 @@ authorize(struct req *r, enum access access, struct reply *out)
 			    " be 'Bearer TOKEN'");
 			return -1;
 		}
-		db_lock(r->api->db);
+		if (!r->db_held)
+			db_lock(r->api->db);
 		rc = auth_token_check(
 		    r->api->db, h + 7, &r->role, &r->token_id);
-		db_unlock(r->api->db);
+		if (!r->db_held)
+			db_unlock(r->api->db);
 		if (rc == -1) {
 			reply_error(out, 401, "unknown or revoked token");
 			return -1;
@@ -413,8 +416,20 @@ dispatch(struct req *r, struct reply *out)
 		r->route = rt->path;
 		/* Records about a job carry job=ID, whichever thread runs it. */
 		prev = wf_log_set_job(request_job(r));
+		/*
+		 * A lease poll: its token check and its lease are one hold of
+		 * the lock, taken ahead of the other requests (db.h).
+		 */
+		if (rt->fn == api_agent_lease) {
+			db_lock_urgent(r->api->db);
+			r->db_held = 1;
+		}
 		if (authorize(r, rt->access, out) == 0)
 			rt->fn(r, out);
+		if (r->db_held) {
+			r->db_held = 0;
+			db_unlock(r->api->db);
+		}
 		wf_log_set_job(prev);
 		return;
 	}

@@ -114,6 +114,7 @@ struct req {
 	struct req *work_next; /* the workers' queue */
 	int synced; /* a worker waited for the sync: sync_rc */
 	int sync_rc;
+	int db_held; /* the handler runs under db->lock (a lease poll) */
 	const char *route; /* for /metrics: the route's pattern (static) */
 };
 
