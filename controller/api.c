@@ -19,6 +19,7 @@
 #include "api_artifacts.h"
 #include "api_events.h"
 #include "api_static.h"
+#include "api_work.h"
 #include "api_bisects.h"
 #include "bisect_worker.h"
 #include "flags.h"
@@ -120,6 +121,20 @@ reply_drop_fd(struct reply *out)
 	if (out->has_fd)
 		close(out->fd);
 	out->has_fd = 0;
+}
+
+/* Frees what out holds (a reply that is not sent). */
+static void
+reply_free(struct reply *out)
+{
+	json_decref(out->json);
+	out->json = NULL;
+	free(out->raw);
+	out->raw = NULL;
+	reply_drop_fd(out);
+	if (out->response != NULL)
+		MHD_destroy_response(out->response);
+	out->response = NULL;
 }
 
 void
@@ -324,7 +339,8 @@ route_matches(const struct route *rt, const struct req *r)
 	return i == r->nseg;
 }
 
-/* 0 when the caller may go on, else a 401/403 is in out. */
+/* 0 when the caller may go on, else a 401/403 is in out. Takes db->lock
+ * unless the caller holds it (r->db_held). */
 static int
 authorize(struct req *r, enum access access, struct reply *out)
 {
@@ -346,10 +362,12 @@ authorize(struct req *r, enum access access, struct reply *out)
 			    " be 'Bearer TOKEN'");
 			return -1;
 		}
-		db_lock(r->api->db);
+		if (!r->db_held)
+			db_lock(r->api->db);
 		rc = auth_token_check(
 		    r->api->db, h + 7, &r->role, &r->token_id);
-		db_unlock(r->api->db);
+		if (!r->db_held)
+			db_unlock(r->api->db);
 		if (rc == -1) {
 			reply_error(out, 401, "unknown or revoked token");
 			return -1;
@@ -398,8 +416,20 @@ dispatch(struct req *r, struct reply *out)
 		r->route = rt->path;
 		/* Records about a job carry job=ID, whichever thread runs it. */
 		prev = wf_log_set_job(request_job(r));
+		/*
+		 * A lease poll: its token check and its lease are one hold of
+		 * the lock, taken ahead of the other requests (db.h).
+		 */
+		if (rt->fn == api_agent_lease) {
+			db_lock_urgent(r->api->db);
+			r->db_held = 1;
+		}
 		if (authorize(r, rt->access, out) == 0)
 			rt->fn(r, out);
+		if (r->db_held) {
+			r->db_held = 0;
+			db_unlock(r->api->db);
+		}
 		wf_log_set_job(prev);
 		return;
 	}
@@ -425,6 +455,39 @@ dispatch(struct req *r, struct reply *out)
 	api_static_serve(r->api->cfg->web_dir, r, out);
 }
 
+/*
+ * 1 when r must be handled in its libmicrohttpd thread, not by a worker
+ * (api_work.h): a lease long-poll and the event stream suspend their own
+ * connection (and a lease poll is the request whose latency matters).
+ */
+static int
+runs_inline(const struct req *r)
+{
+	const struct route *rt;
+
+	for (rt = routes; rt->method != NULL; rt++)
+		if (route_matches(rt, r) && strcmp(rt->method, r->method) == 0)
+			return rt->fn == api_agent_lease ||
+			    rt->fn == api_events_stream;
+	return 0;
+}
+
+/* A worker's request: handled, its commits synced, then given back to its
+ * connection's thread (on_request sends the reply). */
+static void
+work_run(struct req *r)
+{
+	struct reply *out = r->work_out;
+
+	db_error_clear();
+	dispatch(r, out);
+	if (out->status == 0 && out->response == NULL)
+		reply_error(out, 500, "no reply");
+	r->sync_rc = db_sync_wait(r->api->db);
+	r->synced = 1;
+	MHD_resume_connection(r->conn);
+}
+
 /* --- libmicrohttpd callbacks --- */
 
 static enum MHD_Result
@@ -439,8 +502,8 @@ send_reply(struct req *r, struct reply *out)
 	 * What this request committed is on disk before its reply goes out
 	 * (group commit, db.h); if that sync failed, the reply says so.
 	 */
-	if (db_sync_wait(r->api->db) == -1 && out->status < 400 &&
-	    out->response == NULL) {
+	if ((r->synced ? r->sync_rc : db_sync_wait(r->api->db)) == -1 &&
+	    out->status < 400 && out->response == NULL) {
 		if (r->lease_job > 0)
 			queue_release(r->api, r->lease_job, r->lease_host);
 		r->lease_job = 0;
@@ -607,6 +670,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->work_out != NULL) { /* resumed by its worker */
+		out = *r->work_out;
+		free(r->work_out);
+		r->work_out = NULL;
+		return send_reply(r, &out);
+	}
 	db_error_clear();
 	if (r->waiter != NULL) {
 		json_t *lease = queue_waiter_take(r);
@@ -637,6 +706,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (health(r, url, &out))
 		return send_reply(r, &out);
 	split_path(r, url);
+	if (api->work != NULL && !runs_inline(r)) {
+		if ((r->work_out = calloc(1, sizeof(*r->work_out))) != NULL &&
+		    api_work_submit(api->work, r) == 0)
+			return MHD_YES;
+		free(r->work_out);
+		r->work_out = NULL;
+	}
 	dispatch(r, &out);
 	if (out.suspended)
 		return MHD_YES;
@@ -653,6 +729,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (r == NULL)
 		return;
+	if (r->work_out != NULL) { /* its reply was never sent */
+		reply_free(r->work_out);
+		free(r->work_out);
+	}
 	if (r->lease_job > 0 && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		queue_release(r->api, r->lease_job, r->lease_host);
 	queue_waiter_drop(r); /* a long-poll that never got its answer out */
@@ -838,6 +918,10 @@ api_start(struct api *api, char **cause)
 
 	if (resolve_listen(api->cfg->listen, &ss, &sslen, cause) == -1)
 		return -1;
+	/* without workers, the handlers run in libmicrohttpd's threads */
+	if ((api->work = api_work_start(api->cfg->threads, work_run)) == NULL)
+		log_warnx("cannot start the request workers: requests are"
+		          " handled in the server's threads");
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -871,6 +955,9 @@ api_start(struct api *api, char **cause)
 		          "");
 		tls_server_free(api->tls);
 		api->tls = NULL;
+		api_work_stop(api->work);
+		api_work_free(api->work);
+		api->work = NULL;
 		return -1;
 	}
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -883,6 +970,9 @@ api_start(struct api *api, char **cause)
 		api->mhd = NULL;
 		tls_server_free(api->tls);
 		api->tls = NULL;
+		api_work_stop(api->work);
+		api_work_free(api->work);
+		api->work = NULL;
 		return -1;
 	}
 	return 0;
@@ -897,9 +987,13 @@ api_stop(struct api *api)
 	while (__atomic_load_n(&api->polls, __ATOMIC_RELAXED) > 0 &&
 	    wf_now_ms() < deadline)
 		usleep(10000);
+	/* the queued requests are answered: a worker resumes connections */
+	api_work_stop(api->work);
 	if (api->mhd != NULL)
 		MHD_stop_daemon(api->mhd);
 	api->mhd = NULL;
+	api_work_free(api->work);
+	api->work = NULL;
 	tls_server_free(api->tls);
 	api->tls = NULL;
 }

@@ -58,6 +58,7 @@ struct bisect_worker;
 struct ratelimit;
 struct ticker;
 struct events;
+struct api_work;
 struct notify;
 
 struct api {
@@ -71,6 +72,7 @@ struct api {
 	struct notify *notify; /* subscriptions' deliveries (notify.h) */
 	struct ratelimit *submits; /* submissions per token */
 	struct MHD_Daemon *mhd;
+	struct api_work *work; /* the request workers (api_work.h) */
 	struct tls_server *tls; /* while mhd runs, with TLS */
 	uint64_t requests; /* counters for /metrics */
 	uint64_t errors;
@@ -108,6 +110,11 @@ struct req {
 	int polled; /* counted in api->polls */
 	int64_t lease_job; /* a job this reply hands out */
 	int64_t lease_host;
+	struct reply *work_out; /* queued to a worker: its reply */
+	struct req *work_next; /* the workers' queue */
+	int synced; /* a worker waited for the sync: sync_rc */
+	int sync_rc;
+	int db_held; /* the handler runs under db->lock (a lease poll) */
 	const char *route; /* for /metrics: the route's pattern (static) */
 };
 

@@ -282,18 +282,17 @@ out:
 	free(cause);
 }
 
+/* Runs under db->lock, taken with its token check (api.c, dispatch). */
 void
 api_agent_lease(struct req *r, struct reply *out)
 {
-	struct db *db = r->api->db;
 	int64_t wait_s, host;
 	json_t *lease;
 
 	if (req_arg_int(r, "wait", 0, LEASE_WAIT_MAX_S, 0, &wait_s, out) == -1)
 		return;
-	db_lock(db);
 	if ((host = req_host(r, out)) == -1)
-		goto out;
+		return;
 	if ((lease = queue_try_lease(r->api, host)) == NULL) {
 		reply_db_error(out);
 	} else if (!json_is_null(lease)) {
@@ -312,8 +311,6 @@ api_agent_lease(struct req *r, struct reply *out)
 	}
 	if (lease != NULL && json_is_null(lease))
 		json_decref(lease);
-out:
-	db_unlock(db);
 }
 
 /*

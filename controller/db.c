@@ -266,6 +266,8 @@ db_open(const char *path, char **cause)
 		return NULL;
 	}
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->gate_mu, NULL);
+	pthread_cond_init(&db->gate_cv, NULL);
 	pthread_mutex_init(&db->cache_mu, NULL);
 	/* Waits on it are bounded by wf_now_ms, a monotonic clock. */
 	pthread_condattr_init(&ca);
@@ -308,6 +310,8 @@ db_close(struct db *db)
 	sqlite3_close(db->sql);
 	pthread_cond_destroy(&db->changed);
 	pthread_mutex_destroy(&db->cache_mu);
+	pthread_cond_destroy(&db->gate_cv);
+	pthread_mutex_destroy(&db->gate_mu);
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
@@ -316,7 +320,27 @@ db_close(struct db *db)
 void
 db_lock(struct db *db)
 {
+	/* no urgent waiter: the common case, without gate_mu */
+	if (__atomic_load_n(&db->urgent, __ATOMIC_ACQUIRE) > 0) {
+		pthread_mutex_lock(&db->gate_mu);
+		while (db->urgent > 0)
+			pthread_cond_wait(&db->gate_cv, &db->gate_mu);
+		pthread_mutex_unlock(&db->gate_mu);
+	}
 	pthread_mutex_lock(&db->lock);
+}
+
+void
+db_lock_urgent(struct db *db)
+{
+	pthread_mutex_lock(&db->gate_mu);
+	__atomic_add_fetch(&db->urgent, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&db->gate_mu);
+	pthread_mutex_lock(&db->lock);
+	pthread_mutex_lock(&db->gate_mu);
+	if (__atomic_sub_fetch(&db->urgent, 1, __ATOMIC_ACQ_REL) == 0)
+		pthread_cond_broadcast(&db->gate_cv);
+	pthread_mutex_unlock(&db->gate_mu);
 }
 
 void

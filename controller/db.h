@@ -55,6 +55,10 @@ struct db {
 	sqlite3 *sql;
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* broadcast when a job may be runnable */
+	/* db_lock_urgent: threads waiting with priority (under gate_mu) */
+	pthread_mutex_t gate_mu;
+	pthread_cond_t gate_cv; /* broadcast when urgent drops to 0 */
+	int urgent;
 	char *path;
 	int full; /* the disk is full (atomic) */
 	uint64_t full_refused; /* statements refused since (under lock) */
@@ -88,6 +92,17 @@ int db_user_version(struct db *db);
 
 void db_lock(struct db *db);
 void db_unlock(struct db *db);
+
+/*
+ * db_lock ahead of the threads waiting in db_lock: they wait until no
+ * db_lock_urgent is waiting (those that already passed that check still
+ * race for the mutex). For the short holds whose latency matters: a lease
+ * poll, whose reply an idle agent waits for. Fifty agents finishing
+ * together otherwise kept it queued behind their finishes and events
+ * (tests/load/README.md). Urgent holds must stay short: they starve the
+ * others while they keep coming.
+ */
+void db_lock_urgent(struct db *db);
 
 /* 1 while the database's disk is full (see above). */
 int db_full(struct db *db);

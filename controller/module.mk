@@ -19,7 +19,8 @@ CTL_UNIT_BINS := $(patsubst tests/unit/%.c,$(BIN)/unit/%,\
 	$(wildcard tests/unit/test_classify*.c tests/unit/test_schedule*.c \
 	tests/unit/test_ratelimit*.c tests/unit/test_queue*.c \
 	tests/unit/test_verdict*.c tests/unit/test_auth*.c \
-	tests/unit/test_export*.c tests/unit/test_db*.c))
+	tests/unit/test_export*.c tests/unit/test_db*.c \
+	tests/unit/test_api_work*.c))
 $(CTL_UNIT_BINS): $(BIN)/unit/%: $(HOBJ)/tests/unit/%.o $(CTL_CORE_OBJS) $(LIBWF)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(CTL_CORE_OBJS) $(LIBWF) $(LDLIBS_HOST)

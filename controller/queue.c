@@ -343,7 +343,7 @@ queue_waiter_take(struct req *r)
 	uint64_t seq;
 	int64_t job;
 
-	db_lock(r->api->db);
+	db_lock_urgent(r->api->db); /* a lease reply: as queue_try_lease's */
 	lease = w->lease;
 	seq = w->sync_seq;
 	r->waiter = NULL;

@@ -205,6 +205,59 @@ TEST(the_checkpointer_copies_a_large_wal_into_the_database)
 	fixture_close(&fx);
 }
 
+/* Locks (urgent or not), notes its turn in *order, unlocks. */
+struct locker {
+	struct db *db;
+	int urgent;
+	char name;
+	char *order; /* under db->lock */
+};
+
+static void *
+locker(void *arg)
+{
+	struct locker *l = arg;
+
+	if (l->urgent)
+		db_lock_urgent(l->db);
+	else
+		db_lock(l->db);
+	l->order[strlen(l->order)] = l->name;
+	db_unlock(l->db);
+	return NULL;
+}
+
+TEST(an_urgent_lock_goes_before_those_that_came_after_it)
+{
+	struct fixture fx;
+	struct locker l[4];
+	pthread_t th[4];
+	char order[8] = "";
+
+	REQUIRE(fixture_open(&fx) == 0);
+	db_lock(fx.db);
+	/* u waits for the lock first; a, b, c come while it waits */
+	l[0] = (struct locker){ fx.db, 1, 'u', order };
+	pthread_create(&th[0], NULL, locker, &l[0]);
+	usleep(50000);
+	for (int i = 1; i < 4; i++) {
+		l[i] = (struct locker){ fx.db, 0, (char)('a' + i - 1), order };
+		pthread_create(&th[i], NULL, locker, &l[i]);
+	}
+	usleep(50000);
+	CHECK_STR_EQ(order, ""); /* all wait */
+	db_unlock(fx.db);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ_INT((int)strlen(order), 4);
+	CHECK_EQ_INT(order[0], 'u');
+	/* and the lock works as before without an urgent waiter */
+	db_lock(fx.db);
+	CHECK_EQ_INT(fx.db->urgent, 0);
+	db_unlock(fx.db);
+	fixture_close(&fx);
+}
+
 int
 main(int argc, char **argv)
 {
