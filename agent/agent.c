@@ -40,7 +40,21 @@ struct agent {
 	volatile long heartbeat_ms; /* as the controller asks at registration */
 	pthread_mutex_t lock;
 	int64_t *running; /* per slot: the job it runs, 0 = none */
+	int64_t
+	    *ahead; /* per slot: the job leased next (lease ahead), 0 = none */
 	int next_slot;
+};
+
+/* One slot with lease ahead: its fetcher leases and prepares the next job
+ * while its runner runs the current one. */
+struct slot {
+	struct agent *a;
+	int me;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *ready; /* prepared, for the runner to take */
+	int64_t ready_asked; /* wf_now_us(): when its lease was asked for */
+	int busy; /* the runner runs a guest */
 };
 
 static int
@@ -131,8 +145,9 @@ register_host(struct agent *a, long *statusp)
 {
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, 10000, &gen);
-	json_t *body = json_pack("{s:s, s:i, s:s}", "name", a->cfg->name,
-	    "slots", a->cfg->slots, "libvirt_uri", a->cfg->libvirt_uri);
+	json_t *body = json_pack("{s:s, s:i, s:s, s:b}", "name", a->cfg->name,
+	    "slots", a->cfg->slots, "libvirt_uri", a->cfg->libvirt_uri,
+	    "lease_ahead", !a->cfg->no_lease_ahead);
 	long status = 0;
 	char *cause = NULL;
 	json_t *reply = NULL;
@@ -219,7 +234,7 @@ heartbeat(void *arg)
 	struct agent *a = arg;
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, 10000, &gen);
-	int64_t *jobs = calloc(a->cfg->slots, sizeof(*jobs));
+	int64_t *jobs = calloc(2 * a->cfg->slots, sizeof(*jobs));
 
 	while (!agent_stopping()) {
 		int n = 0, spooled = outbox_pending(a->ob);
@@ -227,9 +242,12 @@ heartbeat(void *arg)
 
 		agent_http_sync(h, &gen);
 		pthread_mutex_lock(&a->lock);
-		for (int i = 0; i < a->cfg->slots; i++)
+		for (int i = 0; i < a->cfg->slots; i++) {
 			if (a->running[i])
 				jobs[n++] = a->running[i];
+			if (a->ahead[i]) /* renewed like a running one */
+				jobs[n++] = a->ahead[i];
+		}
 		pthread_mutex_unlock(&a->lock);
 		/* domains it could not destroy: tried again, and said */
 		left = agent_leftovers_retry(a->cfg->libvirt_uri);
@@ -250,65 +268,256 @@ heartbeat(void *arg)
 	return NULL;
 }
 
+/* Waits on cond for at most ms (lock held). */
+static void
+cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cond, lock, &ts);
+}
+
+/* Sets a slot's entry of running or ahead (under a->lock). */
+static void
+slot_set(struct agent *a, int64_t *v, int64_t job)
+{
+	pthread_mutex_lock(&a->lock);
+	*v = job;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * One long-poll for a job: the lease, or NULL (none came, or an error:
+ * waited with backoff). *asked: when it was asked for.
+ */
+static json_t *
+lease_next(struct agent *a, struct wf_http *h, unsigned *gen, long *backoff,
+    int64_t *asked)
+{
+	json_t *lease = NULL;
+	char *cause = NULL, path[64];
+	long status = 0;
+
+	agent_http_sync(h, gen);
+	/* A new job's output would have nowhere to wait: none is taken
+	 * while the spool cannot be written (outbox.c says so, once). */
+	if (outbox_full(a->ob) && outbox_probe(a->ob) < 0) {
+		sleep_ms(2000);
+		return NULL;
+	}
+	snprintf(
+	    path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
+	*asked = wf_now_us();
+	if (wf_http_request(h, "POST", path, NULL, &status, &lease, &cause) <
+	    0) {
+		log_warnx("lease: %s", wf_cause_str(cause));
+		free(cause);
+		*backoff = *backoff ?
+		    (*backoff * 2 > 10000 ? 10000 : *backoff * 2) :
+		    500;
+		sleep_ms(*backoff / 2 + rand() % (*backoff / 2 + 1));
+		if (status == 403 ||
+		    status == 409) /* not registered (controller restarted?) */
+			register_host(a, NULL);
+		return NULL;
+	}
+	*backoff = 0;
+	if (lease && json_is_integer(json_object_get(lease, "job")))
+		return lease;
+	json_decref(lease);
+	return NULL;
+}
+
+static int
+slot_number(struct agent *a)
+{
+	int me;
+
+	pthread_mutex_lock(&a->lock);
+	me = a->next_slot++;
+	pthread_mutex_unlock(&a->lock);
+	return me;
+}
+
+/* --no-lease-ahead: lease a job, run it, and only then lease the next. */
 static void *
 slot(void *arg)
 {
 	struct agent *a = arg;
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L, &gen);
-	char path[64];
 	long backoff = 0;
-	int me;
+	int me = slot_number(a);
+	int64_t t_free = 0, asked;
 
-	pthread_mutex_lock(&a->lock);
-	me = a->next_slot++;
-	pthread_mutex_unlock(&a->lock);
-	snprintf(
-	    path, sizeof(path), "/api/v1/agents/lease?wait=%d", LEASE_WAIT_S);
 	while (!agent_stopping()) {
-		json_t *lease = NULL;
-		char *cause = NULL;
-		long status = 0;
-		int rc;
+		json_t *lease = lease_next(a, h, &gen, &backoff, &asked);
+		struct job *j;
 
-		agent_http_sync(h, &gen);
-		/* A new job's output would have nowhere to wait: none is taken
-		 * while the spool cannot be written (outbox.c says so, once). */
-		if (outbox_full(a->ob) && outbox_probe(a->ob) < 0) {
-			sleep_ms(2000);
+		if (!lease)
 			continue;
-		}
-		rc = wf_http_request(
-		    h, "POST", path, NULL, &status, &lease, &cause);
-
-		if (rc < 0) {
-			log_warnx("lease: %s", wf_cause_str(cause));
-			free(cause);
-			backoff = backoff ?
-			    (backoff * 2 > 10000 ? 10000 : backoff * 2) :
-			    500;
-			sleep_ms(backoff / 2 + rand() % (backoff / 2 + 1));
-			if (status == 403 ||
-			    status ==
-			        409) /* not registered (controller restarted?) */
-				register_host(a, NULL);
-			continue;
-		}
-		backoff = 0;
-		if (lease && json_is_integer(json_object_get(lease, "job"))) {
-			pthread_mutex_lock(&a->lock);
-			a->running[me] = json_integer_value(
-			    json_object_get(lease, "job"));
-			pthread_mutex_unlock(&a->lock);
-			job_run(a->cfg, a->ob, lease);
-			pthread_mutex_lock(&a->lock);
-			a->running[me] = 0;
-			pthread_mutex_unlock(&a->lock);
-		}
+		slot_set(a, &a->running[me],
+		    json_integer_value(json_object_get(lease, "job")));
+		if ((j = job_prepare(a->cfg, a->ob, lease, 0)) != NULL)
+			job_start(
+			    j, t_free ? (t_free > asked ? t_free : asked) : 0);
+		slot_set(a, &a->running[me], 0);
+		t_free = wf_now_us();
 		json_decref(lease);
 	}
 	wf_http_free(h);
 	return NULL;
+}
+
+/* The runner of a slot with lease ahead: takes each prepared job and
+ * resumes it at once. */
+static void *
+slot_runner(void *arg)
+{
+	struct slot *s = arg;
+	struct agent *a = s->a;
+	int64_t t_free = 0, id, attempt, asked;
+	struct job *j;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->ready && !agent_stopping())
+			cond_wait_ms(&s->cond, &s->lock, 200);
+		if (!s->ready || agent_stopping())
+			break; /* the fetcher gives a prepared one back */
+		j = s->ready;
+		asked = s->ready_asked;
+		s->ready = NULL;
+		s->busy = 1;
+		job_lease_of(j, &id, &attempt);
+		pthread_mutex_lock(&a->lock);
+		a->running[s->me] = id;
+		a->ahead[s->me] = 0;
+		pthread_mutex_unlock(&a->lock);
+		pthread_cond_broadcast(&s->cond); /* lease the next one */
+		pthread_mutex_unlock(&s->lock);
+		job_start(j, t_free ? (t_free > asked ? t_free : asked) : 0);
+		t_free = wf_now_us();
+		slot_set(a, &a->running[s->me], 0);
+		pthread_mutex_lock(&s->lock);
+		s->busy = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Waits while the slot's prepared job is not taken; one the controller
+ * cancelled meanwhile is discarded and finished as cancelled. */
+static void
+fetch_wait(struct slot *s)
+{
+	int64_t id, attempt;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->ready && !agent_stopping()) {
+		struct job *j = s->ready;
+
+		job_lease_of(j, &id, &attempt);
+		if (agent_cancelled(id)) {
+			s->ready = NULL;
+			slot_set(s->a, &s->a->ahead[s->me], 0);
+			pthread_mutex_unlock(&s->lock);
+			job_discard(j, "cancelled by the controller");
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		cond_wait_ms(&s->cond, &s->lock, 200);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The fetcher of a slot with lease ahead: keeps one job leased and
+ * prepared (its domain created paused) for the runner. */
+static void *
+slot_fetcher(void *arg)
+{
+	struct slot *s = arg;
+	struct agent *a = s->a;
+	unsigned gen;
+	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L, &gen);
+	long backoff = 0;
+	int64_t asked, id, attempt;
+	struct job *j;
+	json_t *lease;
+	int busy;
+
+	for (;;) {
+		fetch_wait(s);
+		if (agent_stopping() ||
+		    !(lease = lease_next(a, h, &gen, &backoff, &asked)))
+			goto next;
+		id = json_integer_value(json_object_get(lease, "job"));
+		attempt = json_integer_value(json_object_get(lease, "attempt"));
+		if (agent_stopping()) { /* came while it stops: not started */
+			job_release(a->cfg, id, attempt);
+		} else {
+			slot_set(a, &a->ahead[s->me], id);
+			pthread_mutex_lock(&s->lock);
+			busy = s->busy;
+			pthread_mutex_unlock(&s->lock);
+			/* NULL: out of memory; the lease expires */
+			j = job_prepare(a->cfg, a->ob, lease, busy);
+			if (!j)
+				slot_set(a, &a->ahead[s->me], 0);
+			pthread_mutex_lock(&s->lock);
+			s->ready = j;
+			s->ready_asked = asked;
+			pthread_cond_broadcast(&s->cond);
+			pthread_mutex_unlock(&s->lock);
+		}
+		json_decref(lease);
+next:
+		if (agent_stopping())
+			break;
+	}
+	pthread_mutex_lock(&s->lock);
+	j = s->ready;
+	s->ready = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (j) {
+		job_lease_of(j, &id, &attempt);
+		job_discard(j, NULL);
+		job_release(a->cfg, id, attempt);
+	}
+	slot_set(a, &a->ahead[s->me], 0);
+	wf_http_free(h);
+	return NULL;
+}
+
+/* The slots' threads: with lease ahead a runner and a fetcher each (*ss:
+ * their slots), else one lease loop each (*ss NULL). */
+static pthread_t *
+start_slots(struct agent *a, struct slot **ss)
+{
+	int n = a->cfg->slots;
+	pthread_t *t = calloc(2 * n, sizeof(*t));
+
+	*ss = a->cfg->no_lease_ahead ? NULL : calloc(n, sizeof(**ss));
+	for (int i = 0; i < n; i++) {
+		if (!*ss) {
+			pthread_create(&t[i], NULL, slot, a);
+			continue;
+		}
+		(*ss)[i].a = a;
+		(*ss)[i].me = slot_number(a);
+		pthread_mutex_init(&(*ss)[i].lock, NULL);
+		pthread_cond_init(&(*ss)[i].cond, NULL);
+		pthread_create(&t[2 * i], NULL, slot_runner, &(*ss)[i]);
+		pthread_create(&t[2 * i + 1], NULL, slot_fetcher, &(*ss)[i]);
+	}
+	return t;
 }
 
 int
@@ -319,6 +528,7 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 		.reload = reload,
 		.reload_arg = arg };
 	pthread_t hb, *slots;
+	struct slot *ss;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *cause = NULL;
 
@@ -364,24 +574,28 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 		return 0;
 	}
 	a.registered = 1;
-	log_info("registered as %s with %s: %d slot(s), libvirt %s, accel %s",
-	    cfg->name, cfg->server, cfg->slots, cfg->libvirt_uri, cfg->accel);
+	log_info("registered as %s with %s: %d slot(s)%s, libvirt %s, accel %s",
+	    cfg->name, cfg->server, cfg->slots,
+	    cfg->no_lease_ahead ? "" : ", leasing one job ahead each",
+	    cfg->libvirt_uri, cfg->accel);
 	pthread_mutex_init(&a.lock, NULL);
 	a.running = calloc(cfg->slots, sizeof(*a.running));
+	a.ahead = calloc(cfg->slots, sizeof(*a.ahead));
 	pthread_create(&hb, NULL, heartbeat, &a);
-	slots = calloc(cfg->slots, sizeof(*slots));
-	for (int i = 0; i < cfg->slots; i++)
-		pthread_create(&slots[i], NULL, slot, &a);
+	slots = start_slots(&a, &ss);
 	while (!agent_stopping())
 		sleep_reloading(&a, 1000);
 	/* A signal ends the lease loops at their next turn; a slot in the
-	 * middle of a long-poll or a guest finishes that first. */
-	for (int i = 0; i < cfg->slots; i++)
+	 * middle of a long-poll or a guest finishes that first; a job
+	 * prepared ahead is given back. */
+	for (int i = 0; i < (ss ? 2 : 1) * cfg->slots; i++)
 		pthread_join(slots[i], NULL);
 	pthread_join(hb, NULL);
 	libvirt_run_drain(); /* no domain outlives the agent */
 	free(slots);
+	free(ss);
 	free(a.running);
+	free(a.ahead);
 	outbox_close(a.ob);
 	log_info("stopped");
 	return 0;

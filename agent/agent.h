@@ -1,8 +1,10 @@
 /*
  * agent.h: the wakefarm agent, one per libvirt host.
  *
- * Threads: one per slot (lease a job by long-poll, run it as a transient
- * domain: job.h), one heartbeat (renews this host's leases), one outbox
+ * Threads: per slot a runner (runs a job as a transient domain: job.h)
+ * and a fetcher (leases the next job by long-poll and prepares its domain
+ * paused while the current one runs; one thread that leases and runs
+ * with --no-lease-ahead), one heartbeat (renews this host's leases), one outbox
  * sender (outbox.h: delivers what the slots spooled, in order, exactly
  * once, retrying with backoff while the controller is away). What they
  * share: state.h.
