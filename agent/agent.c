@@ -45,16 +45,22 @@ struct agent {
 	int next_slot;
 };
 
-/* One slot with lease ahead: its fetcher leases and prepares the next job
- * while its runner runs the current one. */
-struct slot {
+/*
+ * The slots with lease ahead: per slot a runner and a fetcher around one
+ * queue of prepared jobs (their domains created paused), which any free
+ * runner takes, the oldest first: a job prepared while one slot's guest
+ * runs long is taken by the next slot to be free.
+ */
+struct pool {
 	struct agent *a;
-	int me;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct job *ready; /* prepared, for the runner to take */
-	int64_t ready_asked; /* wf_now_us(): when its lease was asked for */
-	int busy; /* the runner runs a guest */
+	struct job **q; /* prepared, oldest first */
+	int64_t *asked; /* wf_now_us(): when each one's lease was asked for */
+	int nq;
+	int pending; /* leases for the queue: being prepared, or in it */
+	int busy; /* runners running a guest */
+	int next_runner;
 };
 
 static int
@@ -329,10 +335,20 @@ lease_next(struct agent *a, struct wf_http *h, unsigned *gen, long *backoff,
 		return NULL;
 	}
 	*backoff = 0;
-	if (lease && json_is_integer(json_object_get(lease, "job")))
-		return lease;
-	json_decref(lease);
-	return NULL;
+	if (!lease || !json_is_integer(json_object_get(lease, "job"))) {
+		json_decref(lease);
+		return NULL;
+	}
+	/* the spool filled while the poll waited (a guest of this host
+	 * wrote meanwhile): the job is given back, not taken */
+	if (outbox_full(a->ob) && outbox_probe(a->ob) < 0) {
+		job_release(a->cfg,
+		    json_integer_value(json_object_get(lease, "job")),
+		    json_integer_value(json_object_get(lease, "attempt")));
+		json_decref(lease);
+		return NULL;
+	}
+	return lease;
 }
 
 static int
@@ -376,146 +392,211 @@ slot(void *arg)
 	return NULL;
 }
 
-/* The runner of a slot with lease ahead: takes each prepared job and
- * resumes it at once. */
-static void *
-slot_runner(void *arg)
+/* a->ahead as a set of job ids (under a->lock): id into a free entry, or
+ * (add 0) id out of it. */
+static void
+ahead_set(struct agent *a, int64_t id, int add)
 {
-	struct slot *s = arg;
-	struct agent *a = s->a;
-	int64_t t_free = 0, id, attempt, asked;
-	struct job *j;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->ready && !agent_stopping())
-			cond_wait_ms(&s->cond, &s->lock, 200);
-		if (!s->ready || agent_stopping())
-			break; /* the fetcher gives a prepared one back */
-		j = s->ready;
-		asked = s->ready_asked;
-		s->ready = NULL;
-		s->busy = 1;
-		job_lease_of(j, &id, &attempt);
-		pthread_mutex_lock(&a->lock);
-		a->running[s->me] = id;
-		a->ahead[s->me] = 0;
-		pthread_mutex_unlock(&a->lock);
-		pthread_cond_broadcast(&s->cond); /* lease the next one */
-		pthread_mutex_unlock(&s->lock);
-		job_start(j, t_free ? (t_free > asked ? t_free : asked) : 0);
-		t_free = wf_now_us();
-		slot_set(a, &a->running[s->me], 0);
-		pthread_mutex_lock(&s->lock);
-		s->busy = 0;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->cfg->slots; i++)
+		if (a->ahead[i] == (add ? 0 : id)) {
+			a->ahead[i] = add ? id : 0;
+			break;
+		}
+	pthread_mutex_unlock(&a->lock);
 }
 
-/* Waits while the slot's prepared job is not taken; one the controller
- * cancelled meanwhile is discarded and finished as cancelled. */
+/* The oldest prepared job, out of the queue (p->lock held, p->nq > 0). */
+static struct job *
+pool_take(struct pool *p, int at, int64_t *asked)
+{
+	struct job *j = p->q[at];
+
+	if (asked)
+		*asked = p->asked[at];
+	memmove(&p->q[at], &p->q[at + 1], (p->nq - at - 1) * sizeof(*p->q));
+	memmove(&p->asked[at], &p->asked[at + 1],
+	    (p->nq - at - 1) * sizeof(*p->asked));
+	p->nq--;
+	p->pending--;
+	pthread_cond_broadcast(&p->cond);
+	return j;
+}
+
+/* Discards the prepared jobs the controller cancelled (p->lock held;
+ * released meanwhile) and finishes them as cancelled. */
 static void
-fetch_wait(struct slot *s)
+pool_cancels(struct pool *p)
 {
 	int64_t id, attempt;
 
-	pthread_mutex_lock(&s->lock);
-	while (s->ready && !agent_stopping()) {
-		struct job *j = s->ready;
+	for (int i = 0; i < p->nq; i++) {
+		struct job *j;
 
-		job_lease_of(j, &id, &attempt);
-		if (agent_cancelled(id)) {
-			s->ready = NULL;
-			slot_set(s->a, &s->a->ahead[s->me], 0);
-			pthread_mutex_unlock(&s->lock);
-			job_discard(j, "cancelled by the controller");
-			pthread_mutex_lock(&s->lock);
+		job_lease_of(p->q[i], &id, &attempt);
+		if (!agent_cancelled(id))
 			continue;
-		}
-		cond_wait_ms(&s->cond, &s->lock, 200);
+		j = pool_take(p, i, NULL);
+		ahead_set(p->a, id, 0);
+		pthread_mutex_unlock(&p->lock);
+		job_discard(j, "cancelled by the controller");
+		pthread_mutex_lock(&p->lock);
+		i = -1; /* the queue changed: from the start */
 	}
-	pthread_mutex_unlock(&s->lock);
 }
 
-/* The fetcher of a slot with lease ahead: keeps one job leased and
- * prepared (its domain created paused) for the runner. */
+/* A runner: takes the oldest prepared job and resumes it at once. */
+static void *
+slot_runner(void *arg)
+{
+	struct pool *p = arg;
+	struct agent *a = p->a;
+	int64_t t_free = 0, id, attempt, asked;
+	struct job *j;
+	int me;
+
+	pthread_mutex_lock(&p->lock);
+	me = p->next_runner++;
+	for (;;) {
+		while (!p->nq && !agent_stopping())
+			cond_wait_ms(&p->cond, &p->lock, 200);
+		if (!p->nq || agent_stopping())
+			break; /* the fetchers give the prepared ones back */
+		j = pool_take(p, 0, &asked);
+		p->busy++;
+		job_lease_of(j, &id, &attempt);
+		ahead_set(a, id, 0);
+		slot_set(a, &a->running[me], id);
+		pthread_mutex_unlock(&p->lock);
+		job_start(j, t_free ? (t_free > asked ? t_free : asked) : 0);
+		t_free = wf_now_us();
+		slot_set(a, &a->running[me], 0);
+		pthread_mutex_lock(&p->lock);
+		p->busy--;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* A fetcher, stopping: the prepared jobs discarded and given back. */
+static void
+pool_drain(struct pool *p)
+{
+	int64_t id, attempt;
+	struct job *j;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->nq) {
+		j = pool_take(p, 0, NULL);
+		pthread_mutex_unlock(&p->lock);
+		job_lease_of(j, &id, &attempt);
+		job_discard(j, NULL);
+		job_release(p->a->cfg, id, attempt);
+		ahead_set(p->a, id, 0);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* One lease for the queue: prepared and queued, or given back when the
+ * agent stops meanwhile. */
+static void
+fetch_one(struct pool *p, const json_t *lease, int64_t asked)
+{
+	struct agent *a = p->a;
+	int64_t id = json_integer_value(json_object_get(lease, "job"));
+	int64_t attempt = json_integer_value(json_object_get(lease, "attempt"));
+	struct job *j = NULL;
+	int all_busy;
+
+	if (agent_stopping()) { /* came while it stops: not started */
+		job_release(a->cfg, id, attempt);
+	} else {
+		ahead_set(a, id, 1);
+		pthread_mutex_lock(&p->lock);
+		all_busy = p->busy + p->nq >= a->cfg->slots;
+		pthread_mutex_unlock(&p->lock);
+		/* NULL: out of memory; the lease expires */
+		if (!(j = job_prepare(a->cfg, a->ob, lease, all_busy)))
+			ahead_set(a, id, 0);
+	}
+	pthread_mutex_lock(&p->lock);
+	if (j) {
+		p->q[p->nq] = j;
+		p->asked[p->nq++] = asked;
+	} else {
+		p->pending--;
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A fetcher: leases jobs for the queue while it holds fewer than one per
+ * slot (being prepared or prepared). */
 static void *
 slot_fetcher(void *arg)
 {
-	struct slot *s = arg;
-	struct agent *a = s->a;
+	struct pool *p = arg;
+	struct agent *a = p->a;
 	unsigned gen;
 	struct wf_http *h = client(a->cfg, (LEASE_WAIT_S + 10) * 1000L, &gen);
 	long backoff = 0;
-	int64_t asked, id, attempt;
-	struct job *j;
+	int64_t asked;
 	json_t *lease;
-	int busy;
 
-	for (;;) {
-		fetch_wait(s);
-		if (agent_stopping() ||
-		    !(lease = lease_next(a, h, &gen, &backoff, &asked)))
-			goto next;
-		id = json_integer_value(json_object_get(lease, "job"));
-		attempt = json_integer_value(json_object_get(lease, "attempt"));
-		if (agent_stopping()) { /* came while it stops: not started */
-			job_release(a->cfg, id, attempt);
-		} else {
-			slot_set(a, &a->ahead[s->me], id);
-			pthread_mutex_lock(&s->lock);
-			busy = s->busy;
-			pthread_mutex_unlock(&s->lock);
-			/* NULL: out of memory; the lease expires */
-			j = job_prepare(a->cfg, a->ob, lease, busy);
-			if (!j)
-				slot_set(a, &a->ahead[s->me], 0);
-			pthread_mutex_lock(&s->lock);
-			s->ready = j;
-			s->ready_asked = asked;
-			pthread_cond_broadcast(&s->cond);
-			pthread_mutex_unlock(&s->lock);
+	while (!agent_stopping()) {
+		pthread_mutex_lock(&p->lock);
+		for (;;) {
+			pool_cancels(p);
+			if (p->pending < a->cfg->slots || agent_stopping())
+				break;
+			cond_wait_ms(&p->cond, &p->lock, 200);
 		}
-		json_decref(lease);
-next:
-		if (agent_stopping())
+		if (agent_stopping()) {
+			pthread_mutex_unlock(&p->lock);
 			break;
+		}
+		p->pending++;
+		pthread_mutex_unlock(&p->lock);
+		if ((lease = lease_next(a, h, &gen, &backoff, &asked)) !=
+		    NULL) {
+			fetch_one(p, lease, asked);
+			json_decref(lease);
+		} else {
+			pthread_mutex_lock(&p->lock);
+			p->pending--;
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
-	pthread_mutex_lock(&s->lock);
-	j = s->ready;
-	s->ready = NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (j) {
-		job_lease_of(j, &id, &attempt);
-		job_discard(j, NULL);
-		job_release(a->cfg, id, attempt);
-	}
-	slot_set(a, &a->ahead[s->me], 0);
+	pool_drain(p);
 	wf_http_free(h);
 	return NULL;
 }
 
-/* The slots' threads: with lease ahead a runner and a fetcher each (*ss:
- * their slots), else one lease loop each (*ss NULL). */
+/* The slots' threads: with lease ahead a runner and a fetcher each
+ * around the pool *pp, else one lease loop each (*pp NULL). */
 static pthread_t *
-start_slots(struct agent *a, struct slot **ss)
+start_slots(struct agent *a, struct pool **pp)
 {
 	int n = a->cfg->slots;
 	pthread_t *t = calloc(2 * n, sizeof(*t));
+	struct pool *p = NULL;
 
-	*ss = a->cfg->no_lease_ahead ? NULL : calloc(n, sizeof(**ss));
+	if (!a->cfg->no_lease_ahead && (p = calloc(1, sizeof(*p))) != NULL) {
+		p->a = a;
+		p->q = calloc(n, sizeof(*p->q));
+		p->asked = calloc(n, sizeof(*p->asked));
+		pthread_mutex_init(&p->lock, NULL);
+		pthread_cond_init(&p->cond, NULL);
+	}
+	*pp = p;
 	for (int i = 0; i < n; i++) {
-		if (!*ss) {
+		if (!p) {
 			pthread_create(&t[i], NULL, slot, a);
 			continue;
 		}
-		(*ss)[i].a = a;
-		(*ss)[i].me = slot_number(a);
-		pthread_mutex_init(&(*ss)[i].lock, NULL);
-		pthread_cond_init(&(*ss)[i].cond, NULL);
-		pthread_create(&t[2 * i], NULL, slot_runner, &(*ss)[i]);
-		pthread_create(&t[2 * i + 1], NULL, slot_fetcher, &(*ss)[i]);
+		pthread_create(&t[2 * i], NULL, slot_runner, p);
+		pthread_create(&t[2 * i + 1], NULL, slot_fetcher, p);
 	}
 	return t;
 }
@@ -528,7 +609,7 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 		.reload = reload,
 		.reload_arg = arg };
 	pthread_t hb, *slots;
-	struct slot *ss;
+	struct pool *ss;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char *cause = NULL;
 
@@ -593,7 +674,11 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 	pthread_join(hb, NULL);
 	libvirt_run_drain(); /* no domain outlives the agent */
 	free(slots);
-	free(ss);
+	if (ss) {
+		free(ss->q);
+		free(ss->asked);
+		free(ss);
+	}
 	free(a.running);
 	free(a.ahead);
 	outbox_close(a.ob);

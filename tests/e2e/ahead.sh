@@ -29,8 +29,8 @@ scale=${WF_TIME_SCALE:-1}
 V="virsh -c qemu:///system"
 # A test-kernel job of a few seconds under TCG: 2 CPUs, 30 kexecs, every CPU back each time.
 JOB=(kexec-chain --set cpus=2 --set mailbox_version=1 --set steps=kexec*30)
-# A longer one, before a job that is cancelled: it must outlast a heartbeat (5 s) or two.
-LONG=(kexec-chain --set cpus=2 --set mailbox_version=1 --set steps=kexec*150)
+# A longer one (~12 s), before a job that is cancelled: it must outlast a heartbeat (5 s) or two.
+LONG=(kexec-chain --set cpus=2 --set mailbox_version=1 --set steps=kexec*400 --set timeout_s=120)
 
 ok() { echo "ok $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
