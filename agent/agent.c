@@ -26,6 +26,7 @@
 
 #define HEARTBEAT_S 5
 #define LEASE_WAIT_S 30
+#define STOP_FLUSH_MS 5000 /* stopping: how long the spool may take to drain */
 #define REGISTER_TLS_MIN_MS 8000L /* first wait after a TLS set-up error */
 #define REGISTER_TLS_MAX_MS 300000L /* and the longest, doubling up to it */
 
@@ -673,6 +674,11 @@ agent_run(struct agent_config *cfg, void (*reload)(void *), void *arg)
 		pthread_join(slots[i], NULL);
 	pthread_join(hb, NULL);
 	libvirt_run_drain(); /* no domain outlives the agent */
+	/* the last jobs' output and finishes: delivered while the controller
+	 * takes them (at most STOP_FLUSH_MS), else kept for the next start */
+	for (long t = 0; outbox_pending(a.ob) > 0 && t < STOP_FLUSH_MS;
+	     t += 100)
+		sleep_ms(100);
 	free(slots);
 	if (ss) {
 		free(ss->q);

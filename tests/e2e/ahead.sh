@@ -53,6 +53,7 @@ AG2=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name ahd
 "$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
 	--scenarios "$top/scenarios" --schema-dir "$top/db" >"$tmp/controller.log" 2>&1 &
 pids+=($!)
+disown $!	# no "Killed" job notices after our closing line
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 url=http://$(cat "$tmp/port")
 
@@ -62,6 +63,7 @@ start_agent() {	# NAME TOKEN: one slot, lease ahead (the default); its pid in ag
 		--work "$tmp/work-$1" --spool "$tmp/spool-$1" >>"$tmp/agent-$1.log" 2>&1 &
 	agent_pid=$!
 	pids+=("$agent_pid")
+	disown "$agent_pid"
 }
 submit() {	# the run's id
 	WAKEFARM_TOKEN=$SUB "$bin/wakefarm" --server "$url" submit "$@" 2>&1 |
