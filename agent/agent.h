@@ -1,8 +1,10 @@
 /*
  * agent.h: the wakefarm agent, one per libvirt host.
  *
- * Threads: one per slot (lease a job by long-poll, run it as a transient
- * domain: job.h), one heartbeat (renews this host's leases), one outbox
+ * Threads: per slot a runner (runs a job as a transient domain: job.h)
+ * and a fetcher (leases jobs by long-poll and prepares their domains
+ * paused, one per slot at most, for any free runner; one thread that
+ * leases and runs with --no-lease-ahead), one heartbeat (renews this host's leases), one outbox
  * sender (outbox.h: delivers what the slots spooled, in order, exactly
  * once, retrying with backoff while the controller is away). What they
  * share: state.h.

@@ -16,6 +16,7 @@
  * The agent never decides pass or fail: the finish says only how the guest
  * ended; the controller evaluates the records.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <limits.h>
@@ -337,27 +338,33 @@ phase(double from, double to)
  * (the kernel resolved, files and domain XML: before_s of the agent's own,
  * then the runner's), create (libvirt's domain start), boot (resumed to
  * the first record), run (to the guest's end), settle (its last output
- * read), teardown (the domain gone and the host records queued, to now).
+ * read), teardown (the domain gone and the host records queued, to now);
+ * ahead: prepared while the slot's previous guest ran; wait: the slot
+ * free to the guest running (wait_s < 0: unknown, not sent).
  */
 static json_t *
-job_timings(const struct run_result *res, double before_s, double now_s)
+job_timings(const struct run_result *res, double before_s, double now_s,
+    int ahead, double wait_s)
 {
 	double first = res->t_first_s > 0 ? res->t_first_s : res->t_resume_s;
-	json_t *t = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "prepare",
+	json_t *t = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:b}", "prepare",
 	    before_s + res->t_prepare_s, "create",
 	    phase(res->t_prepare_s, res->t_create_s), "boot",
 	    phase(res->t_resume_s, first), "run", phase(first, res->t_end_s),
 	    "settle", phase(res->t_end_s, res->t_settled_s), "teardown",
-	    phase(res->t_settled_s, now_s));
+	    phase(res->t_settled_s, now_s), "ahead", ahead);
 
+	if (wait_s >= 0)
+		json_object_set_new(t, "wait", json_real(wait_s));
 	log_info("timings: prepare %.3f create %.3f boot %.3f run %.3f settle"
-	         " %.3f teardown %.3f s",
+	         " %.3f teardown %.3f s%s",
 	    json_real_value(json_object_get(t, "prepare")),
 	    json_real_value(json_object_get(t, "create")),
 	    json_real_value(json_object_get(t, "boot")),
 	    json_real_value(json_object_get(t, "run")),
 	    json_real_value(json_object_get(t, "settle")),
-	    json_real_value(json_object_get(t, "teardown")));
+	    json_real_value(json_object_get(t, "teardown")),
+	    ahead ? " (created ahead)" : "");
 	return t;
 }
 
@@ -387,106 +394,259 @@ resolve_blob(
 	return rc;
 }
 
-void
-job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
+/* One leased job between its lease and its finish. */
+struct job {
+	const struct agent_config *cfg;
+	struct outbox *ob;
+	int64_t id, attempt;
+	struct stream st;
+	struct run_opts o;
+	struct libvirt_opts lo;
+	struct runspec rs;
+	struct libvirt_prepared *prep; /* NULL: fail says why */
+	char *fail; /* no guest can run: finished infra with this */
+	char name[128], records[PATH_MAX], marker[PATH_MAX];
+	int ahead;
+	int64_t t_job, t_run; /* wf_now_us(): leased, runner called */
+};
+
+/* The marker of a domain created ahead and not resumed yet (job.h). */
+static void
+marker_path(
+    const struct agent_config *cfg, const char *name, char *out, size_t size)
 {
-	json_int_t job = json_integer_value(json_object_get(lease, "job"));
-	json_int_t attempt = json_integer_value(
-	    json_object_get(lease, "attempt"));
-	struct stream st = { .ob = ob,
-		.job = job,
-		.attempt = attempt,
+	snprintf(out, size, "%s/%s.ahead", cfg->work_dir, name);
+}
+
+/* The spec from the lease, its kernel and blobs on this host: 0, or -1
+ * with j->fail set. */
+static int
+job_resolve(struct job *j, const json_t *lease)
+{
+	char *cause = NULL;
+
+	if (runspec_from_json(
+	        json_object_get(lease, "params"), &j->rs, &cause) < 0) {
+		log_warnx("bad job parameters: %s", wf_cause_str(cause));
+		j->fail = cause ? cause : strdup("bad job parameters");
+		return -1;
+	}
+	/* A kernel package is resolved here, on this host; a path is used as
+	 * is. */
+	if (j->rs.kernel_package[0]) {
+		if (linux_resolve_package(j->rs.kernel_package,
+		        j->cfg->fetch_script, j->cfg->kernels_dir, j->rs.kernel,
+		        sizeof(j->rs.kernel), &cause) < 0)
+			goto fail;
+		j->rs.kernel_package[0] = 0;
+	}
+	if (resolve_blob(j->cfg, &j->rs, &cause) < 0)
+		goto fail;
+	return 0;
+fail:
+	j->fail = strdup(wf_cause_str(cause));
+	free(cause);
+	return -1;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j->st.opened) {
+		tail_close(&j->st.log[0]);
+		tail_close(&j->st.log[1]);
+		tail_close(&j->st.rec);
+	}
+	free(j->st.buf);
+	free(j->fail);
+	json_decref(j->st.batch);
+	free(j);
+}
+
+struct job *
+job_prepare(const struct agent_config *cfg, struct outbox *ob,
+    const json_t *lease, int ahead)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	int64_t prev;
+
+	if (!j)
+		return NULL;
+	j->cfg = cfg;
+	j->ob = ob;
+	j->ahead = ahead;
+	j->t_job = wf_now_us();
+	j->id = json_integer_value(json_object_get(lease, "job"));
+	j->attempt = json_integer_value(json_object_get(lease, "attempt"));
+	j->st = (struct stream){ .ob = ob,
+		.job = j->id,
+		.attempt = j->attempt,
 		.batch = json_array(),
 		.log_cap = cfg->log_cap > 0 ? cfg->log_cap : AGENT_LOG_CAP,
 		.buf = malloc(CHUNK_MAX + MARKER_MAX) };
-	struct run_opts o = { .firmware = cfg->firmware,
+	records_reader_init(&j->st.rd);
+	j->o = (struct run_opts){ .firmware = cfg->firmware,
 		.test_kernel = cfg->test_kernel,
 		.reporter = cfg->reporter,
 		.accel = cfg->accel,
-		.log = NULL };
-	struct libvirt_opts lo = { .uri = cfg->libvirt_uri,
+		.records = j->records };
+	j->lo = (struct libvirt_opts){ .uri = cfg->libvirt_uri,
 		.workdir = cfg->work_dir,
+		.domain = j->name,
 		.tick = tick,
-		.tick_arg = &st,
+		.tick_arg = &j->st,
 		.early_verdict = !cfg->serial_teardown,
 		.hangwatch = !cfg->watchdog_only,
 		.leftover = agent_leftover_add };
-	struct runspec rs;
+	snprintf(j->name, sizeof(j->name), "wakefarm-%s-%lld-%lld", cfg->name,
+	    (long long)j->id, (long long)j->attempt);
+	snprintf(j->records, sizeof(j->records), "%s/%s.records", cfg->work_dir,
+	    j->name);
+	prev = wf_log_set_job(j->id);
+	if (!j->st.buf)
+		j->fail = strdup("agent: out of memory");
+	else if (job_resolve(j, lease) == 0) {
+		log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s%s",
+		    j->name, j->rs.cpus, j->rs.mailbox_version, j->rs.steps,
+		    j->rs.kernel[0] ? ", kernel " : "", j->rs.kernel,
+		    ahead ? " (created ahead: while the slot's guest runs)" :
+		            "");
+		/* a domain made ahead and never resumed is given back, not
+		 * failed, by the next agent to start here (job.h) */
+		if (ahead)
+			marker_path(cfg, j->name, j->marker, sizeof(j->marker));
+		if (ahead && run_write_file(j->marker, "") < 0)
+			j->marker[0] = 0;
+		j->t_run = wf_now_us();
+		if (!(j->prep = libvirt_prepare(&j->rs, &j->o, &j->lo)))
+			j->fail = strdup("agent: out of memory");
+	}
+	wf_log_set_job(prev);
+	return j;
+}
+
+void
+job_lease_of(const struct job *j, int64_t *id, int64_t *attempt)
+{
+	*id = j->id;
+	*attempt = j->attempt;
+}
+
+void
+job_discard(struct job *j, const char *detail)
+{
+	int64_t prev = wf_log_set_job(j->id);
+
+	if (j->prep)
+		libvirt_discard(j->prep);
+	if (j->marker[0])
+		unlink(j->marker);
+	unlink(j->records);
+	log_info("%s: discarded before it ran%s%s", j->name, detail ? ": " : "",
+	    detail ? detail : "");
+	if (detail)
+		finish(j->ob, j->id, j->attempt, "infra", detail, NULL);
+	wf_log_set_job(prev);
+	job_free(j);
+}
+
+/* The guest run (its domain resumed) to its finish. */
+static void
+job_run_guest(struct job *j, int64_t t_free)
+{
 	struct run_result res;
-	char name[128], records[PATH_MAX], *cause = NULL;
-	int64_t t_job = wf_now_us(), t_run;
+	double wait_s = -1;
 	json_t *timings;
 
-	wf_log_set_job(job);
-	records_reader_init(&st.rd);
-	if (!st.buf) {
-		finish(ob, job, attempt, "infra", "agent: out of memory", NULL);
-		goto out;
-	}
-	if (runspec_from_json(json_object_get(lease, "params"), &rs, &cause) <
-	    0) {
-		log_warnx("bad job parameters: %s", wf_cause_str(cause));
-		finish(ob, job, attempt, "infra",
-		    cause ? cause : "bad job parameters", NULL);
-		goto out;
-	}
-	snprintf(name, sizeof(name), "wakefarm-%s-%lld-%lld", cfg->name,
-	    (long long)job, (long long)attempt);
-	snprintf(
-	    records, sizeof(records), "%s/%s.records", cfg->work_dir, name);
-	lo.domain = name;
-	o.records = records;
-	/* A kernel package is resolved here, on this host; a path is used as is. */
-	if (rs.kernel_package[0]) {
-		if (linux_resolve_package(rs.kernel_package, cfg->fetch_script,
-		        cfg->kernels_dir, rs.kernel, sizeof(rs.kernel),
-		        &cause) < 0) {
-			finish(ob, job, attempt, "infra", wf_cause_str(cause),
-			    NULL);
-			goto out;
-		}
-		rs.kernel_package[0] = 0;
-	}
-	if (resolve_blob(cfg, &rs, &cause) < 0) {
-		finish(ob, job, attempt, "infra", wf_cause_str(cause), NULL);
-		goto out;
-	}
-	log_info("running %s: %d CPU(s), mailbox v%d, steps '%s'%s%s", name,
-	    rs.cpus, rs.mailbox_version, rs.steps,
-	    rs.kernel[0] ? ", kernel " : "", rs.kernel);
-	t_run = wf_now_us();
-	if (libvirt_run(&rs, &o, &lo, &res) < 0)
+	if (j->marker[0])
+		unlink(j->marker); /* from here on it ran: a leftover fails */
+	if (libvirt_run_prepared(j->prep, &res) < 0)
 		res.outcome = RUN_INFRA;
+	if (res.resumed_us && t_free > 0) {
+		wait_s = (res.resumed_us - t_free) / 1e6;
+		if (wait_s < 0)
+			wait_s = 0;
+		log_info("slot free -> guest running %lld ms%s",
+		    (long long)(wait_s * 1000 + 0.5),
+		    j->ahead ? " (created ahead)" : "");
+	}
 	if (res.leftover[0]) {
 		log_warnx("domain %s could not be destroyed: reported, tried"
 		          " again",
 		    res.leftover);
 		agent_leftover_add(res.leftover);
 	}
-	records_reader_finish(&st.rd);
-	send_host_records(&st, records);
-	if (records_reader_dropped(&st.rd))
+	records_reader_finish(&j->st.rd);
+	send_host_records(&j->st, j->records);
+	if (records_reader_dropped(&j->st.rd))
 		log_warnx(
 		    "%lu guest output line(s) broke the record contract (last: %s)",
-		    records_reader_dropped(&st.rd), st.rd.last_cause);
-	log_info("%s: %s after %.2f s%s%s", name, run_outcome_name(res.outcome),
-	    res.wall_s, res.detail[0] ? ": " : "", res.detail);
-	timings = job_timings(
-	    &res, (t_run - t_job) / 1e6, (wf_now_us() - t_run) / 1e6);
-	finish_run(ob, job, attempt, outcome_word(res.outcome), res.detail,
+		    records_reader_dropped(&j->st.rd), j->st.rd.last_cause);
+	log_info("%s: %s after %.2f s%s%s", j->name,
+	    run_outcome_name(res.outcome), res.wall_s,
+	    res.detail[0] ? ": " : "", res.detail);
+	/* the agent's own part of prepare: leased to the runner called */
+	timings = job_timings(&res, (j->t_run - j->t_job) / 1e6,
+	    (wf_now_us() - j->t_run) / 1e6 - res.t_wait_s, j->ahead, wait_s);
+	finish_run(j->ob, j->id, j->attempt, outcome_word(res.outcome),
+	    res.detail,
 	    res.wall_s > 0 ? (int64_t)(res.wall_s * 1000.0 + 0.5) : -1,
 	    timings);
-	unlink(records);
-out:
-	if (st.opened) {
-		tail_close(&st.log[0]);
-		tail_close(&st.log[1]);
-		tail_close(&st.rec);
+	unlink(j->records);
+}
+
+void
+job_start(struct job *j, int64_t t_free)
+{
+	int64_t prev = wf_log_set_job(j->id);
+
+	if (j->fail) {
+		if (j->marker[0])
+			unlink(j->marker);
+		finish(j->ob, j->id, j->attempt, "infra", j->fail, NULL);
+	} else {
+		job_run_guest(j, t_free);
 	}
-	free(st.buf);
+	wf_log_set_job(prev);
+	job_free(j);
+}
+
+void
+job_run(const struct agent_config *cfg, struct outbox *ob, const json_t *lease)
+{
+	struct job *j = job_prepare(cfg, ob, lease, 0);
+
+	if (j)
+		job_start(j, 0);
+}
+
+int
+job_release(const struct agent_config *cfg, int64_t job, int64_t attempt)
+{
+	unsigned gen;
+	struct wf_http *h = agent_http(cfg, &gen);
+	json_t *body = json_pack("{s:I, s:I}", "job", (json_int_t)job,
+	    "attempt", (json_int_t)attempt);
+	char *cause = NULL;
+	int rc = -1;
+
+	if (h) {
+		wf_http_set_timeouts(h, 5000, 10000);
+		rc = wf_http_request(h, "POST", "/api/v1/agents/release", body,
+		    NULL, NULL, &cause);
+	}
+	if (rc < 0)
+		log_warnx("job %lld: lease not given back (%s): it expires and"
+		          " is requeued",
+		    (long long)job, h ? wf_cause_str(cause) : "no HTTP client");
+	else
+		log_info("job %lld: prepared ahead, not started: its lease"
+		         " given back",
+		    (long long)job);
+	json_decref(body);
 	free(cause);
-	json_decref(st.batch);
-	wf_log_set_job(0);
+	wf_http_free(h);
+	return rc;
 }
 
 struct recover {
@@ -494,13 +654,14 @@ struct recover {
 	struct outbox *ob;
 };
 
-/* One leftover of a dead owner (lvreap.h): its job ends infra. */
+/* One leftover of a dead owner (lvreap.h): its job ends infra, unless it
+ * was made ahead and never resumed (its marker: given back after). */
 static void
 recovered(void *arg, const char *name, long long job, long long attempt,
     int destroyed, const char *err)
 {
 	struct recover *rc = arg;
-	char detail[300];
+	char detail[300], marker[PATH_MAX];
 
 	if (!destroyed) {
 		log_warnx("domain %s left behind by a runner that is gone could"
@@ -512,12 +673,43 @@ recovered(void *arg, const char *name, long long job, long long attempt,
 		          " destroyed",
 		    name);
 	}
-	if (job > 0) {
+	marker_path(rc->cfg, name, marker, sizeof(marker));
+	if (job > 0 && access(marker, F_OK) < 0) {
 		snprintf(detail, sizeof(detail),
 		    "agent restarted: domain %s left from a previous run%s",
 		    name, destroyed ? "" : " (could not be destroyed)");
 		finish(rc->ob, job, attempt, "infra", detail, NULL);
 	}
+}
+
+/* The jobs of this agent's markers (job.h): made ahead by its previous
+ * run, never resumed: given back, their files removed. */
+static void
+release_marked(const struct agent_config *cfg)
+{
+	DIR *d = opendir(cfg->work_dir);
+	struct dirent *e;
+	char name[256], path[PATH_MAX];
+	long long job, attempt;
+	size_t n;
+
+	while (d && (e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n < 7 || n - 6 >= sizeof(name) ||
+		    strcmp(e->d_name + n - 6, ".ahead") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 6), e->d_name);
+		if (!lvreap_owner_dead(name, cfg->name, 1, &job, &attempt))
+			continue;
+		job_release(cfg, job, attempt);
+		snprintf(path, sizeof(path), "%s/%s", cfg->work_dir, e->d_name);
+		unlink(path);
+		snprintf(
+		    path, sizeof(path), "%s/%s.records", cfg->work_dir, name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 void
@@ -531,4 +723,5 @@ job_recover_leftovers(const struct agent_config *cfg, struct outbox *ob)
 		log_warnx("cannot look for leftover domains: %s",
 		    wf_cause_str(cause));
 	free(cause);
+	release_marked(cfg);
 }

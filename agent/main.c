@@ -37,6 +37,7 @@ enum {
 	OPT_LOG_CAP,
 	OPT_SERIAL_TEARDOWN,
 	OPT_WATCHDOG_ONLY,
+	OPT_NO_LEASE_AHEAD,
 };
 
 #define AGENT_SLOTS_MAX 64
@@ -116,6 +117,10 @@ static const struct wf_flag agent_flags[] = {
 	{ "watchdog-only", OPT_WATCHDOG_ONLY, NULL,
 	    "the old mode: a hang is called by the watchdog only, never"
 	    " early from the mailbox (docs/hang-detection.md)",
+	    0 },
+	{ "no-lease-ahead", OPT_NO_LEASE_AHEAD, NULL,
+	    "the old mode: a slot leases its next job only once its guest"
+	    " ended, never one ahead prepared while it runs",
 	    0 },
 	{ NULL, 0, NULL, NULL, 0 },
 };
@@ -228,6 +233,9 @@ agent_set(void *arg, int id, const char *name, const char *v, char **cause)
 		break;
 	case OPT_WATCHDOG_ONLY:
 		cfg->watchdog_only = v == NULL || strcmp(v, "false") != 0;
+		break;
+	case OPT_NO_LEASE_AHEAD:
+		cfg->no_lease_ahead = v == NULL || strcmp(v, "false") != 0;
 		break;
 	case OPT_LOG_LEVEL:
 		if (wf_log_parse_level(v, &level) < 0) {

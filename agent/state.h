@@ -30,6 +30,7 @@ struct agent_config {
 	long long log_cap; /* guest output sent per job and port */
 	int serial_teardown; /* the verdict waits for the domain's end */
 	int watchdog_only; /* no hang called from the mailbox */
+	int no_lease_ahead; /* a slot leases its next job only once free */
 };
 
 #define AGENT_LOG_CAP (8LL << 20)

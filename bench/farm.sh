@@ -3,11 +3,16 @@
 # controller and one local agent with 2 slots on this machine, timed from
 # submission to the last verdict, side by side in two modes:
 #   new: the agent as it runs by default (hangs called early from the mailbox,
-#        the verdict before the teardown);
-#   old: the same agent with --watchdog-only --serial-teardown (every hang by
-#        the watchdog, every verdict after libvirt saw the guest exit).
-# Prints jobs per minute and how many jobs ended as expected for each.
-# BENCH_FARM_MODES: which to run (default "new old").
+#        the verdict before the teardown, the next job's domain created ahead
+#        while a guest runs);
+#   old: the same agent with --watchdog-only --serial-teardown --no-lease-ahead
+#        (every hang by the watchdog, every verdict after libvirt saw the guest
+#        exit, the next job leased and created once its slot is free).
+# Prints jobs per minute, how many jobs ended as expected, and the p50/p90 of
+# "slot free -> guest running" (the agent's log, one per job after a slot's
+# first) for each.
+#   noahead: the new mode with --no-lease-ahead (lease ahead alone, compared).
+# BENCH_FARM_MODES: which to run (default "new old"), in that order.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
@@ -31,9 +36,10 @@ trap cleanup EXIT
 
 # run_mode NAME AGENT_FLAGS...: one controller, one agent, the matrix once
 run_mode() {
-	local mode=$1 dir=$tmp/$1 db sub agt url t0 t1 run total asexp secs
+	local mode=$1 dir db sub agt url t0 t1 run total asexp secs
 	shift
-	mkdir -p "$dir"
+	dir=$(mktemp -d "$tmp/$mode.XXXX")	# a mode may run more than once
+	chmod 755 "$dir"
 	db=$dir/wf.db
 	"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
 	sub=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name bench-sub 2>/dev/null)
@@ -64,6 +70,9 @@ run_mode() {
 	secs=$(echo "$t1 - $t0" | bc -l)
 	printf 'farm (%s): bench/nightly-36 matrix, 1 agent x 2 slots: %d jobs in %.1f s = %.1f jobs/min (%d as expected)\n' \
 		"$mode" "$total" "$secs" "$(echo "$total * 60 / $secs" | bc -l)" "$asexp"
+	sed -n 's/.*slot free -> guest running \([0-9]*\) ms.*/\1/p' "$dir/agent.log" | sort -n >"$dir/wait"
+	printf 'farm (%s): slot free -> guest running: p50 %s ms, p90 %s ms (%d jobs)\n' "$mode" \
+		"$(pctl 50 <"$dir/wait")" "$(pctl 90 <"$dir/wait")" "$(wc -l <"$dir/wait")"
 	stop_all
 	[ "$total" = "$asexp" ]
 }
@@ -72,8 +81,9 @@ rc=0
 for m in ${BENCH_FARM_MODES:-new old}; do
 	case $m in
 	new) run_mode new || rc=1 ;;
-	old) run_mode old --watchdog-only --serial-teardown || rc=1 ;;
-	*) echo "bench: farm: no mode '$m' (new, old)" >&2; rc=1 ;;
+	old) run_mode old --watchdog-only --serial-teardown --no-lease-ahead || rc=1 ;;
+	noahead) run_mode noahead --no-lease-ahead || rc=1 ;;
+	*) echo "bench: farm: no mode '$m' (new, old, noahead)" >&2; rc=1 ;;
 	esac
 done
 exit $rc

@@ -5,10 +5,16 @@
 #   (a) bare: guest/run-qemu --kernel ... (QEMU's start to its exit);
 #   (b) through the farm: a controller and one agent (1 slot, libvirt), from
 #       the submission to the job's verdict (polled every 20 ms).
-# Median of BENCH_RUNS (default 3) of each, interleaved, after one farm job
-# to warm the agent's kernel cache. Prints both, the difference and the
+#   (c) queued: BENCH_QUEUED (default 4) such jobs submitted at once to the
+#       same agent (1 slot): the per-job cost on the critical path, (last
+#       verdict - first verdict) / (N - 1) from the controller's finish times,
+#       where the agent prepares each next domain while a guest runs (lease
+#       ahead, agent/README.md).
+# Median of BENCH_RUNS (default 3) of (a) and (b), interleaved, after one farm
+# job to warm the agent's kernel cache. Prints them, the differences and the
 # agent's own phases of the job (its "timings:" log lines, medians).
-# WF_AGENT_FLAGS: extra agent flags (e.g. --serial-teardown: the old mode).
+# WF_AGENT_FLAGS: extra agent flags (e.g. "--serial-teardown --no-lease-ahead":
+# the old mode).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
@@ -45,12 +51,42 @@ WAKEFARM_TOKEN=$agt "$bin/wakefarm-agent" --server "$url" --name benchlinux --sl
 pids+=($!)
 sleep 0.5
 
+# Submits the Linux job; prints its run id.
+submit_job() {
+	WAKEFARM_TOKEN=$sub "$bin/wakefarm" --server "$url" submit linux61-cold-boot \
+		--set mailbox_version=1 | sed -n 's/^run \([0-9]*\).*/\1/p' | head -1
+}
+
+# BENCH_QUEUED jobs submitted at once: (last verdict - first verdict) / (N - 1), s.
+queued_jobs() {
+	local n=${BENCH_QUEUED:-4} runs=() r body done_all fin=()
+	for _ in $(seq "$n"); do
+		r=$(submit_job)
+		[ -n "$r" ] || { echo "bench: the submission failed" >&2; return 1; }
+		runs+=("$r")
+	done
+	for _ in $(seq 6000); do
+		done_all=1
+		for r in "${runs[@]}"; do
+			[ "$(curl -fs "$url/api/v1/runs/$r" | jq -r '.run.jobs_done')" = 1 ] || { done_all=0; break; }
+		done
+		[ $done_all = 1 ] && break
+		sleep 0.05
+	done
+	for r in "${runs[@]}"; do
+		body=$(curl -fs "$url/api/v1/runs/$r")
+		[ "$(jq -r '.run.jobs_as_expected' <<<"$body")" = 1 ] ||
+			{ echo "bench: a queued job was not as expected: $body" >&2; return 1; }
+		fin+=("$(jq -r '.run.finished_at' <<<"$body")")
+	done
+	printf '%s\n' "${fin[@]}" | sort -n | awk -v n="$n" '{a[NR]=$1} END {printf "%.3f\n", (a[NR]-a[1])/1000/(n-1)}'
+}
+
 # One job through the farm: seconds from submission to its verdict.
 farm_job() {
 	local run t0 t1 body
 	t0=$(now)
-	run=$(WAKEFARM_TOKEN=$sub "$bin/wakefarm" --server "$url" submit linux61-cold-boot \
-		--set mailbox_version=1 | sed -n 's/^run \([0-9]*\).*/\1/p' | head -1)
+	run=$(submit_job)
 	[ -n "$run" ] || { echo "bench: the submission failed" >&2; return 1; }
 	for _ in $(seq 3000); do
 		body=$(curl -fs "$url/api/v1/runs/$run") || true
@@ -88,9 +124,25 @@ printf 'linux-farm: the same job through controller + agent (to its verdict) %6.
 printf 'linux-farm: farm - bare                                             %+6.3f s (target <= +0.500)\n' \
 	"$(echo "$b - $a" | bc -l)"
 grep 'timings:' "$tmp/agent.log" | tail -n +"$(($(cat "$tmp/skip") + 1))" >"$tmp/agent.log.timings"
-line="linux-farm: agent phases (median, s):"
-for p in prepare create boot run settle teardown; do
-	v=$(sed -n "s/.* $p \([0-9.]*\).*/\1/p" "$tmp/agent.log.timings" | median)
-	line+=$(printf ' %s %.3f' "$p" "${v:-0}")
-done
-echo "$line"
+# phases LABEL: the medians of the agent's phases in $tmp/agent.log.timings
+phases() {
+	local line="linux-farm: $1 (median, s):" v
+	for p in prepare create boot run settle teardown; do
+		v=$(sed -n "s/.* $p \([0-9.]*\).*/\1/p" "$tmp/agent.log.timings" | median)
+		line+=$(printf ' %s %.3f' "$p" "${v:-0}")
+	done
+	echo "$line"
+}
+phases "agent phases, single job"
+grep -c 'timings:' "$tmp/agent.log" >"$tmp/skip" || true
+grep -c 'slot free -> guest running' "$tmp/agent.log" >"$tmp/skipw" || true
+q=$(queued_jobs)
+printf 'linux-farm: %d jobs queued at once, 1 slot: per job on the critical path %6.3f s\n' \
+	"${BENCH_QUEUED:-4}" "$q"
+printf 'linux-farm: queued per job - bare                                   %+6.3f s (target <= +0.500)\n' \
+	"$(echo "$q - $a" | bc -l)"
+grep 'timings:' "$tmp/agent.log" | tail -n +"$(($(cat "$tmp/skip") + 1))" >"$tmp/agent.log.timings"
+phases "agent phases, queued jobs"
+echo "linux-farm: queued: $(grep -c 'created ahead)' "$tmp/agent.log.timings" || true) of ${BENCH_QUEUED:-4} created ahead;" \
+	"slot free -> guest running (ms): $(grep 'slot free -> guest running' "$tmp/agent.log" |
+		tail -n +"$(($(cat "$tmp/skipw") + 1))" | sed -n 's/.*running \([0-9]*\) ms.*/\1/p' | tr '\n' ' ')"

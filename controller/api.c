@@ -89,6 +89,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/agents/heartbeat", ACCESS_AGENT,
 	    api_agent_heartbeat },
 	{ "POST", "/api/v1/agents/lease", ACCESS_AGENT, api_agent_lease },
+	{ "POST", "/api/v1/agents/release", ACCESS_AGENT, api_agent_release },
 	{ "GET", "/api/v1/known-issues", ACCESS_READ, api_known_issues_list },
 	{ "GET", "/api/v1/artifacts", ACCESS_READ, api_artifacts_list },
 	{ "POST", "/api/v1/admin/known-issues", ACCESS_ADMIN,

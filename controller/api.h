@@ -168,6 +168,7 @@ void api_job_finish(struct req *r, struct reply *out);
 void api_agent_register(struct req *r, struct reply *out);
 void api_agent_heartbeat(struct req *r, struct reply *out);
 void api_agent_lease(struct req *r, struct reply *out);
+void api_agent_release(struct req *r, struct reply *out);
 void api_hosts_list(struct req *r, struct reply *out);
 void api_admin_host(struct req *r, struct reply *out);
 void api_admin_token_create(struct req *r, struct reply *out);

@@ -54,11 +54,11 @@ void
 api_agent_register(struct req *r, struct reply *out)
 {
 	static const char *const keys[] = { "name", "slots", "libvirt_uri",
-		NULL };
+		"lease_ahead", NULL };
 	struct db *db = r->api->db;
 	const char *name = NULL, *uri = NULL;
 	json_int_t slots = 0;
-	int64_t owner = 0, id = 0, now = db_now_ms();
+	int64_t owner = 0, id = 0, now = db_now_ms(), ahead;
 	char *cause = NULL;
 	json_t *body;
 	int rc;
@@ -72,6 +72,13 @@ api_agent_register(struct req *r, struct reply *out)
 		reply_error(out, 400, "%s", wf_cause_str(cause));
 		goto out;
 	}
+	if (json_object_get(body, "lease_ahead") &&
+	    !json_is_boolean(json_object_get(body, "lease_ahead"))) {
+		reply_error(
+		    out, 400, "key 'lease_ahead': expected true or false");
+		goto out;
+	}
+	ahead = json_is_true(json_object_get(body, "lease_ahead"));
 	if (!wf_name_ok(name, 64)) {
 		reply_error(
 		    out, 400, "key 'name': 1 to 64 of A-Z a-z 0-9 . _ -");
@@ -112,12 +119,13 @@ api_agent_register(struct req *r, struct reply *out)
 	if (rc == -1 ||
 	    db_exec(db, NULL,
 	        "INSERT INTO hosts (name, slots,"
-	        " libvirt_uri, token_id, registered_at, last_seen) VALUES (?, ?,"
-	        " ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET slots ="
-	        " excluded.slots, libvirt_uri = excluded.libvirt_uri, token_id ="
-	        " excluded.token_id, last_seen = excluded.last_seen",
-	        "titiii", name, (int64_t)slots, uri, r->token_id, now,
-	        now) == -1 ||
+	        " libvirt_uri, token_id, registered_at, last_seen, lease_ahead)"
+	        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+	        " slots = excluded.slots, libvirt_uri = excluded.libvirt_uri,"
+	        " token_id = excluded.token_id, last_seen = excluded.last_seen,"
+	        " lease_ahead = excluded.lease_ahead",
+	        "titiiii", name, (int64_t)slots, uri, r->token_id, now, now,
+	        ahead) == -1 ||
 	    db_int(db, &id,
 	        "SELECT id FROM"
 	        " hosts WHERE name = ?",
@@ -128,8 +136,8 @@ api_agent_register(struct req *r, struct reply *out)
 	}
 	queue_kick(r->api);
 	db_unlock(db);
-	log_info(
-	    "host %s registered (%lld slots, %s)", name, (long long)slots, uri);
+	log_info("host %s registered (%lld slots%s, %s)", name,
+	    (long long)slots, ahead ? ", leasing ahead" : "", uri);
 	reply_json(out, 200,
 	    json_pack("{s:I, s:s, s:I, s:I}", "host", (json_int_t)id, "name",
 	        name, "lease_ms", (json_int_t)r->api->cfg->lease_ms,
@@ -314,6 +322,60 @@ api_agent_lease(struct req *r, struct reply *out)
 }
 
 /*
+ * {"job", "attempt"}: a lease the host leased ahead and never started (the
+ * agent stops) goes back to the queue, its attempt not counted
+ * (queue_release). Only a job leased to this host at that attempt, with
+ * nothing sent yet; else 409.
+ */
+void
+api_agent_release(struct req *r, struct reply *out)
+{
+	static const char *const keys[] = { "job", "attempt", NULL };
+	struct db *db = r->api->db;
+	json_int_t job = 0, attempt = 0;
+	int64_t host, ok = 0;
+	char *cause = NULL;
+	json_t *body;
+
+	if ((body = req_body_object(r, out)) == NULL)
+		return;
+	if (wf_json_check_keys(body, keys, &cause) == -1 ||
+	    wf_json_get_int(body, "job", 1, 1, INT64_MAX, &job, &cause) == -1 ||
+	    wf_json_get_int(
+	        body, "attempt", 1, 1, INT64_MAX, &attempt, &cause) == -1) {
+		reply_error(out, 400, "%s", wf_cause_str(cause));
+		goto out;
+	}
+	db_lock(db);
+	if ((host = req_host(r, out)) == -1) {
+		db_unlock(db);
+		goto out;
+	}
+	if (db_int(db, &ok,
+	        "SELECT count(*) FROM jobs WHERE id = ? AND attempt = ? AND"
+	        " lease_host = ? AND state = 'leased' AND next_batch = 0",
+	        "iii", (int64_t)job, (int64_t)attempt, host) != 1) {
+		db_unlock(db);
+		reply_db_error(out);
+		goto out;
+	}
+	db_unlock(db);
+	if (!ok) {
+		reply_error(out, 409,
+		    "job %lld (attempt %lld) is not an unstarted lease of this"
+		    " host",
+		    (long long)job, (long long)attempt);
+		goto out;
+	}
+	queue_release(r->api, job, host);
+	reply_json(
+	    out, 200, json_pack("{s:I, s:I}", "job", job, "attempt", attempt));
+out:
+	json_decref(body);
+	free(cause);
+}
+
+/*
  * Stores a new batch (the next one) of a job's current attempt. The events
  * INSERT is prepared once per batch, not per record: with the artifacts
  * trigger on events, a prepare per row cost most of the ingest rate.
@@ -423,15 +485,16 @@ out:
 
 /*
  * A finish's optional "timings": the agent's phases of the job in seconds
- * ({"prepare", "create", "boot", "run", "settle", "teardown"}, each a
- * number from 0 to a day, any of them). Checked, then not stored: the
- * agent logs them (bench/linux-farm.sh reads them there).
+ * ({"prepare", "create", "boot", "run", "settle", "teardown", "wait"},
+ * each a number from 0 to a day, any of them) and "ahead" (true: prepared
+ * while another guest ran). Checked, then not stored: the agent logs them
+ * (bench/linux-farm.sh reads them there).
  */
 static int
 check_timings(const json_t *t, char **cause)
 {
 	static const char *const phases[] = { "prepare", "create", "boot",
-		"run", "settle", "teardown", NULL };
+		"run", "settle", "teardown", "wait", "ahead", NULL };
 	const char *k;
 	json_t *v;
 
@@ -444,7 +507,14 @@ check_timings(const json_t *t, char **cause)
 	if (wf_json_check_keys(t, phases, cause) == -1)
 		return -1;
 	json_object_foreach ((json_t *)t, k, v)
-		if (!json_is_number(v) || json_number_value(v) < 0 ||
+		if (!strcmp(k, "ahead")) {
+			if (!json_is_boolean(v)) {
+				wf_set_cause(cause,
+				    "key 'timings.ahead': expected true or"
+				    " false");
+				return -1;
+			}
+		} else if (!json_is_number(v) || json_number_value(v) < 0 ||
 		    json_number_value(v) > 86400) {
 			wf_set_cause(cause,
 			    "key 'timings.%s': not a number of seconds from 0"

@@ -77,7 +77,7 @@ lease_one(struct api *api, int64_t host_id)
 	int rc;
 
 	rc = db_int(db, &free_slots,
-	    "SELECT h.slots - (SELECT count(*) FROM"
+	    "SELECT h.slots * (1 + h.lease_ahead) - (SELECT count(*) FROM"
 	    " jobs j WHERE j.lease_host = h.id AND j.state IN ('leased',"
 	    " 'running')) FROM hosts h WHERE h.id = ? AND h.state = 'good'",
 	    "i", host_id);
@@ -228,8 +228,9 @@ queue_release(struct api *api, int64_t job, int64_t host)
 	    changes > 0) {
 		int64_t prev = wf_log_set_job(job);
 
-		log_info("job %lld: the lease reply did not reach host %lld;"
-		         " queued again",
+		log_info("job %lld: host %lld's lease given back unused (the"
+		         " reply did not reach it, or it leased ahead and"
+		         " stopped); queued again",
 		    (long long)job, (long long)host);
 		wf_log_set_job(prev);
 		queue_kick(api);

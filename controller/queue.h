@@ -65,9 +65,10 @@ int queue_retry(struct api *api, int64_t job_id, const char *reason);
 int queue_requeue(struct api *api, int64_t job_id, const char *reason);
 
 /*
- * A lease whose reply never reached its agent (the connection failed):
- * the job is queued again with the same attempt, if nothing came of it.
- * Takes db->lock.
+ * A lease whose reply never reached its agent (the connection failed), or
+ * one an agent leased ahead and gives back unstarted (POST
+ * /api/v1/agents/release): the job is queued again with the same attempt,
+ * if nothing came of it. Takes db->lock.
  */
 void queue_release(struct api *api, int64_t job, int64_t host);
 

@@ -186,10 +186,10 @@ lv_prepare(struct run_ctx *x, struct follow *fo, const struct runspec *rs,
 	return xml;
 }
 
-/* Connects and starts the domain, paused until the lifecycle watch is in
+/* Connects and creates the domain, paused, with its lifecycle watch in
  * place (a guest that ends at once must still tell us how it ended). */
 static int
-lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
+lv_create(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
     int64_t t0, struct run_result *res)
 {
 	lvevents_init(); /* before the connection: its events go to our loop */
@@ -208,11 +208,18 @@ lv_start(struct lv_run *lv, const char *xml, const struct libvirt_opts *lo,
 	res->t_create_s = (wf_now_us() - t0) / 1e6;
 	run_test_hold("created");
 	lvevents_watch(lv->conn, lv->dom, &lv->end);
+	return 0;
+}
+
+static int
+lv_resume(struct lv_run *lv, int64_t t0, struct run_result *res)
+{
 	if (virDomainResume(lv->dom) < 0) {
 		lv_error(res, "domain did not resume");
 		return -1;
 	}
-	res->t_resume_s = (wf_now_us() - t0) / 1e6;
+	res->resumed_us = wf_now_us();
+	res->t_resume_s = (res->resumed_us - t0) / 1e6;
 	return 0;
 }
 
@@ -606,50 +613,134 @@ libvirt_run_drain(void)
 	pthread_mutex_unlock(&td_lock);
 }
 
+/* A run prepared: its domain created paused (or why it could not be). */
+struct libvirt_prepared {
+	const struct runspec *rs;
+	const struct run_opts *o;
+	const struct libvirt_opts *lo;
+	struct run_ctx x;
+	struct follow fo;
+	struct lv_run lv;
+	struct run_result res;
+	char *xml;
+	int stage; /* LVP_FAILED, LVP_NOT_CREATED or LVP_CREATED */
+	int64_t ready_us; /* wf_now_us() when prepared */
+};
+
+enum {
+	LVP_FAILED,
+	LVP_NOT_CREATED,
+	LVP_CREATED
+};
+
+struct libvirt_prepared *
+libvirt_prepare(const struct runspec *rs, const struct run_opts *o,
+    const struct libvirt_opts *lo)
+{
+	struct libvirt_prepared *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->rs = rs;
+	p->o = o;
+	p->lo = lo;
+	p->lv.end.callback = -1;
+	virSetErrorFunc(NULL, lv_quiet);
+	tail_init(&p->fo.com1, "");
+	tail_init(&p->fo.com2, "");
+	if (run_prepare(&p->x, rs, o, lo->workdir, "halt", &p->res) <
+	        0 || /* MTTCG or KVM */
+	    !(p->xml = lv_prepare(&p->x, &p->fo, rs, o, lo, &p->res))) {
+		p->stage = LVP_FAILED;
+		return p;
+	}
+	if (lo->hangwatch)
+		p->x.c.hw = hangwatch_new(HANGWATCH_CONFIRM_US);
+	p->stage = lv_create(&p->lv, p->xml, lo, p->x.t0_us, &p->res) == 0 ?
+	    LVP_CREATED :
+	    LVP_NOT_CREATED;
+	p->ready_us = wf_now_us();
+	return p;
+}
+
+int
+libvirt_prepared_ok(const struct libvirt_prepared *p)
+{
+	return p->stage == LVP_CREATED;
+}
+
+/* The handle's resources released and freed: run_end's return. */
+static int
+lvp_free(struct libvirt_prepared *p, struct run_result *res, int rc)
+{
+	if (run_caplog_close(&p->fo.log) < 0 && rc == 0) {
+		snprintf(p->res.detail, sizeof(p->res.detail), "writing %s: %s",
+		    p->o->log, strerror(errno));
+		rc = -1;
+	}
+	tail_close(&p->fo.com1);
+	tail_close(&p->fo.com2);
+	free(p->fo.buf);
+	if (p->lv.conn)
+		lvevents_unwatch(p->lv.conn, &p->lv.end);
+	if (p->lv.dom)
+		virDomainFree(p->lv.dom);
+	if (p->lv.conn)
+		virConnectClose(p->lv.conn);
+	json_decref(p->lv.hang);
+	hangwatch_free(p->x.c.hw);
+	free(p->xml);
+	rc = run_end(&p->x, p->o, &p->res, rc);
+	if (res)
+		*res = p->res;
+	free(p);
+	return rc;
+}
+
+int
+libvirt_run_prepared(struct libvirt_prepared *p, struct run_result *res)
+{
+	const struct libvirt_opts *lo = p->lo;
+	struct lv_run *lv = &p->lv;
+	struct run_ctx *x = &p->x;
+
+	if (p->stage == LVP_FAILED)
+		return lvp_free(p, res, -1);
+	if (p->stage == LVP_CREATED) {
+		/* the time it waited paused is not the run's: its clock
+		 * starts again where it stopped */
+		p->res.t_wait_s = (wf_now_us() - p->ready_us) / 1e6;
+		x->t0_us += wf_now_us() - p->ready_us;
+		if (lv_resume(lv, x->t0_us, &p->res) == 0) {
+			lv_watch(lv, x, &p->fo, p->rs->timeout_s, lo, &p->res);
+			p->res.t_end_s = (wf_now_us() - x->t0_us) / 1e6;
+		}
+	}
+	lv_finish(lv, x, &p->fo, p->rs->timeout_s, lo, &p->res);
+	if (lv->handoff)
+		lv_handoff(lv, x, lo);
+	return lvp_free(p, res, 0);
+}
+
+void
+libvirt_discard(struct libvirt_prepared *p)
+{
+	if (p->lv.asked)
+		lv_destroy(&p->lv, p->lo, &p->res);
+	if (p->res.leftover[0] && p->lo->leftover)
+		p->lo->leftover(p->res.leftover);
+	lvp_free(p, NULL, 0);
+}
+
 int
 libvirt_run(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, struct run_result *res)
 {
-	struct run_ctx x;
-	struct follow fo = { .buf = NULL };
-	struct lv_run lv = { .end = { .callback = -1 } };
-	char *xml = NULL;
-	int rc = -1;
+	struct libvirt_prepared *p = libvirt_prepare(rs, o, lo);
 
-	virSetErrorFunc(NULL, lv_quiet);
-	tail_init(&fo.com1, "");
-	tail_init(&fo.com2, "");
-	if (run_prepare(&x, rs, o, lo->workdir, "halt", res) <
-	        0 || /* MTTCG or KVM */
-	    !(xml = lv_prepare(&x, &fo, rs, o, lo, res)))
-		goto out;
-	if (lo->hangwatch)
-		x.c.hw = hangwatch_new(HANGWATCH_CONFIRM_US);
-	if (lv_start(&lv, xml, lo, x.t0_us, res) == 0) {
-		lv_watch(&lv, &x, &fo, rs->timeout_s, lo, res);
-		res->t_end_s = (wf_now_us() - x.t0_us) / 1e6;
+	if (!p) {
+		memset(res, 0, sizeof(*res));
+		return run_infra(res, "preparing the run: out of memory");
 	}
-	lv_finish(&lv, &x, &fo, rs->timeout_s, lo, res);
-	if (lv.handoff)
-		lv_handoff(&lv, &x, lo);
-	rc = 0;
-out:
-	if (run_caplog_close(&fo.log) < 0 && rc == 0) {
-		snprintf(res->detail, sizeof(res->detail), "writing %s: %s",
-		    o->log, strerror(errno));
-		rc = -1;
-	}
-	tail_close(&fo.com1);
-	tail_close(&fo.com2);
-	free(fo.buf);
-	if (lv.conn)
-		lvevents_unwatch(lv.conn, &lv.end);
-	if (lv.dom)
-		virDomainFree(lv.dom);
-	if (lv.conn)
-		virConnectClose(lv.conn);
-	json_decref(lv.hang);
-	hangwatch_free(x.c.hw);
-	free(xml);
-	return run_end(&x, o, res, rc);
+	return libvirt_run_prepared(p, res);
 }

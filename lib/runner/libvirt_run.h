@@ -61,9 +61,33 @@ void libvirt_run_drain(void);
 
 struct run_scratch;
 
-/* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text. */
+/* Same contract as qemu_run(); libvirt failures are RUN_INFRA with libvirt's text.
+ * libvirt_prepare() then libvirt_run_prepared(). */
 int libvirt_run(const struct runspec *rs, const struct run_opts *o,
     const struct libvirt_opts *lo, struct run_result *res);
+
+/*
+ * The run in two steps, so that a domain can be made ready while another
+ * guest runs (the agent's lease-ahead, agent/README.md). libvirt_prepare
+ * does everything up to the domain created paused with its lifecycle watch
+ * (scratch directory, records file, config, XML, virDomainCreateXML) and
+ * returns a handle (NULL only when out of memory); rs, o and lo must
+ * outlive it. A failure is kept in the handle (libvirt_prepared_ok() is 0)
+ * and reported by libvirt_run_prepared as libvirt_run() would have.
+ * libvirt_run_prepared resumes the domain and runs it to its end exactly
+ * as libvirt_run() does; the run's clock (timings, the watchdog) does not
+ * count the time the domain waited paused (res->t_wait_s says how long).
+ * It frees the handle. libvirt_discard destroys the domain, removes the
+ * scratch directory and frees the handle without running the guest (a
+ * domain it cannot destroy goes to lo->leftover when set).
+ */
+struct libvirt_prepared;
+
+struct libvirt_prepared *libvirt_prepare(const struct runspec *rs,
+    const struct run_opts *o, const struct libvirt_opts *lo);
+int libvirt_prepared_ok(const struct libvirt_prepared *p);
+int libvirt_run_prepared(struct libvirt_prepared *p, struct run_result *res);
+void libvirt_discard(struct libvirt_prepared *p);
 
 /*
  * The domain XML libvirt_run() starts for rs (golden files in

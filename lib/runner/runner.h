@@ -13,6 +13,7 @@
 #ifndef WF_RUNNER_H
 #define WF_RUNNER_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -50,6 +51,10 @@ struct run_result {
 	/* libvirt only, likewise: the guest's first record read, its last
 	 * output read after the end (0: none) */
 	double t_first_s, t_settled_s;
+	/* libvirt only: how long the created domain waited paused before
+	 * its resume (libvirt_run_prepared); not in the times above */
+	double t_wait_s;
+	int64_t resumed_us; /* libvirt: wf_now_us() at the resume; 0 none */
 	int generations; /* kernel generations that booted */
 	unsigned long dropped; /* guest lines that broke the contract */
 	char detail[512];

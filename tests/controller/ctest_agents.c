@@ -707,6 +707,69 @@ TEST(host_with_repeated_infra_is_marked_bad)
 	cancel_all();
 }
 
+/* h1 re-registered with lease ahead and 1 slot: 2 leases, not 3; a lease
+ * given back is queued at the same attempt, once. */
+TEST(lease_ahead_doubles_the_slots_and_release_requeues)
+{
+	json_t *l[3] = { NULL }, *j, *rep;
+	char body[128];
+	long st;
+	int i;
+
+	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"h1\", \"slots\": 1, \"libvirt_uri\": \"x\","
+	    " \"lease_ahead\": \"yes\"}",
+	    &st));
+	CHECK_EQ_INT(st, 400);
+	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"h1\", \"slots\": 1, \"libvirt_uri\": \"x\","
+	    " \"lease_ahead\": true}",
+	    &st));
+	REQUIRE(st == 200);
+	for (i = 0; i < 3; i++)
+		REQUIRE(
+		    submit("{\"inline\": {\"name\": \"ahead\"}}", NULL) > 0);
+	l[0] = lease(ag1, 0);
+	l[1] = lease(ag1, 0);
+	l[2] = lease(ag1, 0);
+	REQUIRE(l[0] != NULL && l[1] != NULL);
+	CHECK(l[2] == NULL); /* 2 x 1 slot */
+	/* the second one, prepared ahead, is given back */
+	snprintf(body, sizeof(body), "{\"job\": %lld, \"attempt\": 1}",
+	    (long long)jint(l[1], "job"));
+	rep = jcall(&S, ag1, "POST", "/api/v1/agents/release", body, &st);
+	CHECK_EQ_INT(st, 200);
+	json_decref(rep);
+	j = get_job(jint(l[1], "job"));
+	CHECK_STR_EQ(jstr(j, "state"), "queued");
+	CHECK_EQ_INT(jint(j, "attempt"), 1);
+	json_decref(j);
+	json_decref(
+	    jcall(&S, ag1, "POST", "/api/v1/agents/release", body, &st));
+	CHECK_EQ_INT(st, 409); /* not leased any more */
+	/* another host's lease, or one that sent events: not given back */
+	json_decref(
+	    jcall(&S, ag2, "POST", "/api/v1/agents/release", body, &st));
+	CHECK_EQ_INT(st, 409);
+	CHECK_EQ_INT(
+	    post_batch(&S, ag1, jint(l[0], "job"), 0, NULL, NULL), 200);
+	snprintf(body, sizeof(body), "{\"job\": %lld, \"attempt\": 1}",
+	    (long long)jint(l[0], "job"));
+	json_decref(
+	    jcall(&S, ag1, "POST", "/api/v1/agents/release", body, &st));
+	CHECK_EQ_INT(st, 409);
+	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/release",
+	    "{\"job\": \"x\"}", &st));
+	CHECK_EQ_INT(st, 400);
+	for (i = 0; i < 3; i++)
+		json_decref(l[i]);
+	json_decref(jcall(&S, ag1, "POST", "/api/v1/agents/register",
+	    "{\"name\": \"h1\", \"slots\": 2, \"libvirt_uri\": \"qemu:///system\"}",
+	    &st));
+	CHECK_EQ_INT(st, 200);
+	cancel_all();
+}
+
 int
 main(int argc, char **argv)
 {

@@ -223,6 +223,10 @@ TMPDIR=$tmp/bare-tmp "$top/guest/run-qemu" --cpus 1 --mailbox-version 1 \
 bare=$!
 pids+=($bare)
 watch_bare "$bare" &
+# fault1 takes one job at a time here (the second flood job is fault2's, started once fault1 is
+# busy): restarted without lease ahead (agent/README.md); nothing of it runs now
+kill -9 "$agent_1"
+start_agent 1 "$T1" "$spool" --log-cap "$AGENT_CAP" --no-lease-ahead
 runa=$(submit "$flood")
 joba=$(job_of "$runa")
 wait_state "$joba" running 30

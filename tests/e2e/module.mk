@@ -84,3 +84,11 @@ $(BIN)/tests/kernels: tests/e2e/kernels.sh
 	cp $< $@ && chmod 0755 $@
 
 TEST_DEPS += $(BIN)/tests/kernels
+
+# ahead: lease ahead (issues 18, 21): the next job's domain made while a guest runs; kill -9,
+# SIGTERM and a cancel while one is prepared.
+$(BIN)/tests/ahead: tests/e2e/ahead.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod 0755 $@
+
+TEST_DEPS += $(BIN)/tests/ahead
