@@ -42,6 +42,22 @@ rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
+#define MSR_EFER 0xC0000080
+#define EFER_NXE (1ULL << 11)
+
+static inline u64
+rdmsr(u32 msr)
+{
+	u32 lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((u64)hi << 32) | lo;
+}
+static inline void
+wrmsr(u32 msr, u64 v)
+{
+	__asm__ volatile("wrmsr" ::"a"((u32)v), "d"((u32)(v >> 32)), "c"(msr));
+}
+
 static inline void
 cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
 {

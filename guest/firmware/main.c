@@ -268,21 +268,6 @@ static struct {
 	u64 def_type;
 } mtrr;
 
-static u64
-rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((u64)hi << 32) | lo;
-}
-
-static void
-wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" ::"a"((u32)v), "d"((u32)(v >> 32)), "c"(msr));
-}
-
 static void
 mtrr_save(void)
 {

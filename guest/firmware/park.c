@@ -125,16 +125,8 @@ jump_to(u64 vector)
 	/* The state of docs/madt-wakeup.md: interrupts off, long mode, the
 	 * vector's page identity-mapped (our tables map all of the low 4 GiB),
 	 * EFER, CR0 and CR4 as a TDX vCPU has them (entry.S). */
-	if (fw.quirks.wakeup_no_nxe) {
-		u32 lo, hi;
-
-		/* the old shim: EFER.NXE clear (MSR 0xC0000080 bit 11) */
-		__asm__ volatile("rdmsr"
-		                 : "=a"(lo), "=d"(hi)
-		                 : "c"(0xC0000080));
-		__asm__ volatile(
-		    "wrmsr" ::"a"(lo & ~(1u << 11)), "d"(hi), "c"(0xC0000080));
-	}
+	if (fw.quirks.wakeup_no_nxe) /* the old shim: EFER.NXE clear */
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_NXE);
 	__asm__ volatile("cli; jmp *%0" ::"r"(vector));
 	__builtin_unreachable();
 }

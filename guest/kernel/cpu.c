@@ -26,8 +26,6 @@ struct table_ptr {
 #define TABLE (PTE_P | PTE_W)
 #define LARGE (PTE_P | PTE_W | PTE_PS | PTE_G)
 #define SZ_2M 0x200000ULL
-#define MSR_EFER 0xC0000080
-#define EFER_NXE (1ULL << 11)
 #define CR4_PGE (1ULL << 7)
 
 static u64 gdt[3] = {
@@ -55,21 +53,6 @@ static u64 r_pdpt[512] __attribute__((aligned(4096)));
 static u64 r_pd[4][512] __attribute__((aligned(4096)));
 static u64 r_pt[RESET_PTS][512] __attribute__((aligned(4096)));
 static u32 r_pts_used;
-
-static u64
-rdmsr(u32 msr)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return ((u64)hi << 32) | lo;
-}
-
-static void
-wrmsr(u32 msr, u64 v)
-{
-	__asm__ volatile("wrmsr" ::"a"((u32)v), "d"((u32)(v >> 32)), "c"(msr));
-}
 
 static u64
 read_cr4(void)

@@ -20,42 +20,21 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$top/bin/wakefarm-controller" ] || top=$(cd "$(dirname "$0")/.." && pwd)	# from bin/tests
-bin=$top/bin
-tmp=$(mktemp -d /tmp/wf-ahead.XXXXXX)
-chmod 755 "$tmp"
-passed=0 failed=0
-pids=()
-scale=${WF_TIME_SCALE:-1}
+# shellcheck source=tests/e2e/lib.sh
+. "$top/tests/e2e/lib.sh"
+e2e_init ahead wakefarm-ahd
 V="virsh -c qemu:///system"
 # A test-kernel job of a few seconds under TCG: 2 CPUs, 30 kexecs, every CPU back each time.
 JOB=(kexec-chain --set cpus=2 --set mailbox_version=1 --set steps=kexec*30)
 # A longer one (~12 s), before a job that is cancelled: it must outlast a heartbeat (5 s) or two.
 LONG=(kexec-chain --set cpus=2 --set mailbox_version=1 --set steps=kexec*400 --set timeout_s=120)
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for d in $($V list --all --name 2>/dev/null | grep '^wakefarm-ahd'); do
-		$V destroy "$d" >/dev/null 2>&1
-	done
-	[ -n "${WF_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 "$top/lib/sh/deps.sh" >/dev/null 2>&1	# libvirtd and virtlogd up
-db=$tmp/wf.db
-"$bin/wakefarm-controller" migrate --db "$db" >/dev/null 2>&1
-SUB=$("$bin/wakefarm-controller" token create --db "$db" --role submitter --name ahd-sub 2>/dev/null)
-AG1=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name ahd-agent1 2>/dev/null)
-AG2=$("$bin/wakefarm-controller" token create --db "$db" --role agent --name ahd-agent2 2>/dev/null)
-"$bin/wakefarm-controller" serve --listen 127.0.0.1:0 --port-file "$tmp/port" --db "$db" \
-	--scenarios "$top/scenarios" --schema-dir "$top/db" >"$tmp/controller.log" 2>&1 &
-pids+=($!)
-disown $!	# no "Killed" job notices after our closing line
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-url=http://$(cat "$tmp/port")
+e2e_db
+SUB=$(tok submitter ahd-sub)
+AG1=$(tok agent ahd-agent1)
+AG2=$(tok agent ahd-agent2)
+start_controller
 
 agent_pid=
 start_agent() {	# NAME TOKEN: one slot, lease ahead (the default); its pid in agent_pid
@@ -225,5 +204,4 @@ kill -TERM "$agent_pid" 2>/dev/null
 for _ in $(seq 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
 left=$(domains ahd; domains ahd2)
 [ -z "$left" ] && ok no-domain-left || fail no-domain-left "$left"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+e2e_done
